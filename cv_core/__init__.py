@@ -1,0 +1,38 @@
+"""Convnet Lab's library: data, models, training jobs and interpretation for chapter 9 of
+*Deep Learning with Python*. It never imports Streamlit, and importing it does not import
+TensorFlow: the names below load their module on first use.
+
+>>> from cv_core import open_dataset, decode_image
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "decode_image": "cv_core.images",
+    "decode_label_map": "cv_core.images",
+    "ImageInputError": "cv_core.images",
+    "open_dataset": "cv_core.datasets",
+    "Dataset": "cv_core.datasets",
+    "DatasetError": "cv_core.datasets",
+    "Sample": "cv_core.datasets",
+    "download_oxford_pets": "cv_core.datasets",
+    "DownloadError": "cv_core.download",
+    "download_file": "cv_core.download",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cv_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

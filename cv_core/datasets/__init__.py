@@ -1,0 +1,56 @@
+"""Datasets for classification, segmentation and detection, all behind one API.
+
+>>> from cv_core.datasets import open_dataset
+>>> ds = open_dataset("shapes")            # built in: no files, no download
+>>> ds.class_names, ds.count("train")
+(['circle', 'square', 'triangle', 'star', 'cross'], 2000)
+>>> sample = ds.samples("train", count=1)[0]   # image, label, mask, boxes
+>>> train = ds.tf_dataset("train", task="segmentation", image_size=(64, 64), batch_size=32)
+"""
+
+from __future__ import annotations
+
+import os
+
+from cv_core.datasets.base import SPLITS, TASKS, Box, Dataset, DatasetError, Sample, resize_image, resize_mask
+from cv_core.datasets.folders import CatsVsDogsDataset, ImageFolderDataset
+from cv_core.datasets.oxford_pets import OxfordPetsDataset, download_oxford_pets
+from cv_core.datasets.shapes import SHAPE_CLASSES, ShapesDataset, render_shapes
+
+__all__ = [
+    "DATASETS", "SPLITS", "TASKS", "Box", "CatsVsDogsDataset", "Dataset", "DatasetError",
+    "ImageFolderDataset", "OxfordPetsDataset", "SHAPE_CLASSES", "Sample", "ShapesDataset",
+    "download_oxford_pets", "open_dataset", "render_shapes", "resize_image", "resize_mask",
+]
+
+#: Registry: name -> (class, needs a folder, one-line description for people).
+DATASETS = {
+    "shapes": (ShapesDataset, False, "Built-in synthetic shapes with labels, masks and boxes (no files)"),
+    "image_folder": (ImageFolderDataset, True, "Any folder with one sub-folder of images per class"),
+    "cats_vs_dogs": (CatsVsDogsDataset, True, "The book's cats vs dogs subset, from a local copy"),
+    "oxford_pets": (OxfordPetsDataset, True, "Oxford-IIIT Pets photos with trimap masks, from a local copy"),
+}
+
+
+def open_dataset(name: str, root: str | os.PathLike | None = None, **options) -> Dataset:
+    """Open a dataset by name.
+
+    Args:
+        name: one of ``DATASETS``: "shapes", "image_folder", "cats_vs_dogs", "oxford_pets".
+        root: the folder of a local dataset (ignored by "shapes").
+        **options: passed to the dataset's class, e.g. ``seed``, ``image_size``, ``train_size``
+            for shapes, ``validation_split`` for image folders, ``labels="breed"`` for pets.
+
+    Returns:
+        A :class:`Dataset`.
+
+    Raises:
+        DatasetError: unknown name, missing/wrong/empty folder, single class, bad option.
+    """
+    if name not in DATASETS:
+        raise DatasetError(f"Expected a dataset name in {tuple(DATASETS)}. Received: name={name!r}")
+    cls, needs_root, _ = DATASETS[name]
+    try:
+        return cls(root, **options) if needs_root else cls(**options)
+    except TypeError as exc:
+        raise DatasetError(f"Unknown option for the {name!r} dataset: {exc}.") from None

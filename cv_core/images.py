@@ -1,0 +1,215 @@
+"""Safe image input: every picture that enters the lab goes through :func:`decode_image`.
+
+Uploads and dataset files are untrusted bytes. Decoding them well means more than
+``Image.open``: only a short list of formats is accepted, absurd sizes are refused from
+the header before any pixel is decoded (decompression bombs), EXIF orientation is applied,
+every odd mode (1-bit, palette with transparency, LA/RGBA, CMYK, 16-bit) becomes plain
+8-bit RGB the same way, and very large photos are shrunk while they are decoded so memory
+stays bounded. Anything that goes wrong becomes an :class:`ImageInputError` whose message a
+non-programmer understands.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "MAX_DECLARED_PIXELS",
+    "MAX_SIDE",
+    "MIN_SIDE",
+    "ImageInputError",
+    "decode_image",
+    "decode_label_map",
+]
+
+#: Formats Pillow may even try to parse. Everything else is refused unread.
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
+#: Larger declared sizes are treated as decompression bombs and refused from the header.
+#: 120 megapixels admits a 108 MP phone photo (12000 x 9000) and little more.
+MAX_DECLARED_PIXELS = 120_000_000
+#: Images whose long side is larger are downscaled to this long side while decoding.
+MAX_SIDE = 4096
+#: Images smaller than this on either side are refused: a convnet cannot use them.
+MIN_SIDE = 8
+#: Colour that transparent pixels are composited onto (white, like a page).
+BACKGROUND = (255, 255, 255)
+
+_FRIENDLY_FORMATS = "PNG, JPEG, WebP, BMP or GIF"
+
+
+class ImageInputError(ValueError):
+    """An image could not be used; the message says why in plain words."""
+
+
+def _open(data: bytes) -> Image.Image:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ImageInputError(
+            f"Expected the image file's bytes. Received: {type(data).__name__}."
+        )
+    if len(data) == 0:
+        raise ImageInputError("The file is empty: there is no picture in it.")
+    try:
+        with warnings.catch_warnings():
+            # Our own header check (below) decides what is too large; Pillow's warning
+            # threshold is lower than a legitimate 108 MP photo.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(bytes(data)), formats=ALLOWED_FORMATS)
+    except Image.UnidentifiedImageError:
+        raise ImageInputError(
+            f"This file is not a picture the lab can read. Please use a {_FRIENDLY_FORMATS} image."
+        ) from None
+    except Image.DecompressionBombError:
+        raise ImageInputError(
+            "This image declares an enormous size and was refused for safety."
+        ) from None
+    except Exception as exc:  # any parser failure is the file's fault, not ours
+        raise ImageInputError(f"This file looks damaged and could not be read ({exc}).") from None
+    return image
+
+
+def _check_header(image: Image.Image) -> None:
+    if image.format not in ALLOWED_FORMATS:
+        raise ImageInputError(
+            f"{image.format or 'This'} images are not supported. Please use a {_FRIENDLY_FORMATS} image."
+        )
+    width, height = image.size
+    if width * height > MAX_DECLARED_PIXELS or max(width, height) > 65_000:
+        raise ImageInputError(
+            f"This image declares a size of {width} x {height} pixels, which is far larger than any "
+            "real photo; it was refused for safety (it may be a 'decompression bomb')."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageInputError(
+            f"This image is only {width} x {height} pixels. Please use one at least "
+            f"{MIN_SIDE} x {MIN_SIDE} pixels."
+        )
+
+
+def _to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode to (H, W, 3) uint8 RGB, compositing alpha onto white."""
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # 16-bit (or 32-bit integer holding 16-bit data) grey: scale, never clip.
+        grey = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or grey.max(initial=0) > 255 else 255.0
+        grey = np.clip(np.rint(grey * (255.0 / top)), 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode == "F":
+        grey = np.asarray(image, dtype=np.float64)
+        lo, hi = float(np.nanmin(grey)), float(np.nanmax(grey))
+        grey = np.zeros_like(grey) if hi <= lo else (grey - lo) / (hi - lo) * 255.0
+        grey = np.nan_to_num(np.rint(grey)).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode in ("P", "PA", "LA", "La", "RGBa") or (
+        mode in ("1", "L", "RGB") and "transparency" in image.info
+    ):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        rgba = np.asarray(image, dtype=np.float32)
+        alpha = rgba[:, :, 3:4] / 255.0
+        background = np.asarray(BACKGROUND, dtype=np.float32)
+        # Straight (non-premultiplied) compositing: a fully transparent pixel is exactly
+        # the background, whatever colour is stored under it.
+        rgb = rgba[:, :, :3] * alpha + background * (1.0 - alpha)
+        return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    if image.mode != "RGB":
+        image = image.convert("RGB")  # 1, L, CMYK, YCbCr, LAB, HSV
+    return np.asarray(image, dtype=np.uint8)
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Decode untrusted image bytes into an RGB array.
+
+    Args:
+        data: the raw bytes of a PNG, JPEG, WebP, BMP or GIF file (an upload or a dataset file).
+
+    Returns:
+        ``numpy.ndarray`` of shape (H, W, 3), dtype uint8, RGB, C-contiguous. EXIF orientation
+        is applied; transparency is composited onto white; 16-bit images are scaled to 8 bits;
+        animated images give their first frame. Images whose long side exceeds
+        :data:`MAX_SIDE` (4096) are downscaled to that long side, keeping the aspect ratio;
+        smaller images keep their exact size.
+
+    Raises:
+        ImageInputError: empty or non-image bytes, truncated or damaged files, formats outside
+            :data:`ALLOWED_FORMATS`, a declared size above :data:`MAX_DECLARED_PIXELS`
+            (refused from the header, before decoding), or a side below :data:`MIN_SIDE`.
+    """
+    image = _open(data)
+    try:
+        _check_header(image)
+        if getattr(image, "n_frames", 1) > 1:
+            image.seek(0)
+        if image.format == "JPEG" and max(image.size) > MAX_SIDE:
+            # Let the JPEG decoder shrink by a power of two while decoding: a 48 MP photo
+            # never exists in memory at full size.
+            image.draft(image.mode, (MAX_SIDE, MAX_SIDE))
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        if max(image.size) > MAX_SIDE:
+            image = _downscale(image)
+        array = _to_rgb_array(image)
+    except ImageInputError:
+        raise
+    except MemoryError:
+        raise ImageInputError("This image is too large to open on this machine.") from None
+    except Exception as exc:
+        raise ImageInputError(
+            f"This file looks damaged or incomplete and could not be decoded ({exc})."
+        ) from None
+    finally:
+        image.close()
+    if min(array.shape[:2]) < MIN_SIDE:
+        raise ImageInputError(
+            f"This image is only {array.shape[1]} x {array.shape[0]} pixels. Please use one at "
+            f"least {MIN_SIDE} x {MIN_SIDE} pixels."
+        )
+    return np.ascontiguousarray(array)
+
+
+def _downscale(image: Image.Image) -> Image.Image:
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.getbands() or image.mode == "P" else "RGB")
+    scale = MAX_SIDE / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def decode_label_map(data: bytes) -> np.ndarray:
+    """Decode an annotation image (e.g. a trimap) whose pixel values are class codes.
+
+    Unlike :func:`decode_image`, values are kept as they are (no colour conversion, no
+    resizing), so a label map must be a single-channel PNG, BMP or GIF of a sane size.
+
+    Args:
+        data: the raw bytes of the annotation file.
+
+    Returns:
+        ``numpy.ndarray`` of shape (H, W), dtype uint8, the stored values.
+
+    Raises:
+        ImageInputError: anything :func:`decode_image` refuses, or a map that is not
+            single-channel 8-bit (modes L or P).
+    """
+    image = _open(data)
+    try:
+        _check_header(image)
+        image.load()
+        if image.mode not in ("L", "P"):
+            raise ImageInputError(
+                f"Expected a single-channel label map (mode L or P). Received mode {image.mode}."
+            )
+        return np.array(image, dtype=np.uint8)
+    except ImageInputError:
+        raise
+    except Exception as exc:
+        raise ImageInputError(
+            f"This label map looks damaged and could not be decoded ({exc})."
+        ) from None
+    finally:
+        image.close()
