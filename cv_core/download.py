@@ -7,6 +7,7 @@ dataset that is not on disk yet. The tests run them against a local HTTP server.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import socket
 import tarfile
@@ -111,6 +112,11 @@ def download_file(
             raise DownloadError(f"The server refused {url}: HTTP {exc.code} {exc.reason}.") from None
     except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
         raise _offline_error(url, getattr(exc, "reason", exc)) from None
+    except http.client.HTTPException as exc:  # e.g. BadStatusLine: not a web server's reply
+        raise DownloadError(
+            f"The server at {url} did not answer like a web server ({type(exc).__name__}). "
+            "Check the address, or try again later."
+        ) from None
 
     total = expected_size
     if response is not None:
@@ -131,7 +137,7 @@ def download_file(
                         done += len(chunk)
                         if progress is not None:
                             progress(DownloadProgress(url, done, total))
-            except (socket.timeout, ConnectionError, OSError) as exc:
+            except (socket.timeout, ConnectionError, OSError, http.client.HTTPException) as exc:
                 raise DownloadError(
                     f"The download of {url} stopped after {done:,} bytes ({exc}). "
                     "Run it again to resume where it stopped."
@@ -165,8 +171,9 @@ def _passes(path: Path, checksum: str | None, algorithm: str, expected_size: int
 def extract_archive(archive: str | os.PathLike, destination: str | os.PathLike) -> Path:
     """Extract a .tar/.tar.gz safely into ``destination``.
 
-    Uses tarfile's "data" filter: members with absolute paths, ``..``, links outside the
-    folder or device files are refused instead of written.
+    Uses tarfile's "data" filter: members whose paths or links lead outside the folder
+    (``..``) and device files are refused instead of written; absolute member names lose
+    their leading slash and land inside the folder.
 
     Raises:
         DownloadError: the archive is damaged or contains unsafe members.

@@ -90,10 +90,14 @@ def _check_header(image: Image.Image) -> None:
         )
 
 
+#: Integer grey modes that may hold 16-bit values (Pillow opens 16-bit PNG grey as I;16).
+_WIDE_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
 def _to_rgb_array(image: Image.Image) -> np.ndarray:
     """Convert any Pillow mode to (H, W, 3) uint8 RGB, compositing alpha onto white."""
     mode = image.mode
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+    if mode in _WIDE_GREY_MODES:
         # 16-bit (or 32-bit integer holding 16-bit data) grey: scale, never clip.
         grey = np.asarray(image, dtype=np.float64)
         top = 65535.0 if mode.startswith("I;16") or grey.max(initial=0) > 255 else 255.0
@@ -173,7 +177,10 @@ def decode_image(data: bytes) -> np.ndarray:
 
 
 def _downscale(image: Image.Image) -> Image.Image:
-    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+    if image.mode in _WIDE_GREY_MODES or image.mode == "F":
+        # Pillow's own conversion of 16-bit grey to RGB clips (1000 -> 255): scale first.
+        image = Image.fromarray(_to_rgb_array(image))
+    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "A" in image.getbands() or image.mode == "P" else "RGB")
     scale = MAX_SIDE / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

@@ -15,12 +15,13 @@ import os
 from cv_core.datasets.base import SPLITS, TASKS, Box, Dataset, DatasetError, Sample, resize_image, resize_mask
 from cv_core.datasets.folders import CatsVsDogsDataset, ImageFolderDataset
 from cv_core.datasets.oxford_pets import OxfordPetsDataset, download_oxford_pets
-from cv_core.datasets.shapes import SHAPE_CLASSES, ShapesDataset, render_shapes
+from cv_core.datasets.shapes import SHAPE_CLASSES, ShapesDataset, render_shapes, showcase_sample
 
 __all__ = [
     "DATASETS", "SPLITS", "TASKS", "Box", "CatsVsDogsDataset", "Dataset", "DatasetError",
     "ImageFolderDataset", "OxfordPetsDataset", "SHAPE_CLASSES", "Sample", "ShapesDataset",
     "download_oxford_pets", "open_dataset", "render_shapes", "resize_image", "resize_mask",
+    "showcase_sample",
 ]
 
 #: Registry: name -> (class, needs a folder, one-line description for people).

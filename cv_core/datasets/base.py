@@ -77,6 +77,7 @@ class Dataset:
         has_masks: whether samples carry segmentation masks.
         mask_class_names: names of mask values 0..K-1, or None without masks.
         description: one paragraph for people, shown by the UI.
+        mask_background: the mask value that means "nothing here" (left uncoloured in overlays).
         skipped: number of files skipped because they could not be read.
     """
 
@@ -84,6 +85,7 @@ class Dataset:
     class_names: list[str]
     has_masks: bool = False
     mask_class_names: list[str] | None = None
+    mask_background: int = 0
     description: str = ""
     default_image_size: tuple[int, int] = (180, 180)
 

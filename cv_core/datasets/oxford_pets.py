@@ -85,6 +85,7 @@ class OxfordPetsDataset(Dataset):
         self.class_names = ["cat", "dog"] if labels == "species" else breeds
         self.has_masks = True
         self.mask_class_names = ["foreground", "background", "boundary"]
+        self.mask_background = BACKGROUND
         self.default_image_size = (200, 200)
         random.Random(seed).shuffle(pairs)
         n_val = n_test = round(len(pairs) * 0.125)

@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 
 from cv_core.datasets.base import Dataset, DatasetError, Sample
 
-__all__ = ["SHAPE_CLASSES", "ShapesDataset", "render_shapes"]
+__all__ = ["SHAPE_CLASSES", "ShapesDataset", "render_shapes", "showcase_sample"]
 
 SHAPE_CLASSES = ["circle", "square", "triangle", "star", "cross"]
 _SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
@@ -245,3 +245,12 @@ class ShapesDataset(Dataset):
             rng = np.random.default_rng([self.seed, _SPLIT_CODES[split], index])
             labels[index] = _layout(rng, self.image_size)[-1]["cls"]
         return labels
+
+
+def showcase_sample(image_size: int = 160, seed: int = 0, min_objects: int = 3) -> Sample:
+    """A fixed shapes sample with at least ``min_objects`` visible objects, for explanations."""
+    for index in range(200):
+        sample = render_shapes(seed, "test", index, image_size)
+        if len(sample.boxes) >= min_objects:
+            return sample
+    return render_shapes(seed, "test", 0, image_size)  # pragma: no cover - seed 0 always has one

@@ -1,0 +1,18 @@
+"""Convnet Lab: the router. Page config, navigation, the shared sidebar, then the page."""
+
+import streamlit as st
+
+from ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="Convnet Lab", page_icon=":material/grid_view:", layout="wide")
+
+PAGES = {
+    "Lab": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/datasets.py", title="Datasets", icon=":material/photo_library:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+render_sidebar()
+page.run()

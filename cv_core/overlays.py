@@ -1,0 +1,116 @@
+"""Pictures of labels: masks coloured and blended over images, boxes drawn with captions.
+
+Pure numpy/Pillow, so notebooks and the app draw the same pictures.
+"""
+
+from __future__ import annotations
+
+import colorsys
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+__all__ = ["class_palette", "colorize_mask", "draw_boxes", "mask_legend", "overlay_mask", "scale_boxes", "upscale"]
+
+
+def class_palette(n: int, background_first: bool = True) -> np.ndarray:
+    """``n`` well-separated RGB colours as an (n, 3) uint8 array.
+
+    With ``background_first`` the first colour is black, for mask value 0 = background.
+    """
+    colours = []
+    offset = 1 if background_first else 0
+    for k in range(n - offset):
+        hue = (k * 0.618033988749895 + 0.02) % 1.0  # golden-ratio hues stay apart
+        r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 0.95)
+        colours.append((int(r * 255), int(g * 255), int(b * 255)))
+    if background_first:
+        colours.insert(0, (0, 0, 0))
+    return np.array(colours[:n], dtype=np.uint8).reshape(n, 3)
+
+
+def colorize_mask(mask: np.ndarray, num_classes: int, palette: np.ndarray | None = None) -> np.ndarray:
+    """Colour a (H, W) class-index mask: returns (H, W, 3) uint8, one colour per class."""
+    palette = class_palette(num_classes) if palette is None else palette
+    return palette[np.clip(mask, 0, len(palette) - 1)]
+
+
+def overlay_mask(image: np.ndarray, mask: np.ndarray, num_classes: int, opacity: float = 0.5,
+                 ignore: tuple[int, ...] = (0,), palette: np.ndarray | None = None) -> np.ndarray:
+    """Blend a coloured mask over an image.
+
+    Args:
+        image: (H, W, 3) uint8.
+        mask: (H, W) class indices, same height and width.
+        num_classes: number of mask classes (sets the palette).
+        opacity: 0 shows only the image, 1 only the mask colours.
+        ignore: mask values left uncoloured (background by default).
+
+    Returns:
+        (H, W, 3) uint8.
+    """
+    if mask.shape != image.shape[:2]:
+        raise ValueError(f"Expected a mask of shape {image.shape[:2]}. Received: {mask.shape}")
+    colours = colorize_mask(mask, num_classes, palette).astype(np.float32)
+    alpha = np.where(np.isin(mask, ignore), 0.0, float(np.clip(opacity, 0, 1)))[..., None]
+    out = image.astype(np.float32) * (1 - alpha) + colours * alpha
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def upscale(image: np.ndarray, min_side: int = 192) -> np.ndarray:
+    """Enlarge a small image by a whole factor (nearest neighbour) so pixels stay crisp on screen."""
+    factor = max(1, int(np.ceil(min_side / max(1, min(image.shape[:2])))))
+    if factor == 1:
+        return image
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def scale_boxes(boxes, factor: float) -> list[tuple[int, int, int, int, int]]:
+    """Boxes (class_index, x0, y0, x1, y1) for a picture enlarged by ``factor``."""
+    return [(int(c), round(x0 * factor), round(y0 * factor), round(x1 * factor), round(y1 * factor))
+            for c, x0, y0, x1, y1 in boxes]
+
+
+def draw_boxes(image: np.ndarray, boxes, class_names: list[str], palette: np.ndarray | None = None,
+               width: int | None = None) -> np.ndarray:
+    """Draw (class_index, x0, y0, x1, y1) boxes with class captions; returns a new (H, W, 3) uint8."""
+    canvas = Image.fromarray(image).convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    palette = class_palette(len(class_names), background_first=False) if palette is None else palette
+    width = width or max(1, round(min(image.shape[:2]) / 100))
+    font = ImageFont.load_default(size=max(10, min(image.shape[:2]) // 14))
+    for cls, x0, y0, x1, y1 in boxes:
+        colour = tuple(int(c) for c in palette[int(cls) % len(palette)])
+        draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=colour, width=width)
+        text = class_names[int(cls)] if 0 <= int(cls) < len(class_names) else str(cls)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        tw, th = right - left + 4, bottom - top + 2
+        tx = max(0, min(x0, canvas.width - tw))  # keep the caption inside the picture
+        ty = y0 - th if y0 - th >= 0 else y0
+        draw.rectangle([tx, ty, tx + tw, ty + th], fill=colour)
+        draw.text((tx + 2 - left, ty + 1 - top), text, fill=(0, 0, 0), font=font)
+    return np.asarray(canvas)
+
+
+def mask_legend(names: list[str], palette: np.ndarray, width: int, skip: tuple[int, ...] = ()) -> np.ndarray:
+    """A white strip with one colour swatch and name per mask class, ``width`` pixels wide.
+
+    Returns:
+        (h, width, 3) uint8, to stack under a mask picture.
+    """
+    font = ImageFont.load_default(size=14)
+    entries = [(names[i], tuple(int(c) for c in palette[i])) for i in range(len(names)) if i not in skip]
+    line_height, x, y, rows = 22, 6, 4, []
+    positions = []
+    for name, colour in entries:
+        w = 22 + int(font.getlength(name)) + 14
+        if x + w > width and x > 6:
+            x, y = 6, y + line_height
+        positions.append((x, y, name, colour))
+        x += w
+    strip = Image.new("RGB", (width, y + line_height + 2), (255, 255, 255))
+    draw = ImageDraw.Draw(strip)
+    for x, y, name, colour in positions:
+        draw.rectangle([x, y + 3, x + 14, y + 17], fill=colour, outline=(80, 80, 80))
+        draw.text((x + 20, y + 2), name, fill=(30, 30, 30), font=font)
+    return np.asarray(strip)

@@ -1,0 +1,1 @@
+"""Plotly figure builders: compute functions return numpy, these turn results into pictures."""

@@ -1,0 +1,56 @@
+"""Home: what the lab does, shown on a built-in picture, and a map of the pages."""
+
+import numpy as np
+import streamlit as st
+
+from cv_core.datasets import SHAPE_CLASSES, showcase_sample
+from cv_core.overlays import class_palette, colorize_mask, draw_boxes, mask_legend
+
+st.title("Convnet Lab")
+st.markdown(
+    "A hands-on lab for **chapter 9 of *Deep Learning with Python***: train small modern convnets, "
+    "compare their building blocks side by side, and look inside them. Everything runs on this "
+    "machine, on a CPU if that is all you have, and works offline with the built-in data."
+)
+
+st.subheader("The three basic vision tasks")
+st.caption("One built-in picture from the *shapes* dataset, labelled three ways.")
+
+
+@st.cache_data(show_spinner=False)
+def _showcase():
+    sample = showcase_sample(image_size=320)
+    names = ["background", *SHAPE_CLASSES]
+    palette = class_palette(len(names))
+    legend = mask_legend(names, palette, sample.image.shape[1])
+    return (
+        sample,
+        sample.image,
+        np.concatenate([colorize_mask(sample.mask, len(names), palette), legend]),
+        draw_boxes(sample.image, sample.boxes, SHAPE_CLASSES),
+    )
+
+
+sample, picture, masked, boxed = _showcase()
+present = sorted({SHAPE_CLASSES[c] for c, *_ in sample.boxes})
+cols = st.columns(3)
+with cols[0]:
+    st.image(picture, width="stretch", output_format="PNG")
+    st.markdown(f"**Image classification** — one label for the whole picture: **{SHAPE_CLASSES[sample.label]}**, "
+                "the largest shape.")
+with cols[1]:
+    st.image(masked, width="stretch", output_format="PNG")
+    st.markdown("**Semantic segmentation** — a class for every pixel: " + ", ".join(present) + " and background.")
+with cols[2]:
+    st.image(boxed, width="stretch", output_format="PNG")
+    st.markdown(f"**Object detection** — a box and a class for each object: {len(sample.boxes)} objects here.")
+
+st.subheader("Where to go")
+pages = [
+    ("pages/datasets.py", "Datasets", ":material/photo_library:",
+     "Browse the built-in shapes or your own folders: samples, masks, boxes, class balance. Check a picture of your own."),
+]
+for path, label, icon, text in pages:
+    with st.container(border=True):
+        st.page_link(path, label=label, icon=icon)
+        st.caption(text)

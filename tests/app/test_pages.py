@@ -1,0 +1,91 @@
+"""AppTest: every page runs without exception and shows its key elements."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVNET_LAB_RUNS", str(tmp_path / "runs"))
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def test_home_shows_three_tasks_and_links(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Convnet Lab"
+    text = " ".join(m.value for m in app.markdown)
+    for task in ("Image classification", "Semantic segmentation", "Object detection"):
+        assert task in text
+    assert len(app.get("image")) == 3
+
+
+def test_home_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from streamlit.testing.v1 import AppTest; "
+        f"at = AppTest.from_file({APP!r}, default_timeout=60).run(); "
+        "at.switch_page('pages/datasets.py').run(); "
+        "assert not at.exception; print('tensorflow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_datasets_page_shapes_by_default(app):
+    app.run()
+    app.switch_page("pages/datasets.py").run()
+    assert not app.exception
+    assert app.title[0].value == "Datasets"
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics == {"Classes": "5", "Train images": "2,000", "Validation images": "500", "Test images": "500"}
+    charts = app.get("plotly_chart")
+    assert len(charts) == 2
+    captions = [c for img in app.get("image") for c in [img.proto.imgs[0].caption] if "shapes/" in c]
+    assert len(captions) == 12 and captions[0].endswith("shapes/train/0")
+
+
+def test_datasets_page_bad_folder_message(app):
+    app.run()
+    app.switch_page("pages/datasets.py").run()
+    app.selectbox(key="datasets_dataset").select("image_folder").run()
+    assert any("Type the path" in i.value for i in app.info)
+    app.text_input(key="datasets_root").input("/definitely/not/here").run()
+    assert not app.exception
+    assert "does not exist" in app.error[0].value
+
+
+def test_datasets_page_single_class_folder_message(app, tmp_path):
+    folder = tmp_path / "one_class" / "cats"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (16, 16)).save(folder / "a.png")
+    app.run()
+    app.switch_page("pages/datasets.py").run()
+    app.selectbox(key="datasets_dataset").select("image_folder").run()
+    app.text_input(key="datasets_root").input(str(tmp_path / "one_class")).run()
+    assert "single class" in app.error[0].value
+
+
+def test_datasets_page_upload(app):
+    app.run()
+    app.switch_page("pages/datasets.py").run()
+    app.file_uploader(key="datasets_upload").set_value(("broken.png", b"\x89PNG\r\n\x1a\nnope", "image/png")).run()
+    assert not app.exception
+    assert "broken.png" in app.error[0].value and "could not be used" in app.error[0].value
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((30, 50, 3), 200, np.uint8)).save(buffer, format="PNG")
+    app.file_uploader(key="datasets_upload").set_value(("ok.png", buffer.getvalue(), "image/png")).run()
+    assert not app.error
+    assert app.success[0].value.startswith("This picture can be used")

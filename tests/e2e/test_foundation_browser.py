@@ -1,0 +1,98 @@
+"""A person's first visit: Home, then Datasets through the sidebar, a bad folder, uploads."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def open_page(page, url: str, title: str) -> None:
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=title).wait_for()
+    wait_idle(page)
+
+
+def test_home_shows_the_three_tasks_and_page_map(page, app_server):
+    page.goto(app_server)
+    wait_idle(page)
+    assert page.get_by_role("heading", name="Convnet Lab").is_visible()
+    for task in ("Image classification", "Semantic segmentation", "Object detection"):
+        assert page.get_by_text(task).first.is_visible()
+    images = page.locator('[data-testid="stImage"] img')
+    expect(images).to_have_count(3)
+    assert all(images.nth(i).evaluate("img => img.naturalWidth") >= 160 for i in range(3))
+    nav = page.get_by_test_id("stSidebarNav")
+    assert nav.get_by_text("Datasets", exact=True).is_visible()
+    screenshot(page, "home")
+
+
+def test_datasets_page_shows_samples_balance_and_masks(page, app_server):
+    open_page(page, app_server, "Datasets")
+    assert page.get_by_role("heading", name="Datasets").is_visible()
+    expect(page.get_by_test_id("stMetricValue")).to_have_text(["5", "2,000", "500", "500"])
+    page.get_by_text("Class balance of shapes").wait_for()
+    assert page.locator(".js-plotly-plot").count() >= 2
+    captions = page.get_by_test_id("stImageCaption").filter(has_text="shapes/")  # one per sample
+    expect(captions).to_have_count(12)
+    assert all("shapes/train/" in c for c in captions.all_inner_texts())
+    expect(page.get_by_text("Mask colours (the background is left clear)")).to_be_visible()
+    grid = page.locator('[data-testid="stImage"]:has-text("shapes/") img')
+    screenshot(page, "datasets_shapes")
+    # Fewer samples: the grid follows the slider.
+    first = grid.first.get_attribute("src")
+    page.get_by_role("radio", name="validation").click()
+    expect(captions.first).to_contain_text("shapes/validation/0")
+    assert grid.first.get_attribute("src") != first
+
+
+def test_bad_folder_gives_a_friendly_message(page, app_server):
+    open_page(page, app_server, "Datasets")
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Image folder (your own)").click()
+    wait_idle(page)
+    box = page.get_by_label("Folder", exact=True)
+    box.fill("/no/such/folder")
+    box.press("Enter")
+    wait_idle(page)
+    expect(page.get_by_test_id("stAlertContentError")).to_contain_text("does not exist")
+    screenshot(page, "datasets_bad_folder")
+
+
+def _png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[:, :30] = (255, 0, 0)
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_upload_corrupt_then_good_picture(page, app_server, tmp_path):
+    open_page(page, app_server, "Datasets")
+    corrupt = tmp_path / "holiday.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg" * 10)
+    upload = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    upload.set_input_files(str(corrupt))
+    wait_idle(page)
+    error = page.get_by_test_id("stAlertContentError")
+    error.wait_for()
+    text = error.inner_text()
+    assert "holiday.jpg" in text and "could not be used" in text
+    assert "Traceback" not in page.content()
+    screenshot(page, "datasets_corrupt_upload")
+
+    good = tmp_path / "good.png"
+    good.write_bytes(_png_bytes())
+    upload.set_input_files(str(good))
+    wait_idle(page)
+    page.get_by_text("60 × 40 pixels, RGB").wait_for()
+    assert page.get_by_test_id("stAlertContentSuccess").is_visible()

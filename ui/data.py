@@ -1,0 +1,126 @@
+"""Dataset widgets and cached loaders shared by every page that shows or trains on data."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import streamlit as st
+
+from cv_core.datasets import DATASETS, Dataset, DatasetError, open_dataset
+from cv_core.overlays import class_palette, draw_boxes, mask_legend, overlay_mask, scale_boxes, upscale
+
+DATASET_LABELS = {
+    "shapes": "Shapes (built in)",
+    "image_folder": "Image folder (your own)",
+    "cats_vs_dogs": "Cats vs dogs (local copy)",
+    "oxford_pets": "Oxford-IIIT Pets (local copy)",
+}
+FOLDER_HINTS = {
+    "image_folder": "A folder with one sub-folder of images per class, e.g. data/flowers (roses/, tulips/, …)",
+    "cats_vs_dogs": "Kaggle's train/ folder (cat.0.jpg …) or Microsoft's PetImages/ folder",
+    "oxford_pets": "A folder holding images/ and annotations/trimaps/",
+}
+
+
+def _folder_stamp(root: str | None) -> float:
+    """Modification time of a folder, so a cached dataset is reopened when files change."""
+    try:
+        return os.stat(root).st_mtime if root else 0.0
+    except OSError:
+        return -1.0
+
+
+@st.cache_resource(max_entries=8, show_spinner="Opening the dataset…")
+def _open_cached(name: str, root: str | None, options: tuple, stamp: float) -> Dataset:
+    return open_dataset(name, root, **dict(options))
+
+
+def load_dataset(name: str, root: str | None = None, **options) -> Dataset:
+    """Open a dataset once per (name, folder, options, folder change) for every session."""
+    return _open_cached(name, root or None, tuple(sorted(options.items())), _folder_stamp(root))
+
+
+def dataset_picker(prefix: str, segmentation_only: bool = False) -> Dataset | None:
+    """Widgets to choose a dataset (and its folder); returns the opened dataset or None.
+
+    Shows a friendly error instead of raising when the folder is wrong.
+    """
+    names = [n for n in DATASETS if not segmentation_only or n in ("shapes", "oxford_pets")]
+    name = st.selectbox("Dataset", names, format_func=DATASET_LABELS.get, key=f"{prefix}_dataset",
+                        help="\n\n".join(f"**{DATASET_LABELS[n]}**: {DATASETS[n][2]}" for n in names))
+    if name == "shapes":
+        cols = st.columns(2)
+        seed = cols[0].number_input("Seed", 0, 10_000, 0, key=f"{prefix}_seed",
+                                    help="Every seed draws a different, reproducible set of pictures.")
+        size = cols[1].select_slider("Picture size (px)", [32, 48, 64, 96, 128, 160], 96, key=f"{prefix}_size")
+        return load_dataset("shapes", seed=int(seed), image_size=int(size))
+    root = st.text_input("Folder", key=f"{prefix}_root", placeholder=FOLDER_HINTS[name],
+                         help=FOLDER_HINTS[name]).strip()
+    if not root:
+        st.info(f"Type the path of the folder on this machine. {FOLDER_HINTS[name]}.", icon=":material/folder_open:")
+        return None
+    try:
+        return load_dataset(name, root)
+    except DatasetError as exc:
+        st.error(str(exc), icon=":material/folder_off:")
+        return None
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def sample_pictures(_dataset: Dataset, dataset_key: str, split: str, count: int, start: int,
+                    show_mask: bool, opacity: float, show_boxes: bool) -> list[tuple[np.ndarray, str]]:
+    """Pictures (with masks/boxes drawn as asked) and captions for a grid of samples."""
+    out = []
+    mask_names = _dataset.mask_class_names or []
+    palette = mask_palette(_dataset) if mask_names else None
+    for sample in _dataset.samples(split, count=count, start=start):
+        picture = sample.image
+        if show_mask and sample.mask is not None:
+            picture = overlay_mask(picture, sample.mask, len(mask_names), opacity,
+                                   ignore=(_dataset.mask_background,), palette=palette)
+        picture = upscale(picture, 192)
+        if show_boxes and sample.boxes:
+            boxes = scale_boxes(sample.boxes, picture.shape[0] / sample.image.shape[0])
+            picture = draw_boxes(picture, boxes, _dataset.class_names)
+        out.append((picture, f"{_dataset.class_names[sample.label]} · {sample.source}"))
+    return out
+
+
+def mask_palette(dataset: Dataset) -> np.ndarray:
+    """The colours of a dataset's mask classes (black for background when it is value 0)."""
+    return class_palette(len(dataset.mask_class_names or []), background_first=dataset.mask_background == 0)
+
+
+def mask_legend_picture(dataset: Dataset, width: int = 640) -> np.ndarray:
+    """A strip naming each coloured mask class of ``dataset``."""
+    return mask_legend(dataset.mask_class_names or [], mask_palette(dataset), width, skip=(dataset.mask_background,))
+
+
+def dataset_key(dataset: Dataset) -> str:
+    """A string that identifies an opened dataset for caching."""
+    return f"{dataset.name}|{getattr(dataset, 'root', '')}|{getattr(dataset, 'seed', '')}|{getattr(dataset, 'image_size', '')}"
+
+
+def oxford_download_panel(prefix: str) -> None:
+    """An expander that downloads Oxford-IIIT Pets (about 800 MB) into a chosen folder, with progress."""
+    from cv_core.datasets import download_oxford_pets
+    from cv_core.download import DownloadError
+
+    with st.expander("Don't have it yet? Download Oxford-IIIT Pets (about 800 MB)", icon=":material/download:"):
+        target = st.text_input("Download into this folder", value="data/oxford_pets", key=f"{prefix}_download_root")
+        if st.button("Download and unpack", key=f"{prefix}_download"):
+            bar = st.progress(0.0, text="Connecting…")
+
+            def report(name, progress):
+                fraction = progress.fraction or 0.0
+                bar.progress(fraction, text=f"{name}: {progress.done / 1e6:,.1f} MB"
+                             + (f" of {progress.total / 1e6:,.1f} MB" if progress.total else ""))
+
+            try:
+                download_oxford_pets(target, progress=report)
+            except DownloadError as exc:
+                st.error(str(exc), icon=":material/cloud_off:")
+            else:
+                bar.progress(1.0, text="Done")
+                st.success(f"Oxford-IIIT Pets is ready in {target}. Type that folder above to open it.")
