@@ -78,6 +78,8 @@ class OxfordPetsDataset(Dataset):
                 pairs.append((image, trimaps.pop(image.stem)))
             else:
                 self._note_skip(f"{image} (no trimap)")
+        for trimap in sorted(trimaps.values()):  # left over: no photo of that name
+            self._note_skip(f"{trimap} (no photo)")
         if not pairs:
             raise DatasetError(f"No photos with trimaps were found under {str(root_path)!r}.")
         breeds = sorted({_breed(img.stem) for img, _ in pairs}, key=str.lower)
@@ -165,5 +167,5 @@ def download_oxford_pets(
         marker = root_path / "downloads" / (name + ".unpacked")
         if not marker.exists():
             extract_archive(archive, root_path)
-            marker.write_text(md5)
+            marker.write_text(md5 or "")
     return root_path
