@@ -1,0 +1,179 @@
+"""Figures about architecture: the block pyramid, variant comparisons, and the concept demos.
+
+Each builder takes the plain rows/dicts from ``cv_core.anatomy`` or ``cv_core.concepts``
+and returns a plotly figure; none of them imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = ["pyramid_figure", "compare_figure", "gradient_norms_figure", "batchnorm_stats_figure"]
+
+SIZE_COLOUR = "#2f6fde"
+FILTERS_COLOUR = "#e15759"
+VARIANT_COLOURS = ("#4e79a7", "#f28e2b")
+PLAIN_COLOUR, RESIDUAL_COLOUR = "#e15759", "#59a14f"
+_MARGIN = dict(t=60, b=50, l=60, r=60)
+
+
+def _format_shape(shape) -> str:
+    return "×".join(str(d) for d in shape) if shape else "?"
+
+
+def pyramid_figure(block_rows: Sequence[Mapping], title: str = "Feature maps shrink while filters grow") -> go.Figure:
+    """Bars of each block's feature-map size with a line of its filter count on a second axis.
+
+    The picture behind the book's VGG16 figure: going deeper, the spatial size halves
+    while the number of filters (channels) grows. Rows whose output is not a feature map
+    (e.g. the classifier head) are left out.
+
+    Args:
+        block_rows: rows from ``cv_core.anatomy.block_table``: dicts with ``block`` and
+            ``output_shape`` ``(H, W, C)``.
+        title: the figure's title.
+
+    Returns:
+        A plotly figure: x = block, left y = feature-map side in pixels (bars), right y =
+        filters (line).
+
+    Raises:
+        ValueError: if no row has an ``(H, W, C)`` output shape.
+    """
+    rows = [r for r in block_rows if r.get("output_shape") is not None and len(r["output_shape"]) == 3]
+    if not rows:
+        raise ValueError(
+            "Expected block rows with (H, W, C) output shapes. "
+            f"Received: {[r.get('output_shape') for r in block_rows]}"
+        )
+    blocks = [r["block"] for r in rows]
+    shapes = [_format_shape(r["output_shape"]) for r in rows]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_bar(
+        x=blocks, y=[r["output_shape"][0] for r in rows], name="feature-map height (pixels)",
+        marker_color=SIZE_COLOUR, customdata=shapes,
+        hovertemplate="%{x}: %{customdata}<extra>feature map</extra>", secondary_y=False,
+    )
+    fig.add_scatter(
+        x=blocks, y=[r["output_shape"][2] for r in rows], name="filters (channels)",
+        mode="lines+markers", marker_color=FILTERS_COLOUR, customdata=shapes,
+        hovertemplate="%{x}: %{y} filters<extra>%{customdata}</extra>", secondary_y=True,
+    )
+    fig.update_layout(
+        title=title, xaxis_title="Block (input → output)", legend=dict(orientation="h", y=-0.2),
+        margin=_MARGIN, height=380,
+    )
+    fig.update_yaxes(title_text="Feature-map height (pixels)", secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(title_text="Filters (channels)", secondary_y=True, rangemode="tozero", showgrid=False)
+    return fig
+
+
+def compare_figure(
+    rows: Sequence[Mapping],
+    labels: tuple[str, str] = ("model A", "model B"),
+    title: str = "Parameters and compute per block",
+    log_scale: bool = True,
+) -> go.Figure:
+    """Grouped bars per block of two variants' parameters (left) and multiply-adds (right).
+
+    Args:
+        rows: rows from ``cv_core.anatomy.compare_anatomy`` (``block``, ``params_a``,
+            ``params_b``, ``mult_adds_a``, ``mult_adds_b``, ratios).
+        labels: legend names for model A and model B.
+        title: the figure's title.
+        log_scale: log y axes, so that small blocks stay visible next to large ones
+            (blocks with 0 then have no bar).
+
+    Returns:
+        A plotly figure with two panels sharing the legend.
+    """
+    blocks = [r["block"] for r in rows]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Parameters", "Multiply-adds per image"))
+    for col, key, unit in ((1, "params", "parameters"), (2, "mult_adds", "multiply-adds")):
+        for suffix, label, colour in (("a", labels[0], VARIANT_COLOURS[0]), ("b", labels[1], VARIANT_COLOURS[1])):
+            ratios = [r.get(f"{key}_ratio") for r in rows]
+            fig.add_bar(
+                x=blocks, y=[r[f"{key}_{suffix}"] for r in rows], name=label, legendgroup=label,
+                showlegend=col == 1, marker_color=colour,
+                customdata=["–" if q is None else f"{q:.2f}" for q in ratios],
+                hovertemplate=f"%{{x}}: %{{y:,}} {unit}<br>B / A = %{{customdata}}<extra>{label}</extra>",
+                row=1, col=col,
+            )
+        fig.update_xaxes(title_text="Block", row=1, col=col)
+        fig.update_yaxes(title_text=unit.capitalize(), type="log" if log_scale else "linear", row=1, col=col)
+    fig.update_layout(title=title, barmode="group", legend_title="Variant", margin=_MARGIN, height=400)
+    return fig
+
+
+def gradient_norms_figure(results, title: str = "Gradient reaching each layer") -> go.Figure:
+    """Lines of per-layer gradient norms (log scale) for one or more stacks.
+
+    Solid lines are at initialisation, dashed lines after the training steps (when any).
+
+    Args:
+        results: a dict from ``cv_core.concepts.gradient_norms_by_layer``, or a list of them
+            (typically the plain and the residual stack).
+        title: the figure's title.
+
+    Returns:
+        A plotly figure: x = layer depth (1 = next to the input), y = L2 norm of the
+        gradient of the loss with respect to the layer's kernel.
+    """
+    if isinstance(results, Mapping):
+        results = [results]
+    fig = go.Figure()
+    for result in results:
+        kind = "residual" if result["residual"] else "plain"
+        colour = RESIDUAL_COLOUR if result["residual"] else PLAIN_COLOUR
+        depth = list(range(1, len(result["layer_names"]) + 1))
+        series = [("at initialisation", result["initial_norms"], "solid")]
+        if result.get("steps"):
+            series.append((f"after {result['steps']} steps", result["final_norms"], "dash"))
+        for when, norms, dash in series:
+            fig.add_scatter(
+                x=depth, y=list(norms), mode="lines+markers", name=f"{kind}, {when}",
+                line=dict(color=colour, dash=dash), customdata=result["layer_names"],
+                hovertemplate="%{customdata}: %{y:.2e}<extra>" + f"{kind}, {when}" + "</extra>",
+            )
+    fig.update_layout(
+        title=title, xaxis_title="Layer (1 = next to the input)", yaxis_title="Gradient norm of the kernel",
+        yaxis_type="log", yaxis_exponentformat="power", legend_title="Stack", margin=_MARGIN, height=400,
+    )
+    return fig
+
+
+def batchnorm_stats_figure(trace: Mapping, title: str = "Batch normalisation: training vs inference") -> go.Figure:
+    """Moving mean/variance against the data's (left) and the train/inference output gap (right).
+
+    Args:
+        trace: the dict from ``cv_core.concepts.batchnorm_training_trace``.
+        title: the figure's title.
+
+    Returns:
+        A plotly figure with two panels over training steps.
+    """
+    steps = list(trace["step"])
+    fig = make_subplots(
+        rows=1, cols=2,
+        subplot_titles=("Moving statistics approach the data's", "Output gap, training vs inference mode"),
+    )
+    for key, truth, label, colour in (
+        ("moving_mean", trace["data_mean"], "mean", "#4e79a7"),
+        ("moving_variance", trace["data_variance"], "variance", "#f28e2b"),
+    ):
+        fig.add_scatter(x=steps, y=list(trace[key]), mode="lines", name=f"moving {label}",
+                        line=dict(color=colour), row=1, col=1)
+        fig.add_scatter(x=[steps[0], steps[-1]], y=[truth, truth], mode="lines", name=f"data {label}",
+                        line=dict(color=colour, dash="dash"), row=1, col=1)
+    fig.add_scatter(x=steps, y=list(trace["output_gap"]), mode="lines+markers", name="mean |train − inference|",
+                    line=dict(color="#59a14f"), marker=dict(size=4), row=1, col=2)
+    fig.update_xaxes(title_text="Training step", row=1, col=1)
+    fig.update_xaxes(title_text="Training step", row=1, col=2)
+    fig.update_yaxes(title_text="Value (averaged over channels)", row=1, col=1)
+    fig.update_yaxes(title_text="Mean absolute output difference", rangemode="tozero", row=1, col=2)
+    fig.update_layout(title=f"{title} (momentum {trace['momentum']:g})", legend_title="Series",
+                      margin=_MARGIN, height=400)
+    return fig
