@@ -11,6 +11,10 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/datasets.py", title="Datasets", icon=":material/photo_library:"),
     ],
+    "Architecture": [
+        st.Page("pages/architecture_lab.py", title="Architecture lab", icon=":material/science:"),
+        st.Page("pages/compare_runs.py", title="Compare runs", icon=":material/compare:"),
+    ],
 }
 
 page = st.navigation(PAGES)

@@ -49,8 +49,15 @@ st.subheader("Where to go")
 pages = [
     ("pages/datasets.py", "Datasets", ":material/photo_library:",
      "Browse the built-in shapes or your own folders: samples, masks, boxes, class balance. Check a picture of your own."),
+    ("pages/architecture_lab.py", "Architecture lab", ":material/science:",
+     "Build a mini-Xception variant (Conv2D or separable, batch-norm placement, residuals), see its anatomy, "
+     "train it in the background, and measure vanishing gradients and batch normalisation."),
+    ("pages/compare_runs.py", "Compare runs", ":material/compare:",
+     "Overlay training curves of any runs, compare their cost and accuracy, and run the whole "
+     "conv type × batch-norm grid over several seeds."),
 ]
-for path, label, icon, text in pages:
-    with st.container(border=True):
+cols = st.columns(len(pages))
+for col, (path, label, icon, text) in zip(cols, pages):
+    with col.container(border=True, height="stretch"):
         st.page_link(path, label=label, icon=icon)
         st.caption(text)

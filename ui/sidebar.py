@@ -1,15 +1,33 @@
-"""The sidebar every page shares."""
+"""The sidebar every page shares: what the lab is, and the training jobs in the background."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from cv_core.runs import default_runs_root, reconcile_runs
+
+
+@st.cache_resource
+def _reconcile_at_startup(root: str) -> list[str]:
+    """Once per server start and runs folder: mark runs whose worker died as interrupted."""
+    return reconcile_runs(root)
+
 
 def render_sidebar() -> None:
     """Draw the shared sidebar below the page navigation."""
+    from ui.training import active_runs_summary
+
+    root = str(default_runs_root())
+    _reconcile_at_startup(root)
     with st.sidebar:
+        lines = active_runs_summary(root)
+        if lines:
+            st.markdown("**Training in the background**")
+            for line in lines:
+                st.caption(":material/directions_run: " + line)
         st.caption(
             "Convnet Lab follows chapter 9 of *Deep Learning with Python*: image classification, "
             "segmentation and detection; residual connections, batch normalisation and separable "
             "convolutions; and what convnets learn."
         )
+        st.caption(f"Runs are stored in `{root}`.")

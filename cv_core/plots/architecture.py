@@ -67,7 +67,8 @@ def pyramid_figure(block_rows: Sequence[Mapping], title: str = "Feature maps shr
         margin=_MARGIN, height=380,
     )
     fig.update_yaxes(title_text="Feature-map height (pixels)", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="Filters (channels)", secondary_y=True, rangemode="tozero", showgrid=False)
+    fig.update_yaxes(title_text="Filters (channels)", secondary_y=True, rangemode="tozero", showgrid=False,
+                     tickformat="d", tickmode="auto")
     return fig
 
 
@@ -103,7 +104,8 @@ def compare_figure(
                 row=1, col=col,
             )
         fig.update_xaxes(title_text="Block", row=1, col=col)
-        fig.update_yaxes(title_text=unit.capitalize(), type="log" if log_scale else "linear", row=1, col=col)
+        fig.update_yaxes(title_text=unit.capitalize(), type="log" if log_scale else "linear", row=1, col=col,
+                         **({"dtick": 1, "exponentformat": "SI"} if log_scale else {}))
     fig.update_layout(title=title, barmode="group", legend_title="Variant", margin=_MARGIN, height=400)
     return fig
 

@@ -1,0 +1,121 @@
+"""Figures about training runs: learning curves (the book's figure 9.11) and grid summaries.
+
+The inputs are what :mod:`cv_core.runs` reads from run directories: lists of per-epoch
+metric rows (``{"epoch": 1, "loss": ..., "val_accuracy": ...}``) and the rows of
+:func:`cv_core.runs.summarise_experiment`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+__all__ = ["curves_figure", "grid_summary_figure", "loss_curves_figure"]
+
+#: One colour per run, cycling when there are more runs than colours.
+RUN_COLOURS = qualitative.D3 + qualitative.Set2
+
+_METRIC_NAMES = {"accuracy": "Accuracy", "loss": "Loss"}
+
+
+def _points(rows: Sequence[Mapping], key: str) -> tuple[list[int], list[float]]:
+    xs, ys = [], []
+    for row in rows:
+        value = row.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(row.get("epoch"), int):
+            xs.append(row["epoch"])
+            ys.append(float(value))
+    return xs, ys
+
+
+def curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "accuracy",
+                  title: str | None = None) -> go.Figure:
+    """Training and validation curves of several runs on one chart (figure 9.11 style).
+
+    Each run gets one colour; its training curve is solid and its validation curve
+    (``val_<metric>``) dashed with markers, so that overfitting shows as the two lines of
+    one colour drifting apart.
+
+    Args:
+        runs_metrics: ``{run label: [metric rows by epoch]}``.
+        metric: the metric to draw, e.g. "accuracy" or "loss".
+        title: the chart title; a default names the metric.
+
+    Returns:
+        A plotly Figure with two traces per run (runs without data are left out).
+    """
+    name = _METRIC_NAMES.get(metric, metric.replace("_", " ").capitalize())
+    fig = go.Figure()
+    last_epoch = max((int(r.get("epoch", 0)) for rows in runs_metrics.values() for r in rows), default=1)
+    for index, (label, rows) in enumerate(runs_metrics.items()):
+        colour = RUN_COLOURS[index % len(RUN_COLOURS)]
+        for prefix, dash, split in (("", "solid", "training"), ("val_", "dash", "validation")):
+            xs, ys = _points(rows, prefix + metric)
+            if not xs:
+                continue
+            fig.add_scatter(
+                x=xs, y=ys, name=f"{label} – {split}", legendgroup=label,
+                mode="lines+markers" if prefix else "lines",
+                line=dict(color=colour, dash=dash, width=2), marker=dict(size=6),
+                hovertemplate=f"{label}<br>epoch %{{x}}<br>{split} {metric} %{{y:.4f}}<extra></extra>",
+            )
+    fig.update_layout(
+        title=title or f"Training and validation {name.lower()}",
+        xaxis_title="Epoch", yaxis_title=name,
+        legend=dict(title="Solid: training · dashed: validation", orientation="h", yanchor="top", y=-0.18,
+                    xanchor="left", x=0),
+        margin=dict(t=60, b=40, l=60, r=10), height=460, hovermode="closest",
+    )
+    fig.update_xaxes(tick0=1, dtick=max(1, -(-last_epoch // 10)), rangemode="nonnegative")
+    if metric == "accuracy":
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def loss_curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], title: str | None = None) -> go.Figure:
+    """:func:`curves_figure` for the loss (training solid, validation dashed)."""
+    return curves_figure(runs_metrics, metric="loss", title=title)
+
+
+_SUMMARY_PANELS = (
+    ("best_val_accuracy", "Best validation accuracy", ".0%"),
+    ("test_accuracy", "Test accuracy", ".0%"),
+    ("seconds_per_epoch", "Seconds per epoch", ".1f"),
+)
+
+
+def grid_summary_figure(summary_rows: Sequence[Mapping], title: str = "Grid experiment: mean ± std over seeds") -> go.Figure:
+    """Bars with ± standard deviation error bars per variant, one panel per measure.
+
+    Args:
+        summary_rows: rows of :func:`cv_core.runs.summarise_experiment` (``variant`` and
+            ``<measure>_mean`` / ``<measure>_std`` for best validation accuracy, test
+            accuracy and seconds per epoch).
+        title: the figure title.
+
+    Returns:
+        A plotly Figure with three side-by-side panels; variants without a value are blank.
+    """
+    fig = make_subplots(rows=1, cols=len(_SUMMARY_PANELS), subplot_titles=[p[1] for p in _SUMMARY_PANELS],
+                        horizontal_spacing=0.08)
+    variants = [str(row.get("variant", "?")) for row in summary_rows]
+    colours = [RUN_COLOURS[i % len(RUN_COLOURS)] for i in range(len(variants))]
+    for col, (key, label, fmt) in enumerate(_SUMMARY_PANELS, start=1):
+        means = [row.get(f"{key}_mean") for row in summary_rows]
+        stds = [row.get(f"{key}_std") or 0.0 for row in summary_rows]
+        counts = [row.get("runs", 0) for row in summary_rows]
+        fig.add_bar(
+            x=variants, y=means, marker_color=colours, showlegend=False, name=label,
+            error_y=dict(type="data", array=stds, visible=True, thickness=1.5),
+            customdata=list(zip(stds, counts)),
+            hovertemplate=f"%{{x}}<br>{label}: %{{y:{fmt}}} ± %{{customdata[0]:{fmt}}}"
+                          "<br>%{customdata[1]} runs<extra></extra>",
+            row=1, col=col,
+        )
+        fig.update_yaxes(tickformat=fmt if fmt.endswith("%") else None, rangemode="tozero", row=1, col=col)
+        fig.update_xaxes(tickangle=-30, row=1, col=col)
+    fig.update_layout(title=title, height=420, margin=dict(t=80, b=110, l=50, r=10), bargap=0.3)
+    return fig

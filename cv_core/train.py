@@ -1,0 +1,144 @@
+"""Train from the command line, in the foreground, through the same worker code as the app.
+
+Examples::
+
+    python -m cv_core.train --preset quick
+    python -m cv_core.train --dataset shapes --conv-type separable --batchnorm before_activation \\
+        --epochs 10 --batch-size 32 --image-size 96 --preset quick --runs-root runs
+    python -m cv_core.train --preset book --dataset-root data/cats_vs_dogs_small
+    python -m cv_core.train --resume runs/20250101-120000-quick-sep-bnpre-s0-1a2b
+
+The spec is the preset's (``quick`` by default) with the given flags on top. It is
+validated first: an impossible spec exits with status 2 and says why, before anything is
+created. The run directory has the same layout as a run started from the app, and the
+run waits its turn behind runs already queued in the same runs root. With more than one
+GPU visible, training uses ``tf.distribute.MirroredStrategy`` (``--batch-size`` is then
+the global batch). Exit status: 0 completed, 1 failed, 2 bad arguments or spec,
+3 cancelled, 4 interrupted (Ctrl-C; resume with ``--resume RUN_DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cv_core.runs import jobs, store
+from cv_core.runs.spec import (
+    BATCHNORMS,
+    CONV_TYPES,
+    MODEL_KINDS,
+    OPTIMIZERS,
+    PRESETS,
+    SpecError,
+    estimate_seconds,
+    preset_spec,
+    validate_spec,
+)
+
+__all__ = ["build_parser", "main", "spec_from_args"]
+
+
+def _filters(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers such as 32,64,128; received {text!r}"
+        ) from None
+
+
+def _option(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE; received {text!r}")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m cv_core.train``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m cv_core.train",
+        description="Train a chapter 9 convnet in the foreground and write a run directory.",
+    )
+    parser.add_argument("--preset", choices=tuple(PRESETS), default="quick",
+                        help="starting spec (default: quick); the flags below override it")
+    parser.add_argument("--dataset", help="dataset name, e.g. shapes, image_folder, cats_vs_dogs")
+    parser.add_argument("--dataset-root", help="the dataset's folder (not needed for shapes)")
+    parser.add_argument("--dataset-option", action="append", type=_option, default=[], metavar="KEY=VALUE",
+                        help="dataset option, repeatable, e.g. train_size=500 (JSON values)")
+    parser.add_argument("--model", choices=MODEL_KINDS)
+    parser.add_argument("--conv-type", choices=CONV_TYPES)
+    parser.add_argument("--batchnorm", choices=BATCHNORMS)
+    parser.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--filters", type=_filters, help="block widths, e.g. 32,64,128,256,512")
+    parser.add_argument("--image-size", type=int, help="side of the square training images in pixels")
+    parser.add_argument("--augmentation", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--dropout-rate", type=float)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--notes")
+    parser.add_argument("--runs-root", help=f"where run directories go (default: ${store.RUNS_ROOT_ENV} or ./runs)")
+    parser.add_argument("--estimate", action="store_true", help="print the spec and time estimate, then exit")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="resume an interrupted or cancelled run instead")
+    parser.add_argument("--quiet", action="store_true", help="print only the final line")
+    return parser
+
+
+_FIELDS = ("dataset", "dataset_root", "model", "conv_type", "batchnorm", "residual", "filters", "image_size",
+           "augmentation", "dropout_rate", "epochs", "batch_size", "learning_rate", "optimizer", "seed", "notes")
+
+
+def spec_from_args(args: argparse.Namespace):
+    """The :class:`TrainSpec` the parsed arguments describe (not validated yet)."""
+    overrides = {name: getattr(args, name) for name in _FIELDS if getattr(args, name) is not None}
+    preset = PRESETS[args.preset]
+    # The preset's dataset options (split sizes...) only make sense for the preset's dataset.
+    same_dataset = overrides.get("dataset", preset.get("dataset")) == preset.get("dataset")
+    base = dict(preset.get("dataset_options", {})) if same_dataset else {}
+    overrides["dataset_options"] = {**base, **dict(args.dataset_option)}
+    return preset_spec(args.preset, **overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    echo = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    from cv_core.runs import worker
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        try:
+            jobs.prepare_resume(run_dir)
+        except (store.RunStateError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    else:
+        try:
+            spec = validate_spec(spec_from_args(args))
+        except SpecError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.estimate:
+            print(json.dumps(spec.to_dict(), indent=1))
+            print(f"estimated time on a 2-core CPU: {estimate_seconds(spec):.0f} s")
+            return 0
+        run_dir = store.create_run(spec, args.runs_root)
+        echo(f"run directory: {run_dir}")
+        echo(f"estimated time on a 2-core CPU: {estimate_seconds(spec):.0f} s")
+    state = worker.main(run_dir, echo=echo)
+    if args.quiet:
+        print(f"{run_dir}: {state}")
+    return worker.EXIT_CODES.get(state, 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""AppTest for the Architecture lab and Compare runs pages, including a real tiny training run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cv_core.runs import list_runs, preset_spec, submit_run
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("CONVNET_LAB_RUNS", str(root))
+    return root
+
+
+def open_page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(path).run()
+    assert not at.exception
+    return at
+
+
+def wait_until_final(root, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        runs = list_runs(root)
+        if runs and all(r.state in ("completed", "failed", "cancelled", "interrupted") for r in runs):
+            return runs
+        time.sleep(0.5)
+    raise AssertionError(f"runs did not finish: {[(r.id, r.state) for r in list_runs(root)]}")
+
+
+def test_lab_shows_anatomy_and_comparison(runs_root):
+    at = open_page("pages/architecture_lab.py")
+    assert at.title[0].value == "Architecture lab"
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) == {"Parameters", "Multiply-adds per image", "Layers"}
+    params_separable = int(metrics["Parameters"].replace(",", ""))
+    charts = at.get("plotly_chart")
+    titles = [c.proto.spec for c in charts]
+    assert any("feature maps shrink" in t for t in titles)
+    assert any("Gradient reaching each layer" in t for t in titles)
+    # Switch to Conv2D: the same architecture costs more parameters.
+    at.radio(key="architecture_lab_quick_conv").set_value("conv2d").run()
+    params_conv2d = int({m.label: m.value for m in at.metric}["Parameters"].replace(",", ""))
+    assert params_conv2d > 3 * params_separable
+
+
+def test_lab_refuses_impossible_settings(runs_root):
+    at = open_page("pages/architecture_lab.py")
+    at.text_input(key="architecture_lab_quick_mini_xception_filters").input("32, sixty-four").run()
+    assert "whole numbers" in at.error[0].value
+    at.text_input(key="architecture_lab_quick_mini_xception_filters").input("8, 16, 32, 64, 128, 256, 512").run()
+    at.select_slider(key="architecture_lab_quick_size").set_value(32).run()
+    at.button(key="architecture_lab_train").click().run()
+    assert not at.exception
+    assert any("cannot start" in e.value for e in at.error)
+    assert list_runs(runs_root) == []
+
+
+def test_lab_trains_a_tiny_run_and_shows_curves(runs_root):
+    at = open_page("pages/architecture_lab.py")
+    at.radio(key="architecture_lab_preset").set_value("tiny").run()
+    at.button(key="architecture_lab_train").click().run()
+    assert not at.exception
+    (run,) = wait_until_final(runs_root)
+    assert run.state == "completed" and [r["epoch"] for r in run.metrics] == [1, 2]
+    at.run()
+    assert any(s.value.startswith("Completed: best validation accuracy") for s in at.success)
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any('"text":"Accuracy"' in t for t in titles) and any('"text":"Loss"' in t for t in titles)
+
+
+def test_compare_page_empty_then_with_runs(runs_root):
+    at = open_page("pages/compare_runs.py")
+    assert any("No runs yet" in i.value for i in at.info)
+    for conv in ("separable", "conv2d"):
+        submit_run(preset_spec("tiny", conv_type=conv, epochs=1), runs_root)
+    wait_until_final(runs_root)
+    at = open_page("pages/compare_runs.py")
+    assert len(at.multiselect(key="compare_runs_chosen").value) == 2
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("accuracy" in t for t in charts) and any("loss" in t for t in charts)
+    tables = at.dataframe
+    assert len(tables) >= 2  # measured table and config diff
+    diff = tables[1].value
+    assert "conv_type" in list(diff["field"])
+
+
+def test_compare_page_grid_refuses_bad_book_folder(runs_root):
+    at = open_page("pages/compare_runs.py")
+    at.selectbox(key="compare_runs_grid_preset").select("book").run()
+    at.text_input(key="compare_runs_grid_root").input("/no/such/cats").run()
+    at.button(key="compare_runs_grid_go").click().run()
+    assert not at.exception
+    assert any("cannot start" in e.value for e in at.error)
+    assert list_runs(runs_root) == []

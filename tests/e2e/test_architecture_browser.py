@@ -1,0 +1,54 @@
+"""A person trains a tiny variant in the Architecture lab, watches it learn, then compares runs."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def test_train_tiny_run_watch_curves_and_compare(page, app_server):
+    page.goto(app_server)
+    wait_idle(page)
+    page.get_by_test_id("stSidebarNav").get_by_text("Architecture lab", exact=True).click()
+    page.get_by_role("heading", name="Architecture lab").wait_for()
+    wait_idle(page, timeout=90_000)
+    expect(page.get_by_test_id("stMetricLabel").filter(has_text="Parameters")).to_be_visible()
+    screenshot(page, "architecture_lab_anatomy")
+
+    page.get_by_text("Tiny (seconds: a smoke test)").click()
+    wait_idle(page)
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_role("button", name="Train").click()
+    # The panel refreshes itself: the run goes from queued/running to completed with curves.
+    expect(page.get_by_text("Completed: best validation accuracy")).to_be_visible(timeout=120_000)
+    expect(page.locator('[class*="st-key-architecture_lab_acc_"] .js-plotly-plot')).to_be_visible()
+    expect(page.locator('[class*="st-key-architecture_lab_loss_"] .js-plotly-plot')).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Training in the background")).to_have_count(0)
+    wait_idle(page)
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    screenshot(page, "architecture_lab_trained")
+
+    page.get_by_role("link", name="Compare this run with others").click()
+    page.get_by_role("heading", name="Compare runs").wait_for()
+    wait_idle(page)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Measured")).to_be_visible()
+    screenshot(page, "compare_runs")
+
+
+def test_concept_demos_render(page, app_server):
+    page.goto(app_server + "/architecture_lab")
+    page.get_by_role("heading", name="Architecture lab").wait_for()
+    wait_idle(page, timeout=90_000)
+    page.get_by_role("tab", name="Residual connections").click()
+    expect(page.get_by_text("Measured at initialisation")).to_be_visible()
+    wait_idle(page)
+    screenshot(page, "architecture_lab_residual")
+    page.get_by_role("tab", name="Batch normalisation").click()
+    expect(page.get_by_text("The moving mean went from 0 to")).to_be_visible()
+    wait_idle(page)
+    screenshot(page, "architecture_lab_batchnorm")

@@ -1,0 +1,140 @@
+"""Worker processes for real: complete, queue, cancel, kill + resume, NaN loss.
+
+Each run is a separate ``python -m cv_core.runs.worker`` process training the "tiny"
+preset (32 px shapes, a two-block mini-Xception), so a run takes a few seconds, most of it
+importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from cv_core.runs import jobs, store
+from cv_core.runs.spec import preset_spec
+
+TIMEOUT = 120.0
+
+
+def tiny(**changes):
+    return preset_spec("tiny", **changes)
+
+
+def longer(train_size: int, **changes):
+    """The tiny preset with a bigger training split, for runs that must last a while."""
+    options = {**preset_spec("tiny").dataset_options, "train_size": train_size}
+    return tiny(dataset_options=options, **changes)
+
+
+def wait_for(condition, timeout: float = TIMEOUT, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def state(run_dir: Path) -> str:
+    return store.read_status(run_dir)["state"]
+
+
+def wait_final(run_dir: Path, timeout: float = TIMEOUT) -> dict:
+    wait_for(lambda: state(run_dir) in store.FINAL_STATES, timeout, what=f"{run_dir.name} to finish")
+    status = store.read_status(run_dir)
+    if status["state"] == "failed":
+        print((run_dir / store.LOG_FILE).read_text())
+    return status
+
+
+@pytest.fixture
+def runs_root(tmp_path):
+    """A runs root whose leftover worker processes are killed after the test."""
+    root = tmp_path / "runs"
+    yield root
+    for run_dir in store.run_dirs(root):
+        status = store.read_status(run_dir)
+        if store.worker_alive(status):
+            os.kill(status["pid"], signal.SIGKILL)
+
+
+def test_two_runs_complete_one_at_a_time_in_order(runs_root):
+    first = jobs.submit_run(tiny(epochs=3), runs_root)
+    second = jobs.submit_run(tiny(epochs=2, seed=1), runs_root)
+
+    wait_for(lambda: state(first) == "running", what="the first run to start")
+    waiting = store.read_status(second)
+    assert waiting["state"] == "queued" and store.worker_alive(waiting)
+
+    status = wait_final(first)
+    assert status["state"] == "completed", status
+    assert [row["epoch"] for row in store.read_metrics(first)] == [1, 2, 3]
+    row = store.read_metrics(first)[-1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"} <= set(row)
+    assert (first / "best.keras").is_file()
+    assert 0 <= store.read_test_metrics(first)["accuracy"] <= 1
+    assert store.read_summary(first)["params"] > 0
+    assert any(p.is_file() for p in (first / "tensorboard").rglob("*"))
+    assert not (first / "backup").exists()  # BackupAndRestore cleans up after a finished fit
+    assert status["heartbeat"] >= status["started_at"] and status["epoch"] == 3
+
+    later = wait_final(second)
+    assert later["state"] == "completed", later
+    assert status["started_at"] < status["finished_at"] <= later["started_at"]
+    assert [run.state for run in store.list_runs(runs_root)] == ["completed", "completed"]
+
+
+def test_cancel_running_run_within_a_batch_and_queued_run_without_training(runs_root):
+    running = jobs.submit_run(longer(512, epochs=200), runs_root)
+    queued = jobs.submit_run(tiny(), runs_root)
+
+    wait_for(lambda: store.read_metrics(running), what="the first epoch")
+    jobs.request_cancel(queued)
+    jobs.request_cancel(running)
+    asked = time.time()
+    status = wait_final(running, timeout=30)
+    assert status["state"] == "cancelled", status
+    assert status["finished_at"] - asked < 3.0, "cancel should take effect within about a batch"
+    assert status["message"].startswith("Cancelled during epoch")
+    assert len(store.read_metrics(running)) < 200
+
+    other = wait_final(queued, timeout=30)
+    assert other["state"] == "cancelled" and "started_at" not in other
+    assert not (queued / "metrics.jsonl").exists()
+
+
+def test_killed_worker_is_interrupted_then_resumes_without_repeating_epochs(runs_root):
+    run_dir = jobs.submit_run(longer(256, epochs=8), runs_root)
+    rows = wait_for(lambda: len(store.read_metrics(run_dir)) >= 2 and store.read_metrics(run_dir),
+                    what="two epochs")
+    pid = store.read_status(run_dir)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: store.worker_alive(store.read_status(run_dir)) is False, timeout=10, what="the worker to die")
+
+    assert run_dir.name in store.reconcile_runs(runs_root)
+    status = store.read_status(run_dir)
+    assert status["state"] == "interrupted" and f"pid {pid}" in status["message"]
+
+    new_pid = jobs.resume_run(run_dir)
+    assert new_pid != pid
+    status = wait_final(run_dir)
+    assert status["state"] == "completed", status
+    assert status["attempt"] == 2
+    final = store.read_metrics(run_dir)
+    assert [row["epoch"] for row in final] == list(range(1, 9))
+    assert final[0]["time"] == rows[0]["time"], "epoch 1 must not be trained again"
+    assert "Resuming after epoch" in (run_dir / store.LOG_FILE).read_text()
+    assert store.read_test_metrics(run_dir)["accuracy"] >= 0
+
+
+def test_nan_loss_fails_the_run_with_the_reason(runs_root):
+    run_dir = jobs.submit_run(tiny(learning_rate=1e10, epochs=5), runs_root)
+    status = wait_final(run_dir)
+    assert status["state"] == "failed"
+    assert status["error"].startswith("Loss became NaN at epoch 1 batch ")
+    assert status["message"] == status["error"]

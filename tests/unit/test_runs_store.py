@@ -1,0 +1,277 @@
+"""Run directories on disk: creating, reading, listing, reconciling, summarising (no TensorFlow).
+
+Worker processes are faked here by writing status files with chosen pids; the real worker
+lifecycle is in test_jobs.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cv_core.runs import jobs, store
+from cv_core.runs.callbacks import RunMonitor, RunStopped
+from cv_core.runs.spec import SpecError, preset_spec
+from cv_core.plots.training import curves_figure, grid_summary_figure, loss_curves_figure
+
+TINY = preset_spec("tiny")
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def me() -> dict:
+    return {"pid": os.getpid(), "pid_start": store.process_start_time(os.getpid())}
+
+
+def make_run(root: Path, **status) -> Path:
+    run_dir = store.create_run(TINY, root)
+    if status:
+        store.update_status(run_dir, **status)
+    return run_dir
+
+
+# -- creating and reading -------------------------------------------------------------------
+
+
+def test_create_run_writes_spec_and_queued_status(tmp_path):
+    run_dir = store.create_run(TINY, tmp_path)
+    assert run_dir.parent == tmp_path
+    assert run_dir.name.split("-")[:2][0].isdigit() and "tiny-sep-bnpre-s0" in run_dir.name
+    assert json.loads((run_dir / "spec.json").read_text())["filters"] == [8, 16]
+    status = store.read_status(run_dir)
+    assert status["state"] == "queued" and status["pid"] is None
+    assert store.read_spec(run_dir) == TINY
+    assert store.read_metrics(run_dir) == [] and store.read_progress(run_dir) is None
+
+
+def test_create_run_refuses_bad_spec_before_creating_anything(tmp_path):
+    with pytest.raises(SpecError):
+        store.create_run(TINY.replace(epochs=0), tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_runs_root_from_argument_env_or_default(tmp_path, monkeypatch):
+    monkeypatch.setenv(store.RUNS_ROOT_ENV, str(tmp_path / "env-runs"))
+    assert store.default_runs_root() == tmp_path / "env-runs"
+    assert store.default_runs_root(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.delenv(store.RUNS_ROOT_ENV)
+    monkeypatch.chdir(tmp_path)
+    assert store.default_runs_root() == tmp_path / "runs"
+
+
+def test_metrics_skip_bad_lines_and_keep_one_row_per_epoch(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text(
+        '{"epoch": 1, "loss": 2.0}\nnot json\n{"epoch": 2, "loss": 1.5}\n[1, 2]\n'
+        '{"epoch": 1, "loss": 1.9}\n{"epoch": 3, "loss": 1.'  # a partial last line
+    )
+    assert store.read_metrics(tmp_path) == [{"epoch": 1, "loss": 1.9}, {"epoch": 2, "loss": 1.5}]
+    store.record_epoch(tmp_path, {"epoch": 2, "loss": 1.4})
+    store.record_epoch(tmp_path, {"epoch": 2, "loss": 1.3})
+    assert [r["loss"] for r in store.read_metrics(tmp_path)] == [1.9, 1.3]
+
+
+def test_corrupt_files_do_not_break_listing(tmp_path):
+    good = make_run(tmp_path, state="completed")
+    bad_status = make_run(tmp_path)
+    (bad_status / "status.json").write_text('{"state": "runn')
+    bad_spec = make_run(tmp_path, state="failed")
+    (bad_spec / "spec.json").write_text("\x00\x01 not json")
+    bad_metrics = make_run(tmp_path, state="completed")
+    (bad_metrics / "metrics.jsonl").write_bytes(b"\xff\xfe garbage\n")
+    (bad_metrics / "test_metrics.json").write_text("[]")
+    (tmp_path / "not-a-run").mkdir()
+    (tmp_path / "stray.txt").write_text("hello")
+
+    runs = {run.id: run for run in store.list_runs(tmp_path)}
+    assert set(runs) == {good.name, bad_status.name, bad_spec.name, bad_metrics.name}
+    assert runs[bad_status.name].state == "unknown"
+    assert runs[bad_spec.name].spec is None and runs[bad_spec.name].label == bad_spec.name
+    assert runs[bad_metrics.name].metrics == [] and runs[bad_metrics.name].test_metrics is None
+
+
+def test_list_runs_is_newest_first_and_filters_experiments(tmp_path):
+    first = make_run(tmp_path, state="completed")
+    second = store.create_run(TINY.replace(experiment_id="exp-1", experiment_label="x"), tmp_path)
+    store.update_status(second, state="completed")
+    assert [r.id for r in store.list_runs(tmp_path)] == [second.name, first.name]
+    assert [r.id for r in store.list_runs(tmp_path, experiment_id="exp-1")] == [second.name]
+
+
+def test_update_status_is_atomic_and_conditional(tmp_path):
+    run_dir = make_run(tmp_path)
+    assert store.update_status(run_dir, only_if=("running",), state="interrupted") is None
+    assert store.update_status(run_dir, only_if=("queued",), state="running")["state"] == "running"
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+# -- liveness and reconciling ------------------------------------------------------------------
+
+
+def test_worker_alive_checks_pid_and_its_start_time():
+    assert store.worker_alive({}) is None
+    assert store.worker_alive(me()) is True
+    assert store.worker_alive({**me(), "pid_start": me()["pid_start"] + 1}) is False  # pid reused
+    assert store.worker_alive({"pid": dead_pid()}) is False
+
+
+def test_reconcile_marks_dead_workers_interrupted(tmp_path):
+    now = time.time()
+    dead_running = make_run(tmp_path, state="running", pid=dead_pid(), epoch=3)
+    dead_queued = make_run(tmp_path, pid=dead_pid())
+    never_started = make_run(tmp_path, queued_at=now - 3600)
+    just_created = make_run(tmp_path)
+    alive = make_run(tmp_path, state="running", **me())
+    reused = make_run(tmp_path, state="running", pid=os.getpid(), pid_start=1)
+    finished = make_run(tmp_path, state="completed", pid=dead_pid())
+    cancelled_queued = make_run(tmp_path, pid=dead_pid())
+    (cancelled_queued / store.CANCEL_FILE).touch()
+
+    changed = set(store.reconcile_runs(tmp_path))
+    assert changed == {dead_running.name, dead_queued.name, never_started.name, reused.name,
+                       cancelled_queued.name}
+    status = store.read_status(dead_running)
+    assert status["state"] == "interrupted" and "during epoch 3" in status["message"]
+    assert store.read_status(never_started)["message"] == "Its worker process never started."
+    assert store.read_status(just_created)["state"] == "queued"
+    assert store.read_status(alive)["state"] == "running"
+    assert store.read_status(finished)["state"] == "completed"
+    assert store.read_status(cancelled_queued)["state"] == "cancelled"
+    assert store.reconcile_runs(tmp_path) == []
+
+
+def test_delete_run_refuses_active_runs(tmp_path):
+    running = make_run(tmp_path, state="running", **me())
+    with pytest.raises(store.RunStateError, match="is running; cancel it"):
+        store.delete_run(running)
+    done = make_run(tmp_path, state="completed")
+    store.delete_run(done)
+    assert not done.exists()
+    with pytest.raises(FileNotFoundError, match="Expected a run directory"):
+        store.delete_run(tmp_path / "nothing-here")
+
+
+def test_cancel_queued_run_without_worker(tmp_path):
+    run_dir = make_run(tmp_path)
+    jobs.request_cancel(run_dir)
+    assert store.read_status(run_dir)["state"] == "cancelled"
+    assert store.cancel_requested(run_dir)
+
+
+def test_resume_refuses_runs_that_are_not_interrupted(tmp_path):
+    done = make_run(tmp_path, state="completed")
+    with pytest.raises(store.RunStateError, match="Expected a run in one of \\('interrupted', 'cancelled'\\)"):
+        jobs.resume_run(done)
+    interrupted = make_run(tmp_path, state="interrupted", pid=dead_pid(), attempt=1)
+    (interrupted / store.CANCEL_FILE).touch()
+    status = jobs.prepare_resume(interrupted)
+    assert status["state"] == "queued" and status["attempt"] == 2 and status["pid"] is None
+    assert not store.cancel_requested(interrupted)
+
+
+def test_queue_order_is_oldest_queued_with_a_live_worker(tmp_path):
+    first = make_run(tmp_path, **me())
+    second = make_run(tmp_path, **me())
+    assert jobs.is_next_in_queue(first) and not jobs.is_next_in_queue(second)
+    store.update_status(first, pid=dead_pid())  # a dead worker does not hold up the queue
+    assert jobs.is_next_in_queue(second)
+
+
+# -- the monitor callback's logic --------------------------------------------------------------
+
+
+def test_monitor_records_epochs_once_and_truncates_on_resume(tmp_path):
+    run_dir = make_run(tmp_path, state="running")
+    store.write_metrics(run_dir, [{"epoch": e, "loss": 1.0 / e, "val_accuracy": 0.1 * e} for e in (1, 2, 3, 4)])
+    monitor = RunMonitor(run_dir, epochs=6, batches_per_epoch=4)
+    monitor.epoch_begin(2)  # BackupAndRestore resumed after epoch 2
+    assert [r["epoch"] for r in store.read_metrics(run_dir)] == [1, 2]
+    assert monitor.best_value("val_accuracy") == pytest.approx(0.2)
+    assert store.read_status(run_dir)["epoch"] == 3
+    monitor.train_batch_end(0, {"loss": 0.5, "accuracy": 0.5})
+    assert store.read_progress(run_dir)["epoch"] == 3
+    monitor.epoch_end(2, {"loss": 0.4, "accuracy": 0.6, "val_loss": 0.5, "val_accuracy": 0.7}, 1e-3)
+    monitor.epoch_end(2, {"loss": 0.3, "accuracy": 0.6, "val_loss": 0.5, "val_accuracy": 0.7}, 1e-3)
+    rows = store.read_metrics(run_dir)
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert rows[-1]["loss"] == 0.3 and rows[-1]["lr"] == 1e-3 and rows[-1]["seconds"] >= 0
+
+
+def test_monitor_stops_on_nan_loss_with_the_reason(tmp_path):
+    run_dir = make_run(tmp_path, state="running")
+    monitor = RunMonitor(run_dir, epochs=3, batches_per_epoch=4)
+    monitor.epoch_begin(0)
+    monitor.epoch_end(0, {"loss": 1.0}, None)
+    monitor.epoch_begin(1)
+    with pytest.raises(RunStopped) as info:
+        monitor.train_batch_end(4, {"loss": float("nan")})
+    assert info.value.state == "failed"
+    assert info.value.reason == "Loss became NaN at epoch 2 batch 5."
+
+
+def test_monitor_stops_on_cancel_within_a_batch(tmp_path):
+    run_dir = make_run(tmp_path, state="running")
+    monitor = RunMonitor(run_dir, epochs=3, batches_per_epoch=4)
+    monitor.epoch_begin(0)
+    monitor.train_batch_end(0, {"loss": 1.0})
+    (run_dir / store.CANCEL_FILE).touch()
+    with pytest.raises(RunStopped) as info:
+        monitor.train_batch_end(1, {"loss": 1.0})
+    assert info.value.state == "cancelled" and "epoch 1 (train batch 2)" in info.value.reason
+    with pytest.raises(RunStopped):
+        monitor.test_batch_end(0)
+
+
+# -- experiments and figures -------------------------------------------------------------------
+
+
+def test_summarise_experiment_mean_and_std_per_variant(tmp_path):
+    base = TINY.replace(experiment_id="exp-x")
+    for conv, accuracies in (("separable", (0.6, 0.8)), ("conv2d", (0.5,))):
+        for seed, accuracy in enumerate(accuracies):
+            run_dir = store.create_run(base.replace(conv_type=conv, seed=seed, experiment_label=f"{conv} / bn"), tmp_path)
+            store.update_status(run_dir, state="completed")
+            store.write_metrics(run_dir, [
+                {"epoch": 1, "val_accuracy": accuracy - 0.1, "seconds": 9.0},
+                {"epoch": 2, "val_accuracy": accuracy, "seconds": 2.0},
+                {"epoch": 3, "val_accuracy": accuracy - 0.2, "seconds": 4.0},
+            ])
+            store.write_json_atomic(run_dir / store.TEST_METRICS_FILE, {"accuracy": accuracy - 0.05})
+    other = store.create_run(TINY.replace(experiment_id="exp-y"), tmp_path)
+    store.update_status(other, state="completed")
+
+    rows = store.summarise_experiment(store.list_runs(tmp_path), experiment_id="exp-x")
+    assert [r["variant"] for r in rows] == ["separable / bn", "conv2d / bn"]
+    sep, conv = rows
+    assert sep["runs"] == 2 and sep["completed"] == 2 and sep["seeds"] == [0, 1]
+    assert sep["best_val_accuracy_mean"] == pytest.approx(0.7)
+    assert sep["best_val_accuracy_std"] == pytest.approx(0.1414, abs=1e-3)
+    assert sep["test_accuracy_mean"] == pytest.approx(0.65)
+    assert sep["seconds_per_epoch_mean"] == pytest.approx(3.0)  # the first epoch is left out
+    assert conv["best_val_accuracy_std"] == 0.0
+
+    figure = grid_summary_figure(rows)
+    assert [list(trace.x) for trace in figure.data] == [["separable / bn", "conv2d / bn"]] * 3
+    assert list(figure.data[0].error_y.array) == pytest.approx([0.1414, 0.0], abs=1e-3)
+
+
+def test_curves_figure_solid_training_dashed_validation():
+    rows = [{"epoch": 1, "accuracy": 0.4, "val_accuracy": 0.3, "loss": 1.2, "val_loss": 1.3},
+            {"epoch": 2, "accuracy": 0.6, "val_accuracy": 0.5, "loss": 0.9, "val_loss": 1.1}]
+    figure = curves_figure({"run a": rows, "run b": rows[:1], "empty": []})
+    assert len(figure.data) == 4
+    assert [t.line.dash for t in figure.data] == ["solid", "dash", "solid", "dash"]
+    assert figure.data[0].line.color == figure.data[1].line.color != figure.data[2].line.color
+    assert figure.layout.xaxis.title.text == "Epoch" and "accuracy" in figure.layout.title.text
+    loss = loss_curves_figure({"run a": rows})
+    assert list(loss.data[1].y) == [1.3, 1.1] and loss.layout.yaxis.title.text == "Loss"

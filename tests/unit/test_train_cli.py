@@ -1,0 +1,93 @@
+"""``python -m cv_core.train``: bad specs exit non-zero with a message; a tiny run writes its run dir."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cv_core import train
+from cv_core.runs import store
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cv_core.train", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--epochs", "0"], "error: Expected `epochs` to be a positive whole number. Received: epochs=0"),
+        (["--batch-size", "-4"], "Received: batch_size=-4"),
+        (["--preset", "tiny", "--batch-size", "100"], "at most the 64 training images"),
+        (["--learning-rate", "nan"], "Received: learning_rate=nan"),
+        (["--image-size", "16", "--filters", "8,16,32,64,128"], "Expected `image_size` of at least 21 px"),
+        (["--dataset", "nope"], "Expected a dataset name in"),
+        (["--dataset", "image_folder", "--dataset-root", "/no/such/dir"], "does not exist"),
+        (["--dataset-option", "train_size=0"], "The training split of 'shapes' is empty"),
+    ],
+)
+def test_bad_spec_exits_2_with_message_and_creates_nothing(tmp_path, capsys, args, message):
+    code = train.main([*args, "--runs-root", str(tmp_path / "runs")])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--epochs", "ten"], "argument --epochs: invalid int value: 'ten'"),
+        (["--conv-type", "depthwise"], "argument --conv-type: invalid choice: 'depthwise'"),
+        (["--filters", "8,x"], "expected comma-separated whole numbers"),
+        (["--dataset-option", "oops"], "expected KEY=VALUE"),
+    ],
+)
+def test_malformed_arguments_exit_2(capsys, args, message):
+    with pytest.raises(SystemExit) as info:
+        train.main(args)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_flags_override_the_preset():
+    args = train.build_parser().parse_args(
+        ["--preset", "quick", "--conv-type", "conv2d", "--batchnorm", "none", "--no-residual",
+         "--epochs", "3", "--filters", "8,16", "--dataset-option", "train_size=100", "--learning-rate", "0.01"])
+    spec = train.spec_from_args(args)
+    assert (spec.preset, spec.conv_type, spec.batchnorm, spec.residual, spec.epochs) == ("quick", "conv2d", "none", False, 3)
+    assert spec.filters == (8, 16) and spec.learning_rate == 0.01
+    assert spec.dataset_options["train_size"] == 100 and spec.dataset_options["image_size"] == 64
+
+
+def test_estimate_prints_and_creates_nothing(tmp_path, capsys):
+    assert train.main(["--preset", "quick", "--estimate", "--runs-root", str(tmp_path / "runs")]) == 0
+    assert "estimated time on a 2-core CPU" in capsys.readouterr().out
+    assert not (tmp_path / "runs").exists()
+
+
+def test_module_entry_point_refuses_bad_spec(tmp_path):
+    result = run_cli("--epochs", "0", "--runs-root", str(tmp_path / "runs"), timeout=60)
+    assert result.returncode == 2
+    assert "Expected `epochs` to be a positive whole number" in result.stderr
+
+
+def test_tiny_run_in_the_foreground_writes_the_run_dir(tmp_path):
+    result = run_cli("--preset", "tiny", "--dataset", "shapes", "--conv-type", "conv2d", "--batchnorm",
+                     "after_activation", "--epochs", "2", "--batch-size", "16", "--image-size", "32",
+                     "--dataset-option", "image_size=32", "--dataset-option", "train_size=48",
+                     "--runs-root", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "epoch 1/2" in result.stdout and "epoch 2/2" in result.stdout
+    assert ": completed - " in result.stdout
+    (run,) = store.list_runs(tmp_path / "runs")
+    assert run.state == "completed" and run.status["pid"] is not None
+    assert (run.spec.conv_type, run.spec.batchnorm, run.spec.epochs) == ("conv2d", "after_activation", 2)
+    assert [row["epoch"] for row in run.metrics] == [1, 2]
+    assert (run.dir / "best.keras").is_file() and run.test_metrics["images"] == 32
+    assert any((run.dir / "tensorboard").rglob("events.out.tfevents.*"))
