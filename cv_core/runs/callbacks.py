@@ -1,0 +1,279 @@
+"""Keras callbacks that connect ``model.fit`` to the run directory.
+
+:class:`RunMonitor` holds the logic and needs no TensorFlow (so it is unit-tested on its
+own): it writes ``metrics.jsonl`` once per epoch, throttled batch progress to
+``progress.json``, the current epoch to ``status.json``; it stops training when a cancel
+is requested or the loss stops being finite; and on a resumed run it drops the metric rows
+of epochs that BackupAndRestore is about to redo. :func:`make_callbacks` wraps it in a
+``keras.callbacks.Callback`` and adds the checkpointing callbacks, in the order that keeps
+the metrics and the backup consistent if the process is killed at any moment.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cv_core.runs import store
+
+__all__ = ["RunMonitor", "RunStopped", "make_callbacks"]
+
+
+class RunStopped(Exception):
+    """Raised inside ``fit`` to end a run at once, with the state and reason to record.
+
+    ``model.stop_training = True`` alone is not enough: Keras would still run the whole
+    validation pass and every ``on_epoch_end``, saving the half-finished epoch as a backup
+    and possibly as the best model. Raising ends ``fit`` after the current batch, and the
+    backup stays at the last completed epoch.
+    """
+
+    def __init__(self, state: str, reason: str) -> None:
+        super().__init__(reason)
+        self.state = state
+        self.reason = reason
+
+
+class RunMonitor:
+    """Records one run's training progress on disk and decides when to stop it.
+
+    Args:
+        run_dir: the run directory.
+        epochs: total epochs of the run.
+        batches_per_epoch: training batches per epoch (for progress).
+        echo: called with a progress line per epoch (and every ``echo_seconds`` during one).
+        progress_seconds: minimum interval between ``progress.json`` writes.
+        echo_seconds: minimum interval between batch lines sent to ``echo``.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, epochs: int, batches_per_epoch: int | None,
+                 echo: Callable[[str], None] | None = None, progress_seconds: float = 0.5,
+                 echo_seconds: float = 5.0) -> None:
+        self.run_dir = Path(run_dir)
+        self.epochs = epochs
+        self.batches_per_epoch = batches_per_epoch
+        self.echo = echo
+        self.progress_seconds = progress_seconds
+        self.echo_seconds = echo_seconds
+        self.initial_epoch: int | None = None
+        self.kept_rows: list[dict] = []
+        self._epoch = 0
+        self._epoch_start = 0.0
+        self._last_batch_time = 0.0
+        self._last_progress = 0.0
+        self._last_echo = 0.0
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _write_progress(self, phase: str, batch: int, logs: dict | None = None) -> None:
+        progress = {
+            "epoch": self._epoch,
+            "epochs": self.epochs,
+            "batch": batch,
+            "batches": self.batches_per_epoch,
+            "phase": phase,
+            "updated_at": time.time(),
+        }
+        for key in ("loss", "accuracy"):
+            value = (logs or {}).get(key)
+            if isinstance(value, (int, float)):
+                progress[key] = float(value)
+        store.write_json_atomic(self.run_dir / store.PROGRESS_FILE, progress)
+        self._last_progress = time.monotonic()
+
+    def _check_cancel(self, batch: int, phase: str) -> None:
+        if store.cancel_requested(self.run_dir):
+            raise RunStopped("cancelled", f"Cancelled during epoch {self._epoch} ({phase} batch {batch}).")
+
+    def best_value(self, key: str, mode: str = "max") -> float | None:
+        """Best ``key`` over the epochs kept from an earlier attempt (to seed ModelCheckpoint)."""
+        values = [r[key] for r in self.kept_rows if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+        if not values:
+            return None
+        return max(values) if mode == "max" else min(values)
+
+    # -- events ----------------------------------------------------------------------------
+    def epoch_begin(self, epoch: int) -> None:
+        """Start 0-based ``epoch``. The first call learns where BackupAndRestore resumed."""
+        if self.initial_epoch is None:
+            self.initial_epoch = epoch
+            rows = store.read_metrics(self.run_dir)
+            self.kept_rows = [r for r in rows if r["epoch"] <= epoch]
+            if len(self.kept_rows) != len(rows):
+                store.write_metrics(self.run_dir, self.kept_rows)
+            if epoch > 0 and self.echo:
+                self.echo(f"Resuming after epoch {epoch}/{self.epochs}")
+        self._epoch = epoch + 1
+        self._check_cancel(0, "train")
+        self._epoch_start = time.monotonic()
+        self._last_batch_time = self._epoch_start
+        store.update_status(self.run_dir, epoch=self._epoch, epochs=self.epochs,
+                            message=f"Training epoch {self._epoch}/{self.epochs}")
+        self._write_progress("train", 0)
+
+    def train_batch_end(self, batch: int, logs: dict | None) -> None:
+        """After training batch ``batch`` (0-based): check the loss and the cancel flag."""
+        done = batch + 1
+        self._last_batch_time = time.monotonic()
+        loss = (logs or {}).get("loss")
+        if isinstance(loss, (int, float)) and not math.isfinite(loss):
+            word = "NaN" if math.isnan(loss) else "infinite"
+            raise RunStopped("failed", f"Loss became {word} at epoch {self._epoch} batch {done}.")
+        self._check_cancel(done, "train")
+        now = time.monotonic()
+        if now - self._last_progress >= self.progress_seconds:
+            self._write_progress("train", done, logs)
+        if self.echo and now - self._last_echo >= self.echo_seconds:
+            self._last_echo = now
+            total = f"/{self.batches_per_epoch}" if self.batches_per_epoch else ""
+            self.echo(f"  epoch {self._epoch}/{self.epochs} batch {done}{total} loss {loss:.4f}"
+                      if isinstance(loss, (int, float)) else f"  epoch {self._epoch} batch {done}{total}")
+
+    def test_begin(self) -> None:
+        """Validation of the current epoch starts."""
+        self._write_progress("validation", self.batches_per_epoch or 0)
+
+    def test_batch_end(self, batch: int) -> None:
+        """After validation batch ``batch``: a cancel also stops validation."""
+        self._check_cancel(batch + 1, "validation")
+
+    def epoch_end(self, epoch: int, logs: dict | None, learning_rate: float | None = None) -> dict:
+        """Record the finished epoch's metrics row (replacing any earlier row of that epoch)."""
+        now = time.monotonic()
+        row = {"epoch": epoch + 1}
+        for key, value in (logs or {}).items():
+            if isinstance(value, (int, float)):
+                row[key] = float(value)
+        row["seconds"] = now - self._epoch_start
+        row["train_seconds"] = self._last_batch_time - self._epoch_start
+        row["lr"] = learning_rate
+        row["time"] = time.time()
+        store.record_epoch(self.run_dir, row)
+        if self.echo:
+            parts = [f"epoch {row['epoch']}/{self.epochs}"]
+            for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+                if key in row:
+                    parts.append(f"{key} {row[key]:.4f}")
+            parts.append(f"{row['seconds']:.1f}s")
+            self.echo("  ".join(parts))
+        return row
+
+    def train_end(self) -> None:
+        """``fit`` returned normally: every epoch is recorded."""
+        store.update_status(self.run_dir, fit_completed=True, message="Evaluating the best model on the test split")
+
+
+def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike) -> list:
+    """The callbacks for ``model.fit`` in a run: monitor, best model, TensorBoard, backup.
+
+    Order matters. The monitor comes first so that an epoch's metrics row is written
+    before BackupAndRestore marks the epoch done (a kill in between re-runs the epoch and
+    rewrites the row, never loses it). On a resumed run the monitor seeds
+    ``ModelCheckpoint.best`` with the best validation accuracy so far, so a worse epoch
+    after the resume does not overwrite ``best.keras``.
+    """
+    from cv_core._tf import keras as _keras
+
+    keras = _keras()
+    run_dir = Path(run_dir)
+    best_path = run_dir / store.BEST_MODEL_FILE
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        str(best_path), monitor="val_accuracy", mode="max", save_best_only=True, verbose=0,
+    )
+
+    class RunMonitorCallback(keras.callbacks.Callback):
+        """Forwards Keras events to a :class:`RunMonitor`."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            first = monitor.initial_epoch is None
+            monitor.epoch_begin(epoch)
+            if first and best_path.exists():
+                best = monitor.best_value("val_accuracy", "max")
+                if best is not None:
+                    checkpoint.best = best
+
+        def on_train_batch_end(self, batch, logs=None):
+            try:
+                monitor.train_batch_end(batch, logs)
+            except RunStopped:
+                self.model.stop_training = True
+                raise
+
+        def on_test_begin(self, logs=None):
+            monitor.test_begin()
+
+        def on_test_batch_end(self, batch, logs=None):
+            monitor.test_batch_end(batch)
+
+        def on_epoch_end(self, epoch, logs=None):
+            monitor.epoch_end(epoch, logs, _learning_rate(self.model))
+
+        def on_train_end(self, logs=None):
+            monitor.train_end()
+
+    tensorboard = _epoch_summaries(keras, run_dir / store.TENSORBOARD_DIR)
+    backup = keras.callbacks.BackupAndRestore(
+        backup_dir=str(run_dir / store.BACKUP_DIR), save_freq="epoch", double_checkpoint=True,
+    )
+    return [RunMonitorCallback(), checkpoint, tensorboard, backup]
+
+
+def _epoch_summaries(keras, log_dir: Path):
+    """A callback writing per-epoch scalars as TensorBoard event files.
+
+    It writes what ``keras.callbacks.TensorBoard`` writes per epoch (``epoch_loss``,
+    ``epoch_accuracy``... under ``train/`` and ``validation/``, plus
+    ``epoch_learning_rate``) with TensorFlow's own summary writer, so it works without the
+    ``tensorboard`` package, which TensorFlow 2.21 no longer installs (Keras' callback
+    fails without it). Viewing the logs needs ``pip install tensorboard``.
+    """
+    from tensorflow.core.framework import summary_pb2
+
+    from cv_core._tf import tensorflow
+
+    tf = tensorflow()
+    scalar = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+    )
+
+    class EpochSummaries(keras.callbacks.Callback):
+        """Writes each epoch's logs to ``train/`` and ``validation/`` event files."""
+
+        def on_train_begin(self, logs=None):
+            self.writers = {
+                "train": tf.summary.create_file_writer(str(log_dir / "train")),
+                "validation": tf.summary.create_file_writer(str(log_dir / "validation")),
+            }
+
+        def on_epoch_end(self, epoch, logs=None):
+            values = {"train": {}, "validation": {}}
+            for key, value in (logs or {}).items():
+                if isinstance(value, (int, float)):
+                    split = "validation" if key.startswith("val_") else "train"
+                    values[split][f"epoch_{key.removeprefix('val_')}"] = float(value)
+            learning_rate = _learning_rate(self.model)
+            if learning_rate is not None:
+                values["train"]["epoch_learning_rate"] = learning_rate
+            for split, scalars in values.items():
+                with self.writers[split].as_default():
+                    for tag, value in scalars.items():
+                        tf.summary.write(tag, tf.constant(value, tf.float32), step=epoch, metadata=scalar)
+                self.writers[split].flush()
+
+        def on_train_end(self, logs=None):
+            for writer in self.writers.values():
+                writer.close()
+
+    return EpochSummaries()
+
+
+def _learning_rate(model) -> float | None:
+    """The optimizer's current learning rate as a float, or None if it cannot be read."""
+    try:
+        import numpy as np
+
+        return float(np.asarray(model.optimizer.learning_rate))
+    except Exception:  # a schedule or an exotic optimizer: the metric is optional
+        return None

@@ -1,0 +1,118 @@
+"""Comparing runs: the comparison table, the configuration diff, and time left for a live run.
+
+Pure functions over :class:`~cv_core.runs.store.RunInfo` and plain dicts; no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from cv_core.runs.store import RunInfo
+
+__all__ = ["compare_table", "config_diff", "eta_seconds", "format_seconds"]
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def compare_table(runs: list[RunInfo]) -> list[dict]:
+    """One row per run with what the chapter compares variants by.
+
+    Returns:
+        Dicts with ``run`` (id), ``label``, ``state``, ``params`` (int or None),
+        ``seconds_per_epoch``, ``best_val_accuracy`` and ``best_epoch`` (1-based),
+        ``test_accuracy``, ``gap`` (training minus validation accuracy at the best epoch:
+        how much the variant overfits there) and ``epochs`` (completed).
+    """
+    rows = []
+    for run in runs:
+        best = None
+        for row in run.metrics:
+            if _finite(row.get("val_accuracy")) and (best is None or row["val_accuracy"] > best["val_accuracy"]):
+                best = row
+        gap = None
+        if best is not None and _finite(best.get("accuracy")):
+            gap = best["accuracy"] - best["val_accuracy"]
+        rows.append({
+            "run": run.id,
+            "label": run.label,
+            "state": run.state,
+            "params": (run.summary or {}).get("params"),
+            "seconds_per_epoch": run.seconds_per_epoch,
+            "best_val_accuracy": best["val_accuracy"] if best else None,
+            "best_epoch": int(best["epoch"]) if best else None,
+            "test_accuracy": run.test_accuracy,
+            "gap": gap,
+            "epochs": len(run.metrics),
+        })
+    return rows
+
+
+def config_diff(runs: list[RunInfo], ignore: tuple[str, ...] = ("notes", "experiment_id")) -> list[dict]:
+    """The spec fields on which the runs differ.
+
+    Returns:
+        One dict per differing field: ``{"field": name, <run id>: value, ...}``, values as
+        short text. Empty when all specs agree (or fewer than two runs have a spec).
+    """
+    specs = {run.id: run.spec.to_dict() for run in runs if run.spec is not None}
+    if len(specs) < 2:
+        return []
+    fields = sorted({key for spec in specs.values() for key in spec} - set(ignore))
+    rows = []
+    for name in fields:
+        values = {run_id: spec.get(name) for run_id, spec in specs.items()}
+        if len({repr(v) for v in values.values()}) > 1:
+            rows.append({"field": name, **{run_id: _text(v) for run_id, v in values.items()}})
+    return rows
+
+
+def _text(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
+    return "" if value is None else str(value)
+
+
+def eta_seconds(status: dict, progress: dict | None, metrics: list[dict], now: float | None = None) -> float | None:
+    """Seconds left for a running run, from its finished epochs and the current one.
+
+    Uses the mean time of completed epochs (leaving out the first, which includes tracing,
+    when there are more); before the first epoch ends, it extrapolates from the batches done
+    so far. Returns None when there is nothing to go on yet.
+    """
+    now = time.time() if now is None else now
+    epochs = (progress or {}).get("epochs") or status.get("epochs")
+    if not epochs:
+        return None
+    times = [r["seconds"] for r in metrics if _finite(r.get("seconds"))]
+    if len(times) > 1:
+        times = times[1:]
+    batch = (progress or {}).get("batch") or 0
+    batches = (progress or {}).get("batches") or 0
+    fraction = min(1.0, batch / batches) if batches else 0.0
+    done_epochs = len(metrics)
+    if times:
+        per_epoch = sum(times) / len(times)
+    else:
+        started = status.get("started_at")
+        if not _finite(started) or fraction <= 0:
+            return None
+        per_epoch = (now - started) / fraction
+    current_left = per_epoch * (1 - fraction) if done_epochs < epochs else 0.0
+    return max(0.0, current_left + per_epoch * max(0, epochs - done_epochs - 1))
+
+
+def format_seconds(seconds: float | None) -> str:
+    """'45 s', '3 min 5 s', '2 h 10 min', or '—' for None."""
+    if seconds is None or not _finite(seconds):
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

@@ -1,0 +1,234 @@
+"""Starting, queueing, cancelling and resuming training runs as separate worker processes.
+
+Every submitted run gets its own worker process at once (``python -m
+cv_core.runs.worker RUN_DIR``, in a new session so that closing the browser or
+restarting Streamlit does not kill it). Only one run trains at a time per runs root: a
+waiting worker does not import TensorFlow; it polls until it is the oldest queued run
+whose worker is alive, then takes an exclusive ``flock`` on ``<runs_root>/.train.lock``
+(released by the kernel when the process ends, however it ends). Everything lives on
+disk, so the queue survives app restarts.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cv_core.runs import store
+from cv_core.runs.spec import BATCHNORMS, CONV_TYPES, SpecError, TrainSpec, validate_spec
+
+__all__ = [
+    "is_next_in_queue",
+    "prepare_resume",
+    "request_cancel",
+    "resume_run",
+    "start_worker",
+    "submit_grid",
+    "submit_run",
+    "wait_for_turn",
+]
+
+RESUMABLE_STATES = ("interrupted", "cancelled")
+
+
+def _package_parent() -> str:
+    """The folder that holds the ``cv_core`` package, for the worker's PYTHONPATH."""
+    return str(Path(__file__).resolve().parents[2])
+
+
+def start_worker(run_dir: str | os.PathLike) -> int:
+    """Start the worker process of a queued run and record its pid; returns the pid.
+
+    The worker runs ``[sys.executable, "-m", "cv_core.runs.worker", run_dir]`` in a new
+    session, with stdout and stderr appended to ``worker.log`` in the run directory.
+    """
+    run_dir = Path(run_dir).absolute()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_parent(), env.get("PYTHONPATH")) if p)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    with open(run_dir / store.LOG_FILE, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cv_core.runs.worker", str(run_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
+        )
+    store.track_child(process)
+    store.update_status(
+        run_dir,
+        only_if=lambda status: status.get("pid") in (None, process.pid),
+        pid=process.pid,
+        pid_start=store.process_start_time(process.pid),
+        launched_at=time.time(),
+    )
+    return process.pid
+
+
+def submit_run(spec: TrainSpec | dict, runs_root: str | os.PathLike | None = None) -> Path:
+    """Validate ``spec``, create its run directory and start its worker; returns the run dir.
+
+    The run starts training once the runs before it in the queue are done.
+
+    Raises:
+        SpecError: the spec cannot run (nothing is created).
+    """
+    run_dir = store.create_run(spec, runs_root)
+    start_worker(run_dir)
+    return run_dir
+
+
+def submit_grid(base_spec: TrainSpec | dict, conv_types: Sequence[str] = CONV_TYPES,
+                batchnorms: Sequence[str] = BATCHNORMS, seeds: Sequence[int] = (0, 1, 2),
+                runs_root: str | os.PathLike | None = None) -> str:
+    """Queue one run per conv type x batch norm placement x seed, as one experiment.
+
+    Every variant is validated before any run is created. The runs share an
+    ``experiment_id`` and each carries an ``experiment_label`` such as
+    "separable / before_activation"; summarise them with
+    :func:`cv_core.runs.summarise_experiment`.
+
+    Returns:
+        The experiment id.
+
+    Raises:
+        SpecError: an empty grid, or a variant that cannot run.
+    """
+    if not conv_types or not batchnorms or not seeds:
+        raise SpecError(
+            "Expected at least one conv type, batch norm placement and seed. "
+            f"Received: conv_types={tuple(conv_types)}, batchnorms={tuple(batchnorms)}, seeds={tuple(seeds)}"
+        )
+    base = validate_spec(base_spec)
+    from cv_core.datasets import open_dataset
+
+    dataset = open_dataset(base.dataset, base.dataset_root, **base.dataset_options)
+    experiment_id = f"exp-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(2).hex()}"
+    specs = [
+        validate_spec(
+            base.replace(conv_type=conv, batchnorm=bn, seed=seed, experiment_id=experiment_id,
+                         experiment_label=f"{conv} / {bn}"),
+            dataset=dataset,
+        )
+        for conv in conv_types
+        for bn in batchnorms
+        for seed in seeds
+    ]
+    for spec in specs:
+        start_worker(store.create_run(spec, runs_root, dataset=dataset))
+    return experiment_id
+
+
+def request_cancel(run_dir: str | os.PathLike) -> None:
+    """Ask a run to stop. A running run stops within one batch; a queued one never trains.
+
+    Writes the ``cancel.requested`` flag that the worker checks after every batch. A
+    queued run whose worker is gone is marked cancelled here directly.
+    """
+    run_dir = Path(run_dir)
+    (run_dir / store.CANCEL_FILE).touch()
+    status = store.read_status(run_dir)
+    if status.get("state") == "queued" and not store.worker_alive(status):
+        store.update_status(run_dir, only_if=("queued",), state="cancelled", finished_at=time.time(),
+                            message="Cancelled before it started.")
+
+
+def prepare_resume(run_dir: str | os.PathLike) -> dict:
+    """Put an interrupted (or cancelled) run back in the queue, without starting a worker.
+
+    Raises:
+        RunStateError: the run is not in a resumable state.
+    """
+    run_dir = Path(run_dir)
+    store.reconcile_run(run_dir)
+    state = store.read_status(run_dir).get("state")
+    if state not in RESUMABLE_STATES:
+        raise store.RunStateError(
+            f"Expected a run in one of {RESUMABLE_STATES} to resume. Received: run "
+            f"{run_dir.name!r} in state {state!r}"
+        )
+    try:
+        os.unlink(run_dir / store.CANCEL_FILE)
+    except FileNotFoundError:
+        pass
+    status = store.update_status(
+        run_dir, only_if=(state,),
+        state="queued", queued_at=store.queue_timestamp(), pid=None, pid_start=None,
+        finished_at=None, error=None, message="Waiting to resume from its last completed epoch",
+        attempt=int(store.read_status(run_dir).get("attempt") or 1) + 1,
+    )
+    if status is None:
+        raise store.RunStateError(f"Run {run_dir.name!r} changed state while resuming; try again.")
+    return status
+
+
+def resume_run(run_dir: str | os.PathLike) -> int:
+    """Restart the worker of an interrupted or cancelled run; returns the new worker's pid.
+
+    The worker restores the last completed epoch from ``backup/`` (BackupAndRestore) and
+    drops any metric rows of epochs after it, so no epoch is counted twice.
+    """
+    prepare_resume(run_dir)
+    return start_worker(run_dir)
+
+
+# --------------------------------------------------------------------------------------
+# The queue
+# --------------------------------------------------------------------------------------
+
+
+def is_next_in_queue(run_dir: str | os.PathLike) -> bool:
+    """Whether ``run_dir`` is the oldest queued run (by ``queued_at``) with a live worker."""
+    run_dir = Path(run_dir).absolute()
+    waiting = []
+    for other in store.run_dirs(run_dir.parent):
+        status = store.read_status(other)
+        if status.get("state") != "queued":
+            continue
+        if other.absolute() != run_dir and (not store.worker_alive(status) or store.cancel_requested(other)):
+            continue
+        queued_at = status.get("queued_at")
+        waiting.append((queued_at if isinstance(queued_at, (int, float)) else float("inf"), other.name))
+    return bool(waiting) and min(waiting)[1] == run_dir.name
+
+
+def wait_for_turn(run_dir: str | os.PathLike, poll_seconds: float = 1.0,
+                  on_wait: Callable[[], None] | None = None) -> int | None:
+    """Block until this run may train, and return the held train lock's file descriptor.
+
+    Keep the descriptor open while training and close it afterwards (the kernel releases
+    the lock if the process dies). Returns None if a cancel is requested while waiting.
+
+    Args:
+        run_dir: the run waiting to train.
+        poll_seconds: how often to look at the queue.
+        on_wait: called on every poll while waiting (e.g. to update a message).
+    """
+    run_dir = Path(run_dir).absolute()
+    fd = os.open(run_dir.parent / store.TRAIN_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            if store.cancel_requested(run_dir):
+                os.close(fd)
+                return None
+            if is_next_in_queue(run_dir):
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return fd
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                        raise
+            if on_wait is not None:
+                on_wait()
+            time.sleep(poll_seconds)
+    except BaseException:
+        os.close(fd)
+        raise

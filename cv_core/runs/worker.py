@@ -1,0 +1,265 @@
+"""The worker process of one run: wait for its turn, train, record the outcome.
+
+Started as ``python -m cv_core.runs.worker RUN_DIR`` by :func:`cv_core.runs.submit_run`
+(and run in the foreground by ``python -m cv_core.train``). It
+
+1. records its pid and process start time in ``status.json`` and starts a heartbeat
+   thread that refreshes ``heartbeat`` every two seconds;
+2. waits, without importing TensorFlow, until it is first in the queue and holds the
+   runs root's train lock (:func:`cv_core.runs.jobs.wait_for_turn`);
+3. trains with :func:`run_training`: the model from :mod:`cv_core.models`, compiled with
+   :func:`cv_core.models.compile_classifier`, fit with the callbacks of
+   :mod:`cv_core.runs.callbacks` (resuming from ``backup/`` if an earlier attempt was
+   interrupted), then evaluates ``best.keras`` on the test split;
+4. ends in "completed", "failed" (with the reason: an exception or a NaN loss),
+   "cancelled" or "interrupted" (SIGTERM/SIGINT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from cv_core.runs import jobs, store
+from cv_core.runs.callbacks import RunMonitor, RunStopped, make_callbacks
+from cv_core.runs.spec import TrainSpec
+
+__all__ = ["Heartbeat", "build_model", "main", "run_training"]
+
+HEARTBEAT_SECONDS = 2.0
+
+
+class Heartbeat:
+    """A daemon thread that writes ``heartbeat = time.time()`` into ``status.json`` periodically."""
+
+    def __init__(self, run_dir: str | os.PathLike, interval: float = HEARTBEAT_SECONDS) -> None:
+        self.run_dir = Path(run_dir)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+
+    def start(self) -> Heartbeat:
+        """Write one heartbeat now and keep writing them in the background."""
+        store.update_status(self.run_dir, heartbeat=time.time())
+        self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                store.update_status(self.run_dir, heartbeat=time.time())
+            except OSError:  # the run directory was deleted under us: nothing to report to
+                return
+
+    def stop(self) -> None:
+        """Stop the thread (waits for it)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+def build_model(spec: TrainSpec, num_classes: int):
+    """The uncompiled ``keras.Model`` that ``spec`` describes, from :mod:`cv_core.models`."""
+    from cv_core import models
+
+    input_shape = (spec.image_size, spec.image_size, 3)
+    if spec.model == "small_convnet":
+        return models.build_small_convnet(
+            input_shape=input_shape, num_classes=num_classes, filters=spec.filters,
+            augmentation=spec.augmentation, dropout_rate=spec.dropout_rate,
+        )
+    return models.build_mini_xception(
+        input_shape=input_shape, num_classes=num_classes, conv_type=spec.conv_type,
+        batchnorm=spec.batchnorm, residual=spec.residual, filters=spec.filters,
+        augmentation=spec.augmentation, dropout_rate=spec.dropout_rate,
+    )
+
+
+def _strategy(tf):
+    """MirroredStrategy over all GPUs when there are several, else the default strategy."""
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _param_counts(model) -> dict:
+    import numpy as np
+
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    frozen = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {"params": trainable + frozen, "trainable_params": trainable, "non_trainable_params": frozen}
+
+
+def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
+                 echo: Callable[[str], None] | None = None) -> dict:
+    """Train ``spec`` into ``run_dir`` and evaluate the best model on the test split.
+
+    This is the whole training job, run in the worker after it holds the train lock;
+    the benchmark calls it in-process. It resumes from ``run_dir/backup`` when an earlier
+    attempt was interrupted, and skips straight to the test evaluation when the earlier
+    attempt had already finished ``fit``.
+
+    Args:
+        spec: a validated spec.
+        run_dir: an existing run directory (``status.json`` is updated as training goes).
+        echo: receives progress lines (the CLI prints them).
+
+    Returns:
+        The test metrics dict written to ``test_metrics.json``.
+
+    Raises:
+        RunStopped: cancelled, or the loss stopped being finite.
+    """
+    from cv_core import models
+    from cv_core._tf import keras as _keras
+    from cv_core._tf import tensorflow
+    from cv_core.datasets import open_dataset
+
+    run_dir = Path(run_dir)
+    tf = tensorflow()
+    keras = _keras()
+    keras.utils.set_random_seed(spec.seed)
+
+    dataset = open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
+    size = (spec.image_size, spec.image_size)
+    train_ds = dataset.tf_dataset("train", image_size=size, batch_size=spec.batch_size, shuffle=True,
+                                  seed=spec.seed)
+    val_ds = dataset.tf_dataset("validation", image_size=size, batch_size=spec.batch_size)
+    num_classes = len(dataset.class_names)
+
+    strategy = _strategy(tf)
+    with strategy.scope():
+        model = build_model(spec, num_classes)
+        models.compile_classifier(model, num_classes, learning_rate=spec.learning_rate,
+                                  optimizer=spec.optimizer)
+    store.write_json_atomic(run_dir / store.SUMMARY_FILE, {
+        **_param_counts(model),
+        "model_name": model.name,
+        "layers": len(model.layers),
+        "input_shape": [spec.image_size, spec.image_size, 3],
+        "num_classes": num_classes,
+        "class_names": list(dataset.class_names),
+        "train_images": dataset.count("train"),
+        "validation_images": dataset.count("validation"),
+        "test_images": dataset.count("test"),
+        "replicas": strategy.num_replicas_in_sync,
+    })
+
+    if not store.read_status(run_dir).get("fit_completed"):
+        monitor = RunMonitor(run_dir, spec.epochs, dataset.steps_per_epoch("train", spec.batch_size), echo=echo)
+        with warnings.catch_warnings():
+            # tf.data pipelines with a filter have an unknown length, so Keras learns the
+            # epoch's end by running out of data and warns about it; that is expected here.
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False,
+                      callbacks=make_callbacks(monitor, run_dir), verbose=0)
+
+    store.update_status(run_dir, message="Evaluating the best model on the test split")
+    best_path = run_dir / store.BEST_MODEL_FILE
+    if best_path.exists():
+        with strategy.scope():
+            model = keras.models.load_model(best_path)
+    rows = store.read_metrics(run_dir)
+    scored = [r for r in rows if isinstance(r.get("val_accuracy"), float)]
+    best_epoch = max(scored, key=lambda r: r["val_accuracy"])["epoch"] if scored else None
+    results = {"model": best_path.name if best_path.exists() else "final weights", "best_epoch": best_epoch}
+    if dataset.count("test"):
+        test_ds = dataset.tf_dataset("test", image_size=size, batch_size=spec.batch_size)
+        scores = model.evaluate(test_ds, verbose=0, return_dict=True)
+        results.update({key: float(value) for key, value in scores.items()})
+        results["images"] = dataset.count("test")
+    else:
+        results["note"] = f"The {spec.dataset!r} dataset has no test split."
+    store.write_json_atomic(run_dir / store.TEST_METRICS_FILE, results)
+    if echo:
+        echo(f"test accuracy {results.get('accuracy', float('nan')):.4f} (best epoch {best_epoch})")
+    return results
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
+         poll_seconds: float = 1.0) -> str:
+    """Run the worker for ``run_dir`` in this process and return the run's final state.
+
+    Args:
+        run_dir: a run directory in the "queued" state.
+        echo: receives progress lines (the CLI prints them); None stays quiet.
+        poll_seconds: how often to look at the queue while waiting.
+    """
+    run_dir = Path(run_dir).absolute()
+    say = echo or (lambda line: print(line, flush=True))
+    status = store.read_status(run_dir)
+    if status.get("state") != "queued":
+        say(f"Run {run_dir.name} is {status.get('state')!r}, not queued: nothing to do.")
+        return str(status.get("state"))
+    spec = store.read_spec(run_dir)
+    pid = os.getpid()
+    store.update_status(run_dir, pid=pid, pid_start=store.process_start_time(pid),
+                        worker_started_at=time.time(), message="Waiting for its turn to train")
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    heartbeat = Heartbeat(run_dir).start()
+    lock_fd = None
+    final: dict = {}
+    try:
+        if spec is None:
+            raise ValueError(f"Expected a readable {store.SPEC_FILE} in {str(run_dir)!r}.")
+        lock_fd = jobs.wait_for_turn(run_dir, poll_seconds=poll_seconds)
+        if lock_fd is None:
+            final = {"state": "cancelled", "message": "Cancelled before it started."}
+        else:
+            store.update_status(run_dir, state="running", started_at=time.time(),
+                                message="Starting TensorFlow and building the model")
+            say(f"Training {run_dir.name} ({spec.variant}, {spec.epochs} epochs)")
+            results = run_training(spec, run_dir, echo=say)
+            accuracy = results.get("accuracy")
+            final = {"state": "completed",
+                     "message": "Completed" + (f": test accuracy {accuracy:.3f}" if accuracy is not None else "")}
+    except RunStopped as stop:
+        final = {"state": stop.state, "message": stop.reason}
+        if stop.state == "failed":
+            final["error"] = stop.reason
+    except KeyboardInterrupt:
+        final = {"state": "interrupted", "message": "Stopped by a signal; resume it to continue.",
+                 "error": "Stopped by a signal"}
+    except Exception as exc:
+        traceback.print_exc()
+        reason = f"{type(exc).__name__}: {exc}"
+        final = {"state": "failed", "message": f"Failed: {reason}", "error": reason}
+    finally:
+        heartbeat.stop()
+        if final:
+            store.update_status(run_dir, finished_at=time.time(), heartbeat=time.time(), **final)
+        if lock_fd is not None:
+            os.close(lock_fd)
+    say(f"Run {run_dir.name}: {final.get('state')} - {final.get('message')}")
+    return str(final.get("state"))
+
+
+EXIT_CODES = {"completed": 0, "failed": 1, "cancelled": 3, "interrupted": 4}
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """Command line entry point: ``python -m cv_core.runs.worker RUN_DIR``."""
+    parser = argparse.ArgumentParser(prog="python -m cv_core.runs.worker",
+                                     description="Train one queued run directory (started by submit_run).")
+    parser.add_argument("run_dir", help="the run directory to train")
+    args = parser.parse_args(argv)
+    if not (Path(args.run_dir) / store.STATUS_FILE).exists():
+        parser.error(f"expected a run directory with {store.STATUS_FILE}; received {args.run_dir!r}")
+    return EXIT_CODES.get(main(args.run_dir), 1)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
