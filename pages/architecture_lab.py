@@ -43,6 +43,9 @@ with main:
                                       label_visibility="collapsed")
                 if choices[choice] in REFERENCE_MODELS:
                     other, label = describe(choice), choice.split(" (")[0]
+                    with st.container(border=True):
+                        st.markdown(f"**Anatomy of {label}** (built without weights: nothing is downloaded)")
+                        show_anatomy(other, title=f"{label}: feature maps shrink while filters grow")
                 else:
                     other = describe("mini_xception", input_shape=shape, conv_type=other_conv, batchnorm=spec.batchnorm,
                                      residual=spec.residual, filters=list(spec.filters), augmentation=False,

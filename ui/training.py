@@ -88,7 +88,8 @@ def variant_form(prefix: str) -> TrainSpec | None:
     cols = st.columns(2)
     dropout = cols[0].select_slider("Dropout", [0.0, 0.25, 0.5], base.dropout_rate, key=f"{k}_dropout")
     seed = cols[1].number_input("Seed", 0, 10_000, 0, key=f"{k}_seed")
-    augmentation = st.toggle("Data augmentation (flip, rotate, zoom)", base.augmentation, key=f"{k}_aug")
+    augmentation = st.toggle("Data augmentation", base.augmentation, key=f"{k}_aug",
+                             help="Random flips, rotations and zooms, as in the book.")
     dataset_names = ["shapes", "image_folder", "cats_vs_dogs"]
     dataset = st.selectbox("Dataset", dataset_names, index=dataset_names.index(base.dataset),
                            format_func=DATASET_LABELS.get, key=f"{k}_dataset")

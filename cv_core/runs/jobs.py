@@ -131,9 +131,12 @@ def request_cancel(run_dir: str | os.PathLike) -> None:
     """Ask a run to stop. A running run stops within one batch; a queued one never trains.
 
     Writes the ``cancel.requested`` flag that the worker checks after every batch. A
-    queued run whose worker is gone is marked cancelled here directly.
+    queued run whose worker is gone is marked cancelled here directly. A finished run is
+    left alone.
     """
     run_dir = Path(run_dir)
+    if store.read_status(run_dir).get("state") in store.FINAL_STATES:
+        return
     (run_dir / store.CANCEL_FILE).touch()
     status = store.read_status(run_dir)
     if status.get("state") == "queued" and not store.worker_alive(status):

@@ -388,7 +388,8 @@ def worker_alive(status: dict, now: float | None = None) -> bool | None:
     return not (isinstance(heartbeat, (int, float)) and now - heartbeat > HEARTBEAT_STALE_SECONDS)
 
 
-def run_dirs(root: Path) -> list[Path]:
+def run_dirs(root: str | os.PathLike) -> list[Path]:
+    """The run directories directly under ``root`` (those holding a status or spec file)."""
     try:
         entries = list(os.scandir(root))
     except OSError:
@@ -548,11 +549,11 @@ def list_runs(runs_root: str | os.PathLike | None = None, *, reconcile: bool = T
     if experiment_id is not None:
         runs = [r for r in runs if r.spec is not None and r.spec.experiment_id == experiment_id]
 
-    def created(run: RunInfo) -> tuple:
+    def _created(run: RunInfo) -> tuple:
         stamp = run.status.get("created_at")
         return (stamp if _finite(stamp) else 0.0, run.id)
 
-    return sorted(runs, key=created, reverse=True)
+    return sorted(runs, key=_created, reverse=True)
 
 
 def delete_run(run_dir: str | os.PathLike) -> None:

@@ -18,6 +18,7 @@ Started as ``python -m cv_core.runs.worker RUN_DIR`` by :func:`cv_core.runs.subm
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -98,6 +99,18 @@ def _param_counts(model) -> dict:
     return {"params": trainable + frozen, "trainable_params": trainable, "non_trainable_params": frozen}
 
 
+@contextlib.contextmanager
+def _expected_end_of_data():
+    """Silence Keras' "input ran out of data" warning, which is expected here.
+
+    The datasets' tf.data pipelines filter out unreadable files, so their length is
+    unknown and Keras finds the end of an epoch by running out of data.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        yield
+
+
 def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
                  echo: Callable[[str], None] | None = None) -> dict:
     """Train ``spec`` into ``run_dir`` and evaluate the best model on the test split.
@@ -155,10 +168,7 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
 
     if not store.read_status(run_dir).get("fit_completed"):
         monitor = RunMonitor(run_dir, spec.epochs, dataset.steps_per_epoch("train", spec.batch_size), echo=echo)
-        with warnings.catch_warnings():
-            # tf.data pipelines with a filter have an unknown length, so Keras learns the
-            # epoch's end by running out of data and warns about it; that is expected here.
-            warnings.filterwarnings("ignore", message="Your input ran out of data")
+        with _expected_end_of_data():
             model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False,
                       callbacks=make_callbacks(monitor, run_dir), verbose=0)
 
@@ -173,7 +183,8 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
     results = {"model": best_path.name if best_path.exists() else "final weights", "best_epoch": best_epoch}
     if dataset.count("test"):
         test_ds = dataset.tf_dataset("test", image_size=size, batch_size=spec.batch_size)
-        scores = model.evaluate(test_ds, verbose=0, return_dict=True)
+        with _expected_end_of_data():
+            scores = model.evaluate(test_ds, verbose=0, return_dict=True)
         results.update({key: float(value) for key, value in scores.items()})
         results["images"] = dataset.count("test")
     else:
@@ -194,7 +205,8 @@ def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
 
     Args:
         run_dir: a run directory in the "queued" state.
-        echo: receives progress lines (the CLI prints them); None stays quiet.
+        echo: receives progress lines (the CLI prints them); None prints them to stdout,
+            which for a worker process is ``worker.log``.
         poll_seconds: how often to look at the queue while waiting.
     """
     run_dir = Path(run_dir).absolute()

@@ -6,6 +6,7 @@ Without Chromium these tests skip on a laptop; with CONVNET_LAB_REQUIRE_BROWSER=
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -44,13 +45,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """Start the app like a user would and yield its URL; stop it afterwards."""
-    _require_browser()
+@contextlib.contextmanager
+def running_app(runs: Path, logs: Path):
+    """Start `streamlit run app.py` like a user would on a free port; yield its URL; stop it."""
     port = _free_port()
-    runs = tmp_path_factory.mktemp("runs")
-    log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")
+    log = open(logs / "streamlit.log", "w")
     env = dict(os.environ, CONVNET_LAB_RUNS=str(runs), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -58,23 +57,32 @@ def app_server(tmp_path_factory):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("The app did not start within 60 s; see " + log.name)
-    yield url
-    process.terminate()
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("The app did not start within 60 s; see " + log.name)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The app, shared by the browser tests of a session."""
+    _require_browser()
+    with running_app(tmp_path_factory.mktemp("runs"), tmp_path_factory.mktemp("logs")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +112,11 @@ def page(browser, app_server):
 def wait_idle(page, timeout: float = 30_000) -> None:
     """Wait until the script has finished running (not a fixed sleep)."""
     page.wait_for_selector(IDLE, timeout=timeout)
+    # Widgets render as skeletons until their lazily loaded code arrives; images load last.
     page.wait_for_function(
-        "() => Array.from(document.images).every(img => img.complete)", timeout=timeout
+        "() => !document.querySelector('[data-testid^=\"stSkeleton\"]')"
+        " && Array.from(document.images).every(img => img.complete)",
+        timeout=timeout,
     )
 
 

@@ -25,10 +25,10 @@ def test_train_tiny_run_watch_curves_and_compare(page, app_server):
     page.get_by_role("button", name="Train").click()
     # The panel refreshes itself: the run goes from queued/running to completed with curves.
     expect(page.get_by_text("Completed: best validation accuracy")).to_be_visible(timeout=120_000)
-    expect(page.locator('[class*="st-key-architecture_lab_acc_"] .js-plotly-plot')).to_be_visible()
-    expect(page.locator('[class*="st-key-architecture_lab_loss_"] .js-plotly-plot')).to_be_visible()
-    expect(page.get_by_test_id("stSidebar").get_by_text("Training in the background")).to_have_count(0)
     wait_idle(page)
+    expect(page.locator('[class*="st-key-architecture_lab_acc_"] .js-plotly-plot')).to_have_count(1)
+    expect(page.locator('[class*="st-key-architecture_lab_loss_"] .js-plotly-plot')).to_have_count(1)
+    expect(page.get_by_test_id("stSidebar").get_by_text("Training in the background")).to_have_count(0)
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
     screenshot(page, "architecture_lab_trained")
 

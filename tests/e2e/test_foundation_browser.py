@@ -96,3 +96,33 @@ def test_upload_corrupt_then_good_picture(page, app_server, tmp_path):
     wait_idle(page)
     page.get_by_text("60 × 40 pixels, RGB").wait_for()
     assert page.get_by_test_id("stAlertContentSuccess").is_visible()
+
+
+def test_every_page_through_the_sidebar(page, app_server):
+    page.goto(app_server)
+    wait_idle(page)
+    nav = page.get_by_test_id("stSidebarNav")
+    titles = [t.splitlines()[-1].strip() for t in nav.get_by_test_id("stSidebarNavLink").all_inner_texts()]
+    assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs"]
+    for title in titles:
+        nav.get_by_text(title, exact=True).click()
+        heading = "Convnet Lab" if title == "Home" else title
+        expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible(timeout=60_000)
+        wait_idle(page, timeout=90_000)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        assert "Traceback" not in page.content()
+
+
+def test_deep_link_on_a_freshly_started_server_runs_the_router(browser, tmp_path):
+    """A bookmark to /datasets opened right after a restart still gets the lab's navigation."""
+    from tests.e2e.conftest import running_app
+
+    with running_app(tmp_path, tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url + "/datasets")
+        expect(page.get_by_role("heading", name="Datasets", exact=True)).to_be_visible(timeout=60_000)
+        wait_idle(page)
+        titles = [t.splitlines()[-1].strip() for t in
+                  page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink").all_inner_texts()]
+        assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs"]
+        page.close()

@@ -99,7 +99,8 @@ def test_cancel_running_run_within_a_batch_and_queued_run_without_training(runs_
     asked = time.time()
     status = wait_final(running, timeout=30)
     assert status["state"] == "cancelled", status
-    assert status["finished_at"] - asked < 3.0, "cancel should take effect within about a batch"
+    # A tiny batch takes milliseconds; the bound leaves room for a slow, shared CI machine.
+    assert status["finished_at"] - asked < 10.0, "cancel should take effect within about a batch"
     assert status["message"].startswith("Cancelled during epoch")
     assert len(store.read_metrics(running)) < 200
 
@@ -109,7 +110,7 @@ def test_cancel_running_run_within_a_batch_and_queued_run_without_training(runs_
 
 
 def test_killed_worker_is_interrupted_then_resumes_without_repeating_epochs(runs_root):
-    run_dir = jobs.submit_run(longer(256, epochs=8), runs_root)
+    run_dir = jobs.submit_run(longer(256, epochs=12), runs_root)
     rows = wait_for(lambda: len(store.read_metrics(run_dir)) >= 2 and store.read_metrics(run_dir),
                     what="two epochs")
     pid = store.read_status(run_dir)["pid"]
@@ -126,7 +127,7 @@ def test_killed_worker_is_interrupted_then_resumes_without_repeating_epochs(runs
     assert status["state"] == "completed", status
     assert status["attempt"] == 2
     final = store.read_metrics(run_dir)
-    assert [row["epoch"] for row in final] == list(range(1, 9))
+    assert [row["epoch"] for row in final] == list(range(1, 13))
     assert final[0]["time"] == rows[0]["time"], "epoch 1 must not be trained again"
     assert "Resuming after epoch" in (run_dir / store.LOG_FILE).read_text()
     assert store.read_test_metrics(run_dir)["accuracy"] >= 0

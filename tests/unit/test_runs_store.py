@@ -166,6 +166,9 @@ def test_cancel_queued_run_without_worker(tmp_path):
     jobs.request_cancel(run_dir)
     assert store.read_status(run_dir)["state"] == "cancelled"
     assert store.cancel_requested(run_dir)
+    done = make_run(tmp_path, state="completed")
+    jobs.request_cancel(done)
+    assert store.read_status(done)["state"] == "completed" and not store.cancel_requested(done)
 
 
 def test_resume_refuses_runs_that_are_not_interrupted(tmp_path):
