@@ -2,7 +2,7 @@
 *Deep Learning with Python*. It never imports Streamlit, and importing it does not import
 TensorFlow: the names below load their module on first use.
 
->>> from cv_core import open_dataset, decode_image
+>>> from cv_core import open_dataset, decode_image, build_mini_xception, submit_run
 """
 
 from __future__ import annotations
@@ -20,6 +20,23 @@ _EXPORTS = {
     "download_oxford_pets": "cv_core.datasets",
     "DownloadError": "cv_core.download",
     "download_file": "cv_core.download",
+    "build_mini_xception": "cv_core.models",
+    "build_small_convnet": "cv_core.models",
+    "compile_classifier": "cv_core.models",
+    "minimum_input_size": "cv_core.models",
+    "layer_table": "cv_core.anatomy",
+    "block_table": "cv_core.anatomy",
+    "total_mult_adds": "cv_core.anatomy",
+    "compare_anatomy": "cv_core.anatomy",
+    "gradient_norms_by_layer": "cv_core.concepts",
+    "batchnorm_training_trace": "cv_core.concepts",
+    "TrainSpec": "cv_core.runs",
+    "preset_spec": "cv_core.runs",
+    "validate_spec": "cv_core.runs",
+    "submit_run": "cv_core.runs",
+    "submit_grid": "cv_core.runs",
+    "list_runs": "cv_core.runs",
+    "summarise_experiment": "cv_core.runs",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -129,8 +129,13 @@ def minimum_input_size(filters=(32, 64, 128, 256, 512)) -> int:
     return 2 ** (len(filters) - 1) + 1 + (_STEM_KERNEL - 1)
 
 
-def _minimum_small_convnet_size(num_blocks: int) -> int:
-    """Smallest side for ``num_blocks`` valid 3x3 convs with a 2x2 max-pool between each."""
+def minimum_small_convnet_size(filters=(32, 64, 128, 256, 256)) -> int:
+    """Smallest image side that :func:`build_small_convnet` accepts for these filters.
+
+    One valid 3x3 convolution per entry with a 2x2 max-pool between them; the last
+    convolution needs a 3x3 input to give a 1x1 output.
+    """
+    num_blocks = len(_check_filters(filters))
     size = 3  # the last conv needs a 3x3 input to give a 1x1 output
     for _ in range(num_blocks - 1):
         size = 2 * size + 2  # undo a pool (floor) then a valid 3x3 conv
@@ -322,7 +327,7 @@ def build_small_convnet(
     _check_bool("augmentation", augmentation)
     _check_dropout_rate(dropout_rate)
     _check_name(name)
-    _check_input_size(input_shape, _minimum_small_convnet_size(len(filters)), "the small convnet")
+    _check_input_size(input_shape, minimum_small_convnet_size(filters), "the small convnet")
 
     from cv_core._tf import keras as _keras
 

@@ -18,17 +18,13 @@ REFERENCE_MODELS = {
 def _build(description: dict):
     from cv_core import models
 
-    kind = description["kind"]
-    if kind == "mini_xception":
-        kwargs = {k: v for k, v in description.items() if k != "kind"}
+    kwargs = dict(description)
+    kind = kwargs.pop("kind")
+    builders = {"mini_xception": models.build_mini_xception, "small_convnet": models.build_small_convnet}
+    if kind in builders:
         kwargs["filters"] = tuple(kwargs["filters"])
         kwargs["input_shape"] = tuple(kwargs["input_shape"])
-        return models.build_mini_xception(**kwargs)
-    if kind == "small_convnet":
-        kwargs = {k: v for k, v in description.items() if k not in ("kind",)}
-        kwargs["filters"] = tuple(kwargs["filters"])
-        kwargs["input_shape"] = tuple(kwargs["input_shape"])
-        return models.build_small_convnet(**kwargs)
+        return builders[kind](**kwargs)
     from cv_core._tf import keras
 
     applications = keras().applications

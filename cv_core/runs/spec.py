@@ -29,10 +29,10 @@ __all__ = [
     "validate_spec",
 ]
 
+from cv_core.models import BATCHNORM_PLACEMENTS as BATCHNORMS
+from cv_core.models import CONV_TYPES, OPTIMIZERS
+
 MODEL_KINDS = ("mini_xception", "small_convnet")
-CONV_TYPES = ("separable", "conv2d")
-BATCHNORMS = ("before_activation", "after_activation", "none")
-OPTIMIZERS = ("rmsprop", "adam", "sgd")
 
 
 class SpecError(ValueError):
@@ -269,11 +269,7 @@ def minimum_image_size(spec: TrainSpec) -> int:
     from cv_core import models
 
     if spec.model == "small_convnet":
-        # Same rule as models.build_small_convnet: valid 3x3 convs, 2x2 pools in between.
-        size = 3
-        for _ in range(len(spec.filters) - 1):
-            size = 2 * size + 2
-        return size
+        return models.minimum_small_convnet_size(spec.filters)
     return models.minimum_input_size(spec.filters)
 
 

@@ -23,6 +23,12 @@ def test_train_tiny_run_watch_curves_and_compare(page, app_server):
     wait_idle(page)
     page.get_by_role("tab", name="Train").click()
     page.get_by_role("button", name="Train").click()
+    expect(page.get_by_text("shapes at 32 px, 2 epochs")).to_be_visible(timeout=30_000)
+    # Reloading the page (a new session) does not stop the run: the lab reattaches to it.
+    page.reload()
+    page.get_by_role("heading", name="Architecture lab").wait_for()
+    wait_idle(page, timeout=90_000)
+    page.get_by_role("tab", name="Train").click()
     # The panel refreshes itself: the run goes from queued/running to completed with curves.
     expect(page.get_by_text("Completed: best validation accuracy")).to_be_visible(timeout=120_000)
     wait_idle(page)

@@ -471,3 +471,16 @@ def test_oxford_pets_wrong_layout(tmp_path, make):
     make(tmp_path / "pets")
     with pytest.raises(DatasetError, match="annotations/trimaps"):
         open_dataset("oxford_pets", tmp_path / "pets")
+
+
+def test_package_reexports_load_lazily_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, cv_core; assert 'tensorflow' not in sys.modules; "
+            "names = cv_core.__all__; [getattr(cv_core, n) for n in names]; "
+            "print(len(names), 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    count, tf_loaded = out.stdout.split()
+    assert int(count) >= 20 and tf_loaded == "False"

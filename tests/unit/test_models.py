@@ -304,3 +304,15 @@ def test_compile_classifier_rejects_bad_arguments(kwargs, message):
     model = build_mini_xception(**TINY)
     with pytest.raises(ValueError, match=f"Expected .*{message}"):
         compile_classifier(model, **{"num_classes": 2, **kwargs})
+
+
+def test_minimum_small_convnet_size_is_the_smallest_that_builds():
+    from cv_core.models import build_small_convnet, minimum_small_convnet_size
+
+    filters = (8, 8, 8)
+    size = minimum_small_convnet_size(filters)
+    assert size == 18
+    build_small_convnet(input_shape=(size, size, 3), filters=filters)
+    with pytest.raises(ValueError, match="Expected"):
+        build_small_convnet(input_shape=(size - 1, size - 1, 3), filters=filters)
+    assert minimum_small_convnet_size() == 78
