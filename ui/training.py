@@ -90,7 +90,7 @@ def variant_form(prefix: str) -> TrainSpec | None:
     seed = cols[1].number_input("Seed", 0, 10_000, 0, key=f"{k}_seed")
     augmentation = st.toggle("Data augmentation", base.augmentation, key=f"{k}_aug",
                              help="Random flips, rotations and zooms, as in the book.")
-    dataset_names = ["shapes", "image_folder", "cats_vs_dogs"]
+    dataset_names = ["shapes", "image_folder", "cats_vs_dogs", "oxford_pets"]
     dataset = st.selectbox("Dataset", dataset_names, index=dataset_names.index(base.dataset),
                            format_func=DATASET_LABELS.get, key=f"{k}_dataset")
     root = None

@@ -102,3 +102,22 @@ def test_compare_page_grid_refuses_bad_book_folder(runs_root):
     assert not at.exception
     assert any("cannot start" in e.value for e in at.error)
     assert list_runs(runs_root) == []
+
+
+def test_compare_page_runs_the_grid_and_summarises_it(runs_root):
+    at = open_page("pages/compare_runs.py")
+    at.selectbox(key="compare_runs_grid_preset").select("tiny").run()
+    at.number_input(key="compare_runs_grid_seeds").set_value(1).run()
+    at.number_input(key="compare_runs_grid_tiny_epochs").set_value(1).run()
+    at.button(key="compare_runs_grid_go").click().run()
+    assert not at.exception
+    assert any("6 runs" in s.value for s in at.success)
+    runs = wait_until_final(runs_root, timeout=240)
+    assert len(runs) == 6 and all(r.state == "completed" for r in runs)
+    assert {r.spec.experiment_label for r in runs} == {
+        f"{conv} / {bn}" for conv in ("separable", "conv2d")
+        for bn in ("before_activation", "after_activation", "none")}
+    at = open_page("pages/compare_runs.py")
+    summary = at.dataframe[-1].value
+    assert len(summary) == 6 and set(summary["completed"]) == {1}
+    assert any("Grid experiment" in c.proto.spec for c in at.get("plotly_chart"))
