@@ -121,3 +121,31 @@ def test_compare_page_runs_the_grid_and_summarises_it(runs_root):
     summary = at.dataframe[-1].value
     assert len(summary) == 6 and set(summary["completed"]) == {1}
     assert any("Grid experiment" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_lab_offers_resume_after_the_worker_is_killed(runs_root):
+    import os
+    import signal
+
+    from cv_core.runs import read_metrics, read_status
+
+    run_dir = submit_run(preset_spec("tiny", epochs=40, dataset_options={
+        "image_size": 32, "train_size": 256, "validation_size": 32, "test_size": 32}), runs_root)
+    deadline = time.time() + 90
+    while time.time() < deadline and len(read_metrics(run_dir)) < 1:
+        time.sleep(0.2)
+    assert read_metrics(run_dir), "the run never finished an epoch"
+    os.kill(read_status(run_dir)["pid"], signal.SIGKILL)
+    time.sleep(0.5)
+    at = open_page("pages/architecture_lab.py")
+    at.radio(key="architecture_lab_preset").set_value("tiny").run()
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("Interrupted after") for w in warnings), warnings
+    resume = [b for b in at.button if b.label == "Resume"]
+    assert resume
+    done_before = len(read_metrics(run_dir))
+    resume[0].click().run()
+    (run,) = wait_until_final(runs_root, timeout=180)
+    assert run.state == "completed"
+    epochs = [r["epoch"] for r in run.metrics]
+    assert epochs == list(range(1, 41)) and done_before >= 1
