@@ -89,3 +89,43 @@ def test_datasets_page_upload(app):
     app.file_uploader(key="datasets_upload").set_value(("ok.png", buffer.getvalue(), "image/png")).run()
     assert not app.error
     assert app.success[0].value.startswith("This picture can be used")
+
+
+def _open_local(app, name: str, root: str):
+    app.run()
+    app.switch_page("pages/datasets.py").run()
+    app.selectbox(key="datasets_dataset").select(name).run()
+    app.text_input(key="datasets_root").input(root).run()
+    assert not app.exception
+    return app
+
+
+def test_datasets_page_image_folder_grid_and_skipped_files(app, tmp_path):
+    from tests.unit.fixtures_data import write_bytes, write_picture
+
+    for cls, colour in (("roses", (200, 30, 30)), ("tulips", (240, 200, 20))):
+        for i in range(5):
+            write_picture(tmp_path / "flowers" / cls / f"{cls}_{i}.png", colour)
+    write_bytes(tmp_path / "flowers" / "roses" / "broken.jpg", b"\xff\xd8\xff not a jpeg")
+    _open_local(app, "image_folder", str(tmp_path / "flowers"))
+    assert not app.error
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Classes"] == "2"
+    assert sum(int(metrics[f"{s} images"]) for s in ("Train", "Validation", "Test")) == 10
+    assert "1 file(s) could not be read" in app.warning[0].value
+    captions = [img.proto.imgs[0].caption for img in app.get("image")]
+    assert any(c.startswith("roses · roses_") for c in captions)
+    assert not app.toggle(key="datasets_show_mask").value  # no masks to show
+
+
+def test_datasets_page_oxford_pets_masks(app, tmp_path):
+    from tests.unit.fixtures_data import pet_files, write_tree
+
+    write_tree(tmp_path / "pets", pet_files())
+    _open_local(app, "oxford_pets", str(tmp_path / "pets"))
+    assert not app.error
+    assert {m.label: m.value for m in app.metric}["Classes"] == "2"
+    assert app.toggle(key="datasets_show_mask").value
+    captions = [img.proto.imgs[0].caption for img in app.get("image")]
+    assert "Mask colours (the background is left clear)" in captions
+    assert any(c.startswith(("cat · ", "dog · ")) for c in captions)
