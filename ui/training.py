@@ -27,6 +27,7 @@ from cv_core.runs import (
     validate_spec,
 )
 from cv_core.runs.compare import eta_seconds, format_seconds
+from cv_core.runs.store import reconcile_run
 from cv_core.plots.training import curves_figure
 from ui.data import DATASET_LABELS, FOLDER_HINTS
 
@@ -164,6 +165,7 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
 
     @st.fragment(run_every=refresh)
     def panel() -> None:
+        reconcile_run(run_dir)  # a worker killed while we watch shows up as interrupted
         status = read_status(run_dir)
         state = status.get("state", "unknown")
         progress = read_progress(run_dir) or {}
@@ -238,7 +240,7 @@ def active_runs_summary(runs_root: str | None = None) -> list[str]:
 
 
 def run_actions(runs, prefix: str) -> None:
-    """Cancel, resume or delete the chosen runs, with a confirmation for delete."""
+    """Cancel, resume or delete the chosen runs; delete asks for confirmation in a popover."""
     from cv_core.runs import delete_run, RunStateError
 
     with st.expander("Manage these runs"):
@@ -251,13 +253,16 @@ def run_actions(runs, prefix: str) -> None:
             if run.state == "interrupted" and cols[2].button("Resume", key=f"{prefix}_resume_{run.id}"):
                 resume_run(run.dir)
                 st.rerun()
-            if run.state not in ACTIVE_STATES and cols[3].button("Delete", key=f"{prefix}_delete_{run.id}"):
-                try:
-                    delete_run(run.dir)
-                except RunStateError as exc:
-                    st.error(str(exc))
-                else:
-                    st.rerun()
+            if run.state not in ACTIVE_STATES:
+                with cols[3].popover("Delete", icon=":material/delete:"):
+                    st.markdown(f"Delete `{run.id}` and its checkpoints for good?")
+                    if st.button("Yes, delete it", type="primary", key=f"{prefix}_delete_{run.id}"):
+                        try:
+                            delete_run(run.dir)
+                        except RunStateError as exc:
+                            st.error(str(exc))
+                        else:
+                            st.rerun()
 
 
 def grid_form(prefix: str) -> None:

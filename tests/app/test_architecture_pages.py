@@ -149,3 +149,15 @@ def test_lab_offers_resume_after_the_worker_is_killed(runs_root):
     assert run.state == "completed"
     epochs = [r["epoch"] for r in run.metrics]
     assert epochs == list(range(1, 41)) and done_before >= 1
+
+
+def test_compare_page_deletes_a_run_only_after_confirmation(runs_root):
+    run_dir = submit_run(preset_spec("tiny", epochs=1), runs_root)
+    wait_until_final(runs_root)
+    at = open_page("pages/compare_runs.py")
+    assert [b.label for b in at.button if b.key == f"compare_runs_delete_{run_dir.name}"] == ["Yes, delete it"]
+    assert run_dir.exists()
+    at.button(key=f"compare_runs_delete_{run_dir.name}").click().run()
+    assert not at.exception
+    assert not run_dir.exists()
+    assert any("No runs yet" in i.value for i in at.info)
