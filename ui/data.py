@@ -7,7 +7,7 @@ import os
 import numpy as np
 import streamlit as st
 
-from cv_core.datasets import DATASETS, Dataset, DatasetError, open_dataset
+from cv_core.datasets import DATASETS, Dataset, DatasetError, open_dataset, resize_image, resize_mask
 from cv_core.overlays import class_palette, draw_boxes, mask_legend, overlay_mask, scale_boxes, upscale
 
 DATASET_LABELS = {
@@ -16,6 +16,8 @@ DATASET_LABELS = {
     "cats_vs_dogs": "Cats vs dogs (local copy)",
     "oxford_pets": "Oxford-IIIT Pets (local copy)",
 }
+#: Longest side of a sample picture sent to the browser.
+GRID_SIDE = 384
 FOLDER_HINTS = {
     "image_folder": "A folder with one sub-folder of images per class, e.g. data/flowers (roses/, tulips/, …)",
     "cats_vs_dogs": "Kaggle's train/ folder (cat.0.jpg …) or Microsoft's PetImages/ folder",
@@ -75,13 +77,19 @@ def sample_pictures(_dataset: Dataset, dataset_key: str, split: str, count: int,
     mask_names = _dataset.mask_class_names or []
     palette = mask_palette(_dataset) if mask_names else None
     for sample in _dataset.samples(split, count=count, start=start):
-        picture = sample.image
-        if show_mask and sample.mask is not None:
-            picture = overlay_mask(picture, sample.mask, len(mask_names), opacity,
+        picture, mask = sample.image, sample.mask
+        height, width = picture.shape[:2]
+        if max(height, width) > GRID_SIDE:  # big photos: send the browser a thumbnail
+            scale = GRID_SIDE / max(height, width)
+            size = (max(1, round(height * scale)), max(1, round(width * scale)))
+            picture = resize_image(picture, size)
+            mask = resize_mask(mask, size) if mask is not None else None
+        if show_mask and mask is not None:
+            picture = overlay_mask(picture, mask, len(mask_names), opacity,
                                    ignore=(_dataset.mask_background,), palette=palette)
         picture = upscale(picture, 192)
         if show_boxes and sample.boxes:
-            boxes = scale_boxes(sample.boxes, picture.shape[0] / sample.image.shape[0])
+            boxes = scale_boxes(sample.boxes, picture.shape[0] / height)
             picture = draw_boxes(picture, boxes, _dataset.class_names)
         out.append((picture, f"{_dataset.class_names[sample.label]} · {sample.source}"))
     return out

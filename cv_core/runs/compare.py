@@ -21,7 +21,7 @@ def compare_table(runs: list[RunInfo]) -> list[dict]:
     """One row per run with what the chapter compares variants by.
 
     Returns:
-        Dicts with ``run`` (id), ``label``, ``state``, ``params`` (int or None),
+        Dicts with ``label``, ``run`` (id), ``state``, ``params`` (int or None),
         ``seconds_per_epoch``, ``best_val_accuracy`` and ``best_epoch`` (1-based),
         ``test_accuracy``, ``gap`` (training minus validation accuracy at the best epoch:
         how much the variant overfits there) and ``epochs`` (completed).
@@ -36,8 +36,8 @@ def compare_table(runs: list[RunInfo]) -> list[dict]:
         if best is not None and _finite(best.get("accuracy")):
             gap = best["accuracy"] - best["val_accuracy"]
         rows.append({
-            "run": run.id,
             "label": run.label,
+            "run": run.id,
             "state": run.state,
             "params": (run.summary or {}).get("params"),
             "seconds_per_epoch": run.seconds_per_epoch,
