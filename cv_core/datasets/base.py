@@ -100,6 +100,10 @@ class Dataset:
     def _load(self, split: str, index: int) -> Sample:
         raise NotImplementedError
 
+    def _source(self, split: str, index: int) -> str:
+        """Where sample ``index`` comes from, for messages (a file name where there is one)."""
+        return f"{split}/{index}"
+
     def _labels(self, split: str) -> np.ndarray:
         """Labels of a split without decoding images; subclasses override when cheap."""
         return np.array([self._load(split, i).label for i in range(self._count(split))])
@@ -134,7 +138,7 @@ class Dataset:
             try:
                 out.append(self._load(split, index))
             except ImageInputError as exc:
-                self._note_skip(f"{split}/{index}: {exc}")
+                self._note_skip(f"{self._source(split, index)}: {exc}")
             index += 1
         return out
 
@@ -198,7 +202,7 @@ class Dataset:
             try:
                 sample = self._load(split, int(index))
             except ImageInputError as exc:
-                self._note_skip(f"{split}/{int(index)}: {exc}")
+                self._note_skip(f"{self._source(split, int(index))}: {exc}")
                 return (np.zeros((height, width, 3), np.uint8), np.zeros(target_shape, np.int32), False)
             image = resize_image(sample.image, (height, width))
             if segmentation:

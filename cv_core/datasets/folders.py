@@ -60,6 +60,9 @@ class FileDataset(Dataset):
     def _labels(self, split: str) -> np.ndarray:
         return np.array([label for _, label in self.files[split]], dtype=np.int64)
 
+    def _source(self, split: str, index: int) -> str:
+        return str(self.files[split][index][0])
+
     def _load(self, split: str, index: int) -> Sample:
         path, label = self.files[split][index]
         try:
@@ -98,8 +101,10 @@ class ImageFolderDataset(FileDataset):
 
     ``root/<class>/*.jpg``. If ``root`` instead holds ``train/``, ``validation/`` (or ``val/``)
     and ``test/`` folders, each with the same class sub-folders, those splits are used as they
-    are. Otherwise a fixed, seeded shuffle assigns ``validation_split`` and ``test_split`` of
-    each class to validation and test. Unreadable files are skipped and counted.
+    are; a split without its own folder is carved out of ``train/`` (``validation_split`` or
+    ``test_split`` of each class). Without split folders a fixed, seeded shuffle assigns
+    ``validation_split`` and ``test_split`` of each class to validation and test. Unreadable
+    files are skipped and counted.
 
     Raises:
         DatasetError: missing or empty folder, fewer than two classes, splits out of range.
@@ -121,10 +126,19 @@ class ImageFolderDataset(FileDataset):
         if split_dirs:
             classes = sorted({d.name for folder in split_dirs.values() for d in _class_dirs(folder)})
             self._check_classes(classes, root_path)
+            # Splits without a folder of their own are carved out of train, as without folders.
+            carve = (validation_split if "validation" not in split_dirs else 0.0,
+                     test_split if "test" not in split_dirs else 0.0)
             for split, folder in split_dirs.items():
                 for label, cls in enumerate(classes):
-                    paths = sorted(p for p in (folder / cls).glob("*") if is_image_file(p)) if (folder / cls).is_dir() else []
-                    self.files[split] += [(p, label) for p in self._keep_readable(paths)]
+                    class_dir = folder / cls
+                    paths = sorted(p for p in class_dir.rglob("*") if is_image_file(p)) if class_dir.is_dir() else []
+                    paths = self._keep_readable(paths)
+                    if split != "train" or carve == (0.0, 0.0):
+                        self.files[split] += [(p, label) for p in paths]
+                        continue
+                    for part, indices in _split_indices(len(paths), carve, seed + label).items():
+                        self.files[part] += [(paths[i], label) for i in indices]
         else:
             classes = [d.name for d in _class_dirs(root_path)]
             self._check_classes(classes, root_path)

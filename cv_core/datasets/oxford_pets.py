@@ -106,6 +106,9 @@ class OxfordPetsDataset(Dataset):
     def _labels(self, split: str) -> np.ndarray:
         return np.array([label for _, _, label in self.files[split]], dtype=np.int64)
 
+    def _source(self, split: str, index: int) -> str:
+        return str(self.files[split][index][0])
+
     def _load(self, split: str, index: int) -> Sample:
         image_path, trimap_path, label = self.files[split][index]
         try:

@@ -270,7 +270,7 @@ def test_image_folder_tf_dataset_skips_files_truncated_after_the_probe(tmp_path)
     assert images.shape == (6, 16, 16, 3) and images.dtype == np.float32
     assert labels.tolist() == [0, 0, 0, 1, 1, 1]  # blue, then red without the cut file
     assert (images[:3, ..., 2] > 200).all() and (images[3:, ..., 0] > 200).all()
-    assert ds.skipped == 1 and ds.skipped_files[0].startswith("train/6:")  # red/3_cut.jpg
+    assert ds.skipped == 1 and ds.skipped_files[0].startswith(str(tmp_path / "red" / "3_cut.jpg") + ":")
 
 
 def test_image_folder_has_no_masks(tmp_path):
@@ -484,3 +484,19 @@ def test_package_reexports_load_lazily_without_tensorflow():
     assert out.returncode == 0, out.stderr[-2000:]
     count, tf_loaded = out.stdout.split()
     assert int(count) >= 20 and tf_loaded == "False"
+
+
+def test_image_folder_carves_a_missing_validation_split_out_of_train(tmp_path):
+    from tests.unit.fixtures_data import write_picture
+
+    for cls in ("a", "b"):
+        for i in range(10):
+            write_picture(tmp_path / "train" / cls / "nested" / f"{i}.png")
+        for i in range(2):
+            write_picture(tmp_path / "test" / cls / f"{i}.png")
+    ds = open_dataset("image_folder", tmp_path, validation_split=0.2)
+    assert ds.class_names == ["a", "b"]
+    assert (ds.count("train"), ds.count("validation"), ds.count("test")) == (16, 4, 4)
+    train = {p for p, _ in ds.files["train"]}
+    validation = {p for p, _ in ds.files["validation"]}
+    assert not train & validation and all("train" in p.parts for p in validation)
