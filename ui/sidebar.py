@@ -13,18 +13,27 @@ def _reconcile_at_startup(root: str) -> list[str]:
     return reconcile_runs(root)
 
 
-def render_sidebar() -> None:
-    """Draw the shared sidebar below the page navigation."""
+def _background_jobs(root: str) -> None:
+    """Lines for queued and running runs, refreshed every few seconds while there are any."""
     from ui.training import active_runs_summary
 
-    root = str(default_runs_root())
-    _reconcile_at_startup(root)
-    with st.sidebar:
+    @st.fragment(run_every=3.0 if active_runs_summary(root) else None)
+    def jobs() -> None:
         lines = active_runs_summary(root)
         if lines:
             st.markdown("**Training in the background**")
             for line in lines:
                 st.caption(":material/directions_run: " + line)
+
+    jobs()
+
+
+def render_sidebar() -> None:
+    """Draw the shared sidebar below the page navigation."""
+    root = str(default_runs_root())
+    _reconcile_at_startup(root)
+    with st.sidebar:
+        _background_jobs(root)
         st.caption(
             "Convnet Lab follows chapter 9 of *Deep Learning with Python*: image classification, "
             "segmentation and detection; residual connections, batch normalisation and separable "

@@ -161,3 +161,24 @@ def test_compare_page_deletes_a_run_only_after_confirmation(runs_root):
     assert not at.exception
     assert not run_dir.exists()
     assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_sidebar_lists_runs_training_in_the_background(runs_root):
+    from cv_core.runs import request_cancel
+
+    run_dir = submit_run(preset_spec("tiny", epochs=200), runs_root)
+    try:
+        # The sidebar is shared; AppTest drops a run_every fragment's sidebar after
+        # switch_page (a real browser keeps it), so look at it on the first page.
+        at = AppTest.from_file(APP, default_timeout=120).run()
+        assert not at.exception
+        sidebar = " ".join(m.value for m in at.sidebar.markdown) + " ".join(c.value for c in at.sidebar.caption)
+        assert "Training in the background" in sidebar
+        assert "separable / before_activation (seed 0)" in sidebar
+    finally:
+        request_cancel(run_dir)
+    runs = wait_until_final(runs_root)
+    assert runs[0].state == "cancelled"
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert "Runs are stored in" in " ".join(c.value for c in at.sidebar.caption)
+    assert "Training in the background" not in " ".join(m.value for m in at.sidebar.markdown)
