@@ -81,7 +81,9 @@ def running_app(runs: Path, logs: Path):
 def app_server(tmp_path_factory):
     """The app, shared by the browser tests of a session."""
     _require_browser()
-    with running_app(tmp_path_factory.mktemp("runs"), tmp_path_factory.mktemp("logs")) as url:
+    runs = tmp_path_factory.mktemp("runs")
+    os.environ["CONVNET_LAB_RUNS_E2E"] = str(runs)  # tests that submit runs themselves use it
+    with running_app(runs, tmp_path_factory.mktemp("logs")) as url:
         yield url
 
 
