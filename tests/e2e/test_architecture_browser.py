@@ -67,17 +67,17 @@ def test_comparison_fills_in_while_a_run_trains(page, app_server, tmp_path):
     from cv_core.runs import list_runs, preset_spec, request_cancel, submit_run
 
     root = os.environ.get("CONVNET_LAB_RUNS_E2E")  # set by the app_server fixture
-    run_dir = submit_run(preset_spec("tiny", epochs=60, notes="live comparison"), root)
+    run_dir = submit_run(preset_spec("tiny", epochs=400, notes="live comparison"), root)
     try:
         page.goto(app_server + "/compare_runs")
         page.get_by_role("heading", name="Compare runs").wait_for()
         wait_idle(page, timeout=90_000)
-        page.get_by_test_id("stMultiSelect").click()
+        page.get_by_test_id("stMultiSelect").locator("input").click()
         page.get_by_role("option", name=run_dir.name, exact=False).first.click()
         page.keyboard.press("Escape")
         wait_idle(page)
         points = "() => { const p = document.querySelector('[class*=\"st-key-compare_runs_acc\"] .js-plotly-plot');" \
-                 " return p && p.data && p.data.length ? p.data[0].x.length : 0 }"
+                 " return p && p.data ? p.data.reduce((n, t) => n + t.x.length, 0) : 0 }"
         page.wait_for_function(f"({points})() >= 1", timeout=60_000)
         first = page.evaluate(points)
         page.wait_for_function(f"({points})() > {first}", timeout=60_000)  # no click in between
