@@ -100,7 +100,7 @@ def mask_legend(names: list[str], palette: np.ndarray, width: int, skip: tuple[i
     """
     font = ImageFont.load_default(size=14)
     entries = [(names[i], tuple(int(c) for c in palette[i])) for i in range(len(names)) if i not in skip]
-    line_height, x, y, rows = 22, 6, 4, []
+    line_height, x, y = 22, 6, 4
     positions = []
     for name, colour in entries:
         w = 22 + int(font.getlength(name)) + 14

@@ -13,8 +13,10 @@ from cv_core.runs import (
     PRESETS,
     SpecError,
     TrainSpec,
+    default_runs_root,
     estimate_seconds,
     list_runs,
+    load_run,
     preset_spec,
     read_metrics,
     read_progress,
@@ -27,7 +29,7 @@ from cv_core.runs import (
     validate_spec,
 )
 from cv_core.runs.compare import eta_seconds, format_seconds
-from cv_core.runs.store import reconcile_run
+from cv_core.runs.store import reconcile_run, run_dirs
 from cv_core.plots.training import curves_figure
 from ui.data import DATASET_LABELS, FOLDER_HINTS
 
@@ -226,17 +228,22 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
 
 
 def active_runs_summary(runs_root: str | None = None) -> list[str]:
-    """One line per queued or running run, for the sidebar."""
-    lines = []
-    for run in list_runs(runs_root, reconcile=False):
-        if run.state in ACTIVE_STATES:
-            progress = read_progress(run.dir) or {}
-            if run.state == "running":
-                lines.append(f"{run.label}: epoch {progress.get('epoch', '?')}/{progress.get('epochs', '?')}")
-            else:
-                lines.append(f"{run.label}: queued")
-    return lines
+    """One line per queued or running run, for the sidebar.
 
+    Runs on every rerun of every page, so it reads each run's small status file and loads
+    the rest (spec, metrics) only for the few runs that are active.
+    """
+    lines = []
+    for path in run_dirs(default_runs_root(runs_root)):
+        if read_status(path).get("state") not in ACTIVE_STATES:
+            continue
+        run = load_run(path)
+        if run.state == "running":
+            progress = read_progress(path) or {}
+            lines.append(f"{run.label}: epoch {progress.get('epoch', '?')}/{progress.get('epochs', '?')}")
+        elif run.state == "queued":
+            lines.append(f"{run.label}: queued")
+    return lines
 
 
 def run_actions(runs, prefix: str) -> None:
