@@ -25,20 +25,20 @@ def open_page(page, url: str, title: str) -> None:
 def test_home_shows_the_three_tasks_and_page_map(page, app_server):
     page.goto(app_server)
     wait_idle(page)
-    assert page.get_by_role("heading", name="Convnet Lab").is_visible()
+    expect(page.get_by_role("heading", name="Convnet Lab")).to_be_visible()
     for task in ("Image classification", "Semantic segmentation", "Object detection"):
-        assert page.get_by_text(task).first.is_visible()
+        expect(page.get_by_text(task).first).to_be_visible()
     images = page.locator('[data-testid="stImage"] img')
     expect(images).to_have_count(3)
     assert all(images.nth(i).evaluate("img => img.naturalWidth") >= 160 for i in range(3))
     nav = page.get_by_test_id("stSidebarNav")
-    assert nav.get_by_text("Datasets", exact=True).is_visible()
+    expect(nav.get_by_text("Datasets", exact=True)).to_be_visible()
     screenshot(page, "home")
 
 
 def test_datasets_page_shows_samples_balance_and_masks(page, app_server):
     open_page(page, app_server, "Datasets")
-    assert page.get_by_role("heading", name="Datasets").is_visible()
+    expect(page.get_by_role("heading", name="Datasets")).to_be_visible()
     expect(page.get_by_test_id("stMetricValue")).to_have_text(["5", "2,000", "500", "500"])
     page.get_by_text("Class balance of shapes").wait_for()
     assert page.locator(".js-plotly-plot").count() >= 2
@@ -95,7 +95,7 @@ def test_upload_corrupt_then_good_picture(page, app_server, tmp_path):
     upload.set_input_files(str(good))
     wait_idle(page)
     page.get_by_text("60 × 40 pixels, RGB").wait_for()
-    assert page.get_by_test_id("stAlertContentSuccess").is_visible()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_be_visible()
 
 
 def test_every_page_through_the_sidebar(page, app_server):
