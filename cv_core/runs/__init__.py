@@ -9,6 +9,7 @@ cv_core.runs.worker RUN_DIR``), one run at a time; the UI only reads run directo
 Importing this package does not import TensorFlow.
 """
 
+from cv_core.runs.artifacts import RunModelError, best_model_path, load_best_model
 from cv_core.runs.jobs import (
     prepare_resume,
     request_cancel,
@@ -55,8 +56,8 @@ from cv_core.runs.store import (
 
 __all__ = [
     "ACTIVE_STATES", "BATCHNORMS", "CONV_TYPES", "FINAL_STATES", "MODEL_KINDS", "OPTIMIZERS",
-    "PRESETS", "RUNS_ROOT_ENV", "STATES", "RunInfo", "RunStateError", "SpecError", "TrainSpec",
-    "create_run", "default_runs_root", "delete_run", "estimate_seconds", "list_runs", "load_run",
+    "PRESETS", "RUNS_ROOT_ENV", "STATES", "RunInfo", "RunModelError", "RunStateError", "SpecError", "TrainSpec",
+    "best_model_path", "create_run", "default_runs_root", "delete_run", "estimate_seconds", "list_runs", "load_best_model", "load_run",
     "minimum_image_size", "mult_adds", "prepare_resume", "preset_spec", "read_metrics",
     "read_progress", "read_spec", "read_status", "read_summary", "read_test_metrics",
     "reconcile_runs", "request_cancel", "resume_run", "run_training", "start_worker",
