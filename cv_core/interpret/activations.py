@@ -1,0 +1,118 @@
+"""Intermediate activations (the book's first interpretation technique): what every
+convolution, pooling, normalisation and activation layer outputs for one picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cv_core.interpret._graph import as_batch, iter_layers, layer_kind, tap_model
+from cv_core.interpret.base import compiled_forward
+
+__all__ = ["LayerInfo", "activation_layers", "activations", "describe_layer"]
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer the activation viewer can show.
+
+    Attributes:
+        name: the layer's name (stable across builds for the lab's models).
+        kind: "convolution", "pooling", "normalization" or "activation".
+        class_name: the Keras class, e.g. "SeparableConv2D".
+        output_shape: per image, e.g. (62, 62, 32).
+        description: one sentence on what the layer does, for people.
+    """
+
+    name: str
+    kind: str
+    class_name: str
+    output_shape: tuple
+    description: str
+
+
+def _pair(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return " × ".join(str(v) for v in value)
+    return f"{value} × {value}"
+
+
+def describe_layer(layer) -> str:
+    """One plain sentence on what ``layer`` does (filters, window, stride, activation)."""
+    cls = type(layer).__name__
+    config = layer.get_config()
+    activation = config.get("activation")
+    then = f", then {activation}" if activation not in (None, "linear") else ""
+    strides = config.get("strides")
+    stride = "" if strides in (None, 1, (1, 1), [1, 1]) else f", stride {_pair(strides)}"
+    if cls in ("SeparableConv2D", "SeparableConv1D"):
+        return (f"Depthwise separable convolution: one {_pair(config['kernel_size'])} filter per input channel, "
+                f"then {config['filters']} 1 × 1 filters mixing the channels{stride}{then}.")
+    if cls == "DepthwiseConv2D":
+        return f"Depthwise convolution: one {_pair(config['kernel_size'])} filter per channel{stride}{then}."
+    if cls.endswith("Transpose"):
+        return f"Transposed convolution (upsampling): {config['filters']} filters of {_pair(config['kernel_size'])}{stride}{then}."
+    if layer_kind(layer) == "convolution":
+        return f"Convolution: {config['filters']} filters of {_pair(config['kernel_size'])}{stride}{then}."
+    if cls.startswith("Global"):
+        how = "averages" if "Average" in cls else "takes the maximum of"
+        return f"Global pooling: {how} each channel over the whole map, one number per channel."
+    if layer_kind(layer) == "pooling":
+        how = "maximum" if "Max" in cls else "average"
+        return (f"Pooling: the {how} of each {_pair(config['pool_size'])} window"
+                f"{stride or ''}, which shrinks the map.")
+    if cls == "BatchNormalization":
+        return ("Batch normalisation: rescales each channel to zero mean and unit variance "
+                "(batch statistics in training, moving averages at inference), then a learned scale and shift.")
+    if layer_kind(layer) == "normalization":
+        return f"{cls}: rescales activations to a standard range."
+    if layer_kind(layer) == "activation":
+        name = activation or cls.lower()
+        return f"Activation: {name} applied to every value" + (" (negative values become 0)." if name == "relu" else ".")
+    return f"{cls} layer."
+
+
+def _shape(layer) -> tuple:
+    try:
+        return tuple(layer.output.shape[1:])
+    except (AttributeError, ValueError):
+        return ()
+
+
+def activation_layers(model) -> list[LayerInfo]:
+    """The layers :func:`activations` reports, in graph order (nested models included)."""
+    out = []
+    for layer in iter_layers(model):
+        kind = layer_kind(layer)
+        if kind is not None:
+            out.append(LayerInfo(layer.name, kind, type(layer).__name__, _shape(layer), describe_layer(layer)))
+    return out
+
+
+def activations(model, image, layer_names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Outputs of every convolution, pooling, normalisation and activation layer for one image.
+
+    One forward pass of a cached multi-output model (built once per model and set of layers).
+
+    Args:
+        model: a built Keras model (Functional, Sequential or nested).
+        image: one picture as the model takes it, (H, W, C) or a batch of one, already
+            preprocessed for models that need it.
+        layer_names: only these layers (any layer of the model, in this order); every
+            convolution, pooling, normalisation and activation layer when None.
+
+    Returns:
+        ``{layer name: float32 array}``, each with a batch axis of 1 like a Keras output,
+        e.g. ``(1, 62, 62, 32)`` for a convolution, ``(1, 64)`` for global pooling.
+
+    Raises:
+        ValueError: an unknown layer name or an image that is not one picture.
+    """
+    names = tuple(layer_names) if layer_names is not None else tuple(info.name for info in activation_layers(model))
+    batch = as_batch(image)
+    taps = tap_model(model, names)
+    outputs = compiled_forward(taps)(batch)
+    return {name: np.asarray(value) for name, value in zip(names, outputs[: len(names)])}
