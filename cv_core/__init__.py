@@ -37,6 +37,9 @@ _EXPORTS = {
     "submit_grid": "cv_core.runs",
     "list_runs": "cv_core.runs",
     "summarise_experiment": "cv_core.runs",
+    "load_pretrained": "cv_core.pretrained",
+    "Pretrained": "cv_core.pretrained",
+    "sample_photos": "cv_core.pretrained",
 }
 
 __all__ = sorted(_EXPORTS)
