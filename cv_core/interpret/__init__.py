@@ -12,7 +12,7 @@ Importing this package does not import TensorFlow; the functions do, on first us
 
 from __future__ import annotations
 
-from cv_core.interpret._graph import as_batch, find_layer, iter_layers, last_conv_layer, layer_kind, tap_model
+from cv_core.interpret._graph import as_batch, feature_map_layers, find_layer, iter_layers, last_conv_layer, layer_kind, tap_model
 from cv_core.interpret.activations import LayerInfo, activation_layers, activations, describe_layer
 from cv_core.interpret.base import BaseCAM, Explanation, class_probabilities, normalize_map
 from cv_core.interpret.grad_cam import GradCAM, grad_cam
@@ -51,7 +51,7 @@ def explain(model, image, method: str = "grad_cam", class_index: int | None = No
 __all__ = [
     "METHODS", "BaseCAM", "Explanation", "GradCAM", "GradCAMPlusPlus", "HiResCAM", "LayerInfo", "ScoreCAM",
     "SmoothGrad", "activation_layers", "activations", "as_batch", "class_probabilities", "colorize",
-    "describe_layer", "explain", "find_layer", "grad_cam", "grad_cam_plus_plus", "hires_cam", "iter_layers",
+    "describe_layer", "explain", "feature_map_layers", "find_layer", "grad_cam", "grad_cam_plus_plus", "hires_cam", "iter_layers",
     "last_conv_layer", "layer_kind", "normalize_map", "overlay", "resize_map", "score_cam", "smoothgrad",
     "tap_model",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "LAYER_KINDS",
     "TapModel",
     "as_batch",
+    "feature_map_layers",
     "find_layer",
     "iter_layers",
     "last_conv_layer",
@@ -108,6 +109,19 @@ def _output_rank(layer) -> int | None:
         return None
 
 
+def feature_map_layers(model) -> list[str]:
+    """Layers a class-activation map can target: 4-D outputs from the first convolution on."""
+    names = []
+    seen_conv = False
+    for layer in iter_layers(model):
+        kind = layer_kind(layer)
+        seen_conv = seen_conv or kind == "convolution"
+        if seen_conv and _output_rank(layer) == 4 and (
+                kind is not None or type(layer).__name__ in ("Add", "Concatenate", "Multiply", "Maximum")):
+            names.append(layer.name)
+    return names
+
+
 def last_conv_layer(model) -> str:
     """Name of the default target layer for class-activation maps.
 
@@ -119,15 +133,8 @@ def last_conv_layer(model) -> str:
     Raises:
         ValueError: the model has no convolution with a 4-D output.
     """
-    chosen = None
-    seen_conv = False
-    for layer in iter_layers(model):
-        kind = layer_kind(layer)
-        seen_conv = seen_conv or kind == "convolution"
-        if not seen_conv or _output_rank(layer) != 4:
-            continue
-        if kind is not None or type(layer).__name__ in ("Add", "Concatenate", "Multiply", "Maximum"):
-            chosen = layer.name
+    names = feature_map_layers(model)
+    chosen = names[-1] if names else None
     if chosen is None:
         raise ValueError(f"Expected a model with a convolution layer. Received: model {model.name!r} has none.")
     return chosen

@@ -1,0 +1,148 @@
+"""Figures for the interpretation pages: top predictions, channel grids, deletion/insertion
+curves and the sanity check. Inputs are what :mod:`cv_core.interpret` returns."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+__all__ = ["causal_curves_figure", "channel_grid_figure", "channel_values_figure", "sanity_figure",
+           "single_channel_figure", "top_predictions_figure", "tile_of_point"]
+
+_MARGIN = dict(l=10, r=10, t=50, b=40)
+
+
+def top_predictions_figure(top: Sequence[tuple[int, str, float]], title: str = "Top predictions") -> go.Figure:
+    """Horizontal bars of the top classes and their probabilities, the best on top."""
+    names = [f"{name} ({index})" for index, name, _ in top][::-1]
+    values = [float(p) for _, _, p in top][::-1]
+    fig = go.Figure(go.Bar(
+        x=values, y=names, orientation="h", marker_color="#2f6fde",
+        text=[f"{v:.1%}" for v in values], textposition="auto",
+        hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+    ))
+    fig.update_layout(title=title, margin=_MARGIN, height=60 + 34 * max(1, len(top)),
+                      xaxis=dict(title="probability", range=[0, 1], tickformat=".0%"), yaxis=dict(automargin=True))
+    return fig
+
+
+def _tile_layout(count: int, columns: int) -> tuple[int, int]:
+    columns = max(1, min(columns, count))
+    return columns, math.ceil(count / columns)
+
+
+def channel_grid_figure(maps: np.ndarray, channels: Sequence[int], columns: int = 8,
+                        title: str = "Channels") -> go.Figure:
+    """A mosaic of feature maps, one tile per channel, each scaled to its own range.
+
+    Args:
+        maps: (h, w, C) activations of one layer for one image.
+        channels: which channels to show, in order (at most a page of them).
+        columns: tiles per row.
+        title: the chart title.
+
+    Returns:
+        A figure with the mosaic as a heatmap and an invisible marker at each tile's centre
+        carrying the channel index (``customdata``), so that clicking a tile selects it.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    height, width = maps.shape[:2]
+    columns, rows = _tile_layout(len(channels), columns)
+    gap = max(1, round(0.08 * max(height, width)))
+    mosaic = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan, np.float32)
+    xs, ys, labels = [], [], []
+    for n, channel in enumerate(channels):
+        tile = maps[..., channel]
+        low, high = float(tile.min()), float(tile.max())
+        scaled = (tile - low) / (high - low) if high > low else np.zeros_like(tile)
+        row, col = divmod(n, columns)
+        top, left = row * (height + gap), col * (width + gap)
+        mosaic[top:top + height, left:left + width] = scaled
+        xs.append(left + (width - 1) / 2)
+        ys.append(top + (height - 1) / 2)
+        labels.append(int(channel))
+    fig = go.Figure(go.Heatmap(z=mosaic, colorscale="Viridis", showscale=False, hoverinfo="skip", zmin=0, zmax=1))
+    marker_size = max(8, min(60, 560 / max(columns, rows)))
+    fig.add_scatter(
+        x=xs, y=ys, mode="markers", customdata=labels, name="channels", showlegend=False,
+        marker=dict(size=marker_size, symbol="square", color="rgba(0,0,0,0.01)"),
+        hovertemplate="channel %{customdata}: click to enlarge<extra></extra>",
+    )
+    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
+    fig.update_xaxes(visible=False)
+    fig.update_layout(title=title, margin=dict(l=0, r=0, t=40, b=0), height=90 + 560 * rows / max(columns, rows),
+                      plot_bgcolor="white", clickmode="event+select", dragmode=False)
+    return fig
+
+
+def tile_of_point(point: Mapping) -> int | None:
+    """The channel a clicked point of :func:`channel_grid_figure` stands for, or None."""
+    value = point.get("customdata")
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def single_channel_figure(values: np.ndarray, title: str = "Channel") -> go.Figure:
+    """One feature map, large, with a colour bar of its raw values (hover shows each value)."""
+    values = np.asarray(values, dtype=np.float32)
+    fig = go.Figure(go.Heatmap(z=values, colorscale="Viridis", colorbar=dict(title="activation"),
+                               hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", title="row")
+    fig.update_xaxes(title="column", constrain="domain")
+    fig.update_layout(title=title, margin=_MARGIN, height=460)
+    return fig
+
+
+def channel_values_figure(values: np.ndarray, title: str = "One value per channel") -> go.Figure:
+    """Bars of a 1-D activation (global pooling, dense): one value per channel."""
+    values = np.asarray(values, dtype=np.float32).ravel()
+    fig = go.Figure(go.Bar(x=np.arange(len(values)), y=values, marker_color="#2f6fde",
+                           hovertemplate="channel %{x}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(title=title, margin=_MARGIN, height=300, xaxis_title="channel", yaxis_title="activation")
+    return fig
+
+
+def causal_curves_figure(deletion: Mapping, insertion: Mapping, class_name: str = "") -> go.Figure:
+    """Deletion and insertion curves with their areas under the curve in the legend.
+
+    Args:
+        deletion, insertion: dicts with ``fractions``, ``probabilities`` and ``auc``
+            (optionally ``random_auc``), as :mod:`cv_core.interpret.trust` returns them.
+    """
+    fig = go.Figure()
+    for curve, name, colour in ((deletion, "Deletion", "#d62728"), (insertion, "Insertion", "#2ca02c")):
+        label = f"{name} (AUC {curve['auc']:.3f}"
+        if curve.get("random_auc") is not None:
+            label += f"; random order {curve['random_auc']:.3f}"
+        fig.add_scatter(x=np.asarray(curve["fractions"]), y=np.asarray(curve["probabilities"]), name=label + ")",
+                        mode="lines", line=dict(color=colour, width=3), fill="tozeroy")
+    fig.update_layout(
+        title=f"Probability of {class_name or 'the class'} as the hottest pixels are removed or revealed",
+        margin=_MARGIN, height=360, legend=dict(orientation="h", y=-0.25, x=0),
+        xaxis=dict(title="share of pixels removed (deletion) or revealed (insertion)", tickformat=".0%", range=[0, 1]),
+        yaxis=dict(title="class probability", range=[0, 1.02]),
+    )
+    return fig
+
+
+def sanity_figure(steps: Sequence[str], correlations: Mapping[str, Sequence[float]],
+                  labels: Mapping[str, str] | None = None) -> go.Figure:
+    """Rank correlation of each method's heatmap with the original as layers are randomised."""
+    fig = go.Figure()
+    colours = qualitative.D3
+    for n, (method, values) in enumerate(correlations.items()):
+        fig.add_scatter(x=list(steps), y=list(values), name=(labels or {}).get(method, method),
+                        mode="lines+markers", line=dict(color=colours[n % len(colours)], width=3))
+    fig.add_hline(y=0, line_dash="dot", line_color="grey")
+    fig.update_layout(
+        title="Sanity check: similarity to the original heatmap as layers are randomised, top down",
+        margin=_MARGIN, height=380, legend=dict(orientation="h", y=-0.3, x=0),
+        xaxis=dict(title="randomised up to (cumulative, from the output down)"),
+        yaxis=dict(title="rank correlation with the original", range=[-1.05, 1.05]),
+    )
+    return fig
