@@ -16,12 +16,13 @@ from cv_core.datasets.base import SPLITS, TASKS, Box, Dataset, DatasetError, Sam
 from cv_core.datasets.folders import CatsVsDogsDataset, ImageFolderDataset
 from cv_core.datasets.oxford_pets import OxfordPetsDataset, download_oxford_pets
 from cv_core.datasets.shapes import SHAPE_CLASSES, ShapesDataset, render_shapes, showcase_sample
+from cv_core.datasets.user_masks import USER_PREFIX, UserMaskDataset, UserMaskStore
 
 __all__ = [
     "DATASETS", "SPLITS", "TASKS", "Box", "CatsVsDogsDataset", "Dataset", "DatasetError",
     "ImageFolderDataset", "OxfordPetsDataset", "SHAPE_CLASSES", "Sample", "ShapesDataset",
     "download_oxford_pets", "open_dataset", "render_shapes", "resize_image", "resize_mask",
-    "showcase_sample",
+    "showcase_sample", "UserMaskDataset", "UserMaskStore",
 ]
 
 #: Registry: name -> (class, needs a folder, one-line description for people).
@@ -37,8 +38,10 @@ def open_dataset(name: str, root: str | os.PathLike | None = None, **options) ->
     """Open a dataset by name.
 
     Args:
-        name: one of ``DATASETS``: "shapes", "image_folder", "cats_vs_dogs", "oxford_pets".
-        root: the folder of a local dataset (ignored by "shapes").
+        name: one of ``DATASETS``: "shapes", "image_folder", "cats_vs_dogs", "oxford_pets";
+            or "user:<name>" for a user mask dataset (:class:`UserMaskDataset`).
+        root: the folder of a local dataset (ignored by "shapes"); for "user:<name>", the
+            user mask store's folder (None: ``$CONVNET_LAB_DATA/user_masks`` or ``./data/user_masks``).
         **options: passed to the dataset's class, e.g. ``seed``, ``image_size``, ``train_size``
             for shapes, ``validation_split`` for image folders, ``labels="breed"`` for pets.
 
@@ -48,6 +51,11 @@ def open_dataset(name: str, root: str | os.PathLike | None = None, **options) ->
     Raises:
         DatasetError: unknown name, missing/wrong/empty folder, single class, bad option.
     """
+    if isinstance(name, str) and name.startswith(USER_PREFIX):
+        try:
+            return UserMaskDataset(name[len(USER_PREFIX):], root, **options)
+        except TypeError as exc:
+            raise DatasetError(f"Unknown option for the {name!r} dataset: {exc}.") from None
     if name not in DATASETS:
         raise DatasetError(f"Expected a dataset name in {tuple(DATASETS)}. Received: name={name!r}")
     cls, needs_root, _ = DATASETS[name]

@@ -75,6 +75,7 @@ class Dataset:
         name: the registry name, e.g. "shapes".
         class_names: image-level class names; ``Sample.label`` indexes this list.
         has_masks: whether samples carry segmentation masks.
+        has_boxes: whether samples carry object boxes (``Sample.boxes``), for detection.
         mask_class_names: names of mask values 0..K-1, or None without masks.
         description: one paragraph for people, shown by the UI.
         mask_background: the mask value that means "nothing here" (left uncoloured in overlays).
@@ -84,6 +85,7 @@ class Dataset:
     name: str = ""
     class_names: list[str]
     has_masks: bool = False
+    has_boxes: bool = False
     mask_class_names: list[str] | None = None
     mask_background: int = 0
     description: str = ""

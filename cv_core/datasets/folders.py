@@ -50,6 +50,9 @@ def probe_image(path: Path) -> bool:
 class FileDataset(Dataset):
     """A dataset whose samples are image files with known labels, split into three lists."""
 
+    has_masks = False
+    has_boxes = False  # labels only: no masks, no boxes
+
     def __init__(self) -> None:
         super().__init__()
         self.files: dict[str, list[tuple[Path, int]]] = {split: [] for split in SPLITS}
