@@ -109,7 +109,7 @@ def _parse(entries, width: int, what: str, image: int) -> tuple[np.ndarray, np.n
     """Classes (K,) int64 and values (K, width - 1) float64 of one image's boxes, checked."""
     rows = list(entries)
     for row in rows:
-        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence) or len(row) != width:
+        if isinstance(row, (str, bytes)) or not isinstance(row, (Sequence, np.ndarray)) or len(row) != width:
             raise ValueError(
                 f"Expected each of an image's {what} to be a tuple of {width} numbers "
                 f"(class_index, x0, y0, x1, y1{', score' if width == 6 else ''}). "
@@ -153,8 +153,10 @@ def match_detections(predictions, truths, iou_threshold=0.5) -> dict[int, ClassM
     """Match predicted boxes to true boxes, image by image (see the module docstring).
 
     Args:
-        predictions: one list per image of ``(class_index, x0, y0, x1, y1, score)``.
-        truths: one list per image of ``(class_index, x0, y0, x1, y1)``; same number of images.
+        predictions: one list per image of ``(class_index, x0, y0, x1, y1, score)`` (or an
+            (N, 6) array per image).
+        truths: one list per image of ``(class_index, x0, y0, x1, y1)`` (or an (M, 5) array);
+            the same number of images.
         iou_threshold: the IoU a prediction needs with a true box of its class to count.
 
     Returns:

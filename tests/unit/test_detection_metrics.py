@@ -176,10 +176,11 @@ def test_average_precision_all_point_interpolation(recall, precision, expected):
     assert average_precision(recall, precision) == pytest.approx(expected)
 
 
-def test_tuples_and_arrays_of_numpy_numbers_are_accepted():
-    predictions = [np.array([[0, 0, 0, 10, 10, 0.9]])]
-    truths = [np.array([[0, 0, 0, 10, 10]])]
-    assert mean_average_precision([list(map(tuple, predictions[0]))], [list(map(tuple, truths[0]))]) == 1.0
+def test_arrays_per_image_are_accepted():
+    predictions = [np.array([[0, 0, 0, 10, 10, 0.9], [0, 20, 20, 30, 30, 0.8]]), np.zeros((0, 6))]
+    truths = [np.array([[0, 0, 0, 10, 10]]), np.array([[0, 20, 20, 30, 30]])]
+    # Ranked: TP (image 0), FP (image 0: B is in image 1) -> points (.5, 1), (.5, .5) -> AP .5.
+    assert mean_average_precision(predictions, truths) == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ saves that survive a crash, and ``open_dataset("user:<name>")``."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
