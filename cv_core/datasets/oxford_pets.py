@@ -55,6 +55,7 @@ class OxfordPetsDataset(Dataset):
     """
 
     name = "oxford_pets"
+    has_masks = True
     has_boxes = True  # one box around each pet (from its trimap)
 
     def __init__(self, root: str | os.PathLike | None, labels: str = "species", seed: int = 1337) -> None:

@@ -210,6 +210,7 @@ class ShapesDataset(Dataset):
     """
 
     name = "shapes"
+    has_masks = True
     has_boxes = True  # one box per visible object
 
     def __init__(self, seed: int = 0, image_size: int = 96, train_size: int = 2000,

@@ -585,6 +585,8 @@ class UserMaskDataset(Dataset):
     def __init__(self, name: str, root: str | os.PathLike | None = None, seed: int = 1337,
                  min_area: int = 4) -> None:
         super().__init__()
+        if isinstance(min_area, bool) or not isinstance(min_area, int) or min_area < 1:
+            raise DatasetError(f"Expected `min_area` to be a whole number >= 1. Received: min_area={min_area!r}")
         self.store = UserMaskStore(root)
         info = self.store.dataset_info(name)
         self.dataset_name = name

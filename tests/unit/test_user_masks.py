@@ -434,9 +434,15 @@ def test_mask_label():
 
 
 @pytest.mark.parametrize(
-    "cls, has_boxes",
-    [(Dataset, False), (ShapesDataset, True), (OxfordPetsDataset, True), (ImageFolderDataset, False),
-     (CatsVsDogsDataset, False), (UserMaskDataset, True)],
+    "cls, has_masks, has_boxes",
+    [(Dataset, False, False), (ShapesDataset, True, True), (OxfordPetsDataset, True, True),
+     (ImageFolderDataset, False, False), (CatsVsDogsDataset, False, False), (UserMaskDataset, True, True)],
 )
-def test_has_boxes_is_a_class_attribute(cls, has_boxes):
-    assert cls.has_boxes is has_boxes
+def test_what_a_dataset_offers_is_a_class_attribute(cls, has_masks, has_boxes):
+    assert cls.has_masks is has_masks and cls.has_boxes is has_boxes
+
+
+def test_bad_min_area_is_refused(store):
+    store.save_mask("pets", picture(), drawn_mask())
+    with pytest.raises(DatasetError, match="min_area"):
+        open_dataset("user:pets", root=store.root, min_area=0)
