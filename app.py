@@ -15,6 +15,10 @@ PAGES = {
         st.Page("pages/architecture_lab.py", title="Architecture lab", icon=":material/science:"),
         st.Page("pages/compare_runs.py", title="Compare runs", icon=":material/compare:"),
     ],
+    "What convnets learn": [
+        st.Page("pages/heatmaps.py", title="Heatmaps", icon=":material/local_fire_department:"),
+        st.Page("pages/activations.py", title="Activations", icon=":material/layers:"),
+    ],
 }
 
 page = st.navigation(PAGES)

@@ -55,9 +55,15 @@ pages = [
     ("pages/compare_runs.py", "Compare runs", ":material/compare:",
      "Overlay training curves of any runs, compare their cost and accuracy, and run the whole "
      "conv type × batch-norm grid over several seeds."),
+    ("pages/heatmaps.py", "Heatmaps", ":material/local_fire_department:",
+     "Upload a photo or take one with your camera: see what an ImageNet convnet (or your run) thinks it is, "
+     "where it looked, with five methods side by side, and whether the heatmap deserves trust."),
+    ("pages/activations.py", "Activations", ":material/layers:",
+     "Step through a model layer by layer and see what every channel makes of one picture."),
 ]
-cols = st.columns(len(pages))
-for col, (path, label, icon, text) in zip(cols, pages):
-    with col.container(border=True, height="stretch"):
-        st.page_link(path, label=label, icon=icon)
-        st.caption(text)
+for row in range(0, len(pages), 3):
+    cols = st.columns(3)
+    for col, (path, label, icon, text) in zip(cols, pages[row:row + 3]):
+        with col.container(border=True, height="stretch"):
+            st.page_link(path, label=label, icon=icon)
+            st.caption(text)

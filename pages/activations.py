@@ -1,0 +1,75 @@
+"""Activations: step through a model layer by layer and see what each layer outputs for one
+picture — every channel as a small map, any channel enlarged. The book's listing, live."""
+
+import numpy as np
+import streamlit as st
+
+from cv_core.plots.interpret import channel_grid_figure, channel_values_figure, single_channel_figure, tile_of_point
+from ui.interpret import digest, model_picker, picture_picker, remember, remembered
+from ui.interpret_results import display_photo, layer_infos, layer_outputs
+from ui.stepper import stepper
+
+st.title("Activations")
+st.caption("What each layer of a convnet makes of one picture. Early layers keep edges and colours; deeper ones "
+           "grow more abstract and sparser, as the book's figure 9.14 shows.")
+
+left, right = st.columns([1, 2.6], gap="large")
+with left:
+    subject = model_picker("activations")
+    sample = picture_picker("activations", subject) if subject is not None else None
+    if sample is not None:
+        st.image(display_photo(sample.photo, 320), caption=sample.name, width="stretch")
+
+if subject is None or sample is None:
+    with right:
+        st.info("Choose a model and a picture on the left.", icon=":material/image_search:")
+    st.stop()
+
+batch = subject.preprocess(sample.photo)
+picture_key = digest(batch)
+infos = layer_infos(subject, subject.key)
+names = [info.name for info in infos]
+outputs = layer_outputs(subject, picture_key, batch)
+
+with right:
+    index = stepper("activations_layer", names, param="layer", label="Layer")
+    info = infos[index]
+    values = np.asarray(outputs[info.name], dtype=np.float32)
+    head = st.columns([3, 1])
+    shape = " × ".join(str(d) for d in values.shape)
+    head[0].markdown(f"#### `{info.name}` · {info.class_name} · output {shape}")
+    head[0].caption(info.description)
+    active = float((values > 0).mean()) if values.size else 0.0
+    head[1].metric("Non-zero values", f"{active:.0%}", help="Share of this layer's outputs above zero: ReLU layers "
+                   "grow sparser with depth.")
+
+    if values.ndim == 1:
+        st.plotly_chart(channel_values_figure(values, title=f"{info.name}: one number per channel"), width="stretch",
+                        key="activations_values")
+        st.stop()
+
+    channels = values.shape[-1]
+    controls = st.columns([1, 1, 2])
+    sizes = [16, 32, 64]
+    remembered("activations_per_page", None, sizes, 32)
+    per_page = controls[0].selectbox("Channels per page", sizes, key="activations_per_page")
+    pages = max(1, -(-channels // per_page))
+    page = controls[1].number_input(f"Page (of {pages})", 1, pages, 1, key=f"activations_page_{info.name}_{per_page}")
+    shown = list(range((int(page) - 1) * per_page, min(channels, int(page) * per_page)))
+    controls[2].caption(f"Channels {shown[0]}–{shown[-1]} of {channels}. Each tile is scaled to its own range; "
+                        "click one to enlarge it.")
+    event = st.plotly_chart(
+        channel_grid_figure(values, shown, columns=8, title=f"{info.name}: channels {shown[0]}–{shown[-1]}"),
+        width="stretch", on_select="rerun", selection_mode="points", key=f"activations_grid_{info.name}_{page}",
+    )
+    clicked = None
+    for point in (event.selection.points if event and event.selection else []):
+        clicked = tile_of_point(point)
+    enlarge_key = f"activations_channel_{info.name}"
+    if clicked is not None:
+        st.session_state[enlarge_key] = clicked
+    if enlarge_key not in st.session_state or not 0 <= st.session_state[enlarge_key] < channels:
+        st.session_state[enlarge_key] = shown[0]
+    channel = st.number_input("Enlarged channel", 0, channels - 1, key=enlarge_key)
+    st.plotly_chart(single_channel_figure(values[..., int(channel)], title=f"{info.name}, channel {int(channel)}"),
+                    width="stretch", key="activations_single")

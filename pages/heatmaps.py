@@ -1,0 +1,134 @@
+"""Heatmaps: upload or snap a photo and see what the model thinks it is, and which parts of the
+photo drove that answer — with any method, any class and any layer, side by side, and scores
+that say whether the heatmap deserves trust."""
+
+import streamlit as st
+
+from cv_core.interpret import METHODS, feature_map_layers, last_conv_layer, overlay
+from cv_core.plots.interpret import top_predictions_figure
+from ui.interpret import (
+    class_label,
+    digest,
+    model_picker,
+    picture_picker,
+    png_bytes,
+    remember,
+    remembered,
+    top_classes,
+)
+from ui.interpret_results import display_photo, explanation
+
+st.title("Heatmaps")
+st.caption("What does the model see in your photo, and where? Pick a model and a picture (a sample, your own "
+           "upload or the camera): the top predictions appear with a class-activation heatmap over the photo.")
+
+left, right = st.columns([1, 2.4], gap="large")
+with left:
+    subject = model_picker("heatmaps")
+    sample = picture_picker("heatmaps", subject) if subject is not None else None
+
+if subject is None or sample is None:
+    with right:
+        st.info("Choose a model and a picture on the left.", icon=":material/image_search:")
+    st.stop()
+
+batch = subject.preprocess(sample.photo)
+picture_key = digest(batch)
+photo = display_photo(sample.photo)
+layers = feature_map_layers(subject.model)
+default_layer = last_conv_layer(subject.model)
+first = explanation(subject, picture_key, batch, "grad_cam", None, default_layer, False)
+top = top_classes(subject, first.probabilities, k=5)
+with left:
+    st.plotly_chart(top_predictions_figure(top, title="What the model thinks it is"), width="stretch",
+                    key="heatmaps_top5")
+
+
+def _method_label(name: str) -> str:
+    return METHODS[name].label
+
+
+@st.fragment
+def heatmap_panel() -> None:
+    controls = st.columns([1.2, 1.4, 1.8])
+    remembered("heatmaps_method", "method", list(METHODS), "grad_cam")
+    method = controls[0].selectbox("Method", list(METHODS), format_func=_method_label, key="heatmaps_method",
+                                   help="Grad-CAM weights the target layer's channels by their mean gradient; "
+                                        "Grad-CAM++ and HiResCAM weight them pixel by pixel; Score-CAM uses no "
+                                        "gradients (it masks the photo with each channel); SmoothGrad works on pixels.")
+    remember("heatmaps_method", "method", method)
+    uses_layer = METHODS[method].uses_layer
+    remembered("heatmaps_layer", "target", layers, default_layer)
+    layer = controls[1].selectbox("Target layer", layers, key="heatmaps_layer", disabled=not uses_layer,
+                                  help=f"Any layer with a feature map; the default, `{default_layer}`, is the last one.")
+    remember("heatmaps_layer", "target", layer)
+    classes = list(range(len(subject.class_names)))
+    class_widget = f"heatmaps_class_{subject.key}_{picture_key}"
+    # A shared link's class applies to the picture it came with; a new picture starts at its top class.
+    from_link = "class" if not st.session_state.get("heatmaps_link_class_used") else None
+    st.session_state["heatmaps_link_class_used"] = True
+    remembered(class_widget, from_link, classes, top[0][0])
+    class_index = controls[2].selectbox("Explain the class", classes, key=class_widget,
+                                        format_func=lambda i: class_label(subject, i),
+                                        help="The top prediction by default; pick any class to see what would "
+                                             "make the model say that instead.")
+    remember(class_widget, "class", class_index)
+    options = st.columns([2, 1])
+    opacity = options[0].slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="heatmaps_opacity")
+    augment = options[1].toggle("Test-time smoothing", key="heatmaps_augment",
+                                help="Average the maps of the photo, its mirror image and zoomed copies: "
+                                     "steadier maps for four passes instead of one.")
+    result = explanation(subject, picture_key, batch, method, int(class_index), layer if uses_layer else None,
+                         bool(augment))
+    pictures = st.columns(2)
+    pictures[0].image(photo, caption=f"Your picture ({sample.name})", width="stretch")
+    blended = overlay(photo, result.heatmap, float(opacity))
+    where = f" at `{layer}`" if uses_layer else ""
+    pictures[1].image(blended, width="stretch",
+                      caption=f"{_method_label(method)}{where} for “{subject.class_names[result.class_index]}” "
+                              f"(p = {result.probabilities[result.class_index]:.1%})")
+    pictures[1].download_button("Download the overlay (PNG)", png_bytes(blended), icon=":material/download:",
+                                file_name=f"heatmap-{method}-{result.class_index}.png", mime="image/png",
+                                key="heatmaps_download")
+    st.session_state["heatmaps_current"] = (method, int(result.class_index), layer if uses_layer else None)
+
+
+with right:
+    heatmap_panel()
+
+st.divider()
+st.subheader("Side by side")
+st.caption("The same picture explained two ways: two methods on one model, or one method on two models.")
+compare = st.segmented_control("Compare", ["Two methods", "Two models"], key="heatmaps_compare_kind",
+                               default="Two methods")
+method, class_index, layer = st.session_state.get("heatmaps_current", ("grad_cam", top[0][0], default_layer))
+pair = st.columns(2)
+if compare == "Two models":
+    with pair[0]:
+        st.markdown(f"**{subject.label}**")
+        result = explanation(subject, picture_key, batch, method, class_index, layer, False)
+        st.image(overlay(photo, result.heatmap, 0.5), width="stretch",
+                 caption=f"{METHODS[method].label} · {class_label(subject, result.class_index)}")
+    with pair[1]:
+        other = model_picker("heatmaps", label="Second model", key_suffix="_other", param="model2",
+                             default="pretrained:squeezenet")
+        if other is not None:
+            other_batch = other.preprocess(sample.photo)
+            other_first = explanation(other, digest(other_batch), other_batch, method, None, None, False)
+            st.image(overlay(photo, other_first.heatmap, 0.5), width="stretch",
+                     caption=f"{METHODS[method].label} · its top class: {class_label(other, other_first.class_index)}")
+else:
+    second_options = [m for m in METHODS if m != method]
+    remembered("heatmaps_method2", "method2", second_options, "score_cam" if method != "score_cam" else "grad_cam")
+    for col, name in zip(pair, (method, None)):
+        with col:
+            if name is None:
+                name = st.selectbox("Second method", second_options, format_func=_method_label, key="heatmaps_method2")
+                remember("heatmaps_method2", "method2", name)
+            else:
+                st.markdown(f"**{_method_label(name)}**")
+            target = layer if METHODS[name].uses_layer else None
+            target = target or (default_layer if METHODS[name].uses_layer else None)
+            result = explanation(subject, picture_key, batch, name, class_index, target, False)
+            st.image(overlay(photo, result.heatmap, 0.5), width="stretch",
+                     caption=f"{_method_label(name)} · {class_label(subject, result.class_index)}")

@@ -1,0 +1,153 @@
+"""AppTest for the "What convnets learn" pages: Heatmaps and Activations (Filters: see
+test_filters_page.py). They run the real offline SqueezeNet and a run from the run store."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("CONVNET_LAB_RUNS", str(root))
+    return root
+
+
+def open_page(path: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update(query or {})
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def captions(at) -> list[str]:
+    return [img.proto.imgs[0].caption for img in at.get("image")]
+
+
+def chart_json(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def fake_run(root: Path) -> str:
+    """A run folder with a saved model, as a finished shapes run leaves it (no training needed)."""
+    from cv_core.models import build_mini_xception
+    from cv_core.runs import best_model_path, create_run, preset_spec
+    from cv_core.runs.store import SUMMARY_FILE, update_status, write_json_atomic
+
+    spec = preset_spec("tiny")
+    run_dir = create_run(spec, root)
+    model = build_mini_xception(input_shape=(32, 32, 3), num_classes=5, filters=spec.filters, augmentation=False)
+    model.save(best_model_path(run_dir))
+    write_json_atomic(run_dir / SUMMARY_FILE, {"class_names": ["circle", "square", "triangle", "star", "cross"]})
+    update_status(run_dir, state="completed")
+    return run_dir.name
+
+
+def test_heatmaps_explains_a_bundled_photo_with_squeezenet_offline(runs_root):
+    at = open_page("pages/heatmaps.py")
+    assert at.title[0].value == "Heatmaps"
+    assert at.selectbox(key="heatmaps_model").value == "pretrained:squeezenet"
+    top5 = next(c for c in chart_json(at) if "What the model thinks" in json.dumps(c["layout"]["title"], ensure_ascii=False))
+    names = top5["data"][0]["y"]
+    assert names[-1] == "Egyptian cat (285)"  # the best is drawn on top
+    assert at.selectbox(key="heatmaps_layer").value == "conv10"
+    shown = captions(at)
+    assert "Your picture (chelsea)" in shown
+    assert any(c.startswith("Grad-CAM at `conv10` for “Egyptian cat”") for c in shown)
+    assert at.get("download_button"), "the overlay can be downloaded"
+    # The page keeps its choices in the address bar.
+    assert at.query_params["model"] == "pretrained:squeezenet" and at.query_params["method"] == "grad_cam"
+
+
+@pytest.mark.parametrize("method, label", [("grad_cam_plus_plus", "Grad-CAM++"), ("hires_cam", "HiResCAM"),
+                                           ("score_cam", "Score-CAM"), ("smoothgrad", "SmoothGrad (pixels)")])
+def test_heatmaps_every_method(runs_root, method, label):
+    at = open_page("pages/heatmaps.py")
+    at.selectbox(key="heatmaps_method").select(method).run()
+    assert not at.exception
+    assert any(c.startswith(label) for c in captions(at))
+
+
+def test_heatmaps_explains_any_class_and_another_sample(runs_root):
+    at = open_page("pages/heatmaps.py")
+    at.selectbox(key="heatmaps_sample").select("coffee").run()
+    top5 = next(c for c in chart_json(at) if "What the model thinks" in json.dumps(c["layout"]["title"], ensure_ascii=False))
+    assert top5["data"][0]["y"][-1] == "espresso (967)"
+    class_box = next(s for s in at.selectbox if s.key.startswith("heatmaps_class_"))
+    assert class_box.value == 967
+    class_box.select(504).run()  # coffee mug
+    assert any("for “coffee mug”" in c for c in captions(at))
+
+
+def test_heatmaps_upload_bad_then_good_photo(runs_root):
+    at = open_page("pages/heatmaps.py")
+    at.segmented_control(key="heatmaps_source").set_value("Upload").run()
+    assert any("Choose a model and a picture" in i.value for i in at.info)
+    at.file_uploader(key="heatmaps_upload").set_value(("holiday.jpg", b"\xff\xd8\xff not a jpeg", "image/jpeg")).run()
+    assert not at.exception
+    assert "holiday.jpg" in at.error[0].value and "could not be used" in at.error[0].value
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 200, 3), dtype=np.uint8)).save(buffer, "PNG")
+    at.file_uploader(key="heatmaps_upload").set_value(("ok.png", buffer.getvalue(), "image/png")).run()
+    assert not at.exception and not at.error
+    assert "Your picture (your upload)" in captions(at)
+
+
+def test_heatmaps_side_by_side_models_and_offline_xception(runs_root):
+    at = open_page("pages/heatmaps.py")
+    at.segmented_control(key="heatmaps_compare_kind").set_value("Two models").run()
+    assert at.selectbox(key="heatmaps_model_other").value == "pretrained:squeezenet"
+    at.selectbox(key="heatmaps_model").select("pretrained:xception").run()
+    assert not at.exception
+    assert "cannot be used" in at.error[0].value and "internet" in at.error[0].value.lower()
+    assert any("Choose a model and a picture" in i.value for i in at.info)
+
+
+def test_heatmaps_restores_choices_from_the_address(runs_root):
+    at = open_page("pages/heatmaps.py", {"model": "pretrained:squeezenet", "sample": "rocket", "method": "hires_cam",
+                                         "target": "fire9_concat"})
+    assert at.selectbox(key="heatmaps_sample").value == "rocket"
+    assert at.selectbox(key="heatmaps_method").value == "hires_cam"
+    assert at.selectbox(key="heatmaps_layer").value == "fire9_concat"
+    assert any(c.startswith("HiResCAM at `fire9_concat`") for c in captions(at))
+
+
+def test_heatmaps_on_a_run_uses_its_dataset_samples(runs_root):
+    run_id = fake_run(runs_root)
+    at = open_page("pages/heatmaps.py", {"model": f"run:{run_id}"})
+    assert at.selectbox(key="heatmaps_model").value == f"run:{run_id}"
+    sample = at.selectbox(key="heatmaps_sample").value
+    assert sample.startswith("shapes/validation/0 · ")
+    assert any("at `block2_add`" in c for c in captions(at))
+
+
+def test_activations_steps_through_layers(runs_root):
+    at = open_page("pages/activations.py")
+    assert at.title[0].value == "Activations"
+    header = next(m.value for m in at.markdown if m.value.startswith("#### "))
+    assert header.startswith("#### `conv1` · Conv2D · output 112 × 112 × 64")
+    at.button(key="activations_layer_next").click().run()
+    header = next(m.value for m in at.markdown if m.value.startswith("#### "))
+    assert header.startswith("#### `relu_conv1` · Activation")
+    at.button(key="activations_layer_previous").click().run()
+    assert at.select_slider(key="activations_layer").value == "conv1"
+    grid = next(c for c in chart_json(at) if "channels 0–31" in json.dumps(c["layout"]["title"], ensure_ascii=False))
+    assert grid["data"][1]["customdata"] == list(range(32))  # one clickable marker per channel
+    at.number_input(key="activations_page_conv1_32").set_value(2).run()
+    grid = next(c for c in chart_json(at) if "channels 32–63" in json.dumps(c["layout"]["title"], ensure_ascii=False))
+    at.number_input(key="activations_channel_conv1").set_value(40).run()
+    assert any("conv1, channel 40" in json.dumps(c["layout"]["title"], ensure_ascii=False) for c in chart_json(at))
+    at.select_slider(key="activations_layer").set_value("pool10").run()
+    assert any("one number per channel" in json.dumps(c["layout"]["title"], ensure_ascii=False) for c in chart_json(at))
+    assert at.query_params["layer"] == "pool10"

@@ -1,0 +1,226 @@
+"""Interpretation glue shared by the Activations, Filters and Heatmaps pages: the model and
+picture pickers, cached models (one per file version, shared by every session) and cached
+results (keyed by model, picture and settings)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from cv_core.images import ImageInputError, decode_image
+from cv_core.interpret.subjects import Subject, SubjectSample
+from ui.uploads import image_upload
+
+PRETRAINED = {
+    "pretrained:squeezenet": "SqueezeNet 1.1 · ImageNet, works offline",
+    "pretrained:xception": "Xception · ImageNet (the book's model; downloads 88 MB once)",
+}
+SOURCES = ["Sample", "Upload", "Camera"]
+SOURCE_ICONS = {"Sample": ":material/photo_library:", "Upload": ":material/upload:", "Camera": ":material/photo_camera:"}
+
+
+# --------------------------------------------------------------------------------------
+# Choices that survive a reload (URL) and a trip to another page (session)
+# --------------------------------------------------------------------------------------
+
+
+def remembered(widget_key: str, param: str | None, options, default, shared: str | None = None):
+    """Give a widget its starting value: the URL's ``param``, else this session's last
+    choice (``shared`` names a memory several pages share), else ``default``.
+
+    Call before creating the widget with ``key=widget_key``; then call :func:`remember`.
+    """
+    if widget_key in st.session_state and st.session_state[widget_key] in options:
+        return
+    memory = f"_keep_{shared or widget_key}"
+    candidates = []
+    if param and param in st.query_params:
+        raw = st.query_params[param]
+        candidates += [option for option in options if str(option) == raw]
+    candidates += [st.session_state.get(memory), default]
+    st.session_state[widget_key] = next(c for c in candidates if c in options or c is default)
+
+
+def remember(widget_key: str, param: str | None, value, shared: str | None = None) -> None:
+    """Keep ``value`` for the next visit (session) and in the address bar (``param``)."""
+    st.session_state[f"_keep_{shared or widget_key}"] = value
+    if param:
+        text = str(value)
+        if st.query_params.get(param) != text:
+            st.query_params[param] = text
+
+
+# --------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------
+
+
+def subject_choices(runs_root: str | None = None) -> dict[str, str]:
+    """Every model the pages can explain: key -> label."""
+    from cv_core.pretrained import operator_model_files
+    from cv_core.runs import best_model_path, list_runs
+
+    choices = dict(PRETRAINED)
+    for run in list_runs(runs_root, reconcile=False):
+        if best_model_path(run.dir).exists() and getattr(run.spec, "task", "classification") == "classification":
+            best = run.best_val_accuracy
+            score = f" · best val acc {best:.0%}" if best is not None else ""
+            choices[f"run:{run.id}"] = f"Run · {run.label}{score} · {run.state} · {run.id}"
+    for path in operator_model_files():
+        choices[f"file:{path}"] = f"File · {path.name}"
+    return choices
+
+
+def _model_file(key: str) -> Path | None:
+    from cv_core.runs import best_model_path, default_runs_root
+
+    kind, _, rest = key.partition(":")
+    if kind == "run":
+        return best_model_path(default_runs_root() / rest)
+    if kind == "file":
+        return Path(rest)
+    return None
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the model…")
+def _subject(key: str, stamp: float) -> Subject:
+    from cv_core.interpret.subjects import subject_from_file, subject_from_pretrained, subject_from_run
+    from cv_core.runs import default_runs_root
+
+    kind, _, rest = key.partition(":")
+    if kind == "pretrained":
+        return subject_from_pretrained(rest)
+    if kind == "run":
+        root = default_runs_root()
+        run_dir = (root / rest).resolve()
+        if run_dir.parent != root.resolve():
+            raise ValueError(f"Expected a run of the runs folder. Received: {rest!r}")
+        return subject_from_run(run_dir)
+    if kind == "file":
+        return subject_from_file(rest)
+    raise ValueError(f"Expected a model key such as 'pretrained:squeezenet'. Received: {key!r}")
+
+
+def load_subject(key: str) -> Subject | None:
+    """The model behind ``key``, loaded once per file version; a friendly error and None if it can't."""
+    path = _model_file(key)
+    try:
+        stamp = os.stat(path).st_mtime if path is not None else 0.0
+    except OSError:
+        stamp = -1.0
+    try:
+        return _subject(key, stamp)
+    except Exception as exc:  # offline weights, a corrupt file, safe mode refusing a layer...
+        st.error(f"This model cannot be used: {exc}", icon=":material/error:")
+        return None
+
+
+def model_picker(prefix: str, label: str = "Model", key_suffix: str = "", default: str | None = None,
+                 param: str | None = "model") -> Subject | None:
+    """A selectbox of every model (pretrained, runs with a saved model, operator files)."""
+    choices = subject_choices()
+    widget = f"{prefix}_model{key_suffix}"
+    shared = "interpret_model" if not key_suffix else None
+    remembered(widget, param, list(choices), default or next(iter(choices)), shared=shared)
+    key = st.selectbox(label, list(choices), format_func=choices.get, key=widget,
+                       help="Pretrained ImageNet models, every run of the run store that saved a model, and "
+                            "`.keras` files the operator listed in `CONVNET_LAB_MODEL_FILES`. Model files cannot "
+                            "be uploaded: a model file can carry code.")
+    remember(widget, param, key, shared=shared)
+    subject = load_subject(key)
+    if subject is not None and subject.notes:
+        st.caption(subject.notes)
+    return subject
+
+
+# --------------------------------------------------------------------------------------
+# Pictures
+# --------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _samples(_subject: Subject, subject_key: str, count: int) -> list[SubjectSample]:
+    from cv_core.interpret.subjects import subject_samples
+
+    return subject_samples(_subject, count=count)
+
+
+def samples_for(subject: Subject, count: int = 12) -> list[SubjectSample]:
+    """The subject's sample pictures (cached); an empty list with a message if they can't be read."""
+    try:
+        return _samples(subject, subject.key, count)
+    except Exception as exc:  # the run's dataset folder moved, ...
+        st.warning(f"The samples of this model's dataset cannot be read: {exc}", icon=":material/folder_off:")
+        return []
+
+
+def camera_photo(label: str, key: str) -> np.ndarray | None:
+    """A photo from the camera, decoded like an upload; None before one is taken."""
+    shot = st.camera_input(label, key=key)
+    if shot is None:
+        return None
+    try:
+        return decode_image(shot.getvalue())
+    except ImageInputError as exc:
+        st.error(f"The camera picture could not be used. {exc}", icon=":material/broken_image:")
+        return None
+
+
+def picture_picker(prefix: str, subject: Subject) -> SubjectSample | None:
+    """Where the picture comes from (a sample, an upload, the camera) and the picture itself."""
+    widget = f"{prefix}_source"
+    remembered(widget, "source", SOURCES, "Sample", shared="interpret_source")
+    source = st.segmented_control("Picture", SOURCES, key=widget, format_func=lambda s: s,
+                                  help="A sample picture, a photo of your own, or one from your camera.")
+    source = source or "Sample"
+    remember(widget, "source", source, shared="interpret_source")
+    if source == "Upload":
+        photo = image_upload("Upload a photo", key=f"{prefix}_upload")
+        return SubjectSample("your upload", photo) if photo is not None else None
+    if source == "Camera":
+        photo = camera_photo("Take a photo", key=f"{prefix}_camera")
+        return SubjectSample("camera photo", photo) if photo is not None else None
+    samples = samples_for(subject)
+    if not samples:
+        return None
+    names = [s.name for s in samples]
+    widget = f"{prefix}_sample"
+    remembered(widget, "sample", names, names[0], shared="interpret_sample")
+    name = st.selectbox("Sample", names, key=widget)
+    remember(widget, "sample", name, shared="interpret_sample")
+    return samples[names.index(name)]
+
+
+def digest(array: np.ndarray) -> str:
+    """A short content hash of an array, for cache keys and widget keys."""
+    return hashlib.sha1(np.ascontiguousarray(array).tobytes() + str(array.shape).encode()).hexdigest()[:16]
+
+
+def png_bytes(picture: np.ndarray) -> bytes:
+    """An (H, W, 3) uint8 picture as PNG bytes, for downloads."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def class_label(subject: Subject, index: int) -> str:
+    """"285 · Egyptian cat" for a class index."""
+    return f"{index} · {subject.class_names[index]}"
+
+
+def short_name(name: str) -> str:
+    """ImageNet's "tabby, tabby cat" -> "tabby"."""
+    return name.split(",")[0].strip() or name
+
+
+def top_classes(subject: Subject, probabilities: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
+    """The k most probable classes as (index, short name, probability)."""
+    order = np.argsort(-probabilities)[:k]
+    return [(int(i), short_name(subject.class_names[int(i)]), float(probabilities[int(i)])) for i in order]
