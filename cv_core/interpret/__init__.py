@@ -21,6 +21,8 @@ from cv_core.interpret.hires_cam import HiResCAM, hires_cam
 from cv_core.interpret.overlay import colorize, overlay, resize_map
 from cv_core.interpret.score_cam import ScoreCAM, score_cam
 from cv_core.interpret.smoothgrad import SmoothGrad, smoothgrad
+from cv_core.interpret.trust import READING, causal_curves, deletion_curve, insertion_curve, keep_heat_region, \
+    localisation, randomisation_groups, sanity_check, sanity_verdict, spearman
 
 #: Heatmap methods by registry name, in the order the pages offer them.
 METHODS: dict[str, type[BaseCAM]] = {
@@ -54,4 +56,7 @@ __all__ = [
     "describe_layer", "explain", "feature_map_layers", "find_layer", "grad_cam", "grad_cam_plus_plus", "hires_cam", "iter_layers",
     "last_conv_layer", "layer_kind", "normalize_map", "overlay", "resize_map", "score_cam", "smoothgrad",
     "tap_model",
+    # trust scores
+    "READING", "causal_curves", "deletion_curve", "insertion_curve", "keep_heat_region", "localisation",
+    "randomisation_groups", "sanity_check", "sanity_verdict", "spearman",
 ]
