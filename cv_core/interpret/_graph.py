@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -230,6 +230,8 @@ class TapModel:
     head: str
     input_shape: tuple
     num_classes: int
+    #: Compiled functions over this tap model (see ``base.py``); they live exactly as long as it does.
+    functions: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -11,7 +11,6 @@ class never retraces.
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,17 +50,19 @@ def normalize_map(cam: np.ndarray) -> np.ndarray:
     return (cam / top).astype(np.float32) if top > 0 else np.zeros_like(cam, dtype=np.float32)
 
 
-_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _FUNCTIONS_LOCK = threading.Lock()
 
 
 def _cached_function(taps: TapModel, key: str, make):
-    """A compiled function per (tap model, key), built by ``make()`` on first use."""
+    """A compiled function per (tap model, key), built by ``make()`` on first use.
+
+    Kept on the :class:`TapModel` itself: a function holds its tap model, so a cache keyed
+    weakly on the tap model would keep it alive for ever.
+    """
     with _FUNCTIONS_LOCK:
-        functions = _FUNCTIONS.setdefault(taps.model, {})
-        if key not in functions:
-            functions[key] = make()
-        return functions[key]
+        if key not in taps.functions:
+            taps.functions[key] = make()
+        return taps.functions[key]
 
 
 def _batch_signature(taps: TapModel):

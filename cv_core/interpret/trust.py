@@ -542,15 +542,15 @@ def _randomise(layer, seed: int) -> None:
 def _forget_taps(model) -> None:
     """Drop ``model``'s cached tap models and their compiled functions.
 
-    Both caches are weakly keyed, but a compiled function's closure holds its tap model, and
-    the tap model holds the clone's layers and weights: without this, every check would keep
-    a randomised copy of the model alive.
+    The tap-model cache is weakly keyed on the model, and a tap model snapshots the head's
+    weights (for the logits): after randomising a block the clone's tap models must be
+    rebuilt, and dropping them promptly releases the clone's layers and weights.
     """
     with _graph._CACHE_LOCK:
         cached = _graph._CACHE.pop(model, None) or {}
     with base._FUNCTIONS_LOCK:
         for taps in cached.values():
-            base._FUNCTIONS.pop(taps.model, None)
+            taps.functions.clear()
 
 
 def sanity_check(model, image, methods=("grad_cam",), class_index: int | None = None,

@@ -308,7 +308,7 @@ def test_randomising_the_head_after_explaining_refreshes_the_cached_logits():
 
 
 def test_randomised_copies_are_released():
-    from cv_core.interpret import _graph, base
+    from cv_core.interpret import _graph
 
     keras = _keras()
     model = colour_model()
@@ -317,14 +317,15 @@ def test_randomised_copies_are_released():
 
     def live():
         gc.collect()
-        return (len(_graph._CACHE), len(base._FUNCTIONS),
-                sum(isinstance(o, keras.Variable) for o in gc.get_objects()))
+        return len(_graph._CACHE), sum(isinstance(o, keras.Variable) for o in gc.get_objects())
 
     sanity_check(model, image, methods=("grad_cam", "score_cam"))  # warm-up (lazy globals)
     before = live()
     for seed in range(3):
         sanity_check(model, image, methods=("grad_cam", "score_cam"), seed=seed)
-    assert live() == before
+    after = live()
+    # Nothing of the three randomised copies survives (other tests' objects may be freed meanwhile).
+    assert after[0] <= before[0] and after[1] <= before[1]
 
 
 def test_step_labels_of_the_mini_xception():
