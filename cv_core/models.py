@@ -362,7 +362,8 @@ def compile_classifier(model, num_classes, learning_rate=1e-3, optimizer="rmspro
         model: a ``keras.Model`` whose output is ``(batch, 1)`` for 2 classes or
             ``(batch, num_classes)`` otherwise.
         num_classes: number of classes, >= 2.
-        learning_rate: positive learning rate.
+        learning_rate: positive learning rate, or a ``keras.optimizers.schedules``
+            ``LearningRateSchedule``.
         optimizer: ``"rmsprop"`` (the book's choice), ``"adam"`` or ``"sgd"``.
 
     Returns:
@@ -374,7 +375,9 @@ def compile_classifier(model, num_classes, learning_rate=1e-3, optimizer="rmspro
     """
     _check_num_classes(num_classes)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
-    if (
+    if type(learning_rate).__module__.startswith("keras") and callable(learning_rate):
+        pass  # a LearningRateSchedule
+    elif (
         isinstance(learning_rate, bool)
         or not isinstance(learning_rate, (int, float))
         or not math.isfinite(learning_rate)

@@ -23,18 +23,40 @@ in one epoch; the mini-Xception learns it in minutes on two CPU cores at 64–96
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from cv_core.datasets.base import Dataset, DatasetError, Sample
 
-__all__ = ["SHAPE_CLASSES", "ShapesDataset", "render_shapes", "showcase_sample"]
+__all__ = ["DIFFICULTIES", "SHAPE_CLASSES", "ShapesDataset", "render_shapes", "showcase_sample"]
 
 SHAPE_CLASSES = ["circle", "square", "triangle", "star", "cross"]
 _SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 _SUPERSAMPLE = 4
 _MAX_DISTRACTOR_RATIO = 0.55
+
+
+@dataclass(frozen=True)
+class _Difficulty:
+    """How cluttered the pictures of one difficulty level are."""
+
+    distractor_odds: tuple[float, float, float, float]  # P(0, 1, 2, 3 distractors)
+    clutter: tuple[int, int]  # clutter marks drawn: integers(low, high)
+    bar_probability: float  # chance of an occluding bar across the main object
+    noise: tuple[float, float]  # pixel noise standard deviation: uniform(low, high)
+    texture: tuple[float, float]  # background texture strength: uniform(low, high)
+
+
+#: The levels of the ``difficulty`` option. "hard" is the original dataset (the default);
+#: "medium" keeps every kind of nuisance but fewer and fainter; "easy" is one shape on a
+#: faint texture.
+DIFFICULTIES = {
+    "easy": _Difficulty((1.0, 0.0, 0.0, 0.0), (0, 1), 0.0, (1.0, 3.0), (0.1, 0.3)),
+    "medium": _Difficulty((0.45, 0.4, 0.15, 0.0), (1, 4), 0.15, (2.0, 5.0), (0.2, 0.6)),
+    "hard": _Difficulty((0.25, 0.35, 0.25, 0.15), (2, 7), 0.35, (2.0, 8.0), (0.25, 0.8)),
+}
 
 
 def _polygon(kind: str, cx: float, cy: float, r: float, angle: float) -> list[tuple[float, float]]:
@@ -75,7 +97,7 @@ def _random_colour(rng: np.random.Generator) -> np.ndarray:
     return rng.integers(0, 256, size=3).astype(np.float32)
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+def _background(rng: np.random.Generator, size: int, level: _Difficulty) -> np.ndarray:
     a, b = _random_colour(rng), _random_colour(rng)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     kind = rng.integers(4)
@@ -95,12 +117,12 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
             cx, cy, s = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.1, 0.3)
             t += np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * s * s))
         t /= max(1e-6, float(t.max()))
-    mix = rng.uniform(0.25, 0.8)  # how strong the texture is
+    mix = rng.uniform(*level.texture)  # how strong the texture is
     t = t * mix
     return a[None, None, :] * (1 - t[..., None]) + b[None, None, :] * t[..., None]
 
 
-def _layout(rng: np.random.Generator, size: int) -> list[dict]:
+def _layout(rng: np.random.Generator, size: int, level: _Difficulty) -> list[dict]:
     """Decide the objects of one picture, main object last (in front)."""
     main_r = rng.uniform(0.2, 0.34) * size
     main = {
@@ -109,7 +131,7 @@ def _layout(rng: np.random.Generator, size: int) -> list[dict]:
         "cx": rng.uniform(main_r * 0.8, size - main_r * 0.8),
         "cy": rng.uniform(main_r * 0.8, size - main_r * 0.8),
     }
-    n_distractors = int(rng.choice([0, 1, 2, 3], p=[0.25, 0.35, 0.25, 0.15]))
+    n_distractors = int(rng.choice([0, 1, 2, 3], p=list(level.distractor_odds)))
     objects = []
     for _ in range(n_distractors):
         r = main_r * rng.uniform(0.3, _MAX_DISTRACTOR_RATIO)
@@ -123,28 +145,31 @@ def _layout(rng: np.random.Generator, size: int) -> list[dict]:
     return objects
 
 
-def render_shapes(seed: int, split: str, index: int, image_size: int = 96) -> Sample:
+def render_shapes(seed: int, split: str, index: int, image_size: int = 96, difficulty: str = "hard") -> Sample:
     """Draw one sample of the shapes dataset.
 
     Args:
-        seed: dataset seed; the same (seed, split, index, image_size) always gives the same sample.
+        seed: dataset seed; the same (seed, split, index, image_size, difficulty) always
+            gives the same sample.
         split: "train", "validation" or "test" (each split has its own stream of pictures).
         index: sample number within the split.
         image_size: side of the square picture in pixels.
+        difficulty: "easy", "medium" or "hard" (see ``DIFFICULTIES``).
 
     Returns:
         A :class:`Sample` with image (S, S, 3) uint8, label, mask (S, S) uint8 and boxes.
     """
+    level = DIFFICULTIES[difficulty]
     rng = np.random.default_rng([seed, _SPLIT_CODES[split], index])
     size = image_size
-    objects = _layout(rng, size)
-    image = _background(rng, size)
+    objects = _layout(rng, size, level)
+    image = _background(rng, size, level)
 
     # Clutter: thin lines and dots that belong to no class.
     clutter = Image.new("RGB", (size, size))
     clutter_alpha = Image.new("L", (size, size), 0)
     draw, draw_alpha = ImageDraw.Draw(clutter), ImageDraw.Draw(clutter_alpha)
-    for _ in range(int(rng.integers(2, 7))):
+    for _ in range(int(rng.integers(*level.clutter))):
         colour = tuple(int(c) for c in _random_colour(rng))
         if rng.random() < 0.6:
             pts = [tuple(rng.uniform(0, size, 2)) for _ in range(int(rng.integers(2, 4)))]
@@ -172,7 +197,7 @@ def render_shapes(seed: int, split: str, index: int, image_size: int = 96) -> Sa
         image = image * (1 - cover[..., None]) + fill * cover[..., None]
         instance[cover >= 0.5] = k
 
-    if rng.random() < 0.35:  # an occluding bar in front of everything
+    if rng.random() < level.bar_probability:  # an occluding bar in front of everything
         main = objects[-1]
         angle = rng.uniform(0, math.pi)
         length = size * rng.uniform(0.6, 1.2)
@@ -184,7 +209,7 @@ def render_shapes(seed: int, split: str, index: int, image_size: int = 96) -> Sa
         image = image * (1 - cover[..., None]) + _random_colour(rng)[None, None, :] * cover[..., None]
         instance[cover >= 0.5] = -1
 
-    image = image + rng.normal(0, rng.uniform(2, 8), size=image.shape)
+    image = image + rng.normal(0, rng.uniform(*level.noise), size=image.shape)
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
     mask = np.zeros((size, size), np.uint8)
@@ -206,23 +231,34 @@ class ShapesDataset(Dataset):
     Args:
         seed: changes every picture; the same seed gives the same dataset everywhere.
         image_size: side of the square pictures in pixels (16 to 512).
-        train_size, validation_size, test_size: samples per split.
+        train_size, validation_size, test_size: samples per split (at most 1,000,000 each).
+        difficulty: "easy" (one shape, faint texture), "medium" or "hard" (the default:
+            up to three distractors, clutter, occluding bars, strong textures and noise).
     """
 
     name = "shapes"
     has_masks = True
     has_boxes = True  # one box per visible object
+    MAX_SPLIT_SIZE = 1_000_000
 
     def __init__(self, seed: int = 0, image_size: int = 96, train_size: int = 2000,
-                 validation_size: int = 500, test_size: int = 500) -> None:
+                 validation_size: int = 500, test_size: int = 500, difficulty: str = "hard") -> None:
         super().__init__()
-        if not isinstance(image_size, int) or not 16 <= image_size <= 512:
+        if not isinstance(image_size, int) or isinstance(image_size, bool) or not 16 <= image_size <= 512:
             raise DatasetError(f"Expected `image_size` between 16 and 512. Received: image_size={image_size!r}")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise DatasetError(f"Expected `seed` to be a whole number >= 0. Received: seed={seed!r}")
+        if difficulty not in DIFFICULTIES:
+            raise DatasetError(
+                f"Expected `difficulty` to be one of {tuple(DIFFICULTIES)}. Received: difficulty={difficulty!r}")
         sizes = {"train": train_size, "validation": validation_size, "test": test_size}
         for split, n in sizes.items():
-            if not isinstance(n, int) or n < 0:
-                raise DatasetError(f"Expected a whole number >= 0 of {split} samples. Received: {n!r}")
+            if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= self.MAX_SPLIT_SIZE:
+                raise DatasetError(
+                    f"Expected a whole number of {split} samples between 0 and {self.MAX_SPLIT_SIZE:,}. "
+                    f"Received: {n!r}")
         self.seed = int(seed)
+        self.difficulty = difficulty
         self.image_size = image_size
         self.sizes = sizes
         self.class_names = list(SHAPE_CLASSES)
@@ -239,13 +275,13 @@ class ShapesDataset(Dataset):
         return self.sizes[split]
 
     def _load(self, split: str, index: int) -> Sample:
-        return render_shapes(self.seed, split, index, self.image_size)
+        return render_shapes(self.seed, split, index, self.image_size, self.difficulty)
 
     def _labels(self, split: str) -> np.ndarray:
         labels = np.empty(self._count(split), np.int64)
         for index in range(len(labels)):
             rng = np.random.default_rng([self.seed, _SPLIT_CODES[split], index])
-            labels[index] = _layout(rng, self.image_size)[-1]["cls"]
+            labels[index] = _layout(rng, self.image_size, DIFFICULTIES[self.difficulty])[-1]["cls"]
         return labels
 
 

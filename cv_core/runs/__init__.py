@@ -7,10 +7,32 @@
 Training happens in a separate worker process per run (``python -m
 cv_core.runs.worker RUN_DIR``), one run at a time; the UI only reads run directories.
 Importing this package does not import TensorFlow.
+
+Modules, one job each: ``spec`` (what to train, presets, validation), ``cost`` (size,
+memory and time of a spec, the resource budget), ``model`` (the model a spec builds),
+``files`` (the files of a run folder), ``folders`` (creating, listing, deleting run
+folders), ``liveness`` (noticing dead workers), ``jobs`` (worker processes, the queue,
+cancel, resume, continue), ``worker`` and ``callbacks`` (the training itself),
+``cluster`` (multi-worker ``TF_CONFIG``), ``experiments`` (grid summaries), ``compare``
+(comparison tables, ETA), ``artifacts`` (loading a run's model).
 """
 
 from cv_core.runs.artifacts import RunModelError, best_model_path, load_best_model
+from cv_core.runs.cost import ResourceBudget, architecture_cost, check_resources, estimate_seconds, mult_adds
+from cv_core.runs.experiments import experiment_title, summarise_experiment
+from cv_core.runs.files import (
+    RUNS_ROOT_ENV,
+    default_runs_root,
+    read_metrics,
+    read_progress,
+    read_spec,
+    read_status,
+    read_summary,
+    read_test_metrics,
+)
+from cv_core.runs.folders import RunInfo, RunStateError, create_run, delete_run, list_runs, load_run
 from cv_core.runs.jobs import (
+    continue_run,
     prepare_resume,
     request_cancel,
     resume_run,
@@ -18,50 +40,30 @@ from cv_core.runs.jobs import (
     submit_grid,
     submit_run,
 )
+from cv_core.runs.liveness import ACTIVE_STATES, FINAL_STATES, STATES, reconcile_runs
 from cv_core.runs.spec import (
     BATCHNORMS,
     CONV_TYPES,
+    LR_SCHEDULES,
     MODEL_KINDS,
     OPTIMIZERS,
     PRESETS,
     SpecError,
     TrainSpec,
-    estimate_seconds,
     minimum_image_size,
-    mult_adds,
     preset_spec,
     validate_spec,
 )
-from cv_core.runs.store import (
-    ACTIVE_STATES,
-    FINAL_STATES,
-    RUNS_ROOT_ENV,
-    STATES,
-    RunInfo,
-    RunStateError,
-    create_run,
-    default_runs_root,
-    delete_run,
-    list_runs,
-    load_run,
-    read_metrics,
-    read_progress,
-    read_spec,
-    read_status,
-    read_summary,
-    read_test_metrics,
-    reconcile_runs,
-    summarise_experiment,
-)
 
 __all__ = [
-    "ACTIVE_STATES", "BATCHNORMS", "CONV_TYPES", "FINAL_STATES", "MODEL_KINDS", "OPTIMIZERS",
-    "PRESETS", "RUNS_ROOT_ENV", "STATES", "RunInfo", "RunModelError", "RunStateError", "SpecError", "TrainSpec",
-    "best_model_path", "create_run", "default_runs_root", "delete_run", "estimate_seconds", "list_runs", "load_best_model", "load_run",
-    "minimum_image_size", "mult_adds", "prepare_resume", "preset_spec", "read_metrics",
-    "read_progress", "read_spec", "read_status", "read_summary", "read_test_metrics",
-    "reconcile_runs", "request_cancel", "resume_run", "run_training", "start_worker",
-    "submit_grid", "submit_run", "summarise_experiment", "validate_spec",
+    "ACTIVE_STATES", "BATCHNORMS", "CONV_TYPES", "FINAL_STATES", "LR_SCHEDULES", "MODEL_KINDS", "OPTIMIZERS",
+    "PRESETS", "RUNS_ROOT_ENV", "STATES", "ResourceBudget", "RunInfo", "RunModelError", "RunStateError",
+    "SpecError", "TrainSpec", "architecture_cost", "best_model_path", "check_resources", "continue_run",
+    "create_run", "default_runs_root", "delete_run", "estimate_seconds", "experiment_title", "list_runs",
+    "load_best_model", "load_run", "minimum_image_size", "mult_adds", "prepare_resume", "preset_spec",
+    "read_metrics", "read_progress", "read_spec", "read_status", "read_summary", "read_test_metrics",
+    "reconcile_runs", "request_cancel", "resume_run", "run_training", "start_worker", "submit_grid",
+    "submit_run", "summarise_experiment", "validate_spec",
 ]
 
 

@@ -17,9 +17,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cv_core.runs import store
+from cv_core.runs import files
 
-__all__ = ["RunMonitor", "RunStopped", "make_callbacks"]
+__all__ = ["WARMUP_BATCHES", "RunMonitor", "RunStopped", "make_callbacks"]
+
+#: Batches of each epoch left out of its timing: the first ones trace the graph and wait
+#: for the input pipeline to fill.
+WARMUP_BATCHES = 3
 
 
 class RunStopped(Exception):
@@ -65,6 +69,7 @@ class RunMonitor:
         self._last_batch_time = 0.0
         self._last_progress = 0.0
         self._last_echo = 0.0
+        self._timed_from: tuple[int, float] | None = None  # (batches done, time) after warm-up
 
     # -- helpers ---------------------------------------------------------------------------
     def _write_progress(self, phase: str, batch: int, logs: dict | None = None) -> None:
@@ -80,11 +85,15 @@ class RunMonitor:
             value = (logs or {}).get(key)
             if isinstance(value, (int, float)):
                 progress[key] = float(value)
-        store.write_json_atomic(self.run_dir / store.PROGRESS_FILE, progress)
+        if self._timed_from is not None and phase == "train" and batch > self._timed_from[0]:
+            done, since = self._timed_from
+            progress["seconds_per_batch"] = (self._last_batch_time - since) / (batch - done)
+            progress["timed_batches"] = batch - done
+        files.write_json_atomic(self.run_dir / files.PROGRESS_FILE, progress)
         self._last_progress = time.monotonic()
 
     def _check_cancel(self, batch: int, phase: str) -> None:
-        if store.cancel_requested(self.run_dir):
+        if files.cancel_requested(self.run_dir):
             raise RunStopped("cancelled", f"Cancelled during epoch {self._epoch} ({phase} batch {batch}).")
 
     def best_value(self, key: str, mode: str = "max") -> float | None:
@@ -99,17 +108,18 @@ class RunMonitor:
         """Start 0-based ``epoch``. The first call learns where BackupAndRestore resumed."""
         if self.initial_epoch is None:
             self.initial_epoch = epoch
-            rows = store.read_metrics(self.run_dir)
+            rows = files.read_metrics(self.run_dir)
             self.kept_rows = [r for r in rows if r["epoch"] <= epoch]
             if len(self.kept_rows) != len(rows):
-                store.write_metrics(self.run_dir, self.kept_rows)
+                files.write_metrics(self.run_dir, self.kept_rows)
             if epoch > 0 and self.echo:
                 self.echo(f"Resuming after epoch {epoch}/{self.epochs}")
         self._epoch = epoch + 1
         self._check_cancel(0, "train")
         self._epoch_start = time.monotonic()
         self._last_batch_time = self._epoch_start
-        store.update_status(self.run_dir, epoch=self._epoch, epochs=self.epochs,
+        self._timed_from = None
+        files.update_status(self.run_dir, epoch=self._epoch, epochs=self.epochs,
                             message=f"Training epoch {self._epoch}/{self.epochs}")
         self._write_progress("train", 0)
 
@@ -117,6 +127,8 @@ class RunMonitor:
         """After training batch ``batch`` (0-based): check the loss and the cancel flag."""
         done = batch + 1
         self._last_batch_time = time.monotonic()
+        if done == WARMUP_BATCHES:
+            self._timed_from = (done, self._last_batch_time)
         loss = (logs or {}).get("loss")
         if isinstance(loss, (int, float)) and not math.isfinite(loss):
             word = "NaN" if math.isnan(loss) else "infinite"
@@ -150,7 +162,7 @@ class RunMonitor:
         row["train_seconds"] = self._last_batch_time - self._epoch_start
         row["lr"] = learning_rate
         row["time"] = time.time()
-        store.record_epoch(self.run_dir, row)
+        files.record_epoch(self.run_dir, row)
         if self.echo:
             parts = [f"epoch {row['epoch']}/{self.epochs}"]
             for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -162,7 +174,7 @@ class RunMonitor:
 
     def train_end(self) -> None:
         """``fit`` returned normally: every epoch is recorded."""
-        store.update_status(self.run_dir, fit_completed=True, message="Evaluating the best model on the test split")
+        files.update_status(self.run_dir, fit_completed=True, message="Evaluating the best model on the test split")
 
 
 def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike) -> list:
@@ -178,7 +190,7 @@ def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike) -> list:
 
     keras = _keras()
     run_dir = Path(run_dir)
-    best_path = run_dir / store.BEST_MODEL_FILE
+    best_path = run_dir / files.BEST_MODEL_FILE
     checkpoint = keras.callbacks.ModelCheckpoint(
         str(best_path), monitor="val_accuracy", mode="max", save_best_only=True, verbose=0,
     )
@@ -213,9 +225,9 @@ def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike) -> list:
         def on_train_end(self, logs=None):
             monitor.train_end()
 
-    tensorboard = _epoch_summaries(keras, run_dir / store.TENSORBOARD_DIR)
+    tensorboard = _epoch_summaries(keras, run_dir / files.TENSORBOARD_DIR)
     backup = keras.callbacks.BackupAndRestore(
-        backup_dir=str(run_dir / store.BACKUP_DIR), save_freq="epoch", double_checkpoint=True,
+        backup_dir=str(run_dir / files.BACKUP_DIR), save_freq="epoch", double_checkpoint=True,
     )
     return [RunMonitorCallback(), checkpoint, tensorboard, backup]
 

@@ -6,9 +6,8 @@ Pure functions over :class:`~cv_core.runs.store.RunInfo` and plain dicts; no Ten
 from __future__ import annotations
 
 import math
-import time
 
-from cv_core.runs.store import RunInfo
+from cv_core.runs.folders import RunInfo, best_epoch_row
 
 __all__ = ["compare_table", "config_diff", "eta_seconds", "format_seconds"]
 
@@ -28,10 +27,7 @@ def compare_table(runs: list[RunInfo]) -> list[dict]:
     """
     rows = []
     for run in runs:
-        best = None
-        for row in run.metrics:
-            if _finite(row.get("val_accuracy")) and (best is None or row["val_accuracy"] > best["val_accuracy"]):
-                best = row
+        best = best_epoch_row(run.metrics)
         gap = None
         if best is not None and _finite(best.get("accuracy")):
             gap = best["accuracy"] - best["val_accuracy"]
@@ -78,38 +74,51 @@ def _text(value) -> str:
 
 
 def eta_seconds(status: dict, progress: dict | None, metrics: list[dict], now: float | None = None) -> float | None:
-    """Seconds left for a running run, from its finished epochs and the current one.
+    """Seconds left for a running run, or None while there is nothing honest to go on.
 
-    Uses the mean time of completed epochs (leaving out the first, which includes tracing,
-    when there are more); before the first epoch ends, it extrapolates from the batches done
-    so far. Returns None when there is nothing to go on yet.
+    After an epoch has finished, epochs are timed by the mean of the finished ones (leaving
+    out the first, which includes tracing and filling the data cache, when there are
+    more). Before that, the estimate needs the batch rate that the worker measures once
+    the first batches of an epoch (``WARMUP_BATCHES``: tracing, pipeline warm-up) are past
+    (``progress["seconds_per_batch"]``); until then it returns None and the UI says
+    "estimating…". ``now`` is accepted for symmetry with callers that pass a clock.
     """
-    now = time.time() if now is None else now
     epochs = (progress or {}).get("epochs") or status.get("epochs")
     if not epochs:
         return None
+    batch = (progress or {}).get("batch") or 0
+    batches = (progress or {}).get("batches") or 0
+    per_batch = (progress or {}).get("seconds_per_batch")
+    per_batch = per_batch if _finite(per_batch) and per_batch > 0 else None
+    fraction = min(1.0, batch / batches) if batches else 0.0
     times = [r["seconds"] for r in metrics if _finite(r.get("seconds"))]
     if len(times) > 1:
         times = times[1:]
-    batch = (progress or {}).get("batch") or 0
-    batches = (progress or {}).get("batches") or 0
-    fraction = min(1.0, batch / batches) if batches else 0.0
     done_epochs = len(metrics)
     if times:
         per_epoch = sum(times) / len(times)
+    elif per_batch is not None and batches:
+        per_epoch = per_batch * batches * _VALIDATION_ALLOWANCE
     else:
-        started = status.get("started_at")
-        if not _finite(started) or fraction <= 0:
-            return None
-        per_epoch = (now - started) / fraction
-    current_left = per_epoch * (1 - fraction) if done_epochs < epochs else 0.0
+        return None
+    if done_epochs >= epochs:
+        current_left = 0.0
+    elif per_batch is not None and batches and (progress or {}).get("phase") == "train":
+        current_left = per_batch * max(0, batches - batch) + per_epoch * (1 - 1 / _VALIDATION_ALLOWANCE)
+    else:
+        current_left = per_epoch * (1 - fraction)
     return max(0.0, current_left + per_epoch * max(0, epochs - done_epochs - 1))
 
 
-def format_seconds(seconds: float | None) -> str:
-    """'45 s', '3 min 5 s', '2 h 10 min', or '—' for None."""
+#: An epoch's time over its training batches' time, before any epoch has been timed whole
+#: (validation on a quarter as many images as training, at a third of the cost per image).
+_VALIDATION_ALLOWANCE = 1.1
+
+
+def format_seconds(seconds: float | None, unknown: str = "—") -> str:
+    """'45 s', '3 min 5 s', '2 h 10 min', or ``unknown`` for None."""
     if seconds is None or not _finite(seconds):
-        return "—"
+        return unknown
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"

@@ -16,14 +16,21 @@ import fcntl
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cv_core.runs import store
+from cv_core.runs import files
+from cv_core.runs.files import read_spec, read_status, update_status
+from cv_core.runs.folders import RunStateError, create_run
+from cv_core.runs.liveness import FINAL_STATES, process_start_time, reconcile_run, run_dirs, worker_alive
 from cv_core.runs.spec import BATCHNORMS, CONV_TYPES, SpecError, TrainSpec, validate_spec
 
 __all__ = [
+    "CONTINUABLE_STATES",
+    "RESUMABLE_STATES",
+    "continue_run",
     "is_next_in_queue",
     "prepare_resume",
     "request_cancel",
@@ -35,6 +42,7 @@ __all__ = [
 ]
 
 RESUMABLE_STATES = ("interrupted", "cancelled")
+CONTINUABLE_STATES = ("completed",)
 
 
 def _package_parent() -> str:
@@ -52,7 +60,7 @@ def start_worker(run_dir: str | os.PathLike) -> int:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_parent(), env.get("PYTHONPATH")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
-    with open(run_dir / store.LOG_FILE, "ab") as log:
+    with open(run_dir / files.LOG_FILE, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "cv_core.runs.worker", str(run_dir)],
             stdin=subprocess.DEVNULL,
@@ -62,33 +70,40 @@ def start_worker(run_dir: str | os.PathLike) -> int:
             close_fds=True,
             env=env,
         )
-    store.track_child(process)
-    store.update_status(
+    # Reap the worker when it ends (no zombie), without keeping a registry of children.
+    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
+    update_status(
         run_dir,
         only_if=lambda status: status.get("pid") in (None, process.pid),
         pid=process.pid,
-        pid_start=store.process_start_time(process.pid),
+        pid_start=process_start_time(process.pid),
         launched_at=time.time(),
     )
     return process.pid
 
 
-def submit_run(spec: TrainSpec | dict, runs_root: str | os.PathLike | None = None) -> Path:
+def submit_run(spec: TrainSpec | dict, runs_root: str | os.PathLike | None = None, *,
+               owner: str | None = None) -> Path:
     """Validate ``spec``, create its run directory and start its worker; returns the run dir.
 
     The run starts training once the runs before it in the queue are done.
 
+    Args:
+        spec: what to train.
+        runs_root: where runs live.
+        owner: who started it (an opaque browser id, shown as "my runs" to that browser).
+
     Raises:
         SpecError: the spec cannot run (nothing is created).
     """
-    run_dir = store.create_run(spec, runs_root)
+    run_dir = create_run(spec, runs_root, owner=owner)
     start_worker(run_dir)
     return run_dir
 
 
 def submit_grid(base_spec: TrainSpec | dict, conv_types: Sequence[str] = CONV_TYPES,
                 batchnorms: Sequence[str] = BATCHNORMS, seeds: Sequence[int] = (0, 1, 2),
-                runs_root: str | os.PathLike | None = None) -> str:
+                runs_root: str | os.PathLike | None = None, *, owner: str | None = None) -> str:
     """Queue one run per conv type x batch norm placement x seed, as one experiment.
 
     Every variant is validated before any run is created. The runs share an
@@ -122,8 +137,9 @@ def submit_grid(base_spec: TrainSpec | dict, conv_types: Sequence[str] = CONV_TY
         for bn in batchnorms
         for seed in seeds
     ]
-    for spec in specs:
-        start_worker(store.create_run(spec, runs_root, dataset=dataset))
+    start = time.time()
+    for place, spec in enumerate(specs):  # queued in the grid's order
+        start_worker(create_run(spec, runs_root, dataset=dataset, owner=owner, queued_at=start + place * 1e-3))
     return experiment_id
 
 
@@ -135,13 +151,13 @@ def request_cancel(run_dir: str | os.PathLike) -> None:
     left alone.
     """
     run_dir = Path(run_dir)
-    if store.read_status(run_dir).get("state") in store.FINAL_STATES:
+    if read_status(run_dir).get("state") in FINAL_STATES:
         return
-    (run_dir / store.CANCEL_FILE).touch()
-    status = store.read_status(run_dir)
-    if status.get("state") == "queued" and not store.worker_alive(status):
-        store.update_status(run_dir, only_if=("queued",), state="cancelled", finished_at=time.time(),
-                            message="Cancelled before it started.")
+    (run_dir / files.CANCEL_FILE).touch()
+    status = read_status(run_dir)
+    if status.get("state") == "queued" and not worker_alive(status):
+        update_status(run_dir, only_if=("queued",), state="cancelled", finished_at=time.time(),
+                      message="Cancelled before it started.")
 
 
 def prepare_resume(run_dir: str | os.PathLike) -> dict:
@@ -151,25 +167,25 @@ def prepare_resume(run_dir: str | os.PathLike) -> dict:
         RunStateError: the run is not in a resumable state.
     """
     run_dir = Path(run_dir)
-    store.reconcile_run(run_dir)
-    state = store.read_status(run_dir).get("state")
+    reconcile_run(run_dir)
+    state = read_status(run_dir).get("state")
     if state not in RESUMABLE_STATES:
-        raise store.RunStateError(
+        raise RunStateError(
             f"Expected a run in one of {RESUMABLE_STATES} to resume. Received: run "
             f"{run_dir.name!r} in state {state!r}"
         )
     try:
-        os.unlink(run_dir / store.CANCEL_FILE)
+        os.unlink(run_dir / files.CANCEL_FILE)
     except FileNotFoundError:
         pass
-    status = store.update_status(
+    status = update_status(
         run_dir, only_if=(state,),
-        state="queued", queued_at=store.queue_timestamp(), pid=None, pid_start=None,
+        state="queued", queued_at=time.time(), pid=None, pid_start=None,
         finished_at=None, error=None, message="Waiting to resume from its last completed epoch",
-        attempt=int(store.read_status(run_dir).get("attempt") or 1) + 1,
+        attempt=int(read_status(run_dir).get("attempt") or 1) + 1,
     )
     if status is None:
-        raise store.RunStateError(f"Run {run_dir.name!r} changed state while resuming; try again.")
+        raise RunStateError(f"Run {run_dir.name!r} changed state while resuming; try again.")
     return status
 
 
@@ -183,6 +199,50 @@ def resume_run(run_dir: str | os.PathLike) -> int:
     return start_worker(run_dir)
 
 
+def continue_run(run_dir: str | os.PathLike, epochs: int, runs_root: str | os.PathLike | None = None, *,
+                 learning_rate: float | None = None, owner: str | None = None, start: bool = True) -> Path:
+    """Train a completed run for ``epochs`` more epochs, as a new run linked to it.
+
+    The new run has the same spec (architecture, data, seed) with ``epochs`` epochs, a
+    fresh optimizer (and learning-rate schedule over the new epochs), and starts from the
+    completed run's final weights (``last.keras``; ``best.keras`` for runs saved before
+    ``last.keras`` existed). Its spec names the run it continues in ``continues``.
+
+    Args:
+        run_dir: a completed run.
+        epochs: how many more epochs, >= 1.
+        runs_root: where the new run goes (the completed run's runs root by default).
+        learning_rate: a different learning rate for the new epochs (default: the same).
+        owner: who started it.
+        start: start its worker (False only creates the queued run).
+
+    Returns:
+        The new run's directory.
+
+    Raises:
+        RunStateError: the run is not completed, or has no saved model.
+        SpecError: the new spec cannot run (e.g. ``epochs`` <= 0).
+    """
+    run_dir = Path(run_dir).absolute()
+    state = read_status(run_dir).get("state")
+    if state not in CONTINUABLE_STATES:
+        raise RunStateError(
+            f"Expected a run in one of {CONTINUABLE_STATES} to continue. Received: run {run_dir.name!r} in "
+            f"state {state!r}" + (" (resume it instead)" if state in RESUMABLE_STATES else "")
+        )
+    spec = read_spec(run_dir)
+    if spec is None:
+        raise RunStateError(f"Run {run_dir.name!r} has no readable {files.SPEC_FILE}; it cannot be continued.")
+    changes = {"epochs": epochs, "continues": str(run_dir), "experiment_id": None, "experiment_label": None,
+               "notes": f"Continues {run_dir.name}"}
+    if learning_rate is not None:
+        changes["learning_rate"] = learning_rate
+    new_dir = create_run(spec.replace(**changes), run_dir.parent if runs_root is None else runs_root, owner=owner)
+    if start:
+        start_worker(new_dir)
+    return new_dir
+
+
 # --------------------------------------------------------------------------------------
 # The queue
 # --------------------------------------------------------------------------------------
@@ -192,11 +252,11 @@ def is_next_in_queue(run_dir: str | os.PathLike) -> bool:
     """Whether ``run_dir`` is the oldest queued run (by ``queued_at``) with a live worker."""
     run_dir = Path(run_dir).absolute()
     waiting = []
-    for other in store.run_dirs(run_dir.parent):
-        status = store.read_status(other)
+    for other in run_dirs(run_dir.parent):
+        status = read_status(other)
         if status.get("state") != "queued":
             continue
-        if other.absolute() != run_dir and (not store.worker_alive(status) or store.cancel_requested(other)):
+        if other.absolute() != run_dir and (not worker_alive(status) or files.cancel_requested(other)):
             continue
         queued_at = status.get("queued_at")
         waiting.append((queued_at if isinstance(queued_at, (int, float)) else float("inf"), other.name))
@@ -216,10 +276,10 @@ def wait_for_turn(run_dir: str | os.PathLike, poll_seconds: float = 1.0,
         on_wait: called on every poll while waiting (e.g. to update a message).
     """
     run_dir = Path(run_dir).absolute()
-    fd = os.open(run_dir.parent / store.TRAIN_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(run_dir.parent / files.TRAIN_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         while True:
-            if store.cancel_requested(run_dir):
+            if files.cancel_requested(run_dir):
                 os.close(fd)
                 return None
             if is_next_in_queue(run_dir):

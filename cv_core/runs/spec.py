@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "BATCHNORMS",
     "CONV_TYPES",
+    "LR_SCHEDULES",
     "MODEL_KINDS",
     "OPTIMIZERS",
     "PRESETS",
@@ -33,6 +34,12 @@ from cv_core.models import BATCHNORM_PLACEMENTS as BATCHNORMS
 from cv_core.models import CONV_TYPES, OPTIMIZERS
 
 MODEL_KINDS = ("mini_xception", "small_convnet")
+#: "constant": the learning rate as given. "cosine": one warm-up epoch from a tenth of it,
+#: then cosine decay to zero at the last step (smooth, and the same total for any epochs).
+LR_SCHEDULES = ("constant", "cosine")
+#: Spec fields that decide the model's architecture: a continued run must keep them.
+ARCHITECTURE_FIELDS = ("model", "conv_type", "batchnorm", "residual", "filters", "image_size", "augmentation",
+                       "dropout_rate", "dataset")
 
 
 class SpecError(ValueError):
@@ -60,6 +67,9 @@ class TrainSpec:
         augmentation: include the random flip/rotation/zoom layers.
         dropout_rate: dropout before the classifier, in [0, 1).
         epochs, batch_size, learning_rate, optimizer, seed: the training settings.
+        lr_schedule: "constant" or "cosine" (see ``LR_SCHEDULES``).
+        continues: the folder of a completed run whose final weights this run starts from
+            (set by :func:`cv_core.runs.continue_run`), or None to start from scratch.
         preset: the preset the spec came from, if any.
         experiment_id, experiment_label: set by :func:`cv_core.runs.submit_grid` to group
             the runs of one grid and name their variant.
@@ -81,7 +91,9 @@ class TrainSpec:
     batch_size: int = 32
     learning_rate: float = 1e-3
     optimizer: str = "rmsprop"
+    lr_schedule: str = "constant"
     seed: int = 0
+    continues: str | None = None
     preset: str | None = None
     experiment_id: str | None = None
     experiment_label: str | None = None
@@ -223,6 +235,8 @@ def _check_fields(spec: TrainSpec) -> TrainSpec:
     _choice("conv_type", spec.conv_type, CONV_TYPES)
     _choice("batchnorm", spec.batchnorm, BATCHNORMS)
     _choice("optimizer", spec.optimizer, OPTIMIZERS)
+    _choice("lr_schedule", spec.lr_schedule, LR_SCHEDULES)
+    _optional_str("continues", spec.continues)
     _boolean("residual", spec.residual)
     _boolean("augmentation", spec.augmentation)
     filters = spec.filters
@@ -291,6 +305,8 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             conv type, batch norm placement or optimizer, an image too small for the depth,
             an empty training or validation split, ...
     """
+    from cv_core.runs.cost import check_resources
+
     if not isinstance(spec, TrainSpec):
         spec = TrainSpec.from_dict(spec)
     spec = _check_fields(spec)
@@ -302,6 +318,9 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             f"{len(spec.filters)} blocks (each one shrinks the image). Received: "
             f"image_size={spec.image_size}. Use a larger image or fewer filters."
         )
+    check_resources(spec)  # the model alone, before a folder is scanned
+    if spec.continues is not None:
+        _check_continues(spec)
 
     if dataset is None:
         from cv_core.datasets import open_dataset
@@ -323,101 +342,39 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             f"Expected `batch_size` to be at most the {train_count} training images of "
             f"{spec.dataset!r}. Received: batch_size={spec.batch_size}"
         )
+    check_resources(spec, num_classes=max(2, len(dataset.class_names)), train_images=train_count,
+                    cached_images=train_count + dataset.count("validation"))
     return spec
 
 
-# --------------------------------------------------------------------------------------
-# Time estimate
-# --------------------------------------------------------------------------------------
+def _check_continues(spec: TrainSpec) -> None:
+    """A continued run starts from a completed run's saved model with the same architecture."""
+    from pathlib import Path
+
+    from cv_core.runs.files import BEST_MODEL_FILE, LAST_MODEL_FILE, read_spec
+
+    parent = Path(spec.continues)
+    if not any((parent / name).is_file() for name in (LAST_MODEL_FILE, BEST_MODEL_FILE)):
+        raise SpecError(
+            f"Expected `continues` to be a run folder with a saved model ({LAST_MODEL_FILE} or {BEST_MODEL_FILE}). "
+            f"Received: continues={spec.continues!r}"
+        )
+    earlier = read_spec(parent)
+    if earlier is None:
+        raise SpecError(f"The run to continue has no readable spec: {spec.continues!r}")
+    changed = [name for name in ARCHITECTURE_FIELDS
+               if getattr(earlier, name) != getattr(spec, name) and not (
+                   name == "filters" and tuple(earlier.filters) == tuple(spec.filters))]
+    if changed:
+        raise SpecError(
+            f"A continued run must keep the architecture of the run it continues. Received changes to: {changed}"
+        )
 
 
-def mult_adds(spec: TrainSpec) -> int:
-    """Multiply-adds of one forward pass of the spec's model on one image (convs and dense).
+def __getattr__(name: str):
+    # The cost model moved to cv_core.runs.cost; these names stay importable from here.
+    if name in ("estimate_seconds", "mult_adds"):
+        from cv_core.runs import cost
 
-    Counted analytically from the architecture in :mod:`cv_core.models`, so it needs no
-    TensorFlow. Batch norm, activations and pooling are left out (they are cheap next to
-    the convolutions, and the per-variant calibration in :func:`estimate_seconds` absorbs
-    them).
-    """
-    filters = tuple(spec.filters)
-    size = spec.image_size
-    if spec.model == "small_convnet":
-        total, channels = 0, 3
-        for block, width in enumerate(filters, start=1):
-            size -= 2
-            total += size * size * 9 * channels * width
-            channels = width
-            if block < len(filters):
-                size //= 2
-        return total + size * size * channels  # the dense layer on the flattened map
-    size -= 4  # the 5x5 stem, no padding
-    total = size * size * 25 * 3 * filters[0]
-    channels = filters[0]
-    for width in filters:
-        if spec.conv_type == "separable":
-            total += size * size * (9 * channels + channels * width)
-            total += size * size * (9 * width + width * width)
-        else:
-            total += size * size * 9 * (channels * width + width * width)
-        size = -(-size // 2)
-        if spec.residual:
-            total += size * size * channels * width
-        channels = width
-    return total + channels
-
-
-# Calibration, measured on the 2-core development machine (TF 2.21, CPU only): the quick
-# preset (separable, 64 px, 12.8 M multiply-adds) trains at ~1.16 ms per image, the book's
-# mini-Xception (180 px, 383 M, augmented) at ~37 ms and its Conv2D variant (2,383 M) at
-# ~91 ms per image (the project field notes' speed baselines). Solving ``per_image + mult_adds *
-# per_mult_add`` through those points gives the coefficients below; separable convs cost
-# more per multiply-add than dense 3x3 convs (the depthwise part is memory bound).
-_STEP_COST = {
-    # variant: (seconds per training image of fixed overhead, seconds per forward multiply-add)
-    "separable": (3.5e-5, 8.8e-11),
-    "conv2d": (3.5e-5, 3.5e-11),
-    "small_convnet": (3.5e-5, 3.5e-11),
-}
-_STARTUP_SECONDS = 6.0  # import TensorFlow, build the model, trace the train and eval steps
-_EPOCH_SECONDS = 0.3  # per-epoch overhead: iterators, callbacks, checkpoint writes
-_DECODE_SECONDS = 2.0e-3  # first epoch: draw or decode and resize each image once (then cached)
-_EVAL_FRACTION = 1.0 / 3.0  # a forward pass costs about a third of a training step
-_AUGMENTATION_FACTOR = 1.1
-
-
-def estimate_seconds(spec: TrainSpec, *, train_images: int | None = None,
-                     validation_images: int | None = None, test_images: int | None = None) -> float:
-    """Expected wall time of a run on the 2-core CPU this lab was tuned on, in seconds.
-
-    A simple model, calibrated on this machine::
-
-        startup + images * decode                      # TF import, tracing; fill the cache
-        + epochs * (epoch_overhead + train * t_train + validation * t_eval)
-        + test * t_eval
-
-    where ``t_train = per_image + mult_adds(spec) * per_mult_add`` for the spec's variant
-    (separable or regular convs: :func:`mult_adds` grows with the pixels and the filters),
-    ``t_eval = t_train / 3`` (forward pass only), and augmentation adds 10 %. For the quick
-    preset it predicts about 95 s (measured: see ``PRESETS``). A GPU is far faster: treat
-    the estimate as an upper bound there.
-
-    Args:
-        spec: the run's spec (validated or not).
-        train_images, validation_images, test_images: split sizes; read from
-            ``spec.dataset_options`` (shapes) when not given, else the shapes defaults.
-
-    Returns:
-        Estimated seconds, as a float.
-    """
-    options = spec.dataset_options or {}
-    train = train_images if train_images is not None else int(options.get("train_size", 2000))
-    val = validation_images if validation_images is not None else int(options.get("validation_size", 500))
-    test = test_images if test_images is not None else int(options.get("test_size", 500))
-    key = "small_convnet" if spec.model == "small_convnet" else spec.conv_type
-    per_image, per_mult_add = _STEP_COST.get(key, _STEP_COST["conv2d"])
-    t_train = per_image + mult_adds(spec) * per_mult_add
-    if spec.augmentation:
-        t_train *= _AUGMENTATION_FACTOR
-    t_eval = t_train * _EVAL_FRACTION
-    epoch = _EPOCH_SECONDS + train * t_train + val * t_eval
-    return float(_STARTUP_SECONDS + (train + val + test) * _DECODE_SECONDS + spec.epochs * epoch + test * t_eval)
+        return getattr(cost, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

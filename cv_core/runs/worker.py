@@ -29,8 +29,11 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from cv_core.runs import jobs, store
+from cv_core.runs import files, jobs
 from cv_core.runs.callbacks import RunMonitor, RunStopped, make_callbacks
+from cv_core.runs.files import read_metrics, read_spec, read_status, update_status, write_json_atomic
+from cv_core.runs.liveness import process_start_time
+from cv_core.runs.model import build_model, learning_rate_schedule
 from cv_core.runs.spec import TrainSpec
 
 __all__ = ["Heartbeat", "build_model", "main", "run_training"]
@@ -49,14 +52,14 @@ class Heartbeat:
 
     def start(self) -> Heartbeat:
         """Write one heartbeat now and keep writing them in the background."""
-        store.update_status(self.run_dir, heartbeat=time.time())
+        update_status(self.run_dir, heartbeat=time.time())
         self._thread.start()
         return self
 
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                store.update_status(self.run_dir, heartbeat=time.time())
+                update_status(self.run_dir, heartbeat=time.time())
             except OSError:  # the run directory was deleted under us: nothing to report to
                 return
 
@@ -67,25 +70,17 @@ class Heartbeat:
             self._thread.join()
 
 
-def build_model(spec: TrainSpec, num_classes: int):
-    """The uncompiled ``keras.Model`` that ``spec`` describes, from :mod:`cv_core.models`."""
-    from cv_core import models
-
-    input_shape = (spec.image_size, spec.image_size, 3)
-    if spec.model == "small_convnet":
-        return models.build_small_convnet(
-            input_shape=input_shape, num_classes=num_classes, filters=spec.filters,
-            augmentation=spec.augmentation, dropout_rate=spec.dropout_rate,
-        )
-    return models.build_mini_xception(
-        input_shape=input_shape, num_classes=num_classes, conv_type=spec.conv_type,
-        batchnorm=spec.batchnorm, residual=spec.residual, filters=spec.filters,
-        augmentation=spec.augmentation, dropout_rate=spec.dropout_rate,
-    )
-
-
 def _strategy(tf):
-    """MirroredStrategy over all GPUs when there are several, else the default strategy."""
+    """The distribution strategy for this process.
+
+    ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names a cluster of more than one
+    worker (see :mod:`cv_core.runs.cluster`), ``MirroredStrategy`` over all GPUs when there
+    are several, else the default strategy.
+    """
+    from cv_core.runs.cluster import cluster_size
+
+    if cluster_size() > 1:
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if len(tf.config.list_physical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
@@ -135,25 +130,40 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
     from cv_core._tf import keras as _keras
     from cv_core._tf import tensorflow
     from cv_core.datasets import open_dataset
+    from cv_core.runs.cost import check_resources
+    from cv_core.runs.folders import best_epoch_row
 
     run_dir = Path(run_dir)
     tf = tensorflow()
     keras = _keras()
+    strategy = _strategy(tf)  # first: a multi-worker strategy must exist before any TF op
     keras.utils.set_random_seed(spec.seed)
+    tf.config.experimental.enable_op_determinism()  # the same seed gives the same curves
 
     dataset = open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
+    num_classes = len(dataset.class_names)
+    # The spec was validated when the run was created, but spec.json may have been edited
+    # since, or the folder may have grown: check the budget again before building anything.
+    check_resources(spec, num_classes=num_classes, train_images=dataset.count("train"),
+                    cached_images=dataset.count("train") + dataset.count("validation"))
     size = (spec.image_size, spec.image_size)
     train_ds = dataset.tf_dataset("train", image_size=size, batch_size=spec.batch_size, shuffle=True,
                                   seed=spec.seed)
     val_ds = dataset.tf_dataset("validation", image_size=size, batch_size=spec.batch_size)
-    num_classes = len(dataset.class_names)
+    if strategy.num_replicas_in_sync > 1:
+        train_ds, val_ds = (_shard_by_data(tf, ds) for ds in (train_ds, val_ds))
+    steps_per_epoch = dataset.steps_per_epoch("train", spec.batch_size)
 
-    strategy = _strategy(tf)
     with strategy.scope():
         model = build_model(spec, num_classes)
-        models.compile_classifier(model, num_classes, learning_rate=spec.learning_rate,
+        models.compile_classifier(model, num_classes, learning_rate=learning_rate_schedule(spec, steps_per_epoch),
                                   optimizer=spec.optimizer)
-    store.write_json_atomic(run_dir / store.SUMMARY_FILE, {
+    if spec.continues and not read_status(run_dir).get("fit_completed"):
+        start = _starting_weights(Path(spec.continues))
+        model.load_weights(start)
+        if echo:
+            echo(f"Starting from the weights of {start}")
+    write_json_atomic(run_dir / files.SUMMARY_FILE, {
         **_param_counts(model),
         "model_name": model.name,
         "layers": len(model.layers),
@@ -166,33 +176,50 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
         "replicas": strategy.num_replicas_in_sync,
     })
 
-    if not store.read_status(run_dir).get("fit_completed"):
-        monitor = RunMonitor(run_dir, spec.epochs, dataset.steps_per_epoch("train", spec.batch_size), echo=echo)
+    if not read_status(run_dir).get("fit_completed"):
+        monitor = RunMonitor(run_dir, spec.epochs, steps_per_epoch, echo=echo)
         with _expected_end_of_data():
             model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False,
                       callbacks=make_callbacks(monitor, run_dir), verbose=0)
+        model.save(run_dir / files.LAST_MODEL_FILE)
 
-    store.update_status(run_dir, message="Evaluating the best model on the test split")
-    best_path = run_dir / store.BEST_MODEL_FILE
+    update_status(run_dir, message="Evaluating the best model on the test split")
+    best_path = run_dir / files.BEST_MODEL_FILE
     if best_path.exists():
         with strategy.scope():
             model = keras.models.load_model(best_path)
-    rows = store.read_metrics(run_dir)
-    scored = [r for r in rows if isinstance(r.get("val_accuracy"), float)]
-    best_epoch = max(scored, key=lambda r: r["val_accuracy"])["epoch"] if scored else None
+    best = best_epoch_row(read_metrics(run_dir))
+    best_epoch = best["epoch"] if best else None
     results = {"model": best_path.name if best_path.exists() else "final weights", "best_epoch": best_epoch}
     if dataset.count("test"):
         test_ds = dataset.tf_dataset("test", image_size=size, batch_size=spec.batch_size)
+        if strategy.num_replicas_in_sync > 1:
+            test_ds = _shard_by_data(tf, test_ds)
         with _expected_end_of_data():
             scores = model.evaluate(test_ds, verbose=0, return_dict=True)
         results.update({key: float(value) for key, value in scores.items()})
         results["images"] = dataset.count("test")
     else:
         results["note"] = f"The {spec.dataset!r} dataset has no test split."
-    store.write_json_atomic(run_dir / store.TEST_METRICS_FILE, results)
+    write_json_atomic(run_dir / files.TEST_METRICS_FILE, results)
     if echo:
         echo(f"test accuracy {results.get('accuracy', float('nan')):.4f} (best epoch {best_epoch})")
     return results
+
+
+def _starting_weights(parent: Path) -> Path:
+    """The weights a continued run starts from: the earlier run's final model, else its best."""
+    for name in (files.LAST_MODEL_FILE, files.BEST_MODEL_FILE):
+        if (parent / name).is_file():
+            return parent / name
+    raise FileNotFoundError(f"Expected {files.LAST_MODEL_FILE} or {files.BEST_MODEL_FILE} in {str(parent)!r}.")
+
+
+def _shard_by_data(tf, ds):
+    """Shard a pipeline across workers by element (it reads no files, so it cannot shard by file)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
 
 
 def _raise_interrupt(signum, frame):
@@ -200,7 +227,7 @@ def _raise_interrupt(signum, frame):
 
 
 def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
-         poll_seconds: float = 1.0) -> str:
+         poll_seconds: float = 1.0, queue: bool = True) -> str:
     """Run the worker for ``run_dir`` in this process and return the run's final state.
 
     Args:
@@ -208,17 +235,19 @@ def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
         echo: receives progress lines (the CLI prints them); None prints them to stdout,
             which for a worker process is ``worker.log``.
         poll_seconds: how often to look at the queue while waiting.
+        queue: wait for its turn in the runs root's queue (a multi-worker run does not: its
+            cluster already decides when it trains).
     """
     run_dir = Path(run_dir).absolute()
     say = echo or (lambda line: print(line, flush=True))
-    status = store.read_status(run_dir)
+    status = read_status(run_dir)
     if status.get("state") != "queued":
         say(f"Run {run_dir.name} is {status.get('state')!r}, not queued: nothing to do.")
         return str(status.get("state"))
-    spec = store.read_spec(run_dir)
+    spec = read_spec(run_dir)
     pid = os.getpid()
-    store.update_status(run_dir, pid=pid, pid_start=store.process_start_time(pid),
-                        worker_started_at=time.time(), message="Waiting for its turn to train")
+    update_status(run_dir, pid=pid, pid_start=process_start_time(pid),
+                  worker_started_at=time.time(), message="Waiting for its turn to train")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_interrupt)
     heartbeat = Heartbeat(run_dir).start()
@@ -226,13 +255,13 @@ def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
     final: dict = {}
     try:
         if spec is None:
-            raise ValueError(f"Expected a readable {store.SPEC_FILE} in {str(run_dir)!r}.")
-        lock_fd = jobs.wait_for_turn(run_dir, poll_seconds=poll_seconds)
+            raise ValueError(f"Expected a readable {files.SPEC_FILE} in {str(run_dir)!r}.")
+        lock_fd = jobs.wait_for_turn(run_dir, poll_seconds=poll_seconds) if queue else -1
         if lock_fd is None:
             final = {"state": "cancelled", "message": "Cancelled before it started."}
         else:
-            store.update_status(run_dir, state="running", started_at=time.time(),
-                                message="Starting TensorFlow and building the model")
+            update_status(run_dir, state="running", started_at=time.time(),
+                          message="Starting TensorFlow and building the model")
             say(f"Training {run_dir.name} ({spec.variant}, {spec.epochs} epochs)")
             results = run_training(spec, run_dir, echo=say)
             accuracy = results.get("accuracy")
@@ -252,8 +281,8 @@ def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
     finally:
         heartbeat.stop()
         if final:
-            store.update_status(run_dir, finished_at=time.time(), heartbeat=time.time(), **final)
-        if lock_fd is not None:
+            update_status(run_dir, finished_at=time.time(), heartbeat=time.time(), **final)
+        if lock_fd is not None and lock_fd >= 0:
             os.close(lock_fd)
     say(f"Run {run_dir.name}: {final.get('state')} - {final.get('message')}")
     return str(final.get("state"))
@@ -268,8 +297,8 @@ def cli(argv: list[str] | None = None) -> int:
                                      description="Train one queued run directory (started by submit_run).")
     parser.add_argument("run_dir", help="the run directory to train")
     args = parser.parse_args(argv)
-    if not (Path(args.run_dir) / store.STATUS_FILE).exists():
-        parser.error(f"expected a run directory with {store.STATUS_FILE}; received {args.run_dir!r}")
+    if not (Path(args.run_dir) / files.STATUS_FILE).exists():
+        parser.error(f"expected a run directory with {files.STATUS_FILE}; received {args.run_dir!r}")
     return EXIT_CODES.get(main(args.run_dir), 1)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cv_core.runs import jobs, store
-from cv_core.runs.spec import preset_spec
+from cv_core.runs.spec import SpecError, preset_spec
 
 TIMEOUT = 120.0
 
@@ -139,3 +139,50 @@ def test_nan_loss_fails_the_run_with_the_reason(runs_root):
     assert status["state"] == "failed"
     assert status["error"].startswith("Loss became NaN at epoch 1 batch ")
     assert status["message"] == status["error"]
+
+
+def test_cancelled_run_resumes_from_its_last_finished_epoch(runs_root):
+    run_dir = jobs.submit_run(longer(256, epochs=8), runs_root)
+    wait_for(lambda: len(store.read_metrics(run_dir)) >= 2, what="two epochs")
+    jobs.request_cancel(run_dir)
+    assert wait_final(run_dir)["state"] == "cancelled"
+    done = [row["epoch"] for row in store.read_metrics(run_dir)]
+    jobs.resume_run(run_dir)
+    status = wait_final(run_dir)
+    assert status["state"] == "completed", status
+    assert [row["epoch"] for row in store.read_metrics(run_dir)] == list(range(1, 9))
+    assert done == list(range(1, len(done) + 1)) and status["attempt"] == 2
+
+
+def test_completed_run_continues_as_a_new_linked_run_from_its_final_weights(runs_root):
+    from cv_core.runs import continue_run, load_best_model
+    from cv_core.runs.folders import RunStateError
+    from cv_core.runs.worker import _starting_weights
+
+    first = jobs.submit_run(tiny(epochs=2), runs_root)
+    assert wait_final(first)["state"] == "completed"
+    assert (first / "last.keras").is_file()
+    with pytest.raises(SpecError, match="positive whole number"):
+        continue_run(first, 0)
+    later = continue_run(first, 3, owner="browser-a")
+    spec = store.read_spec(later)
+    assert spec.continues == str(first.absolute()) and spec.epochs == 3 and spec.notes == f"Continues {first.name}"
+    assert store.read_status(later)["owner"] == "browser-a"
+    assert wait_final(later)["state"] == "completed"
+    assert [row["epoch"] for row in store.read_metrics(later)] == [1, 2, 3]
+    assert f"Starting from the weights of {first.absolute() / 'last.keras'}" in (later / store.LOG_FILE).read_text()
+    assert _starting_weights(first).name == "last.keras"
+    # It starts where the first run ended, not from scratch: with a negligible learning
+    # rate, a continued run's weights stay the earlier run's final weights.
+    still = continue_run(first, 1, learning_rate=1e-12)
+    assert wait_final(still)["state"] == "completed"
+    import numpy as np
+    from cv_core._tf import keras
+
+    final = keras().models.load_model(first / "last.keras").get_layer("stem_conv").get_weights()[0]
+    np.testing.assert_allclose(load_best_model(still).get_layer("stem_conv").get_weights()[0], final, atol=1e-6)
+    assert not np.allclose(load_best_model(later).get_layer("stem_conv").get_weights()[0], final, atol=1e-6)
+    with pytest.raises(RunStateError, match="resume it instead"):
+        interrupted = store.create_run(tiny(), runs_root)
+        store.update_status(interrupted, state="interrupted")
+        continue_run(interrupted, 2)

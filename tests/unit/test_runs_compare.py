@@ -53,12 +53,22 @@ def test_eta_from_finished_epochs():
     assert eta_seconds(status, progress, ROWS, now=100.0) == pytest.approx(9.0)
 
 
-def test_eta_during_first_epoch_extrapolates_from_batches():
-    status = {"state": "running", "epochs": 2, "started_at": 100.0}
-    progress = {"epoch": 1, "epochs": 2, "batch": 5, "batches": 20}
-    # a quarter of an epoch in 10 s -> 40 s per epoch: 30 s left of this one + 40 s
-    assert eta_seconds(status, progress, [], now=110.0) == pytest.approx(70.0)
+def test_eta_says_nothing_until_batches_after_warm_up_are_timed():
+    # The case: 6 s after the start (TensorFlow import, tracing), the first batch of
+    # 63 is done. Extrapolating from the start time said "about 18 min" for a 42 s run.
+    status = {"state": "running", "epochs": 3, "started_at": 100.0}
+    progress = {"epoch": 1, "epochs": 3, "batch": 1, "batches": 63, "phase": "train"}
+    assert eta_seconds(status, progress, [], now=106.0) is None
+    assert format_seconds(eta_seconds(status, progress, []), unknown="estimating…") == "estimating…"
     assert eta_seconds({"state": "queued"}, None, []) is None
+
+
+def test_eta_during_first_epoch_uses_the_timed_batch_rate():
+    status = {"state": "running", "epochs": 2, "started_at": 0.0}
+    progress = {"epoch": 1, "epochs": 2, "batch": 10, "batches": 20, "phase": "train", "seconds_per_batch": 0.5}
+    # an epoch: 20 batches * 0.5 s, plus a tenth for validation = 11 s;
+    # this epoch: 10 batches left (5 s) + its validation (1 s); then one more epoch (11 s)
+    assert eta_seconds(status, progress, [], now=1e9) == pytest.approx(17.0)
 
 
 @pytest.mark.parametrize("seconds, text", [(None, "—"), (42.4, "42 s"), (185, "3 min 5 s"), (7800, "2 h 10 min")])

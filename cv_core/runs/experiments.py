@@ -1,0 +1,72 @@
+"""Grid experiments: the runs of one grid summarised as mean ± spread per variant."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+
+from cv_core.runs.folders import RunInfo
+
+__all__ = ["experiment_title", "summarise_experiment"]
+
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def summarise_experiment(runs: Iterable[RunInfo], experiment_id: str | None = None) -> list[dict]:
+    """Mean ± standard deviation per variant over the seeds of a grid experiment.
+
+    Args:
+        runs: runs, e.g. ``list_runs(root, experiment_id=...)``.
+        experiment_id: if given, ignore runs of other experiments.
+
+    Returns:
+        One dict per variant (in the grid's order): ``variant``, ``conv_type``,
+        ``batchnorm``, ``runs``, ``completed``, ``seeds`` and ``<metric>_mean`` /
+        ``<metric>_std`` / ``<metric>_min`` / ``<metric>_max`` for ``best_val_accuracy``,
+        ``test_accuracy`` and ``seconds_per_epoch`` (None where no run has the value yet;
+        std is the sample standard deviation, 0 for a single run). Runs still training
+        count with the epochs they finished; test accuracy needs a completed run.
+    """
+    groups: dict[str, list[RunInfo]] = {}
+    for run in sorted(runs, key=lambda r: (r.status.get("queued_at") or 0, r.id)):
+        if run.spec is None or (experiment_id is not None and run.spec.experiment_id != experiment_id):
+            continue
+        groups.setdefault(run.spec.experiment_label or run.spec.variant, []).append(run)
+    rows = []
+    for variant, members in groups.items():
+        row = {
+            "variant": variant,
+            "conv_type": members[0].spec.conv_type,
+            "batchnorm": members[0].spec.batchnorm,
+            "runs": len(members),
+            "completed": sum(r.state == "completed" for r in members),
+            "seeds": [r.spec.seed for r in members],
+        }
+        for metric in ("best_val_accuracy", "test_accuracy", "seconds_per_epoch"):
+            values = [v for v in (getattr(r, metric) for r in members) if v is not None]
+            row[f"{metric}_mean"], row[f"{metric}_std"] = _mean_std(values)
+            row[f"{metric}_min"] = min(values) if values else None
+            row[f"{metric}_max"] = max(values) if values else None
+        rows.append(row)
+    return rows
+
+
+def experiment_title(runs: Iterable[RunInfo]) -> str:
+    """A name for a grid experiment that says its settings, e.g.
+    "Quick · shapes 64 px · 15 epochs · 3 seeds · 2 × 3 variants"."""
+    members = [r for r in runs if r.spec is not None]
+    if not members:
+        return "Experiment"
+    spec = members[0].spec
+    seeds = sorted({r.spec.seed for r in members})
+    convs = sorted({r.spec.conv_type for r in members})
+    bns = sorted({r.spec.batchnorm for r in members})
+    parts = [spec.preset.capitalize() if spec.preset else "Custom",
+             f"{spec.dataset} {spec.image_size} px", f"{spec.epochs} epochs",
+             f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}",
+             f"{len(convs)} × {len(bns)} variants"]
+    return " · ".join(parts)

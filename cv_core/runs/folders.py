@@ -1,0 +1,237 @@
+"""Run folders under a runs root: creating one, reading one or all of them, deleting one.
+
+Reads files only (no TensorFlow), so pages can list runs on every rerun.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import secrets
+import shutil
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cv_core.runs.files import (
+    SPEC_FILE,
+    STATUS_FILE,
+    default_runs_root,
+    read_metrics,
+    read_spec,
+    read_status,
+    read_summary,
+    read_test_metrics,
+    write_json_atomic,
+)
+from cv_core.runs.liveness import ACTIVE_STATES, reconcile_run, reconcile_runs, run_dirs
+from cv_core.runs.spec import TrainSpec, validate_spec
+
+__all__ = [
+    "SCORE", "RunInfo", "RunStateError", "best_epoch_row", "create_run", "delete_run", "list_runs", "load_run",
+]
+
+#: The metric that picks a run's best epoch, and whether higher is better.
+SCORE = ("val_accuracy", "max")
+
+
+class RunStateError(ValueError):
+    """An operation that the run's current state does not allow (e.g. deleting a running run)."""
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def best_epoch_row(metrics: list[dict]) -> dict | None:
+    """The metrics row of the best epoch (by :data:`SCORE`), or None before any scored epoch."""
+    key, mode = SCORE
+    scored = [row for row in metrics if _finite(row.get(key))]
+    if not scored:
+        return None
+    pick = max if mode == "max" else min
+    return pick(scored, key=lambda row: row[key])
+
+
+def _slug(spec: TrainSpec) -> str:
+    if spec.model == "small_convnet":
+        variant = "small"
+    else:
+        conv = "sep" if spec.conv_type == "separable" else "conv"
+        bn = {"before_activation": "bnpre", "after_activation": "bnpost", "none": "nobn"}.get(spec.batchnorm, "bn")
+        variant = f"{conv}-{bn}"
+    text = f"{spec.preset or spec.dataset}-{variant}-s{spec.seed}"
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+
+
+def create_run(spec: TrainSpec | dict, runs_root: str | os.PathLike | None = None, *,
+               dataset=None, owner: str | None = None, queued_at: float | None = None,
+               run_id: str | None = None) -> Path:
+    """Validate ``spec`` and create its run directory in the "queued" state, without starting it.
+
+    Args:
+        spec: the :class:`TrainSpec` (or dict) to run.
+        runs_root: where runs live (see :func:`cv_core.runs.default_runs_root`).
+        dataset: an opened dataset to validate against (see :func:`validate_spec`).
+        owner: who started it (an opaque id of a browser; see :mod:`cv_core.serving`).
+        queued_at: its place in the queue (a ``time.time()``); now by default. A grid passes
+            increasing values so that its runs train in order.
+        run_id: the folder name to use instead of a generated one (a multi-worker run
+            needs the same name on every worker).
+
+    Returns:
+        The new run directory, ``<runs_root>/<YYYYmmdd-HHMMSS>-<slug>-<hex>``.
+
+    Raises:
+        SpecError: the spec cannot run.
+        FileExistsError: ``run_id`` is taken.
+    """
+    spec = validate_spec(spec, dataset=dataset)
+    if spec.dataset_root:
+        spec = spec.replace(dataset_root=str(Path(os.path.expanduser(spec.dataset_root)).absolute()))
+    root = default_runs_root(runs_root)
+    root.mkdir(parents=True, exist_ok=True)
+    if run_id is not None:
+        run_dir = root / run_id
+        run_dir.mkdir()
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        while True:
+            run_dir = root / f"{stamp}-{_slug(spec)}-{secrets.token_hex(2)}"
+            try:
+                run_dir.mkdir()
+                break
+            except FileExistsError:
+                continue
+    write_json_atomic(run_dir / SPEC_FILE, spec.to_dict())
+    now = time.time()
+    write_json_atomic(run_dir / STATUS_FILE, {
+        "state": "queued",
+        "created_at": now,
+        "queued_at": now if queued_at is None else float(queued_at),
+        "attempt": 1,
+        "pid": None,
+        "epoch": 0,
+        "epochs": spec.epochs,
+        "owner": owner,
+        "message": "Waiting for its worker to start",
+    })
+    return run_dir
+
+
+@dataclass
+class RunInfo:
+    """A run as read from disk: its id, directory, spec, status and per-epoch metrics.
+
+    ``spec`` is None when ``spec.json`` is unreadable; ``status["state"]`` is "unknown"
+    when ``status.json`` is.
+    """
+
+    id: str
+    dir: Path
+    spec: TrainSpec | None
+    status: dict
+    metrics: list[dict] = field(default_factory=list)
+    test_metrics: dict | None = None
+    summary: dict | None = None
+
+    @property
+    def state(self) -> str:
+        """One of STATES, or "unknown"."""
+        return str(self.status.get("state", "unknown"))
+
+    @property
+    def owner(self) -> str | None:
+        """Who started the run (an opaque browser id), or None (command line, older runs)."""
+        owner = self.status.get("owner")
+        return owner if isinstance(owner, str) else None
+
+    @property
+    def label(self) -> str:
+        """A short human name: the grid variant, else the architecture variant and seed."""
+        if self.spec is None:
+            return self.id
+        if self.spec.experiment_label:
+            return self.spec.experiment_label
+        return f"{self.spec.variant} (seed {self.spec.seed})"
+
+    @property
+    def best_val_accuracy(self) -> float | None:
+        """Highest validation accuracy over completed epochs, or None."""
+        best = best_epoch_row(self.metrics)
+        return None if best is None else best[SCORE[0]]
+
+    @property
+    def test_accuracy(self) -> float | None:
+        """The best model's test accuracy, or None."""
+        value = (self.test_metrics or {}).get("accuracy")
+        return value if _finite(value) else None
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        """Mean epoch time, leaving out the first epoch (it includes tracing) when there are more."""
+        values = [r["seconds"] for r in self.metrics if _finite(r.get("seconds"))]
+        if len(values) > 1:
+            values = values[1:]
+        return statistics.fmean(values) if values else None
+
+
+def load_run(run_dir: str | os.PathLike) -> RunInfo:
+    """Read one run directory into a :class:`RunInfo` (never raises on bad files)."""
+    run_dir = Path(run_dir)
+    return RunInfo(
+        id=run_dir.name,
+        dir=run_dir,
+        spec=read_spec(run_dir),
+        status=read_status(run_dir),
+        metrics=read_metrics(run_dir),
+        test_metrics=read_test_metrics(run_dir),
+        summary=read_summary(run_dir),
+    )
+
+
+def list_runs(runs_root: str | os.PathLike | None = None, *, reconcile: bool = True,
+              experiment_id: str | None = None, owner: str | None = None) -> list[RunInfo]:
+    """All runs under ``runs_root``, newest first; reads files only (no TensorFlow).
+
+    Args:
+        runs_root: see :func:`cv_core.runs.default_runs_root`.
+        reconcile: first mark runs whose worker died as interrupted (:func:`reconcile_runs`).
+        experiment_id: keep only the runs of this grid experiment.
+        owner: keep only the runs this owner started.
+    """
+    root = default_runs_root(runs_root)
+    if reconcile:
+        reconcile_runs(root)
+    runs = [load_run(path) for path in run_dirs(root)]
+    if experiment_id is not None:
+        runs = [r for r in runs if r.spec is not None and r.spec.experiment_id == experiment_id]
+    if owner is not None:
+        runs = [r for r in runs if r.owner == owner]
+
+    def _created(run: RunInfo) -> tuple:
+        stamp = run.status.get("created_at")
+        return (stamp if _finite(stamp) else 0.0, run.id)
+
+    return sorted(runs, key=_created, reverse=True)
+
+
+def delete_run(run_dir: str | os.PathLike) -> None:
+    """Delete a finished run's directory.
+
+    Raises:
+        RunStateError: the run is queued or running (cancel it first).
+        FileNotFoundError: ``run_dir`` is not a run directory.
+    """
+    run_dir = Path(run_dir)
+    if not ((run_dir / STATUS_FILE).exists() or (run_dir / SPEC_FILE).exists()):
+        raise FileNotFoundError(f"Expected a run directory with {STATUS_FILE}. Received: {str(run_dir)!r}")
+    reconcile_run(run_dir)
+    state = read_status(run_dir).get("state")
+    if state in ACTIVE_STATES:
+        raise RunStateError(
+            f"Run {run_dir.name!r} is {state}; cancel it and wait for it to stop before deleting it."
+        )
+    shutil.rmtree(run_dir)
