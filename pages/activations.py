@@ -5,7 +5,8 @@ import numpy as np
 import streamlit as st
 
 from cv_core.plots.interpret import channel_grid_figure, channel_values_figure, single_channel_figure, tile_of_point
-from ui.interpret import digest, model_picker, picture_picker, remember, remembered
+from ui.interpret import digest, model_picker, picture_picker
+from ui.memory import index_of, remember, remembered
 from ui.interpret_results import display_photo, layer_infos, layer_outputs
 from ui.stepper import stepper
 
@@ -51,8 +52,9 @@ with right:
     channels = values.shape[-1]
     controls = st.columns([1, 1, 2])
     sizes = [16, 32, 64]
-    remembered("activations_per_page", None, sizes, 32)
-    per_page = controls[0].selectbox("Channels per page", sizes, key="activations_per_page")
+    initial = remembered("activations_per_page", None, sizes, 32)
+    per_page = controls[0].selectbox("Channels per page", sizes, index=index_of(sizes, initial), key="activations_per_page")
+    remember("activations_per_page", None, per_page)
     pages = max(1, -(-channels // per_page))
     page = controls[1].number_input(f"Page (of {pages})", 1, pages, 1, key=f"activations_page_{info.name}_{per_page}")
     shown = list(range((int(page) - 1) * per_page, min(channels, int(page) * per_page)))
@@ -65,11 +67,15 @@ with right:
     clicked = None
     for point in (event.selection.points if event and event.selection else []):
         clicked = tile_of_point(point)
-    enlarge_key = f"activations_channel_{info.name}"
-    if clicked is not None:
-        st.session_state[enlarge_key] = clicked
-    if enlarge_key not in st.session_state or not 0 <= st.session_state[enlarge_key] < channels:
-        st.session_state[enlarge_key] = shown[0]
-    channel = st.number_input("Enlarged channel", 0, channels - 1, key=enlarge_key)
+    memory, last_click = f"_keep_activations_channel_{info.name}", f"_activations_click_{info.name}"
+    if clicked is not None and clicked != st.session_state.get(last_click):
+        st.session_state[last_click] = clicked
+        st.session_state[memory] = clicked
+        st.session_state["_activations_clicks"] = st.session_state.get("_activations_clicks", 0) + 1
+    start = st.session_state.get(memory, shown[0])
+    start = start if 0 <= start < channels else shown[0]
+    channel = st.number_input("Enlarged channel", 0, channels - 1, start,
+                              key=f"activations_channel_{info.name}_{st.session_state.get('_activations_clicks', 0)}")
+    st.session_state[memory] = int(channel)
     st.plotly_chart(single_channel_figure(values[..., int(channel)], title=f"{info.name}, channel {int(channel)}"),
                     width="stretch", key="activations_single")

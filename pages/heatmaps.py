@@ -6,16 +6,8 @@ import streamlit as st
 
 from cv_core.interpret import METHODS, feature_map_layers, last_conv_layer, overlay
 from cv_core.plots.interpret import top_predictions_figure
-from ui.interpret import (
-    class_label,
-    digest,
-    model_picker,
-    picture_picker,
-    png_bytes,
-    remember,
-    remembered,
-    top_classes,
-)
+from ui.interpret import class_label, digest, model_picker, picture_picker, png_bytes, top_classes
+from ui.memory import index_of, remember, remembered
 from ui.interpret_results import display_photo, explanation
 
 st.title("Heatmaps")
@@ -51,15 +43,17 @@ def _method_label(name: str) -> str:
 @st.fragment
 def heatmap_panel() -> None:
     controls = st.columns([1.2, 1.4, 1.8])
-    remembered("heatmaps_method", "method", list(METHODS), "grad_cam")
-    method = controls[0].selectbox("Method", list(METHODS), format_func=_method_label, key="heatmaps_method",
+    initial = remembered("heatmaps_method", "method", list(METHODS), "grad_cam")
+    method = controls[0].selectbox("Method", list(METHODS), index=index_of(METHODS, initial),
+                                   format_func=_method_label, key="heatmaps_method",
                                    help="Grad-CAM weights the target layer's channels by their mean gradient; "
                                         "Grad-CAM++ and HiResCAM weight them pixel by pixel; Score-CAM uses no "
                                         "gradients (it masks the photo with each channel); SmoothGrad works on pixels.")
     remember("heatmaps_method", "method", method)
     uses_layer = METHODS[method].uses_layer
-    remembered("heatmaps_layer", "target", layers, default_layer)
-    layer = controls[1].selectbox("Target layer", layers, key="heatmaps_layer", disabled=not uses_layer,
+    initial = remembered("heatmaps_layer", "target", layers, default_layer)
+    layer = controls[1].selectbox("Target layer", layers, index=index_of(layers, initial), key="heatmaps_layer",
+                                  disabled=not uses_layer,
                                   help=f"Any layer with a feature map; the default, `{default_layer}`, is the last one.")
     remember("heatmaps_layer", "target", layer)
     classes = list(range(len(subject.class_names)))
@@ -67,8 +61,9 @@ def heatmap_panel() -> None:
     # A shared link's class applies to the picture it came with; a new picture starts at its top class.
     from_link = "class" if not st.session_state.get("heatmaps_link_class_used") else None
     st.session_state["heatmaps_link_class_used"] = True
-    remembered(class_widget, from_link, classes, top[0][0])
-    class_index = controls[2].selectbox("Explain the class", classes, key=class_widget,
+    initial = remembered(class_widget, from_link, classes, top[0][0])
+    class_index = controls[2].selectbox("Explain the class", classes, index=index_of(classes, initial),
+                                        key=class_widget,
                                         format_func=lambda i: class_label(subject, i),
                                         help="The top prediction by default; pick any class to see what would "
                                              "make the model say that instead.")
@@ -119,11 +114,13 @@ if compare == "Two models":
                      caption=f"{METHODS[method].label} · its top class: {class_label(other, other_first.class_index)}")
 else:
     second_options = [m for m in METHODS if m != method]
-    remembered("heatmaps_method2", "method2", second_options, "score_cam" if method != "score_cam" else "grad_cam")
+    second = remembered("heatmaps_method2", "method2", second_options,
+                        "score_cam" if method != "score_cam" else "grad_cam")
     for col, name in zip(pair, (method, None)):
         with col:
             if name is None:
-                name = st.selectbox("Second method", second_options, format_func=_method_label, key="heatmaps_method2")
+                name = st.selectbox("Second method", second_options, index=index_of(second_options, second),
+                                    format_func=_method_label, key="heatmaps_method2")
                 remember("heatmaps_method2", "method2", name)
             else:
                 st.markdown(f"**{_method_label(name)}**")

@@ -14,6 +14,7 @@ import streamlit as st
 
 from cv_core.images import ImageInputError, decode_image
 from cv_core.interpret.subjects import Subject, SubjectSample
+from ui.memory import index_of, remember, remembered
 from ui.uploads import image_upload
 
 PRETRAINED = {
@@ -22,37 +23,6 @@ PRETRAINED = {
 }
 SOURCES = ["Sample", "Upload", "Camera"]
 SOURCE_ICONS = {"Sample": ":material/photo_library:", "Upload": ":material/upload:", "Camera": ":material/photo_camera:"}
-
-
-# --------------------------------------------------------------------------------------
-# Choices that survive a reload (URL) and a trip to another page (session)
-# --------------------------------------------------------------------------------------
-
-
-def remembered(widget_key: str, param: str | None, options, default, shared: str | None = None):
-    """Give a widget its starting value: the URL's ``param``, else this session's last
-    choice (``shared`` names a memory several pages share), else ``default``.
-
-    Call before creating the widget with ``key=widget_key``; then call :func:`remember`.
-    """
-    if widget_key in st.session_state and st.session_state[widget_key] in options:
-        return
-    memory = f"_keep_{shared or widget_key}"
-    candidates = []
-    if param and param in st.query_params:
-        raw = st.query_params[param]
-        candidates += [option for option in options if str(option) == raw]
-    candidates += [st.session_state.get(memory), default]
-    st.session_state[widget_key] = next(c for c in candidates if c in options or c is default)
-
-
-def remember(widget_key: str, param: str | None, value, shared: str | None = None) -> None:
-    """Keep ``value`` for the next visit (session) and in the address bar (``param``)."""
-    st.session_state[f"_keep_{shared or widget_key}"] = value
-    if param:
-        text = str(value)
-        if st.query_params.get(param) != text:
-            st.query_params[param] = text
 
 
 # --------------------------------------------------------------------------------------
@@ -126,8 +96,8 @@ def model_picker(prefix: str, label: str = "Model", key_suffix: str = "", defaul
     choices = subject_choices()
     widget = f"{prefix}_model{key_suffix}"
     shared = "interpret_model" if not key_suffix else None
-    remembered(widget, param, list(choices), default or next(iter(choices)), shared=shared)
-    key = st.selectbox(label, list(choices), format_func=choices.get, key=widget,
+    initial = remembered(widget, param, list(choices), default or next(iter(choices)), shared=shared)
+    key = st.selectbox(label, list(choices), index=index_of(choices, initial), format_func=choices.get, key=widget,
                        help="Pretrained ImageNet models, every run of the run store that saved a model, and "
                             "`.keras` files the operator listed in `CONVNET_LAB_MODEL_FILES`. Model files cannot "
                             "be uploaded: a model file can carry code.")
@@ -174,8 +144,8 @@ def camera_photo(label: str, key: str) -> np.ndarray | None:
 def picture_picker(prefix: str, subject: Subject) -> SubjectSample | None:
     """Where the picture comes from (a sample, an upload, the camera) and the picture itself."""
     widget = f"{prefix}_source"
-    remembered(widget, "source", SOURCES, "Sample", shared="interpret_source")
-    source = st.segmented_control("Picture", SOURCES, key=widget, format_func=lambda s: s,
+    initial = remembered(widget, "source", SOURCES, "Sample", shared="interpret_source")
+    source = st.segmented_control("Picture", SOURCES, default=initial, key=widget,
                                   help="A sample picture, a photo of your own, or one from your camera.")
     source = source or "Sample"
     remember(widget, "source", source, shared="interpret_source")
@@ -190,8 +160,8 @@ def picture_picker(prefix: str, subject: Subject) -> SubjectSample | None:
         return None
     names = [s.name for s in samples]
     widget = f"{prefix}_sample"
-    remembered(widget, "sample", names, names[0], shared="interpret_sample")
-    name = st.selectbox("Sample", names, key=widget)
+    initial = remembered(widget, "sample", names, names[0], shared="interpret_sample")
+    name = st.selectbox("Sample", names, index=index_of(names, initial), key=widget)
     remember(widget, "sample", name, shared="interpret_sample")
     return samples[names.index(name)]
 

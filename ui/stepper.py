@@ -4,24 +4,37 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.interpret import remember, remembered
+from ui.memory import remember, remembered
 
 
 def stepper(key: str, options: list[str], param: str | None = None, label: str = "Layer",
             default: str | None = None) -> int:
-    """Previous and Next buttons around a slider over ``options``; returns the chosen index."""
-    remembered(key, param, options, default if default in options else options[0])
-    position = options.index(st.session_state[key])
+    """Previous and Next buttons around a slider over ``options``; returns the chosen index.
+
+    The buttons move a remembered position and give the slider a fresh key, so the slider
+    starts at the new position through its ``value`` argument (see :mod:`ui.memory`).
+    """
+    generation = st.session_state.get(f"_{key}_generation", 0)
+    widget = f"{key}_{generation}"
+    start = remembered(widget, param, options, default if default in options else options[0], shared=key)
+    position = options.index(start)
 
     def shift(delta: int) -> None:
-        current = options.index(st.session_state[key])
-        st.session_state[key] = options[min(len(options) - 1, max(0, current + delta))]
+        current = options.index(st.session_state.get(widget, start))
+        target = options[min(len(options) - 1, max(0, current + delta))]
+        st.session_state[f"_keep_{key}"] = target
+        if param:
+            st.query_params[param] = target
+        st.session_state[f"_{key}_generation"] = generation + 1
+        st.session_state.pop(widget, None)
 
     cols = st.columns([1.7, 6, 1.7], vertical_alignment="bottom")
     cols[0].button("Previous", key=f"{key}_previous", icon=":material/chevron_left:", on_click=shift, args=(-1,),
                    disabled=position == 0, width="stretch")
-    value = cols[1].select_slider(f"{label} ({position + 1} of {len(options)})", options, key=key)
+    value = cols[1].select_slider(label, options, value=start, key=widget,
+                                  help=f"{len(options)} in all; Previous and Next step one at a time.")
     cols[2].button("Next", key=f"{key}_next", icon=":material/chevron_right:", on_click=shift, args=(1,),
                    disabled=position == len(options) - 1, width="stretch")
-    remember(key, param, value)
+    remember(widget, param, value, shared=key)
+    st.caption(f"{label} {options.index(value) + 1} of {len(options)}")
     return options.index(value)

@@ -132,6 +132,10 @@ def test_heatmaps_on_a_run_uses_its_dataset_samples(runs_root):
     assert any("at `block2_add`" in c for c in captions(at))
 
 
+def layer_slider(at):
+    return next(s for s in at.select_slider if s.key.startswith("activations_layer_"))
+
+
 def test_activations_steps_through_layers(runs_root):
     at = open_page("pages/activations.py")
     assert at.title[0].value == "Activations"
@@ -141,13 +145,13 @@ def test_activations_steps_through_layers(runs_root):
     header = next(m.value for m in at.markdown if m.value.startswith("#### "))
     assert header.startswith("#### `relu_conv1` · Activation")
     at.button(key="activations_layer_previous").click().run()
-    assert at.select_slider(key="activations_layer").value == "conv1"
+    assert layer_slider(at).value == "conv1"
     grid = next(c for c in chart_json(at) if "channels 0–31" in json.dumps(c["layout"]["title"], ensure_ascii=False))
     assert grid["data"][1]["customdata"] == list(range(32))  # one clickable marker per channel
     at.number_input(key="activations_page_conv1_32").set_value(2).run()
     grid = next(c for c in chart_json(at) if "channels 32–63" in json.dumps(c["layout"]["title"], ensure_ascii=False))
-    at.number_input(key="activations_channel_conv1").set_value(40).run()
+    next(n for n in at.number_input if n.key.startswith("activations_channel_conv1_")).set_value(40).run()
     assert any("conv1, channel 40" in json.dumps(c["layout"]["title"], ensure_ascii=False) for c in chart_json(at))
-    at.select_slider(key="activations_layer").set_value("pool10").run()
+    layer_slider(at).set_value("pool10").run()
     assert any("one number per channel" in json.dumps(c["layout"]["title"], ensure_ascii=False) for c in chart_json(at))
     assert at.query_params["layer"] == "pool10"
