@@ -8,7 +8,7 @@ from cv_core.interpret import METHODS, feature_map_layers, last_conv_layer, over
 from cv_core.plots.interpret import top_predictions_figure
 from ui.interpret import class_label, digest, model_picker, picture_picker, png_bytes, top_classes
 from ui.memory import index_of, remember, remembered
-from ui.interpret_results import display_photo, explanation
+from ui.interpret_results import display_photo, explanation, trust_panel
 
 st.title("Heatmaps")
 st.caption("What does the model see in your photo, and where? Pick a model and a picture (a sample, your own "
@@ -40,8 +40,8 @@ def _method_label(name: str) -> str:
     return METHODS[name].label
 
 
-@st.fragment
-def heatmap_panel() -> None:
+def heatmap_panel():
+    """Method, layer, class and opacity controls, the picture and its heatmap; returns the result."""
     controls = st.columns([1.2, 1.4, 1.8])
     initial = remembered("heatmaps_method", "method", list(METHODS), "grad_cam")
     method = controls[0].selectbox("Method", list(METHODS), index=index_of(METHODS, initial),
@@ -85,18 +85,18 @@ def heatmap_panel() -> None:
     pictures[1].download_button("Download the overlay (PNG)", png_bytes(blended), icon=":material/download:",
                                 file_name=f"heatmap-{method}-{result.class_index}.png", mime="image/png",
                                 key="heatmaps_download")
-    st.session_state["heatmaps_current"] = (method, int(result.class_index), layer if uses_layer else None)
+    return result, (layer if uses_layer else None)
 
 
 with right:
-    heatmap_panel()
+    current, current_layer = heatmap_panel()
 
 st.divider()
 st.subheader("Side by side")
 st.caption("The same picture explained two ways: two methods on one model, or one method on two models.")
 compare = st.segmented_control("Compare", ["Two methods", "Two models"], key="heatmaps_compare_kind",
                                default="Two methods")
-method, class_index, layer = st.session_state.get("heatmaps_current", ("grad_cam", top[0][0], default_layer))
+method, class_index, layer = current.method, int(current.class_index), current_layer
 pair = st.columns(2)
 if compare == "Two models":
     with pair[0]:
@@ -129,3 +129,6 @@ else:
             result = explanation(subject, picture_key, batch, name, class_index, target, False)
             st.image(overlay(photo, result.heatmap, 0.5), width="stretch",
                      caption=f"{_method_label(name)} · {class_label(subject, result.class_index)}")
+
+st.divider()
+trust_panel(subject, sample, batch, picture_key, current, current_layer)

@@ -53,8 +53,8 @@ BASELINES = ("zeros", "blur", "mean")
 READING = {
     "deletion": (
         "The class probability as the hottest pixels are blanked out first. A good heatmap makes it "
-        "fall fast, so a lower area under the curve is better; the dashed curve removes pixels in "
-        "random order."
+        "fall fast, so a lower area under the curve is better; the dashed curve removes the "
+        "picture's cells in random order."
     ),
     "insertion": (
         "The class probability as the hottest pixels are revealed first into a blurred copy of the "
@@ -174,6 +174,25 @@ def _heat_order(heat: np.ndarray) -> np.ndarray:
     return np.argsort(-heat.ravel(), kind="stable")
 
 
+#: The random yardstick removes whole cells of a grid this fine, as coarse as a class-activation map.
+RANDOM_GRID = 14
+
+
+def _random_block_order(shape: tuple[int, int], rng: np.random.Generator, cells: int = RANDOM_GRID) -> np.ndarray:
+    """A random pixel order that takes whole cells of a ``cells`` x ``cells`` grid at a time.
+
+    Scattered single pixels removed at random wreck any convnet's answer at once (the picture
+    turns to salt and pepper), which would make every heatmap look worse than chance; a
+    random map as coarse as a heatmap is the fair yardstick.
+    """
+    height, width = shape
+    rows = np.minimum(np.arange(height) * cells // height, cells - 1)
+    cols = np.minimum(np.arange(width) * cells // width, cells - 1)
+    cell = (rows[:, None] * cells + cols[None, :]).ravel()
+    rank = rng.permutation(cells * cells)[cell]
+    return np.lexsort((rng.random(cell.size), rank))
+
+
 # --------------------------------------------------------------------------------------
 # Deletion and insertion curves
 # --------------------------------------------------------------------------------------
@@ -216,7 +235,7 @@ def _causal_curve(kind: str, model, image, heatmap, class_index, steps, baseline
     blank = _baseline(picture, baseline)
     start, end = (picture, blank) if kind == "deletion" else (blank, picture)
     rng = np.random.default_rng(seed)
-    orders = [_heat_order(heat), *(rng.permutation(heat.size) for _ in range(int(random_orders)))]
+    orders = [_heat_order(heat), *(_random_block_order(heat.shape, rng) for _ in range(int(random_orders)))]
     curves = _curves(forward, start, end, orders, steps, index, batch_size)
     fractions = np.linspace(0.0, 1.0, steps + 1).astype(np.float32)
     randoms = curves[1:]
@@ -249,7 +268,8 @@ def deletion_curve(model, image, heatmap, class_index: int | None = None, steps:
             "blur" (a Gaussian blur of the image, sigma 5 px at 224 px as in RISE, at least
             1 px), "mean" (the image's mean colour), a number, or an array of the image's shape.
         batch_size: images per forward pass.
-        random_orders: random pixel orders averaged for the yardstick (0 skips them); each
+        random_orders: random orders averaged for the yardstick (0 skips them), each removing
+            whole cells of a 14 x 14 grid in random order (a random map as coarse as a heatmap); each
             costs as many forward passes as the curve itself.
         seed: seed of the random orders.
 

@@ -116,11 +116,13 @@ def causal_curves_figure(deletion: Mapping, insertion: Mapping, class_name: str 
     """
     fig = go.Figure()
     for curve, name, colour in ((deletion, "Deletion", "#d62728"), (insertion, "Insertion", "#2ca02c")):
-        label = f"{name} (AUC {curve['auc']:.3f}"
-        if curve.get("random_auc") is not None:
-            label += f"; random order {curve['random_auc']:.3f}"
-        fig.add_scatter(x=np.asarray(curve["fractions"]), y=np.asarray(curve["probabilities"]), name=label + ")",
+        fractions = np.asarray(curve["fractions"])
+        fig.add_scatter(x=fractions, y=np.asarray(curve["probabilities"]), name=f"{name} in heat order (AUC {curve['auc']:.3f})",
                         mode="lines", line=dict(color=colour, width=3), fill="tozeroy")
+        if curve.get("random_probabilities") is not None:
+            fig.add_scatter(x=fractions, y=np.asarray(curve["random_probabilities"]),
+                            name=f"{name} in random order (AUC {curve['random_auc']:.3f})", mode="lines",
+                            line=dict(color=colour, width=2, dash="dash"))
     fig.update_layout(
         title=f"Probability of {class_name or 'the class'} as the hottest pixels are removed or revealed",
         margin=_MARGIN, height=360, legend=dict(orientation="h", y=-0.25, x=0),

@@ -155,3 +155,33 @@ def test_activations_steps_through_layers(runs_root):
     layer_slider(at).set_value("pool10").run()
     assert any("one number per channel" in json.dumps(c["layout"]["title"], ensure_ascii=False) for c in chart_json(at))
     assert at.query_params["layer"] == "pool10"
+
+
+def test_heatmaps_trust_scores_and_sanity_check(runs_root):
+    at = open_page("pages/heatmaps.py")
+    metrics = {m.label: m for m in at.metric}
+    assert {"Deletion AUC (lower is better)", "Insertion AUC (higher is better)", "Only the hot region kept",
+            "Heat on the object"} <= set(metrics)
+    deletion = float(metrics["Deletion AUC (lower is better)"].value)
+    insertion = float(metrics["Insertion AUC (higher is better)"].value)
+    assert 0 <= deletion < insertion <= 1  # Grad-CAM on the cat: removing its heat hurts, revealing it helps
+    assert metrics["Heat on the object"].value == "—"  # a bundled photo has no true mask
+    curves = next(c for c in chart_json(at) if "hottest pixels are removed" in c["layout"]["title"]["text"])
+    assert [t["name"].split(" (")[0] for t in curves["data"]] == [
+        "Deletion in heat order", "Deletion in random order", "Insertion in heat order", "Insertion in random order"]
+    at.multiselect(key="trust_sanity_methods").set_value(["grad_cam"]).run()
+    at.button(key="trust_sanity_go").click().run()
+    assert not at.exception
+    sanity = next(c for c in chart_json(at) if c["layout"]["title"]["text"].startswith("Sanity check"))
+    steps = sanity["data"][0]["x"]
+    assert steps[:3] == ["original", "conv10", "fire9"] and sanity["data"][0]["y"][0] == 1.0
+    verdict = next(m.value for m in at.markdown if m.value.startswith("**Grad-CAM**:"))
+    assert verdict.split(": ", 1)[1].startswith(("Passes", "Fails", "Doubtful"))
+
+
+def test_heatmaps_localisation_against_the_true_mask_of_a_run_sample(runs_root):
+    run_id = fake_run(runs_root)
+    at = open_page("pages/heatmaps.py", {"model": f"run:{run_id}"})
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Heat on the object"].endswith("%")
+    assert any(c.value.startswith("Hottest point: ") for c in at.caption)

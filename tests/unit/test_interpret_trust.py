@@ -404,3 +404,15 @@ def test_the_class_index_is_the_original_models():
     result = sanity_check(model, _red_square(), class_index=0)
     assert result["class_index"] == 0
     assert int(np.argmax(class_probabilities(model, _red_square()))) == CLASS
+
+
+def test_the_random_yardstick_removes_whole_cells():
+    from cv_core.interpret.trust import _random_block_order
+
+    order = _random_block_order((28, 42), np.random.default_rng(0), cells=14)
+    assert sorted(order.tolist()) == list(range(28 * 42))  # every pixel exactly once
+    cell = ((order // 42) * 14 // 28) * 14 + (order % 42) * 14 // 42
+    changes = np.count_nonzero(np.diff(cell))
+    assert changes == 14 * 14 - 1  # one cell after another, never interleaved
+    other = _random_block_order((28, 42), np.random.default_rng(1), cells=14)
+    assert not np.array_equal(order, other)
