@@ -115,7 +115,7 @@ if compare == "Two models":
 else:
     second_options = [m for m in METHODS if m != method]
     second = remembered("heatmaps_method2", "method2", second_options,
-                        "score_cam" if method != "score_cam" else "grad_cam")
+                        "grad_cam_plus_plus" if method != "grad_cam_plus_plus" else "grad_cam")
     for col, name in zip(pair, (method, None)):
         with col:
             if name is None:

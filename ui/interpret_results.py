@@ -72,7 +72,7 @@ def _causal(_subject: Subject, subject_key: str, picture_key: str, _batch: np.nd
             method: str, class_index: int, layer: str | None) -> dict:
     from cv_core.interpret import causal_curves, keep_heat_region
 
-    curves = causal_curves(_subject.model, _batch, _heatmap, class_index, steps=24, random_orders=1)
+    curves = causal_curves(_subject.model, _batch, _heatmap, class_index, steps=20, random_orders=1, batch_size=8)
     kept = keep_heat_region(_subject.model, _batch, _heatmap, class_index)
     kept.pop("kept_mask", None)
     return {**curves, "kept": kept}

@@ -29,7 +29,7 @@ class ScoreCAM(BaseCAM):
     label = "Score-CAM"
 
     def __init__(self, model, layer_name: str | None = None, augment: bool = False,
-                 batch_size: int = 32, max_channels: int = 256) -> None:
+                 batch_size: int = 8, max_channels: int = 256) -> None:
         super().__init__(model, layer_name, augment=augment)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"Expected `batch_size` to be a positive integer. Received: batch_size={batch_size!r}")
@@ -80,7 +80,7 @@ class ScoreCAM(BaseCAM):
 
 
 def score_cam(model, image, class_index: int | None = None, layer_name: str | None = None,
-              augment: bool = False, batch_size: int = 32, max_channels: int = 256) -> np.ndarray:
+              augment: bool = False, batch_size: int = 8, max_channels: int = 256) -> np.ndarray:
     """Score-CAM heatmap of one image: (H, W) float32 in [0, 1].
 
     Arguments as :func:`cv_core.interpret.grad_cam`, plus ``batch_size`` (masked images per
