@@ -19,6 +19,9 @@ PAGES = {
         st.Page("pages/heatmaps.py", title="Heatmaps", icon=":material/local_fire_department:"),
         st.Page("pages/activations.py", title="Activations", icon=":material/layers:"),
     ],
+    "Segmentation": [
+        st.Page("pages/mask_studio.py", title="Mask studio", icon=":material/brush:"),
+    ],
 }
 
 page = st.navigation(PAGES)

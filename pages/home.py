@@ -60,6 +60,9 @@ pages = [
      "where it looked, with five methods side by side, and whether the heatmap deserves trust."),
     ("pages/activations.py", "Activations", ":material/layers:",
      "Step through a model layer by layer and see what every channel makes of one picture."),
+    ("pages/mask_studio.py", "Mask studio", ":material/brush:",
+     "Paint or correct segmentation masks on samples or your own pictures and save them as a dataset "
+     "you can train on."),
 ]
 for row in range(0, len(pages), 3):
     cols = st.columns(3)

@@ -45,11 +45,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(runs: Path, logs: Path):
-    """Start `streamlit run app.py` like a user would on a free port; yield its URL; stop it."""
+def running_app(runs: Path, logs: Path, data: Path | None = None):
+    """Start `streamlit run app.py` like a user would on a free port; yield its URL; stop it.
+
+    ``data``, when given, is the data root (``CONVNET_LAB_DATA``: user mask datasets live there).
+    """
     port = _free_port()
     log = open(logs / "streamlit.log", "w")
     env = dict(os.environ, CONVNET_LAB_RUNS=str(runs), PYTHONUNBUFFERED="1")
+    if data is not None:
+        env["CONVNET_LAB_DATA"] = str(data)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -82,7 +87,9 @@ def app_server(tmp_path_factory):
     _require_browser()
     runs = tmp_path_factory.mktemp("runs")
     os.environ["CONVNET_LAB_RUNS_E2E"] = str(runs)  # tests that submit runs themselves use it
-    with running_app(runs, tmp_path_factory.mktemp("logs")) as url:
+    data = tmp_path_factory.mktemp("data")
+    os.environ["CONVNET_LAB_DATA_E2E"] = str(data)  # tests that read what the app saved use it
+    with running_app(runs, tmp_path_factory.mktemp("logs"), data=data) as url:
         yield url
 
 

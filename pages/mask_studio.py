@@ -1,0 +1,82 @@
+"""Mask studio: paint a segmentation mask over a picture, correct a starting mask, and save
+picture and mask into a dataset of your own that the lab can train on."""
+
+import streamlit as st
+
+from cv_core.mask_drawing import MaskError, apply_strokes, canvas_size, drawing_palette, prepare_for_storage
+from ui.mask_studio import (
+    StartingMask,
+    agreement,
+    dataset_chooser,
+    digest,
+    drawing_tools,
+    mask_canvas,
+    mask_preview,
+    mask_store,
+    picture_source,
+    save_panel,
+    saved_masks_panel,
+    show_flash,
+    size_note,
+    starting_mask,
+)
+
+st.title("Mask studio")
+st.caption("Make your own segmentation data: paint a class for every pixel of a picture (or correct a mask "
+           "you start from), then save the picture and its mask — a PNG of class indices, the chapter's mask "
+           "format — into a dataset of your own that opens for training as `user:<name>`.")
+show_flash()
+
+store = mask_store()
+setup = st.columns([1, 1.2, 1], gap="large")
+with setup[0]:
+    st.subheader("Dataset")
+    info = dataset_chooser(store)
+if info is None:
+    with setup[1]:
+        st.info("Choose a dataset to save into, or create one: give it a name and its classes.",
+                icon=":material/create_new_folder:")
+    st.stop()
+
+
+def editor() -> None:
+    """Picture, starting mask, canvas, preview and saving (returns early, with a message, when a
+    choice cannot be used, so the list of saved masks below always shows)."""
+    with setup[1]:
+        st.subheader("Picture")
+        subject = picture_source(store, info)
+    if subject is None:
+        return
+    with setup[2]:
+        st.subheader("Start from")
+        start = starting_mask(subject, info)
+    if start is None:
+        return
+    try:
+        image, start_mask = prepare_for_storage(subject.image, start.mask)
+    except MaskError as exc:
+        st.error(f"This picture cannot be used. {exc}", icon=":material/block:")
+        return
+    start = StartingMask(start_mask, start.label, start.compare)
+    palette = drawing_palette(len(info["class_names"]), info["background"])
+
+    st.divider()
+    st.subheader(f"Draw on {subject.origin}")
+    st.caption(size_note(subject.image.shape[:2], image.shape[:2], canvas_size(*image.shape[:2])) +
+               " Strokes are solid so that every colour maps back to exactly one class.")
+    tools = drawing_tools(info, palette)
+    canvas_column, result_column = st.columns([1.3, 1], gap="large")
+    with canvas_column:
+        labels = mask_canvas(image, start.mask, info, palette, tools,
+                             canvas_key=digest(info["name"], info["class_names"], info["background"], subject.key))
+    mask = apply_strokes(start.mask, labels)
+    with result_column:
+        mask_preview(image, mask, info, palette)
+        agreement(start, mask, info)
+        save_panel(store, info, subject, image, mask)
+
+
+editor()
+st.divider()
+st.subheader(f"Saved masks in {info['name']}")
+saved_masks_panel(store, info)

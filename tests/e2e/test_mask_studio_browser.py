@@ -1,0 +1,169 @@
+"""A person paints a mask in the Mask studio with the mouse, saves it, and the PNG on disk has
+the class where the stroke went and the background elsewhere."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+DATASET = "e2e_shapes"
+WAIT = 30_000  # ms; reruns answer slowly on a busy 2-core machine
+
+
+def _saved(name: str, item: str) -> tuple[np.ndarray, np.ndarray]:
+    folder = Path(os.environ["CONVNET_LAB_DATA_E2E"]) / "user_masks" / name
+    with Image.open(folder / "masks" / f"{item}.png") as mask, Image.open(folder / "images" / f"{item}.png") as image:
+        assert mask.mode in ("L", "P")
+        return np.asarray(image.convert("RGB")), np.asarray(mask)
+
+
+def _drag(page, canvas, points) -> None:
+    """A mouse stroke through ``points`` given as fractions of the canvas's width and height."""
+    _settle(page)
+    box = canvas.bounding_box()
+    xs = [box["x"] + fx * box["width"] for fx, _ in points]
+    ys = [box["y"] + fy * box["height"] for _, fy in points]
+    page.mouse.move(xs[0], ys[0])
+    page.mouse.down()
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        for t in np.linspace(0, 1, 12)[1:]:
+            page.mouse.move(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+    page.mouse.up()
+
+
+def _settle(page) -> None:
+    """Wait for the script to finish, then let the canvas apply its new settings: it reconfigures
+    its tool (colour, mode) asynchronously after the rerun, and a reconfiguration in the middle of
+    a stroke would cut the stroke short."""
+    wait_idle(page)
+    page.wait_for_timeout(500)
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick a selectbox option; a rerun that lands while the list is open closes it: try again."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    for _ in range(3):
+        wait_idle(page)
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    expect(box).to_have_value(option, timeout=WAIT)
+    wait_idle(page)
+
+
+def test_paint_a_stroke_save_and_read_the_png(page, app_server):
+    page.goto(app_server)
+    wait_idle(page)
+    page.get_by_test_id("stSidebarNav").get_by_text("Mask studio", exact=True).click()
+    page.get_by_role("heading", name="Mask studio").wait_for()
+    wait_idle(page)
+    # From here on (the canvas component loads its code when it first appears), nothing may come
+    # from another host: the component serves its assets from the app.
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if urlparse(r.url).hostname not in ("127.0.0.1", None)
+            and not r.url.startswith("data:") else None)
+
+    # A new dataset with the shapes' classes.
+    page.get_by_role("button", name="Classes of shapes").click()
+    classes = page.get_by_test_id("stTextArea").locator("textarea")
+    expect(classes).to_have_value(re.compile("circle"), timeout=WAIT)
+    wait_idle(page)
+    name = page.get_by_label("Dataset name", exact=True)
+    name.fill(DATASET)
+    name.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Create dataset").click()
+    wait_idle(page)
+    success = page.get_by_test_id("stAlertContentSuccess")
+    expect(success).to_contain_text(f"Created the dataset {DATASET}", timeout=WAIT)
+    expect(success).to_contain_text("circle, square, triangle", timeout=WAIT)
+
+    # Start from an empty mask and paint one horizontal stroke of "square" (class 2).
+    page.get_by_text("An empty mask (all background)").click()
+    expect(page.get_by_text("No IoU: you started from an empty mask.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    _choose(page, "Class", "2 · square")
+    expect(page.get_by_text("Brush: drag on the picture to paint 2 · square")).to_be_visible(timeout=WAIT)
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_have_count(1, timeout=WAIT)
+    box = canvas.bounding_box()
+    assert (round(box["width"]), round(box["height"])) == (480, 480)  # 96 px shapes enlarged 5×
+    _drag(page, canvas, [(0.2, 0.5), (0.8, 0.5)])
+    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    screenshot(page, "mask_studio_stroke")
+
+    page.get_by_role("button", name=f"Save to {DATASET}").click()
+    wait_idle(page)
+    expect(success).to_contain_text(
+        "Saved as a new item 0001 in e2e_shapes: the picture (96 × 96 px) and its mask of class indices "
+        "(background, square)", timeout=WAIT)
+    image, mask = _saved(DATASET, "0001")
+    assert image.shape == (96, 96, 3) and mask.shape == (96, 96)
+    assert set(np.unique(mask).tolist()) == {0, 2}
+    # The stroke: canvas y = 240 ± 9 px is image row 48 ± 1.8, from x = 96 to 384 (columns 19 to 77).
+    rows, cols = np.nonzero(mask == 2)
+    assert (mask[47:49, 22:75] == 2).all(), (rows.min(), rows.max(), cols.min(), cols.max(), len(rows))
+    assert 45 <= rows.min() and rows.max() <= 51 and 16 <= cols.min() and cols.max() <= 80
+    assert (mask[:44] == 0).all() and (mask[53:] == 0).all()
+
+    # A second stroke of another class, then Undo: saving again keeps only the first stroke.
+    _choose(page, "Class", "1 · circle")
+    expect(page.get_by_text("Brush: drag on the picture to paint 1 · circle")).to_be_visible(timeout=WAIT)
+    _drag(page, canvas, [(0.5, 0.1), (0.5, 0.9)])
+    expect(page.get_by_text("2 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    page.get_by_role("button", name="Undo", exact=True).first.click()
+    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    page.get_by_role("button", name="Save changes to 0001").click()
+    wait_idle(page)
+    expect(success).to_contain_text(
+        "Saved the changes to item 0001 in e2e_shapes: the picture (96 × 96 px) and its mask of class indices "
+        "(background, square)", timeout=WAIT)
+    assert np.array_equal(_saved(DATASET, "0001")[1], mask)
+
+    # A filled polygon of "triangle" (class 3) in the top-left corner, closed on its first corner.
+    _choose(page, "Class", "3 · triangle")
+    page.get_by_role("radio", name="Polygon").click()
+    hint = page.get_by_text("Filled polygon: click to place corners")
+    expect(hint).to_contain_text("3 · triangle", timeout=WAIT)
+    wait_idle(page)
+    _settle(page)
+    box = canvas.bounding_box()
+    corners = [(0.05, 0.05), (0.35, 0.05), (0.35, 0.3), (0.05, 0.3), (0.05, 0.05)]
+    for fx, fy in corners:
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        page.wait_for_timeout(150)
+    expect(page.get_by_text("2 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    screenshot(page, "mask_studio_polygon")
+    page.get_by_role("button", name="Save changes to 0001").click()
+    wait_idle(page)
+    expect(success).to_contain_text("(background, square, triangle)", timeout=WAIT)
+    wait_idle(page)
+    _, polygon = _saved(DATASET, "0001")
+    # Inside the polygon: image px 4.8 to 33.6 across, 4.8 to 28.8 down.
+    assert (polygon[8:26, 8:30] == 3).all(), np.unique(polygon, return_counts=True)
+    assert (polygon[mask == 2] == 2).all() and set(np.unique(polygon).tolist()) == {0, 2, 3}
+
+    # The saved mask appears in the list.
+    expect(page.get_by_test_id("stImageCaption").filter(has_text="0001")).to_have_count(1, timeout=WAIT)
+    expect(page.get_by_test_id("stException")).to_have_count(0, timeout=WAIT)
+    assert outside == [], f"requests to other hosts: {outside}"
+    screenshot(page, "mask_studio_saved")
