@@ -56,6 +56,7 @@ CLASS_PRESETS = {
     "pets": ["background", "foreground", "boundary"],
 }
 THUMB_SIDE = 160
+LEGEND_WIDTH = 280  # px: about the width of the dataset column, so the names stay legible
 THUMBS_PER_PAGE = 12
 
 
@@ -123,10 +124,11 @@ def _use_preset(preset: str) -> None:
 
 def new_dataset_form(store: UserMaskStore) -> None:
     """A form that creates a user dataset from a plain name and its class names."""
+    st.caption("Fill in the classes of a built-in dataset, to start from its true masks:")
     cols = st.columns(2)
-    cols[0].button("Classes of shapes", key=_key("preset_shapes"), on_click=_use_preset, args=("shapes",),
+    cols[0].button("Shapes", key=_key("preset_shapes"), on_click=_use_preset, args=("shapes",),
                    help="background, " + ", ".join(SHAPE_CLASSES), width="stretch")
-    cols[1].button("Classes of Oxford pets", key=_key("preset_pets"), on_click=_use_preset, args=("pets",),
+    cols[1].button("Oxford pets", key=_key("preset_pets"), on_click=_use_preset, args=("pets",),
                    help="background, foreground, boundary", width="stretch")
     st.session_state.setdefault(_key("new_classes"), "background\nforeground")
     with st.container(border=True):
@@ -150,7 +152,7 @@ def dataset_chooser(store: UserMaskStore) -> dict | None:
     if st.session_state.get(_key("dataset")) not in options:
         st.session_state.pop(_key("dataset"), None)
     choice = st.selectbox("Save masks into", options, key=_key("dataset"),
-                          format_func=lambda n: "➕ New dataset…" if n == NEW_DATASET else n,
+                          format_func=lambda n: "+ New dataset…" if n == NEW_DATASET else n,
                           help=f"Your mask datasets, stored in {store.root}. Each opens for training as "
                                "`user:<name>`.")
     if choice == NEW_DATASET:
@@ -162,7 +164,7 @@ def dataset_chooser(store: UserMaskStore) -> dict | None:
         st.error(str(exc), icon=":material/folder_off:")
         return None
     palette = drawing_palette(len(info["class_names"]), info["background"])
-    st.image(mask_legend(info["class_names"], palette, 420), output_format="PNG",
+    st.image(mask_legend(info["class_names"], palette, LEGEND_WIDTH), output_format="PNG",
              caption=f"{info['items']} saved mask(s) · open it for training as user:{choice}")
     return info
 

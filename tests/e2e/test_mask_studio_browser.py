@@ -79,7 +79,7 @@ def test_paint_a_stroke_save_and_read_the_png(page, app_server):
             and not r.url.startswith("data:") else None)
 
     # A new dataset with the shapes' classes.
-    page.get_by_role("button", name="Classes of shapes").click()
+    page.get_by_role("button", name="Shapes", exact=True).click()
     classes = page.get_by_test_id("stTextArea").locator("textarea")
     expect(classes).to_have_value(re.compile("circle"), timeout=WAIT)
     wait_idle(page)
