@@ -30,7 +30,7 @@ reads the canvas in three steps:
 **Sizes.** Masks are stored at the size of their stored image. Pictures larger than
 ``STORE_MAX_SIDE`` on their long side are shrunk once (area filter) before drawing
 (:func:`storage_size`): a model of this lab trains at about 200 px, and a mask drawn on a
-canvas of ``DRAW_SIDE`` px holds no finer detail. The canvas shows the picture at
+canvas of ``DRAW_SIDE`` (up to 800) px holds no finer detail. The canvas shows the picture at
 :func:`canvas_size` (small pictures enlarged by a whole factor so their pixels stay crisp),
 and :func:`apply_strokes` maps the canvas back onto the stored size by nearest neighbour:
 pixels nobody painted keep the starting mask at full resolution.
@@ -86,8 +86,8 @@ MIN_BLEND_CLEARANCE = 2 * CLEAN_TOLERANCE
 EXACT_BLEND_CLASSES = 32
 #: Value of :func:`canvas_to_labels` for a pixel that no stroke covers.
 NOT_DRAWN = -1
-#: Long side of the drawing canvas, in screen pixels.
-DRAW_SIDE = 560
+#: Long side of the drawing canvas, in screen pixels (the default; the studio lets you choose).
+DRAW_SIDE = 480
 #: Long side above which a picture is shrunk before it is stored with its mask.
 STORE_MAX_SIDE = 1024
 #: Pictures longer than this many times their width (or the reverse) are refused.

@@ -7,6 +7,7 @@ from cv_core.mask_drawing import MaskError, apply_strokes, canvas_size, drawing_
 from ui.mask_studio import (
     StartingMask,
     agreement,
+    canvas_side_picker,
     dataset_chooser,
     digest,
     drawing_tools,
@@ -61,14 +62,18 @@ def editor() -> None:
     palette = drawing_palette(len(info["class_names"]), info["background"])
 
     st.divider()
-    st.subheader(f"Draw on {subject.origin}")
-    st.caption(size_note(subject.image.shape[:2], image.shape[:2], canvas_size(*image.shape[:2])) +
+    heading, side_column = st.columns([3, 1], vertical_alignment="bottom")
+    heading.subheader(f"Draw on {subject.origin}")
+    with side_column:
+        side = canvas_side_picker()
+    st.caption(size_note(subject.image.shape[:2], image.shape[:2], canvas_size(*image.shape[:2], side=side)) +
                " Strokes are solid so that every colour maps back to exactly one class.")
-    tools = drawing_tools(info, palette)
-    canvas_column, result_column = st.columns([1.3, 1], gap="large")
+    tools = drawing_tools(info, palette, side)
+    canvas_column, result_column = st.columns([1.45, 1], gap="large")
     with canvas_column:
         labels = mask_canvas(image, start.mask, info, palette, tools,
-                             canvas_key=digest(info["name"], info["class_names"], info["background"], subject.key))
+                             canvas_key=digest(info["name"], info["class_names"], info["background"], subject.key,
+                                               side))
     mask = apply_strokes(start.mask, labels)
     with result_column:
         mask_preview(image, mask, info, palette)

@@ -19,6 +19,7 @@ from PIL import Image
 from cv_core.datasets import SHAPE_CLASSES, DatasetError, UserMaskStore
 from cv_core.images import ImageInputError, decode_label_map
 from cv_core.mask_drawing import (
+    DRAW_SIDE,
     STORE_MAX_SIDE,
     MaskError,
     blank_mask,
@@ -56,6 +57,7 @@ CLASS_PRESETS = {
     "pets": ["background", "foreground", "boundary"],
 }
 THUMB_SIDE = 160
+CANVAS_SIDES = [320, 400, 480, 560, 640, 800]
 LEGEND_WIDTH = 280  # px: about the width of the dataset column, so the names stay legible
 THUMBS_PER_PAGE = 12
 
@@ -353,13 +355,16 @@ def starting_mask(subject: Subject, info: dict) -> StartingMask | None:
 # -- drawing ----------------------------------------------------------------------------------
 @dataclass
 class Tools:
+    """What the next stroke paints, with which tool, how wide, and how the canvas looks."""
+
     class_index: int
     tool: str
     width: int
     opacity: float
+    side: int = DRAW_SIDE
 
 
-def drawing_tools(info: dict, palette: np.ndarray) -> Tools:
+def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE) -> Tools:
     """Class, tool, brush size and how strongly the starting mask shows under the strokes."""
     names, background = info["class_names"], info["background"]
     painted = [i for i in range(len(names)) if i != background] or [background]
@@ -381,7 +386,7 @@ def drawing_tools(info: dict, palette: np.ndarray) -> Tools:
     swatch.image(np.broadcast_to(palette[painting], (18, 48, 3)).copy(), output_format="PNG")
     hint.caption(f"{TOOL_HINTS[tool]} **{painting} · {names[painting]}**. Undo and Clear are under the canvas "
                  "(and in the canvas's own toolbar when you hover it).")
-    return Tools(int(class_index), tool, int(width), float(opacity))
+    return Tools(int(class_index), tool, int(width), float(opacity), int(side))
 
 
 def _drawing_state(canvas_key: str) -> dict:
@@ -417,12 +422,19 @@ def canvas_background(image: np.ndarray, start: np.ndarray, size: tuple[int, int
     return Image.fromarray(tinted)
 
 
+def canvas_side_picker() -> int:
+    """The long side of the drawing canvas on screen, in pixels."""
+    return int(st.select_slider("Canvas size (px)", CANVAS_SIDES, value=DRAW_SIDE, key=_key("side"),
+                                help="The long side of the canvas on the screen: larger for detail on a big "
+                                     "screen. Changing it clears the strokes on the canvas."))
+
+
 def mask_canvas(image: np.ndarray, start: np.ndarray, info: dict, palette: np.ndarray, tools: Tools,
                 canvas_key: str) -> np.ndarray | None:
     """The drawing canvas; returns the painted classes at canvas size (-1 = not painted) or None."""
     from streamlit_drawable_canvas import st_canvas
 
-    size = canvas_size(*image.shape[:2])
+    size = canvas_size(*image.shape[:2], side=tools.side)
     state = _drawing_state(canvas_key)
     colour = palette[info["background"] if tools.tool == "eraser" else tools.class_index]
     st.space("small")  # room for the canvas's own toolbar, which floats above its top edge
@@ -523,18 +535,16 @@ def save_panel(store: UserMaskStore, info: dict, subject: Subject, image: np.nda
     target = subject.item_id or st.session_state.get(_key("saved_as"), {}).get(subject.key)
     if target is not None and target not in store.list_items(name):
         target = None  # deleted meanwhile
-    cols = st.columns(2)
     if target is not None:
-        cols[0].button(f"Save changes to {target}", type="primary", icon=":material/save:", key=_key("save"),
-                       on_click=_save, args=(store, name, target, image, mask, subject.key, False), width="stretch")
-        cols[1].button("Save as a new item", icon=":material/add:", key=_key("save_new"),
-                       on_click=_save, args=(store, name, None, image, mask, subject.key, True), width="stretch")
+        st.button(f"Save changes to {target}", type="primary", icon=":material/save:", key=_key("save"),
+                  on_click=_save, args=(store, name, target, image, mask, subject.key, False), width="stretch")
+        st.button("Save as a new item", icon=":material/add:", key=_key("save_new"),
+                  on_click=_save, args=(store, name, None, image, mask, subject.key, True), width="stretch")
     else:
         st.text_input("Item name (optional)", key=_key("item_name"), placeholder="next number, e.g. 0001",
                       help="A plain name: letters A–Z, digits, '-' or '_'. Empty: the next number.")
-        cols = st.columns(2)
-        cols[0].button(f"Save to {name}", type="primary", icon=":material/save:", key=_key("save"),
-                       on_click=_save, args=(store, name, None, image, mask, subject.key, True), width="stretch")
+        st.button(f"Save to {name}", type="primary", icon=":material/save:", key=_key("save"),
+                  on_click=_save, args=(store, name, None, image, mask, subject.key, True), width="stretch")
 
 
 # -- saved masks ------------------------------------------------------------------------------

@@ -281,7 +281,7 @@ def test_huge_thin_and_broken_uploads(data_root, store):
     assert not at.exception
     text = captions(at)
     assert "This picture is 3000 × 2000 px; it is stored at 1024 × 683 px" in text
-    assert "You draw on a reduced 560 × 374 view. The mask is saved at 1024 × 683 px" in text
+    assert "You draw on a reduced 480 × 320 view. The mask is saved at 1024 × 683 px" in text
     at.button(key="mask_studio_save").click().run()
     image, mask = store.load_item("uploads", "0001")
     assert image.shape == (683, 1024, 3) and mask.shape == (683, 1024) and mask.max() == 0

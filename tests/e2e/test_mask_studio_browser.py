@@ -66,12 +66,38 @@ def _choose(page, label: str, option: str) -> None:
     wait_idle(page)
 
 
-def test_paint_a_stroke_save_and_read_the_png(page, app_server):
-    page.goto(app_server)
+def _open_studio(page, url: str) -> None:
+    page.goto(url)
     wait_idle(page)
     page.get_by_test_id("stSidebarNav").get_by_text("Mask studio", exact=True).click()
     page.get_by_role("heading", name="Mask studio").wait_for()
     wait_idle(page)
+
+
+def _new_dataset(page, name: str, classes: str) -> None:
+    """Create a user dataset through the form (choosing "+ New dataset…" when others exist)."""
+    if page.get_by_role("combobox", name="Save masks into", exact=True).input_value() != "+ New dataset…":
+        _choose(page, "Save masks into", "+ New dataset…")
+    if classes == "shapes":
+        page.get_by_role("button", name="Shapes", exact=True).click()
+        expect(page.get_by_test_id("stTextArea").locator("textarea")).to_have_value(re.compile("circle"),
+                                                                                     timeout=WAIT)
+    else:
+        area = page.get_by_test_id("stTextArea").locator("textarea")
+        area.fill(classes)
+        area.press("Control+Enter")  # commits a text area
+    wait_idle(page)
+    box = page.get_by_label("Dataset name", exact=True)
+    box.fill(name)
+    box.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Create dataset").click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Created the dataset {name}", timeout=WAIT)
+
+
+def test_paint_a_stroke_save_and_read_the_png(page, app_server):
+    _open_studio(page, app_server)
     # From here on (the canvas component loads its code when it first appears), nothing may come
     # from another host: the component serves its assets from the app.
     outside = []
@@ -79,18 +105,8 @@ def test_paint_a_stroke_save_and_read_the_png(page, app_server):
             and not r.url.startswith("data:") else None)
 
     # A new dataset with the shapes' classes.
-    page.get_by_role("button", name="Shapes", exact=True).click()
-    classes = page.get_by_test_id("stTextArea").locator("textarea")
-    expect(classes).to_have_value(re.compile("circle"), timeout=WAIT)
-    wait_idle(page)
-    name = page.get_by_label("Dataset name", exact=True)
-    name.fill(DATASET)
-    name.press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Create dataset").click()
-    wait_idle(page)
+    _new_dataset(page, DATASET, "shapes")
     success = page.get_by_test_id("stAlertContentSuccess")
-    expect(success).to_contain_text(f"Created the dataset {DATASET}", timeout=WAIT)
     expect(success).to_contain_text("circle, square, triangle", timeout=WAIT)
 
     # Start from an empty mask and paint one horizontal stroke of "square" (class 2).
@@ -167,3 +183,37 @@ def test_paint_a_stroke_save_and_read_the_png(page, app_server):
     expect(page.get_by_test_id("stException")).to_have_count(0, timeout=WAIT)
     assert outside == [], f"requests to other hosts: {outside}"
     screenshot(page, "mask_studio_saved")
+
+
+def test_a_big_upload_is_drawn_reduced_and_saved_at_its_stored_size(page, app_server, tmp_path):
+    """A 1600 × 1200 photo is stored at 1024 × 768 and drawn on a 480 × 360 canvas: the stroke
+    lands at the same place, scaled, in the saved mask."""
+    _open_studio(page, app_server)
+    _new_dataset(page, "e2e_uploads", "background\nroad")
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("background, road", timeout=WAIT)
+    page.get_by_role("radio", name="Upload", exact=True).click()
+    wait_idle(page)
+    photo = np.zeros((1200, 1600, 3), np.uint8)
+    photo[:, :, 1] = np.linspace(0, 255, 1600, dtype=np.uint8)[None]
+    Image.fromarray(photo).save(tmp_path / "big.png")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(tmp_path / "big.png"))
+    expect(page.get_by_text("This picture is 1600 × 1200 px; it is stored at 1024 × 768 px")).to_be_visible(
+        timeout=WAIT)
+    expect(page.get_by_text("You draw on a reduced 480 × 360 view")).to_be_visible(timeout=WAIT)
+    canvas = page.locator("canvas.upper-canvas")
+    box = canvas.bounding_box()
+    assert (round(box["width"]), round(box["height"])) == (480, 360)
+    _drag(page, canvas, [(0.1, 0.25), (0.9, 0.25)])
+    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    page.get_by_role("button", name="Save to e2e_uploads").click()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("(background, road)", timeout=WAIT)
+    image, mask = _saved("e2e_uploads", "0001")
+    assert image.shape == (768, 1024, 3) and mask.shape == (768, 1024)
+    # The stroke: canvas y = 90 ± 9 of 360 is stored row 192 ± 19; x from 48 to 432 of 480 is
+    # stored columns 102 to 922, ± 19 for the round ends.
+    rows, cols = np.nonzero(mask == 1)
+    assert 168 <= rows.min() and rows.max() <= 216 and 80 <= cols.min() and cols.max() <= 945
+    assert (mask[185:200, 120:900] == 1).all()
+    assert (mask[:165] == 0).all() and (mask[220:] == 0).all()
+    screenshot(page, "mask_studio_big_upload")

@@ -208,9 +208,10 @@ def test_storage_size():
 
 def test_canvas_size():
     assert canvas_size(96, 96) == (480, 480)  # enlarged by a whole factor
-    assert canvas_size(32, 64) == (256, 512)
-    assert canvas_size(768, 1024) == (420, 560)
-    assert canvas_size(560, 300) == (560, 300)
+    assert canvas_size(32, 64) == (224, 448)
+    assert canvas_size(768, 1024) == (360, 480)
+    assert canvas_size(480, 300) == (480, 300)
+    assert canvas_size(768, 1024, side=800) == (600, 800)
 
 
 def test_prepare_for_storage_shrinks_picture_and_mask_together():
