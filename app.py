@@ -1,10 +1,15 @@
 """Convnet Lab: the router. Page config, navigation, the shared sidebar, then the page."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.sidebar import render_sidebar
 
-st.set_page_config(page_title="Convnet Lab", page_icon=":material/grid_view:", layout="wide")
+# The tab icon is a file served by the app itself: a Material icon name makes the browser fetch it
+# from a font server on the internet, which fails offline.
+st.set_page_config(page_title="Convnet Lab", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"),
+                   layout="wide")
 
 PAGES = {
     "Lab": [

@@ -267,14 +267,23 @@ def compare_anatomy(model_a, model_b) -> list[dict]:
         model_b: the variant to compare with it.
 
     Returns:
+        The rows of :func:`compare_blocks` for the two models' block tables.
+    """
+    return compare_blocks(block_table(model_a), block_table(model_b))
+
+
+def compare_blocks(blocks_a: list[dict], blocks_b: list[dict]) -> list[dict]:
+    """Align two :func:`block_table` results (so a cached table can be compared without its model).
+
+    Returns:
         One dict per block (model A's order, then blocks only model B has) with keys
         ``block``, ``output_shape_a``/``output_shape_b``, ``params_a``/``params_b``,
         ``params_ratio`` (b / a), ``mult_adds_a``/``mult_adds_b`` and ``mult_adds_ratio``
         (b / a). A block missing from one model has 0 params and mult-adds there; a ratio
         is None when model A's count is 0 or unknown.
     """
-    rows_a = {row["block"]: row for row in block_table(model_a)}
-    rows_b = {row["block"]: row for row in block_table(model_b)}
+    rows_a = {row["block"]: row for row in blocks_a}
+    rows_b = {row["block"]: row for row in blocks_b}
     empty = {"output_shape": None, "params": 0, "mult_adds": 0}
     table = []
     for block in list(rows_a) + [b for b in rows_b if b not in rows_a]:

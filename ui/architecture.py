@@ -1,12 +1,28 @@
-"""Architecture lab glue: cached anatomy of model variants and the two concept demos."""
+"""Architecture lab glue: cached anatomy of model variants and the two concept demos.
+
+Anatomy is computed by building the model (the one source of truth for its sizes), but
+only after :func:`cv_core.runs.check_resources` has agreed that building it fits the
+budget. Results are cached, never models: after measuring, the model is dropped and Keras'
+state cleared, so showing VGG16 does not leave 550 MB behind.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
+import math
 
 import streamlit as st
 
-from cv_core.plots.architecture import batchnorm_stats_figure, compare_figure, gradient_norms_figure, pyramid_figure
+from cv_core.plots.architecture import (
+    UNDERFLOW_FLOOR,
+    batchnorm_stats_figure,
+    compare_figure,
+    gradient_norms_figure,
+    pyramid_figure,
+)
+from cv_core.runs import SpecError, TrainSpec, check_resources
 
 #: Reference architectures from keras.applications, built without weights (no download).
 REFERENCE_MODELS = {
@@ -15,29 +31,67 @@ REFERENCE_MODELS = {
 }
 
 
-def _build(description: dict):
-    from cv_core import models
-
-    kwargs = dict(description)
-    kind = kwargs.pop("kind")
-    builders = {"mini_xception": models.build_mini_xception, "small_convnet": models.build_small_convnet}
-    if kind in builders:
-        kwargs["filters"] = tuple(kwargs["filters"])
-        kwargs["input_shape"] = tuple(kwargs["input_shape"])
-        return builders[kind](**kwargs)
-    from cv_core._tf import keras
-
-    applications = keras().applications
-    name, shape = REFERENCE_MODELS[kind]
-    return getattr(applications, name)(weights=None, input_shape=shape)
+class AnatomyError(ValueError):
+    """A model that cannot be measured here; the message says why."""
 
 
-@st.cache_data(max_entries=32, show_spinner="Building the model to measure it…")
-def anatomy(description_json: str) -> dict:
-    """Block table, totals and layer count of a model described as JSON (cached)."""
+def describe_spec(spec: TrainSpec, num_classes: int) -> str:
+    """A canonical JSON description of the model Train builds for ``spec`` (a cache key)."""
+    fields = ("model", "conv_type", "batchnorm", "residual", "filters", "image_size", "augmentation", "dropout_rate")
+    data = {name: getattr(spec, name) for name in fields}
+    data["filters"] = list(spec.filters)
+    return json.dumps({"kind": "spec", "spec": data, "num_classes": int(num_classes)}, sort_keys=True)
+
+
+def describe_reference(label: str) -> str:
+    """A canonical JSON description of a keras.applications reference model."""
+    return json.dumps({"kind": "reference", "label": label}, sort_keys=True)
+
+
+def _spec_of(description: dict) -> TrainSpec:
+    return TrainSpec().replace(**{**description["spec"], "filters": tuple(description["spec"]["filters"])})
+
+
+def _release_memory(keras) -> None:
+    """Drop Keras' global state and hand freed memory back to the operating system."""
+    keras.backend.clear_session(free_memory=True)
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _measure(description: dict, measure) -> dict:
+    from cv_core._tf import keras as _keras
+    from cv_core.runs.model import build_model
+
+    keras = _keras()
+    model = None
+    try:
+        if description["kind"] == "spec":
+            spec = _spec_of(description)
+            check_resources(spec, num_classes=description["num_classes"], training=False)
+            model = build_model(spec, description["num_classes"])
+        else:
+            name, shape = REFERENCE_MODELS[description["label"]]
+            model = getattr(keras.applications, name)(weights=None, input_shape=shape)
+        return measure(model)
+    except SpecError as exc:
+        raise AnatomyError(str(exc)) from None
+    except ValueError as exc:  # the builder's own argument checks
+        raise AnatomyError(str(exc)) from None
+    except Exception as exc:  # ResourceExhaustedError, MemoryError...: never take the page down
+        raise AnatomyError(f"Building this model failed ({type(exc).__name__}). "
+                           "Try fewer or narrower filters, or smaller images.") from None
+    finally:
+        del model
+        _release_memory(keras)
+
+
+def _anatomy_of(model) -> dict:
     from cv_core.anatomy import block_table, total_mult_adds
 
-    model = _build(json.loads(description_json))
     return {
         "blocks": block_table(model),
         "params": int(model.count_params()),
@@ -47,17 +101,17 @@ def anatomy(description_json: str) -> dict:
     }
 
 
-@st.cache_data(max_entries=32, show_spinner="Comparing the two models…")
+@st.cache_data(max_entries=32, show_spinner="Building the model to measure it…")
+def anatomy(description_json: str) -> dict:
+    """Block table, totals and layer count of a described model (cached)."""
+    return _measure(json.loads(description_json), _anatomy_of)
+
+
 def comparison(description_a_json: str, description_b_json: str) -> list[dict]:
-    """Per-block comparison rows of two model descriptions (cached)."""
-    from cv_core.anatomy import compare_anatomy
+    """Per-block comparison rows of two described models (from their cached anatomies)."""
+    from cv_core.anatomy import compare_blocks
 
-    return compare_anatomy(_build(json.loads(description_a_json)), _build(json.loads(description_b_json)))
-
-
-def describe(kind: str, **kwargs) -> str:
-    """A canonical JSON description of a model to build, usable as a cache key."""
-    return json.dumps({"kind": kind, **kwargs}, sort_keys=True, default=list)
+    return compare_blocks(anatomy(description_a_json)["blocks"], anatomy(description_b_json)["blocks"])
 
 
 def block_rows_for_table(blocks: list[dict]) -> list[dict]:
@@ -73,37 +127,54 @@ def block_rows_for_table(blocks: list[dict]) -> list[dict]:
     ]
 
 
-def show_anatomy(description_json: str, title: str) -> dict:
-    """Metrics, pyramid chart and block table of one model; returns its anatomy."""
-    info = anatomy(description_json)
+def show_anatomy(description_json: str, title: str, caption: str | None = None) -> dict | None:
+    """Metrics, pyramid chart and block table of one model; returns its anatomy, or None
+    (with the reason shown) if it cannot be built."""
+    try:
+        info = anatomy(description_json)
+    except AnatomyError as exc:
+        st.error(f"This model cannot be shown: {exc}", icon=":material/block:")
+        return None
     cols = st.columns(3)
     cols[0].metric("Parameters", f"{info['params']:,}")
     cols[1].metric("Multiply-adds per image", _human(info["mult_adds"]))
     cols[2].metric("Layers", info["layers"])
+    if caption:
+        st.caption(caption)
     st.plotly_chart(pyramid_figure(info["blocks"], title=title), width="stretch")
     with st.expander("Per-block table"):
         st.dataframe(block_rows_for_table(info["blocks"]), hide_index=True, width="stretch")
     return info
 
 
+def _ratio_text(value: float | None, a: int | None) -> str:
+    if value is None:
+        return "— (none in the first)" if a == 0 else "—"
+    return f"{value:.3f}"
+
+
 def show_comparison(description_a_json: str, description_b_json: str, labels: tuple[str, str]) -> None:
     """Side-by-side bars and ratios of two models' parameters and compute per block."""
-    rows = comparison(description_a_json, description_b_json)
-    st.plotly_chart(compare_figure(rows, labels=labels, title=f"{labels[1]} vs {labels[0]}: parameters and compute per block"),
+    try:
+        rows = comparison(description_a_json, description_b_json)
+    except AnatomyError as exc:
+        st.error(f"The comparison cannot be shown: {exc}", icon=":material/block:")
+        return
+    st.plotly_chart(compare_figure(rows, labels=labels, title=f"{labels[1]} vs {labels[0]}: per block"),
                     width="stretch")
     table = [
         {
             "block": r["block"],
             f"params {labels[0]}": r["params_a"], f"params {labels[1]}": r["params_b"],
-            "params ratio": r["params_ratio"],
+            "params ratio": _ratio_text(r["params_ratio"], r["params_a"]),
             f"mult-adds {labels[0]}": r["mult_adds_a"], f"mult-adds {labels[1]}": r["mult_adds_b"],
-            "mult-adds ratio": r["mult_adds_ratio"],
+            "mult-adds ratio": _ratio_text(r["mult_adds_ratio"], r["mult_adds_a"]),
         }
         for r in rows
     ]
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"params ratio": st.column_config.NumberColumn(format="%.3f"),
-                                "mult-adds ratio": st.column_config.NumberColumn(format="%.3f")})
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(f"Ratios are {labels[1]} ÷ {labels[0]}: below 1 is a saving. “—” where the first model has "
+               "nothing to divide by (e.g. a stem without weights).")
 
 
 def _human(n: int | None) -> str:
@@ -132,6 +203,15 @@ def batchnorm_demo(steps: int, momentum: float, data_mean: float, data_std: floa
     return batchnorm_training_trace(steps=steps, seed=seed, data_mean=data_mean, data_std=data_std, momentum=momentum)
 
 
+def ratio_text(value: float) -> str:
+    """A gradient ratio for people: scientific notation, or an honest "below 1e-30" for underflow."""
+    if not math.isfinite(value):
+        return "not measurable (the last layer gets no gradient)"
+    if value < UNDERFLOW_FLOOR:
+        return f"less than {UNDERFLOW_FLOOR:.0e} (it underflows: float32 cannot hold anything that small)"
+    return f"{value:.1e}"
+
+
 def show_gradient_demo(prefix: str) -> None:
     """Residual connections vs vanishing gradients, measured."""
     st.markdown(
@@ -140,18 +220,25 @@ def show_gradient_demo(prefix: str) -> None:
         "to the input (the *vanishing gradient*); with them the identity path carries it back."
     )
     cols = st.columns(3)
-    depth = cols[0].slider("Depth (layers)", 4, 40, 20, key=f"{prefix}_grad_depth")
-    steps = cols[1].slider("Training steps before the second measurement", 0, 50, 10, key=f"{prefix}_grad_steps")
-    seed = cols[2].number_input("Seed", 0, 100, 0, key=f"{prefix}_grad_seed")
+    depth = cols[0].slider("Depth (layers)", 4, 40, 20, key=f"{prefix}_grad_depth", bind="query-params")
+    steps = cols[1].slider("Training steps before the second measurement", 0, 50, 10, key=f"{prefix}_grad_steps",
+                           bind="query-params")
+    seed = cols[2].number_input("Seed", 0, 100, 0, key=f"{prefix}_grad_seed", bind="query-params")
     results = gradient_demo(int(depth), int(steps), int(seed))
     st.plotly_chart(gradient_norms_figure(results), width="stretch")
     plain, residual = results
-    ratio_plain = plain["initial_norms"][0] / plain["initial_norms"][-1]
-    ratio_residual = residual["initial_norms"][0] / residual["initial_norms"][-1]
+
+    def ratio(result) -> float:
+        last = float(result["initial_norms"][-1])
+        return float(result["initial_norms"][0]) / last if last > 0 else float("nan")
+
     st.markdown(
-        f"Measured at initialisation: the first layer receives **{ratio_plain:.1e}** of the last layer's gradient "
-        f"without shortcuts, and **{ratio_residual:.1e}** with them."
+        f"Measured at initialisation: the first layer receives **{ratio_text(ratio(plain))}** of the last layer's "
+        f"gradient without shortcuts, and **{ratio_text(ratio(residual))}** with them."
     )
+    if min(float(plain["initial_norms"].min()), float(plain["final_norms"].min())) < UNDERFLOW_FLOOR:
+        st.caption(f"Points drawn on the dotted floor at {UNDERFLOW_FLOOR:.0e} are below it: the gradient there "
+                   "is smaller than float32 can represent, and reads as 0.")
 
 
 def show_batchnorm_demo(prefix: str) -> None:
@@ -162,14 +249,28 @@ def show_batchnorm_demo(prefix: str) -> None:
         "the data, the model answers differently in the two modes."
     )
     cols = st.columns(4)
-    steps = cols[0].slider("Training steps", 5, 200, 50, key=f"{prefix}_bn_steps")
-    momentum = cols[1].select_slider("Momentum", [0.5, 0.8, 0.9, 0.95, 0.99], 0.9, key=f"{prefix}_bn_momentum")
-    mean = cols[2].slider("Data mean", -5.0, 5.0, 3.0, 0.5, key=f"{prefix}_bn_mean")
-    std = cols[3].slider("Data standard deviation", 0.5, 4.0, 2.0, 0.5, key=f"{prefix}_bn_std")
+    steps = cols[0].slider("Training steps", 5, 200, 50, key=f"{prefix}_bn_steps", bind="query-params")
+    momentum = cols[1].select_slider("Momentum", [0.5, 0.8, 0.9, 0.95, 0.99], 0.9, key=f"{prefix}_bn_momentum",
+                                     bind="query-params")
+    mean = cols[2].slider("Data mean", -5.0, 5.0, 3.0, 0.5, key=f"{prefix}_bn_mean", bind="query-params")
+    std = cols[3].slider("Data standard deviation", 0.5, 4.0, 2.0, 0.5, key=f"{prefix}_bn_std", bind="query-params")
     trace = batchnorm_demo(int(steps), float(momentum), float(mean), float(std), 0)
     st.plotly_chart(batchnorm_stats_figure(trace), width="stretch")
     gap = trace["output_gap"]
+    lowest = int(gap.argmin())
     st.markdown(
         f"The moving mean went from 0 to **{trace['moving_mean'][-1]:.2f}** (data: {trace['data_mean']:.2f}); "
-        f"the gap between `training=True` and `training=False` outputs fell from **{gap[0]:.3f}** to **{gap[-1]:.3f}**."
+        f"the gap between `training=True` and `training=False` outputs fell from **{gap[0]:.3f}** to "
+        f"**{gap.min():.3f}** (step {lowest}) and ended at **{gap[-1]:.3f}**."
+    )
+    memory = 1 / (1 - float(momentum))
+    st.info(
+        "**Why the gap does not reach zero, and can grow again with more steps.** Once the moving averages "
+        f"have caught up (after a few times {memory:.0f} steps at momentum {momentum:g}: they average roughly the "
+        f"last {memory:.0f} batches), what is left is noise. The averages wobble with the batches they last "
+        "saw, and in training mode the layer normalises the measured batch with that batch's own statistics, "
+        "never exactly the population's. Meanwhile the layers after the batch norm keep learning larger "
+        "weights, which amplify this small difference in their output. A higher momentum averages more "
+        "batches and lowers that floor; it is not a bug.",
+        icon=":material/lightbulb:",
     )

@@ -1,19 +1,25 @@
-"""Compare-runs glue: overlaid curves, the measured table, the config diff and grid summaries.
+"""Compare-runs glue: the run picker, overlaid curves, the measured table, the config diff and grid summaries.
 
-Each view re-reads its runs from disk and refreshes itself every few seconds while any of
-them is still queued or running, so a comparison fills in as the runs train.
+Both views re-read runs from disk and refresh themselves every few seconds while any run
+they show (or could show) is queued or running, so new runs appear in the picker and a
+grid fills in without a reload.
 """
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from cv_core.plots.training import curves_figure, grid_summary_figure
-from cv_core.runs import ACTIVE_STATES, RunInfo, list_runs, load_run, summarise_experiment
+from cv_core.runs import ACTIVE_STATES, RunInfo, experiment_title, summarise_experiment
 from cv_core.runs.compare import compare_table, config_diff
-from ui.training import run_actions
+from ui.access import is_operator, policy
+from ui.training import run_actions, visible_runs
 
 REFRESH_SECONDS = 3.0
+IDLE_REFRESH_SECONDS = 10.0
+MISSING = "—"
 
 
 def _refresh(runs: list[RunInfo]) -> float | None:
@@ -28,44 +34,104 @@ def _legend_names(runs: list[RunInfo]) -> dict[str, str]:
     return names
 
 
+def short_name(run: RunInfo) -> str:
+    """A chip-sized name that never changes while the run trains: variant and seed, when it was
+    created, and the end of its id. (A multiselect keeps its choice by these labels, so a label
+    with the run's state in it would drop the run from the choice when the state changes.)"""
+    created = run.status.get("created_at")
+    when = time.strftime("%d %b %H:%M", time.localtime(created)) if isinstance(created, (int, float)) else ""
+    return " · ".join(part for part in (run.label, when, run.id[-4:]) if part)
+
+
+def whose_runs(prefix: str) -> bool:
+    """The "My runs / All runs" switch; returns True for "my runs"."""
+    default = "My runs" if policy().class_mode and not is_operator() else "All runs"
+    choice = st.segmented_control("Show", ["My runs", "All runs"], default=default, key=f"{prefix}_whose",
+                                  bind="query-params", help="Runs started from this browser, or everyone's.")
+    return (choice or default) == "My runs"
+
+
+def _percent(value) -> str:
+    return MISSING if value is None else f"{value:.1%}"
+
+
+def _number(value, fmt: str = ",.0f") -> str:
+    return MISSING if value is None else format(value, fmt)
+
+
+def comparison_rows(runs: list[RunInfo]) -> list[dict]:
+    """The measured table with people's column names; missing values read "—", never "None"."""
+    return [
+        {
+            "run": row["label"],
+            "state": row["state"],
+            "parameters": _number(row["params"]),
+            "s / epoch": _number(row["seconds_per_epoch"], ".1f"),
+            "best val. accuracy": _percent(row["best_val_accuracy"]),
+            "at epoch": _number(row["best_epoch"], "d"),
+            "test accuracy": _percent(row["test_accuracy"]),
+            "train − val gap": _percent(row["gap"]),
+            "epochs done": row["epochs"],
+            "id": row["run"],
+        }
+        for row in compare_table(runs)
+    ]
+
+
+def runs_view(prefix: str) -> None:
+    """The picker and the comparison of the chosen runs, kept up to date by themselves.
+
+    The comparison refreshes every few seconds while a run is active (every
+    ``IDLE_REFRESH_SECONDS`` otherwise). The picker stays still while it is open: it is
+    redrawn only when the set of runs changes (a run started or deleted anywhere).
+    """
+    mine = whose_runs(prefix)
+    runs = visible_runs(mine_only=mine)
+    if not runs:
+        st.info("No runs yet. Train a variant in the Architecture lab, or run the grid.", icon=":material/info:")
+        st.page_link("pages/architecture_lab.py", label="Open the Architecture lab", icon=":material/science:")
+    by_id = {run.id: run for run in runs}
+    key = f"{prefix}_chosen"
+    if key in st.session_state:  # drop runs deleted since
+        st.session_state[key] = [rid for rid in st.session_state[key] if rid in by_id]
+    chosen = []
+    if runs:
+        chosen = st.multiselect("Runs", list(by_id), default=[r.id for r in runs if r.metrics][:4], key=key,
+                                format_func=lambda rid: short_name(by_id[rid]), placeholder="Choose runs to compare")
+
+    @st.fragment(run_every=_refresh(runs) or IDLE_REFRESH_SECONDS)
+    def view() -> None:
+        fresh = visible_runs(mine_only=mine)
+        if {run.id for run in fresh} != set(by_id) or (_refresh(fresh) is None) != (_refresh(runs) is None):
+            st.rerun()  # runs appeared, went away, started or all finished: redraw the picker
+        if chosen:
+            latest = {run.id: run for run in fresh}
+            show_comparison([latest[rid] for rid in chosen if rid in latest], prefix)
+        elif runs:
+            st.info("Choose one or more runs to compare.")
+
+    view()
+
+
 def show_comparison(runs: list[RunInfo], prefix: str) -> None:
     """Curves, the measured table, the configuration diff and actions for the chosen runs."""
-
-    @st.fragment(run_every=_refresh(runs))
-    def comparison() -> None:
-        fresh = [load_run(run.dir) for run in runs if run.dir.exists()]
-        names = _legend_names(fresh)
-        data = {names[r.id]: r.metrics for r in fresh if r.metrics}
-        if data:
-            cols = st.columns(2)
-            cols[0].plotly_chart(curves_figure(data, "accuracy", title="Training (solid) and validation (dashed) accuracy"),
-                                 width="stretch", key=f"{prefix}_acc")
-            cols[1].plotly_chart(curves_figure(data, "loss", title="Training (solid) and validation (dashed) loss"),
-                                 width="stretch", key=f"{prefix}_loss")
-        else:
-            st.caption("None of these runs has finished an epoch yet.")
-        st.subheader("Measured")
-        st.dataframe(
-            compare_table(fresh), hide_index=True, width="stretch",
-            column_config={
-                "params": st.column_config.NumberColumn("parameters", format="localized"),
-                "seconds_per_epoch": st.column_config.NumberColumn("s / epoch", format="%.1f"),
-                "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="percent"),
-                "best_epoch": st.column_config.NumberColumn("at epoch"),
-                "test_accuracy": st.column_config.NumberColumn("test acc", format="percent"),
-                "gap": st.column_config.NumberColumn("train − val gap", format="percent",
-                                                     help="Training minus validation accuracy at the best epoch"),
-            },
-        )
-        st.subheader("How their configurations differ")
-        diff = config_diff(fresh)
-        if diff:
-            st.dataframe(diff, hide_index=True, width="stretch")
-        else:
-            st.caption("Same configuration." if len(fresh) > 1 else "Choose two or more runs to see a diff.")
-        run_actions(fresh, prefix)
-
-    comparison()
+    names = _legend_names(runs)
+    data = {names[r.id]: r.metrics for r in runs if r.metrics}
+    if data:
+        cols = st.columns(2)
+        cols[0].plotly_chart(curves_figure(data, "accuracy", title="Accuracy"), width="stretch", key=f"{prefix}_acc")
+        cols[1].plotly_chart(curves_figure(data, "loss", title="Loss"), width="stretch", key=f"{prefix}_loss")
+    else:
+        st.caption("None of these runs has finished an epoch yet.")
+    st.subheader("Measured")
+    st.dataframe(comparison_rows(runs), hide_index=True, width="stretch", key=f"{prefix}_measured")
+    st.subheader("How their configurations differ")
+    diff = config_diff(runs)
+    if diff:
+        st.dataframe(diff, hide_index=True, width="stretch", key=f"{prefix}_diff")
+    else:
+        st.caption("Same configuration." if len(runs) > 1 else "Choose two or more runs to see a diff.")
+    run_actions(runs, prefix)
 
 
 def experiment_ids(runs: list[RunInfo]) -> list[str]:
@@ -77,27 +143,64 @@ def experiment_ids(runs: list[RunInfo]) -> list[str]:
     return ids
 
 
+def summary_rows(summary: list[dict]) -> list[dict]:
+    """A grid summary with people's column names: mean ± standard deviation, and the range."""
+
+    def spread(row, metric, percent=True):
+        mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+        if mean is None:
+            return MISSING
+        if percent:
+            return f"{mean:.1%} ± {std * 100:.1f}"
+        return f"{mean:.1f} ± {std:.1f}"
+
+    def extent(row, metric):
+        low, high = row[f"{metric}_min"], row[f"{metric}_max"]
+        return MISSING if low is None else f"{low:.1%} – {high:.1%}"
+
+    return [
+        {
+            "variant": row["variant"],
+            "runs done": f"{row['completed']} of {row['runs']}",
+            "best val. accuracy (mean ± std)": spread(row, "best_val_accuracy"),
+            "best val. accuracy (range)": extent(row, "best_val_accuracy"),
+            "test accuracy (mean ± std)": spread(row, "test_accuracy"),
+            "s / epoch": spread(row, "seconds_per_epoch", percent=False),
+            "seeds": ", ".join(str(seed) for seed in row["seeds"]),
+        }
+        for row in summary
+    ]
+
+
+def experiments_view(prefix: str, mine: bool) -> None:
+    """Every grid experiment, newest first, each with progress, a chart and a table; live."""
+    runs = visible_runs(mine_only=mine)
+
+    @st.fragment(run_every=_refresh(runs))
+    def view() -> None:
+        fresh = visible_runs(mine_only=mine)
+        ids = experiment_ids(fresh)
+        if not ids:
+            st.caption("No grid experiments yet.")
+        for experiment in ids:
+            members = [r for r in fresh if r.spec is not None and r.spec.experiment_id == experiment]
+            show_experiment(experiment, members, prefix)
+        if (_refresh(fresh) is None) != (_refresh(runs) is None):
+            st.rerun()
+
+    view()
+
+
 def show_experiment(experiment: str, members: list[RunInfo], prefix: str) -> None:
     """Progress, mean ± std chart and table of one grid experiment."""
-
-    @st.fragment(run_every=_refresh(members))
-    def experiment_view() -> None:
-        fresh = list_runs(members[0].dir.parent, reconcile=False, experiment_id=experiment)
-        done = sum(r.state == "completed" for r in fresh)
-        active = sum(r.state in ACTIVE_STATES for r in fresh)
-        with st.container(border=True):
-            st.markdown(f"#### Experiment {experiment}")
-            st.progress(done / max(1, len(fresh)), text=f"{done} of {len(fresh)} runs completed"
-                        + (f" · {active} queued or running" if active else ""))
-            summary = summarise_experiment(fresh, experiment)
-            if any(row["best_val_accuracy_mean"] is not None for row in summary):
-                st.plotly_chart(grid_summary_figure(summary), width="stretch", key=f"{prefix}_grid_{experiment}")
-            st.dataframe(
-                [{k: v for k, v in row.items() if k not in ("conv_type", "batchnorm")} for row in summary],
-                hide_index=True, width="stretch",
-                column_config={c: st.column_config.NumberColumn(format="%.3f") for c in (
-                    "best_val_accuracy_mean", "best_val_accuracy_std", "test_accuracy_mean", "test_accuracy_std",
-                    "seconds_per_epoch_mean", "seconds_per_epoch_std")},
-            )
-
-    experiment_view()
+    done = sum(r.state == "completed" for r in members)
+    active = sum(r.state in ACTIVE_STATES for r in members)
+    with st.container(border=True):
+        st.markdown(f"#### {experiment_title(members)}")
+        st.caption(f"Experiment `{experiment}`")
+        st.progress(done / max(1, len(members)), text=f"{done} of {len(members)} runs completed"
+                    + (f" · {active} queued or running" if active else ""))
+        summary = summarise_experiment(members, experiment)
+        if any(row["best_val_accuracy_mean"] is not None for row in summary):
+            st.plotly_chart(grid_summary_figure(summary), width="stretch", key=f"{prefix}_grid_{experiment}")
+        st.dataframe(summary_rows(summary), hide_index=True, width="stretch", key=f"{prefix}_summary_{experiment}")

@@ -18,6 +18,8 @@ DATASET_LABELS = {
 }
 #: Longest side of a sample picture sent to the browser.
 GRID_SIDE = 384
+#: Longest folder path a person may type.
+MAX_PATH_CHARS = 300
 FOLDER_HINTS = {
     "image_folder": "A folder with one sub-folder of images per class, e.g. data/flowers (roses/, tulips/, …)",
     "cats_vs_dogs": "Kaggle's train/ folder (cat.0.jpg …) or Microsoft's PetImages/ folder",
@@ -29,7 +31,7 @@ def _folder_stamp(root: str | None) -> float:
     """Modification time of a folder, so a cached dataset is reopened when files change."""
     try:
         return os.stat(root).st_mtime if root else 0.0
-    except OSError:
+    except (OSError, ValueError):  # missing, unreadable, or not a path at all (a NUL byte)
         return -1.0
 
 
@@ -41,6 +43,17 @@ def _open_cached(name: str, root: str | None, options: tuple, stamp: float) -> D
 def load_dataset(name: str, root: str | None = None, **options) -> Dataset:
     """Open a dataset once per (name, folder, options, folder change) for every session."""
     return _open_cached(name, root or None, tuple(sorted(options.items())), _folder_stamp(root))
+
+
+def folder_problem(name: str, root: str, **options) -> str | None:
+    """Why the dataset ``name`` cannot be opened from ``root``, in words; None if it can."""
+    try:
+        load_dataset(name, root, **options)
+    except DatasetError as exc:
+        return str(exc)
+    except OSError as exc:  # a name too long for the file system, a folder we may not read...
+        return f"That folder cannot be read: {exc.strerror or exc}. Check the path and try again."
+    return None
 
 
 def dataset_picker(prefix: str, segmentation_only: bool = False) -> Dataset | None:
@@ -58,15 +71,22 @@ def dataset_picker(prefix: str, segmentation_only: bool = False) -> Dataset | No
         size = cols[1].select_slider("Picture size (px)", [32, 48, 64, 96, 128, 160], 96, key=f"{prefix}_size")
         return load_dataset("shapes", seed=int(seed), image_size=int(size))
     root = st.text_input("Folder", key=f"{prefix}_root", placeholder=FOLDER_HINTS[name],
-                         help=FOLDER_HINTS[name]).strip()
+                         help=FOLDER_HINTS[name], max_chars=MAX_PATH_CHARS).strip()
     if not root:
         st.info(f"Type the path of the folder on this machine. {FOLDER_HINTS[name]}.", icon=":material/folder_open:")
         return None
+    from ui.access import AccessError, is_operator, policy
+
     try:
-        return load_dataset(name, root)
-    except DatasetError as exc:
+        policy().check_folder(root, operator=is_operator())
+    except AccessError as exc:
         st.error(str(exc), icon=":material/folder_off:")
         return None
+    problem = folder_problem(name, root)
+    if problem:
+        st.error(problem, icon=":material/folder_off:")
+        return None
+    return load_dataset(name, root)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -115,9 +135,15 @@ def oxford_download_panel(prefix: str) -> None:
     from cv_core.datasets import download_oxford_pets
     from cv_core.download import DownloadError
 
+    from ui.access import is_operator, policy
+
     with st.expander("Don't have it yet? Download Oxford-IIIT Pets (about 800 MB)", icon=":material/download:"):
-        target = st.text_input("Download into this folder", value="data/oxford_pets", key=f"{prefix}_download_root")
-        if st.button("Download and unpack", key=f"{prefix}_download"):
+        if policy().class_mode and not is_operator():
+            st.caption("This lab serves a class: only its operator can download datasets.")
+            return
+        target = st.text_input("Download into this folder", value="data/oxford_pets", key=f"{prefix}_download_root",
+                               max_chars=MAX_PATH_CHARS).strip()
+        if st.button("Download and unpack", key=f"{prefix}_download", disabled=not target):
             bar = st.progress(0.0, text="Connecting…")
 
             def report(name, progress):
@@ -129,6 +155,8 @@ def oxford_download_panel(prefix: str) -> None:
                 download_oxford_pets(target, progress=report)
             except DownloadError as exc:
                 st.error(str(exc), icon=":material/cloud_off:")
+            except OSError as exc:
+                st.error(f"Cannot write into {target!r}: {exc.strerror or exc}.", icon=":material/folder_off:")
             else:
                 bar.progress(1.0, text="Done")
                 st.success(f"Oxford-IIIT Pets is ready in {target}. Type that folder above to open it.")

@@ -1,10 +1,15 @@
-"""The sidebar every page shares: what the lab is, and the training jobs in the background."""
+"""The sidebar every page shares: the training jobs in the background, serving status, what the lab is."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from cv_core.runs import default_runs_root, reconcile_runs
+from ui.access import is_operator, listens_beyond_this_machine, operator_box, policy
+
+#: Seconds between looks at the runs folder: often while runs are active, rarely otherwise
+#: (a run started from another tab, or the command line, still shows up within this).
+ACTIVE_REFRESH, IDLE_REFRESH = 3.0, 10.0
 
 
 @st.cache_resource
@@ -14,16 +19,20 @@ def _reconcile_at_startup(root: str) -> list[str]:
 
 
 def _background_jobs(root: str) -> None:
-    """Lines for queued and running runs, refreshed every few seconds while there are any."""
+    """Lines for queued and running runs; always refreshing, faster while there are any."""
     from ui.training import active_runs_summary
 
-    @st.fragment(run_every=3.0 if active_runs_summary(root) else None)
+    busy = bool(active_runs_summary(root))
+
+    @st.fragment(run_every=ACTIVE_REFRESH if busy else IDLE_REFRESH)
     def jobs() -> None:
         lines = active_runs_summary(root)
         if lines:
             st.markdown("**Training in the background**")
             for line in lines:
                 st.caption(":material/directions_run: " + line)
+        if bool(lines) != busy:
+            st.rerun()  # runs started or all finished: change the pace of refreshing
 
     jobs()
 
@@ -34,9 +43,17 @@ def render_sidebar() -> None:
     _reconcile_at_startup(root)
     with st.sidebar:
         _background_jobs(root)
+        if policy().class_mode:
+            st.caption(":material/school: Serving a class: you can manage the runs you started.")
+            operator_box()
+        elif listens_beyond_this_machine():
+            st.warning("This lab is reachable from other machines but not in class mode: anyone who can reach it "
+                       "can start, cancel and delete runs. See the README's *Serving a class*.",
+                       icon=":material/public:")
         st.caption(
             "Convnet Lab follows chapter 9 of *Deep Learning with Python*: image classification, "
             "segmentation and detection; residual connections, batch normalisation and separable "
             "convolutions; and what convnets learn."
         )
-        st.caption(f"Runs are stored in `{root}`.")
+        if not policy().class_mode or is_operator():
+            st.caption(f"Runs are stored in `{root}`.")

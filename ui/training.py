@@ -1,7 +1,12 @@
-"""Training glue: the variant form, live run panels and run pickers. Reads run folders only."""
+"""Training glue: the variant form, the Train button, live run panels and run actions.
+
+Reads run folders only; training happens in worker processes. The form's widgets are
+bound to the URL (``bind="query-params"``), so a reload or a shared link restores them.
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -10,43 +15,54 @@ from cv_core.runs import (
     ACTIVE_STATES,
     BATCHNORMS,
     CONV_TYPES,
+    LR_SCHEDULES,
+    OPTIMIZERS,
     PRESETS,
+    RunInfo,
+    RunStateError,
     SpecError,
     TrainSpec,
+    continue_run,
     default_runs_root,
+    delete_run,
     estimate_seconds,
     list_runs,
     load_run,
     preset_spec,
-    read_metrics,
-    read_progress,
-    read_spec,
-    read_status,
-    read_test_metrics,
     request_cancel,
     resume_run,
+    submit_grid,
     submit_run,
     validate_spec,
 )
 from cv_core.runs.compare import eta_seconds, format_seconds
-from cv_core.runs.store import reconcile_run, run_dirs
+from cv_core.runs.jobs import CONTINUABLE_STATES, RESUMABLE_STATES
+from cv_core.runs.liveness import reconcile_run, run_dirs
+from cv_core.datasets.shapes import DIFFICULTIES
 from cv_core.plots.training import curves_figure
-from ui.data import DATASET_LABELS, FOLDER_HINTS
+from cv_core.serving import AccessError
+from ui.access import browser_id, is_operator, may_manage, policy
+from ui.data import DATASET_LABELS, FOLDER_HINTS, folder_problem, load_dataset
 
-CONV_LABELS = {"separable": "SeparableConv2D (depthwise separable)", "conv2d": "Conv2D (regular)"}
-BN_LABELS = {
-    "before_activation": "Before the activation (conv → BN → ReLU, the book's choice)",
-    "after_activation": "After the activation (conv → ReLU → BN)",
-    "none": "None",
-}
-MODEL_LABELS = {"mini_xception": "Mini-Xception (chapter 9)", "small_convnet": "Plain convnet (chapter 8 baseline)"}
-PRESET_LABELS = {"tiny": "Tiny (seconds: a smoke test)", "quick": "Quick (CPU, minutes)",
-                 "book": "Book (180 px, meant for a GPU)"}
+CONV_LABELS = {"separable": "SeparableConv2D", "conv2d": "Conv2D"}
+CONV_CAPTIONS = {"separable": "depthwise separable: the mini-Xception's choice", "conv2d": "regular 3 × 3 convolutions"}
+BN_LABELS = {"before_activation": "Before the activation", "after_activation": "After the activation", "none": "None"}
+BN_CAPTIONS = {"before_activation": "conv → BN → ReLU, the book's choice", "after_activation": "conv → ReLU → BN",
+               "none": "no batch normalisation"}
+MODEL_LABELS = {"mini_xception": "Mini-Xception (chapter 9)", "small_convnet": "Plain convnet (chapter 8)"}
+PRESET_LABELS = {"tiny": "Tiny", "quick": "Quick", "book": "Book"}
+PRESET_CAPTIONS = {"tiny": "seconds: a smoke test", "quick": "about 3 minutes on a CPU: the recommended start",
+                   "book": "the book's settings at 180 px: meant for a GPU"}
+OPTIMIZER_LABELS = {"rmsprop": "RMSprop", "adam": "Adam", "sgd": "SGD"}
+SCHEDULE_LABELS = {"constant": "Constant", "cosine": "Warm-up, then cosine decay"}
 STATE_ICONS = {
     "queued": ":material/hourglass_top:", "running": ":material/directions_run:",
     "completed": ":material/check_circle:", "failed": ":material/error:",
     "cancelled": ":material/cancel:", "interrupted": ":material/pause_circle:",
 }
+#: Fixed number of classes of the datasets that have one (an image folder has one per sub-folder).
+FIXED_CLASSES = {"shapes": 5, "cats_vs_dogs": 2, "oxford_pets": 2}
+MAX_TEXT = 300  # characters in a typed filters list or folder path
 
 
 def parse_filters(text: str) -> tuple[int, ...]:
@@ -55,56 +71,101 @@ def parse_filters(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(p) for p in parts)
     except ValueError:
-        raise SpecError(f"Filters must be whole numbers separated by commas, e.g. 32, 64, 128. Received: {text!r}") from None
+        raise SpecError("Filters must be whole numbers separated by commas, e.g. 32, 64, 128. "
+                        f"Received: {_shorten(text)!r}") from None
     if not values or any(v <= 0 for v in values):
-        raise SpecError(f"Filters must be positive whole numbers, e.g. 32, 64, 128. Received: {text!r}")
+        raise SpecError(f"Filters must be positive whole numbers, e.g. 32, 64, 128. Received: {_shorten(text)!r}")
+    if len(values) > 12:
+        raise SpecError(f"At most 12 blocks, please (each one halves the image). Received {len(values)}.")
     return values
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def flash(message: str, icon: str = ":material/check_circle:") -> None:
+    """Show ``message`` as a toast after the next rerun (a toast sent before ``st.rerun`` is lost)."""
+    st.session_state.setdefault("training_flash", []).append((message, icon))
+
+
+def show_flash() -> None:
+    """Show the toasts queued by :func:`flash`."""
+    for message, icon in st.session_state.pop("training_flash", []):
+        st.toast(message, icon=icon)
 
 
 def variant_form(prefix: str) -> TrainSpec | None:
     """Widgets for one training variant; returns its (unvalidated) spec, or None if a field is bad.
 
-    Changing the preset resets the other fields to that preset's values.
+    Changing the preset switches to that preset's values. Every widget is bound to the URL.
     """
-    preset = st.radio("Preset", [p for p in PRESET_LABELS if p in PRESETS], index=1,
-                      format_func=PRESET_LABELS.get, key=f"{prefix}_preset")
+    presets = [p for p in PRESET_LABELS if p in PRESETS]
+    preset = st.radio("Preset", presets, index=presets.index("quick"), format_func=PRESET_LABELS.get,
+                      captions=[PRESET_CAPTIONS[p] for p in presets], key=f"{prefix}_preset", bind="query-params")
     base = preset_spec(preset)
     k = f"{prefix}_{preset}"
-    model = st.radio("Model", list(MODEL_LABELS), format_func=MODEL_LABELS.get, key=f"{k}_model", horizontal=True)
+    bound = {"bind": "query-params"}
+    model = st.radio("Model", list(MODEL_LABELS), format_func=MODEL_LABELS.get, key=f"{k}_model", horizontal=True,
+                     **bound)
     is_xception = model == "mini_xception"
     conv_type = st.radio("Convolutions", CONV_TYPES, format_func=CONV_LABELS.get, key=f"{k}_conv",
-                         disabled=not is_xception, horizontal=True)
+                         captions=[CONV_CAPTIONS[c] for c in CONV_TYPES], disabled=not is_xception, **bound)
     batchnorm = st.radio("Batch normalisation", BATCHNORMS, format_func=BN_LABELS.get, key=f"{k}_bn",
-                         disabled=not is_xception)
-    residual = st.toggle("Residual connections", value=True, key=f"{k}_residual", disabled=not is_xception)
+                         captions=[BN_CAPTIONS[b] for b in BATCHNORMS], disabled=not is_xception, **bound)
+    residual = st.toggle("Residual connections", value=True, key=f"{k}_residual", disabled=not is_xception, **bound)
     default_filters = base.filters if is_xception else (32, 64, 128, 256, 256)[: max(3, len(base.filters))]
     filters_text = st.text_input("Filters (the stem's width, then one block each)",
-                                 ", ".join(str(f) for f in default_filters), key=f"{k}_{model}_filters")
+                                 ", ".join(str(f) for f in default_filters), key=f"{k}_{model}_filters",
+                                 max_chars=MAX_TEXT, **bound)
     cols = st.columns(2)
     sizes = sorted({32, 48, 64, 96, 128, 160, 180, 224, base.image_size})
-    image_size = cols[0].select_slider("Image size (px)", sizes, base.image_size, key=f"{k}_size")
-    epochs = cols[1].number_input("Epochs", 1, 500, base.epochs, key=f"{k}_epochs")
+    image_size = cols[0].select_slider("Image size (px)", sizes, base.image_size, key=f"{k}_size", **bound)
+    epochs = cols[1].number_input("Epochs", 1, 500, base.epochs, key=f"{k}_epochs", **bound)
     cols = st.columns(2)
-    batch_size = cols[0].select_slider("Batch size", [8, 16, 32, 64, 128], base.batch_size, key=f"{k}_batch")
-    learning_rate = cols[1].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], base.learning_rate,
-                                          key=f"{k}_lr", format_func=lambda v: f"{v:g}")
+    batch_size = cols[0].select_slider("Batch size", [8, 16, 32, 64, 128], base.batch_size, key=f"{k}_batch", **bound)
+    rates = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2, base.learning_rate})
+    learning_rate = cols[1].select_slider("Learning rate", rates, base.learning_rate, key=f"{k}_lr",
+                                          format_func=lambda v: f"{v:g}", **bound)
     cols = st.columns(2)
-    dropout = cols[0].select_slider("Dropout", [0.0, 0.25, 0.5], base.dropout_rate, key=f"{k}_dropout")
-    seed = cols[1].number_input("Seed", 0, 10_000, 0, key=f"{k}_seed")
+    optimizer = cols[0].selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(base.optimizer),
+                                  format_func=OPTIMIZER_LABELS.get, key=f"{k}_optimizer", **bound)
+    schedule = cols[1].selectbox("Learning-rate schedule", LR_SCHEDULES, index=LR_SCHEDULES.index(base.lr_schedule),
+                                 format_func=SCHEDULE_LABELS.get, key=f"{k}_schedule", **bound)
+    cols = st.columns(2)
+    dropout = cols[0].select_slider("Dropout", [0.0, 0.25, 0.5], base.dropout_rate, key=f"{k}_dropout", **bound)
+    seed = cols[1].number_input("Seed", 0, 10_000, 0, key=f"{k}_seed", **bound)
     augmentation = st.toggle("Data augmentation", base.augmentation, key=f"{k}_aug",
-                             help="Random flips, rotations and zooms, as in the book.")
+                             help="Random flips, rotations and zooms, as in the book.", **bound)
     dataset_names = ["shapes", "image_folder", "cats_vs_dogs", "oxford_pets"]
     dataset = st.selectbox("Dataset", dataset_names, index=dataset_names.index(base.dataset),
-                           format_func=DATASET_LABELS.get, key=f"{k}_dataset")
+                           format_func=DATASET_LABELS.get, key=f"{k}_dataset", **bound)
     root = None
     options = dict(base.dataset_options) if dataset == "shapes" else {}
     if dataset == "shapes":
+        levels = list(DIFFICULTIES)
+        difficulty = st.selectbox("Difficulty of the shapes", levels,
+                                  index=levels.index(options.get("difficulty", "hard")), key=f"{k}_difficulty",
+                                  format_func=str.capitalize, **bound,
+                                  help="Easy: one shape on a faint texture. Hard: distractor shapes, clutter, "
+                                       "occluding bars, strong textures and noise.")
+        options["difficulty"] = difficulty
         options["image_size"] = int(image_size)  # draw the pictures at the training size
         options.setdefault("train_size", 2000)
         options.setdefault("validation_size", 500)
         options.setdefault("test_size", 500)
     else:
-        root = st.text_input("Folder", key=f"{k}_root", placeholder=FOLDER_HINTS[dataset]).strip() or None
+        root = st.text_input("Folder", key=f"{k}_root", placeholder=FOLDER_HINTS[dataset], max_chars=MAX_TEXT,
+                             **bound).strip() or None
+        if root is not None:
+            try:
+                policy().check_folder(root, operator=is_operator())
+            except AccessError as exc:
+                st.error(str(exc), icon=":material/folder_off:")
+                return None
+            problem = folder_problem(dataset, root)
+            if problem:
+                st.warning(problem, icon=":material/folder_off:")
     try:
         filters = parse_filters(filters_text)
     except SpecError as exc:
@@ -113,78 +174,139 @@ def variant_form(prefix: str) -> TrainSpec | None:
     return base.replace(
         model=model, conv_type=conv_type, batchnorm=batchnorm, residual=bool(residual), filters=filters,
         image_size=int(image_size), epochs=int(epochs), batch_size=int(batch_size),
-        learning_rate=float(learning_rate), augmentation=bool(augmentation), dropout_rate=float(dropout),
+        learning_rate=float(learning_rate), optimizer=optimizer, lr_schedule=schedule,
+        augmentation=bool(augmentation), dropout_rate=float(dropout),
         seed=int(seed), dataset=dataset, dataset_root=root, dataset_options=options,
     )
+
+
+def class_count(spec: TrainSpec) -> tuple[int | None, str | None]:
+    """The number of classes the spec's dataset has, or None with the reason it is unknown."""
+    if spec.dataset in FIXED_CLASSES and not (spec.dataset == "oxford_pets" and spec.dataset_options.get("labels")):
+        return FIXED_CLASSES[spec.dataset], None
+    if not spec.dataset_root:
+        return None, f"Type the folder of your images: the model's last layer has one unit per class. " \
+                     f"{FOLDER_HINTS.get(spec.dataset, '')}"
+    try:
+        return len(load_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options).class_names), None
+    except Exception as exc:  # DatasetError, and anything odd about a typed path
+        return None, str(exc)
+
+
+def _my_active_runs(runs_root: str | None) -> int:
+    from cv_core.runs import read_status
+
+    me = browser_id()
+    statuses = (read_status(path) for path in run_dirs(default_runs_root(runs_root)))
+    return sum(1 for status in statuses if status.get("owner") == me and status.get("state") in ACTIVE_STATES)
 
 
 def start_button(spec: TrainSpec, prefix: str, runs_root: str | None = None) -> Path | None:
     """Show the expected time and a Train button; validate and submit on click.
 
     Returns:
-        The new run's folder when a run was submitted this rerun, else None. Impossible
-        specs show their message instead.
+        The new run's folder when a run was submitted this rerun (the app then reruns, so
+        the sidebar and the panel pick it up), else None. Impossible specs show their
+        message instead.
     """
     try:
         seconds = estimate_seconds(spec)
         st.caption(f"Expected time on a 2-core CPU: about **{format_seconds(seconds)}** "
                    "(much less on a GPU). Training runs in the background; you can leave this page.")
-    except Exception:  # an estimate is a nicety; the form's validation reports real problems
+    except Exception:  # an estimate is a nicety; the validation below reports real problems
         pass
     if not st.button("Train", type="primary", icon=":material/play_arrow:", key=f"{prefix}_train"):
         return None
     try:
         validated = validate_spec(spec)
-    except SpecError as exc:
+        policy().check_queue(_my_active_runs(runs_root), 1, operator=is_operator())
+    except (SpecError, AccessError) as exc:
         st.error(f"This run cannot start: {exc}", icon=":material/block:")
         return None
-    run_dir = submit_run(validated, runs_root)
+    run_dir = submit_run(validated, runs_root, owner=browser_id())
+    follow_run(prefix, run_dir)
+    flash("Training started in the background.", ":material/rocket_launch:")
+    st.rerun()
+    return run_dir  # pragma: no cover - st.rerun does not return
+
+
+def follow_run(prefix: str, run_dir: Path) -> None:
+    """Make the page's panel show ``run_dir`` (kept in the URL, so a reload keeps it)."""
     st.session_state[f"{prefix}_run"] = str(run_dir)
-    st.toast("Training started in the background.", icon=":material/rocket_launch:")
-    return run_dir
+    st.query_params[f"{prefix}_run"] = Path(run_dir).name
 
 
 def current_run(prefix: str, runs_root: str | None = None) -> Path | None:
-    """The run this page follows: the one started here, else the newest active, else the newest."""
+    """The run this page follows: the one started or chosen here (or named in the URL),
+    else the newest active run this browser may see, else the newest."""
+    root = default_runs_root(runs_root)
     chosen = st.session_state.get(f"{prefix}_run")
     if chosen and Path(chosen).exists():
         return Path(chosen)
-    runs = list_runs(runs_root)
+    named = st.query_params.get(f"{prefix}_run")
+    if named and "/" not in named and not named.startswith(".") and (root / named).is_dir():
+        return root / named
+    runs = visible_runs(runs_root)
     for run in runs:
         if run.state in ACTIVE_STATES:
             return run.dir
     return runs[0].dir if runs else None
 
 
+def visible_runs(runs_root: str | None = None, mine_only: bool | None = None) -> list[RunInfo]:
+    """Runs to offer this browser: its own in class mode (unless the operator asks for all)."""
+    runs = list_runs(runs_root)
+    if mine_only is None:
+        mine_only = policy().class_mode and not is_operator()
+    if mine_only:
+        me = browser_id()
+        runs = [run for run in runs if run.owner == me]
+    return runs
+
+
+def _outcome_line(metrics: list[dict], test: dict | None) -> str:
+    best = max((r["val_accuracy"] for r in metrics if isinstance(r.get("val_accuracy"), (int, float))), default=None)
+    parts = []
+    if best is not None:
+        parts.append(f"best validation accuracy {best:.1%}")
+    if test and isinstance(test.get("accuracy"), (int, float)):
+        parts.append(f"test accuracy {test['accuracy']:.1%}")
+    return ", ".join(parts)
+
+
 def live_run_panel(run_dir: Path, prefix: str) -> None:
-    """Progress bars with ETA, live curves and Cancel/Resume for one run.
+    """Progress bars with ETA, live curves and Cancel / Resume / Continue for one run.
 
     Refreshes itself every 2 seconds while the run is queued or running, and stops
     refreshing once it has finished.
     """
-    state = read_status(run_dir).get("state", "unknown")
+    state = load_run(run_dir).state
     refresh = 2.0 if state in ACTIVE_STATES else None
 
     @st.fragment(run_every=refresh)
     def panel() -> None:
         reconcile_run(run_dir)  # a worker killed while we watch shows up as interrupted
-        status = read_status(run_dir)
-        state = status.get("state", "unknown")
+        run = load_run(run_dir)
+        from cv_core.runs import read_progress
+
+        status, state, metrics, spec = run.status, run.state, run.metrics, run.spec
         progress = read_progress(run_dir) or {}
-        metrics = read_metrics(run_dir)
         title = run_dir.name
-        spec = read_spec(run_dir)
+        allowed = may_manage(run)
         st.markdown(f"#### {spec.variant if spec else 'Run'} · seed {spec.seed if spec else '?'}")
         st.caption(f"Run `{title}`" + (f" · {spec.dataset} at {spec.image_size} px, {spec.epochs} epochs" if spec else ""))
+        if spec is not None and spec.continues:
+            st.caption(f":material/link: Continues run `{Path(spec.continues).name}` from its final weights.")
         message = status.get("message") or ""
         if state == "queued":
             st.info("Queued: it starts when the run before it finishes. " + message, icon=STATE_ICONS["queued"])
         elif state == "running":
             epochs = progress.get("epochs") or status.get("epochs") or 1
             epoch = progress.get("epoch") or 0
+            left = format_seconds(eta_seconds(status, progress, metrics), unknown="estimating…")
             st.progress(min(1.0, len(metrics) / epochs),
                         text=f"Epoch {min(epoch, epochs)} of {epochs} · {len(metrics)} finished · "
-                             f"about {format_seconds(eta_seconds(status, progress, metrics))} left")
+                             + (left if left == "estimating…" else f"about {left} left"))
             batches = progress.get("batches") or 0
             batch = progress.get("batch") or 0
             phase = "validating" if progress.get("phase") == "validation" else "training"
@@ -192,26 +314,23 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
             st.progress(min(1.0, batch / batches) if batches else 0.0,
                         text=f"Batch {batch} of {batches or '?'} ({phase})"
                              + (f" · loss {loss:.3f}" if isinstance(loss, (int, float)) else ""))
-            if st.button("Cancel", icon=":material/stop:", key=f"{prefix}_cancel_{title}"):
+            if allowed and st.button("Cancel", icon=":material/stop:", key=f"{prefix}_cancel_{title}"):
                 request_cancel(run_dir)
                 st.toast("Cancelling after the current batch…")
         elif state == "completed":
-            test = read_test_metrics(run_dir) or {}
-            best = max((r.get("val_accuracy") or 0 for r in metrics), default=0)
-            st.success(f"Completed: best validation accuracy {best:.1%}"
-                       + (f", test accuracy {test['accuracy']:.1%}" if "accuracy" in test else "") + ".",
-                       icon=STATE_ICONS["completed"])
+            st.success(f"Completed: {_outcome_line(metrics, run.test_metrics)}.", icon=STATE_ICONS["completed"])
+            if allowed:
+                continue_controls(run, prefix)
         elif state == "failed":
             st.error(f"Failed: {status.get('error') or message or 'see worker.log in the run folder'}",
                      icon=STATE_ICONS["failed"])
-        elif state == "cancelled":
-            st.warning("Cancelled. Its finished epochs are kept.", icon=STATE_ICONS["cancelled"])
-        elif state == "interrupted":
-            st.warning(f"Interrupted after {len(metrics)} finished epoch(s): its worker stopped. "
-                       "Resume continues from the last finished epoch.", icon=STATE_ICONS["interrupted"])
-            if st.button("Resume", icon=":material/play_arrow:", key=f"{prefix}_resume_{title}"):
-                resume_run(run_dir)
-                st.rerun()
+        elif state in RESUMABLE_STATES:
+            why = "it was cancelled" if state == "cancelled" else "its worker stopped"
+            st.warning(f"{state.capitalize()} after {len(metrics)} finished epoch(s): {why}. "
+                       "Resume continues from the last finished epoch; its finished epochs are kept.",
+                       icon=STATE_ICONS[state])
+            if allowed and st.button("Resume", icon=":material/play_arrow:", key=f"{prefix}_resume_{title}"):
+                _resume(run)
         if metrics:
             cols = st.columns(2)
             data = {"this run": metrics}
@@ -227,70 +346,108 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
     panel()
 
 
+def _resume(run: RunInfo) -> None:
+    try:
+        policy().check_queue(_my_active_runs(str(run.dir.parent)), 1, operator=is_operator())
+        resume_run(run.dir)
+    except (RunStateError, AccessError) as exc:
+        st.error(str(exc), icon=":material/block:")
+        return
+    flash("Resuming from the last finished epoch.", ":material/play_arrow:")
+    st.rerun()
+
+
+def continue_controls(run: RunInfo, prefix: str) -> None:
+    """"Continue for N more epochs": a new run, linked to this one, from its final weights."""
+    if run.state not in CONTINUABLE_STATES:
+        return
+    cols = st.columns([1, 2], vertical_alignment="bottom")
+    more = cols[0].number_input("More epochs", 1, 500, max(1, run.spec.epochs if run.spec else 5),
+                                key=f"{prefix}_more_{run.id}")
+    if cols[1].button("Continue for more epochs", icon=":material/fast_forward:", key=f"{prefix}_continue_{run.id}",
+                      help="Starts a new run from this run's final weights, with a fresh optimizer and "
+                           "learning-rate schedule over the new epochs. This run stays as it is."):
+        try:
+            policy().check_queue(_my_active_runs(str(run.dir.parent)), 1, operator=is_operator())
+            new_dir = continue_run(run.dir, int(more), owner=browser_id())
+        except (RunStateError, SpecError, AccessError) as exc:
+            st.error(f"It cannot continue: {exc}", icon=":material/block:")
+            return
+        follow_run(prefix, new_dir)
+        flash(f"Continuing {run.label} for {int(more)} more epochs as a new run.", ":material/fast_forward:")
+        st.rerun()
+
+
 def active_runs_summary(runs_root: str | None = None) -> list[str]:
-    """One line per queued or running run, for the sidebar.
+    """One line per queued or running run, for the sidebar ("yours" marked in class mode).
 
     Runs on every rerun of every page, so it reads each run's small status file and loads
     the rest (spec, metrics) only for the few runs that are active.
     """
+    from cv_core.runs import read_progress, read_status
+
     lines = []
+    me = browser_id() if policy().class_mode else None
     for path in run_dirs(default_runs_root(runs_root)):
         if read_status(path).get("state") not in ACTIVE_STATES:
             continue
         run = load_run(path)
+        mine = " (yours)" if me is not None and run.owner == me else ""
         if run.state == "running":
             progress = read_progress(path) or {}
-            lines.append(f"{run.label}: epoch {progress.get('epoch', '?')}/{progress.get('epochs', '?')}")
+            lines.append(f"{run.label}{mine}: epoch {progress.get('epoch', '?')}/{progress.get('epochs', '?')}")
         elif run.state == "queued":
-            lines.append(f"{run.label}: queued")
+            lines.append(f"{run.label}{mine}: queued")
     return lines
 
 
-def run_actions(runs, prefix: str) -> None:
-    """Cancel, resume or delete the chosen runs; delete asks for confirmation in a popover."""
-    from cv_core.runs import delete_run, RunStateError
-
+def run_actions(runs: list[RunInfo], prefix: str) -> None:
+    """Cancel, resume, continue or delete the chosen runs; delete asks for confirmation."""
     with st.expander("Manage these runs"):
         for run in runs:
             cols = st.columns([3, 1, 1, 1])
             cols[0].markdown(f"{run.label} · **{run.state}** · `{run.id}`")
+            if not may_manage(run):
+                cols[1].caption("started by another browser")
+                continue
             if run.state in ACTIVE_STATES and cols[1].button("Cancel", key=f"{prefix}_cancel_{run.id}"):
                 request_cancel(run.dir)
                 st.rerun()
-            if run.state == "interrupted" and cols[2].button("Resume", key=f"{prefix}_resume_{run.id}"):
-                resume_run(run.dir)
-                st.rerun()
+            if run.state in RESUMABLE_STATES and cols[2].button("Resume", key=f"{prefix}_resume_{run.id}"):
+                _resume(run)
+            if run.state in CONTINUABLE_STATES:
+                with cols[2].popover("Continue", icon=":material/fast_forward:"):
+                    continue_controls(run, prefix)
             if run.state not in ACTIVE_STATES:
                 with cols[3].popover("Delete", icon=":material/delete:"):
                     st.markdown(f"Delete `{run.id}` and its checkpoints for good?")
                     if st.button("Yes, delete it", type="primary", key=f"{prefix}_delete_{run.id}"):
                         try:
                             delete_run(run.dir)
-                        except RunStateError as exc:
+                        except (RunStateError, OSError) as exc:
                             st.error(str(exc))
                         else:
                             st.rerun()
 
 
-def grid_form(prefix: str) -> None:
+def grid_form(prefix: str, runs_root: str | None = None) -> None:
     """The "run the grid" form: conv type × batch-norm placement × N seeds, queued as one experiment."""
-    from cv_core.runs import submit_grid
-
     st.markdown("Six variants — **Conv2D or SeparableConv2D** × **batch norm before, after or without the "
                 "activation** — each trained with several seeds on the same data, so that the differences "
                 "you see are measured, with their spread, not asserted.")
     cols = st.columns(3)
-    preset = cols[0].selectbox("Preset", [p for p in PRESET_LABELS if p in PRESETS], index=1,
-                               format_func=PRESET_LABELS.get, key=f"{prefix}_grid_preset")
-    seeds = cols[1].number_input("Seeds per variant", 1, 5, 2, key=f"{prefix}_grid_seeds")
-    epochs = cols[2].number_input("Epochs", 1, 200, preset_spec(preset).epochs, key=f"{prefix}_grid_{preset}_epochs")
+    presets = [p for p in PRESET_LABELS if p in PRESETS]
+    preset = cols[0].selectbox("Preset", presets, index=presets.index("quick"), format_func=PRESET_LABELS.get,
+                               key=f"{prefix}_grid_preset", bind="query-params")
+    seeds = cols[1].number_input("Seeds per variant", 1, 5, 3, key=f"{prefix}_grid_seeds", bind="query-params")
+    epochs = cols[2].number_input("Epochs", 1, 200, preset_spec(preset).epochs, key=f"{prefix}_grid_{preset}_epochs",
+                                  bind="query-params")
     base = preset_spec(preset, epochs=int(epochs))
-    root = None
     if base.dataset != "shapes":
-        root = st.text_input("Folder of the dataset", key=f"{prefix}_grid_root",
+        root = st.text_input("Folder of the dataset", key=f"{prefix}_grid_root", max_chars=MAX_TEXT,
                              placeholder=FOLDER_HINTS.get(base.dataset, "")).strip() or None
         base = base.replace(dataset_root=root)
-    total = 6 * int(seeds)
+    total = len(CONV_TYPES) * len(BATCHNORMS) * int(seeds)
     try:
         per_run = estimate_seconds(base)
         st.caption(f"{total} runs, one at a time: about **{format_seconds(per_run * total)}** on a 2-core CPU.")
@@ -298,9 +455,14 @@ def grid_form(prefix: str) -> None:
         pass
     if st.button("Run the grid", type="primary", icon=":material/grid_view:", key=f"{prefix}_grid_go"):
         try:
+            if base.dataset_root:
+                policy().check_folder(base.dataset_root, operator=is_operator())
             validate_spec(base)
-            experiment = submit_grid(base, seeds=tuple(range(int(seeds))))
-        except SpecError as exc:
+            policy().check_queue(_my_active_runs(runs_root), total, operator=is_operator())
+            experiment = submit_grid(base, seeds=tuple(range(int(seeds))), runs_root=runs_root, owner=browser_id())
+        except (SpecError, AccessError) as exc:
             st.error(f"The grid cannot start: {exc}", icon=":material/block:")
         else:
-            st.success(f"Queued experiment {experiment}: {total} runs. They train one after another in the background.")
+            st.session_state[f"{prefix}_grid_started"] = (experiment, total, time.time())
+            flash(f"Queued {total} runs. They train one after another in the background.", ":material/grid_view:")
+            st.rerun()

@@ -11,7 +11,10 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["pyramid_figure", "compare_figure", "gradient_norms_figure", "batchnorm_stats_figure"]
+__all__ = ["UNDERFLOW_FLOOR", "pyramid_figure", "compare_figure", "gradient_norms_figure", "batchnorm_stats_figure"]
+
+#: Gradient norms below this are drawn on a floor line (0 or float32 underflow cannot go on a log axis).
+UNDERFLOW_FLOOR = 1e-30
 
 SIZE_COLOUR = "#2f6fde"
 FILTERS_COLOUR = "#e15759"
@@ -63,8 +66,9 @@ def pyramid_figure(block_rows: Sequence[Mapping], title: str = "Feature maps shr
         hovertemplate="%{x}: %{y} filters<extra>%{customdata}</extra>", secondary_y=True,
     )
     fig.update_layout(
-        title=title, xaxis_title="Block (input → output)", legend=dict(orientation="h", y=-0.2),
-        margin=_MARGIN, height=380,
+        title=dict(text=title, y=0.97, yanchor="top"), xaxis_title="Block (input → output)",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        margin=dict(t=90, b=50, l=60, r=60), height=400,
     )
     fig.update_yaxes(title_text="Feature-map height (pixels)", secondary_y=False, rangemode="tozero")
     fig.update_yaxes(title_text="Filters (channels)", secondary_y=True, rangemode="tozero", showgrid=False,
@@ -92,7 +96,8 @@ def compare_figure(
         A plotly figure with two panels sharing the legend.
     """
     blocks = [r["block"] for r in rows]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Parameters", "Multiply-adds per image"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Parameters", "Multiply-adds per image"),
+                        horizontal_spacing=0.14)
     for col, key, unit in ((1, "params", "parameters"), (2, "mult_adds", "multiply-adds")):
         for suffix, label, colour in (("a", labels[0], VARIANT_COLOURS[0]), ("b", labels[1], VARIANT_COLOURS[1])):
             ratios = [r.get(f"{key}_ratio") for r in rows]
@@ -106,7 +111,9 @@ def compare_figure(
         fig.update_xaxes(title_text="Block", row=1, col=col)
         fig.update_yaxes(title_text=unit.capitalize(), type="log" if log_scale else "linear", row=1, col=col,
                          **({"dtick": 1, "exponentformat": "SI"} if log_scale else {}))
-    fig.update_layout(title=title, barmode="group", legend_title="Variant", margin=_MARGIN, height=400)
+    fig.update_layout(title=dict(text=title, y=0.97, yanchor="top"), barmode="group",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1, title=None),
+                      margin=dict(t=100, b=50, l=70, r=20), height=420)
     return fig
 
 
@@ -135,11 +142,17 @@ def gradient_norms_figure(results, title: str = "Gradient reaching each layer") 
         if result.get("steps"):
             series.append((f"after {result['steps']} steps", result["final_norms"], "dash"))
         for when, norms, dash in series:
+            values = [float(v) for v in norms]
+            shown = [max(v, UNDERFLOW_FLOOR) for v in values]
+            text = [f"{v:.2e}" if v >= UNDERFLOW_FLOOR else f"< {UNDERFLOW_FLOOR:.0e} (underflow)" for v in values]
             fig.add_scatter(
-                x=depth, y=list(norms), mode="lines+markers", name=f"{kind}, {when}",
-                line=dict(color=colour, dash=dash), customdata=result["layer_names"],
-                hovertemplate="%{customdata}: %{y:.2e}<extra>" + f"{kind}, {when}" + "</extra>",
+                x=depth, y=shown, mode="lines+markers", name=f"{kind}, {when}",
+                line=dict(color=colour, dash=dash), customdata=list(zip(result["layer_names"], text)),
+                hovertemplate="%{customdata[0]}: %{customdata[1]}<extra>" + f"{kind}, {when}" + "</extra>",
             )
+    if any(min(float(v) for v in r[key]) < UNDERFLOW_FLOOR for r in results for key in ("initial_norms", "final_norms")):
+        fig.add_hline(y=UNDERFLOW_FLOOR, line=dict(color="#888", dash="dot", width=1),
+                      annotation_text=f"< {UNDERFLOW_FLOOR:.0e}: underflow", annotation_position="bottom right")
     fig.update_layout(
         title=title, xaxis_title="Layer (1 = next to the input)", yaxis_title="Gradient norm of the kernel",
         yaxis_type="log", yaxis_exponentformat="power", legend_title="Stack", margin=_MARGIN, height=400,
@@ -159,8 +172,8 @@ def batchnorm_stats_figure(trace: Mapping, title: str = "Batch normalisation: tr
     """
     steps = list(trace["step"])
     fig = make_subplots(
-        rows=1, cols=2,
-        subplot_titles=("Moving statistics approach the data's", "Output gap, training vs inference mode"),
+        rows=1, cols=2, horizontal_spacing=0.16,
+        subplot_titles=("Moving statistics vs the data's", "Output gap: training vs inference"),
     )
     for key, truth, label, colour in (
         ("moving_mean", trace["data_mean"], "mean", "#4e79a7"),
@@ -174,8 +187,9 @@ def batchnorm_stats_figure(trace: Mapping, title: str = "Batch normalisation: tr
                     line=dict(color="#59a14f"), marker=dict(size=4), row=1, col=2)
     fig.update_xaxes(title_text="Training step", row=1, col=1)
     fig.update_xaxes(title_text="Training step", row=1, col=2)
-    fig.update_yaxes(title_text="Value (averaged over channels)", row=1, col=1)
-    fig.update_yaxes(title_text="Mean absolute output difference", rangemode="tozero", row=1, col=2)
-    fig.update_layout(title=f"{title} (momentum {trace['momentum']:g})", legend_title="Series",
-                      margin=_MARGIN, height=400)
+    fig.update_yaxes(title_text="Value (mean over channels)", row=1, col=1)
+    fig.update_yaxes(title_text="Mean |output difference|", rangemode="tozero", row=1, col=2)
+    fig.update_layout(title=dict(text=f"{title} (momentum {trace['momentum']:g})", y=0.97, yanchor="top"),
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+                      margin=dict(t=80, b=100, l=70, r=20), height=440)
     return fig

@@ -63,11 +63,11 @@ def curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "
                 hovertemplate=f"{label}<br>epoch %{{x}}<br>{split} {metric} %{{y:.4f}}<extra></extra>",
             )
     fig.update_layout(
-        title=title or f"Training and validation {name.lower()}",
+        title=dict(text=title or f"Training and validation {name.lower()}",
+                   subtitle=dict(text="Solid: training · dashed: validation")),
         xaxis_title="Epoch", yaxis_title=name,
-        legend=dict(title="Solid: training · dashed: validation", orientation="h", yanchor="top", y=-0.18,
-                    xanchor="left", x=0),
-        margin=dict(t=60, b=40, l=60, r=10), height=460, hovermode="closest",
+        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+        margin=dict(t=80, b=60, l=60, r=10), height=480, hovermode="closest",
     )
     fig.update_xaxes(tick0=1, dtick=max(1, -(-last_epoch // 10)), rangemode="nonnegative")
     if metric == "accuracy":

@@ -329,6 +329,8 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             dataset = open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
         except ValueError as exc:  # DatasetError is a ValueError
             raise SpecError(f"The dataset cannot be used: {exc}") from None
+        except OSError as exc:  # a path too long for the file system, a folder we may not read...
+            raise SpecError(f"The dataset's folder cannot be read: {exc.strerror or exc}.") from None
     train_count = dataset.count("train")
     if train_count == 0:
         raise SpecError(f"The training split of {spec.dataset!r} is empty: there is nothing to train on.")

@@ -117,6 +117,14 @@ def page(browser, app_server):
     context.close()
 
 
+@pytest.fixture
+def request_log(page):
+    """Every URL the page requests from now on (fonts, icons and scripts included), in order."""
+    log: list[str] = []
+    page.on("request", lambda request: log.append(request.url))
+    return log
+
+
 def wait_idle(page, timeout: float = 30_000) -> None:
     """Wait until the script has finished running (not a fixed sleep)."""
     page.wait_for_selector(IDLE, timeout=timeout)

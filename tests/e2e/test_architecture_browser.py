@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -19,23 +22,30 @@ def test_train_tiny_run_watch_curves_and_compare(page, app_server):
     expect(page.get_by_test_id("stMetricLabel").filter(has_text="Parameters")).to_be_visible()
     screenshot(page, "architecture_lab_anatomy")
 
-    page.get_by_text("Tiny (seconds: a smoke test)").click()
+    page.get_by_text("Tiny", exact=True).click()
     wait_idle(page)
     page.get_by_role("tab", name="Train").click()
-    page.get_by_role("button", name="Train").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text("shapes at 32 px, 2 epochs")).to_be_visible(timeout=30_000)
-    # Reloading the page (a new session) does not stop the run: the lab reattaches to it.
+    # The sidebar lists the new run at once, without navigating (it used to stay empty).
+    expect(page.get_by_test_id("stSidebar").get_by_text("Training in the background")).to_be_visible(timeout=10_000)
+    # The form and the open tab are in the URL...
+    assert "architecture_lab_preset=Tiny" in page.url and "architecture_lab_tab=Train" in page.url
+    # ...so a reload (a new session; the run goes on) comes back to the same form, tab and run.
     page.reload()
     page.get_by_role("heading", name="Architecture lab").wait_for()
     wait_idle(page, timeout=90_000)
-    page.get_by_role("tab", name="Train").click()
+    expect(page.get_by_role("tab", name="Train")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("radio", name="Tiny")).to_be_checked()
     # The panel refreshes itself: the run goes from queued/running to completed with curves.
     expect(page.get_by_text("Completed: best validation accuracy")).to_be_visible(timeout=120_000)
     wait_idle(page)
     expect(page.locator('[class*="st-key-architecture_lab_acc_"] .js-plotly-plot')).to_have_count(1)
     expect(page.locator('[class*="st-key-architecture_lab_loss_"] .js-plotly-plot')).to_have_count(1)
-    expect(page.get_by_test_id("stSidebar").get_by_text("Training in the background")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar").get_by_text("Training in the background")).to_have_count(0, timeout=20_000)
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(page.get_by_role("button", name="Continue for more epochs")).to_be_visible()
     screenshot(page, "architecture_lab_trained")
 
     page.get_by_role("link", name="Compare this run with others").click()
@@ -60,11 +70,10 @@ def test_concept_demos_render(page, app_server):
     screenshot(page, "architecture_lab_batchnorm")
 
 
-def test_comparison_fills_in_while_a_run_trains(page, app_server, tmp_path):
-    """The curves on Compare runs grow by themselves while a selected run is training."""
-    import os
-
-    from cv_core.runs import list_runs, preset_spec, request_cancel, submit_run
+def test_comparison_fills_in_while_a_run_trains(page, app_server):
+    """The curves on Compare runs grow by themselves while a chosen run trains, and the table
+    notices when it stops, all without a click."""
+    from cv_core.runs import preset_spec, request_cancel, submit_run
 
     root = os.environ.get("CONVNET_LAB_RUNS_E2E")  # set by the app_server fixture
     run_dir = submit_run(preset_spec("tiny", epochs=400, notes="live comparison"), root)
@@ -72,10 +81,12 @@ def test_comparison_fills_in_while_a_run_trains(page, app_server, tmp_path):
         page.goto(app_server + "/compare_runs")
         page.get_by_role("heading", name="Compare runs").wait_for()
         wait_idle(page, timeout=90_000)
-        page.get_by_test_id("stMultiSelect").locator("input").click()
-        page.get_by_role("option", name=run_dir.name, exact=False).first.click()
-        page.keyboard.press("Escape")
-        wait_idle(page)
+        picker = page.get_by_test_id("stMultiSelect")
+        if run_dir.name[-4:] not in picker.inner_text():  # not chosen by default
+            picker.locator("input").click()
+            page.get_by_role("option", name=re.compile(run_dir.name[-4:] + "$")).first.click()
+            page.keyboard.press("Escape")
+            wait_idle(page)
         points = "() => { const p = document.querySelector('[class*=\"st-key-compare_runs_acc\"] .js-plotly-plot');" \
                  " return p && p.data ? p.data.reduce((n, t) => n + t.x.length, 0) : 0 }"
         page.wait_for_function(f"({points})() >= 1", timeout=60_000)
@@ -84,4 +95,28 @@ def test_comparison_fills_in_while_a_run_trains(page, app_server, tmp_path):
         screenshot(page, "compare_runs_live")
     finally:
         request_cancel(run_dir)
-    assert any(r.id == run_dir.name for r in list_runs(root))
+    # The run stops; the page sees it without a reload (and stops refreshing).
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text("cancelled", timeout=30_000)
+
+
+def test_a_grid_fills_in_without_a_reload(page, app_server):
+    """The issue: "Run the grid" said "Queued …", then nothing changed until a reload."""
+    page.goto(app_server + "/compare_runs?compare_runs_tab=Run+the+grid")
+    page.get_by_role("heading", name="Compare runs").wait_for()
+    wait_idle(page, timeout=90_000)
+    page.get_by_test_id("stSelectbox").filter(has=page.get_by_text("Preset", exact=True)).click()
+    page.get_by_role("option", name="Tiny").click()
+    wait_idle(page)
+    seeds = page.locator(".st-key-compare_runs_grid_seeds input")
+    seeds.fill("1")
+    seeds.press("Enter")
+    wait_idle(page)
+    epochs = page.locator(".st-key-compare_runs_grid_tiny_epochs input")
+    epochs.fill("1")
+    epochs.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Run the grid").click()
+    expect(page.get_by_text("Tiny · shapes 32 px · 1 epochs · 1 seed · 2 × 3 variants")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("6 of 6 runs completed")).to_be_visible(timeout=240_000)
+    expect(page.locator('[class*="st-key-compare_runs_grid_grid_"] .js-plotly-plot')).to_have_count(1)
+    screenshot(page, "compare_runs_grid")
