@@ -225,60 +225,15 @@ def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike) -> list:
         def on_train_end(self, logs=None):
             monitor.train_end()
 
-    tensorboard = _epoch_summaries(keras, run_dir / files.TENSORBOARD_DIR)
+    # Per-epoch scalars (loss, accuracy, learning rate) for `tensorboard --logdir runs`; no
+    # graph, no profiling: both cost time on every run and nobody looks at them here.
+    tensorboard = keras.callbacks.TensorBoard(
+        log_dir=str(run_dir / files.TENSORBOARD_DIR), write_graph=False, update_freq="epoch", profile_batch=0,
+    )
     backup = keras.callbacks.BackupAndRestore(
         backup_dir=str(run_dir / files.BACKUP_DIR), save_freq="epoch", double_checkpoint=True,
     )
     return [RunMonitorCallback(), checkpoint, tensorboard, backup]
-
-
-def _epoch_summaries(keras, log_dir: Path):
-    """A callback writing per-epoch scalars as TensorBoard event files.
-
-    It writes what ``keras.callbacks.TensorBoard`` writes per epoch (``epoch_loss``,
-    ``epoch_accuracy``... under ``train/`` and ``validation/``, plus
-    ``epoch_learning_rate``) with TensorFlow's own summary writer, so it works without the
-    ``tensorboard`` package, which TensorFlow 2.21 no longer installs (Keras' callback
-    fails without it). Viewing the logs needs ``pip install tensorboard``.
-    """
-    from tensorflow.core.framework import summary_pb2
-
-    from cv_core._tf import tensorflow
-
-    tf = tensorflow()
-    scalar = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
-    )
-
-    class EpochSummaries(keras.callbacks.Callback):
-        """Writes each epoch's logs to ``train/`` and ``validation/`` event files."""
-
-        def on_train_begin(self, logs=None):
-            self.writers = {
-                "train": tf.summary.create_file_writer(str(log_dir / "train")),
-                "validation": tf.summary.create_file_writer(str(log_dir / "validation")),
-            }
-
-        def on_epoch_end(self, epoch, logs=None):
-            values = {"train": {}, "validation": {}}
-            for key, value in (logs or {}).items():
-                if isinstance(value, (int, float)):
-                    split = "validation" if key.startswith("val_") else "train"
-                    values[split][f"epoch_{key.removeprefix('val_')}"] = float(value)
-            learning_rate = _learning_rate(self.model)
-            if learning_rate is not None:
-                values["train"]["epoch_learning_rate"] = learning_rate
-            for split, scalars in values.items():
-                with self.writers[split].as_default():
-                    for tag, value in scalars.items():
-                        tf.summary.write(tag, tf.constant(value, tf.float32), step=epoch, metadata=scalar)
-                self.writers[split].flush()
-
-        def on_train_end(self, logs=None):
-            for writer in self.writers.values():
-                writer.close()
-
-    return EpochSummaries()
 
 
 def _learning_rate(model) -> float | None:

@@ -137,9 +137,11 @@ class TrainSpec:
 # --------------------------------------------------------------------------------------
 
 #: Named starting points; :func:`preset_spec` applies overrides on top.
-#: "tiny": a few seconds, for tests. "quick": the built-in shapes at 64 px, about two
-#: minutes on 2 CPU cores, well above chance (20 %) on validation. "book": chapter 9's
-#: mini-Xception on cats vs dogs at 180 px (needs ``dataset_root``; meant for a GPU).
+#: "tiny": a few seconds, for tests. "quick": the built-in shapes ("medium" difficulty) at
+#: 48 px with Adam and a warm-up + cosine schedule: about 2 minutes end to end on 2 CPU
+#: cores and above 0.85 validation accuracy (chance is 0.20; README, "Speed of training").
+#: "book": chapter 9's mini-Xception on cats vs dogs at 180 px (needs ``dataset_root``;
+#: meant for a GPU).
 PRESETS: dict[str, dict] = {
     "tiny": dict(
         dataset="shapes",
@@ -152,12 +154,16 @@ PRESETS: dict[str, dict] = {
     ),
     "quick": dict(
         dataset="shapes",
-        dataset_options={"image_size": 64, "train_size": 4000, "validation_size": 400, "test_size": 400},
+        dataset_options={"image_size": 48, "train_size": 6000, "validation_size": 500, "test_size": 500,
+                         "difficulty": "medium"},
         filters=(16, 32, 64, 128),
-        image_size=64,
+        image_size=48,
         augmentation=False,
-        epochs=15,
+        epochs=12,
         batch_size=32,
+        learning_rate=3e-3,
+        optimizer="adam",
+        lr_schedule="cosine",
     ),
     "book": dict(
         dataset="cats_vs_dogs",

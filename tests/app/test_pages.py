@@ -27,6 +27,20 @@ def test_home_shows_three_tasks_and_links(app):
     for task in ("Image classification", "Semantic segmentation", "Object detection"):
         assert task in text
     assert len(app.get("image")) == 3
+    # The page map: every card links to a real page of the navigation, under that page's title,
+    # and following each link shows that page.
+    links = [(e.proto.page, e.proto.label) for e in app.get("page_link")]
+    pages = {path.name.removesuffix(".py") for path in (Path(APP).parent / "pages").glob("*.py")}
+    assert {"datasets", "architecture_lab", "compare_runs"} <= {page for page, _ in links}
+    titles = {"datasets": "Datasets", "architecture_lab": "Architecture lab", "compare_runs": "Compare runs"}
+    for page, label in links:
+        assert page in pages, f"Home links to {page!r}, which is not a page"
+        if page in titles:
+            assert label == titles[page]
+    for page, _ in links:
+        app.switch_page(f"pages/{page}.py").run()
+        assert not app.exception, page
+        assert app.title and app.title[0].value != "Convnet Lab", f"the {page} link shows Home"
 
 
 def test_home_does_not_import_tensorflow():

@@ -65,8 +65,16 @@ def test_impossible_specs_are_refused_with_a_clear_message(changes, message):
     assert message in str(info.value)
 
 
-def test_spec_error_is_a_value_error():
-    assert issubclass(SpecError, ValueError)
+@pytest.mark.parametrize("changes", [{"epochs": 0}, {"conv_type": "depthwise"}, {"learning_rate": -1.0},
+                                     {"filters": (8, 0)}, {"seed": -1}])
+def test_spec_errors_are_value_errors_naming_field_expected_and_received(changes):
+    """Callers that only know ValueError (the CLI, notebooks) get the same clear message."""
+    (name, value), = changes.items()
+    with pytest.raises(ValueError) as info:
+        validate_spec(TINY.replace(**changes))
+    assert type(info.value) is SpecError
+    assert str(info.value).startswith(f"Expected `{name}`")
+    assert f"Received: {name}={value!r}" in str(info.value)
 
 
 def test_valid_spec_is_normalised():
@@ -86,11 +94,18 @@ def test_round_trip_through_dict():
     assert TrainSpec.from_dict(spec.to_dict()) == spec
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
-def test_presets_build(name):
+@pytest.mark.parametrize("name, classes, params", [("tiny", 5, 1_909), ("quick", 5, 50_405), ("book", 2, 721_857)])
+def test_presets_build_the_model_they_promise(name, classes, params):
+    from cv_core.runs import architecture_cost
+    from cv_core.runs.model import build_model
+
     spec = preset_spec(name)
     assert spec.preset == name
     assert spec.image_size >= minimum_image_size(spec)
+    model = build_model(spec, classes)
+    assert model.count_params() == architecture_cost(spec, classes).params == params
+    assert model.input_shape == (None, spec.image_size, spec.image_size, 3)
+    assert model.output_shape == (None, 1 if classes == 2 else classes)
 
 
 def test_unknown_preset():
@@ -113,8 +128,8 @@ def test_quick_and_tiny_presets_validate():
 
 
 def test_mult_adds_scale_with_pixels_and_conv_type():
-    small, big = preset_spec("quick"), preset_spec("quick", image_size=128)
-    assert 3.5 < mult_adds(big) / mult_adds(small) < 4.5
+    small, big = preset_spec("quick", image_size=64), preset_spec("quick", image_size=128)
+    assert 3.5 < mult_adds(big) / mult_adds(small) < 4.5  # twice the side, about four times the work
     assert mult_adds(small.replace(conv_type="conv2d")) > 3 * mult_adds(small)
 
 

@@ -91,3 +91,13 @@ def test_tiny_run_in_the_foreground_writes_the_run_dir(tmp_path):
     assert [row["epoch"] for row in run.metrics] == [1, 2]
     assert (run.dir / "best.keras").is_file() and run.test_metrics["images"] == 32
     assert any((run.dir / "tensorboard").rglob("events.out.tfevents.*"))
+    # keras.callbacks.TensorBoard's event files, readable by TensorBoard itself.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = {}
+    for split in ("train", "validation"):
+        events = EventAccumulator(str(run.dir / "tensorboard" / split))
+        events.Reload()
+        tags[split] = set(events.Tags()["tensors"]) | set(events.Tags()["scalars"])
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= tags["train"]
+    assert {"epoch_loss", "epoch_accuracy"} <= tags["validation"]
