@@ -73,7 +73,8 @@ def test_validate_spec_applies_the_budget_and_names_the_setting(monkeypatch):
 
 def test_budget_counts_the_cached_images():
     spec = QUICK.replace(dataset_options={**QUICK.dataset_options, "train_size": 1_000_000})
-    assert memory_bytes(spec, 5, 1_000_000) > 1_000_000 * 64 * 64 * 3
+    side = spec.image_size
+    assert memory_bytes(spec, 5, 1_000_000) > 1_000_000 * side * side * 3
     with pytest.raises(SpecError, match="of memory to train"):
         check_resources(spec, num_classes=5, train_images=1_000_000, budget=ResourceBudget(memory_bytes=2 * 1024**3))
 
