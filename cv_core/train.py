@@ -15,6 +15,12 @@ run waits its turn behind runs already queued in the same runs root. With more t
 GPU visible, training uses ``tf.distribute.MirroredStrategy`` (``--batch-size`` is then
 the global batch). Exit status: 0 completed, 1 failed, 2 bad arguments or spec,
 3 cancelled, 4 interrupted (Ctrl-C; resume with ``--resume RUN_DIR``).
+
+On several machines, set ``TF_CONFIG`` on each (see :mod:`cv_core.runs.cluster`) and run
+the same command with the same ``--run-id`` everywhere: training uses
+``tf.distribute.MultiWorkerMirroredStrategy``, the chief writes ``<runs root>/<run id>``
+and the other workers ``<runs root>/<run id>/workers/<index>``. Running the same
+commands again resumes an interrupted run from its last finished epoch.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from cv_core.runs import jobs, store
 from cv_core.runs.spec import (
     BATCHNORMS,
     CONV_TYPES,
+    LR_SCHEDULES,
     MODEL_KINDS,
     OPTIMIZERS,
     PRESETS,
@@ -88,12 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs-root", help=f"where run directories go (default: ${store.RUNS_ROOT_ENV} or ./runs)")
     parser.add_argument("--estimate", action="store_true", help="print the spec and time estimate, then exit")
     parser.add_argument("--resume", metavar="RUN_DIR", help="resume an interrupted or cancelled run instead")
+    parser.add_argument("--run-id", help="the run folder's name (required on every worker of a multi-worker "
+                                         "run; running again with the same id resumes it)")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="constant, or warm-up then cosine decay")
     parser.add_argument("--quiet", action="store_true", help="print only the final line")
     return parser
 
 
 _FIELDS = ("dataset", "dataset_root", "model", "conv_type", "batchnorm", "residual", "filters", "image_size",
-           "augmentation", "dropout_rate", "epochs", "batch_size", "learning_rate", "optimizer", "seed", "notes")
+           "augmentation", "dropout_rate", "epochs", "batch_size", "learning_rate", "optimizer", "lr_schedule", "seed",
+           "notes")
 
 
 def spec_from_args(args: argparse.Namespace):
@@ -112,7 +123,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     echo = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
-    from cv_core.runs import worker
+    from cv_core.runs import cluster, worker
+
+    try:
+        workers = cluster.cluster_size()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if workers > 1 and not args.run_id:
+        print(f"error: ${cluster.TF_CONFIG_ENV} names a cluster of {workers} workers: give every worker the same "
+              "--run-id", file=sys.stderr)
+        return 2
+    if args.run_id is not None and not _safe_name(args.run_id):
+        print(f"error: expected --run-id to be a folder name (letters, digits, '-', '_', '.'); "
+              f"received {args.run_id!r}", file=sys.stderr)
+        return 2
 
     if args.resume:
         run_dir = Path(args.resume)
@@ -131,13 +156,46 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(spec.to_dict(), indent=1))
             print(f"estimated time on a 2-core CPU: {estimate_seconds(spec):.0f} s")
             return 0
-        run_dir = store.create_run(spec, args.runs_root)
+        try:
+            run_dir = _run_folder(spec, args, workers)
+        except (store.RunStateError, FileExistsError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         echo(f"run directory: {run_dir}")
         echo(f"estimated time on a 2-core CPU: {estimate_seconds(spec):.0f} s")
-    state = worker.main(run_dir, echo=echo)
+    state = worker.main(run_dir, echo=echo, queue=workers == 1)
     if args.quiet:
         print(f"{run_dir}: {state}")
     return worker.EXIT_CODES.get(state, 1)
+
+
+def _safe_name(name: str) -> bool:
+    return bool(name) and len(name) <= 200 and name not in (".", "..") and all(
+        c.isalnum() or c in "-_." for c in name)
+
+
+def _run_folder(spec, args, workers: int) -> Path:
+    """A new run folder, or the named one to resume (the chief's, or this worker's own).
+
+    Raises:
+        RunStateError: the named run exists and cannot be resumed (it completed, or runs).
+    """
+    from cv_core.runs import cluster
+
+    if args.run_id is None:
+        return store.create_run(spec, args.runs_root)
+    root = store.default_runs_root(args.runs_root)
+    if workers > 1 and not cluster.is_chief():
+        kind, index = cluster.task()
+        root = root / args.run_id / "workers"
+        name = f"{kind}-{index}"
+    else:
+        name = args.run_id
+    run_dir = root / name
+    if (run_dir / store.STATUS_FILE).exists():
+        jobs.prepare_resume(run_dir)  # raises unless interrupted or cancelled
+        return run_dir
+    return store.create_run(spec, root, run_id=name)
 
 
 if __name__ == "__main__":

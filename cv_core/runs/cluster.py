@@ -15,10 +15,11 @@ never lists.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
-__all__ = ["TF_CONFIG_ENV", "cluster_size", "is_chief", "task"]
+__all__ = ["TF_CONFIG_ENV", "cluster_size", "is_chief", "keras_multi_worker", "task"]
 
 TF_CONFIG_ENV = "TF_CONFIG"
 
@@ -55,3 +56,47 @@ def is_chief() -> bool:
     if cluster.get("chief"):
         return kind == "chief"
     return kind == "worker" and index == 0
+
+
+@contextlib.contextmanager
+def keras_multi_worker(model, strategy):
+    """Let ``model.fit``/``evaluate`` run under ``MultiWorkerMirroredStrategy`` with Keras 3.
+
+    Keras 3.15 does not work with this strategy out of the box (keras-team/keras#20585,
+    open): ``fit`` fails in its symbolic build (``strategy.reduce`` on a tuple batch) and
+    then when averaging the per-replica scalar logs (``reduce(..., axis=0)`` on a 0-d
+    value). Inside this context both are avoided: the model defers building to its first
+    traced step (as Keras does for a model created outside any strategy; its variables were
+    still created in the strategy's scope), training runs in the strategy's scope, and
+    scalars are averaged across workers with ``axis=None``. Outside a multi-worker strategy
+    it does nothing.
+    """
+    from cv_core._tf import tensorflow
+
+    tf = tensorflow()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        yield
+        return
+    from keras.src.backend.tensorflow import trainer
+
+    original = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction not in ("auto", "mean") or not trainer._collective_all_reduce_multi_worker(strategy):
+            return original(values, strategy, reduction)
+
+        def reduce(value):
+            if not trainer._is_per_replica_instance(value):
+                return value
+            rank = value.values[0].shape.rank
+            return strategy.reduce("MEAN", value, axis=0 if rank else None)
+
+        return trainer.tree.map_structure(reduce, values)
+
+    model._distribute_strategy = None
+    trainer.reduce_per_replica = reduce_per_replica
+    try:
+        with strategy.scope():
+            yield
+    finally:
+        trainer.reduce_per_replica = original

@@ -95,7 +95,9 @@ def create_run(spec: TrainSpec | dict, runs_root: str | os.PathLike | None = Non
     root.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
         run_dir = root / run_id
-        run_dir.mkdir()
+        run_dir.mkdir(exist_ok=True)  # other workers of a multi-worker run may have made it already
+        if (run_dir / STATUS_FILE).exists():
+            raise FileExistsError(f"A run named {run_id!r} already exists in {str(root)!r}.")
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         while True:

@@ -31,12 +31,13 @@ from pathlib import Path
 
 from cv_core.runs import files, jobs
 from cv_core.runs.callbacks import RunMonitor, RunStopped, make_callbacks
+from cv_core.runs.cluster import keras_multi_worker
 from cv_core.runs.files import read_metrics, read_spec, read_status, update_status, write_json_atomic
 from cv_core.runs.liveness import process_start_time
 from cv_core.runs.model import build_model, learning_rate_schedule
 from cv_core.runs.spec import TrainSpec
 
-__all__ = ["Heartbeat", "build_model", "main", "run_training"]
+__all__ = ["Heartbeat", "build_model", "main", "run_training", "weights_digest"]
 
 HEARTBEAT_SECONDS = 2.0
 
@@ -178,10 +179,11 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
 
     if not read_status(run_dir).get("fit_completed"):
         monitor = RunMonitor(run_dir, spec.epochs, steps_per_epoch, echo=echo)
-        with _expected_end_of_data():
+        with _expected_end_of_data(), keras_multi_worker(model, strategy):
             model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False,
                       callbacks=make_callbacks(monitor, run_dir), verbose=0)
         model.save(run_dir / files.LAST_MODEL_FILE)
+        update_status(run_dir, trainable_weights_sha256=weights_digest(model))
 
     update_status(run_dir, message="Evaluating the best model on the test split")
     best_path = run_dir / files.BEST_MODEL_FILE
@@ -195,7 +197,7 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
         test_ds = dataset.tf_dataset("test", image_size=size, batch_size=spec.batch_size)
         if strategy.num_replicas_in_sync > 1:
             test_ds = _shard_by_data(tf, test_ds)
-        with _expected_end_of_data():
+        with _expected_end_of_data(), keras_multi_worker(model, strategy):
             scores = model.evaluate(test_ds, verbose=0, return_dict=True)
         results.update({key: float(value) for key, value in scores.items()})
         results["images"] = dataset.count("test")
@@ -205,6 +207,23 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
     if echo:
         echo(f"test accuracy {results.get('accuracy', float('nan')):.4f} (best epoch {best_epoch})")
     return results
+
+
+def weights_digest(model) -> str:
+    """SHA-256 of a model's trainable weights, in order: equal on every worker that trained in step.
+
+    Batch-norm moving statistics are left out: each worker averages the statistics of its own
+    share of every batch (Keras' BatchNormalization is not synchronised across workers), so
+    they differ slightly from worker to worker by design.
+    """
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for variable in model.trainable_weights:
+        digest.update(np.ascontiguousarray(np.asarray(variable)).tobytes())
+    return digest.hexdigest()
 
 
 def _starting_weights(parent: Path) -> Path:
