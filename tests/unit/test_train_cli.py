@@ -62,7 +62,7 @@ def test_flags_override_the_preset():
     spec = train.spec_from_args(args)
     assert (spec.preset, spec.conv_type, spec.batchnorm, spec.residual, spec.epochs) == ("quick", "conv2d", "none", False, 3)
     assert spec.filters == (8, 16) and spec.learning_rate == 0.01
-    assert spec.dataset_options["train_size"] == 100 and spec.dataset_options["image_size"] == 64
+    assert spec.dataset_options["train_size"] == 100 and spec.dataset_options["image_size"] == 48
 
 
 def test_estimate_prints_and_creates_nothing(tmp_path, capsys):
