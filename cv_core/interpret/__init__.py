@@ -15,6 +15,7 @@ from __future__ import annotations
 from cv_core.interpret._graph import as_batch, feature_map_layers, find_layer, iter_layers, last_conv_layer, layer_kind, tap_model
 from cv_core.interpret.activations import LayerInfo, activation_layers, activations, describe_layer
 from cv_core.interpret.base import BaseCAM, Explanation, class_probabilities, normalize_map
+from cv_core.interpret.filters import filter_count, filter_patterns, pattern_scores
 from cv_core.interpret.grad_cam import GradCAM, grad_cam
 from cv_core.interpret.grad_cam_plus_plus import GradCAMPlusPlus, grad_cam_plus_plus
 from cv_core.interpret.hires_cam import HiResCAM, hires_cam
@@ -56,6 +57,8 @@ __all__ = [
     "describe_layer", "explain", "feature_map_layers", "find_layer", "grad_cam", "grad_cam_plus_plus", "hires_cam", "iter_layers",
     "last_conv_layer", "layer_kind", "normalize_map", "overlay", "resize_map", "score_cam", "smoothgrad",
     "tap_model",
+    # filter patterns
+    "filter_count", "filter_patterns", "pattern_scores",
     # trust scores
     "READING", "causal_curves", "deletion_curve", "insertion_curve", "keep_heat_region", "localisation",
     "randomisation_groups", "sanity_check", "sanity_verdict", "spearman",
