@@ -1,24 +1,26 @@
-"""Training throughput through the run worker's code path vs a bare ``model.fit``.
+"""Training throughput through the run worker's code path vs a bare ``model.fit``, interleaved.
 
-Usage: python bench/train_throughput.py [--image-size 64] [--train-size 2000] [--epochs 4]
-                                         [--variants separable,conv2d] [--repeats 1]
+Usage: python bench/train_throughput.py [--image-size 48] [--train-size 2000] [--epochs 8]
+                                         [--variants separable,conv2d] [--repeats 2]
 
-For each variant the same model (``cv_core.models``) is trained twice on the same
-``tf.data`` pipeline (the built-in shapes dataset):
+On this 2-core VM, epoch times of the same model swing by 2x from one epoch to the next,
+in plain ``fit`` as much as anywhere: timing 5 bare epochs and then 5 worker epochs
+measures the machine's mood as much as the code. So the two are interleaved, epoch by
+epoch, in one process:
 
-* **worker**: :func:`cv_core.runs.worker.run_training`, the function the worker process
-  runs, with every run callback (metrics, progress, cancel check, NaN check, best-model
-  checkpoint, TensorBoard summaries, BackupAndRestore);
-* **bare**: ``model.fit(train, validation_data=val)`` with one callback that only notes
-  the time at each epoch's end.
+* **bare**: a model trained with ``fit(..., callbacks=[])``;
+* **worker**: an identical model (same spec, same seed) compiled as the worker compiles
+  it and trained with every run callback of :func:`cv_core.runs.callbacks.make_callbacks`
+  (metrics, progress, cancel check, NaN check, best-model checkpoint, TensorBoard,
+  BackupAndRestore) writing into a real run folder.
 
-Each epoch's wall time is taken between consecutive epoch ends, so validation and every
-callback's per-epoch work (checkpoint writes included) count in both; the first epoch
-(tracing, drawing the images into the cache) is left out. Throughput is training images
-divided by an epoch time over epochs 2..N of all repeats, both the fastest (the code's own
-speed: on the shared 2-core VM some epochs stall for whole seconds, in bare ``fit`` as
-much as in the worker) and the median. The goal is a ratio worker/bare >= 0.95. Prints a
-markdown table; the defaults take about two minutes on 2 CPU cores.
+Each epoch is one ``fit(initial_epoch=e, epochs=e + 1)`` call per side, timed as a whole
+(validation and every callback's per-epoch work included); the side that goes first
+alternates every epoch, and epoch 1 of each side (tracing, filling the data cache) is left
+out. For every epoch the ratio is bare seconds / worker seconds (worker throughput over
+bare throughput); the benchmark reports the median ratio with its interquartile range and
+extremes over all epochs and repeats. The goal is a median of at least 0.95. The defaults
+take about four minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -28,84 +30,95 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cv_core.runs import create_run, preset_spec, read_metrics  # noqa: E402
+from cv_core.runs import create_run, preset_spec  # noqa: E402
 
 
-def epoch_seconds(end_times: list[float]) -> list[float]:
-    """Durations of epochs 2..N from the wall-clock end time of each epoch 1..N."""
-    if len(end_times) < 2:
-        raise ValueError(f"Expected at least 2 epochs to time. Received: {len(end_times)}")
-    return [later - earlier for earlier, later in zip(end_times, end_times[1:])]
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    """(first quartile, median, third quartile) of ``values`` (at least one value)."""
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
 
 
-def bare_fit(spec) -> list[float]:
-    """Epoch times (epochs 2..N) of a plain ``model.fit`` on the spec's model and data."""
+def interleaved_epochs(spec, runs_root: str, epochs: int) -> tuple[list[float], list[float], dict]:
+    """Seconds per epoch of the bare and the worker side, epochs 2..N, trained alternately."""
     from cv_core import models
     from cv_core._tf import keras as _keras
     from cv_core.datasets import open_dataset
-    from cv_core.runs.worker import build_model
+    from cv_core.runs.callbacks import RunMonitor, make_callbacks
+    from cv_core.runs.model import build_model, learning_rate_schedule
 
     keras = _keras()
     keras.backend.clear_session()
-    keras.utils.set_random_seed(spec.seed)
     dataset = open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
     size = (spec.image_size, spec.image_size)
-    train = dataset.tf_dataset("train", image_size=size, batch_size=spec.batch_size, shuffle=True, seed=spec.seed)
-    val = dataset.tf_dataset("validation", image_size=size, batch_size=spec.batch_size)
     num_classes = len(dataset.class_names)
-    model = build_model(spec, num_classes)
-    models.compile_classifier(model, num_classes, learning_rate=spec.learning_rate, optimizer=spec.optimizer)
-    ends: list[float] = []
+    steps = dataset.steps_per_epoch("train", spec.batch_size)
 
-    class EpochEnds(keras.callbacks.Callback):
-        """Notes the wall-clock time at the end of each epoch, nothing else."""
+    def side():
+        keras.utils.set_random_seed(spec.seed)
+        train = dataset.tf_dataset("train", image_size=size, batch_size=spec.batch_size, shuffle=True, seed=spec.seed)
+        val = dataset.tf_dataset("validation", image_size=size, batch_size=spec.batch_size)
+        model = build_model(spec, num_classes)
+        models.compile_classifier(model, num_classes, learning_rate=learning_rate_schedule(spec, steps),
+                                  optimizer=spec.optimizer)
+        return model, train, val
 
-        def on_epoch_end(self, epoch, logs=None):
-            ends.append(time.time())
-
-    model.fit(train, validation_data=val, epochs=spec.epochs, shuffle=False, callbacks=[EpochEnds()], verbose=0)
-    return epoch_seconds(ends)
-
-
-def worker_fit(spec, runs_root: str) -> tuple[list[float], dict]:
-    """Epoch times (epochs 2..N) of :func:`run_training` (the worker's path), and the run's summary."""
-    from cv_core._tf import keras as _keras
-    from cv_core.runs.store import read_summary
-    from cv_core.runs.worker import run_training
-
-    _keras().backend.clear_session()
+    bare, bare_train, bare_val = side()
+    worker, worker_train, worker_val = side()
     run_dir = create_run(spec, runs_root)
-    run_training(spec, run_dir)
-    ends = [row["time"] for row in read_metrics(run_dir)]
-    return epoch_seconds(ends), read_summary(run_dir)
+    callbacks = make_callbacks(RunMonitor(run_dir, spec.epochs, steps), run_dir)
+
+    def one_epoch(model, train, val, epoch, extra) -> float:
+        start = time.perf_counter()
+        model.fit(train, validation_data=val, initial_epoch=epoch, epochs=epoch + 1, callbacks=extra, verbose=0)
+        return time.perf_counter() - start
+
+    bare_times, worker_times = [], []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        for epoch in range(epochs):
+            order = [("bare", bare, bare_train, bare_val, []), ("worker", worker, worker_train, worker_val, callbacks)]
+            if epoch % 2:
+                order.reverse()
+            for name, model, train, val, extra in order:
+                seconds = one_epoch(model, train, val, epoch, extra)
+                if epoch > 0:
+                    (bare_times if name == "bare" else worker_times).append(seconds)
+    return bare_times, worker_times, {"params": worker.count_params()}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--image-size", type=int, default=48)
     parser.add_argument("--train-size", type=int, default=2000)
     parser.add_argument("--validation-size", type=int, default=200)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--filters", default="16,32,64,128")
     parser.add_argument("--variants", default="separable,conv2d")
-    parser.add_argument("--repeats", type=int, default=1, help="alternate bare/worker this many times")
+    parser.add_argument("--repeats", type=int, default=2, help="independent interleaved runs per variant")
     args = parser.parse_args(argv)
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2 (epoch 1 is left out)")
 
     options = {"image_size": args.image_size, "train_size": args.train_size,
-               "validation_size": args.validation_size, "test_size": args.validation_size}
+               "validation_size": args.validation_size, "test_size": 0, "difficulty": "medium"}
     lines = [
-        f"Training throughput, {args.image_size} px, {args.train_size} train + {args.validation_size} validation "
-        f"images, batch {args.batch_size}, epochs 2-{args.epochs} timed, {args.repeats} repeat(s)",
+        f"Training throughput, worker path / bare fit, interleaved epoch by epoch: {args.image_size} px, "
+        f"{args.train_size} train + {args.validation_size} validation images, batch {args.batch_size}, "
+        f"epochs 2-{args.epochs} of {args.repeats} run(s) per variant",
         "",
-        "| variant | params | bare fit, fastest / median epoch (img/s) | worker path, fastest / median (img/s) "
-        "| ratio, fastest | ratio, median |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| variant | params | bare, median epoch (img/s) | worker, median epoch (img/s) | epochs compared "
+        "| ratio: median (IQR) | ratio: min – max |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     with tempfile.TemporaryDirectory(prefix="convnet-lab-bench-") as root:
         for variant in args.variants.split(","):
@@ -114,17 +127,19 @@ def main(argv: list[str] | None = None) -> int:
                                filters=tuple(int(f) for f in args.filters.split(",")))
             bare: list[float] = []
             worker: list[float] = []
-            summary: dict = {}
-            for _ in range(args.repeats):
-                bare += bare_fit(spec)
-                times, summary = worker_fit(spec, root)
-                worker += times
-                print(f"{variant}: bare epochs {[round(t, 2) for t in bare]} s, "
-                      f"worker epochs {[round(t, 2) for t in worker]} s", flush=True)
-            b_fast, b_med = args.train_size / min(bare), args.train_size / statistics.median(bare)
-            w_fast, w_med = args.train_size / min(worker), args.train_size / statistics.median(worker)
-            lines.append(f"| {variant} | {summary['params']:,} | {b_fast:.0f} / {b_med:.0f} | {w_fast:.0f} / {w_med:.0f} "
-                         f"| {w_fast / b_fast:.3f} | {w_med / b_med:.3f} |")
+            info: dict = {}
+            for repeat in range(args.repeats):
+                b, w, info = interleaved_epochs(spec.replace(seed=repeat), root, args.epochs)
+                bare += b
+                worker += w
+                print(f"{variant} run {repeat + 1}: bare {[round(t, 2) for t in b]} s, "
+                      f"worker {[round(t, 2) for t in w]} s", flush=True)
+            ratios = [b / w for b, w in zip(bare, worker)]
+            q1, median, q3 = quartiles(ratios)
+            lines.append(
+                f"| {variant} | {info['params']:,} | {args.train_size / statistics.median(bare):.0f} "
+                f"| {args.train_size / statistics.median(worker):.0f} | {len(ratios)} "
+                f"| {median:.3f} ({q1:.3f} – {q3:.3f}) | {min(ratios):.3f} – {max(ratios):.3f} |")
     print("\n".join(lines))
     return 0
 

@@ -186,3 +186,16 @@ def test_completed_run_continues_as_a_new_linked_run_from_its_final_weights(runs
         interrupted = store.create_run(tiny(), runs_root)
         store.update_status(interrupted, state="interrupted")
         continue_run(interrupted, 2)
+
+
+def test_the_same_seed_gives_the_same_curve(runs_root):
+    """TensorFlow's op determinism is on in the worker: two runs of one spec agree to the bit."""
+    spec = longer(128, epochs=3, augmentation=True, dropout_rate=0.5)
+    first, second = jobs.submit_run(spec, runs_root), jobs.submit_run(spec, runs_root)
+    assert wait_final(first)["state"] == wait_final(second)["state"] == "completed"
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+    curves = [[{k: row[k] for k in keys} for row in store.read_metrics(run)] for run in (first, second)]
+    assert len(curves[0]) == 3 and curves[0] == curves[1]
+    other = jobs.submit_run(spec.replace(seed=1), runs_root)
+    assert wait_final(other)["state"] == "completed"
+    assert [{k: row[k] for k in keys} for row in store.read_metrics(other)] != curves[0]

@@ -1,0 +1,39 @@
+"""The benchmarks keep working: the throughput benchmark on a tiny setting, and its statistics."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+
+from train_throughput import quartiles  # noqa: E402
+
+
+def test_quartiles():
+    assert quartiles([2.0]) == (2.0, 2.0, 2.0)
+    assert quartiles([1.0, 2.0, 3.0, 4.0, 5.0]) == (2.0, 3.0, 4.0)
+
+
+def test_throughput_benchmark_interleaves_and_reports_a_median_ratio():
+    result = subprocess.run(
+        [sys.executable, "bench/train_throughput.py", "--image-size", "32", "--train-size", "96",
+         "--validation-size", "32", "--epochs", "3", "--filters", "8,16", "--variants", "separable", "--repeats", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("| separable |")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[4] == "2"  # epochs 2 and 3 compared, epoch 1 left out
+    median = float(cells[5].split()[0])
+    assert 0.2 < median < 5.0
+    assert "run 1: bare [" in result.stdout and "worker [" in result.stdout
+
+
+@pytest.mark.parametrize("script", ["bench/memory.py", "bench/startup_time.py", "bench/train_throughput.py"])
+def test_benchmarks_explain_themselves(script):
+    result = subprocess.run([sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "usage:" in result.stdout
