@@ -23,6 +23,7 @@ PAGES = {
     "What convnets learn": [
         st.Page("pages/heatmaps.py", title="Heatmaps", icon=":material/local_fire_department:"),
         st.Page("pages/activations.py", title="Activations", icon=":material/layers:"),
+        st.Page("pages/filters.py", title="Filters", icon=":material/blur_on:"),
     ],
     "Segmentation": [
         st.Page("pages/mask_studio.py", title="Mask studio", icon=":material/brush:"),

@@ -60,6 +60,8 @@ pages = [
      "where it looked, with five methods side by side, and whether the heatmap deserves trust."),
     ("pages/activations.py", "Activations", ":material/layers:",
      "Step through a model layer by layer and see what every channel makes of one picture."),
+    ("pages/filters.py", "Filters", ":material/blur_on:",
+     "Watch the patterns each filter responds to appear, found by gradient ascent in input space."),
     ("pages/mask_studio.py", "Mask studio", ":material/brush:",
      "Paint or correct segmentation masks on samples or your own pictures and save them as a dataset "
      "you can train on."),

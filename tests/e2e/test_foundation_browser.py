@@ -103,13 +103,13 @@ def test_every_page_through_the_sidebar(page, app_server):
     wait_idle(page)
     nav = page.get_by_test_id("stSidebarNav")
     titles = [t.splitlines()[-1].strip() for t in nav.get_by_test_id("stSidebarNavLink").all_inner_texts()]
-    assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations",
+    assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations", "Filters",
                       "Mask studio"]
     for title in titles:
         nav.get_by_text(title, exact=True).click()
         heading = "Convnet Lab" if title == "Home" else title
-        expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible(timeout=60_000)
-        wait_idle(page, timeout=90_000)
+        expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible(timeout=120_000)
+        wait_idle(page, timeout=180_000)  # Filters searches its first patterns before it is idle
         expect(page.get_by_test_id("stException")).to_have_count(0)
         assert "Traceback" not in page.content()
 
@@ -125,6 +125,6 @@ def test_deep_link_on_a_freshly_started_server_runs_the_router(browser, tmp_path
         wait_idle(page)
         titles = [t.splitlines()[-1].strip() for t in
                   page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink").all_inner_texts()]
-        assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations",
+        assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations", "Filters",
                           "Mask studio"]
         page.close()
