@@ -75,7 +75,10 @@ def visit_everything(page, url: str, only: set[str] | None) -> list[str]:
     """Every page of the navigation, every tab, both reference anatomies; returns the pages seen."""
     page.goto(url)
     wait_idle(page)
+    if only == set():  # the reference app: one page, no navigation
+        return ["(one page)"]
     nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_test_id("stSidebarNavLink").first.wait_for()
     titles = [t.splitlines()[-1].strip() for t in nav.get_by_test_id("stSidebarNavLink").all_inner_texts()]
     seen = []
     for title in titles:
@@ -85,17 +88,18 @@ def visit_everything(page, url: str, only: set[str] | None) -> list[str]:
         time.sleep(0.5)
         wait_idle(page)
         seen.append(title)
-        tabs = page.get_by_role("tab")
-        for index in range(tabs.count()):
-            tabs.nth(index).click()
+        for name in page.get_by_role("tab").all_inner_texts():
+            try:
+                page.get_by_role("tab", name=name.strip(), exact=True).first.click(timeout=10_000)
+            except Exception:  # a tab that went away when another was opened
+                continue
             time.sleep(0.3)
             wait_idle(page)
         if title == "Architecture lab":
             page.get_by_role("tab", name="Anatomy").click()
             wait_idle(page)
             for reference in REFERENCES:
-                page.get_by_test_id("stSelectbox").filter(has_text="the same model with").or_(
-                    page.get_by_test_id("stSelectbox").filter(has_text="keras.applications")).first.click()
+                page.locator(".st-key-architecture_lab_compare [data-testid=stSelectbox]").click()
                 page.get_by_role("option", name=reference).click()
                 time.sleep(0.5)
                 wait_idle(page)
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         (Path(tmp) / "hello.py").write_text('import streamlit as st\nst.title("Hello")\n')
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            bare = measure("hello.py", Path(tmp), env, browser, None, args.settle)
+            bare = measure("hello.py", Path(tmp), env, browser, set(), args.settle)
             lab = measure("app.py", ROOT, env, browser, only, args.settle)
             browser.close()
     gb = 1024**3

@@ -302,3 +302,89 @@ def compare_blocks(blocks_a: list[dict], blocks_b: list[dict]) -> list[dict]:
             }
         )
     return table
+
+
+# --------------------------------------------------------------------------------------
+# Measuring a model in a separate process
+# --------------------------------------------------------------------------------------
+
+
+def summarise(model) -> dict:
+    """The anatomy the lab shows: ``blocks`` (:func:`block_table`), ``params``, ``mult_adds``,
+    ``layers`` (count) and ``name``, as plain JSON-friendly values."""
+    blocks = [{**row, "output_shape": list(row["output_shape"]) if row["output_shape"] else None}
+              for row in block_table(model)]
+    return {
+        "blocks": blocks,
+        "params": int(model.count_params()),
+        "mult_adds": int(total_mult_adds(model)),
+        "layers": len(model.layers),
+        "name": model.name,
+    }
+
+
+def build_described(description: dict):
+    """Build the model a description names (no weights are loaded or downloaded).
+
+    ``{"kind": "application", "name": "VGG16", "input_shape": [224, 224, 3]}`` builds
+    ``keras.applications.VGG16(weights=None, input_shape=...)``; ``{"kind": "spec", "spec":
+    {...TrainSpec fields...}, "num_classes": 5}`` builds what training builds.
+    """
+    from cv_core._tf import keras as _keras
+
+    if description.get("kind") == "application":
+        return getattr(_keras().applications, description["name"])(
+            weights=None, input_shape=tuple(description["input_shape"]))
+    from cv_core.runs import TrainSpec
+    from cv_core.runs.model import build_model
+
+    fields = dict(description["spec"])
+    fields["filters"] = tuple(fields["filters"])
+    return build_model(TrainSpec().replace(**fields), int(description["num_classes"]))
+
+
+def summarise_in_subprocess(description: dict, timeout: float = 600.0) -> dict:
+    """:func:`summarise` of a described model, built in a short-lived Python process.
+
+    TensorFlow keeps the memory of a freed model for reuse instead of returning it to the
+    system, so building VGG16 (138 M parameters) in a long-lived server would leave it
+    gigabytes larger for good. A separate process hands everything back when it exits.
+
+    Raises:
+        ValueError: the model cannot be built (the child's message), or the child failed.
+    """
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cv_core.anatomy"], input=json.dumps(description), capture_output=True, text=True,
+        timeout=timeout, cwd=str(Path(__file__).resolve().parents[1]),
+    )
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.strip().splitlines() if line.startswith("error: ")]
+        raise ValueError(lines[-1].removeprefix("error: ") if lines else
+                         f"Measuring the model failed (exit status {result.returncode}).")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _main() -> int:
+    """``python -m cv_core.anatomy`` < description.json: print the summary as one JSON line."""
+    import json
+    import sys
+
+    try:
+        description = json.loads(sys.stdin.read())
+        summary = summarise(build_described(description))
+    except Exception as exc:  # reported to the parent as a message
+        print(f"error: {type(exc).__name__ + ': ' if not isinstance(exc, ValueError) else ''}{exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main())

@@ -48,12 +48,17 @@ def describe_reference(label: str) -> str:
     return json.dumps({"kind": "reference", "label": label}, sort_keys=True)
 
 
+#: Models up to this many parameters are measured in the server process; bigger ones (VGG16
+#: has 138 M) in a short-lived process, because TensorFlow keeps freed memory for reuse.
+IN_PROCESS_PARAMS = 5_000_000
+
+
 def _spec_of(description: dict) -> TrainSpec:
     return TrainSpec().replace(**{**description["spec"], "filters": tuple(description["spec"]["filters"])})
 
 
 def _release_memory(keras) -> None:
-    """Drop Keras' global state and hand freed memory back to the operating system."""
+    """Drop Keras' global state and hand what can be freed back to the operating system."""
     keras.backend.clear_session(free_memory=True)
     gc.collect()
     try:
@@ -62,49 +67,45 @@ def _release_memory(keras) -> None:
         pass
 
 
-def _measure(description: dict, measure) -> dict:
-    from cv_core._tf import keras as _keras
-    from cv_core.runs.model import build_model
+def _measure(description: dict) -> dict:
+    """The anatomy of a described model, refusing first what would not fit the budget."""
+    from cv_core.anatomy import build_described, summarise, summarise_in_subprocess
 
-    keras = _keras()
-    model = None
+    if description["kind"] == "spec":
+        spec = _spec_of(description)
+        try:
+            cost = check_resources(spec, num_classes=description["num_classes"], training=False)
+        except SpecError as exc:
+            raise AnatomyError(str(exc)) from None
+        in_process = cost.params <= IN_PROCESS_PARAMS
+    else:
+        name, shape = REFERENCE_MODELS[description["label"]]
+        description = {"kind": "application", "name": name, "input_shape": list(shape)}
+        in_process = False
     try:
-        if description["kind"] == "spec":
-            spec = _spec_of(description)
-            check_resources(spec, num_classes=description["num_classes"], training=False)
-            model = build_model(spec, description["num_classes"])
-        else:
-            name, shape = REFERENCE_MODELS[description["label"]]
-            model = getattr(keras.applications, name)(weights=None, input_shape=shape)
-        return measure(model)
-    except SpecError as exc:
+        if not in_process:
+            return summarise_in_subprocess(description)
+        from cv_core._tf import keras as _keras
+
+        keras = _keras()
+        model = None
+        try:
+            model = build_described(description)
+            return summarise(model)
+        finally:
+            del model
+            _release_memory(keras)
+    except ValueError as exc:  # the builder's own argument checks, or the child's message
         raise AnatomyError(str(exc)) from None
-    except ValueError as exc:  # the builder's own argument checks
-        raise AnatomyError(str(exc)) from None
-    except Exception as exc:  # ResourceExhaustedError, MemoryError...: never take the page down
+    except Exception as exc:  # ResourceExhaustedError, MemoryError, a timeout...: never take the page down
         raise AnatomyError(f"Building this model failed ({type(exc).__name__}). "
                            "Try fewer or narrower filters, or smaller images.") from None
-    finally:
-        del model
-        _release_memory(keras)
-
-
-def _anatomy_of(model) -> dict:
-    from cv_core.anatomy import block_table, total_mult_adds
-
-    return {
-        "blocks": block_table(model),
-        "params": int(model.count_params()),
-        "mult_adds": int(total_mult_adds(model)),
-        "layers": len(model.layers),
-        "name": model.name,
-    }
 
 
 @st.cache_data(max_entries=32, show_spinner="Building the model to measure it…")
 def anatomy(description_json: str) -> dict:
-    """Block table, totals and layer count of a described model (cached)."""
-    return _measure(json.loads(description_json), _anatomy_of)
+    """Block table, totals and layer count of a described model (cached: results, never models)."""
+    return _measure(json.loads(description_json))
 
 
 def comparison(description_a_json: str, description_b_json: str) -> list[dict]:

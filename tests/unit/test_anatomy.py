@@ -189,3 +189,28 @@ def test_compare_figure(mini_xception_conv2d, mini_xception):
     assert list(fig.data[3].y) == [row["mult_adds_b"] for row in rows]
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type == "log"
     assert compare_figure(rows, log_scale=False).layout.yaxis.type == "linear"
+
+
+def _rss_mb() -> float:
+    from pathlib import Path
+
+    return int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
+
+
+def test_a_big_model_is_measured_in_another_process_and_leaves_no_memory_behind():
+    from cv_core.anatomy import summarise_in_subprocess
+
+    before = _rss_mb()
+    summary = summarise_in_subprocess({"kind": "application", "name": "VGG16", "input_shape": [224, 224, 3]})
+    assert summary["params"] == 138_357_544 and summary["mult_adds"] == 15_470_264_320
+    assert {"block1", "block5", "head"} <= {row["block"] for row in summary["blocks"]}
+    assert _rss_mb() - before < 100  # building it here would add over 1 GB for good
+
+
+def test_measuring_in_another_process_reports_the_builders_message():
+    from cv_core.anatomy import summarise_in_subprocess
+
+    spec = {"model": "mini_xception", "conv_type": "separable", "batchnorm": "none", "residual": True,
+            "filters": [8, 16, 32, 64, 128, 256], "image_size": 20, "augmentation": False, "dropout_rate": 0.0}
+    with pytest.raises(ValueError, match="Expected `input_shape` height and width of at least 37 pixels"):
+        summarise_in_subprocess({"kind": "spec", "spec": spec, "num_classes": 5})
