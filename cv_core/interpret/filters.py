@@ -23,9 +23,10 @@ Two parameterisations of the image:
   spectrum, where a raw-pixel step mostly adds high-frequency noise: the patterns come out
   far cleaner.
 
-A filter that is silent on the start image would get no gradient at all and stay grey; as in
-Lucid, ReLUs let the gradient through ("redirected ReLU") for an image whose ReLU blocks it
-everywhere, until the filter wakes up.
+A filter that is silent on the start image would get no gradient at all and stay grey. Once
+an image's gradient comes out zero, the rest of its batch runs with Lucid's "redirected
+ReLU": a ReLU that blocks every gradient of an image lets through the part that would raise
+its input, until the filter wakes up. (Kept off otherwise: it costs about a tenth of a step.)
 
 Optional regularisers (Yosinski et al., 2015; Mordvintsev et al., 2015): random ``jitter``
 (the image is rolled a few pixels each step before the model sees it), Gaussian ``blur``
@@ -212,14 +213,22 @@ def _extractor(taps: TapModel):
 
 
 def _filter_means(tf, features, filter_indices):
-    """Each image's mean activation of its own filter, leaving out a BORDER-pixel frame."""
-    height, width = features.shape[1], features.shape[2]
-    if height is None or height > 2 * BORDER:
-        features = features[:, BORDER:-BORDER]
-    if width is None or width > 2 * BORDER:
-        features = features[:, :, BORDER:-BORDER]
-    chosen = tf.gather(features, filter_indices, axis=3, batch_dims=1)  # (n, h', w')
-    return tf.reduce_mean(tf.cast(chosen, tf.float32), axis=[1, 2])
+    """Each image's mean activation of its own filter, leaving out a BORDER-pixel frame
+    (the whole map when it is too small to have an inside)."""
+    height, width, channels = features.shape[1:]
+    features = tf.cast(features, tf.float32)
+    if height is None or width is None:  # a size known only at run time: slice
+        inside = features[:, BORDER:-BORDER, BORDER:-BORDER]
+        per_channel = tf.reduce_mean(inside, axis=[1, 2])
+    else:
+        # A constant weight map rather than a slice: slicing's gradient is slow on a CPU.
+        weights = np.zeros((height, width), np.float32)
+        rows = slice(BORDER, height - BORDER) if height > 2 * BORDER else slice(None)
+        cols = slice(BORDER, width - BORDER) if width > 2 * BORDER else slice(None)
+        weights[rows, cols] = 1.0
+        weights = tf.constant((weights / weights.sum())[None, :, :, None])
+        per_channel = tf.reduce_sum(features * weights, axis=[1, 2])  # (n, channels)
+    return tf.reduce_sum(per_channel * tf.one_hot(filter_indices, channels), axis=-1)
 
 
 def _squared_frequencies(height: int, width: int) -> np.ndarray:
@@ -287,13 +296,19 @@ def _register_gradient(tf) -> None:
             _REGISTERED.append(True)
 
 
-def _step_function(taps: TapModel, parameterization: str, size: tuple[int, int], preprocess):
-    """The compiled ascent step for one (layer, parameterisation, size, preprocess); cached."""
+def _step_function(taps: TapModel, parameterization: str, size: tuple[int, int], preprocess,
+                   redirect: bool = False):
+    """The compiled ascent step for one (layer, parameterisation, size, preprocess); cached.
+
+    With ``redirect`` the model's ReLUs get the redirected gradient (a little slower: used
+    only once some image's gradient has come out zero).
+    """
     from cv_core._tf import tensorflow
 
     tf = tensorflow()
     height, width = size
     key = f"filters:step:{parameterization}:{height}x{width}:{_preprocess_key(taps, preprocess)}"
+    key += ":redirected-relu" if redirect else ""
     extractor = _extractor(taps)  # outside make(): the cache's lock is not re-entrant
     _register_gradient(tf)
 
@@ -316,7 +331,8 @@ def _step_function(taps: TapModel, parameterization: str, size: tuple[int, int],
         def step(params, m, v, filter_indices, step_number, seed, learning_rate, jitter, blur, blur_every, decay):
             shift = tf.random.stateless_uniform((2,), seed=seed + tf.stack([0, step_number]),
                                                 minval=-jitter, maxval=jitter + 1, dtype=tf.int32)
-            with tf.compat.v1.get_default_graph().gradient_override_map({"Relu": _REDIRECTED_RELU}):
+            overrides = {"Relu": _REDIRECTED_RELU} if redirect else {}
+            with tf.compat.v1.get_default_graph().gradient_override_map(overrides):
                 rgb = _fourier_to_rgb(tf, params, scale, size) if fourier else 255.0 * params
                 rgb = tf.roll(rgb, shift, axis=[1, 2])
                 inputs = rgb if preprocess is None else preprocess(rgb)
@@ -324,6 +340,7 @@ def _step_function(taps: TapModel, parameterization: str, size: tuple[int, int],
             objective = tf.reduce_sum(means)  # images are independent: one gradient each
             gradients = tf.gradients(objective, params, unconnected_gradients="zero")[0]
             gradients = tf.where(tf.math.is_finite(gradients), gradients, tf.zeros_like(gradients))
+            norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=list(range(1, len(param_spec.shape)))))
             due = tf.logical_and(blur > 0, tf.equal((step_number + 1) % blur_every, 0))
             response = tf.exp(-2.0 * math.pi ** 2 * tf.square(blur) * squared_frequencies)
             if fourier:
@@ -336,10 +353,11 @@ def _step_function(taps: TapModel, parameterization: str, size: tuple[int, int],
                 params = tf.cond(due, lambda: params * response, lambda: params)
             else:
                 # The book's step: the L2-normalised gradient (per image), times the learning rate.
-                params = params + learning_rate * tf.math.l2_normalize(gradients, axis=[1, 2, 3])
+                unit = gradients / tf.maximum(norms, 1e-12)[:, None, None, None]
+                params = params + learning_rate * unit
                 params = 0.5 + (params - 0.5) * (1.0 - decay)
                 params = tf.cond(due, lambda: _blur_pixels(tf, params, response, size), lambda: params)
-            return params, m, v, means
+            return params, m, v, means, norms
 
         return step
 
@@ -485,7 +503,7 @@ def filter_patterns(model, layer_name: str, filter_indices, steps: int = 30, lea
     from cv_core._tf import tensorflow
 
     tf = tensorflow()
-    step = _step_function(taps, parameterization, size, preprocess)
+    plain_step = _step_function(taps, parameterization, size, preprocess)
     seed = int(np.random.default_rng().integers(2**31 - 1)) if seed is None else int(seed) % (2**31 - 1)
     seed_pair = np.asarray([seed, 0], np.int32)
     rate = learning_rate * FOURIER_STEP_SCALE if parameterization == "fourier" else learning_rate
@@ -497,8 +515,12 @@ def filter_patterns(model, layer_name: str, filter_indices, steps: int = 30, lea
         params = tf.constant(_initial_params(parameterization, size, chunk, seed))
         m = v = tf.zeros_like(params)
         chunk_tensor = tf.constant(chunk)
+        step = plain_step
         for number in range(steps):
-            params, m, v, _ = step(params, m, v, chunk_tensor, np.int32(number), seed_pair, *settings)
+            params, m, v, _, norms = step(params, m, v, chunk_tensor, np.int32(number), seed_pair, *settings)
+            if step is plain_step and not np.all(np.asarray(norms) > 0):
+                # A silent filter: its image got no gradient. Redirect the ReLUs from now on.
+                step = _step_function(taps, parameterization, size, preprocess, redirect=True)
             done += 1
             if progress is not None:
                 progress(done, total)
