@@ -35,7 +35,7 @@ class FilterSettings:
 def filter_settings(prefix: str) -> FilterSettings:
     """The settings form; returns plain values."""
     st.markdown("##### How to search")
-    fourier = st.toggle("Decorrelated Fourier parameterisation", value=True, key=f"{prefix}_fourier",
+    fourier = st.toggle("Fourier parameterisation", value=True, key=f"{prefix}_fourier",
                         help="Optimise the picture's spectrum, scaled so that coarse patterns come first, with "
                              "decorrelated colours (the Lucid technique): far cleaner patterns than raw pixels. "
                              "Off: the book's plain pixel ascent.")
@@ -117,10 +117,10 @@ def _gains(subject: Subject, layer: str, filters: tuple[int, ...], patterns: np.
 
 
 def gain_caption(index: int, own: float, base: float) -> str:
-    """"filter 3 · ×4.2 over grey noise", or the two activations when the noise's is not positive."""
+    """"#3 · ×4.2" (times the grey noise's activation), or both activations when the noise's is not positive."""
     if base > 1e-6:
-        return f"filter {index} · ×{own / base:.1f} over grey noise"
-    return f"filter {index} · {own:.2f} (grey noise {base:.2f})"
+        return f"#{index} · ×{own / base:.1f}"
+    return f"#{index} · {own:.3g} (noise {base:.2g})"
 
 
 def _chunks(indices: list[int]) -> list[tuple[int, ...]]:
@@ -139,7 +139,7 @@ def _show(columns, start: int, patterns: np.ndarray, gains: np.ndarray, filters:
                                                        caption=gain_caption(index, float(own), float(base)))
 
 
-def pattern_grid(subject: Subject, layer: str, settings: FilterSettings, prefix: str, columns: int = 8) -> None:
+def pattern_grid(subject: Subject, layer: str, settings: FilterSettings, prefix: str, columns: int = 6) -> None:
     """The first ``settings.count`` (or a chosen page of) filter patterns of ``layer``, filling in chunk by chunk."""
     total = _filter_count(subject, layer)
     count = min(settings.count, total)
@@ -149,6 +149,8 @@ def pattern_grid(subject: Subject, layer: str, settings: FilterSettings, prefix:
     first = (int(page) - 1) * count
     indices = list(range(first, min(total, first + count)))
     head[0].markdown(f"**`{layer}`**: filters {indices[0]}–{indices[-1]} of {total}")
+    head[0].caption("Under each pattern: its filter, and how many times more the pattern excites that filter than "
+                    "the grey noise the search starts from.")
     run_grid(subject, layer, indices, settings, columns)
 
 

@@ -30,7 +30,7 @@ def open_filters(query: dict) -> AppTest:
 
 
 def pattern_captions(at) -> list[str]:
-    return [img.proto.imgs[0].caption for img in at.get("image") if img.proto.imgs[0].caption.startswith("filter ")]
+    return [img.proto.imgs[0].caption for img in at.get("image") if img.proto.imgs[0].caption.startswith("#")]
 
 
 def layer_slider(at):
@@ -44,8 +44,8 @@ def test_filters_of_a_run_fill_the_grid_and_step_through_layers(runs_root):
     start = layer_slider(at).value
     assert start == "block1_sepconv1"  # an early layer: the stem sees raw pixels
     one_layer = pattern_captions(at)[:8]
-    assert sorted(int(c.split()[1]) for c in one_layer) == list(range(8))  # every filter of the layer, once
-    assert all("over grey noise" in c or "grey noise" in c for c in one_layer)
+    assert sorted(int(c.split()[0][1:]) for c in one_layer) == list(range(8))  # every filter of the layer, once
+    assert all(" · ×" in c or "(noise " in c for c in one_layer)
     at.button(key="filters_layer_next").click().run()
     assert not at.exception
     assert layer_slider(at).value != start
