@@ -6,6 +6,7 @@ and returns a plotly figure; none of them imports TensorFlow.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
@@ -112,8 +113,8 @@ def compare_figure(
         fig.update_yaxes(title_text=unit.capitalize(), type="log" if log_scale else "linear", row=1, col=col,
                          **({"dtick": 1, "exponentformat": "SI"} if log_scale else {}))
     fig.update_layout(title=dict(text=title, y=0.97, yanchor="top"), barmode="group",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1, title=None),
-                      margin=dict(t=100, b=50, l=70, r=20), height=420)
+                      legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0, title=None),
+                      margin=dict(t=80, b=110, l=70, r=20), height=460)
     return fig
 
 
@@ -151,8 +152,11 @@ def gradient_norms_figure(results, title: str = "Gradient reaching each layer") 
                 hovertemplate="%{customdata[0]}: %{customdata[1]}<extra>" + f"{kind}, {when}" + "</extra>",
             )
     if any(min(float(v) for v in r[key]) < UNDERFLOW_FLOOR for r in results for key in ("initial_norms", "final_norms")):
-        fig.add_hline(y=UNDERFLOW_FLOOR, line=dict(color="#888", dash="dot", width=1),
-                      annotation_text=f"< {UNDERFLOW_FLOOR:.0e}: underflow", annotation_position="bottom right")
+        fig.add_hline(y=UNDERFLOW_FLOOR, line=dict(color="#888", dash="dot", width=1))
+        # On a log axis an annotation's y is the exponent (add_hline's own label lands at 10^0).
+        fig.add_annotation(x=1, xref="paper", y=math.log10(UNDERFLOW_FLOOR), yref="y", showarrow=False,
+                           text=f"< {UNDERFLOW_FLOOR:.0e}: underflow", xanchor="right", yanchor="bottom",
+                           font=dict(color="#666", size=11))
     fig.update_layout(
         title=title, xaxis_title="Layer (1 = next to the input)", yaxis_title="Gradient norm of the kernel",
         yaxis_type="log", yaxis_exponentformat="power", legend_title="Stack", margin=_MARGIN, height=400,
@@ -173,7 +177,7 @@ def batchnorm_stats_figure(trace: Mapping, title: str = "Batch normalisation: tr
     steps = list(trace["step"])
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.16,
-        subplot_titles=("Moving statistics vs the data's", "Output gap: training vs inference"),
+        subplot_titles=("Moving statistics<br>vs the data's", "Output gap:<br>training vs inference mode"),
     )
     for key, truth, label, colour in (
         ("moving_mean", trace["data_mean"], "mean", "#4e79a7"),
@@ -190,6 +194,6 @@ def batchnorm_stats_figure(trace: Mapping, title: str = "Batch normalisation: tr
     fig.update_yaxes(title_text="Value (mean over channels)", row=1, col=1)
     fig.update_yaxes(title_text="Mean |output difference|", rangemode="tozero", row=1, col=2)
     fig.update_layout(title=dict(text=f"{title} (momentum {trace['momentum']:g})", y=0.97, yanchor="top"),
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
-                      margin=dict(t=80, b=100, l=70, r=20), height=440)
+                      legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0),
+                      margin=dict(t=100, b=120, l=70, r=20), height=500)
     return fig

@@ -104,6 +104,14 @@ def test_anatomy_describes_exactly_the_model_train_builds(runs_root):
     assert metric_values(quick)["Parameters"] == "50,405"
 
 
+def test_residual_demo_shows_underflow_honestly(runs_root):
+    at = open_page("pages/architecture_lab.py", {"architecture_lab_tab": "Residual connections",
+                                                 "architecture_lab_grad_depth": "40"})
+    text = all_text(at)
+    assert "less than 1e-30 (it underflows" in text and "0.0e+00" not in text
+    assert "dotted floor" in text
+
+
 def test_reference_anatomy_ratio_is_never_none(runs_root):
     at = open_page("pages/architecture_lab.py")
     at.selectbox(key="architecture_lab_compare").select("VGG16 (224 px, keras.applications)").run()

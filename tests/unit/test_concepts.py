@@ -134,3 +134,15 @@ def test_batchnorm_stats_figure():
     assert list(fig.data[4].y) == list(trace["output_gap"])
     assert "momentum 0.9" in fig.layout.title.text
     assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "Training step"
+
+
+def test_gradient_figure_draws_underflow_on_a_labelled_floor():
+    from cv_core.plots.architecture import UNDERFLOW_FLOOR
+
+    result = {"residual": False, "layer_names": ["dense01", "dense02", "dense03"], "steps": 0,
+              "initial_norms": np.array([0.0, 1e-35, 1e-3]), "final_norms": np.array([0.0, 1e-35, 1e-3])}
+    figure = gradient_norms_figure(result)
+    assert list(figure.data[0].y) == [UNDERFLOW_FLOOR, UNDERFLOW_FLOOR, 1e-3]  # a log axis cannot show 0
+    assert [c[1] for c in figure.data[0].customdata][:2] == ["< 1e-30 (underflow)"] * 2
+    (label,) = figure.layout.annotations
+    assert label.y == -30 and "underflow" in label.text  # log axis: the annotation's y is the exponent
