@@ -102,6 +102,10 @@ def test_step_through_activations(page, app_server):
     expect(page.get_by_role("heading", level=4).first).to_contain_text("relu_conv1")
     grid = page.locator(".js-plotly-plot").filter(has_text="channels 0–31")
     expect(grid).to_be_visible()
+    # Click a tile: that channel is enlarged.
+    grid.locator(".scatterlayer .point").nth(10).click(force=True)
+    settle(page)
+    expect(page.locator(".js-plotly-plot").filter(has_text="relu_conv1, channel 10")).to_be_visible()
     screenshot(page, "activations")
 
 
