@@ -465,7 +465,8 @@ def filter_patterns(model, layer_name: str, filter_indices, steps: int = 30, lea
         image_size: (height, width) or an int; None means the model's input size, or
             :data:`DEFAULT_IMAGE_SIZE` (200, 200) for a model that accepts any size. A model
             with a fixed input size accepts only that size.
-        progress: called as ``progress(done_steps, total_steps)`` after every step, ending at
+        progress: called as ``progress(done_steps, total_steps)`` after every step (an
+            exception it raises stops the optimisation), ending at
             ``(total_steps, total_steps)``; ``total_steps`` is ``steps`` times the number of
             slices (one unless there are more than ``slice_size(h, w)`` filters: 5 at 200 px).
         jitter: each step, roll the image by a random shift of up to this many pixels in each
@@ -486,10 +487,12 @@ def filter_patterns(model, layer_name: str, filter_indices, steps: int = 30, lea
 
     Returns:
         (n, h, w, 3) uint8 RGB, ``n = len(filter_indices)`` in that order and (h, w) the image
-        size used. "pixels" patterns are displayed the book's way: the outer 1/8 of each side
-        (25 px of 200) is cropped, the centre is normalised to grey ± 64 per standard
-        deviation and resized back to (h, w). "fourier" patterns are the optimised image
-        itself (the sigmoid bounds it), uncropped.
+        size used (the model's input size, or ``image_size``). "pixels" patterns are shown the
+        book's way: the outer 1/8 of each side (25 px of 200) is cropped to mid-grey (128) and
+        the inside is normalised to 128 ± 64 per standard deviation, in place (not resized),
+        so a pattern keeps its size and position and can be fed back to the model, e.g. to
+        :func:`pattern_scores`. "fourier" patterns are the optimised image itself (the
+        sigmoid bounds it), uncropped.
 
     Raises:
         ValueError: an unknown layer or one whose output is not 4-D, filter indices that are
