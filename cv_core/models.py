@@ -162,6 +162,54 @@ def _classifier_head(layers, x, num_classes: int):
     return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
 
 
+def _xception_blocks(
+    layers, x, filters, conv_type, batchnorm, residual, stem_padding="valid", batchnorm_momentum=0.99
+) -> list:
+    """The mini-Xception's stem and residual blocks applied to ``x`` (see :func:`build_mini_xception`).
+
+    Shared by the classifier and the detector (:func:`cv_core.detection.build_detector`, which
+    pads the stem with ``"same"`` so that block ``i`` has stride exactly ``2 ** i``, and uses
+    a faster batch-norm momentum). The defaults give the classifier's layers, unchanged.
+
+    Returns:
+        The output of every block, in order (block ``i``'s at index ``i - 1``).
+    """
+    bn_first = batchnorm == "before_activation"
+    conv_prefix = "sepconv" if conv_type == "separable" else "conv"
+    conv_layer = layers.SeparableConv2D if conv_type == "separable" else layers.Conv2D
+
+    x = layers.Conv2D(
+        filters[0], _STEM_KERNEL, padding=stem_padding, use_bias=not bn_first, name="stem_conv"
+    )(x)
+    if not bn_first:
+        x = layers.Activation("relu", name="stem_act")(x)
+
+    outputs = []
+    for block, size in enumerate(filters, start=1):
+        prefix = f"block{block}"
+        shortcut = x
+        for unit in (1, 2):
+            conv = conv_layer(
+                size, 3, padding="same", use_bias=not bn_first, name=f"{prefix}_{conv_prefix}{unit}"
+            )
+            bn = layers.BatchNormalization(momentum=batchnorm_momentum, name=f"{prefix}_bn{unit}")
+            act = layers.Activation("relu", name=f"{prefix}_act{unit}")
+            if batchnorm == "before_activation":
+                x = conv(act(bn(x)))
+            elif batchnorm == "after_activation":
+                x = bn(act(conv(x)))
+            else:
+                x = act(conv(x))
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{prefix}_pool")(x)
+        if residual:
+            shortcut = layers.Conv2D(
+                size, 1, strides=2, padding="same", use_bias=False, name=f"{prefix}_residual"
+            )(shortcut)
+            x = layers.Add(name=f"{prefix}_add")([x, shortcut])
+        outputs.append(x)
+    return outputs
+
+
 def build_mini_xception(
     input_shape=(180, 180, 3),
     num_classes=2,
@@ -245,41 +293,13 @@ def build_mini_xception(
     keras = _keras()
     layers = keras.layers
 
-    bn_first = batchnorm == "before_activation"
-    conv_prefix = "sepconv" if conv_type == "separable" else "conv"
-    conv_layer = layers.SeparableConv2D if conv_type == "separable" else layers.Conv2D
-
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     if augmentation:
         for layer in _augmentation_layers(layers):
             x = layer(x)
     x = layers.Rescaling(1.0 / 255, name="rescaling")(x)
-    x = layers.Conv2D(filters[0], _STEM_KERNEL, use_bias=not bn_first, name="stem_conv")(x)
-    if not bn_first:
-        x = layers.Activation("relu", name="stem_act")(x)
-
-    for block, size in enumerate(filters, start=1):
-        prefix = f"block{block}"
-        shortcut = x
-        for unit in (1, 2):
-            conv = conv_layer(
-                size, 3, padding="same", use_bias=not bn_first, name=f"{prefix}_{conv_prefix}{unit}"
-            )
-            bn = layers.BatchNormalization(name=f"{prefix}_bn{unit}")
-            act = layers.Activation("relu", name=f"{prefix}_act{unit}")
-            if batchnorm == "before_activation":
-                x = conv(act(bn(x)))
-            elif batchnorm == "after_activation":
-                x = bn(act(conv(x)))
-            else:
-                x = act(conv(x))
-        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{prefix}_pool")(x)
-        if residual:
-            shortcut = layers.Conv2D(
-                size, 1, strides=2, padding="same", use_bias=False, name=f"{prefix}_residual"
-            )(shortcut)
-            x = layers.Add(name=f"{prefix}_add")([x, shortcut])
+    x = _xception_blocks(layers, x, filters, conv_type, batchnorm, residual)[-1]
 
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     if dropout_rate > 0:

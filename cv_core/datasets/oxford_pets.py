@@ -48,7 +48,11 @@ class OxfordPetsDataset(Dataset):
     Labels are the species (``class_names == ["cat", "dog"]``; cat breeds' file names start
     with a capital letter), or the 37 breeds with ``labels="breed"``. Masks follow the book:
     trimap values 1, 2, 3 become 0, 1, 2 (``mask_class_names == ["foreground", "background",
-    "boundary"]``). Each sample has one box around the pet (foreground and boundary pixels).
+    "boundary"]``). Each sample has one box around the pet (foreground and boundary pixels),
+    or with ``boxes="head"`` the pet's head box from ``annotations/xmls/<name>.xml`` (the
+    dataset's detection annotations, :mod:`cv_core.datasets.pets_xml`): then only the images
+    with a readable XML file are used (trainval images; the official test images have none),
+    and malformed XML files and trainval images without one are skipped and counted.
     Splits: the image names sorted, shuffled with ``random.Random(seed)`` (1337, as the book),
     then 12.5% validation, 12.5% test, the rest training. Stray files (``._*`` AppleDouble
     files, images without a trimap, trimaps without an image) are skipped and counted.
@@ -58,10 +62,13 @@ class OxfordPetsDataset(Dataset):
     has_masks = True
     has_boxes = True  # one box around each pet (from its trimap)
 
-    def __init__(self, root: str | os.PathLike | None, labels: str = "species", seed: int = 1337) -> None:
+    def __init__(self, root: str | os.PathLike | None, labels: str = "species", seed: int = 1337,
+                 boxes: str = "pet") -> None:
         super().__init__()
         if labels not in ("species", "breed"):
             raise DatasetError(f"Expected `labels` to be one of ('species', 'breed'). Received: labels={labels!r}")
+        if boxes not in ("pet", "head"):
+            raise DatasetError(f"Expected `boxes` to be one of ('pet', 'head'). Received: boxes={boxes!r}")
         root_path = check_root(root, "Oxford-IIIT Pets")
         images_dir, trimaps_dir = root_path / "images", root_path / "annotations" / "trimaps"
         if not images_dir.is_dir() or not trimaps_dir.is_dir():
@@ -82,6 +89,10 @@ class OxfordPetsDataset(Dataset):
                 self._note_skip(f"{image} (no trimap)")
         for trimap in sorted(trimaps.values()):  # left over: no photo of that name
             self._note_skip(f"{trimap} (no photo)")
+        self.boxes_kind = boxes
+        self.head_boxes: dict[str, tuple[int, int, int, int]] = {}
+        if boxes == "head":
+            pairs = self._with_head_boxes(root_path, pairs)
         if not pairs:
             raise DatasetError(f"No photos with trimaps were found under {str(root_path)!r}.")
         breeds = sorted({_breed(img.stem) for img, _ in pairs}, key=str.lower)
@@ -96,6 +107,21 @@ class OxfordPetsDataset(Dataset):
         chunks = {"validation": pairs[:n_val], "test": pairs[n_val:n_val + n_test], "train": pairs[n_val + n_test:]}
         self.files = {split: [(img, tri, self._label(img.stem, breeds)) for img, tri in chunks[split]] for split in SPLITS}
         self.description = "Oxford-IIIT Pets: cat and dog photos with foreground / background / boundary trimaps."
+
+    def _with_head_boxes(self, root_path: Path, pairs: list) -> list:
+        """Keep the photos that have a head box; count malformed and missing XML files."""
+        from cv_core.datasets.pets_xml import PetsXmlError, read_pet_head_boxes
+
+        try:
+            self.head_boxes, problems = read_pet_head_boxes(root_path)
+        except PetsXmlError as exc:
+            raise DatasetError(f"{exc} Head boxes need annotations.tar.gz unpacked next to images/.") from None
+        for problem in problems:
+            self._note_skip(f"head box {problem}")
+        kept = [(image, trimap) for image, trimap in pairs if image.stem in self.head_boxes]
+        if not kept:
+            raise DatasetError(f"No photo under {str(root_path)!r} has a readable head box in annotations/xmls/.")
+        return kept
 
     def _label(self, stem: str, breeds: list[str]) -> int:
         if self.labels_kind == "species":
@@ -124,7 +150,14 @@ class OxfordPetsDataset(Dataset):
                 f"the photo is {image.shape[1]} x {image.shape[0]}."
             )
         mask = (np.clip(trimap, 1, 3) - 1).astype(np.uint8)
-        return Sample(image=image, label=label, mask=mask, boxes=mask_boxes(mask, label), source=image_path.name)
+        if self.boxes_kind == "head":
+            x0, y0, x1, y1 = self.head_boxes[image_path.stem]
+            height, width = mask.shape
+            x1, y1 = min(x1, width), min(y1, height)  # the XML's <size> may disagree with the photo
+            boxes = [(label, x0, y0, x1, y1)] if x1 > x0 and y1 > y0 else []
+        else:
+            boxes = mask_boxes(mask, label)
+        return Sample(image=image, label=label, mask=mask, boxes=boxes, source=image_path.name)
 
 
 def _breed(stem: str) -> str:

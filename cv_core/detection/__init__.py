@@ -6,8 +6,21 @@
 >>> mean_average_precision(predictions, truths)
 1.0
 
-Importing this package does not import TensorFlow: the metrics are pure numpy.
+A trainable single-shot detector (CenterNet-style: heatmaps of object centres, sizes and
+offsets) lives beside the metrics::
+
+    from cv_core.detection import build_detector, compile_detector, tf_dataset, detect
+    model = compile_detector(build_detector((64, 64), num_classes=5), num_classes=5)
+    model.fit(tf_dataset(ds, "train", (64, 64), shuffle=True, augment=True), epochs=10)
+    boxes = detect(model, images, score_threshold=0.3, iou_threshold=0.5)
+
+Importing this package does not import TensorFlow: the metrics are pure numpy, and the
+detector's names (model, targets, losses, decoding, evaluation) load their module on first use.
 """
+
+from __future__ import annotations
+
+import importlib
 
 from cv_core.detection.metrics import (
     COCO_IOU_THRESHOLDS,
@@ -20,7 +33,33 @@ from cv_core.detection.metrics import (
     precision_recall_curves,
 )
 
-__all__ = [
+_LAZY = {
+    "build_detector": "cv_core.detection.model",
+    "detector_geometry": "cv_core.detection.model",
+    "load_detector": "cv_core.detection.model",
+    "compile_detector": "cv_core.detection.losses",
+    "HeatmapFocalLoss": "cv_core.detection.losses",
+    "CenterL1Loss": "cv_core.detection.losses",
+    "LOSS_WEIGHTS": "cv_core.detection.losses",
+    "encode_targets": "cv_core.detection.targets",
+    "gaussian_radius": "cv_core.detection.targets",
+    "targets_as_outputs": "cv_core.detection.targets",
+    "check_detection_dataset": "cv_core.detection.targets",
+    "augmentation_layers": "cv_core.detection.targets",
+    "tf_dataset": "cv_core.detection.targets",
+    "RawDetections": "cv_core.detection.decode",
+    "raw_detections": "cv_core.detection.decode",
+    "filter_detections": "cv_core.detection.decode",
+    "decode_detections": "cv_core.detection.decode",
+    "predict_raw": "cv_core.detection.decode",
+    "detect": "cv_core.detection.decode",
+    "DetectionEvaluation": "cv_core.detection.evaluate",
+    "MeanAveragePrecisionCallback": "cv_core.detection.evaluate",
+    "detection_samples": "cv_core.detection.evaluate",
+    "evaluate_detector": "cv_core.detection.evaluate",
+}
+
+__all__ = sorted([
     "COCO_IOU_THRESHOLDS",
     "ClassMatches",
     "average_precision",
@@ -29,4 +68,18 @@ __all__ = [
     "match_detections",
     "mean_average_precision",
     "precision_recall_curves",
-]
+    *_LAZY,
+])
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cv_core.detection' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,146 @@
+"""The detector's losses, as CenterNet trains it, and the compile step that wires them up.
+
+- **Heatmap: penalty-reduced focal loss.** At a true centre (target exactly 1) the loss is
+  ``-(1 - p)^α log(p)``: confident hits cost almost nothing, so the rare centres are not
+  drowned by the tens of thousands of background cells. Elsewhere it is
+  ``-(1 - y)^β p^α log(1 - p)``: a cell close to a centre (``y`` near 1 on its Gaussian
+  bump) is barely punished for firing. The sum over all cells is divided by the number of
+  objects in the batch. α = 2, β = 4.
+- **Size and offset: L1 at the centres.** The targets carry a mask channel (1 at object
+  centres); the absolute error is summed where the mask is 1 and divided by the number of
+  values there, so it is the mean error per coordinate over the batch's objects.
+
+The total is ``heatmap + 0.1 × size + 1 × offset`` (CenterNet's weights: sizes are in grid
+cells and run to tens, offsets are in [0, 1)). Each loss returns one number for the whole
+batch (normalised by the batch's objects, as CenterNet), so Keras' per-sample reduction has
+nothing left to average.
+
+Both losses are registered Keras serialisables (package ``cv_core``): a compiled detector
+saves and loads with ``safe_mode=True`` once this module is imported
+(:func:`cv_core.detection.load_detector` does it).
+"""
+
+from __future__ import annotations
+
+import math
+
+from cv_core._tf import keras as _keras
+
+keras = _keras()
+ops = keras.ops
+
+__all__ = ["DETECTOR_OPTIMIZERS", "LOSS_WEIGHTS", "CenterL1Loss", "HeatmapFocalLoss", "compile_detector"]
+
+DETECTOR_OPTIMIZERS = ("adam", "rmsprop", "sgd")
+#: CenterNet's weights of the three losses in the total.
+LOSS_WEIGHTS = {"heatmap": 1.0, "size": 0.1, "offset": 1.0}
+
+_EPSILON = 1e-4
+
+
+@keras.saving.register_keras_serializable(package="cv_core")
+class HeatmapFocalLoss(keras.losses.Loss):
+    """CenterNet's penalty-reduced focal loss on sigmoid heatmaps (see the module docstring).
+
+    Args:
+        alpha: focusing exponent on the prediction (2).
+        beta: how much the Gaussian bump around a centre softens the penalty (4).
+
+    Takes targets and predictions of the same shape ``(batch, H, W, classes)``, targets in
+    [0, 1] with exactly 1 at object centres; returns a scalar.
+    """
+
+    def __init__(self, alpha=2.0, beta=4.0, name="heatmap_focal_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        p = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
+        positive = ops.cast(ops.greater_equal(y_true, 1.0), p.dtype)
+        positive_loss = ops.log(p) * ops.power(1 - p, self.alpha) * positive
+        negative_loss = (
+            ops.log(1 - p) * ops.power(p, self.alpha) * ops.power(1 - y_true, self.beta) * (1 - positive)
+        )
+        objects = ops.maximum(ops.sum(positive), 1.0)
+        return -(ops.sum(positive_loss) + ops.sum(negative_loss)) / objects
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta}
+
+
+@keras.saving.register_keras_serializable(package="cv_core")
+class CenterL1Loss(keras.losses.Loss):
+    """Mean absolute error at object centres only.
+
+    Takes targets ``(batch, H, W, k + 1)`` whose last channel is the mask (1 at object
+    centres) and predictions ``(batch, H, W, k)``; returns the mean absolute error per
+    coordinate over the masked cells (0 when the batch has no object).
+    """
+
+    def __init__(self, name="center_l1_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        mask = y_true[..., -1:]
+        error = ops.abs(y_pred - y_true[..., :-1]) * mask
+        values = ops.sum(mask) * ops.cast(ops.shape(y_pred)[-1], y_pred.dtype)
+        return ops.sum(error) / ops.maximum(values, 1.0)
+
+
+def compile_detector(model, num_classes, learning_rate=1e-3, optimizer="adam"):
+    """Compile a detector from :func:`cv_core.detection.build_detector` with its three losses.
+
+    One loss per output (``heatmap``: :class:`HeatmapFocalLoss`; ``size`` and ``offset``:
+    :class:`CenterL1Loss`), weighted by :data:`LOSS_WEIGHTS`. Keras logs ``loss`` (the
+    weighted total) and ``heatmap_loss``, ``size_loss``, ``offset_loss`` (and ``val_...``).
+    No accuracy-like metric: detection is scored with mAP on decoded boxes
+    (:func:`cv_core.detection.evaluate_detector`).
+
+    Args:
+        model: a detector whose heatmap has ``num_classes`` channels.
+        num_classes: object classes, >= 1.
+        learning_rate: a positive number or a ``keras.optimizers.schedules.LearningRateSchedule``.
+        optimizer: ``"adam"`` (the default: CenterNet trains with Adam), ``"rmsprop"`` or ``"sgd"``.
+
+    Returns:
+        The same model, compiled in place.
+
+    Raises:
+        ValueError: a bad argument, or a model that is not such a detector or whose heatmap
+            has another number of classes.
+    """
+    from cv_core.detection.model import detector_geometry
+
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"Expected `num_classes` to be an integer >= 1. Received: num_classes={num_classes!r}")
+    if optimizer not in DETECTOR_OPTIMIZERS:
+        raise ValueError(f"Expected `optimizer` to be one of {DETECTOR_OPTIMIZERS}. Received: optimizer={optimizer!r}")
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        pass
+    elif (
+        isinstance(learning_rate, bool)
+        or not isinstance(learning_rate, (int, float))
+        or not math.isfinite(learning_rate)
+        or learning_rate <= 0
+    ):
+        raise ValueError(f"Expected `learning_rate` to be a positive number. Received: learning_rate={learning_rate!r}")
+    _, _, classes = detector_geometry(model)
+    if classes != num_classes:
+        raise ValueError(
+            f"Expected a detector with {num_classes} heatmap channels for num_classes={num_classes}. "
+            f"Received: a heatmap with {classes} channels"
+        )
+    optimizer_class = {
+        "adam": keras.optimizers.Adam,
+        "rmsprop": keras.optimizers.RMSprop,
+        "sgd": keras.optimizers.SGD,
+    }[optimizer]
+    model.compile(
+        optimizer=optimizer_class(learning_rate=learning_rate),
+        loss={"heatmap": HeatmapFocalLoss(), "size": CenterL1Loss(), "offset": CenterL1Loss()},
+        loss_weights=dict(LOSS_WEIGHTS),
+    )
+    return model

@@ -1,0 +1,227 @@
+"""A single-shot, anchor-free detector in the style of CenterNet ("Objects as Points").
+
+Every object is a point: the centre of its box. The detector looks at the picture once and,
+for every cell of a grid ``output_stride`` times smaller than the picture, predicts
+
+- **heatmap**: for each class, how likely it is that an object of that class has its centre
+  in this cell (a sigmoid per class, so two classes can share a cell);
+- **size**: the box's width and height, in grid cells;
+- **offset**: where in the cell the centre lies, ``(dx, dy)`` in [0, 1), which recovers the
+  precision the coarse grid loses.
+
+No anchors, no proposals: :mod:`cv_core.detection.decode` turns the three maps into boxes
+(peaks of the heatmap, then the size and offset at each peak), and
+:mod:`cv_core.detection.targets` turns true boxes into the maps the model learns to predict.
+
+The backbone is the mini-Xception's stem and residual blocks (the same layers, with the same
+names, as :func:`cv_core.models.build_mini_xception`), so the architecture lab's choices carry
+over; a small U-Net-like neck climbs back from the last block to the output stride.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cv_core.models import _check_choice, _check_filters, _check_name, _is_int, _xception_blocks
+
+__all__ = ["DETECTOR_CONV_TYPES", "OUTPUT_NAMES", "build_detector", "detector_geometry", "load_detector"]
+
+DETECTOR_CONV_TYPES = ("separable", "conv2d")
+#: The model's outputs, in this order: a dict with these keys.
+OUTPUT_NAMES = ("heatmap", "size", "offset")
+
+#: The heatmap's bias starts at log(0.1 / 0.9): every cell first says "10% object", as in
+#: CenterNet (focal loss with a near-zero start would push the rare positives down at once).
+_HEATMAP_PRIOR_BIAS = -2.19
+#: Batch norm's moving statistics follow the batches faster than Keras' default (0.99): 0.9
+#: is PyTorch's default, CenterNet's. A short detection run has only a few hundred steps, and
+#: at 0.99 its moving statistics would still be a third made of their initial (0, 1) values,
+#: so the model would predict nothing at inference.
+_BATCHNORM_MOMENTUM = 0.9
+
+
+def _check_detector_classes(num_classes) -> None:
+    if not _is_int(num_classes) or num_classes < 1:
+        raise ValueError(
+            f"Expected `num_classes` to be an integer >= 1. Received: num_classes={num_classes!r}"
+        )
+
+
+def _check_positive_int(name: str, value) -> int:
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"Expected `{name}` to be a positive integer. Received: {name}={value!r}")
+    return value
+
+
+def _check_detector_img_size(img_size, divisor: int) -> tuple[int, int]:
+    if (
+        isinstance(img_size, (str, bytes))
+        or not isinstance(img_size, Sequence)
+        or len(img_size) != 2
+        or not all(_is_int(d) and d > 0 for d in img_size)
+        or any(d % divisor for d in img_size)
+    ):
+        raise ValueError(
+            f"Expected `img_size` to be (height, width), each a positive multiple of {divisor} "
+            f"(2 ** len(backbone_filters), so every block halves the map exactly). "
+            f"Received: img_size={img_size!r}"
+        )
+    return tuple(img_size)
+
+
+def _check_output_stride(output_stride, num_blocks: int) -> int:
+    allowed = tuple(2**i for i in range(1, num_blocks + 1))
+    if not _is_int(output_stride) or output_stride not in allowed:
+        raise ValueError(
+            f"Expected `output_stride` to be one of {allowed} (a power of two no larger than the "
+            f"backbone's stride, 2 ** len(backbone_filters)). Received: output_stride={output_stride!r}"
+        )
+    return output_stride
+
+
+def build_detector(
+    img_size=(128, 128),
+    num_classes=5,
+    backbone_filters=(16, 32, 64, 128),
+    output_stride=4,
+    conv_type="separable",
+    head_width=64,
+    name="detector",
+):
+    """Build a CenterNet-style detector on the mini-Xception's blocks.
+
+    Layers, in order (all names stable):
+
+    - ``image`` (input, float32 pixels in [0, 255]) -> ``rescaling`` (1/255);
+    - the backbone: ``stem_conv`` (5x5, ``padding="same"``, so block ``i`` has stride exactly
+      ``2 ** i``), then per entry of ``backbone_filters`` the mini-Xception block
+      ``blocki_bn1 -> blocki_act1 -> blocki_sepconv1 -> blocki_bn2 -> blocki_act2 ->
+      blocki_sepconv2 -> blocki_pool`` plus ``blocki_residual`` and ``blocki_add``
+      (``conv`` instead of ``sepconv`` with ``conv_type="conv2d"``);
+    - the neck, from the last block up to ``output_stride``: for each level ``j`` on the way
+      (the block whose output has that stride), ``neckj_upsample`` (nearest, 2x) ->
+      ``neckj_concat`` (with block ``j``'s output: the fine detail the deep blocks pooled
+      away) -> ``neckj_sepconv`` (3x3, as wide as block ``j``) -> ``neckj_bn`` -> ``neckj_act``;
+    - three heads, each ``<head>_conv`` (3x3 ``Conv2D(head_width)``) -> ``<head>_act`` (ReLU)
+      -> ``<head>`` (1x1 ``Conv2D``): ``heatmap`` (``num_classes`` sigmoids, bias -2.19),
+      ``size`` (2, linear: width, height in grid cells) and ``offset`` (2, linear: dx, dy).
+
+    The three outputs come as a dict, so ``model.fit(images, {"heatmap": ..., "size": ...,
+    "offset": ...})`` trains it with one loss per output
+    (:func:`cv_core.detection.compile_detector`) and Keras logs each loss. No Lambda or custom
+    layers: the model saves and loads with ``safe_mode=True``.
+
+    Args:
+        img_size: ``(height, width)`` of the RGB input; each a multiple of
+            ``2 ** len(backbone_filters)``.
+        num_classes: object classes (one heatmap channel each), >= 1.
+        backbone_filters: the stem's width (``backbone_filters[0]``) and one block per entry.
+        output_stride: input pixels per output cell: a power of two from 2 up to
+            ``2 ** len(backbone_filters)``. 4 (CenterNet's) keeps small objects apart.
+        conv_type: ``"separable"`` (SeparableConv2D, the mini-Xception's) or ``"conv2d"``, in
+            the backbone and the neck.
+        head_width: channels of each head's 3x3 convolution.
+        name: the model's name.
+
+    Returns:
+        An uncompiled ``keras.Model`` mapping float32 images ``(batch, H, W, 3)`` in [0, 255]
+        to ``{"heatmap": (batch, H/s, W/s, num_classes) in (0, 1), "size": (batch, H/s, W/s, 2),
+        "offset": (batch, H/s, W/s, 2)}`` with ``s = output_stride``.
+
+    Raises:
+        ValueError: if an argument is out of range.
+    """
+    _check_detector_classes(num_classes)
+    try:
+        filters = _check_filters(backbone_filters)
+    except ValueError:
+        raise ValueError(
+            "Expected `backbone_filters` to be a non-empty sequence of positive integers. "
+            f"Received: backbone_filters={backbone_filters!r}"
+        ) from None
+    stride = _check_output_stride(output_stride, len(filters))
+    _check_choice("conv_type", conv_type, DETECTOR_CONV_TYPES)
+    _check_positive_int("head_width", head_width)
+    _check_name(name)
+    img_size = _check_detector_img_size(img_size, 2 ** len(filters))
+
+    from cv_core._tf import keras as _keras
+
+    keras = _keras()
+    layers = keras.layers
+    conv_layer = layers.SeparableConv2D if conv_type == "separable" else layers.Conv2D
+    conv_name = "sepconv" if conv_type == "separable" else "conv"
+
+    inputs = keras.Input(shape=(*img_size, 3), name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    blocks = _xception_blocks(
+        layers, x, filters, conv_type, "before_activation", True, stem_padding="same",
+        batchnorm_momentum=_BATCHNORM_MOMENTUM,
+    )
+    x = blocks[-1]
+    level = len(filters)
+    while 2**level > stride:
+        level -= 1  # the block whose output has the stride we climb to
+        prefix = f"neck{level}"
+        x = layers.UpSampling2D(2, name=f"{prefix}_upsample")(x)
+        x = layers.Concatenate(name=f"{prefix}_concat")([x, blocks[level - 1]])
+        x = conv_layer(filters[level - 1], 3, padding="same", use_bias=False, name=f"{prefix}_{conv_name}")(x)
+        x = layers.BatchNormalization(momentum=_BATCHNORM_MOMENTUM, name=f"{prefix}_bn")(x)
+        x = layers.Activation("relu", name=f"{prefix}_act")(x)
+
+    outputs = {}
+    for head, units in zip(OUTPUT_NAMES, (num_classes, 2, 2)):
+        y = layers.Conv2D(head_width, 3, padding="same", name=f"{head}_conv")(x)
+        y = layers.Activation("relu", name=f"{head}_act")(y)
+        if head == "heatmap":
+            y = layers.Conv2D(
+                units,
+                1,
+                activation="sigmoid",
+                bias_initializer=keras.initializers.Constant(_HEATMAP_PRIOR_BIAS),
+                name=head,
+            )(y)
+        else:
+            y = layers.Conv2D(units, 1, name=head)(y)
+        outputs[head] = y
+    return keras.Model(inputs, outputs, name=name)
+
+
+def detector_geometry(model) -> tuple[tuple[int, int], int, int]:
+    """The input size, output stride and number of classes of a detector built here.
+
+    Read from the model itself (its input and heatmap shapes), so decoding never needs a
+    second, hand-written description of the model.
+
+    Returns:
+        ``((height, width), output_stride, num_classes)``.
+
+    Raises:
+        ValueError: the model does not have this module's outputs.
+    """
+    outputs = model.output
+    if not isinstance(outputs, dict) or set(outputs) != set(OUTPUT_NAMES):
+        raise ValueError(
+            f"Expected a detector with outputs {OUTPUT_NAMES}. Received: a model with outputs "
+            f"{list(outputs) if isinstance(outputs, dict) else type(outputs).__name__}"
+        )
+    height, width = model.input.shape[1:3]
+    grid_height, grid_width, num_classes = outputs["heatmap"].shape[1:4]
+    if height % grid_height or width % grid_width or height // grid_height != width // grid_width:
+        raise ValueError(
+            f"Expected the heatmap to divide the input evenly. Received: input {height}x{width}, "
+            f"heatmap {grid_height}x{grid_width}"
+        )
+    return (int(height), int(width)), int(height // grid_height), int(num_classes)
+
+
+def load_detector(path, compile=True):
+    """Load a detector saved with ``model.save(path)`` (a ``.keras`` file), in safe mode.
+
+    Importing :mod:`cv_core.detection.losses` first registers the detector's losses, so a
+    compiled model loads with its losses; ``compile=False`` skips them (enough to predict).
+    """
+    from cv_core._tf import keras as _keras
+    from cv_core.detection import losses  # noqa: F401  (registers the custom losses)
+
+    return _keras().models.load_model(path, compile=compile, safe_mode=True)
