@@ -18,6 +18,7 @@ from ui.access import is_operator, policy
 from ui.training import run_actions, visible_runs
 
 REFRESH_SECONDS = 3.0
+MAX_CHOSEN = 8
 IDLE_REFRESH_SECONDS = 10.0
 MISSING = "—"
 
@@ -35,12 +36,16 @@ def _legend_names(runs: list[RunInfo]) -> dict[str, str]:
 
 
 def short_name(run: RunInfo) -> str:
-    """A chip-sized name that never changes while the run trains: variant and seed, when it was
-    created, and the end of its id. (A multiselect keeps its choice by these labels, so a label
-    with the run's state in it would drop the run from the choice when the state changes.)"""
+    """A chip-sized name that never changes while the run trains: variant and seed, the time it
+    was created, and the end of its id, e.g. "conv2d / none · seed 2 · 14:05 · 3e57". (A
+    multiselect keeps its choice by these labels, so a label with the run's state in it
+    would drop the run from the choice when the state changes.)"""
+    label = run.label
+    if run.spec is not None and run.spec.experiment_label:  # a grid run: its label has no seed
+        label += f" · seed {run.spec.seed}"
     created = run.status.get("created_at")
-    when = time.strftime("%d %b %H:%M", time.localtime(created)) if isinstance(created, (int, float)) else ""
-    return " · ".join(part for part in (run.label, when, run.id[-4:]) if part)
+    when = time.strftime("%H:%M", time.localtime(created)) if isinstance(created, (int, float)) else ""
+    return " · ".join(part for part in (label, when, run.id[-4:]) if part)
 
 
 def whose_runs(prefix: str) -> bool:
@@ -97,7 +102,9 @@ def runs_view(prefix: str) -> None:
     chosen = []
     if runs:
         chosen = st.multiselect("Runs", list(by_id), default=[r.id for r in runs if r.metrics][:4], key=key,
-                                format_func=lambda rid: short_name(by_id[rid]), placeholder="Choose runs to compare")
+                                format_func=lambda rid: short_name(by_id[rid]), placeholder="Choose runs to compare",
+                                max_selections=MAX_CHOSEN,
+                                help=f"Up to {MAX_CHOSEN} runs: more curves than that on one chart cannot be told apart.")
 
     @st.fragment(run_every=_refresh(runs) or IDLE_REFRESH_SECONDS)
     def view() -> None:

@@ -37,7 +37,9 @@ def curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "
 
     Each run gets one colour; its training curve is solid and its validation curve
     (``val_<metric>``) dashed with markers, so that overfitting shows as the two lines of
-    one colour drifting apart.
+    one colour drifting apart. The legend has one entry per run (clicking it hides both of
+    its curves), below the chart, which grows with the number of runs so that the legend
+    never covers the axis.
 
     Args:
         runs_metrics: ``{run label: [metric rows by epoch]}``.
@@ -50,24 +52,29 @@ def curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "
     name = _METRIC_NAMES.get(metric, metric.replace("_", " ").capitalize())
     fig = go.Figure()
     last_epoch = max((int(r.get("epoch", 0)) for rows in runs_metrics.values() for r in rows), default=1)
+    shown = 0
     for index, (label, rows) in enumerate(runs_metrics.items()):
         colour = RUN_COLOURS[index % len(RUN_COLOURS)]
+        in_legend = True
         for prefix, dash, split in (("", "solid", "training"), ("val_", "dash", "validation")):
             xs, ys = _points(rows, prefix + metric)
             if not xs:
                 continue
+            shown += in_legend
             fig.add_scatter(
-                x=xs, y=ys, name=f"{label} – {split}", legendgroup=label,
+                x=xs, y=ys, name=label, legendgroup=label, showlegend=in_legend,
                 mode="lines+markers" if prefix else "lines",
                 line=dict(color=colour, dash=dash, width=2), marker=dict(size=6),
                 hovertemplate=f"{label}<br>epoch %{{x}}<br>{split} {metric} %{{y:.4f}}<extra></extra>",
             )
+            in_legend = False
+    legend_height = 24 * max(1, shown)  # one line per run (long names do not share a line)
     fig.update_layout(
         title=dict(text=title or f"Training and validation {name.lower()}",
                    subtitle=dict(text="Solid: training · dashed: validation")),
         xaxis_title="Epoch", yaxis_title=name,
-        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
-        margin=dict(t=80, b=60, l=60, r=10), height=480, hovermode="closest",
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", xanchor="left", x=0),
+        margin=dict(t=80, b=70 + legend_height, l=60, r=10), height=400 + legend_height, hovermode="closest",
     )
     fig.update_xaxes(tick0=1, dtick=max(1, -(-last_epoch // 10)), rangemode="nonnegative")
     if metric == "accuracy":

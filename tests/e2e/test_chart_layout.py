@@ -63,17 +63,18 @@ def check_charts(page, name: str) -> int:
 
 @pytest.mark.parametrize("width", [1280, 1920])
 def test_no_chart_text_overlaps(browser, app_server, width):
-    from cv_core.runs import list_runs, preset_spec, submit_run
+    from cv_core.runs import create_run, list_runs, preset_spec
+    from cv_core.runs.files import update_status, write_metrics
 
     root = os.environ["CONVNET_LAB_RUNS_E2E"]
-    if not any(run.metrics for run in list_runs(root)):
-        run_dir = submit_run(preset_spec("tiny", epochs=3), root)
-        import time
-
-        deadline = time.time() + 120
-        while time.time() < deadline and list_runs(root)[0].state in ("queued", "running"):
-            time.sleep(0.5)
-        assert run_dir.exists()
+    finished = [run for run in list_runs(root) if run.metrics and run.state == "completed"]
+    for seed in range(len(finished), 5):  # five finished runs with curves, written directly
+        run_dir = create_run(preset_spec("tiny", epochs=3, seed=seed, conv_type=("separable", "conv2d")[seed % 2]),
+                             root)
+        write_metrics(run_dir, [{"epoch": e, "loss": 1.6 - 0.2 * e, "accuracy": 0.2 + 0.1 * e + 0.01 * seed,
+                                 "val_loss": 1.7 - 0.15 * e, "val_accuracy": 0.2 + 0.08 * e, "seconds": 1.0}
+                                for e in (1, 2, 3)])
+        update_status(run_dir, state="completed", finished_at=1.0)
     page = browser.new_page(viewport={"width": width, "height": 1200})
     try:
         lab = app_server + "/architecture_lab"
@@ -91,6 +92,26 @@ def test_no_chart_text_overlaps(browser, app_server, width):
         check_charts(page, f"{width}_train")
         page.goto(app_server + "/compare_runs")
         assert check_charts(page, f"{width}_compare") >= 2
+        # Five chosen runs: every chip is whole inside the picker (the last one used to be cut off).
+        picker = page.get_by_test_id("stMultiSelect")
+        for _ in range(5):
+            if picker.locator("[data-tag]").count() >= 5:
+                break
+            picker.locator("input").click()
+            options = page.get_by_role("option")
+            if options.count() == 0:
+                page.keyboard.press("Escape")
+                break
+            options.first.click()
+            page.keyboard.press("Escape")
+            wait_idle(page, timeout=120_000)
+        assert picker.locator("[data-tag]").count() >= 5
+        box = picker.get_by_test_id("stMultiSelectTagsContainer").bounding_box()
+        for index in range(picker.locator("[data-tag]").count()):
+            chip = picker.locator("[data-tag]").nth(index).bounding_box()
+            assert box["y"] - 1 <= chip["y"] and chip["y"] + chip["height"] <= box["y"] + box["height"] + 1
+            assert chip["x"] + chip["width"] <= box["x"] + box["width"] + 1
+        page.get_by_test_id("stMultiSelect").screenshot(path=str(SCREENSHOTS / "charts" / f"{width}_picker.png"))
         page.goto(app_server + "/compare_runs?compare_runs_tab=Run+the+grid")
         check_charts(page, f"{width}_grid")
     finally:
