@@ -73,8 +73,9 @@ def heatmap_panel():
     augment = options[1].toggle("Test-time smoothing", key="heatmaps_augment",
                                 help="Average the maps of the photo, its mirror image and zoomed copies: "
                                      "steadier maps for four passes instead of one.")
-    result = explanation(subject, picture_key, batch, method, int(class_index), layer if uses_layer else None,
-                         bool(augment))
+    # The top class is asked for as None, so the first heatmap above is reused from the cache.
+    asked = None if int(class_index) == first.class_index else int(class_index)
+    result = explanation(subject, picture_key, batch, method, asked, layer if uses_layer else None, bool(augment))
     pictures = st.columns(2)
     pictures[0].image(photo, caption=f"Your picture ({sample.name})", width="stretch")
     blended = overlay(photo, result.heatmap, float(opacity))
@@ -97,11 +98,12 @@ st.caption("The same picture explained two ways: two methods on one model, or on
 compare = st.segmented_control("Compare", ["Two methods", "Two models"], key="heatmaps_compare_kind",
                                default="Two methods")
 method, class_index, layer = current.method, int(current.class_index), current_layer
+asked = None if class_index == first.class_index else class_index  # the top class: shares cached maps
 pair = st.columns(2)
 if compare == "Two models":
     with pair[0]:
         st.markdown(f"**{subject.label}**")
-        result = explanation(subject, picture_key, batch, method, class_index, layer, False)
+        result = explanation(subject, picture_key, batch, method, asked, layer, False)
         st.image(overlay(photo, result.heatmap, 0.5), width="stretch",
                  caption=f"{METHODS[method].label} · {class_label(subject, result.class_index)}")
     with pair[1]:
@@ -126,7 +128,7 @@ else:
                 st.markdown(f"**{_method_label(name)}**")
             target = layer if METHODS[name].uses_layer else None
             target = target or (default_layer if METHODS[name].uses_layer else None)
-            result = explanation(subject, picture_key, batch, name, class_index, target, False)
+            result = explanation(subject, picture_key, batch, name, asked, target, False)
             st.image(overlay(photo, result.heatmap, 0.5), width="stretch",
                      caption=f"{_method_label(name)} · {class_label(subject, result.class_index)}")
 
