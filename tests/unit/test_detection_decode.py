@@ -50,6 +50,7 @@ def test_score_threshold_keeps_boxes_above_it():
     candidates = raw([A, B, (0, 0, 8, 8)], [0.9, 0.5, 0.2], [0, 1, 1])
     counts = [len(filter_detections(candidates, t, 0.5)[0]) for t in (0.0, 0.1, 0.3, 0.6, 0.95)]
     assert counts == [3, 3, 2, 1, 0]
+    assert len(filter_detections(candidates, 0.5, 0.5)[0]) == 1  # a score equal to the threshold is out
 
 
 def test_max_detections_keeps_the_best():
@@ -158,3 +159,22 @@ def test_detect_reads_the_stride_from_the_model():
         assert 0 <= x0 < x1 <= 64 and 0 <= y0 < y1 <= 32 and x1 - x0 <= 6.0 and y1 - y0 <= 6.0
     with pytest.raises(ValueError, match=r"Expected images of shape \(B, 32, 64, 3\)"):
         detect(model, np.zeros((1, 32, 32, 3), np.float32))
+
+
+def test_the_decoding_benchmark_runs_and_reports_its_ratio():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "bench/detection.py", "--image-size", "32", "--repeats", "3"],
+                            cwd=repo, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1].strip() for row in rows[1:]] == [
+        "forward", "predict_on_batch", "predict_raw", "raw_detections", "filter (threshold 0.3)",
+        "filter (threshold 0.0)", "decode (predict_raw - forward + filter 0.0)"]
+    assert "decode / forward = " in result.stdout
+    help_text = subprocess.run([sys.executable, "bench/detection.py", "--help"], cwd=repo, capture_output=True,
+                               text=True, timeout=120)
+    assert help_text.returncode == 0 and "usage:" in help_text.stdout
