@@ -347,6 +347,18 @@ def test_compare_page_grid_refuses_bad_book_folder(runs_root):
     assert list_runs(runs_root) == []
 
 
+@pytest.mark.parametrize("folder, message", [("x" * 300, "cannot be read"), ("bad\x00name", "does not exist")])
+def test_grid_folder_extremes_give_a_message(runs_root, folder, message):
+    at = open_page("pages/compare_runs.py", {"compare_runs_tab": "Run the grid"})
+    at.selectbox(key="compare_runs_grid_preset").select("book").run()
+    at.text_input(key="compare_runs_grid_root").input(folder).run()
+    at.number_input(key="compare_runs_grid_seeds").set_value(5).run()
+    at.button(key="compare_runs_grid_go").click().run()
+    assert not at.exception
+    assert any("cannot start" in e.value and message in e.value for e in at.error), [e.value for e in at.error]
+    assert list_runs(runs_root) == []
+
+
 def test_compare_page_runs_the_grid_and_shows_it_at_once(runs_root):
     at = open_page("pages/compare_runs.py", {"compare_runs_tab": "Run the grid"})
     at.selectbox(key="compare_runs_grid_preset").select("tiny").run()

@@ -143,3 +143,26 @@ def test_datasets_page_oxford_pets_masks(app, tmp_path):
     captions = [img.proto.imgs[0].caption for img in app.get("image")]
     assert "Mask colours (the background is left clear)" in captions
     assert any(c.startswith(("cat · ", "dog · ")) for c in captions)
+
+
+@pytest.mark.parametrize("folder, message", [("x" * 300, "cannot be read"), ("bad\x00name", "does not exist"),
+                                             ("💥/☃", "does not exist"), ("   ", "Type the path")])
+def test_datasets_page_extreme_folders_give_a_message(app, folder, message):
+    app.run()
+    app.switch_page("pages/datasets.py").run()
+    app.selectbox(key="datasets_dataset").select("image_folder").run()
+    app.text_input(key="datasets_root").input(folder).run()
+    assert not app.exception
+    assert any(message in e.value for e in [*app.error, *app.info]), [e.value for e in [*app.error, *app.info]]
+
+
+@pytest.mark.parametrize("seed, size", [(0, 32), (10_000, 160)])
+def test_datasets_page_number_widgets_at_their_limits(app, seed, size):
+    app.run()
+    app.switch_page("pages/datasets.py").run()
+    app.number_input(key="datasets_seed").set_value(seed).run()
+    app.select_slider(key="datasets_size").set_value(size).run()
+    app.number_input(key="datasets_start").set_value(1999).run()  # the last training picture
+    assert not app.exception
+    captions = [img.proto.imgs[0].caption for img in app.get("image") if "shapes/" in img.proto.imgs[0].caption]
+    assert captions == ["circle · shapes/train/1999"] or (len(captions) == 1 and captions[0].endswith("train/1999"))
