@@ -37,7 +37,7 @@ _LAZY = {
     "build_detector": "cv_core.detection.model",
     "detector_geometry": "cv_core.detection.model",
     "load_detector": "cv_core.detection.model",
-    "compile_detector": "cv_core.detection.losses",
+    "compile_detector": "cv_core.detection.model",
     "HeatmapFocalLoss": "cv_core.detection.losses",
     "CenterL1Loss": "cv_core.detection.losses",
     "LOSS_WEIGHTS": "cv_core.detection.losses",

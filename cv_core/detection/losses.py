@@ -17,21 +17,21 @@ nothing left to average.
 
 Both losses are registered Keras serialisables (package ``cv_core``): a compiled detector
 saves and loads with ``safe_mode=True`` once this module is imported
-(:func:`cv_core.detection.load_detector` does it).
+(:func:`cv_core.detection.load_detector` does it). :func:`compile_detector`, which wires them
+up, lives beside the builder in :mod:`cv_core.detection.model` (so that importing it does
+not import TensorFlow, as for every name ``cv_core`` exports) and is re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-
 from cv_core._tf import keras as _keras
+from cv_core.detection.model import compile_detector  # noqa: F401  (re-exported)
 
 keras = _keras()
 ops = keras.ops
 
-__all__ = ["DETECTOR_OPTIMIZERS", "LOSS_WEIGHTS", "CenterL1Loss", "HeatmapFocalLoss", "compile_detector"]
+__all__ = ["LOSS_WEIGHTS", "CenterL1Loss", "HeatmapFocalLoss", "compile_detector"]
 
-DETECTOR_OPTIMIZERS = ("adam", "rmsprop", "sgd")
 #: CenterNet's weights of the three losses in the total.
 LOSS_WEIGHTS = {"heatmap": 1.0, "size": 0.1, "offset": 1.0}
 
@@ -88,59 +88,3 @@ class CenterL1Loss(keras.losses.Loss):
         error = ops.abs(y_pred - y_true[..., :-1]) * mask
         values = ops.sum(mask) * ops.cast(ops.shape(y_pred)[-1], y_pred.dtype)
         return ops.sum(error) / ops.maximum(values, 1.0)
-
-
-def compile_detector(model, num_classes, learning_rate=1e-3, optimizer="adam"):
-    """Compile a detector from :func:`cv_core.detection.build_detector` with its three losses.
-
-    One loss per output (``heatmap``: :class:`HeatmapFocalLoss`; ``size`` and ``offset``:
-    :class:`CenterL1Loss`), weighted by :data:`LOSS_WEIGHTS`. Keras logs ``loss`` (the
-    weighted total) and ``heatmap_loss``, ``size_loss``, ``offset_loss`` (and ``val_...``).
-    No accuracy-like metric: detection is scored with mAP on decoded boxes
-    (:func:`cv_core.detection.evaluate_detector`).
-
-    Args:
-        model: a detector whose heatmap has ``num_classes`` channels.
-        num_classes: object classes, >= 1.
-        learning_rate: a positive number or a ``keras.optimizers.schedules.LearningRateSchedule``.
-        optimizer: ``"adam"`` (the default: CenterNet trains with Adam), ``"rmsprop"`` or ``"sgd"``.
-
-    Returns:
-        The same model, compiled in place.
-
-    Raises:
-        ValueError: a bad argument, or a model that is not such a detector or whose heatmap
-            has another number of classes.
-    """
-    from cv_core.detection.model import detector_geometry
-
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"Expected `num_classes` to be an integer >= 1. Received: num_classes={num_classes!r}")
-    if optimizer not in DETECTOR_OPTIMIZERS:
-        raise ValueError(f"Expected `optimizer` to be one of {DETECTOR_OPTIMIZERS}. Received: optimizer={optimizer!r}")
-    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        pass
-    elif (
-        isinstance(learning_rate, bool)
-        or not isinstance(learning_rate, (int, float))
-        or not math.isfinite(learning_rate)
-        or learning_rate <= 0
-    ):
-        raise ValueError(f"Expected `learning_rate` to be a positive number. Received: learning_rate={learning_rate!r}")
-    _, _, classes = detector_geometry(model)
-    if classes != num_classes:
-        raise ValueError(
-            f"Expected a detector with {num_classes} heatmap channels for num_classes={num_classes}. "
-            f"Received: a heatmap with {classes} channels"
-        )
-    optimizer_class = {
-        "adam": keras.optimizers.Adam,
-        "rmsprop": keras.optimizers.RMSprop,
-        "sgd": keras.optimizers.SGD,
-    }[optimizer]
-    model.compile(
-        optimizer=optimizer_class(learning_rate=learning_rate),
-        loss={"heatmap": HeatmapFocalLoss(), "size": CenterL1Loss(), "offset": CenterL1Loss()},
-        loss_weights=dict(LOSS_WEIGHTS),
-    )
-    return model

@@ -20,13 +20,23 @@ over; a small U-Net-like neck climbs back from the last block to the output stri
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from cv_core.models import _check_choice, _check_filters, _check_name, _is_int, _xception_blocks
 
-__all__ = ["DETECTOR_CONV_TYPES", "OUTPUT_NAMES", "build_detector", "detector_geometry", "load_detector"]
+__all__ = [
+    "DETECTOR_CONV_TYPES",
+    "DETECTOR_OPTIMIZERS",
+    "OUTPUT_NAMES",
+    "build_detector",
+    "compile_detector",
+    "detector_geometry",
+    "load_detector",
+]
 
 DETECTOR_CONV_TYPES = ("separable", "conv2d")
+DETECTOR_OPTIMIZERS = ("adam", "rmsprop", "sgd")
 #: The model's outputs, in this order: a dict with these keys.
 OUTPUT_NAMES = ("heatmap", "size", "offset")
 
@@ -225,3 +235,62 @@ def load_detector(path, compile=True):
     from cv_core.detection import losses  # noqa: F401  (registers the custom losses)
 
     return _keras().models.load_model(path, compile=compile, safe_mode=True)
+
+
+def compile_detector(model, num_classes, learning_rate=1e-3, optimizer="adam"):
+    """Compile a detector from :func:`cv_core.detection.build_detector` with its three losses.
+
+    One loss per output (``heatmap``: :class:`~cv_core.detection.losses.HeatmapFocalLoss`;
+    ``size`` and ``offset``: :class:`~cv_core.detection.losses.CenterL1Loss`), weighted by
+    :data:`~cv_core.detection.losses.LOSS_WEIGHTS`. Keras logs ``loss`` (the
+    weighted total) and ``heatmap_loss``, ``size_loss``, ``offset_loss`` (and ``val_...``).
+    No accuracy-like metric: detection is scored with mAP on decoded boxes
+    (:func:`cv_core.detection.evaluate_detector`).
+
+    Args:
+        model: a detector whose heatmap has ``num_classes`` channels.
+        num_classes: object classes, >= 1.
+        learning_rate: a positive number or a ``keras.optimizers.schedules.LearningRateSchedule``.
+        optimizer: ``"adam"`` (the default: CenterNet trains with Adam), ``"rmsprop"`` or ``"sgd"``.
+
+    Returns:
+        The same model, compiled in place.
+
+    Raises:
+        ValueError: a bad argument, or a model that is not such a detector or whose heatmap
+            has another number of classes.
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"Expected `num_classes` to be an integer >= 1. Received: num_classes={num_classes!r}")
+    if optimizer not in DETECTOR_OPTIMIZERS:
+        raise ValueError(f"Expected `optimizer` to be one of {DETECTOR_OPTIMIZERS}. Received: optimizer={optimizer!r}")
+    from cv_core._tf import keras as _keras
+    from cv_core.detection.losses import LOSS_WEIGHTS, CenterL1Loss, HeatmapFocalLoss
+
+    keras = _keras()
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        pass
+    elif (
+        isinstance(learning_rate, bool)
+        or not isinstance(learning_rate, (int, float))
+        or not math.isfinite(learning_rate)
+        or learning_rate <= 0
+    ):
+        raise ValueError(f"Expected `learning_rate` to be a positive number. Received: learning_rate={learning_rate!r}")
+    _, _, classes = detector_geometry(model)
+    if classes != num_classes:
+        raise ValueError(
+            f"Expected a detector with {num_classes} heatmap channels for num_classes={num_classes}. "
+            f"Received: a heatmap with {classes} channels"
+        )
+    optimizer_class = {
+        "adam": keras.optimizers.Adam,
+        "rmsprop": keras.optimizers.RMSprop,
+        "sgd": keras.optimizers.SGD,
+    }[optimizer]
+    model.compile(
+        optimizer=optimizer_class(learning_rate=learning_rate),
+        loss={"heatmap": HeatmapFocalLoss(), "size": CenterL1Loss(), "offset": CenterL1Loss()},
+        loss_weights=dict(LOSS_WEIGHTS),
+    )
+    return model

@@ -43,6 +43,9 @@ def test_output_shapes_and_parameter_counts(kwargs, grid, params):
 
 
 def test_a_forward_pass_gives_probabilities_and_the_documented_shapes():
+    from cv_core._tf import keras
+
+    keras().utils.set_random_seed(0)
     model = build_detector(**TINY, num_classes=3)
     out = model.predict_on_batch(np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32"))
     assert out["heatmap"].shape == (2, 8, 8, 3) and out["size"].shape == out["offset"].shape == (2, 8, 8, 2)
