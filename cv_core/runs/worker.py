@@ -108,7 +108,8 @@ def _expected_end_of_data():
 
 
 def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
-                 echo: Callable[[str], None] | None = None) -> dict:
+                 echo: Callable[[str], None] | None = None, callbacks_first: tuple = (),
+                 callbacks_last: tuple = ()) -> dict:
     """Train ``spec`` into ``run_dir`` and evaluate the best model on the test split.
 
     This is the whole training job, run in the worker after it holds the train lock;
@@ -120,6 +121,8 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
         spec: a validated spec.
         run_dir: an existing run directory (``status.json`` is updated as training goes).
         echo: receives progress lines (the CLI prints them).
+        callbacks_first, callbacks_last: Keras callbacks to run before and after the run's
+            own (``bench/train_throughput.py`` times epochs with them).
 
     Returns:
         The test metrics dict written to ``test_metrics.json``.
@@ -181,7 +184,7 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
         monitor = RunMonitor(run_dir, spec.epochs, steps_per_epoch, echo=echo)
         with _expected_end_of_data(), keras_multi_worker(model, strategy):
             model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False,
-                      callbacks=make_callbacks(monitor, run_dir), verbose=0)
+                      callbacks=[*callbacks_first, *make_callbacks(monitor, run_dir), *callbacks_last], verbose=0)
         model.save(run_dir / files.LAST_MODEL_FILE)
         update_status(run_dir, trainable_weights_sha256=weights_digest(model))
 

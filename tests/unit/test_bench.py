@@ -11,7 +11,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
-from train_throughput import quartiles  # noqa: E402
+from train_throughput import quartiles, turn_order  # noqa: E402
+
+
+def test_turns_alternate_who_goes_first():
+    assert turn_order(3) == ["bare", "worker", "worker", "bare", "bare", "worker"]
 
 
 def test_quartiles():
