@@ -178,14 +178,39 @@ def test_detect_reads_the_stride_from_the_model():
 
 def test_the_decoding_benchmark_runs_and_reports_its_ratio():
     repo = Path(__file__).resolve().parents[2]
-    result = subprocess.run([sys.executable, "bench/detection.py", "--image-size", "32", "--repeats", "3"],
+    result = subprocess.run([sys.executable, "bench/detection.py", "--image-size", "64", "--repeats", "3"],
                             cwd=repo, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     assert [row.split("|")[1].strip() for row in rows[1:]] == [
-        "forward", "predict_on_batch", "predict_raw", "raw_detections", "filter (threshold 0.3)",
-        "filter (threshold 0.0)", "decode (predict_raw - forward + filter 0.0)"]
-    assert "decode / forward = " in result.stdout
+        "forward", "predict_on_batch", "predict_raw", "raw_detections", "filter, realistic, 0.3",
+        "filter, worst case, 0.0", "decode, realistic", "decode, worst case"]
+    assert "decode, realistic / forward = " in result.stdout and "decode, worst case / forward = " in result.stdout
     help_text = subprocess.run([sys.executable, "bench/detection.py", "--help"], cwd=repo, capture_output=True,
                                text=True, timeout=120)
     assert help_text.returncode == 0 and "usage:" in help_text.stdout
+
+
+def test_the_no_overlap_shortcut_gives_what_tensorflows_nms_gives(monkeypatch):
+    from cv_core.detection import decode
+
+    rng = np.random.default_rng(7)
+    shortcuts = 0
+    for trial in range(80):
+        count = int(rng.integers(1, 16))
+        centres = rng.uniform(10, 50, (3, 2))[rng.integers(0, 3, count)] + rng.normal(0, 3, (count, 2))
+        half = rng.uniform(3, 10, (count, 2))
+        boxes = np.concatenate([centres - half, centres + half], axis=1)  # jittered copies of 3 boxes
+        scores = rng.permutation(np.linspace(0.05, 0.95, count))
+        candidates = raw(boxes, scores, rng.integers(-1, 3, count), num_classes=3)
+        settings = (float(rng.uniform(0, 0.6)), float(rng.choice([0.3, 0.5, 0.7, 1.0])), int(rng.integers(1, 8)))
+        keep = (candidates.scores > settings[0]) & (candidates.classes >= 0)
+        shortcuts += decode._when_nothing_overlaps(candidates, keep, settings[1], settings[2]) is not None
+        fast = filter_detections(candidates, *settings)
+        with monkeypatch.context() as patch:
+            patch.setattr(decode, "_when_nothing_overlaps", lambda *args: None)
+            slow = filter_detections(candidates, *settings)
+        assert [d[0] for d in fast[0]] == [d[0] for d in slow[0]], trial
+        np.testing.assert_allclose(np.reshape([d[1:] for d in fast[0]], (-1, 5)),
+                                   np.reshape([d[1:] for d in slow[0]], (-1, 5)), rtol=0, atol=1e-6)
+    assert 20 < shortcuts < 80  # both paths were exercised
