@@ -9,7 +9,8 @@
    to the picture (``clip_to_image_size``).
 2. :func:`filter_detections` (cheap, done per slider move): keep the candidates above the
    score threshold and remove, class by class, any box that overlaps a higher-scored box of
-   its class by more than the IoU threshold (``tf.image.combined_non_max_suppression``).
+   its class by more than the IoU threshold (``tf.image.combined_non_max_suppression``;
+   skipped when no two remaining boxes of a class overlap that much, as it would keep all).
 
 :func:`decode_detections` does both; :func:`predict_raw` and :func:`detect` start from a
 model and images. Boxes are ``(class_index, x0, y0, x1, y1, score)`` in input-image pixels
