@@ -5,9 +5,9 @@ import numpy as np
 import streamlit as st
 
 from cv_core.plots.interpret import channel_grid_figure, channel_values_figure, single_channel_figure, tile_of_point
-from ui.interpret import digest, model_picker, picture_picker
+from ui.interpret import model_and_picture
 from ui.memory import index_of, remember, remembered
-from ui.interpret_results import display_photo, layer_infos, layer_outputs
+from ui.interpret_results import layer_infos, layer_outputs
 from ui.stepper import stepper
 
 st.title("Activations")
@@ -15,19 +15,7 @@ st.caption("What each layer of a convnet makes of one picture. Early layers keep
            "grow more abstract and sparser, as the book's figure 9.14 shows.")
 
 left, right = st.columns([1, 2.6], gap="large")
-with left:
-    subject = model_picker("activations")
-    sample = picture_picker("activations", subject) if subject is not None else None
-    if sample is not None:
-        st.image(display_photo(sample.photo, 320), caption=sample.name, width="stretch")
-
-if subject is None or sample is None:
-    with right:
-        st.info("Choose a model and a picture on the left.", icon=":material/image_search:")
-    st.stop()
-
-batch = subject.preprocess(sample.photo)
-picture_key = digest(batch)
+subject, sample, batch, picture_key = model_and_picture("activations", left, right, thumbnail=True)
 infos = layer_infos(subject, subject.key)
 names = [info.name for info in infos]
 outputs = layer_outputs(subject, picture_key, batch)

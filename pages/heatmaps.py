@@ -6,7 +6,7 @@ import streamlit as st
 
 from cv_core.interpret import METHODS, feature_map_layers, last_conv_layer, overlay
 from cv_core.plots.interpret import top_predictions_figure
-from ui.interpret import class_label, digest, model_picker, picture_picker, png_bytes, top_classes
+from ui.interpret import class_label, digest, model_and_picture, model_picker, png_bytes, top_classes
 from ui.memory import index_of, remember, remembered
 from ui.interpret_results import display_photo, explanation, trust_panel
 
@@ -15,17 +15,7 @@ st.caption("What does the model see in your photo, and where? Pick a model and a
            "upload or the camera): the top predictions appear with a class-activation heatmap over the photo.")
 
 left, right = st.columns([1, 2.4], gap="large")
-with left:
-    subject = model_picker("heatmaps")
-    sample = picture_picker("heatmaps", subject) if subject is not None else None
-
-if subject is None or sample is None:
-    with right:
-        st.info("Choose a model and a picture on the left.", icon=":material/image_search:")
-    st.stop()
-
-batch = subject.preprocess(sample.photo)
-picture_key = digest(batch)
+subject, sample, batch, picture_key = model_and_picture("heatmaps", left, right)
 photo = display_photo(sample.photo)
 layers = feature_map_layers(subject.model)
 default_layer = last_conv_layer(subject.model)

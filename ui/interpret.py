@@ -37,8 +37,8 @@ def subject_choices(runs_root: str | None = None) -> dict[str, str]:
 
     choices = dict(PRETRAINED)
     for run in list_runs(runs_root, reconcile=False):
-        if best_model_path(run.dir).exists() and getattr(run.spec, "task", "classification") == "classification":
-            best = run.best_val_accuracy
+        if best_model_path(run.dir).exists() and run.task.name == "classification":
+            best = run.best_score
             score = f" · best val acc {best:.0%}" if best is not None else ""
             choices[f"run:{run.id}"] = f"Run · {run.label}{score} · {run.state} · {run.id}"
     for path in operator_model_files():
@@ -194,3 +194,25 @@ def top_classes(subject: Subject, probabilities: np.ndarray, k: int = 5) -> list
     """The k most probable classes as (index, short name, probability)."""
     order = np.argsort(-probabilities)[:k]
     return [(int(i), short_name(subject.class_names[int(i)]), float(probabilities[int(i)])) for i in order]
+
+
+def model_and_picture(prefix: str, left, right, thumbnail: bool = False):
+    """The model and picture pickers in ``left``; stops the page with a hint in ``right`` until both are chosen.
+
+    Returns:
+        (subject, sample, batch, picture_key): the model, the chosen picture, its model input
+        (a batch of one) and a content hash of that input for cache keys.
+    """
+    with left:
+        subject = model_picker(prefix)
+        sample = picture_picker(prefix, subject) if subject is not None else None
+        if thumbnail and sample is not None:
+            from ui.interpret_results import display_photo
+
+            st.image(display_photo(sample.photo, 320), caption=sample.name, width="stretch")
+    if subject is None or sample is None:
+        with right:
+            st.info("Choose a model and a picture on the left.", icon=":material/image_search:")
+        st.stop()
+    batch = subject.preprocess(sample.photo)
+    return subject, sample, batch, digest(batch)

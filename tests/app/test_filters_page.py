@@ -3,30 +3,13 @@ side by side; on a small run model (fast) and on the offline SqueezeNet."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_interpret_pages import fake_run
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("CONVNET_LAB_RUNS", str(root))
-    return root
+from tests.app.test_interpret_pages import APP, fake_run, open_page
 
 
 def open_filters(query: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params.update(query)
-    at.run()
-    at.switch_page("pages/filters.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/filters.py", query)
 
 
 def pattern_captions(at) -> list[str]:

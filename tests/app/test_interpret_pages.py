@@ -15,13 +15,6 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("CONVNET_LAB_RUNS", str(root))
-    return root
-
-
 def open_page(path: str, query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params.update(query or {})
