@@ -26,6 +26,7 @@ PAGES = {
         st.Page("pages/filters.py", title="Filters", icon=":material/blur_on:"),
     ],
     "Segmentation": [
+        st.Page("pages/segmentation.py", title="Segmentation", icon=":material/category:"),
         st.Page("pages/mask_studio.py", title="Mask studio", icon=":material/brush:"),
     ],
 }

@@ -98,10 +98,9 @@ def _position(order: list[str], side: str, epoch: int) -> int:
 
 def run_side(side: str, spec: TrainSpec, turns: Path, runs_root: str) -> None:
     """Train one side in this process, taking turns, and write its epoch times to ``turns``."""
-    from cv_core import models
     from cv_core._tf import keras as _keras
     from cv_core.datasets import open_dataset
-    from cv_core.runs.model import build_model, learning_rate_schedule
+    from cv_core.runs import build_model, compile_model, task_of
     from cv_core.runs.worker import run_training
 
     keras = _keras()
@@ -114,15 +113,12 @@ def run_side(side: str, spec: TrainSpec, turns: Path, runs_root: str) -> None:
         else:
             keras.utils.set_random_seed(spec.seed)
             dataset = open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
-            size = (spec.image_size, spec.image_size)
-            train = dataset.tf_dataset("train", image_size=size, batch_size=spec.batch_size, shuffle=True,
-                                       seed=spec.seed)
-            val = dataset.tf_dataset("validation", image_size=size, batch_size=spec.batch_size)
-            classes = len(dataset.class_names)
+            task = task_of(spec)  # the same data, model and compilation as the worker's, for any task
+            train = task.targets(dataset, "train", spec, True)
+            val = task.targets(dataset, "validation", spec, False)
+            classes = task.num_classes(dataset)
             model = build_model(spec, classes)
-            steps = dataset.steps_per_epoch("train", spec.batch_size)
-            models.compile_classifier(model, classes, learning_rate=learning_rate_schedule(spec, steps),
-                                      optimizer=spec.optimizer)
+            compile_model(spec, model, classes, dataset.steps_per_epoch("train", spec.batch_size))
             model.fit(train, validation_data=val, epochs=spec.epochs, shuffle=False, verbose=0, callbacks=[first, last])
     (turns / f"{side}.json").write_text(json.dumps(times))
 

@@ -611,7 +611,8 @@ def compile_segmenter(model, num_classes, learning_rate=1e-3, optimizer="rmsprop
     Args:
         model: a ``keras.Model`` whose output is ``(batch, H, W, num_classes)``.
         num_classes: classes per pixel, 2 to 256.
-        learning_rate: positive learning rate.
+        learning_rate: positive learning rate, or a ``keras.optimizers.schedules``
+            ``LearningRateSchedule``.
         optimizer: ``"rmsprop"`` (the book's choice), ``"adam"`` or ``"sgd"``.
 
     Returns:
@@ -622,7 +623,9 @@ def compile_segmenter(model, num_classes, learning_rate=1e-3, optimizer="rmsprop
     """
     _check_mask_classes(num_classes)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
-    if (
+    if type(learning_rate).__module__.startswith("keras") and callable(learning_rate):
+        pass  # a LearningRateSchedule
+    elif (
         isinstance(learning_rate, bool)
         or not isinstance(learning_rate, (int, float))
         or not math.isfinite(learning_rate)

@@ -3,12 +3,15 @@
 Examples::
 
     python -m cv_core.train --preset quick
+    python -m cv_core.train --task segmentation --preset tiny
+    python -m cv_core.train --task segmentation --model unet --conv-type separable --epochs 10
     python -m cv_core.train --dataset shapes --conv-type separable --batchnorm before_activation \\
         --epochs 10 --batch-size 32 --image-size 96 --preset quick --runs-root runs
     python -m cv_core.train --preset book --dataset-root data/cats_vs_dogs_small
     python -m cv_core.train --resume runs/20250101-120000-quick-sep-bnpre-s0-1a2b
 
-The spec is the preset's (``quick`` by default) with the given flags on top. It is
+The spec is the preset's (``quick`` by default) for the task (``--task``, classification
+by default: presets apply to every task) with the given flags on top. It is
 validated first: an impossible spec exits with status 2 and says why, before anything is
 created. The run directory has the same layout as a run started from the app, and the
 run waits its turn behind runs already queued in the same runs root. With more than one
@@ -35,7 +38,6 @@ from cv_core.runs.spec import (
     BATCHNORMS,
     CONV_TYPES,
     LR_SCHEDULES,
-    MODEL_KINDS,
     OPTIMIZERS,
     PRESETS,
     SpecError,
@@ -43,6 +45,7 @@ from cv_core.runs.spec import (
     preset_spec,
     validate_spec,
 )
+from cv_core.runs.tasks import TASKS
 
 __all__ = ["build_parser", "main", "spec_from_args"]
 
@@ -74,11 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--preset", choices=tuple(PRESETS), default="quick",
                         help="starting spec (default: quick); the flags below override it")
-    parser.add_argument("--dataset", help="dataset name, e.g. shapes, image_folder, cats_vs_dogs")
+    parser.add_argument("--task", choices=tuple(TASKS), default="classification",
+                        help="what to train: one label per picture, or a class for every pixel (default: "
+                             "classification)")
+    parser.add_argument("--dataset", help="dataset name, e.g. shapes, image_folder, cats_vs_dogs, oxford_pets, "
+                                          "user:<name>")
     parser.add_argument("--dataset-root", help="the dataset's folder (not needed for shapes)")
     parser.add_argument("--dataset-option", action="append", type=_option, default=[], metavar="KEY=VALUE",
                         help="dataset option, repeatable, e.g. train_size=500 (JSON values)")
-    parser.add_argument("--model", choices=MODEL_KINDS)
+    parser.add_argument("--model", choices=tuple(dict.fromkeys(m for t in TASKS.values() for m in t.architectures)),
+                        help="classification: mini_xception, small_convnet; segmentation: segmentation_model "
+                             "(the book's), unet")
     parser.add_argument("--conv-type", choices=CONV_TYPES)
     parser.add_argument("--batchnorm", choices=BATCHNORMS)
     parser.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None)
@@ -110,7 +119,8 @@ _FIELDS = ("dataset", "dataset_root", "model", "conv_type", "batchnorm", "residu
 def spec_from_args(args: argparse.Namespace):
     """The :class:`TrainSpec` the parsed arguments describe (not validated yet)."""
     overrides = {name: getattr(args, name) for name in _FIELDS if getattr(args, name) is not None}
-    preset = PRESETS[args.preset]
+    overrides["task"] = args.task
+    preset = {**PRESETS[args.preset], **TASKS[args.task].presets.get(args.preset, {})}
     # The preset's dataset options (split sizes...) only make sense for the preset's dataset.
     same_dataset = overrides.get("dataset", preset.get("dataset")) == preset.get("dataset")
     base = dict(preset.get("dataset_options", {})) if same_dataset else {}

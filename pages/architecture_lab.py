@@ -69,7 +69,7 @@ with main:
         with train_tab:
             if spec is not None:
                 start_button(spec, "architecture_lab")
-            run_dir = current_run("architecture_lab")
+            run_dir = current_run("architecture_lab", task="classification")
             if run_dir is None:
                 st.info("No runs yet. Press **Train** to start one; its curves appear here as it learns.")
             else:

@@ -62,6 +62,9 @@ pages = [
      "Step through a model layer by layer and see what every channel makes of one picture."),
     ("pages/filters.py", "Filters", ":material/blur_on:",
      "Watch the patterns each filter responds to appear, found by gradient ascent in input space."),
+    ("pages/segmentation.py", "Segmentation", ":material/category:",
+     "Train the book's segmentation model or a U-Net, then see its masks beside the truth, how sure it is "
+     "pixel by pixel, the objects and boxes in each mask, and where it looked."),
     ("pages/mask_studio.py", "Mask studio", ":material/brush:",
      "Paint or correct segmentation masks on samples or your own pictures and save them as a dataset "
      "you can train on."),

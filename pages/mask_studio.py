@@ -21,6 +21,7 @@ from ui.mask_studio import (
     size_note,
     starting_mask,
 )
+from ui.segmentation import user_dataset_training
 
 st.title("Mask studio")
 st.caption("Make your own segmentation data: paint a class for every pixel of a picture (or correct a mask "
@@ -85,3 +86,6 @@ editor()
 st.divider()
 st.subheader(f"Saved masks in {info['name']}")
 saved_masks_panel(store, info)
+st.divider()
+st.subheader(f"Train a segmentation model on {info['name']}")
+user_dataset_training("mask_studio", info["name"], str(store.root))

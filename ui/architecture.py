@@ -37,7 +37,8 @@ class AnatomyError(ValueError):
 
 def describe_spec(spec: TrainSpec, num_classes: int) -> str:
     """A canonical JSON description of the model Train builds for ``spec`` (a cache key)."""
-    fields = ("model", "conv_type", "batchnorm", "residual", "filters", "image_size", "augmentation", "dropout_rate")
+    fields = ("task", "model", "conv_type", "batchnorm", "residual", "filters", "image_size", "augmentation",
+              "dropout_rate")
     data = {name: getattr(spec, name) for name in fields}
     data["filters"] = list(spec.filters)
     return json.dumps({"kind": "spec", "spec": data, "num_classes": int(num_classes)}, sort_keys=True)

@@ -2,7 +2,9 @@
 
 Both views re-read runs from disk and refresh themselves every few seconds while any run
 they show (or could show) is queued or running, so new runs appear in the picker and a
-grid fills in without a reload.
+grid fills in without a reload. Runs of different tasks are compared within their task:
+each task's curves and scores are its own (accuracy for classification, mean IoU for
+segmentation; ``Task.curves`` and ``Task.monitor``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 import streamlit as st
 
 from cv_core.plots.training import curves_figure, grid_summary_figure
-from cv_core.runs import ACTIVE_STATES, RunInfo, experiment_title, summarise_experiment
+from cv_core.runs import ACTIVE_STATES, RunInfo, Task, experiment_title, summarise_experiment
 from cv_core.runs.compare import compare_table, config_diff
 from ui.access import is_operator, policy
 from ui.training import run_actions, visible_runs
@@ -60,27 +62,45 @@ def _percent(value) -> str:
     return MISSING if value is None else f"{value:.1%}"
 
 
+def _score(task: Task, value) -> str:
+    return MISSING if value is None else task.format_score(value)
+
+
 def _number(value, fmt: str = ",.0f") -> str:
     return MISSING if value is None else format(value, fmt)
 
 
 def comparison_rows(runs: list[RunInfo]) -> list[dict]:
-    """The measured table with people's column names; missing values read "—", never "None"."""
+    """The measured table with people's column names; missing values read "—", never "None".
+
+    The score columns are named after the runs' task (all of ``runs`` share one task):
+    "best val. accuracy" for classification, "best val. mean IoU" for segmentation.
+    """
+    task = runs[0].task if runs else None
+    name = task.metric_label if task else "accuracy"
     return [
         {
             "run": row["label"],
             "state": row["state"],
             "parameters": _number(row["params"]),
             "s / epoch": _number(row["seconds_per_epoch"], ".1f"),
-            "best val. accuracy": _percent(row["best_val_accuracy"]),
+            f"best val. {name}": _score(task, row["best_score"]),
             "at epoch": _number(row["best_epoch"], "d"),
-            "test accuracy": _percent(row["test_accuracy"]),
-            "train − val gap": _percent(row["gap"]),
+            f"test {name}": _score(task, row["test_score"]),
+            "train − val gap": _score(task, row["gap"]),
             "epochs done": row["epochs"],
             "id": row["run"],
         }
         for row in compare_table(runs)
     ]
+
+
+def by_task(runs: list[RunInfo]) -> dict[str, list[RunInfo]]:
+    """The runs grouped by task, in the order their tasks first appear."""
+    groups: dict[str, list[RunInfo]] = {}
+    for run in runs:
+        groups.setdefault(run.task.name, []).append(run)
+    return groups
 
 
 def runs_view(prefix: str) -> None:
@@ -120,18 +140,42 @@ def runs_view(prefix: str) -> None:
     view()
 
 
-def show_comparison(runs: list[RunInfo], prefix: str) -> None:
-    """Curves, the measured table, the configuration diff and actions for the chosen runs."""
+def task_curves(runs: list[RunInfo], prefix: str) -> None:
+    """The task's charts for runs of one task (its main score, then the rest), two per row.
+
+    ``prefix`` keys the charts ("<prefix>_acc", "<prefix>_loss", "<prefix>_mean_iou"...)."""
     names = _legend_names(runs)
     data = {names[r.id]: r.metrics for r in runs if r.metrics}
-    if data:
-        cols = st.columns(2)
-        cols[0].plotly_chart(curves_figure(data, "accuracy", title="Accuracy"), width="stretch", key=f"{prefix}_acc")
-        cols[1].plotly_chart(curves_figure(data, "loss", title="Loss"), width="stretch", key=f"{prefix}_loss")
-    else:
+    if not data:
         st.caption("None of these runs has finished an epoch yet.")
-    st.subheader("Measured")
-    st.dataframe(comparison_rows(runs), hide_index=True, width="stretch", key=f"{prefix}_measured")
+        return
+    task = runs[0].task
+    curves = list(task.curves)
+    for row in range(0, len(curves), 2):
+        cols = st.columns(2)
+        for col, (metric, title) in zip(cols, curves[row:row + 2]):
+            short = {"accuracy": "acc"}.get(metric, metric)
+            col.plotly_chart(curves_figure(data, metric, title=title), width="stretch", key=f"{prefix}_{short}")
+
+
+def show_comparison(runs: list[RunInfo], prefix: str) -> None:
+    """Curves, the measured table, the configuration diff and actions for the chosen runs.
+
+    Runs of one task share charts and a table scored by that task's metric; chosen runs of
+    several tasks get one section per task.
+    """
+    groups = by_task(runs)
+    for name, members in groups.items():
+        task = members[0].task
+        if len(groups) > 1:
+            st.subheader(f"{task.label} runs, by {task.metric_label}")
+        task_curves(members, prefix if len(groups) == 1 else f"{prefix}_{name}")
+        if len(groups) > 1:
+            st.markdown("##### Measured")
+        else:
+            st.subheader("Measured")
+        st.dataframe(comparison_rows(members), hide_index=True, width="stretch",
+                     key=f"{prefix}_measured" if len(groups) == 1 else f"{prefix}_measured_{name}")
     st.subheader("How their configurations differ")
     diff = config_diff(runs)
     if diff:
@@ -152,6 +196,7 @@ def experiment_ids(runs: list[RunInfo]) -> list[str]:
 
 def summary_rows(summary: list[dict]) -> list[dict]:
     """A grid summary with people's column names: mean ± standard deviation, and the range."""
+    from cv_core.runs import task_of
 
     def spread(row, metric, percent=True):
         mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
@@ -159,24 +204,28 @@ def summary_rows(summary: list[dict]) -> list[dict]:
             return MISSING
         if percent:
             return f"{mean:.1%} ± {std * 100:.1f}"
-        return f"{mean:.1f} ± {std:.1f}"
+        return f"{mean:.3f} ± {std:.3f}" if metric != "seconds_per_epoch" else f"{mean:.1f} ± {std:.1f}"
 
-    def extent(row, metric):
+    def extent(row, metric, percent=True):
         low, high = row[f"{metric}_min"], row[f"{metric}_max"]
-        return MISSING if low is None else f"{low:.1%} – {high:.1%}"
+        if low is None:
+            return MISSING
+        return f"{low:.1%} – {high:.1%}" if percent else f"{low:.3f} – {high:.3f}"
 
-    return [
-        {
+    rows = []
+    for row in summary:
+        task = task_of(row.get("task"))
+        name, percent = task.metric_label, task.score_format.endswith("%")
+        rows.append({
             "variant": row["variant"],
             "runs done": f"{row['completed']} of {row['runs']}",
-            "best val. accuracy (mean ± std)": spread(row, "best_val_accuracy"),
-            "best val. accuracy (range)": extent(row, "best_val_accuracy"),
-            "test accuracy (mean ± std)": spread(row, "test_accuracy"),
+            f"best val. {name} (mean ± std)": spread(row, "best_score", percent),
+            f"best val. {name} (range)": extent(row, "best_score", percent),
+            f"test {name} (mean ± std)": spread(row, "test_score", percent),
             "s / epoch": spread(row, "seconds_per_epoch", percent=False),
             "seeds": ", ".join(str(seed) for seed in row["seeds"]),
-        }
-        for row in summary
-    ]
+        })
+    return rows
 
 
 def experiments_view(prefix: str, mine: bool) -> None:
@@ -208,6 +257,9 @@ def show_experiment(experiment: str, members: list[RunInfo], prefix: str) -> Non
         st.progress(done / max(1, len(members)), text=f"{done} of {len(members)} runs completed"
                     + (f" · {active} queued or running" if active else ""))
         summary = summarise_experiment(members, experiment)
-        if any(row["best_val_accuracy_mean"] is not None for row in summary):
-            st.plotly_chart(grid_summary_figure(summary), width="stretch", key=f"{prefix}_grid_{experiment}")
+        if any(row["best_score_mean"] is not None for row in summary):
+            task = members[0].task
+            figure = grid_summary_figure(summary, metric_label=task.metric_label,
+                                         score_format=".0%" if task.score_format.endswith("%") else ".2f")
+            st.plotly_chart(figure, width="stretch", key=f"{prefix}_grid_{experiment}")
         st.dataframe(summary_rows(summary), hide_index=True, width="stretch", key=f"{prefix}_summary_{experiment}")

@@ -37,8 +37,8 @@ def subject_choices(runs_root: str | None = None) -> dict[str, str]:
 
     choices = dict(PRETRAINED)
     for run in list_runs(runs_root, reconcile=False):
-        if best_model_path(run.dir).exists() and getattr(run.spec, "task", "classification") == "classification":
-            best = run.best_val_accuracy
+        if best_model_path(run.dir).exists() and run.task.name == "classification":
+            best = run.best_score
             score = f" · best val acc {best:.0%}" if best is not None else ""
             choices[f"run:{run.id}"] = f"Run · {run.label}{score} · {run.state} · {run.id}"
     for path in operator_model_files():

@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from cv_core.datasets import SHAPE_CLASSES, DatasetError, UserMaskStore
+from cv_core.datasets import SHAPE_CLASSES, DatasetError, UserMaskStore, resize_image
 from cv_core.images import ImageInputError, decode_label_map
 from cv_core.mask_drawing import (
     DRAW_SIDE,
@@ -279,26 +279,41 @@ def initial_mask_from_model(image: np.ndarray, class_names: list[str], backgroun
                             key: str) -> StartingMask | None:
     """The model's predicted mask for ``image``, to start from and correct; None without a model.
 
-    HOOK for the Segmentation page work (issue 7, section 3). Today no segmentation model
-    can be picked here, so this returns None and the studio offers the dataset's true mask,
-    a mask file or an empty mask instead. To fill it in:
-
-    - draw a picker of completed segmentation runs under widget keys starting with ``key``
-      (return None when there is none);
-    - predict with the cached best model (``cv_core.runs.load_best_model``) at the run's
-      image size, take the arg-max and resize it back to ``image``'s (H, W) with
-      ``cv_core.mask_drawing.resize_labels``;
-    - map the run's mask classes onto ``class_names`` / ``background`` with
-      ``cv_core.mask_drawing.remap_mask`` (show its MaskError and return None if they differ);
-    - return ``StartingMask(mask, f"the prediction of run {run_id}")``: the studio then shows
-      the IoU between the corrected mask and the prediction.
+    Offers every segmentation run that has saved a model (newest first, under widget keys
+    starting with ``key``). The run's best model predicts at its own input size; the arg-max
+    is resized back to ``image``'s (H, W) by nearest neighbour and its classes are mapped onto
+    ``class_names`` / ``background`` by name. A prediction with a class this dataset does not
+    have is refused with the reason, and None is returned.
 
     Args:
         image: (H, W, 3) uint8, the picture as read (before any shrinking for storage).
         class_names: the user dataset's classes; ``background`` its background index.
         key: the prefix for this hook's widget keys.
     """
-    return None
+    from ui.segmentation import predict, run_classes, run_label, run_model, segmentation_runs
+
+    runs = segmentation_runs()
+    if not runs:
+        return None
+    by_id = {run.id: run for run in runs}
+    chosen = st.selectbox("Model for “start from the prediction”", list(by_id), key=f"{key}_run",
+                          format_func=lambda rid: run_label(by_id[rid]),
+                          help="A segmentation run of this lab (Segmentation page). Its classes are matched to "
+                               "this dataset's by name.")
+    run = by_id[chosen]
+    subject = run_model(run)
+    if subject is None:
+        return None
+    classes = run_classes(run, int(subject.model.output_shape[-1]))
+    view = resize_image(image, subject.input_size) if image.shape[:2] != tuple(subject.input_size) else image
+    probabilities = predict(subject, subject.key, f"mask_studio|{digest(image)}", view)
+    predicted = resize_labels(probabilities.argmax(axis=-1).astype(np.uint8), image.shape[:2])
+    try:
+        mask = remap_mask(predicted, classes.names, class_names, classes.background, background)
+    except MaskError as exc:
+        st.caption(f":material/block: The prediction of run {run.id} cannot start this mask: {exc}")
+        return None
+    return StartingMask(mask, f"the prediction of run {run.id}")
 
 
 def starting_mask(subject: Subject, info: dict) -> StartingMask | None:
@@ -327,7 +342,7 @@ def starting_mask(subject: Subject, info: dict) -> StartingMask | None:
                       help="Your strokes are painted over this mask; where you do not paint, it is kept.")
     if true_problem:
         st.caption(f":material/block: The dataset's true mask cannot start a mask of {info['name']}: {true_problem}")
-    if model is None:
+    if model is None and not st.session_state.get(_key("model_run")):
         st.caption(":material/model_training: Starting from a model's prediction becomes possible once a "
                    "segmentation model has been trained (Segmentation page).")
     if choice == "saved":

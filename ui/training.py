@@ -21,8 +21,10 @@ from cv_core.runs import (
     RunInfo,
     RunStateError,
     SpecError,
+    Task,
     TrainSpec,
     continue_run,
+    dataset_names,
     default_runs_root,
     delete_run,
     estimate_seconds,
@@ -33,11 +35,13 @@ from cv_core.runs import (
     resume_run,
     submit_grid,
     submit_run,
+    task_of,
     validate_spec,
 )
 from cv_core.runs.compare import eta_seconds, format_seconds
 from cv_core.runs.jobs import CONTINUABLE_STATES, RESUMABLE_STATES
 from cv_core.runs.liveness import reconcile_run, run_dirs
+from cv_core.datasets import DATASETS, USER_PREFIX, DatasetError, UserMaskDataset, UserMaskStore
 from cv_core.datasets.shapes import DIFFICULTIES
 from cv_core.plots.training import curves_figure
 from cv_core.serving import AccessError
@@ -49,7 +53,6 @@ CONV_CAPTIONS = {"separable": "depthwise separable: the mini-Xception's choice",
 BN_LABELS = {"before_activation": "Before the activation", "after_activation": "After the activation", "none": "None"}
 BN_CAPTIONS = {"before_activation": "conv → BN → ReLU, the book's choice", "after_activation": "conv → ReLU → BN",
                "none": "no batch normalisation"}
-MODEL_LABELS = {"mini_xception": "Mini-Xception (chapter 9)", "small_convnet": "Plain convnet (chapter 8)"}
 PRESET_LABELS = {"tiny": "Tiny", "quick": "Quick", "book": "Book"}
 PRESET_CAPTIONS = {"tiny": "seconds: a smoke test", "quick": "about 3 minutes on a CPU: the recommended start",
                    "book": "the book's settings at 180 px: meant for a GPU"}
@@ -60,7 +63,8 @@ STATE_ICONS = {
     "completed": ":material/check_circle:", "failed": ":material/error:",
     "cancelled": ":material/cancel:", "interrupted": ":material/pause_circle:",
 }
-#: Fixed number of classes of the datasets that have one (an image folder has one per sub-folder).
+#: Fixed number of image classes of the datasets that have one (an image folder has one per
+#: sub-folder), so a classifier's anatomy shows before a folder is typed.
 FIXED_CLASSES = {"shapes": 5, "cats_vs_dogs": 2, "oxford_pets": 2}
 MAX_TEXT = 300  # characters in a typed filters list or folder path
 
@@ -95,28 +99,60 @@ def show_flash() -> None:
         st.toast(message, icon=icon)
 
 
-def variant_form(prefix: str) -> TrainSpec | None:
-    """Widgets for one training variant; returns its (unvalidated) spec, or None if a field is bad.
+def dataset_choices(task: Task) -> list[str]:
+    """The datasets a person may train ``task`` on: the registered ones that qualify (by their
+    classes' ``has_masks`` / ``has_boxes``), then the user mask datasets where those qualify."""
+    names = dataset_names(task)
+    if task.accepts(UserMaskDataset):
+        try:
+            names += [USER_PREFIX + name for name in UserMaskStore().list_datasets()]
+        except (OSError, DatasetError):  # an unreadable data folder: the built-in ones still work
+            pass
+    return names
 
-    Changing the preset switches to that preset's values. Every widget is bound to the URL.
+
+def dataset_label(name: str) -> str:
+    """"Shapes (built in)", or "Your masks: cats" for ``user:cats``."""
+    if name.startswith(USER_PREFIX):
+        return f"Your masks: {name[len(USER_PREFIX):]}"
+    return DATASET_LABELS.get(name, name)
+
+
+def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
+    """Widgets for one training variant of ``task``; returns its (unvalidated) spec, or None if a field is bad.
+
+    The models, the options they take and the datasets that qualify come from the task
+    table (:data:`cv_core.runs.TASKS`). Changing the preset switches to that preset's values.
+    Every widget is bound to the URL.
     """
     presets = [p for p in PRESET_LABELS if p in PRESETS]
     preset = st.radio("Preset", presets, index=presets.index("quick"), format_func=PRESET_LABELS.get,
                       captions=[PRESET_CAPTIONS[p] for p in presets], key=f"{prefix}_preset", bind="query-params")
-    base = preset_spec(preset)
+    base = preset_spec(preset, task=task)
+    table = task_of(task)
     k = f"{prefix}_{preset}"
     bound = {"bind": "query-params"}
-    model = st.radio("Model", list(MODEL_LABELS), format_func=MODEL_LABELS.get, key=f"{k}_model", horizontal=True,
+    architectures = list(table.architectures)
+    model = st.radio("Model", architectures, index=architectures.index(base.model),
+                     format_func=lambda name: table.architectures[name].label, key=f"{k}_model", horizontal=True,
                      **bound)
-    is_xception = model == "mini_xception"
-    conv_type = st.radio("Convolutions", CONV_TYPES, format_func=CONV_LABELS.get, key=f"{k}_conv",
-                         captions=[CONV_CAPTIONS[c] for c in CONV_TYPES], disabled=not is_xception, **bound)
-    batchnorm = st.radio("Batch normalisation", BATCHNORMS, format_func=BN_LABELS.get, key=f"{k}_bn",
-                         captions=[BN_CAPTIONS[b] for b in BATCHNORMS], disabled=not is_xception, **bound)
-    residual = st.toggle("Residual connections", value=True, key=f"{k}_residual", disabled=not is_xception, **bound)
-    default_filters = base.filters if is_xception else (32, 64, 128, 256, 256)[: max(3, len(base.filters))]
-    filters_text = st.text_input("Filters (the stem's width, then one block each)",
-                                 ", ".join(str(f) for f in default_filters), key=f"{k}_{model}_filters",
+    architecture = table.architectures[model]
+    offered = {option for a in table.architectures.values() for option in a.options}
+    uses = set(architecture.options)
+    conv_type, batchnorm, residual = base.conv_type, base.batchnorm, base.residual
+    if "conv_type" in offered:
+        conv_type = st.radio("Convolutions", CONV_TYPES, index=CONV_TYPES.index(base.conv_type),
+                             format_func=CONV_LABELS.get, key=f"{k}_conv", captions=[CONV_CAPTIONS[c] for c in CONV_TYPES],
+                             disabled="conv_type" not in uses, **bound)
+    if "batchnorm" in offered:
+        batchnorm = st.radio("Batch normalisation", BATCHNORMS, format_func=BN_LABELS.get, key=f"{k}_bn",
+                             captions=[BN_CAPTIONS[b] for b in BATCHNORMS], disabled="batchnorm" not in uses, **bound)
+    if "residual" in offered:
+        residual = st.toggle("Residual connections", value=True, key=f"{k}_residual", disabled="residual" not in uses,
+                             **bound)
+    default_filters = base.filters if model == base.model else architecture.default_filters[:max(3, len(base.filters))]
+    filters_text = st.text_input(table.filters_label, ", ".join(str(f) for f in default_filters),
+                                 key=f"{k}_{model}_filters",
                                  max_chars=MAX_TEXT, **bound)
     cols = st.columns(2)
     sizes = sorted({32, 48, 64, 96, 128, 160, 180, 224, base.image_size})
@@ -133,13 +169,20 @@ def variant_form(prefix: str) -> TrainSpec | None:
     schedule = cols[1].selectbox("Learning-rate schedule", LR_SCHEDULES, index=LR_SCHEDULES.index(base.lr_schedule),
                                  format_func=SCHEDULE_LABELS.get, key=f"{k}_schedule", **bound)
     cols = st.columns(2)
-    dropout = cols[0].select_slider("Dropout", [0.0, 0.25, 0.5], base.dropout_rate, key=f"{k}_dropout", **bound)
-    seed = cols[1].number_input("Seed", 0, 10_000, 0, key=f"{k}_seed", **bound)
-    augmentation = st.toggle("Data augmentation", base.augmentation, key=f"{k}_aug",
-                             help="Random flips, rotations and zooms, as in the book.", **bound)
-    dataset_names = ["shapes", "image_folder", "cats_vs_dogs", "oxford_pets"]
-    dataset = st.selectbox("Dataset", dataset_names, index=dataset_names.index(base.dataset),
-                           format_func=DATASET_LABELS.get, key=f"{k}_dataset", **bound)
+    dropout = base.dropout_rate
+    if "dropout_rate" in offered:
+        dropout = cols[0].select_slider("Dropout", [0.0, 0.25, 0.5], base.dropout_rate, key=f"{k}_dropout",
+                                        disabled="dropout_rate" not in uses, **bound)
+        seed_column = cols[1]
+    else:
+        seed_column = cols[0]
+    seed = seed_column.number_input("Seed", 0, 10_000, 0, key=f"{k}_seed", **bound)
+    augmentation = st.toggle("Data augmentation", base.augmentation, key=f"{k}_aug", help=table.augmentation, **bound)
+    dataset_names_ = dataset_choices(table)
+    if base.dataset not in dataset_names_:
+        dataset_names_.insert(0, base.dataset)
+    dataset = st.selectbox("Dataset", dataset_names_, index=dataset_names_.index(base.dataset),
+                           format_func=dataset_label, key=f"{k}_dataset", **bound)
     root = None
     options = dict(base.dataset_options) if dataset == "shapes" else {}
     if dataset == "shapes":
@@ -154,6 +197,8 @@ def variant_form(prefix: str) -> TrainSpec | None:
         options.setdefault("train_size", 2000)
         options.setdefault("validation_size", 500)
         options.setdefault("test_size", 500)
+    elif dataset.startswith(USER_PREFIX):
+        root = str(UserMaskStore().root)  # the lab's own data folder, pinned for the worker
     else:
         root = st.text_input("Folder", key=f"{k}_root", placeholder=FOLDER_HINTS[dataset], max_chars=MAX_TEXT,
                              **bound).strip() or None
@@ -181,19 +226,23 @@ def variant_form(prefix: str) -> TrainSpec | None:
 
 
 def class_count(spec: TrainSpec) -> tuple[int | None, str | None]:
-    """The number of classes the spec's dataset has, or None with the reason it is unknown."""
-    if spec.dataset in FIXED_CLASSES and not (spec.dataset == "oxford_pets" and spec.dataset_options.get("labels")):
+    """The width of the spec's model output for its dataset (``Task.num_classes``), or None
+    with the reason it is unknown (a folder not typed yet, a folder that cannot be opened)."""
+    task = task_of(spec)
+    needs_folder = spec.dataset in DATASETS and DATASETS[spec.dataset][1]
+    if task.name == "classification" and spec.dataset in FIXED_CLASSES and \
+            not (spec.dataset == "oxford_pets" and spec.dataset_options.get("labels")):
         return FIXED_CLASSES[spec.dataset], None
-    if not spec.dataset_root:
+    if needs_folder and not spec.dataset_root:
         return None, f"Type the folder of your images: the model's last layer has one unit per class. " \
                      f"{FOLDER_HINTS.get(spec.dataset, '')}"
     try:
-        return len(load_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options).class_names), None
+        return task.num_classes(load_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)), None
     except Exception as exc:  # DatasetError, and anything odd about a typed path
         return None, str(exc)
 
 
-def _my_active_runs(runs_root: str | None) -> int:
+def my_active_runs(runs_root: str | None) -> int:
     from cv_core.runs import read_status
 
     me = browser_id()
@@ -219,7 +268,7 @@ def start_button(spec: TrainSpec, prefix: str, runs_root: str | None = None) -> 
         return None
     try:
         validated = validate_spec(spec)
-        policy().check_queue(_my_active_runs(runs_root), 1, operator=is_operator())
+        policy().check_queue(my_active_runs(runs_root), 1, operator=is_operator())
     except (SpecError, AccessError) as exc:
         st.error(f"This run cannot start: {exc}", icon=":material/block:")
         return None
@@ -236,9 +285,9 @@ def follow_run(prefix: str, run_dir: Path) -> None:
     st.query_params[f"{prefix}_run"] = Path(run_dir).name
 
 
-def current_run(prefix: str, runs_root: str | None = None) -> Path | None:
+def current_run(prefix: str, runs_root: str | None = None, task: str | None = None) -> Path | None:
     """The run this page follows: the one started or chosen here (or named in the URL),
-    else the newest active run this browser may see, else the newest."""
+    else the newest active run this browser may see, else the newest (of ``task`` if given)."""
     root = default_runs_root(runs_root)
     chosen = st.session_state.get(f"{prefix}_run")
     if chosen and Path(chosen).exists():
@@ -246,7 +295,7 @@ def current_run(prefix: str, runs_root: str | None = None) -> Path | None:
     named = st.query_params.get(f"{prefix}_run")
     if named and "/" not in named and not named.startswith(".") and (root / named).is_dir():
         return root / named
-    runs = visible_runs(runs_root)
+    runs = [run for run in visible_runs(runs_root) if task is None or run.task.name == task]
     for run in runs:
         if run.state in ACTIVE_STATES:
             return run.dir
@@ -264,14 +313,25 @@ def visible_runs(runs_root: str | None = None, mine_only: bool | None = None) ->
     return runs
 
 
-def _outcome_line(metrics: list[dict], test: dict | None) -> str:
-    best = max((r["val_accuracy"] for r in metrics if isinstance(r.get("val_accuracy"), (int, float))), default=None)
+def _outcome_line(run: RunInfo) -> str:
+    task = run.task
     parts = []
-    if best is not None:
-        parts.append(f"best validation accuracy {best:.1%}")
-    if test and isinstance(test.get("accuracy"), (int, float)):
-        parts.append(f"test accuracy {test['accuracy']:.1%}")
+    if run.best_score is not None:
+        parts.append(f"best validation {task.metric_label} {task.format_score(run.best_score)}")
+    if run.test_score is not None:
+        parts.append(f"test {task.metric_label} {task.format_score(run.test_score)}")
     return ", ".join(parts)
+
+
+def _final_scores(run: RunInfo, prefix: str) -> None:
+    """The task's final scores of the best model (per-class IoU and Dice for segmentation), if any."""
+    from cv_core.runs import read_scores
+
+    scores = read_scores(run.dir) if run.task.score_rows else None
+    rows = run.task.score_rows(scores) if scores else []
+    if rows:
+        st.markdown("**The best model, class by class**")
+        st.dataframe(rows, hide_index=True, width="stretch", key=f"{prefix}_scores_{run.id}")
 
 
 def live_run_panel(run_dir: Path, prefix: str) -> None:
@@ -296,7 +356,14 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
         st.markdown(f"#### {spec.variant if spec else 'Run'} · seed {spec.seed if spec else '?'}")
         st.caption(f"Run `{title}`" + (f" · {spec.dataset} at {spec.image_size} px, {spec.epochs} epochs" if spec else ""))
         if spec is not None and spec.continues:
-            st.caption(f":material/link: Continues run `{Path(spec.continues).name}` from its final weights.")
+            from cv_core.runs import read_spec
+
+            parent = read_spec(spec.continues)
+            if parent is None or parent.dataset == spec.dataset:
+                st.caption(f":material/link: Continues run `{Path(spec.continues).name}` from its final weights.")
+            else:
+                st.caption(f":material/link: Fine-tunes the final weights of run `{Path(spec.continues).name}` "
+                           f"({parent.dataset}) on {dataset_label(spec.dataset)}.")
         message = status.get("message") or ""
         if state == "queued":
             st.info("Queued: it starts when the run before it finishes. " + message, icon=STATE_ICONS["queued"])
@@ -318,7 +385,8 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
                 request_cancel(run_dir)
                 st.toast("Cancelling after the current batch…")
         elif state == "completed":
-            st.success(f"Completed: {_outcome_line(metrics, run.test_metrics)}.", icon=STATE_ICONS["completed"])
+            st.success(f"Completed: {_outcome_line(run)}.", icon=STATE_ICONS["completed"])
+            _final_scores(run, prefix)
             if allowed:
                 continue_controls(run, prefix)
         elif state == "failed":
@@ -332,12 +400,14 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
             if allowed and st.button("Resume", icon=":material/play_arrow:", key=f"{prefix}_resume_{title}"):
                 _resume(run)
         if metrics:
-            cols = st.columns(2)
             data = {"this run": metrics}
-            cols[0].plotly_chart(curves_figure(data, "accuracy", title="Accuracy"), width="stretch",
-                                 key=f"{prefix}_acc_{title}")
-            cols[1].plotly_chart(curves_figure(data, "loss", title="Loss"), width="stretch",
-                                 key=f"{prefix}_loss_{title}")
+            curves = list(run.task.curves)
+            for row in range(0, len(curves), 2):
+                cols = st.columns(2)
+                for col, (metric, name) in zip(cols, curves[row:row + 2]):
+                    short = {"accuracy": "acc"}.get(metric, metric)
+                    col.plotly_chart(curves_figure(data, metric, title=name), width="stretch",
+                                     key=f"{prefix}_{short}_{title}")
         elif state in ACTIVE_STATES:
             st.caption("Curves appear when the first epoch ends.")
         if (state in ACTIVE_STATES) != (refresh is not None):
@@ -348,7 +418,7 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
 
 def _resume(run: RunInfo) -> None:
     try:
-        policy().check_queue(_my_active_runs(str(run.dir.parent)), 1, operator=is_operator())
+        policy().check_queue(my_active_runs(str(run.dir.parent)), 1, operator=is_operator())
         resume_run(run.dir)
     except (RunStateError, AccessError) as exc:
         st.error(str(exc), icon=":material/block:")
@@ -368,7 +438,7 @@ def continue_controls(run: RunInfo, prefix: str) -> None:
                       help="Starts a new run from this run's final weights, with a fresh optimizer and "
                            "learning-rate schedule over the new epochs. This run stays as it is."):
         try:
-            policy().check_queue(_my_active_runs(str(run.dir.parent)), 1, operator=is_operator())
+            policy().check_queue(my_active_runs(str(run.dir.parent)), 1, operator=is_operator())
             new_dir = continue_run(run.dir, int(more), owner=browser_id())
         except (RunStateError, SpecError, AccessError) as exc:
             st.error(f"It cannot continue: {exc}", icon=":material/block:")
@@ -458,7 +528,7 @@ def grid_form(prefix: str, runs_root: str | None = None) -> None:
             if base.dataset_root:
                 policy().check_folder(base.dataset_root, operator=is_operator())
             validate_spec(base)
-            policy().check_queue(_my_active_runs(runs_root), total, operator=is_operator())
+            policy().check_queue(my_active_runs(runs_root), total, operator=is_operator())
             experiment = submit_grid(base, seeds=tuple(range(int(seeds))), runs_root=runs_root, owner=browser_id())
         except (SpecError, AccessError) as exc:
             st.error(f"The grid cannot start: {exc}", icon=":material/block:")

@@ -18,7 +18,9 @@ __all__ = ["curves_figure", "grid_summary_figure", "loss_curves_figure"]
 #: One colour per run, cycling when there are more runs than colours.
 RUN_COLOURS = qualitative.D3 + qualitative.Set2
 
-_METRIC_NAMES = {"accuracy": "Accuracy", "loss": "Loss"}
+_METRIC_NAMES = {"accuracy": "Accuracy", "loss": "Loss", "mean_iou": "Mean IoU"}
+#: Metrics that read as percentages on the axis.
+_PERCENT_METRICS = ("accuracy",)
 
 
 def _points(rows: Sequence[Mapping], key: str) -> tuple[list[int], list[float]]:
@@ -77,7 +79,7 @@ def curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "
         margin=dict(t=80, b=70 + legend_height, l=60, r=10), height=400 + legend_height, hovermode="closest",
     )
     fig.update_xaxes(tick0=1, dtick=max(1, -(-last_epoch // 10)), rangemode="nonnegative")
-    if metric == "accuracy":
+    if metric in _PERCENT_METRICS:
         fig.update_yaxes(tickformat=".0%")
     return fig
 
@@ -87,30 +89,31 @@ def loss_curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], title: str
     return curves_figure(runs_metrics, metric="loss", title=title)
 
 
-_SUMMARY_PANELS = (
-    ("best_val_accuracy", "Best validation accuracy", ".0%"),
-    ("test_accuracy", "Test accuracy", ".0%"),
-    ("seconds_per_epoch", "Seconds per epoch", ".1f"),
-)
-
-
-def grid_summary_figure(summary_rows: Sequence[Mapping], title: str = "Grid experiment: mean ± std over seeds") -> go.Figure:
+def grid_summary_figure(summary_rows: Sequence[Mapping], title: str = "Grid experiment: mean ± std over seeds",
+                        metric_label: str = "accuracy", score_format: str = ".0%") -> go.Figure:
     """Bars with ± standard deviation error bars per variant, one panel per measure.
 
     Args:
         summary_rows: rows of :func:`cv_core.runs.summarise_experiment` (``variant`` and
-            ``<measure>_mean`` / ``<measure>_std`` for best validation accuracy, test
-            accuracy and seconds per epoch).
+            ``<measure>_mean`` / ``<measure>_std`` for the best validation score, the test
+            score and seconds per epoch).
         title: the figure title.
+        metric_label: the name of the task's score ("accuracy", "mean IoU").
+        score_format: its axis format (".0%" for accuracy).
 
     Returns:
         A plotly Figure with three side-by-side panels; variants without a value are blank.
     """
-    fig = make_subplots(rows=1, cols=len(_SUMMARY_PANELS), subplot_titles=[p[1] for p in _SUMMARY_PANELS],
+    panels = (
+        ("best_score", f"Best validation {metric_label}", score_format),
+        ("test_score", f"Test {metric_label}", score_format),
+        ("seconds_per_epoch", "Seconds per epoch", ".1f"),
+    )
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels],
                         horizontal_spacing=0.08)
     variants = [str(row.get("variant", "?")) for row in summary_rows]
     colours = [RUN_COLOURS[i % len(RUN_COLOURS)] for i in range(len(variants))]
-    for col, (key, label, fmt) in enumerate(_SUMMARY_PANELS, start=1):
+    for col, (key, label, fmt) in enumerate(panels, start=1):
         means = [row.get(f"{key}_mean") for row in summary_rows]
         stds = [row.get(f"{key}_std") or 0.0 for row in summary_rows]
         counts = [row.get("runs", 0) for row in summary_rows]

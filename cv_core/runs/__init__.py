@@ -14,7 +14,8 @@ memory and time of a spec, the resource budget), ``model`` (the model a spec bui
 folders), ``liveness`` (noticing dead workers), ``jobs`` (worker processes, the queue,
 cancel, resume, continue), ``worker`` and ``callbacks`` (the training itself),
 ``cluster`` (multi-worker ``TF_CONFIG``), ``experiments`` (grid summaries), ``compare``
-(comparison tables, ETA), ``artifacts`` (loading a run's model).
+(comparison tables, ETA), ``artifacts`` (loading a run's model), ``tasks`` (what differs
+between classification and segmentation: one table entry per task).
 """
 
 from cv_core.runs.artifacts import RunModelError, best_model_path, load_best_model
@@ -25,6 +26,7 @@ from cv_core.runs.files import (
     default_runs_root,
     read_metrics,
     read_progress,
+    read_scores,
     read_spec,
     read_status,
     read_summary,
@@ -54,16 +56,19 @@ from cv_core.runs.spec import (
     preset_spec,
     validate_spec,
 )
+from cv_core.runs.model import build_model, compile_model
+from cv_core.runs.tasks import TASKS, Architecture, Task, architecture_of, dataset_names, register_task, task_of
 
 __all__ = [
     "ACTIVE_STATES", "BATCHNORMS", "CONV_TYPES", "FINAL_STATES", "LR_SCHEDULES", "MODEL_KINDS", "OPTIMIZERS",
-    "PRESETS", "RUNS_ROOT_ENV", "STATES", "ResourceBudget", "RunInfo", "RunModelError", "RunStateError",
-    "SpecError", "TrainSpec", "architecture_cost", "best_model_path", "check_resources", "continue_run",
-    "create_run", "default_runs_root", "delete_run", "estimate_seconds", "experiment_title", "list_runs",
-    "load_best_model", "load_run", "minimum_image_size", "mult_adds", "prepare_resume", "preset_spec",
-    "read_metrics", "read_progress", "read_spec", "read_status", "read_summary", "read_test_metrics",
-    "reconcile_runs", "request_cancel", "resume_run", "run_training", "start_worker", "submit_grid",
-    "submit_run", "summarise_experiment", "validate_spec",
+    "PRESETS", "RUNS_ROOT_ENV", "STATES", "TASKS", "Architecture", "ResourceBudget", "RunInfo", "RunModelError",
+    "RunStateError", "SpecError", "Task", "TrainSpec", "architecture_cost", "architecture_of", "best_model_path",
+    "build_model", "check_resources", "compile_model", "continue_run", "create_run", "dataset_names",
+    "default_runs_root", "delete_run", "estimate_seconds", "experiment_title", "list_runs", "load_best_model",
+    "load_run", "minimum_image_size", "mult_adds", "prepare_resume", "preset_spec", "read_metrics",
+    "read_progress", "read_scores", "read_spec", "read_status", "read_summary", "read_test_metrics",
+    "reconcile_runs", "register_task", "request_cancel", "resume_run", "run_training", "start_worker",
+    "submit_grid", "submit_run", "summarise_experiment", "task_of", "validate_spec",
 ]
 
 

@@ -51,12 +51,15 @@ class RunMonitor:
         echo: called with a progress line per epoch (and every ``echo_seconds`` during one).
         progress_seconds: minimum interval between ``progress.json`` writes.
         echo_seconds: minimum interval between batch lines sent to ``echo``.
+        metrics: the training-side metrics to report besides the loss (in ``progress.json``
+            and the epoch lines, with their ``val_`` twins): the task's, e.g. ``("mean_iou",)``.
     """
 
     def __init__(self, run_dir: str | os.PathLike, epochs: int, batches_per_epoch: int | None,
                  echo: Callable[[str], None] | None = None, progress_seconds: float = 0.5,
-                 echo_seconds: float = 5.0) -> None:
+                 echo_seconds: float = 5.0, metrics: tuple[str, ...] = ("accuracy",)) -> None:
         self.run_dir = Path(run_dir)
+        self.metrics = tuple(metrics)
         self.epochs = epochs
         self.batches_per_epoch = batches_per_epoch
         self.echo = echo
@@ -81,7 +84,7 @@ class RunMonitor:
             "phase": phase,
             "updated_at": time.time(),
         }
-        for key in ("loss", "accuracy"):
+        for key in ("loss", *self.metrics):
             value = (logs or {}).get(key)
             if isinstance(value, (int, float)):
                 progress[key] = float(value)
@@ -165,7 +168,7 @@ class RunMonitor:
         files.record_epoch(self.run_dir, row)
         if self.echo:
             parts = [f"epoch {row['epoch']}/{self.epochs}"]
-            for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            for key in ("loss", *self.metrics, "val_loss", *(f"val_{m}" for m in self.metrics)):
                 if key in row:
                     parts.append(f"{key} {row[key]:.4f}")
             parts.append(f"{row['seconds']:.1f}s")
@@ -177,22 +180,31 @@ class RunMonitor:
         files.update_status(self.run_dir, fit_completed=True, message="Evaluating the best model on the test split")
 
 
-def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike) -> list:
+def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike,
+                   score: tuple[str, str] = ("val_accuracy", "max")) -> list:
     """The callbacks for ``model.fit`` in a run: monitor, best model, TensorBoard, backup.
 
     Order matters. The monitor comes first so that an epoch's metrics row is written
     before BackupAndRestore marks the epoch done (a kill in between re-runs the epoch and
     rewrites the row, never loses it). On a resumed run the monitor seeds
-    ``ModelCheckpoint.best`` with the best validation accuracy so far, so a worse epoch
-    after the resume does not overwrite ``best.keras``.
+    ``ModelCheckpoint.best`` with the best score so far, so a worse epoch after the resume
+    does not overwrite ``best.keras``.
+
+    Args:
+        monitor: the run's :class:`RunMonitor`.
+        run_dir: the run directory.
+        score: the epoch-log key that picks the best model and "max" or "min": the task's
+            ``(Task.monitor, Task.mode)``. A metric added by a callback works if that callback
+            comes before these.
     """
+    key, mode = score
     from cv_core._tf import keras as _keras
 
     keras = _keras()
     run_dir = Path(run_dir)
     best_path = run_dir / files.BEST_MODEL_FILE
     checkpoint = keras.callbacks.ModelCheckpoint(
-        str(best_path), monitor="val_accuracy", mode="max", save_best_only=True, verbose=0,
+        str(best_path), monitor=key, mode=mode, save_best_only=True, verbose=0,
     )
 
     class RunMonitorCallback(keras.callbacks.Callback):
@@ -202,7 +214,7 @@ def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike) -> list:
             first = monitor.initial_epoch is None
             monitor.epoch_begin(epoch)
             if first and best_path.exists():
-                best = monitor.best_value("val_accuracy", "max")
+                best = monitor.best_value(key, mode)
                 if best is not None:
                     checkpoint.best = best
 

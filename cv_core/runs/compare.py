@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from cv_core.runs.folders import RunInfo, best_epoch_row
+from cv_core.runs.folders import RunInfo
 
 __all__ = ["compare_table", "config_diff", "eta_seconds", "format_seconds"]
 
@@ -19,27 +19,33 @@ def _finite(value) -> bool:
 def compare_table(runs: list[RunInfo]) -> list[dict]:
     """One row per run with what the chapter compares variants by.
 
+    Each run is scored by its task's monitored metric (validation accuracy for
+    classification, validation mean IoU for segmentation: ``Task.monitor``).
+
     Returns:
-        Dicts with ``label``, ``run`` (id), ``state``, ``params`` (int or None),
-        ``seconds_per_epoch``, ``best_val_accuracy`` and ``best_epoch`` (1-based),
-        ``test_accuracy``, ``gap`` (training minus validation accuracy at the best epoch:
-        how much the variant overfits there) and ``epochs`` (completed).
+        Dicts with ``label``, ``run`` (id), ``state``, ``task`` (its name), ``params`` (int
+        or None), ``seconds_per_epoch``, ``best_score`` (the best value of the monitored
+        metric) and ``best_epoch`` (1-based), ``test_score`` (``Task.test_metric`` on the
+        test split), ``gap`` (the training minus the validation value of that metric at the
+        best epoch: how much the variant overfits there) and ``epochs`` (completed).
     """
     rows = []
     for run in runs:
-        best = best_epoch_row(run.metrics)
+        task = run.task
+        best = run.best_row
         gap = None
-        if best is not None and _finite(best.get("accuracy")):
-            gap = best["accuracy"] - best["val_accuracy"]
+        if best is not None and _finite(best.get(task.metric)):
+            gap = best[task.metric] - best[task.monitor]
         rows.append({
             "label": run.label,
             "run": run.id,
             "state": run.state,
+            "task": task.name,
             "params": (run.summary or {}).get("params"),
             "seconds_per_epoch": run.seconds_per_epoch,
-            "best_val_accuracy": best["val_accuracy"] if best else None,
+            "best_score": best[task.monitor] if best else None,
             "best_epoch": int(best["epoch"]) if best else None,
-            "test_accuracy": run.test_accuracy,
+            "test_score": run.test_score,
             "gap": gap,
             "epochs": len(run.metrics),
         })

@@ -29,7 +29,11 @@ __all__ = [
     "check_resources",
     "estimate_seconds",
     "memory_bytes",
+    "mini_xception_cost",
     "mult_adds",
+    "segmentation_model_cost",
+    "small_convnet_cost",
+    "unet_cost",
 ]
 
 MEMORY_BUDGET_ENV = "CONVNET_LAB_MEMORY_BUDGET_MB"
@@ -61,7 +65,8 @@ def _head_units(num_classes: int) -> int:
     return 1 if num_classes == 2 else num_classes
 
 
-def _mini_xception_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
+def mini_xception_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
+    """The cost of :func:`cv_core.models.build_mini_xception` for ``spec``."""
     filters, size = tuple(spec.filters), spec.image_size
     bn_first = spec.batchnorm == "before_activation"
     params = mult = 0
@@ -103,7 +108,8 @@ def _mini_xception_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
     return ArchitectureCost(params, mult, sum(maps), max(maps))
 
 
-def _small_convnet_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
+def small_convnet_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
+    """The cost of :func:`cv_core.models.build_small_convnet` for ``spec``."""
     filters, size = tuple(spec.filters), spec.image_size
     params = mult = 0
     maps = [size * size * 3] * (2 + (3 if spec.augmentation else 0))
@@ -125,6 +131,77 @@ def _small_convnet_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
     return ArchitectureCost(params, mult, sum(maps), max(maps))
 
 
+def segmentation_model_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
+    """The cost of :func:`cv_core.models.build_segmentation_model` for ``spec``.
+
+    Per stage a strided and a plain 3x3 convolution down, then per stage (widest first) a
+    plain and a strided 3x3 transposed convolution up (counted over their input positions,
+    as :mod:`cv_core.anatomy` does), and a 3x3 softmax convolution per pixel.
+    """
+    size, channels = spec.image_size, 3
+    params = mult = 0
+    maps = [size * size * 3] * 2  # input, rescaling
+    for width in spec.filters:
+        size = -(-size // 2)  # strides=2, padding="same"
+        for unit_in in (channels, width):
+            params += 9 * unit_in * width + width
+            mult += size * size * 9 * unit_in * width
+            maps.append(size * size * width)
+        channels = width
+    for width in reversed(tuple(spec.filters)):
+        for stride in (1, 2):
+            params += 9 * channels * width + width
+            mult += size * size * 9 * channels * width
+            size *= stride
+            maps.append(size * size * width)
+            channels = width
+    params += 9 * channels * num_classes + num_classes
+    mult += size * size * 9 * channels * num_classes
+    maps.append(size * size * num_classes)
+    return ArchitectureCost(params, mult, sum(maps), max(maps))
+
+
+def unet_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
+    """The cost of :func:`cv_core.models.build_unet` for ``spec``.
+
+    Each level is two ``conv (no bias) -> BatchNormalization -> ReLU`` units; the encoder
+    pools 2x2 between levels, the decoder doubles with a 2x2 strided transposed convolution
+    and concatenates the encoder's output of the same size; a 1x1 softmax convolution ends it.
+    """
+    filters, size = tuple(spec.filters), spec.image_size
+    separable = spec.conv_type == "separable"
+    params = mult = 0
+    maps = [size * size * 3] * 2  # input, rescaling
+
+    def units(size: int, channels: int, width: int) -> None:
+        nonlocal params, mult
+        for unit_in in (channels, width):
+            conv = 9 * unit_in + unit_in * width if separable else 9 * unit_in * width
+            params += conv + 4 * width  # no bias; BN gamma, beta, moving mean and variance
+            mult += size * size * conv
+            maps.extend([size * size * width] * 3)  # conv, bn, act
+
+    channels = 3
+    for level, width in enumerate(filters, start=1):
+        units(size, channels, width)
+        channels = width
+        if level < len(filters):
+            size //= 2
+            maps.append(size * size * width)  # pool
+    for level in range(len(filters) - 1, 0, -1):
+        width = filters[level - 1]
+        params += 4 * channels * width + width
+        mult += size * size * 4 * channels * width
+        size *= 2
+        maps += [size * size * width, size * size * 2 * width]  # upsample, concat
+        units(size, 2 * width, width)
+        channels = width
+    params += channels * num_classes + num_classes
+    mult += size * size * channels * num_classes
+    maps.append(size * size * num_classes)
+    return ArchitectureCost(params, mult, sum(maps), max(maps))
+
+
 def architecture_cost(spec: TrainSpec, num_classes: int = 2) -> ArchitectureCost:
     """Parameters, multiply-adds and activation sizes of the spec's model, without building it.
 
@@ -137,9 +214,9 @@ def architecture_cost(spec: TrainSpec, num_classes: int = 2) -> ArchitectureCost
         builds (parameters and multiply-adds equal ``model.count_params()`` and
         ``cv_core.anatomy.total_mult_adds(model)``).
     """
-    if spec.model == "small_convnet":
-        return _small_convnet_cost(spec, num_classes)
-    return _mini_xception_cost(spec, num_classes)
+    from cv_core.runs.tasks import architecture_of
+
+    return architecture_of(spec).cost(spec, num_classes)
 
 
 def mult_adds(spec: TrainSpec, num_classes: int = 2) -> int:
@@ -296,7 +373,10 @@ def estimate_seconds(spec: TrainSpec, *, train_images: int | None = None,
     train = train_images if train_images is not None else int(options.get("train_size", 2000))
     val = validation_images if validation_images is not None else int(options.get("validation_size", 500))
     test = test_images if test_images is not None else int(options.get("test_size", 500))
-    key = "small_convnet" if spec.model == "small_convnet" else spec.conv_type
+    from cv_core.runs.tasks import architecture_of
+
+    uses_conv_type = "conv_type" in architecture_of(spec).options
+    key = spec.conv_type if uses_conv_type else "conv2d"
     per_image, per_mult_add = _STEP_COST.get(key, _STEP_COST["conv2d"])
     t_train = per_image + mult_adds(spec) * per_mult_add
     if spec.augmentation:

@@ -25,11 +25,12 @@ def summarise_experiment(runs: Iterable[RunInfo], experiment_id: str | None = No
 
     Returns:
         One dict per variant (in the grid's order): ``variant``, ``conv_type``,
-        ``batchnorm``, ``runs``, ``completed``, ``seeds`` and ``<metric>_mean`` /
-        ``<metric>_std`` / ``<metric>_min`` / ``<metric>_max`` for ``best_val_accuracy``,
-        ``test_accuracy`` and ``seconds_per_epoch`` (None where no run has the value yet;
-        std is the sample standard deviation, 0 for a single run). Runs still training
-        count with the epochs they finished; test accuracy needs a completed run.
+        ``batchnorm``, ``task``, ``runs``, ``completed``, ``seeds`` and ``<metric>_mean`` /
+        ``<metric>_std`` / ``<metric>_min`` / ``<metric>_max`` for ``best_score`` (the
+        task's monitored metric, e.g. validation accuracy), ``test_score`` and
+        ``seconds_per_epoch`` (None where no run has the value yet; std is the sample
+        standard deviation, 0 for a single run). Runs still training count with the epochs
+        they finished; the test score needs a completed run.
     """
     groups: dict[str, list[RunInfo]] = {}
     for run in sorted(runs, key=lambda r: (r.status.get("queued_at") or 0, r.id)):
@@ -42,11 +43,12 @@ def summarise_experiment(runs: Iterable[RunInfo], experiment_id: str | None = No
             "variant": variant,
             "conv_type": members[0].spec.conv_type,
             "batchnorm": members[0].spec.batchnorm,
+            "task": members[0].task.name,
             "runs": len(members),
             "completed": sum(r.state == "completed" for r in members),
             "seeds": [r.spec.seed for r in members],
         }
-        for metric in ("best_val_accuracy", "test_accuracy", "seconds_per_epoch"):
+        for metric in ("best_score", "test_score", "seconds_per_epoch"):
             values = [v for v in (getattr(r, metric) for r in members) if v is not None]
             row[f"{metric}_mean"], row[f"{metric}_std"] = _mean_std(values)
             row[f"{metric}_min"] = min(values) if values else None

@@ -9,7 +9,9 @@ Layout of ``<runs_root>/<run_id>/``::
     summary.json       parameter counts and class names of the built model
     best.keras         the best epoch's model (highest validation accuracy)
     last.keras         the model after the last epoch (what "continue for more epochs" starts from)
-    test_metrics.json  the best model's loss and accuracy on the test split
+    test_metrics.json  the best model's loss and metrics (accuracy, mean IoU...) on the test split
+    scores.json        the task's final scores of the best model (segmentation: per-class IoU
+                       and Dice on the validation and test splits); absent for classification
     backup/            BackupAndRestore state, for resuming (deleted once fit completes)
     tensorboard/       TensorBoard logs (``tensorboard --logdir runs``)
     worker.log         the worker's stdout and stderr
@@ -35,9 +37,9 @@ from cv_core.runs.spec import SpecError, TrainSpec
 
 __all__ = [
     "BACKUP_DIR", "BEST_MODEL_FILE", "CANCEL_FILE", "LAST_MODEL_FILE", "LOG_FILE", "METRICS_FILE",
-    "PROGRESS_FILE", "RUNS_ROOT_ENV", "SPEC_FILE", "STATUS_FILE", "SUMMARY_FILE", "TENSORBOARD_DIR",
+    "PROGRESS_FILE", "RUNS_ROOT_ENV", "SCORES_FILE", "SPEC_FILE", "STATUS_FILE", "SUMMARY_FILE", "TENSORBOARD_DIR",
     "TEST_METRICS_FILE", "TRAIN_LOCK_FILE", "cancel_requested", "default_runs_root", "read_json",
-    "read_metrics", "read_progress", "read_spec", "read_status", "read_summary", "read_test_metrics",
+    "read_metrics", "read_progress", "read_scores", "read_spec", "read_status", "read_summary", "read_test_metrics",
     "record_epoch", "update_status", "write_json_atomic", "write_metrics",
 ]
 
@@ -49,6 +51,7 @@ PROGRESS_FILE = "progress.json"
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 TEST_METRICS_FILE = "test_metrics.json"
+SCORES_FILE = "scores.json"
 BEST_MODEL_FILE = "best.keras"
 LAST_MODEL_FILE = "last.keras"
 BACKUP_DIR = "backup"
@@ -122,6 +125,11 @@ def read_summary(run_dir: str | os.PathLike) -> dict | None:
 def read_test_metrics(run_dir: str | os.PathLike) -> dict | None:
     """The best model's test metrics (loss, accuracy), or None until the run completes."""
     return read_json(Path(run_dir) / TEST_METRICS_FILE)
+
+
+def read_scores(run_dir: str | os.PathLike) -> dict | None:
+    """The task's final scores of the best model (``scores.json``), or None (classification, or not yet)."""
+    return read_json(Path(run_dir) / SCORES_FILE)
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict]:

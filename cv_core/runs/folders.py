@@ -28,12 +28,14 @@ from cv_core.runs.files import (
 )
 from cv_core.runs.liveness import ACTIVE_STATES, reconcile_run, reconcile_runs, run_dirs
 from cv_core.runs.spec import TrainSpec, validate_spec
+from cv_core.runs.tasks import TASKS, Task, architecture_of, task_of
 
 __all__ = [
     "SCORE", "RunInfo", "RunStateError", "best_epoch_row", "create_run", "delete_run", "list_runs", "load_run",
 ]
 
-#: The metric that picks a run's best epoch, and whether higher is better.
+#: The metric that picks a classification run's best epoch, and whether higher is better
+#: (each task has its own: ``Task.monitor`` and ``Task.mode``).
 SCORE = ("val_accuracy", "max")
 
 
@@ -45,9 +47,15 @@ def _finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def best_epoch_row(metrics: list[dict]) -> dict | None:
-    """The metrics row of the best epoch (by :data:`SCORE`), or None before any scored epoch."""
-    key, mode = SCORE
+def best_epoch_row(metrics: list[dict], score: tuple[str, str] = SCORE) -> dict | None:
+    """The metrics row of the best epoch, or None before any scored epoch.
+
+    Args:
+        metrics: the run's epoch rows.
+        score: ``(key, "max" | "min")``, the task's ``(Task.monitor, Task.mode)``;
+            :data:`SCORE` (validation accuracy) by default.
+    """
+    key, mode = score
     scored = [row for row in metrics if _finite(row.get(key))]
     if not scored:
         return None
@@ -56,12 +64,8 @@ def best_epoch_row(metrics: list[dict]) -> dict | None:
 
 
 def _slug(spec: TrainSpec) -> str:
-    if spec.model == "small_convnet":
-        variant = "small"
-    else:
-        conv = "sep" if spec.conv_type == "separable" else "conv"
-        bn = {"before_activation": "bnpre", "after_activation": "bnpost", "none": "nobn"}.get(spec.batchnorm, "bn")
-        variant = f"{conv}-{bn}"
+    architecture = architecture_of(spec)
+    variant = architecture.slug(spec) if architecture.slug else architecture.name
     text = f"{spec.preset or spec.dataset}-{variant}-s{spec.seed}"
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
 
@@ -160,15 +164,28 @@ class RunInfo:
         return f"{self.spec.variant} (seed {self.spec.seed})"
 
     @property
-    def best_val_accuracy(self) -> float | None:
-        """Highest validation accuracy over completed epochs, or None."""
-        best = best_epoch_row(self.metrics)
-        return None if best is None else best[SCORE[0]]
+    def task(self) -> Task:
+        """The run's :class:`~cv_core.runs.tasks.Task` (classification for runs without a readable spec)."""
+        try:
+            return task_of(self.spec)
+        except ValueError:  # an unknown task in an edited spec.json
+            return TASKS["classification"]
 
     @property
-    def test_accuracy(self) -> float | None:
-        """The best model's test accuracy, or None."""
-        value = (self.test_metrics or {}).get("accuracy")
+    def best_row(self) -> dict | None:
+        """The metrics row of the best epoch by the task's monitored metric, or None."""
+        return best_epoch_row(self.metrics, (self.task.monitor, self.task.mode))
+
+    @property
+    def best_score(self) -> float | None:
+        """The best value of the task's monitored metric (e.g. validation accuracy, mean IoU), or None."""
+        best = self.best_row
+        return None if best is None else best[self.task.monitor]
+
+    @property
+    def test_score(self) -> float | None:
+        """The best model's score on the test split (``Task.test_metric``), or None."""
+        value = (self.test_metrics or {}).get(self.task.test_metric)
         return value if _finite(value) else None
 
     @property

@@ -1,36 +1,41 @@
-"""The model and optimizer a spec describes: one place, used by training and by the anatomy view.
+"""The model and optimizer a spec describes: one place, used by training, the pages and the anatomy view.
 
-The Architecture lab's anatomy and the worker both call :func:`build_model`, with the
-dataset's class count, so what the lab shows is exactly what Train builds.
+The worker, the benchmark, the Architecture lab's anatomy and the Segmentation page all
+call :func:`build_model` with the dataset's class count (``Task.num_classes``), so what a
+page shows is exactly what Train builds. The builders themselves are the task table's
+(:data:`cv_core.runs.tasks.TASKS`).
 """
 
 from __future__ import annotations
 
 from cv_core.runs.spec import TrainSpec
 
-__all__ = ["build_model", "learning_rate_schedule"]
+__all__ = ["build_model", "compile_model", "learning_rate_schedule"]
 
 
 def build_model(spec: TrainSpec, num_classes: int):
     """The uncompiled ``keras.Model`` that ``spec`` describes, from :mod:`cv_core.models`.
 
     Args:
-        spec: a validated spec.
-        num_classes: the dataset's class count (two classes give one sigmoid unit).
-    """
-    from cv_core import models
+        spec: a validated spec (its ``task`` and ``model`` pick the builder).
+        num_classes: the width of the model's output for the spec's dataset
+            (``Task.num_classes``: image classes, or mask classes for segmentation; two
+            image classes give one sigmoid unit).
 
-    input_shape = (spec.image_size, spec.image_size, 3)
-    if spec.model == "small_convnet":
-        return models.build_small_convnet(
-            input_shape=input_shape, num_classes=num_classes, filters=tuple(spec.filters),
-            augmentation=spec.augmentation, dropout_rate=spec.dropout_rate,
-        )
-    return models.build_mini_xception(
-        input_shape=input_shape, num_classes=num_classes, conv_type=spec.conv_type,
-        batchnorm=spec.batchnorm, residual=spec.residual, filters=tuple(spec.filters),
-        augmentation=spec.augmentation, dropout_rate=spec.dropout_rate,
-    )
+    Raises:
+        SpecError: an unknown task or model; ValueError: the builder's own checks.
+    """
+    from cv_core.runs.tasks import architecture_of
+
+    return architecture_of(spec).build(spec, num_classes)
+
+
+def compile_model(spec: TrainSpec, model, num_classes: int, steps_per_epoch: int):
+    """Compile ``model`` in place as its task trains it: loss, metrics, the spec's optimizer and
+    learning rate (a schedule over ``steps_per_epoch * spec.epochs`` steps); returns it."""
+    from cv_core.runs.tasks import task_of
+
+    return task_of(spec).compile(model, num_classes, learning_rate_schedule(spec, steps_per_epoch), spec.optimizer)
 
 
 def learning_rate_schedule(spec: TrainSpec, steps_per_epoch: int):

@@ -23,9 +23,7 @@ __all__ = [
     "PRESETS",
     "SpecError",
     "TrainSpec",
-    "estimate_seconds",
     "minimum_image_size",
-    "mult_adds",
     "preset_spec",
     "validate_spec",
 ]
@@ -33,11 +31,14 @@ __all__ = [
 from cv_core.models import BATCHNORM_PLACEMENTS as BATCHNORMS
 from cv_core.models import CONV_TYPES, OPTIMIZERS
 
+#: The classification models (kept for older code; every task's models are in
+#: :data:`cv_core.runs.tasks.TASKS`).
 MODEL_KINDS = ("mini_xception", "small_convnet")
 #: "constant": the learning rate as given. "cosine": one warm-up epoch from a tenth of it,
 #: then cosine decay to zero at the last step (smooth, and the same total for any epochs).
 LR_SCHEDULES = ("constant", "cosine")
-#: Spec fields that decide the model's architecture: a continued run must keep them.
+#: Spec fields that decide a classifier's architecture: a continued classification run must keep
+#: them (each architecture names its own in ``Architecture.continue_fields``).
 ARCHITECTURE_FIELDS = ("model", "conv_type", "batchnorm", "residual", "filters", "image_size", "augmentation",
                        "dropout_rate", "dataset")
 
@@ -52,30 +53,37 @@ class TrainSpec:
 
     The defaults are the book's chapter 9 settings (mini-Xception at 180 px, batch 32,
     RMSprop, 100 epochs). ``conv_type``, ``batchnorm`` and ``residual`` only apply to the
-    mini-Xception; ``small_convnet`` is chapter 8's plain baseline.
+    models that use them (see each architecture's ``options`` in
+    :data:`cv_core.runs.tasks.TASKS`); ``small_convnet`` is chapter 8's plain baseline.
 
     Attributes:
+        task: "classification" (the default; a ``spec.json`` without ``task`` is one) or
+            "segmentation": a key of :data:`cv_core.runs.tasks.TASKS`.
         dataset: a name known to :func:`cv_core.datasets.open_dataset`.
         dataset_root: the dataset's folder (None for the built-in "shapes").
         dataset_options: keyword options for ``open_dataset`` (e.g. ``train_size``).
-        model: "mini_xception" or "small_convnet".
+        model: one of the task's architectures: "mini_xception" or "small_convnet" for
+            classification, "segmentation_model" (the book's) or "unet" for segmentation.
         conv_type: "separable" or "conv2d".
         batchnorm: "before_activation", "after_activation" or "none".
         residual: whether each block has the strided 1x1 shortcut.
         filters: stem width and one block per entry.
         image_size: side of the square images the model is trained on, in pixels.
-        augmentation: include the random flip/rotation/zoom layers.
+        augmentation: classification: include the random flip/rotation/zoom layers;
+            segmentation: random flips and crops that move each image and its mask together.
         dropout_rate: dropout before the classifier, in [0, 1).
         epochs, batch_size, learning_rate, optimizer, seed: the training settings.
         lr_schedule: "constant" or "cosine" (see ``LR_SCHEDULES``).
         continues: the folder of a completed run whose final weights this run starts from
-            (set by :func:`cv_core.runs.continue_run`), or None to start from scratch.
+            (set by :func:`cv_core.runs.continue_run`, or to fine-tune a segmentation run on
+            other data), or None to start from scratch.
         preset: the preset the spec came from, if any.
         experiment_id, experiment_label: set by :func:`cv_core.runs.submit_grid` to group
             the runs of one grid and name their variant.
         notes: free text.
     """
 
+    task: str = "classification"
     dataset: str = "shapes"
     dataset_root: str | None = None
     dataset_options: dict = field(default_factory=dict)
@@ -126,10 +134,13 @@ class TrainSpec:
 
     @property
     def variant(self) -> str:
-        """Short name of the architecture variant, e.g. "separable / before_activation"."""
-        if self.model == "small_convnet":
-            return "small_convnet"
-        return f"{self.conv_type} / {self.batchnorm}" + ("" if self.residual else " / no residual")
+        """Short name of the architecture variant, e.g. "separable / before_activation", "U-Net / conv2d"."""
+        from cv_core.runs.tasks import architecture_of
+
+        try:
+            return architecture_of(self).describe(self)
+        except SpecError:  # an unknown task or model: still a name to show
+            return str(self.model)
 
 
 # --------------------------------------------------------------------------------------
@@ -182,12 +193,20 @@ PRESETS: dict[str, dict] = {
 def preset_spec(name: str = "quick", **overrides) -> TrainSpec:
     """The spec of preset ``name`` ("tiny", "quick" or "book") with ``overrides`` applied.
 
+    Presets apply to every task: ``preset_spec("tiny", task="segmentation")`` is the tiny
+    preset with the segmentation task's defaults and its own changes for that preset
+    (``Task.defaults`` and ``Task.presets``), then ``overrides``.
+
     Raises:
-        SpecError: unknown preset name or unknown field in ``overrides``.
+        SpecError: unknown preset name, unknown task, or unknown field in ``overrides``.
     """
+    from cv_core.runs.tasks import task_of
+
     if name not in PRESETS:
         raise SpecError(f"Expected `preset` to be one of {tuple(PRESETS)}. Received: preset={name!r}")
-    values = {**PRESETS[name], "preset": name, **overrides}
+    task = task_of(overrides.get("task"))
+    values = {**PRESETS[name], **task.defaults, **task.presets.get(name, {}), "task": task.name, "preset": name,
+              **overrides}
     return TrainSpec.from_dict(values)
 
 
@@ -237,7 +256,11 @@ def _check_fields(spec: TrainSpec) -> TrainSpec:
         raise SpecError(
             f"Expected `dataset_options` to be a dict. Received: dataset_options={spec.dataset_options!r}"
         )
-    _choice("model", spec.model, MODEL_KINDS)
+    from cv_core.runs.tasks import TASKS
+
+    if not isinstance(spec.task, str) or spec.task not in TASKS:
+        raise SpecError(f"Expected `task` to be one of {tuple(TASKS)}. Received: task={spec.task!r}")
+    _choice("model", spec.model, tuple(TASKS[spec.task].architectures))
     _choice("conv_type", spec.conv_type, CONV_TYPES)
     _choice("batchnorm", spec.batchnorm, BATCHNORMS)
     _choice("optimizer", spec.optimizer, OPTIMIZERS)
@@ -286,11 +309,9 @@ _MIN_IMAGE_SIZE = 8  # Dataset.tf_dataset refuses smaller images
 
 def minimum_image_size(spec: TrainSpec) -> int:
     """Smallest ``image_size`` the spec's model accepts with its ``filters``."""
-    from cv_core import models
+    from cv_core.runs.tasks import architecture_of
 
-    if spec.model == "small_convnet":
-        return models.minimum_small_convnet_size(spec.filters)
-    return models.minimum_input_size(spec.filters)
+    return architecture_of(spec).minimum_size(spec)
 
 
 def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
@@ -312,10 +333,12 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             an empty training or validation split, ...
     """
     from cv_core.runs.cost import check_resources
+    from cv_core.runs.tasks import architecture_of, dataset_names, task_of
 
     if not isinstance(spec, TrainSpec):
         spec = TrainSpec.from_dict(spec)
     spec = _check_fields(spec)
+    task, architecture = task_of(spec), architecture_of(spec)
 
     minimum = max(_MIN_IMAGE_SIZE, minimum_image_size(spec))
     if spec.image_size < minimum:
@@ -323,6 +346,13 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             f"Expected `image_size` of at least {minimum} px for a {spec.model} with "
             f"{len(spec.filters)} blocks (each one shrinks the image). Received: "
             f"image_size={spec.image_size}. Use a larger image or fewer filters."
+        )
+    multiple = architecture.size_multiple(spec)
+    if spec.image_size % multiple:
+        raise SpecError(
+            f"Expected `image_size` to be a multiple of {multiple} px for {architecture.label} with "
+            f"{len(spec.filters)} levels (each one halves the image, and the mask must come back at the "
+            f"image's size). Received: image_size={spec.image_size}."
         )
     check_resources(spec)  # the model alone, before a folder is scanned
     if spec.continues is not None:
@@ -337,6 +367,13 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             raise SpecError(f"The dataset cannot be used: {exc}") from None
         except OSError as exc:  # a path too long for the file system, a folder we may not read...
             raise SpecError(f"The dataset's folder cannot be read: {exc.strerror or exc}.") from None
+    if not task.accepts(dataset):
+        needs = " and ".join(attribute.removeprefix("has_") for attribute in task.requires)
+        own = " or a mask dataset of your own (user:<name>)" if "has_masks" in task.requires else ""
+        raise SpecError(
+            f"The {spec.dataset!r} dataset has no {needs}, which {task.label.lower()} needs. "
+            f"Choose one of {dataset_names(task)}{own}."
+        )
     train_count = dataset.count("train")
     if train_count == 0:
         raise SpecError(f"The training split of {spec.dataset!r} is empty: there is nothing to train on.")
@@ -350,16 +387,22 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             f"Expected `batch_size` to be at most the {train_count} training images of "
             f"{spec.dataset!r}. Received: batch_size={spec.batch_size}"
         )
-    check_resources(spec, num_classes=max(2, len(dataset.class_names)), train_images=train_count,
+    check_resources(spec, num_classes=max(2, task.num_classes(dataset)), train_images=train_count,
                     cached_images=train_count + dataset.count("validation"))
     return spec
 
 
 def _check_continues(spec: TrainSpec) -> None:
-    """A continued run starts from a completed run's saved model with the same architecture."""
+    """A continued run starts from a completed run's saved model with the same architecture.
+
+    What "the same" means is the architecture's ``continue_fields`` (plus the task and the
+    model): a classifier keeps its data and image size too; a segmentation model is fully
+    convolutional, so it may continue on other data at another size (fine-tuning).
+    """
     from pathlib import Path
 
     from cv_core.runs.files import BEST_MODEL_FILE, LAST_MODEL_FILE, read_spec
+    from cv_core.runs.tasks import architecture_of
 
     parent = Path(spec.continues)
     if not any((parent / name).is_file() for name in (LAST_MODEL_FILE, BEST_MODEL_FILE)):
@@ -370,7 +413,8 @@ def _check_continues(spec: TrainSpec) -> None:
     earlier = read_spec(parent)
     if earlier is None:
         raise SpecError(f"The run to continue has no readable spec: {spec.continues!r}")
-    changed = [name for name in ARCHITECTURE_FIELDS
+    kept = ("task", "model", *architecture_of(spec).continue_fields)
+    changed = [name for name in kept
                if getattr(earlier, name) != getattr(spec, name) and not (
                    name == "filters" and tuple(earlier.filters) == tuple(spec.filters))]
     if changed:

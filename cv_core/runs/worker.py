@@ -7,10 +7,11 @@ Started as ``python -m cv_core.runs.worker RUN_DIR`` by :func:`cv_core.runs.subm
    thread that refreshes ``heartbeat`` every two seconds;
 2. waits, without importing TensorFlow, until it is first in the queue and holds the
    runs root's train lock (:func:`cv_core.runs.jobs.wait_for_turn`);
-3. trains with :func:`run_training`: the model from :mod:`cv_core.models`, compiled with
-   :func:`cv_core.models.compile_classifier`, fit with the callbacks of
-   :mod:`cv_core.runs.callbacks` (resuming from ``backup/`` if an earlier attempt was
-   interrupted), then evaluates ``best.keras`` on the test split;
+3. trains with :func:`run_training`: the model, its compilation, its data and its metrics
+   come from the spec's task (:data:`cv_core.runs.tasks.TASKS`); it is fit with the
+   callbacks of :mod:`cv_core.runs.callbacks` (resuming from ``backup/`` if an earlier
+   attempt was interrupted), then ``best.keras`` is evaluated on the test split (and the
+   task's final scores, such as per-class IoU, are saved);
 4. ends in "completed", "failed" (with the reason: an exception or a NaN loss),
    "cancelled" or "interrupted" (SIGTERM/SIGINT).
 """
@@ -34,8 +35,9 @@ from cv_core.runs.callbacks import RunMonitor, RunStopped, make_callbacks
 from cv_core.runs.cluster import keras_multi_worker
 from cv_core.runs.files import read_metrics, read_spec, read_status, update_status, write_json_atomic
 from cv_core.runs.liveness import process_start_time
-from cv_core.runs.model import build_model, learning_rate_schedule
+from cv_core.runs.model import build_model, compile_model
 from cv_core.runs.spec import TrainSpec
+from cv_core.runs.tasks import task_of
 
 __all__ = ["Heartbeat", "build_model", "main", "run_training", "weights_digest"]
 
@@ -130,7 +132,6 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
     Raises:
         RunStopped: cancelled, or the loss stopped being finite.
     """
-    from cv_core import models
     from cv_core._tf import keras as _keras
     from cv_core._tf import tensorflow
     from cv_core.datasets import open_dataset
@@ -144,36 +145,37 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
     keras.utils.set_random_seed(spec.seed)
     tf.config.experimental.enable_op_determinism()  # the same seed gives the same curves
 
+    task = task_of(spec)
     dataset = open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
-    num_classes = len(dataset.class_names)
+    num_classes = task.num_classes(dataset)
     # The spec was validated when the run was created, but spec.json may have been edited
     # since, or the folder may have grown: check the budget again before building anything.
     check_resources(spec, num_classes=num_classes, train_images=dataset.count("train"),
                     cached_images=dataset.count("train") + dataset.count("validation"))
-    size = (spec.image_size, spec.image_size)
-    train_ds = dataset.tf_dataset("train", image_size=size, batch_size=spec.batch_size, shuffle=True,
-                                  seed=spec.seed)
-    val_ds = dataset.tf_dataset("validation", image_size=size, batch_size=spec.batch_size)
+    train_ds = task.targets(dataset, "train", spec, True)
+    val_ds = task.targets(dataset, "validation", spec, False)
     if strategy.num_replicas_in_sync > 1:
         train_ds, val_ds = (_shard_by_data(tf, ds) for ds in (train_ds, val_ds))
     steps_per_epoch = dataset.steps_per_epoch("train", spec.batch_size)
 
     with strategy.scope():
         model = build_model(spec, num_classes)
-        models.compile_classifier(model, num_classes, learning_rate=learning_rate_schedule(spec, steps_per_epoch),
-                                  optimizer=spec.optimizer)
+        compile_model(spec, model, num_classes, steps_per_epoch)
     if spec.continues and not read_status(run_dir).get("fit_completed"):
         start = _starting_weights(Path(spec.continues))
-        model.load_weights(start)
+        fresh = _load_starting_weights(model, start)
         if echo:
-            echo(f"Starting from the weights of {start}")
+            echo(f"Starting from the weights of {start}"
+                 + (f" (new: {', '.join(fresh)}, whose shapes differ)" if fresh else ""))
     write_json_atomic(run_dir / files.SUMMARY_FILE, {
         **_param_counts(model),
+        "task": task.name,
         "model_name": model.name,
         "layers": len(model.layers),
         "input_shape": [spec.image_size, spec.image_size, 3],
         "num_classes": num_classes,
-        "class_names": list(dataset.class_names),
+        "class_names": task.class_names(dataset),
+        "mask_background": dataset.mask_background if dataset.has_masks else None,
         "train_images": dataset.count("train"),
         "validation_images": dataset.count("validation"),
         "test_images": dataset.count("test"),
@@ -181,10 +183,13 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
     })
 
     if not read_status(run_dir).get("fit_completed"):
-        monitor = RunMonitor(run_dir, spec.epochs, steps_per_epoch, echo=echo)
+        monitor = RunMonitor(run_dir, spec.epochs, steps_per_epoch, echo=echo,
+                             metrics=tuple(m for m, _ in task.curves if m != "loss"))
+        callbacks = [*callbacks_first, *task.callbacks(dataset, spec),
+                     *make_callbacks(monitor, run_dir, (task.monitor, task.mode)), *callbacks_last]
         with _expected_end_of_data(), keras_multi_worker(model, strategy):
-            model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False,
-                      callbacks=[*callbacks_first, *make_callbacks(monitor, run_dir), *callbacks_last], verbose=0)
+            model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False, callbacks=callbacks,
+                      verbose=0)
         model.save(run_dir / files.LAST_MODEL_FILE)
         update_status(run_dir, trainable_weights_sha256=weights_digest(model))
 
@@ -193,11 +198,11 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
     if best_path.exists():
         with strategy.scope():
             model = keras.models.load_model(best_path)
-    best = best_epoch_row(read_metrics(run_dir))
+    best = best_epoch_row(read_metrics(run_dir), (task.monitor, task.mode))
     best_epoch = best["epoch"] if best else None
     results = {"model": best_path.name if best_path.exists() else "final weights", "best_epoch": best_epoch}
     if dataset.count("test"):
-        test_ds = dataset.tf_dataset("test", image_size=size, batch_size=spec.batch_size)
+        test_ds = task.targets(dataset, "test", spec, False)
         if strategy.num_replicas_in_sync > 1:
             test_ds = _shard_by_data(tf, test_ds)
         with _expected_end_of_data(), keras_multi_worker(model, strategy):
@@ -206,10 +211,33 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
         results["images"] = dataset.count("test")
     else:
         results["note"] = f"The {spec.dataset!r} dataset has no test split."
+    if task.final_scores is not None:
+        update_status(run_dir, message="Scoring the best model class by class")
+        write_json_atomic(run_dir / files.SCORES_FILE, task.final_scores(model, dataset, spec))
     write_json_atomic(run_dir / files.TEST_METRICS_FILE, results)
     if echo:
-        echo(f"test accuracy {results.get('accuracy', float('nan')):.4f} (best epoch {best_epoch})")
+        echo(f"test {task.metric_label} {results.get(task.test_metric, float('nan')):.4f} (best epoch {best_epoch})")
     return results
+
+
+def _load_starting_weights(model, path: Path) -> list[str]:
+    """Load the weights a run starts from; returns the layers left fresh because their shapes differ.
+
+    A continued run has exactly the earlier run's architecture. A fine-tuned segmentation run
+    may predict other classes (another dataset): then its last layer cannot take the earlier
+    weights and starts from its fresh initialisation, while every other layer is loaded.
+    """
+    import numpy as np
+
+    before = {layer.name: [np.array(w) for w in layer.get_weights()] for layer in model.layers}
+    try:
+        model.load_weights(path)
+        return []
+    except ValueError:  # raised at the first layer of another shape, after loading the ones before it
+        model.load_weights(path, skip_mismatch=True)
+        return [layer.name for layer in model.layers
+                if all(np.array_equal(a, b) for a, b in zip(before[layer.name], layer.get_weights()))
+                and layer.get_weights()]
 
 
 def weights_digest(model) -> str:
@@ -286,9 +314,10 @@ def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
                           message="Starting TensorFlow and building the model")
             say(f"Training {run_dir.name} ({spec.variant}, {spec.epochs} epochs)")
             results = run_training(spec, run_dir, echo=say)
-            accuracy = results.get("accuracy")
+            task = task_of(spec)
+            score = results.get(task.test_metric)
             final = {"state": "completed",
-                     "message": "Completed" + (f": test accuracy {accuracy:.3f}" if accuracy is not None else "")}
+                     "message": "Completed" + (f": test {task.metric_label} {score:.3f}" if score is not None else "")}
     except RunStopped as stop:
         final = {"state": stop.state, "message": stop.reason}
         if stop.state == "failed":

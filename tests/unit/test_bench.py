@@ -37,7 +37,22 @@ def test_throughput_benchmark_interleaves_and_reports_a_median_ratio():
     assert "run 1: bare [" in result.stdout and "worker [" in result.stdout
 
 
-@pytest.mark.parametrize("script", ["bench/memory.py", "bench/startup_time.py", "bench/train_throughput.py"])
+def test_segmentation_benchmark_reports_both_ratios():
+    result = subprocess.run(
+        [sys.executable, "bench/segmentation.py", "--image-size", "32", "--train-size", "48", "--validation-size",
+         "16", "--epochs", "3", "--filters", "8,16", "--predict-size", "32", "--predictions", "4"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split("|")[1].strip().split(":")[0]: [c.strip() for c in line.strip("|").split("|")]
+            for line in result.stdout.splitlines() if line.startswith("| training") or line.startswith("| prediction")}
+    assert set(rows) == {"training", "prediction"}
+    assert rows["training"][4] == "2 epochs" and rows["prediction"][4] == "4 calls"
+    for cells in rows.values():
+        assert 0.05 < float(cells[5].split()[0]) < 20.0
+
+
+@pytest.mark.parametrize("script", ["bench/memory.py", "bench/startup_time.py", "bench/train_throughput.py",
+                                    "bench/segmentation.py"])
 def test_benchmarks_explain_themselves(script):
     result = subprocess.run([sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "usage:" in result.stdout

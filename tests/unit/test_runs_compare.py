@@ -26,15 +26,15 @@ ROWS = [
 def test_compare_table_best_epoch_gap_and_speed():
     run = make_run("r1", preset_spec("tiny"), ROWS)
     (row,) = compare_table([run])
-    assert row["best_val_accuracy"] == 0.70 and row["best_epoch"] == 2
+    assert row["best_score"] == 0.70 and row["best_epoch"] == 2
     assert row["gap"] == pytest.approx(0.8 - 0.70)
     assert row["seconds_per_epoch"] == pytest.approx(6.0)  # first epoch (tracing) left out
-    assert row["params"] == 1234 and row["test_accuracy"] == 0.8 and row["epochs"] == 3
+    assert row["params"] == 1234 and row["test_score"] == 0.8 and row["epochs"] == 3
 
 
 def test_compare_table_run_without_epochs():
     (row,) = compare_table([make_run("r0", preset_spec("tiny"), [], state="queued", test=None)])
-    assert row["best_val_accuracy"] is None and row["gap"] is None and row["best_epoch"] is None
+    assert row["best_score"] is None and row["gap"] is None and row["best_epoch"] is None
 
 
 def test_config_diff_lists_only_differing_fields():

@@ -257,11 +257,11 @@ def test_summarise_experiment_mean_and_std_per_variant(tmp_path):
     assert [r["variant"] for r in rows] == ["separable / bn", "conv2d / bn"]
     sep, conv = rows
     assert sep["runs"] == 2 and sep["completed"] == 2 and sep["seeds"] == [0, 1]
-    assert sep["best_val_accuracy_mean"] == pytest.approx(0.7)
-    assert sep["best_val_accuracy_std"] == pytest.approx(0.1414, abs=1e-3)
-    assert sep["test_accuracy_mean"] == pytest.approx(0.65)
+    assert sep["best_score_mean"] == pytest.approx(0.7)
+    assert sep["best_score_std"] == pytest.approx(0.1414, abs=1e-3)
+    assert sep["test_score_mean"] == pytest.approx(0.65)
     assert sep["seconds_per_epoch_mean"] == pytest.approx(3.0)  # the first epoch is left out
-    assert conv["best_val_accuracy_std"] == 0.0
+    assert conv["best_score_std"] == 0.0
 
     figure = grid_summary_figure(rows)
     assert [list(trace.x) for trace in figure.data] == [["separable / bn", "conv2d / bn"]] * 3

@@ -101,3 +101,26 @@ def test_tiny_run_in_the_foreground_writes_the_run_dir(tmp_path):
         tags[split] = set(events.Tags()["tensors"]) | set(events.Tags()["scalars"])
     assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= tags["train"]
     assert {"epoch_loss", "epoch_accuracy"} <= tags["validation"]
+
+
+def test_flags_choose_the_task_and_presets_apply_to_it():
+    args = train.build_parser().parse_args(["--task", "segmentation", "--preset", "tiny", "--model", "unet"])
+    spec = train.spec_from_args(args)
+    assert (spec.task, spec.model, spec.preset, spec.image_size) == ("segmentation", "unet", "tiny", 32)
+    assert spec.dataset_options["train_size"] == 64
+    assert train.spec_from_args(train.build_parser().parse_args(["--preset", "tiny"])).task == "classification"
+
+
+def test_tiny_segmentation_run_from_the_command_line(tmp_path):
+    result = run_cli("--task", "segmentation", "--preset", "tiny", "--runs-root", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "val_mean_iou" in result.stdout and "test mean IoU" in result.stdout
+    (run,) = store.list_runs(tmp_path / "runs")
+    assert run.state == "completed" and run.task.name == "segmentation"
+    assert {"loss", "accuracy", "mean_iou", "val_loss", "val_accuracy", "val_mean_iou"} <= set(run.metrics[-1])
+    scores = store.read_scores(run.dir)
+    assert set(scores) == {"validation", "test"}
+    for split in ("validation", "test"):
+        assert len(scores[split]["iou"]) == len(scores[split]["dice"]) == 6
+        assert scores[split]["class_names"][0] == "background"
+    assert run.summary["class_names"][0] == "background" and run.summary["mask_background"] == 0

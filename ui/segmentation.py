@@ -1,0 +1,369 @@
+"""Segmentation page glue: pick a trained segmentation run and a picture, see its masks, objects,
+boxes and where it looked. Models are cached per file version (``ui.interpret.load_subject``);
+predictions, box scores and heatmaps are cached results. Session-state keys start with the
+page's prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from cv_core.datasets import Dataset, resize_image, resize_mask
+from cv_core.interpret.subjects import Subject
+from cv_core.overlays import class_palette, colorize_mask, draw_boxes, mask_legend, overlay_mask, upscale
+from cv_core.runs import RunInfo, best_model_path
+from cv_core.segmentation import box_class_map, dice, iou, mask_to_objects
+from ui.interpret import digest, load_subject
+from ui.memory import index_of, remember, remembered
+from ui.training import visible_runs
+from ui.uploads import image_upload
+
+#: Pictures shown on the page are enlarged (nearest neighbour) to at least this side.
+SHOW_SIDE = 320
+#: Validation pictures scored per cached chunk of the box scores.
+BOX_CHUNK = 50
+
+
+# --------------------------------------------------------------------------------------
+# Runs and their models
+# --------------------------------------------------------------------------------------
+
+
+def segmentation_runs(runs_root: str | None = None) -> list[RunInfo]:
+    """The segmentation runs this browser may see that have saved a model, newest first."""
+    return [run for run in visible_runs(runs_root)
+            if run.task.name == "segmentation" and best_model_path(run.dir).exists()]
+
+
+def run_label(run: RunInfo) -> str:
+    """"U-Net / conv2d · shapes 48 px · best val. mean IoU 0.712 · completed · <id>"."""
+    spec = run.spec
+    where = f" · {spec.dataset} {spec.image_size} px" if spec else ""
+    score = f" · best val. {run.task.metric_label} {run.task.format_score(run.best_score)}" \
+        if run.best_score is not None else ""
+    return f"{run.label}{where}{score} · {run.state} · {run.id}"
+
+
+def run_picker(prefix: str, runs: list[RunInfo]) -> RunInfo | None:
+    """A selectbox of segmentation runs (kept in the URL as ``run``); returns the chosen one."""
+    if not runs:
+        return None
+    by_id = {run.id: run for run in runs}
+    widget = f"{prefix}_model_run"
+    initial = remembered(widget, "run", list(by_id), runs[0].id)
+    chosen = st.selectbox("Trained segmentation run", list(by_id), index=index_of(list(by_id), initial),
+                          format_func=lambda rid: run_label(by_id[rid]), key=widget,
+                          help="Every segmentation run that has saved a model (its best epoch so far).")
+    remember(widget, "run", chosen)
+    return by_id[chosen]
+
+
+def run_model(run: RunInfo) -> Subject | None:
+    """The run's best model (cached per file version), or None with the reason shown."""
+    return load_subject(f"run:{run.id}")
+
+
+@dataclass(frozen=True)
+class RunClasses:
+    """What a segmentation run's output channels mean."""
+
+    names: list[str]
+    background: int
+    palette: np.ndarray
+
+
+def run_classes(run: RunInfo, count: int) -> RunClasses:
+    """The run's mask class names and background (from its ``summary.json``) and their colours."""
+    summary = run.summary or {}
+    names = list(summary.get("class_names") or [])
+    if len(names) != count:
+        names = [f"class {i}" for i in range(count)]
+    background = summary.get("mask_background")
+    background = background if isinstance(background, int) and 0 <= background < count else 0
+    return RunClasses(names, background, class_palette(count, background_first=background == 0))
+
+
+# --------------------------------------------------------------------------------------
+# The picture
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture to segment, with its true mask (in the run's classes) when there is one."""
+
+    key: str
+    name: str
+    image: np.ndarray
+    true_mask: np.ndarray | None = None
+    boxes: tuple = ()
+
+
+def run_dataset(run: RunInfo) -> Dataset | None:
+    """The run's dataset, opened once per folder version; None (with the reason) if it cannot be."""
+    from ui.data import load_dataset
+
+    spec = run.spec
+    if spec is None:
+        return None
+    try:
+        return load_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
+    except Exception as exc:  # the folder moved, a user dataset was deleted...
+        st.warning(f"The pictures of this run's dataset cannot be read: {exc}", icon=":material/folder_off:")
+        return None
+
+
+def picture_picker(prefix: str, run: RunInfo) -> Picture | None:
+    """A picture of the run's dataset (validation split by default) or an upload."""
+    initial = remembered(f"{prefix}_source", "source", ["Sample", "Upload"], "Sample")
+    source = st.segmented_control("Picture", ["Sample", "Upload"], default=initial, key=f"{prefix}_source",
+                                  help="A picture of the run's dataset, with its true mask, or a picture of your own.")
+    source = source or "Sample"
+    remember(f"{prefix}_source", "source", source)
+    if source == "Upload":
+        image = image_upload("Upload a picture", key=f"{prefix}_upload")
+        if image is None:
+            return None
+        return Picture(key=f"upload|{digest(image)}", name="your upload", image=image)
+    dataset = run_dataset(run)
+    if dataset is None:
+        return None
+    cols = st.columns(2)
+    splits = [s for s in ("validation", "test", "train") if dataset.count(s)]
+    split = cols[0].selectbox("Split", splits, key=f"{prefix}_split")
+    count = dataset.count(split)
+    index = int(cols[1].number_input(f"Picture (0–{count - 1})", 0, count - 1, 0, key=f"{prefix}_index"))
+    try:
+        sample = dataset.sample(split, index)
+    except Exception as exc:  # an unreadable file
+        st.error(f"Picture {index} of the {split} split cannot be used: {exc}", icon=":material/broken_image:")
+        return None
+    return Picture(key=f"{run.id}|{split}|{index}", name=f"{split} picture {index} ({sample.source})",
+                   image=sample.image, true_mask=sample.mask, boxes=tuple(sample.boxes))
+
+
+# --------------------------------------------------------------------------------------
+# Cached results
+# --------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=32, show_spinner="Predicting the mask…")
+def predict(_subject: Subject, subject_key: str, picture_key: str, view: np.ndarray) -> np.ndarray:
+    """(H, W, C) probabilities of the model's view of a picture (cached per model and picture)."""
+    from cv_core.segmenter import predict_mask
+
+    return predict_mask(_subject.model, view).probabilities
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def box_chunk(_subject: Subject, subject_key: str, stamp: float, _dataset: Dataset, dataset_key: str, start: int,
+              count: int, min_area: int) -> tuple[list, list]:
+    """Predicted and true boxes of ``count`` validation pictures from ``start`` (cached per chunk)."""
+    from cv_core.segmenter import box_predictions
+
+    names = _dataset.mask_class_names or []
+    return box_predictions(_subject.model, _dataset, "validation", start, count,
+                           box_class_map(names, _dataset.class_names), min_area)
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing the class-activation map…")
+def activation_map(_subject: Subject, subject_key: str, picture_key: str, view: np.ndarray, method: str,
+                   class_index: int, layer: str) -> np.ndarray:
+    """The heatmap of one class over its predicted region (cached)."""
+    from cv_core.interpret import explain
+
+    return explain(_subject.model, view.astype(np.float32), method=method, class_index=class_index,
+                   layer_name=layer).heatmap
+
+
+def model_stamp(run: RunInfo) -> float:
+    """The best model file's modification time (a new best epoch invalidates cached results)."""
+    try:
+        return best_model_path(run.dir).stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+# --------------------------------------------------------------------------------------
+# What the page shows
+# --------------------------------------------------------------------------------------
+
+
+def show(picture: np.ndarray) -> np.ndarray:
+    """A picture enlarged with crisp pixels for the screen."""
+    return upscale(picture, SHOW_SIDE)
+
+
+def class_scores_table(truth: np.ndarray, mask: np.ndarray, classes: RunClasses) -> list[dict]:
+    """Per-class IoU and Dice of this picture's prediction, for the classes in either mask."""
+    count = len(classes.names)
+    ious, dices = iou(truth, mask, count), dice(truth, mask, count)
+    return [{"class": f"{i} · {classes.names[i]}", "true pixels": int((truth == i).sum()),
+             "predicted pixels": int((mask == i).sum()), "IoU": round(float(ious[i]), 3),
+             "Dice": round(float(dices[i]), 3)}
+            for i in range(count) if not np.isnan(ious[i])]
+
+
+def objects_picture(view: np.ndarray, objects: list[dict], classes: RunClasses) -> tuple[np.ndarray, list[str]]:
+    """Each object in its own colour with a labelled box, enlarged; and the objects' labels."""
+    counts: dict[int, int] = {}
+    labels = []
+    for obj in objects:
+        counts[obj["class_index"]] = counts.get(obj["class_index"], 0) + 1
+        labels.append(f"{classes.names[obj['class_index']]} {counts[obj['class_index']]}")
+    colours = class_palette(max(1, len(objects)), background_first=False)
+    instance_map = np.zeros(view.shape[:2], np.int32)
+    for number, obj in enumerate(objects, start=1):
+        instance_map[obj["mask"]] = number
+    palette = np.concatenate([np.zeros((1, 3), np.uint8), colours])
+    picture = overlay_mask(view, instance_map, len(palette), 0.55, ignore=(0,), palette=palette)
+    big = show(picture)
+    factor = big.shape[0] / view.shape[0]
+    boxes = [(number, round(obj["box"][0] * factor), round(obj["box"][1] * factor), round(obj["box"][2] * factor),
+              round(obj["box"][3] * factor)) for number, obj in enumerate(objects)]
+    return draw_boxes(big, boxes, labels, palette=colours), labels
+
+
+def objects_table(objects: list[dict], labels: list[str], classes: RunClasses) -> list[dict]:
+    """One row per object: its label, class, area, box and mean confidence."""
+    return [{"object": label, "class": classes.names[obj["class_index"]], "area (px)": obj["area"],
+             "box (x0, y0, x1, y1)": ", ".join(str(v) for v in obj["box"]),
+             "mean confidence": round(obj["confidence"], 3) if obj["confidence"] is not None else None}
+            for obj, label in zip(objects, labels)]
+
+
+def find_objects(mask: np.ndarray, probabilities: np.ndarray, classes: RunClasses, min_area: int) -> list[dict]:
+    """The predicted mask's objects (connected regions of each non-background class)."""
+    return mask_to_objects(mask, probabilities, background=classes.background, min_area=min_area)
+
+
+def legend(classes: RunClasses, width: int = 640) -> np.ndarray:
+    """A strip naming each class's colour (the background left out when it is black)."""
+    skip = (classes.background,) if classes.background == 0 else ()
+    return mask_legend(classes.names, classes.palette, width, skip=skip)
+
+
+def masks_row(view: np.ndarray, mask: np.ndarray, truth: np.ndarray | None, classes: RunClasses) -> None:
+    """The book's figure 9.6: the picture, the predicted mask and, when known, the true mask."""
+    count = len(classes.names)
+    cols = st.columns(3)
+    cols[0].image(show(view), caption="The picture, as the model sees it", width="stretch")
+    cols[1].image(show(colorize_mask(mask, count, classes.palette)), caption="Predicted mask", width="stretch")
+    if truth is not None:
+        cols[2].image(show(colorize_mask(truth, count, classes.palette)), caption="True mask", width="stretch")
+    else:
+        cols[2].info("No true mask for an upload: the scores need one.", icon=":material/info:")
+    st.image(legend(classes), width="stretch")
+
+
+def default_target_layer(model) -> str:
+    """The last feature map before the per-pixel classifier (the classifier's own output is
+    already the class probabilities: a heatmap of it would only repeat the mask)."""
+    from cv_core.interpret import feature_map_layers, last_conv_layer
+
+    layers = feature_map_layers(model)
+    head = model.layers[-1].name
+    candidates = [name for name in layers if name != head]
+    return candidates[-1] if candidates else last_conv_layer(model)
+
+
+def upload_view(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A picture as the model sees it (its input size)."""
+    return resize_image(image, size)
+
+
+def truth_view(mask: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+    """A true mask at the model's input size (nearest neighbour: classes never blend)."""
+    return None if mask is None else resize_mask(mask, size)
+
+
+# --------------------------------------------------------------------------------------
+# Training on a mask dataset of your own (the Mask studio)
+# --------------------------------------------------------------------------------------
+
+#: Image sizes offered for training on a user dataset (multiples of 8: every default depth fits).
+USER_SIZES = (64, 96, 128, 160, 200)
+
+
+def _fine_tune_choices(runs: list[RunInfo]) -> dict[str, RunInfo]:
+    return {run.id: run for run in runs if run.state == "completed"}
+
+
+def user_dataset_training(prefix: str, dataset_name: str, store_root: str) -> None:
+    """Train a segmentation model on ``user:<dataset_name>`` from scratch, or fine-tune a
+    completed segmentation run's final weights on it; then follow the run here.
+
+    Fine-tuning keeps the earlier run's model (architecture and filters); where the classes
+    differ in number, its last layer starts afresh (the worker says so in its log).
+    """
+    from cv_core.datasets import USER_PREFIX
+    from cv_core.runs import SpecError, preset_spec, submit_run, task_of, validate_spec
+    from cv_core.serving import AccessError
+    from ui.access import browser_id, is_operator, policy
+    from ui.training import my_active_runs, current_run, flash, follow_run, live_run_panel
+
+    task = task_of("segmentation")
+    dataset = f"{USER_PREFIX}{dataset_name}"
+    st.caption("Trains in the background like any run (the Segmentation page and Compare runs list it). Pictures "
+               "are split 70 / 15 / 15 into training, validation and test by a stable hash of their names; at least "
+               "two saved masks are needed (one to learn from, one to pick the best epoch).")
+    parents = _fine_tune_choices(segmentation_runs())
+    options = ["scratch", *parents]
+    start = st.selectbox("Start from", options, key=f"{prefix}_train_from",
+                         format_func=lambda o: "Scratch (random weights)" if o == "scratch" else
+                         f"Fine-tune {run_label(parents[o])}",
+                         help="Fine-tuning starts from a completed segmentation run's final weights: with a few "
+                              "masks of your own it learns far faster than from scratch.")
+    parent = parents.get(start)
+    cols = st.columns(3)
+    if parent is None:
+        models = list(task.architectures)
+        model = cols[0].selectbox("Model", models, format_func=lambda m: task.architectures[m].label,
+                                  key=f"{prefix}_train_model")
+        base = preset_spec("quick", task="segmentation", model=model,
+                           filters=task.architectures[model].default_filters)
+    else:
+        base = parent.spec
+        cols[0].markdown(f"**Model**  \n{base.variant}, filters {', '.join(str(f) for f in base.filters)}")
+    size = cols[1].select_slider("Image size (px)", USER_SIZES, 128, key=f"{prefix}_train_size")
+    epochs = cols[2].number_input("Epochs", 1, 200, 20, key=f"{prefix}_train_epochs")
+    if st.button(f"Train on {dataset_name}", type="primary", icon=":material/model_training:",
+                 key=f"{prefix}_train_go"):
+        try:
+            opened = validate_dataset_for_training(dataset, store_root)
+            spec = preset_spec(
+                "quick", task="segmentation", dataset=dataset, dataset_root=store_root, dataset_options={},
+                model=base.model, filters=tuple(base.filters), conv_type=base.conv_type, image_size=int(size),
+                epochs=int(epochs), batch_size=max(1, min(16, opened.count("train"))), augmentation=True,
+                continues=str(parent.dir) if parent is not None else None,
+                notes=f"Trained from the Mask studio on {dataset}" + (f", from run {parent.id}" if parent else ""),
+            )
+            spec = validate_spec(spec, dataset=opened)
+            policy().check_queue(my_active_runs(None), 1, operator=is_operator())
+        except (SpecError, AccessError) as exc:
+            st.error(f"This run cannot start: {exc}", icon=":material/block:")
+        else:
+            follow_run(prefix, submit_run(spec, owner=browser_id()))
+            flash(f"Training on {dataset_name} started in the background.", ":material/rocket_launch:")
+            st.rerun()
+    run_dir = current_run(prefix, task="segmentation") if st.session_state.get(f"{prefix}_run") else None
+    if run_dir is not None:
+        live_run_panel(run_dir, prefix)
+
+
+def validate_dataset_for_training(dataset: str, root: str):
+    """The opened user dataset, or a SpecError that says why it cannot train yet."""
+    from cv_core.datasets import open_dataset
+    from cv_core.runs import SpecError
+
+    try:
+        opened = open_dataset(dataset, root)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    if opened.count("train") == 0 or opened.count("validation") == 0:
+        raise SpecError(f"{dataset} needs at least two saved masks: one to train on and one to validate on "
+                        f"(it has {sum(opened.count(s) for s in ('train', 'validation', 'test'))}).")
+    return opened
