@@ -5,6 +5,7 @@ Examples::
     python -m cv_core.train --preset quick
     python -m cv_core.train --task segmentation --preset tiny
     python -m cv_core.train --task segmentation --model unet --conv-type separable --epochs 10
+    python -m cv_core.train --task detection --preset tiny
     python -m cv_core.train --dataset shapes --conv-type separable --batchnorm before_activation \\
         --epochs 10 --batch-size 32 --image-size 96 --preset quick --runs-root runs
     python -m cv_core.train --preset book --dataset-root data/cats_vs_dogs_small
@@ -78,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=tuple(PRESETS), default="quick",
                         help="starting spec (default: quick); the flags below override it")
     parser.add_argument("--task", choices=tuple(TASKS), default="classification",
-                        help="what to train: one label per picture, or a class for every pixel (default: "
-                             "classification)")
+                        help="what to train: one label per picture, a class for every pixel, or a box and a "
+                             "class for each object (default: classification)")
     parser.add_argument("--dataset", help="dataset name, e.g. shapes, image_folder, cats_vs_dogs, oxford_pets, "
                                           "user:<name>")
     parser.add_argument("--dataset-root", help="the dataset's folder (not needed for shapes)")
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="dataset option, repeatable, e.g. train_size=500 (JSON values)")
     parser.add_argument("--model", choices=tuple(dict.fromkeys(m for t in TASKS.values() for m in t.architectures)),
                         help="classification: mini_xception, small_convnet; segmentation: segmentation_model "
-                             "(the book's), unet")
+                             "(the book's), unet; detection: centernet_s4, centernet_s8 (output stride 4 or 8)")
     parser.add_argument("--conv-type", choices=CONV_TYPES)
     parser.add_argument("--batchnorm", choices=BATCHNORMS)
     parser.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None)

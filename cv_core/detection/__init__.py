@@ -35,6 +35,7 @@ from cv_core.detection.metrics import (
 
 _LAZY = {
     "build_detector": "cv_core.detection.model",
+    "detector_cost": "cv_core.detection.model",
     "detector_geometry": "cv_core.detection.model",
     "load_detector": "cv_core.detection.model",
     "compile_detector": "cv_core.detection.model",

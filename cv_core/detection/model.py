@@ -31,6 +31,7 @@ __all__ = [
     "OUTPUT_NAMES",
     "build_detector",
     "compile_detector",
+    "detector_cost",
     "detector_geometry",
     "load_detector",
 ]
@@ -195,6 +196,76 @@ def build_detector(
             y = layers.Conv2D(units, 1, name=head)(y)
         outputs[head] = y
     return keras.Model(inputs, outputs, name=name)
+
+
+def detector_cost(
+    img_size=(128, 128),
+    num_classes=5,
+    backbone_filters=(16, 32, 64, 128),
+    output_stride=4,
+    conv_type="separable",
+    head_width=64,
+) -> dict[str, int]:
+    """What :func:`build_detector` with these arguments costs, worked out without building it.
+
+    Mirrors the builder layer by layer (the arguments are checked the same way), without
+    TensorFlow: the run pipeline's resource guard calls it before anything is built, and a
+    test checks it against the built model.
+
+    Returns:
+        ``{"params", "mult_adds", "activations", "largest_map"}``: weights (batch-norm
+        statistics included), multiply-adds of one forward pass (as :mod:`cv_core.anatomy`
+        counts them), floats of every layer's output for one image summed, and the largest one.
+
+    Raises:
+        ValueError: as :func:`build_detector`.
+    """
+    _check_detector_classes(num_classes)
+    filters = _check_filters(backbone_filters)
+    stride = _check_output_stride(output_stride, len(filters))
+    _check_choice("conv_type", conv_type, DETECTOR_CONV_TYPES)
+    _check_positive_int("head_width", head_width)
+    height, width = _check_detector_img_size(img_size, 2 ** len(filters))
+    separable = conv_type == "separable"
+    params = mult = 0
+    maps = [height * width * 3] * 2  # image, rescaling
+
+    def conv(h: int, w: int, c_in: int, c_out: int, kernel: int, sep: bool, bias: bool) -> None:
+        nonlocal params, mult
+        weights = kernel * kernel * c_in + c_in * c_out if sep else kernel * kernel * c_in * c_out
+        params += weights + (c_out if bias else 0)
+        mult += h * w * weights
+        maps.append(h * w * c_out)
+
+    conv(height, width, 3, filters[0], 5, False, False)  # stem_conv, "same", no bias (batch norm follows)
+    h, w, channels = height, width, filters[0]
+    outputs = []
+    for size in filters:
+        block_in = channels
+        for unit_in in (channels, size):
+            params += 4 * unit_in  # blocki_bni on the unit's input
+            maps += [h * w * unit_in] * 2  # bn, act
+            conv(h, w, unit_in, size, 3, separable, False)
+        h, w = -(-h // 2), -(-w // 2)
+        maps.append(h * w * size)  # pool
+        conv(h, w, block_in, size, 1, False, False)  # the strided 1x1 shortcut
+        maps.append(h * w * size)  # add
+        outputs.append((h, w, size))
+        channels = size
+    level = len(filters)
+    while 2**level > stride:
+        level -= 1
+        h, w, skip = outputs[level - 1]
+        maps += [h * w * channels, h * w * (channels + skip)]  # upsample, concat
+        conv(h, w, channels + skip, skip, 3, separable, False)
+        params += 4 * skip
+        maps += [h * w * skip] * 2  # bn, act
+        channels = skip
+    for units in (num_classes, 2, 2):  # heatmap, size, offset
+        conv(h, w, channels, head_width, 3, False, True)
+        maps.append(h * w * head_width)  # act
+        conv(h, w, head_width, units, 1, False, True)
+    return {"params": params, "mult_adds": mult, "activations": sum(maps), "largest_map": max(maps)}
 
 
 def detector_geometry(model) -> tuple[tuple[int, int], int, int]:

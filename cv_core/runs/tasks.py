@@ -10,6 +10,8 @@ lives in a :class:`Task` entry of :data:`TASKS`:
 ('val_mean_iou', 'max')
 >>> list(task.architectures)                # the models a spec may name
 ['segmentation_model', 'unet']
+>>> list(TASKS)
+['classification', 'segmentation', 'detection']
 
 A spec names its task in ``TrainSpec.task`` ("classification" when absent: older run
 folders keep loading) and its model in ``TrainSpec.model``, a key of the task's
@@ -108,7 +110,9 @@ class Task:
         score_format: how its values are written (``".1%"`` or ``".3f"``).
         curves: ``(metric, title)`` per live chart, e.g. ``("mean_iou", "Mean IoU")``; the
             chart draws ``metric`` (training) and ``val_<metric>`` (validation).
-        test_metric: the key of ``test_metrics.json`` shown as the run's test score.
+        test_metric: the key of ``test_metrics.json`` shown as the run's test score: one of
+            ``model.evaluate``'s, else the same key of ``final_scores``' ``"test"`` entry
+            (detection's mAP, which no Keras metric computes).
         augmentation: what ``TrainSpec.augmentation`` does for this task, for people.
         filters_label: what ``TrainSpec.filters`` means for this task's models, for people.
         callbacks: ``(dataset, spec) -> list`` of Keras callbacks that add epoch metrics
@@ -411,5 +415,167 @@ register_task(Task(
         "book": {"dataset": "oxford_pets", "dataset_options": {}, "filters": (64, 128, 256), "image_size": 200,
                  "batch_size": 64, "epochs": 50, "augmentation": False, "optimizer": "rmsprop",
                  "learning_rate": 1e-3},
+    },
+))
+
+
+# --------------------------------------------------------------------------------------
+# Detection
+# --------------------------------------------------------------------------------------
+
+#: The detector's output stride per architecture: input pixels per cell of its heatmap.
+DETECTOR_STRIDES = {"centernet_s4": 4, "centernet_s8": 8}
+
+
+def detector_arguments(spec: TrainSpec, num_classes: int) -> dict:
+    """The keyword arguments of :func:`cv_core.detection.build_detector` that ``spec`` describes.
+
+    ``filters`` is the backbone (the stem's width, then one mini-Xception block each), the
+    architecture fixes the output stride, and each head is twice as wide as the stem (at
+    most 64, CenterNet's head width).
+    """
+    return {"img_size": (spec.image_size, spec.image_size), "num_classes": num_classes,
+            "backbone_filters": tuple(spec.filters), "output_stride": DETECTOR_STRIDES[spec.model],
+            "conv_type": spec.conv_type, "head_width": min(64, 2 * spec.filters[0])}
+
+
+def _build_detector(spec: TrainSpec, num_classes: int):
+    from cv_core.detection import build_detector
+
+    return build_detector(**detector_arguments(spec, num_classes))
+
+
+def _detector_cost(spec: TrainSpec, num_classes: int) -> cost.ArchitectureCost:
+    from cv_core.detection.model import detector_cost
+
+    try:
+        walked = detector_cost(**detector_arguments(spec, num_classes))
+    except ValueError as exc:  # an output stride deeper than the backbone, ...
+        raise SpecError(str(exc).replace("`backbone_filters`", "`filters`")) from None
+    return cost.ArchitectureCost(**walked)
+
+
+def _compile_detector(model, num_classes, learning_rate, optimizer):
+    from cv_core.detection import compile_detector
+
+    return compile_detector(model, num_classes, learning_rate=learning_rate, optimizer=optimizer)
+
+
+def _detection_targets(dataset, split: str, spec: TrainSpec, training: bool):
+    from cv_core.detection import tf_dataset
+
+    return tf_dataset(dataset, split, (spec.image_size, spec.image_size), batch_size=spec.batch_size,
+                      shuffle=training, seed=spec.seed, augment=training and spec.augmentation,
+                      output_stride=DETECTOR_STRIDES[spec.model])
+
+
+#: Validation pictures the per-epoch mAP is measured on (the first ones of the split).
+DETECTION_EPOCH_IMAGES = 200
+
+
+def _detection_callbacks(dataset, spec: TrainSpec) -> list:
+    from cv_core.detection import MeanAveragePrecisionCallback
+
+    return [MeanAveragePrecisionCallback(dataset, "validation", limit=DETECTION_EPOCH_IMAGES,
+                                         batch_size=spec.batch_size)]
+
+
+def _number(value) -> float | None:
+    return None if value is None or value != value else float(value)  # NaN (no true box) -> None
+
+
+def _detection_scores(model, dataset, spec: TrainSpec) -> dict:
+    """mAP@0.5, mAP@0.5:0.95 and AP@0.5 per class of the best model on the validation and test splits."""
+    from cv_core.detection import detection_samples, evaluate_detector, precision_recall_curves
+
+    size = (spec.image_size, spec.image_size)
+    scores = {}
+    for split in ("validation", "test"):
+        if not dataset.count(split):
+            continue
+        images, truths = detection_samples(dataset, split, size)
+        result = evaluate_detector(model, images, truths, batch_size=spec.batch_size)
+        curves = precision_recall_curves(result.predictions, truths, 0.5)
+        scores[split] = {
+            "map50": _number(result.map50), "map50_95": _number(result.map50_95),
+            "ap50": [_number(curves[c][2]) if c in curves else None for c in range(len(dataset.class_names))],
+            "class_names": list(dataset.class_names), "images": len(images),
+        }
+    return scores
+
+
+def _detection_score_rows(scores: Mapping) -> list[dict]:
+    """One row per object class (AP at IoU 0.5 on each split scored), after a row of the means."""
+    splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
+    if not splits:
+        return []
+
+    def rounded(value):
+        return None if value is None else round(value, 3)
+
+    rows = [{"class": "all classes (mAP)", **{f"{split} AP@0.5": rounded(scores[split].get("map50"))
+                                              for split in splits},
+             **{f"{split} AP@0.5:0.95": rounded(scores[split].get("map50_95")) for split in splits}}]
+    names = scores[splits[0]].get("class_names") or []
+    for index, name in enumerate(names):
+        row = {"class": f"{index} · {name}"}
+        for split in splits:
+            values = scores[split].get("ap50") or []
+            row[f"{split} AP@0.5"] = rounded(values[index]) if index < len(values) else None
+        rows.append(row)
+    return rows
+
+
+def _detector_label(model: str) -> str:
+    return f"CenterNet-style detector, output stride {DETECTOR_STRIDES[model]}"
+
+
+register_task(Task(
+    name="detection",
+    label="Detection",
+    description="A box and a class for each object.",
+    architectures={
+        name: Architecture(
+            name=name, label=_detector_label(name) + (" (CenterNet's)" if stride == 4 else " (coarser, faster)"),
+            build=_build_detector, cost=_detector_cost,
+            minimum_size=lambda spec: 2 ** len(spec.filters), size_multiple=lambda spec: 2 ** len(spec.filters),
+            options=("conv_type",), continue_fields=("filters", "conv_type"), default_filters=(16, 32, 64),
+            variant=lambda spec: f"detector s{DETECTOR_STRIDES[spec.model]} / {spec.conv_type}",
+            slug=lambda spec: f"det{DETECTOR_STRIDES[spec.model]}" + ("-sep" if spec.conv_type == "separable" else ""),
+        )
+        for name, stride in DETECTOR_STRIDES.items()
+    },
+    compile=_compile_detector,
+    requires=("has_boxes",),
+    num_classes=lambda dataset: len(dataset.class_names),
+    class_names=lambda dataset: list(dataset.class_names),
+    targets=_detection_targets,
+    monitor="val_map50",
+    mode="max",
+    metric_label="mAP@0.5",
+    score_format=".3f",
+    curves=(("map50", "mAP@0.5"), ("map50_95", "mAP@0.5:0.95"), ("loss", "Loss (the three heads, weighted)"),
+            ("heatmap_loss", "Heatmap loss (focal: where the centres are)"),
+            ("size_loss", "Size loss (L1: width and height)"), ("offset_loss", "Offset loss (L1: centre in its cell)")),
+    test_metric="map50",
+    augmentation="Random horizontal flips and shifts that move each picture's boxes with it (Keras preprocessing "
+                 "layers, in the data pipeline).",
+    filters_label="Filters (the stem's width, then one block each; the map halves at every block)",
+    callbacks=_detection_callbacks,
+    final_scores=_detection_scores,
+    score_rows=_detection_score_rows,
+    defaults={"model": "centernet_s4", "conv_type": "separable", "dropout_rate": 0.0, "optimizer": "adam",
+              "learning_rate": 2e-3},
+    presets={
+        "tiny": {"filters": (8, 16), "epochs": 2,
+                 "dataset_options": {"image_size": 32, "train_size": 64, "validation_size": 32, "test_size": 32,
+                                     "difficulty": "easy"}},
+        "quick": {"filters": (16, 32, 64), "image_size": 64, "epochs": 10, "batch_size": 16, "augmentation": True,
+                  "lr_schedule": "constant",
+                  "dataset_options": {"image_size": 64, "train_size": 1000, "validation_size": 200,
+                                      "test_size": 200, "difficulty": "easy"}},
+        # No detector in the book: Oxford-IIIT Pets' head boxes at 128 px, as a longer run for a GPU.
+        "book": {"dataset": "oxford_pets", "dataset_options": {"boxes": "head"}, "filters": (32, 64, 128, 256),
+                 "image_size": 128, "batch_size": 32, "epochs": 40, "augmentation": True},
     },
 ))

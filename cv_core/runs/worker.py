@@ -213,7 +213,11 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
         results["note"] = f"The {spec.dataset!r} dataset has no test split."
     if task.final_scores is not None:
         update_status(run_dir, message="Scoring the best model class by class")
-        write_json_atomic(run_dir / files.SCORES_FILE, task.final_scores(model, dataset, spec))
+        final = task.final_scores(model, dataset, spec)
+        write_json_atomic(run_dir / files.SCORES_FILE, final)
+        test = final.get("test") if isinstance(final, dict) else None
+        if task.test_metric not in results and isinstance(test, dict) and task.test_metric in test:
+            results[task.test_metric] = test[task.test_metric]  # a score model.evaluate cannot give (mAP)
     write_json_atomic(run_dir / files.TEST_METRICS_FILE, results)
     if echo:
         echo(f"test {task.metric_label} {results.get(task.test_metric, float('nan')):.4f} (best epoch {best_epoch})")

@@ -167,3 +167,46 @@ def test_a_segmentation_run_may_continue_on_other_data_but_not_as_another_model(
     assert validate_spec(other_data).continues == str(parent)
     with pytest.raises(SpecError, match="Received changes to: \\['model', 'filters'\\]"):
         validate_spec(other_data.replace(model="unet", filters=(8, 16, 32)))
+
+
+# -- detection -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes, num_classes",
+    [
+        ({}, 5),
+        ({"model": "centernet_s4", "conv_type": "conv2d", "filters": (16, 32, 64), "image_size": 64}, 2),
+        ({"model": "centernet_s8", "filters": (8, 16, 32), "image_size": 48}, 37),
+    ],
+)
+def test_detection_cost_from_the_spec_equals_the_built_model(changes, num_classes):
+    from cv_core.anatomy import total_mult_adds
+    from cv_core.detection import detector_geometry
+    from cv_core.runs import build_model
+    from cv_core.runs.tasks import DETECTOR_STRIDES
+
+    spec = preset_spec("tiny", task="detection", **changes)
+    model = build_model(spec, num_classes)
+    cost = architecture_cost(spec, num_classes)
+    assert cost.params == model.count_params()
+    assert cost.mult_adds == total_mult_adds(model)
+    assert cost.activations == sum(math.prod(layer.output.shape[1:]) for layer in model.layers)
+    size = spec.image_size
+    assert detector_geometry(model) == ((size, size), DETECTOR_STRIDES[spec.model], num_classes)
+
+
+def test_detection_needs_boxes_and_an_output_stride_the_backbone_reaches(tmp_path):
+    assert dataset_names("detection") == ["shapes", "oxford_pets"]
+    tiny = validate_spec(preset_spec("tiny", task="detection"))
+    assert (tiny.model, tiny.optimizer, tiny.image_size) == ("centernet_s4", "adam", 32)
+    from tests.unit.fixtures_data import write_picture
+
+    for name in ("a", "b"):
+        for i in range(10):
+            write_picture(tmp_path / name / f"{i}.png")
+    folder = tiny.replace(dataset="image_folder", dataset_root=str(tmp_path), dataset_options={}, batch_size=2)
+    with pytest.raises(SpecError, match="The 'image_folder' dataset has no boxes, which detection needs"):
+        validate_spec(folder)
+    with pytest.raises(SpecError, match="Expected `output_stride` to be one of \\(2, 4\\)"):
+        validate_spec(tiny.replace(model="centernet_s8"))

@@ -124,3 +124,16 @@ def test_tiny_segmentation_run_from_the_command_line(tmp_path):
         assert len(scores[split]["iou"]) == len(scores[split]["dice"]) == 6
         assert scores[split]["class_names"][0] == "background"
     assert run.summary["class_names"][0] == "background" and run.summary["mask_background"] == 0
+
+
+def test_tiny_detection_run_from_the_command_line(tmp_path, capsys):
+    """In this process (TensorFlow is loaded once): the same main() as ``python -m cv_core.train``."""
+    assert train.main(["--task", "detection", "--preset", "tiny", "--runs-root", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "val_map50" in out and "test mAP@0.5" in out
+    (run,) = store.list_runs(tmp_path / "runs")
+    assert run.state == "completed" and (run.task.name, run.spec.model) == ("detection", "centernet_s4")
+    assert {"loss", "heatmap_loss", "size_loss", "offset_loss", "val_map50", "val_map50_95"} <= set(run.metrics[-1])
+    scores = store.read_scores(run.dir)
+    assert set(scores) == {"validation", "test"} and len(scores["test"]["ap50"]) == 5
+    assert run.test_metrics["map50"] == scores["test"]["map50"] and run.test_score is not None
