@@ -29,6 +29,7 @@ PAGES = {
         st.Page("pages/segmentation.py", title="Segmentation", icon=":material/category:"),
         st.Page("pages/mask_studio.py", title="Mask studio", icon=":material/brush:"),
     ],
+    "Detection": [st.Page("pages/detection.py", title="Detection", icon=":material/center_focus_strong:")],
 }
 
 page = st.navigation(PAGES)

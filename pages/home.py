@@ -68,6 +68,9 @@ pages = [
     ("pages/mask_studio.py", "Mask studio", ":material/brush:",
      "Paint or correct segmentation masks on samples or your own pictures and save them as a dataset "
      "you can train on."),
+    ("pages/detection.py", "Detection", ":material/center_focus_strong:",
+     "Train a single-shot detector, move its score and overlap thresholds over a picture's boxes, see hits, misses "
+     "and false positives, and score it with mAP beside the boxes a segmentation model finds."),
 ]
 for row in range(0, len(pages), 3):
     cols = st.columns(3)

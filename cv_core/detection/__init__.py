@@ -58,6 +58,11 @@ _LAZY = {
     "MeanAveragePrecisionCallback": "cv_core.detection.evaluate",
     "detection_samples": "cv_core.detection.evaluate",
     "evaluate_detector": "cv_core.detection.evaluate",
+    "BoxScores": "cv_core.detection.review",
+    "box_outcomes": "cv_core.detection.review",
+    "box_scores": "cv_core.detection.review",
+    "candidates_from_boxes": "cv_core.detection.review",
+    "rescale_boxes": "cv_core.detection.review",
 }
 
 __all__ = sorted([

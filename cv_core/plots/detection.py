@@ -1,0 +1,185 @@
+"""Figures of boxes: a picture with its predicted boxes, the same boxes against the truth, and
+how two ways of finding boxes score, class by class.
+
+Pictures are plotly images (they zoom and pan); each box is a closed line whose hover names
+its class, score and corners. Boxes are ``(class_index, x0, y0, x1, y1[, score])`` in the
+picture's pixels with x1/y1 exclusive, so a box's outline runs along pixel edges.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = ["OUTCOME_COLOURS", "approaches_figure", "boxes_figure", "outcomes_figure", "precision_recall_figure"]
+
+#: Colours of the outcomes of matching predicted boxes with true boxes.
+OUTCOME_COLOURS = {"hit": "#2ca02c", "false positive": "#d62728", "missed": "#ff7f0e", "found": "#f0f0f0"}
+_PR_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+               "#17becf")
+
+
+def _hex(colour) -> str:
+    if isinstance(colour, str):
+        return colour
+    r, g, b = (int(c) for c in colour)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _name(class_names: Sequence[str], index: int) -> str:
+    return class_names[index] if 0 <= index < len(class_names) else f"class {index}"
+
+
+def _picture(picture: np.ndarray) -> go.Figure:
+    """The picture as an image trace (hover belongs to the boxes)."""
+    return go.Figure(go.Image(z=picture, hoverinfo="skip"))
+
+
+def _outline(fig: go.Figure, boxes, factor: float, name: str, colour: str, hovers: list[str], dash: str = "solid",
+             legend: bool = True, width: float = 2.5) -> None:
+    """All ``boxes`` as one trace of closed outlines (None between boxes), one legend entry."""
+    xs, ys, texts = [], [], []
+    for box, hover in zip(boxes, hovers):
+        x0, y0, x1, y1 = (float(v) * factor - 0.5 for v in box[1:5])
+        xs += [x0, x1, x1, x0, x0, None]
+        ys += [y0, y0, y1, y1, y0, None]
+        texts += [hover] * 5 + [None]
+    fig.add_scatter(x=xs, y=ys, mode="lines", name=name, showlegend=legend and bool(boxes),
+                    line=dict(color=colour, width=width, dash=dash), text=texts, hoverinfo="text",
+                    hoveron="points+fills")
+
+
+def _layout(fig: go.Figure, height: int, width: int, title: str, figure_height: int, legend: bool) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title), height=figure_height, margin=dict(t=50, b=10, l=10, r=10),
+        showlegend=legend,
+        legend=dict(orientation="h", yanchor="top", y=-0.02, x=0, font=dict(size=12)),
+    )
+    fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], constrain="domain")
+    fig.update_yaxes(visible=False, range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain")
+    return fig
+
+
+def _describe(box, class_names) -> str:
+    cls, x0, y0, x1, y1 = int(box[0]), *(round(float(v)) for v in box[1:5])
+    score = f" · {float(box[5]):.2f}" if len(box) > 5 else ""
+    return f"<b>{_name(class_names, cls)}</b>{score}<br>x {x0}–{x1}, y {y0}–{y1}"
+
+
+def boxes_figure(picture: np.ndarray, boxes, class_names: Sequence[str], palette, scale: float = 1.0,
+                 title: str = "Predicted boxes", figure_height: int = 440) -> go.Figure:
+    """The picture with each predicted box in its class's colour, labelled "class score".
+
+    Args:
+        picture: (H, W, 3) uint8, what to show (it may be the model's view enlarged).
+        boxes: ``(class_index, x0, y0, x1, y1, score)`` in the pixels of the model's view.
+        class_names: one name per class.
+        palette: (C, 3) uint8 colours, one per class.
+        scale: shown pixels per view pixel (``picture`` is the view enlarged this many times).
+        title: the figure title.
+        figure_height: pixels.
+
+    Returns:
+        A plotly Figure: the image, one outline trace per class present (legend: class names),
+        and a label above each box.
+    """
+    fig = _picture(picture)
+    for cls in sorted({int(b[0]) for b in boxes}):
+        mine = [b for b in boxes if int(b[0]) == cls]
+        colour = _hex(palette[cls % len(palette)])
+        _outline(fig, mine, scale, _name(class_names, cls), colour, [_describe(b, class_names) for b in mine])
+        for box in mine:
+            fig.add_annotation(x=float(box[1]) * scale - 0.5, y=float(box[2]) * scale - 0.5, xanchor="left",
+                               yanchor="bottom", showarrow=False, text=f"{_name(class_names, cls)} {box[5]:.2f}",
+                               font=dict(size=11, color="black"), bgcolor=colour, borderpad=1)
+    return _layout(fig, picture.shape[0], picture.shape[1], title, figure_height, legend=bool(boxes))
+
+
+def outcomes_figure(picture: np.ndarray, boxes, hit: Sequence[bool], truths, found: Sequence[bool],
+                    class_names: Sequence[str], scale: float = 1.0,
+                    title: str = "Against the true boxes", figure_height: int = 440) -> go.Figure:
+    """Predicted boxes coloured by what they are, with the true boxes, and a legend that says so.
+
+    Green: a hit (a predicted box on a true box of its class, IoU >= 0.5); red: a false
+    positive; orange dashes: a true box no predicted box found; light dashes: a true box that
+    was found.
+
+    Args:
+        picture, scale, title, figure_height: as :func:`boxes_figure`.
+        boxes: predicted ``(class_index, x0, y0, x1, y1, score)``; ``hit`` says which matched.
+        truths: true ``(class_index, x0, y0, x1, y1)``; ``found`` says which were matched.
+        class_names: one name per class.
+
+    Returns:
+        A plotly Figure with up to four outline traces, one legend entry each.
+    """
+    fig = _picture(picture)
+    kinds = [
+        ("found", f"true box, found ({sum(found)})", [t for t, f in zip(truths, found) if f], "dot"),
+        ("missed", f"true box, missed ({len(found) - sum(found)})", [t for t, f in zip(truths, found) if not f],
+         "dash"),
+        ("hit", f"hit ({sum(hit)})", [b for b, h in zip(boxes, hit) if h], "solid"),
+        ("false positive", f"false positive ({len(hit) - sum(hit)})", [b for b, h in zip(boxes, hit) if not h],
+         "solid"),
+    ]
+    for kind, label, chosen, dash in kinds:
+        hovers = [f"{kind}<br>" + _describe(b, class_names) for b in chosen]
+        _outline(fig, chosen, scale, label, OUTCOME_COLOURS[kind], hovers, dash=dash,
+                 width=2.0 if kind == "found" else 2.5)
+    return _layout(fig, picture.shape[0], picture.shape[1], title, figure_height, legend=True)
+
+
+def precision_recall_figure(curves: Mapping[int, tuple], class_names: Sequence[str],
+                            title: str = "Precision–recall at IoU 0.5, class by class",
+                            figure_height: int = 420) -> go.Figure:
+    """One precision–recall curve per class (the area under each is the class's AP).
+
+    Args:
+        curves: ``{class_index: (recall, precision, ap)}`` (:func:`cv_core.detection.precision_recall_curves`).
+        class_names: one name per class.
+
+    Returns:
+        A plotly Figure with one line per class, named "class (AP 0.71)".
+    """
+    fig = go.Figure()
+    for cls, (recall, precision, ap) in sorted(curves.items()):
+        name = f"{_name(class_names, cls)} (AP {ap:.2f})"
+        recall, precision = np.asarray(recall, float), np.asarray(precision, float)
+        if recall.size:
+            recall, precision = np.concatenate([[0.0], recall]), np.concatenate([[precision[0]], precision])
+        fig.add_scatter(x=recall, y=precision, mode="lines", name=name, line=dict(width=2, shape="hv",
+                                                                                  color=_PR_COLOURS[cls % 10]),
+                        hovertemplate=f"{name}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}<extra></extra>")
+    fig.update_layout(title=dict(text=title, subtitle=dict(text="Each step: one more box, by descending score")),
+                      height=figure_height, margin=dict(t=70, b=40, l=50, r=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
+    fig.update_xaxes(title="recall", range=[0, 1.02])
+    fig.update_yaxes(title="precision", range=[0, 1.05])
+    return fig
+
+
+def approaches_figure(scores: Mapping[str, Mapping[str, float]], title: str = "AP@0.5 by class, side by side",
+                      figure_height: int = 380) -> go.Figure:
+    """Grouped bars: per approach, its AP@0.5 for each class and its mAP.
+
+    Args:
+        scores: ``{approach: {class name or "mAP": value}}``, the same keys for every approach;
+            NaN or None leaves a bar out.
+
+    Returns:
+        A plotly Figure with one bar trace per approach.
+    """
+    fig = go.Figure()
+    for index, (approach, values) in enumerate(scores.items()):
+        keys = list(values)
+        ys = [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values.values()]
+        fig.add_bar(x=keys, y=ys, name=approach, marker_color=_PR_COLOURS[index % 10],
+                    text=[None if y is None else f"{y:.2f}" for y in ys], textposition="outside",
+                    hovertemplate=f"{approach}<br>%{{x}}: %{{y:.3f}}<extra></extra>")
+    fig.update_layout(title=dict(text=title), barmode="group", height=figure_height,
+                      margin=dict(t=50, b=40, l=50, r=10), legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+    fig.update_yaxes(title="AP at IoU 0.5", range=[0, 1.1])
+    return fig

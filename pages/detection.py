@@ -1,0 +1,207 @@
+"""Detection: a box and a class for each object. Find boxes with a trained detector (or with a
+segmentation model, whose objects become boxes), move the score and NMS thresholds, see hits,
+misses and false positives; score both approaches on the validation split; train a detector."""
+
+import streamlit as st
+
+from cv_core.detection import box_outcomes, filter_detections
+from cv_core.runs.tasks import DETECTOR_STRIDES
+from cv_core.plots.detection import approaches_figure, boxes_figure, outcomes_figure, precision_recall_figure
+from ui.architecture import describe_spec, show_anatomy
+from ui.detection import (
+    KINDS,
+    VALIDATION_LIMIT,
+    box_finder,
+    box_runs,
+    boxes_table,
+    candidates,
+    comparison_rows,
+    model_view,
+    other_approach_runs,
+    picture_picker,
+    run_label,
+    run_picker,
+    show,
+    true_boxes,
+    validation_scores,
+)
+from ui.segmentation import run_dataset
+from ui.training import class_count, current_run, live_run_panel, show_flash, start_button, variant_form
+
+PREFIX = "detection"
+
+st.title("Detection")
+st.caption("A box and a class for each object. Choose a trained detector — or a segmentation model, whose objects "
+           "become boxes — and a picture: see the boxes it finds, move the score and overlap thresholds, and compare "
+           "them with the true boxes. Score both approaches on the validation split. Train a detector in the "
+           "**Train** tab.")
+show_flash()
+
+predict_tab, train_tab = st.tabs(["Find boxes", "Train"], key="detection_tab", bind="query-params")
+
+
+def boxes_section(raw, view, truths, finder) -> None:
+    """The thresholds and what they leave: only this part reruns when a slider moves."""
+
+    @st.fragment
+    def thresholds() -> None:
+        cols = st.columns(2)
+        score = cols[0].slider("Score threshold", 0.0, 0.95, 0.3, 0.05, key=f"{PREFIX}_score", bind="query-params",
+                               help="Keep boxes the model is at least this sure of. Lower finds more objects and "
+                                    "more false positives.")
+        overlap = cols[1].slider("NMS IoU threshold", 0.1, 1.0, 0.5, 0.05, key=f"{PREFIX}_nms", bind="query-params",
+                                 help="Non-maximum suppression: of two boxes of one class overlapping more than "
+                                      "this (intersection over union), only the higher-scored stays. 1 keeps all.")
+        (boxes,) = filter_detections(raw, float(score), float(overlap))
+        hit = found = None
+        if truths is not None:
+            hit, found = box_outcomes(boxes, truths, 0.5)
+        counts = st.columns(4)
+        with counts[0].container(key=f"{PREFIX}_box_count"):
+            st.metric("Boxes shown", len(boxes), help=f"Of {int((raw.classes[0] >= 0).sum())} candidates before the "
+                                                      "thresholds.")
+        if truths is not None:
+            counts[1].metric("Hits", sum(hit), help="Predicted boxes on a true box of their class (IoU ≥ 0.5).")
+            counts[2].metric("False positives", len(hit) - sum(hit))
+            counts[3].metric("Missed", len(found) - sum(found), help="True boxes no predicted box found.")
+        picture, scale = show(view)
+        figures = st.columns(2)
+        figures[0].plotly_chart(boxes_figure(picture, boxes, finder.class_names, finder.palette, scale,
+                                             title=f"{len(boxes)} predicted box(es) (hover: class, score, corners)"),
+                                width="stretch", key=f"{PREFIX}_boxes")
+        if truths is not None:
+            figures[1].plotly_chart(outcomes_figure(picture, boxes, hit, truths, found, finder.class_names, scale,
+                                                    title="Against the true boxes"),
+                                    width="stretch", key=f"{PREFIX}_outcomes")
+        else:
+            figures[1].info("No true boxes for your own picture: hits, misses and false positives need them.",
+                            icon=":material/info:")
+        if boxes:
+            st.dataframe(boxes_table(boxes, hit, finder.class_names), hide_index=True, width="stretch",
+                         key=f"{PREFIX}_table")
+
+    thresholds()
+
+
+def validation_section(run, finder, dataset, runs) -> None:
+    """mAP, per-class precision–recall, and the other approach on the same pictures."""
+    st.subheader("On the validation split")
+    if dataset is None or not dataset.has_boxes or dataset.count("validation") == 0:
+        st.info("This run's dataset has no validation pictures with true boxes to score against.",
+                icon=":material/info:")
+        return
+    if finder.kind == "segmentation" and finder.class_map is None:
+        st.info("This segmentation model's classes are not the dataset's object classes: its boxes cannot be "
+                "scored against the true ones.", icon=":material/info:")
+        return
+    limit = min(VALIDATION_LIMIT, dataset.count("validation"))
+    others = other_approach_runs(run, runs)
+    other_kind = "segmentation" if finder.kind == "detection" else "detection"
+    other = None
+    if others:
+        by_id = {r.id: r for r in others}
+        chosen = st.selectbox(f"Compare with ({KINDS[other_kind].lower()}, same dataset)", list(by_id),
+                              format_func=lambda rid: run_label(by_id[rid]), key=f"{PREFIX}_other_run",
+                              bind="query-params")
+        other = by_id[chosen]
+    elif other_kind == "segmentation":
+        st.caption(f"To set boxes from segmentation beside this detector, train a segmentation model on "
+                   f"**{run.spec.dataset}** on the Segmentation page (its **Train** tab); it appears here.")
+    else:
+        st.caption(f"To set a detector beside these boxes, train one on **{run.spec.dataset}** in the **Train** tab "
+                   "above; it appears here.")
+    st.caption(f"Both scored on the first {limit} validation pictures of **{run.spec.dataset}**, at a score "
+               "threshold of 0.01 (as benchmarks do: the precision–recall curve needs the unsure boxes too).")
+    key = (finder.key, other.id if other else None)
+    if st.button("Score the validation split", icon=":material/analytics:", key=f"{PREFIX}_score_validation"):
+        st.session_state[f"{PREFIX}_scored_for"] = key
+    if st.session_state.get(f"{PREFIX}_scored_for") != key:
+        return
+    results = {f"{KINDS[finder.kind]} ({run.id[-4:]})": validation_scores(finder, dataset, limit)}
+    if other is not None:
+        other_finder = box_finder(other, dataset)
+        if other_finder is not None and (other_finder.kind == "detection" or other_finder.class_map is not None):
+            results[f"{KINDS[other_finder.kind]} ({other.id[-4:]})"] = validation_scores(other_finder, dataset, limit)
+    mine = next(iter(results.values()))
+    metrics = st.columns(3)
+    metrics[0].metric("mAP@0.5", f"{mine.map50:.3f}", help="Mean over classes of the area under each "
+                                                           "precision–recall curve, a hit needing IoU ≥ 0.5.")
+    metrics[1].metric("mAP@0.5:0.95", f"{mine.map50_95:.3f}", help="The same averaged over IoU thresholds 0.50, "
+                                                                   "0.55, …, 0.95 (COCO's): it rewards tight boxes.")
+    metrics[2].metric("Pictures scored", mine.images)
+    st.plotly_chart(precision_recall_figure(mine.curves, finder.class_names), width="stretch",
+                    key=f"{PREFIX}_pr")
+    st.markdown("**Detector and boxes from segmentation, on the same pictures**" if len(results) > 1 else
+                "**This model's scores, class by class**")
+    rows = comparison_rows(results, finder.class_names)
+    st.dataframe(rows, hide_index=True, width="stretch", key=f"{PREFIX}_comparison")
+    bars = {label: {"mAP": scores.map50, **{name: scores.ap50(i) for i, name in enumerate(finder.class_names)}}
+            for label, scores in results.items()}
+    st.plotly_chart(approaches_figure(bars), width="stretch", key=f"{PREFIX}_approaches")
+
+
+def find_view() -> None:
+    runs = box_runs()
+    if not runs:
+        st.info("No detector yet. Train one in the **Train** tab (the Tiny preset takes seconds; Quick finds the "
+                "shapes well in a few minutes), or train a segmentation model on the Segmentation page: its objects "
+                "become boxes here too.", icon=":material/model_training:")
+        return
+    setup = st.columns([1, 1.3], gap="large")
+    with setup[0]:
+        run = run_picker(PREFIX, runs)
+        dataset = run_dataset(run)
+        finder = box_finder(run, dataset)
+    if finder is None:
+        return
+    with setup[1]:
+        picture = picture_picker(PREFIX, dataset)
+    if picture is None:
+        st.info("Choose a picture: a sample of the run's dataset, an upload or a camera photo.",
+                icon=":material/image:")
+        return
+    view = model_view(finder, picture)
+    raw = candidates(finder, picture, view)
+    how = ("A CenterNet-style detector: every heatmap peak is a candidate box; the thresholds below only filter them."
+           if finder.kind == "detection" else
+           "A segmentation model: each connected region of one class in its mask is an object, and the box around it "
+           "a candidate scored by the region's mean confidence.")
+    st.caption(f"{picture.name}, as the model sees it ({view.shape[1]} × {view.shape[0]} px). {how}")
+    boxes_section(raw, view, true_boxes(finder, picture), finder)
+    st.divider()
+    validation_section(run, finder, dataset, runs)
+
+
+def train_view() -> None:
+    form, main = st.columns([1, 2.2], gap="large")
+    with form:
+        st.subheader("Model and data")
+        spec = variant_form(PREFIX, task="detection")
+    with main:
+        if spec is not None:
+            classes, why = class_count(spec)
+            if classes is None:
+                st.info(f"The model's size appears once the dataset is known. {why}", icon=":material/folder_open:")
+            else:
+                show_anatomy(describe_spec(spec, classes),
+                             title=f"{spec.variant}: the backbone shrinks the map, the neck climbs back, three heads",
+                             caption=f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; "
+                                     f"out, per cell of a grid {spec.image_size // DETECTOR_STRIDES[spec.model]} "
+                                     f"cells wide: {classes} centre heatmaps (one per class), a box size and an "
+                                     f"offset ({spec.dataset}).")
+            start_button(spec, PREFIX)
+        run_dir = current_run(PREFIX, task="detection")
+        if run_dir is None:
+            st.info("No detection runs yet. Press **Train** to start one; its losses and mAP appear here as it learns.")
+        else:
+            st.page_link("pages/compare_runs.py", label="Compare this run with others", icon=":material/compare:")
+            live_run_panel(run_dir, PREFIX)
+
+
+if predict_tab.open:
+    with predict_tab:
+        find_view()
+
+if train_tab.open:
+    with train_tab:
+        train_view()

@@ -1,0 +1,154 @@
+"""AppTest for the Detection page: boxes with a score and an NMS slider that only filter cached
+candidates, hits / misses / false positives against the truth, boxes from a segmentation model,
+mAP and the two approaches on the validation split, and training a detector.
+
+Most tests use run folders whose models are built, not trained (seconds instead of minutes); one
+test trains a Tiny detector from the page through a real worker.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cv_core.runs import list_runs
+from tests.app import detection_runs, segmentation_runs
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/detection.py"
+FINAL = ("completed", "failed", "cancelled", "interrupted")
+
+
+@pytest.fixture
+def roots(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVNET_LAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("CONVNET_LAB_DATA", str(tmp_path / "data"))
+    for name in ("CONVNET_LAB_SERVE", "CONVNET_LAB_OPERATOR_TOKEN", "CONVNET_LAB_DATA_ROOTS",
+                 "CONVNET_LAB_MAX_RUNS_PER_BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "runs"
+
+
+def open_page(path: str = PAGE, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update(query or {})
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text(at: AppTest) -> str:
+    kinds = ("markdown", "caption", "info", "warning", "error", "success", "subheader")
+    return " ".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def metrics(at: AppTest) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def figures(at: AppTest) -> dict:
+    return {chart.proto.id: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+
+
+def legend(figure: dict) -> list[str]:
+    return [trace.get("name") for trace in figure["data"] if trace.get("showlegend", True) and trace.get("name")]
+
+
+def test_without_a_model_the_page_points_to_train_and_segmentation(roots):
+    at = open_page()
+    assert at.title[0].value == "Detection"
+    assert "No detector yet" in text(at) and "Segmentation page" in text(at)
+
+
+def test_boxes_thresholds_outcomes_and_the_validation_split(roots):
+    seg = segmentation_runs.built_run(roots)
+    det = detection_runs.built_run(roots)
+    at = open_page()
+    assert at.selectbox(key="detection_model_run").value == det.name and at.query_params["run"] == det.name
+    # An untrained detector's candidates score about 0.1: none pass 0.3, some pass 0.1.
+    assert metrics(at)["Boxes shown"] == "0"
+    at.slider(key="detection_score").set_value(0.1).run()
+    assert not at.exception
+    shown = int(metrics(at)["Boxes shown"])
+    assert shown > 0
+    assert {"Hits", "False positives", "Missed"} <= set(metrics(at))
+    charts = [f for f in figures(at).values() if f["layout"]["title"]["text"].startswith(f"{shown} predicted box")]
+    assert len(charts) == 1
+    outcome = [f for f in figures(at).values() if f["layout"]["title"]["text"] == "Against the true boxes"][0]
+    names = legend(outcome)
+    assert any(n.startswith("true box, missed") for n in names) and any(n.startswith("false positive") for n in names)
+    (table,) = [df.value for df in at.dataframe if "outcome" in df.value.columns]
+    assert len(table) == shown and set(table["outcome"]) <= {"hit", "false positive"}
+    # NMS at 1 keeps every candidate above the threshold; it can only add boxes.
+    at.slider(key="detection_nms").set_value(1.0).run()
+    assert int(metrics(at)["Boxes shown"]) >= shown
+    # The validation split: mAP, per-class precision-recall, and the segmentation run beside it.
+    assert at.selectbox(key="detection_other_run").value == seg.name
+    at.button(key="detection_score_validation").click().run()
+    assert not at.exception
+    assert {"mAP@0.5", "mAP@0.5:0.95", "Pictures scored"} <= set(metrics(at)) and metrics(at)["Pictures scored"] == "32"
+    titles = [f["layout"]["title"]["text"] for f in figures(at).values()]
+    assert "Precision–recall at IoU 0.5, class by class" in titles and "AP@0.5 by class, side by side" in titles
+    (comparison,) = [df.value for df in at.dataframe if "approach" in df.value.columns]
+    assert [a.split(" (")[0] for a in comparison["approach"]] == ["Detector", "Boxes from segmentation"]
+    assert {"mAP@0.5", "mAP@0.5:0.95", "AP@0.5 circle"} <= set(comparison.columns)
+
+
+def test_a_segmentation_run_finds_boxes_too_and_an_upload_has_no_truth(roots):
+    seg = segmentation_runs.built_run(roots)
+    at = open_page(query={"run": seg.name})
+    assert at.selectbox(key="detection_model_run").value == seg.name
+    assert "connected region" in text(at) and "Boxes shown" in metrics(at)
+    assert "To set a detector beside these boxes" in text(at)
+    at.segmented_control(key="detection_source").set_value("Upload").run()
+    photo = np.zeros((60, 90, 3), np.uint8)
+    photo[10:40, 20:60] = (220, 40, 40)
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="PNG")
+    at.file_uploader(key="detection_upload").set_value(("red.png", buffer.getvalue(), "image/png")).run()
+    assert not at.exception
+    assert "No true boxes for your own picture" in text(at) and "Hits" not in metrics(at)
+
+
+def test_compare_runs_scores_detection_runs_by_map(roots):
+    det = detection_runs.built_run(roots)
+    at = open_page("pages/compare_runs.py")
+    at.multiselect(key="compare_runs_chosen").set_value([det.name]).run()
+    assert not at.exception
+    (table,) = [df.value for df in at.dataframe if "best val. mAP@0.5" in df.value.columns]
+    assert table["best val. mAP@0.5"].tolist() == ["0.250"] and table["test mAP@0.5"].tolist() == ["0.200"]
+    titles = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "mAP@0.5:0.95" in titles and "Heatmap loss" in titles
+
+
+def test_the_train_tab_trains_a_tiny_detector_that_the_page_then_offers(roots):
+    at = open_page(query={"detection_tab": "Train", "detection_preset": "Tiny"})
+    from cv_core.runs import architecture_cost, preset_spec
+
+    expected = architecture_cost(preset_spec("tiny", task="detection"), 5).params
+    assert metrics(at)["Parameters"] == f"{expected:,}"
+    assert "CenterNet-style detector, output stride 8 (coarser, faster)" in \
+        at.radio(key="detection_tiny_model").options
+    at.button(key="detection_train").click().run()
+    assert not at.exception
+    deadline = time.time() + 240
+    while time.time() < deadline and not (list_runs(roots) and list_runs(roots)[0].state in FINAL):
+        time.sleep(0.5)
+    (run,) = list_runs(roots)
+    assert run.state == "completed" and run.spec.task == "detection", (run.dir / "worker.log").read_text()
+    at.run()
+    assert any(s.value.startswith("Completed: best validation mAP@0.5") for s in at.success)
+    (scores,) = [df.value for df in at.dataframe if "validation AP@0.5" in df.value.columns]
+    assert scores["class"].tolist()[0] == "all classes (mAP)" and len(scores) == 6
+    titles = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "mAP@0.5" in titles and "Offset loss" in titles
+    found = open_page(query={"detection_tab": "Find boxes"})
+    assert found.selectbox(key="detection_model_run").value == run.id

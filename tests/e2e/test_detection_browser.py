@@ -1,0 +1,60 @@
+"""A person opens the Detection page, sees a detector's boxes on a picture, moves the score slider
+and sees the number of boxes change (only the thresholds' fragment reruns: the model does not)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import running_app, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def boxes_shown(page) -> int:
+    return int(page.locator(".st-key-detection_box_count [data-testid=stMetricValue]").inner_text())
+
+
+def test_move_the_score_slider_and_the_number_of_boxes_changes(browser, tmp_path):
+    from tests.app import detection_runs, segmentation_runs
+
+    runs = tmp_path / "runs"
+    segmentation_runs.built_run(runs)
+    run_dir = detection_runs.built_run(runs)
+    with running_app(runs, tmp_path, data=tmp_path / "data") as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 2000})
+        page.set_default_timeout(60_000)
+        page.goto(url + "/detection")
+        expect(page.get_by_role("heading", name="Detection", exact=True)).to_be_visible()
+        wait_idle(page, timeout=120_000)
+        assert f"run={run_dir.name}" in page.url
+        # An untrained detector's candidates score about 0.1: at the default threshold (0.3) none is shown.
+        assert boxes_shown(page) == 0
+        expect(page.locator('[class*="st-key-detection_outcomes"] .js-plotly-plot')).to_have_count(1)
+        slider = page.locator(".st-key-detection_score input[type=range]")
+        slider.focus()
+        for _ in range(4):  # 0.3 -> 0.1, one step of 0.05 per key
+            page.keyboard.press("ArrowLeft")
+        wait_idle(page)
+        expect(slider).to_have_value("0.1")
+        page.wait_for_function(
+            "() => Number(document.querySelector('.st-key-detection_box_count [data-testid=stMetricValue]')"
+            ".innerText) > 0", timeout=30_000)
+        many = boxes_shown(page)
+        assert "detection_score=0.1" in page.url
+        # The boxes are drawn: one outline trace per class present, and a table row per box.
+        expect(page.locator('[class*="st-key-detection_boxes"] .js-plotly-plot .scatterlayer .trace').first).to_be_attached()
+        screenshot(page, "detection_boxes")
+        for _ in range(2):  # 0.1 -> 0.2: fewer boxes
+            page.keyboard.press("ArrowRight")
+        wait_idle(page)
+        page.wait_for_function(
+            "(n) => Number(document.querySelector('.st-key-detection_box_count [data-testid=stMetricValue]')"
+            ".innerText) < n", arg=many, timeout=30_000)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        # The validation split: both approaches scored on the same pictures.
+        page.locator(".st-key-detection_score_validation button").click()
+        wait_idle(page, timeout=120_000)
+        expect(page.locator('[class*="st-key-detection_approaches"] .js-plotly-plot')).to_have_count(1)
+        screenshot(page, "detection_validation")
+        page.close()
