@@ -1,0 +1,63 @@
+"""One picture's boxes at a time: hits, misses and false positives; boxes from elsewhere as
+candidates for the same thresholds; boxes moved between picture sizes; two approaches scored."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cv_core.detection import (
+    box_outcomes,
+    box_scores,
+    candidates_from_boxes,
+    filter_detections,
+    mean_average_precision,
+    rescale_boxes,
+)
+
+
+@pytest.mark.parametrize(
+    "predictions, truths, hit, found",
+    [
+        ([], [(0, 0, 0, 10, 10)], [], [False]),
+        ([(0, 0, 0, 10, 10, 0.9)], [], [False], []),
+        # A duplicate: the better-scored box takes the truth, the other is a false positive.
+        ([(0, 1, 0, 10, 10, 0.5), (0, 0, 0, 10, 10, 0.9)], [(0, 0, 0, 10, 10)], [False, True], [True]),
+        # The right place but the wrong class is no hit; a box overlapping too little neither.
+        ([(1, 0, 0, 10, 10, 0.9), (0, 5, 5, 15, 15, 0.8)], [(0, 0, 0, 10, 10)], [False, False], [False]),
+        # Two objects, each found once, whatever the order of the boxes.
+        ([(0, 20, 20, 30, 30, 0.4), (0, 0, 0, 10, 10, 0.6)], [(0, 0, 0, 10, 10), (0, 20, 20, 30, 30)],
+         [True, True], [True, True]),
+    ],
+)
+def test_box_outcomes(predictions, truths, hit, found):
+    assert box_outcomes(predictions, truths) == (hit, found)
+
+
+def test_boxes_from_elsewhere_go_through_the_same_threshold_and_nms():
+    boxes = [(2, 0, 0, 10, 10, 0.4), (2, 1, 1, 10, 10, 0.9), (0, 20, 20, 30, 30, 0.7)]
+    raw = candidates_from_boxes(boxes, (32, 32), 3)
+    assert raw.boxes.shape == (1, 3, 4) and raw.scores[0].tolist() == pytest.approx([0.9, 0.7, 0.4])
+    (kept,) = filter_detections(raw, 0.3, 0.5)
+    assert [(c, s) for c, *_, s in kept] == [(2, pytest.approx(0.9)), (0, pytest.approx(0.7))]  # NMS drops the 0.4
+    assert len(filter_detections(raw, 0.3, 1.0)[0]) == 3 and filter_detections(raw, 0.8, 0.5)[0][0][0] == 2
+    assert filter_detections(candidates_from_boxes([], (32, 32), 3), 0.0, 0.5) == [[]]
+
+
+def test_rescale_boxes_moves_corners_with_the_picture():
+    (moved,) = rescale_boxes([(1, 10, 20, 30, 40)], (100, 50), (50, 100))
+    assert moved[0] == 1 and moved[1:] == pytest.approx((20.0, 10.0, 60.0, 20.0))
+    assert rescale_boxes([(1, 10, 20, 30, 40, 0.5)], (10, 10), (10, 10)) == [(1, 10.0, 20.0, 30.0, 40.0, 0.5)]
+    assert rescale_boxes([], (10, 10), (20, 20)) == []
+
+
+def test_box_scores_agree_with_the_metrics():
+    truths = [[(0, 0, 0, 10, 10)], [(1, 0, 0, 10, 10)]]
+    predictions = [[(0, 0, 0, 10, 10, 0.9)], [(0, 0, 0, 10, 10, 0.8)]]
+    scores = box_scores(predictions, truths)
+    assert scores.map50 == mean_average_precision(predictions, truths) == 0.5
+    assert (scores.ap50(0), scores.ap50(1), scores.images, scores.boxes) == (1.0, 0.0, 2, 2)
+    assert math.isnan(scores.ap50(4))
+    np.testing.assert_allclose(scores.curves[0][1], [1.0, 0.5])  # precision: a hit, then a wrong-class box
