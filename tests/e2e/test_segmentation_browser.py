@@ -3,6 +3,8 @@ the opacity slider."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -37,7 +39,7 @@ def test_choose_a_run_see_the_masks_and_move_the_opacity_slider(browser, tmp_pat
         page.locator(".st-key-segmentation_model_run [data-testid=stSelectbox]").click()
         page.get_by_role("option").filter(has_text=first.name).click()
         wait_idle(page, timeout=120_000)
-        assert f"run={first.name}" in page.url
+        expect(page).to_have_url(re.compile(f"run={first.name}"))  # waits for the rerun
         # The masks: the picture, the predicted mask, the true mask, and the legend under them.
         for caption in ("The picture, as the model sees it", "Predicted mask", "True mask"):
             expect(page.get_by_test_id("stImageCaption").filter(has_text=caption).first).to_be_visible()
@@ -50,12 +52,12 @@ def test_choose_a_run_see_the_masks_and_move_the_opacity_slider(browser, tmp_pat
         before = overlay_href(page)
         screenshot(page, "segmentation_predict")
         # Move the opacity slider with the keyboard: the overlay is redrawn (only its fragment reruns).
-        slider = page.locator(".st-key-segmentation_opacity [role=slider]")
+        slider = page.locator(".st-key-segmentation_opacity input[type=range]")
         slider.focus()
         for _ in range(6):
             page.keyboard.press("ArrowRight")
         wait_idle(page)
-        expect(slider).to_have_attribute("aria-valuenow", "0.8")
+        expect(slider).to_have_value("0.8")
         page.wait_for_function(
             "(old) => { const i = document.querySelector('[class*=\"st-key-segmentation_overlay\"] .js-plotly-plot image');"
             " return i && i.getAttribute('href') !== old; }", arg=before, timeout=30_000)
