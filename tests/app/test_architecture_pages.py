@@ -257,7 +257,7 @@ def test_a_reload_follows_the_same_run(runs_root):
 
 
 def test_cancelled_run_offers_resume_and_completes(runs_root):
-    run_dir = submit_run(preset_spec("tiny", epochs=30, dataset_options={
+    run_dir = submit_run(preset_spec("tiny", epochs=12, dataset_options={
         "image_size": 32, "train_size": 256, "validation_size": 32, "test_size": 32}), runs_root)
     deadline = time.time() + 90
     while time.time() < deadline and len(load_run(run_dir).metrics) < 1:
@@ -271,7 +271,7 @@ def test_cancelled_run_offers_resume_and_completes(runs_root):
     resume[0].click().run()
     assert not at.exception
     (run,) = wait_until_final(runs_root, timeout=180)
-    assert run.state == "completed" and [r["epoch"] for r in run.metrics] == list(range(1, 31))
+    assert run.state == "completed" and [r["epoch"] for r in run.metrics] == list(range(1, 13))
 
 
 def test_completed_run_continues_as_a_linked_run(runs_root):
@@ -294,7 +294,7 @@ def test_lab_offers_resume_after_the_worker_is_killed(runs_root):
 
     from cv_core.runs import read_metrics, read_status
 
-    run_dir = submit_run(preset_spec("tiny", epochs=40, dataset_options={
+    run_dir = submit_run(preset_spec("tiny", epochs=12, dataset_options={
         "image_size": 32, "train_size": 256, "validation_size": 32, "test_size": 32}), runs_root)
     deadline = time.time() + 90
     while time.time() < deadline and len(read_metrics(run_dir)) < 1:
@@ -312,7 +312,7 @@ def test_lab_offers_resume_after_the_worker_is_killed(runs_root):
     (run,) = wait_until_final(runs_root, timeout=180)
     assert run.state == "completed"
     epochs = [r["epoch"] for r in run.metrics]
-    assert epochs == list(range(1, 41)) and done_before >= 1
+    assert epochs == list(range(1, 13)) and done_before >= 1
 
 
 # -- compare runs -----------------------------------------------------------------------------
