@@ -168,10 +168,14 @@ def match_detections(predictions, truths, iou_threshold=0.5) -> dict[int, ClassM
         ValueError: different numbers of images, malformed tuples, boxes with x1 < x0 or
             y1 < y0, scores that are not finite, a threshold outside (0, 1].
     """
-    threshold = _check_threshold(iou_threshold)
+    return _match_at(predictions, truths, (_check_threshold(iou_threshold),))[0]
+
+
+def _match_at(predictions, truths, thresholds) -> list[dict[int, ClassMatches]]:
+    """:func:`match_detections` at several IoU thresholds, parsing and measuring overlaps once."""
     _check_lists(predictions, truths)
     scores: dict[int, list[np.ndarray]] = {}
-    hits: dict[int, list[np.ndarray]] = {}
+    hits: list[dict[int, list[np.ndarray]]] = [{} for _ in thresholds]
     counts: dict[int, int] = {}
     for image, (predicted, true) in enumerate(zip(predictions, truths)):
         p_classes, p_values = _parse(predicted, 6, "predictions", image)
@@ -185,25 +189,30 @@ def match_detections(predictions, truths, iou_threshold=0.5) -> dict[int, ClassM
             mine = mine[order]
             true_boxes = t_values[t_classes == cls]
             overlaps = box_iou(mine[:, :4], true_boxes)
-            taken = np.zeros(len(true_boxes), bool)
-            hit = np.zeros(len(mine), bool)
-            for k in range(len(mine)):
-                if not len(true_boxes):
-                    break
-                candidates = np.where(taken, -1.0, overlaps[k])
-                best = int(np.argmax(candidates))
-                if candidates[best] >= threshold - _IOU_TOLERANCE:
-                    taken[best] = True
-                    hit[k] = True
+            best_overlap = overlaps.max(axis=1) if len(true_boxes) else np.full(len(mine), -1.0)
             scores.setdefault(cls, []).append(mine[:, 4])
-            hits.setdefault(cls, []).append(hit)
-    result = {}
-    for cls in sorted(set(scores) | set(counts)):
-        s = np.concatenate(scores.get(cls, [np.zeros(0)]))
-        h = np.concatenate(hits.get(cls, [np.zeros(0, bool)]))
-        order = np.argsort(-s, kind="stable")
-        result[cls] = ClassMatches(scores=s[order], true_positive=h[order], num_truths=counts.get(cls, 0))
-    return result
+            for threshold, found in zip(thresholds, hits):
+                taken = np.zeros(len(true_boxes), bool)
+                hit = np.zeros(len(mine), bool)
+                # Only a prediction that overlaps some true box enough can take one: the others are
+                # false positives whatever came before them (most of a detector's low-scored boxes).
+                for k in np.flatnonzero(best_overlap >= threshold - _IOU_TOLERANCE):
+                    candidates = np.where(taken, -1.0, overlaps[k])
+                    best = int(np.argmax(candidates))
+                    if candidates[best] >= threshold - _IOU_TOLERANCE:
+                        taken[best] = True
+                        hit[k] = True
+                found.setdefault(cls, []).append(hit)
+    results = []
+    for found in hits:
+        result = {}
+        for cls in sorted(set(scores) | set(counts)):
+            s = np.concatenate(scores.get(cls, [np.zeros(0)]))
+            h = np.concatenate(found.get(cls, [np.zeros(0, bool)]))
+            order = np.argsort(-s, kind="stable")
+            result[cls] = ClassMatches(scores=s[order], true_positive=h[order], num_truths=counts.get(cls, 0))
+        results.append(result)
+    return results
 
 
 def _curve(matches: ClassMatches) -> tuple[np.ndarray, np.ndarray]:
@@ -256,8 +265,12 @@ def precision_recall_curves(predictions, truths, iou_threshold=0.5) -> dict[int,
     Raises:
         ValueError: as :func:`match_detections`.
     """
+    return _curves(match_detections(predictions, truths, iou_threshold))
+
+
+def _curves(matched: dict[int, ClassMatches]) -> dict[int, tuple[np.ndarray, np.ndarray, float]]:
     curves = {}
-    for cls, matches in match_detections(predictions, truths, iou_threshold).items():
+    for cls, matches in matched.items():
         if matches.num_truths == 0:
             continue
         recall, precision = _curve(matches)
@@ -301,5 +314,8 @@ def coco_map(predictions, truths) -> float:
     Raises:
         ValueError: as :func:`match_detections`.
     """
-    values = [mean_average_precision(predictions, truths, t) for t in COCO_IOU_THRESHOLDS]
+    values = []
+    for matched in _match_at(predictions, truths, COCO_IOU_THRESHOLDS):  # overlaps measured once
+        curves = _curves(matched)
+        values.append(float(np.mean([ap for _, _, ap in curves.values()])) if curves else math.nan)
     return float(np.mean(values)) if not any(math.isnan(v) for v in values) else math.nan
