@@ -30,6 +30,7 @@ from cv_core.detection.metrics import (
     coco_map,
     match_detections,
     mean_average_precision,
+    mean_average_precisions,
     precision_recall_curves,
 )
 
@@ -73,6 +74,7 @@ __all__ = sorted([
     "coco_map",
     "match_detections",
     "mean_average_precision",
+    "mean_average_precisions",
     "precision_recall_curves",
     *_LAZY,
 ])

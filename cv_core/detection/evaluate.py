@@ -17,7 +17,7 @@ import numpy as np
 from cv_core._tf import keras as _keras
 from cv_core.datasets.base import Dataset, check_split, resize_image
 from cv_core.detection.decode import filter_detections, predict_raw
-from cv_core.detection.metrics import coco_map, mean_average_precision
+from cv_core.detection.metrics import COCO_IOU_THRESHOLDS, mean_average_precisions
 from cv_core.detection.model import detector_geometry
 from cv_core.detection.targets import check_detection_dataset
 
@@ -101,9 +101,10 @@ def evaluate_detector(
         raw = predict_raw(model, np.asarray(images[start:start + batch_size], np.float32),
                           max_candidates=max(max_detections, 100))
         predictions.extend(filter_detections(raw, score_threshold, iou_threshold, max_detections))
+    maps = mean_average_precisions(predictions, truths, COCO_IOU_THRESHOLDS)  # 0.50 first; one matching pass
     return DetectionEvaluation(
-        map50=mean_average_precision(predictions, truths, 0.5),
-        map50_95=coco_map(predictions, truths),
+        map50=maps[0],
+        map50_95=float(np.mean(maps)),
         predictions=predictions,
         truths=truths,
     )

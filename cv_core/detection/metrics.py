@@ -45,6 +45,7 @@ __all__ = [
     "coco_map",
     "match_detections",
     "mean_average_precision",
+    "mean_average_precisions",
     "precision_recall_curves",
 ]
 
@@ -314,8 +315,26 @@ def coco_map(predictions, truths) -> float:
     Raises:
         ValueError: as :func:`match_detections`.
     """
+    values = mean_average_precisions(predictions, truths, COCO_IOU_THRESHOLDS)
+    return float(np.mean(values)) if not any(math.isnan(v) for v in values) else math.nan
+
+
+def mean_average_precisions(predictions, truths, iou_thresholds=COCO_IOU_THRESHOLDS) -> list[float]:
+    """:func:`mean_average_precision` at each of several IoU thresholds, matching in one pass.
+
+    The boxes are checked and their overlaps measured once for all thresholds, so
+    ``mean_average_precisions(p, t)`` gives mAP@0.5 (its first value) and the ten values
+    :func:`coco_map` averages for little more than the cost of one.
+
+    Returns:
+        One float per threshold (NaN when there is no true box).
+
+    Raises:
+        ValueError: as :func:`match_detections`.
+    """
+    thresholds = tuple(_check_threshold(t) for t in iou_thresholds)
     values = []
-    for matched in _match_at(predictions, truths, COCO_IOU_THRESHOLDS):  # overlaps measured once
+    for matched in _match_at(predictions, truths, thresholds):
         curves = _curves(matched)
         values.append(float(np.mean([ap for _, _, ap in curves.values()])) if curves else math.nan)
-    return float(np.mean(values)) if not any(math.isnan(v) for v in values) else math.nan
+    return values

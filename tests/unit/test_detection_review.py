@@ -61,3 +61,19 @@ def test_box_scores_agree_with_the_metrics():
     assert (scores.ap50(0), scores.ap50(1), scores.images, scores.boxes) == (1.0, 0.0, 2, 2)
     assert math.isnan(scores.ap50(4))
     np.testing.assert_allclose(scores.curves[0][1], [1.0, 0.5])  # precision: a hit, then a wrong-class box
+
+
+def test_mean_average_precisions_match_one_threshold_at_a_time():
+    from cv_core.detection import COCO_IOU_THRESHOLDS, coco_map, mean_average_precisions
+
+    rng = np.random.default_rng(0)
+    truths = [[(int(rng.integers(3)), 10, 10, 30, 30), (int(rng.integers(3)), 25, 20, 60, 50)] for _ in range(20)]
+    predictions = []
+    for _ in range(20):
+        corner = rng.uniform(0, 40, (15, 2))
+        size = rng.uniform(5, 35, (15, 2))
+        predictions.append([(int(rng.integers(3)), *corner[i], *(corner[i] + size[i]), float(rng.random()))
+                            for i in range(15)])
+    values = mean_average_precisions(predictions, truths)
+    assert values == [mean_average_precision(predictions, truths, t) for t in COCO_IOU_THRESHOLDS]
+    assert coco_map(predictions, truths) == pytest.approx(np.mean(values)) and values[0] > values[-1]
