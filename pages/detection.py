@@ -135,6 +135,10 @@ def validation_section(run, finder, dataset, runs) -> None:
                 "**This model's scores, class by class**")
     rows = comparison_rows(results, finder.class_names)
     st.dataframe(rows, hide_index=True, width="stretch", key=f"{PREFIX}_comparison")
+    for label, scores in results.items():
+        if scores.boxes == 0:
+            st.caption(f"{label} found no box on these pictures, so every AP is 0 (a model this undertrained "
+                       "sees only background: train it longer).")
     bars = {label: {"mAP": scores.map50, **{name: scores.ap50(i) for i, name in enumerate(finder.class_names)}}
             for label, scores in results.items()}
     st.plotly_chart(approaches_figure(bars), width="stretch", key=f"{PREFIX}_approaches")
@@ -184,7 +188,7 @@ def train_view() -> None:
                 st.info(f"The model's size appears once the dataset is known. {why}", icon=":material/folder_open:")
             else:
                 show_anatomy(describe_spec(spec, classes),
-                             title=f"{spec.variant}: the backbone shrinks the map, the neck climbs back, three heads",
+                             title=f"{spec.variant}: backbone, neck, three heads",
                              caption=f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; "
                                      f"out, per cell of a grid {spec.image_size // DETECTOR_STRIDES[spec.model]} "
                                      f"cells wide: {classes} centre heatmaps (one per class), a box size and an "

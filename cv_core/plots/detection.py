@@ -29,6 +29,12 @@ def _hex(colour) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+def _ink(colour) -> str:
+    """Black or white, whichever reads better on ``colour`` (a hex string)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b >= 140 else "white"
+
+
 def _name(class_names: Sequence[str], index: int) -> str:
     return class_names[index] if 0 <= index < len(class_names) else f"class {index}"
 
@@ -94,7 +100,7 @@ def boxes_figure(picture: np.ndarray, boxes, class_names: Sequence[str], palette
         for box in mine:
             fig.add_annotation(x=float(box[1]) * scale - 0.5, y=float(box[2]) * scale - 0.5, xanchor="left",
                                yanchor="bottom", showarrow=False, text=f"{_name(class_names, cls)} {box[5]:.2f}",
-                               font=dict(size=11, color="black"), bgcolor=colour, borderpad=1)
+                               font=dict(size=11, color=_ink(colour)), bgcolor=colour, borderpad=1)
     return _layout(fig, picture.shape[0], picture.shape[1], title, figure_height, legend=bool(boxes))
 
 

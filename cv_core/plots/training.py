@@ -18,7 +18,8 @@ __all__ = ["curves_figure", "grid_summary_figure", "loss_curves_figure"]
 #: One colour per run, cycling when there are more runs than colours.
 RUN_COLOURS = qualitative.D3 + qualitative.Set2
 
-_METRIC_NAMES = {"accuracy": "Accuracy", "loss": "Loss", "mean_iou": "Mean IoU"}
+_METRIC_NAMES = {"accuracy": "Accuracy", "loss": "Loss", "mean_iou": "Mean IoU", "map50": "mAP@0.5",
+                 "map50_95": "mAP@0.5:0.95"}
 #: Metrics that read as percentages on the axis.
 _PERCENT_METRICS = ("accuracy",)
 

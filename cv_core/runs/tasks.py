@@ -505,24 +505,21 @@ def _detection_scores(model, dataset, spec: TrainSpec) -> dict:
 
 
 def _detection_score_rows(scores: Mapping) -> list[dict]:
-    """One row per object class (AP at IoU 0.5 on each split scored), after a row of the means."""
+    """mAP@0.5 and mAP@0.5:0.95 over all classes, then AP@0.5 of each class: one column per split scored."""
     splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
     if not splits:
         return []
 
-    def rounded(value):
-        return None if value is None else round(value, 3)
+    def row(label: str, value) -> dict:
+        values = {split: value(scores[split]) for split in splits}
+        return {"score": label, **{split: None if v is None else round(v, 3) for split, v in values.items()}}
 
-    rows = [{"class": "all classes (mAP)", **{f"{split} AP@0.5": rounded(scores[split].get("map50"))
-                                              for split in splits},
-             **{f"{split} AP@0.5:0.95": rounded(scores[split].get("map50_95")) for split in splits}}]
+    rows = [row("mAP@0.5, all classes", lambda s: s.get("map50")),
+            row("mAP@0.5:0.95, all classes", lambda s: s.get("map50_95"))]
     names = scores[splits[0]].get("class_names") or []
     for index, name in enumerate(names):
-        row = {"class": f"{index} · {name}"}
-        for split in splits:
-            values = scores[split].get("ap50") or []
-            row[f"{split} AP@0.5"] = rounded(values[index]) if index < len(values) else None
-        rows.append(row)
+        rows.append(row(f"AP@0.5, {index} · {name}",
+                        lambda s, i=index: (s.get("ap50") or [])[i] if i < len(s.get("ap50") or []) else None))
     return rows
 
 

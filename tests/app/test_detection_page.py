@@ -146,8 +146,9 @@ def test_the_train_tab_trains_a_tiny_detector_that_the_page_then_offers(roots):
     assert run.state == "completed" and run.spec.task == "detection", (run.dir / "worker.log").read_text()
     at.run()
     assert any(s.value.startswith("Completed: best validation mAP@0.5") for s in at.success)
-    (scores,) = [df.value for df in at.dataframe if "validation AP@0.5" in df.value.columns]
-    assert scores["class"].tolist()[0] == "all classes (mAP)" and len(scores) == 6
+    (scores,) = [df.value for df in at.dataframe if "score" in df.value.columns]
+    assert scores["score"].tolist()[:3] == ["mAP@0.5, all classes", "mAP@0.5:0.95, all classes", "AP@0.5, 0 · circle"]
+    assert len(scores) == 7 and list(scores.columns) == ["score", "validation", "test"]
     titles = " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert "mAP@0.5" in titles and "Offset loss" in titles
     found = open_page(query={"detection_tab": "Find boxes"})
