@@ -46,13 +46,16 @@ def _picture(picture: np.ndarray) -> go.Figure:
 
 def _outline(fig: go.Figure, boxes, factor: float, name: str, colour: str, hovers: list[str], dash: str = "solid",
              legend: bool = True, width: float = 2.5) -> None:
-    """All ``boxes`` as one trace of closed outlines (None between boxes), one legend entry."""
+    """All ``boxes`` as one trace of closed outlines (None between boxes, over a halo), one legend entry."""
     xs, ys, texts = [], [], []
     for box, hover in zip(boxes, hovers):
         x0, y0, x1, y1 = (float(v) * factor - 0.5 for v in box[1:5])
         xs += [x0, x1, x1, x0, x0, None]
         ys += [y0, y0, y1, y1, y0, None]
         texts += [hover] * 5 + [None]
+    # A dark halo under the outline keeps it visible on a background of its own colour.
+    fig.add_scatter(x=xs, y=ys, mode="lines", showlegend=False, hoverinfo="skip",
+                    line=dict(color="rgba(0, 0, 0, 0.55)", width=width + 2.5, dash=dash))
     fig.add_scatter(x=xs, y=ys, mode="lines", name=name, showlegend=legend and bool(boxes),
                     line=dict(color=colour, width=width, dash=dash), text=texts, hoverinfo="text",
                     hoveron="points+fills")
