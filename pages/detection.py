@@ -40,7 +40,7 @@ show_flash()
 predict_tab, train_tab = st.tabs(["Find boxes", "Train"], key="detection_tab", bind="query-params")
 
 
-def boxes_section(raw, view, truths, finder) -> None:
+def boxes_section(raw, view, truths, finder, no_truth: str) -> None:
     """The thresholds and what they leave: only this part reruns when a slider moves."""
 
     @st.fragment
@@ -73,9 +73,8 @@ def boxes_section(raw, view, truths, finder) -> None:
             figures[1].plotly_chart(outcomes_figure(picture, boxes, hit, truths, found, finder.class_names, scale,
                                                     title="Against the true boxes"),
                                     width="stretch", key=f"{PREFIX}_outcomes")
-        else:
-            figures[1].info("No true boxes for your own picture: hits, misses and false positives need them.",
-                            icon=":material/info:")
+        elif no_truth:
+            figures[1].info(no_truth, icon=":material/info:")
         if boxes:
             st.dataframe(boxes_table(boxes, hit, finder.class_names), hide_index=True, width="stretch",
                          key=f"{PREFIX}_table")
@@ -122,6 +121,9 @@ def validation_section(run, finder, dataset, runs) -> None:
         other_finder = box_finder(other, dataset)
         if other_finder is not None and (other_finder.kind == "detection" or other_finder.class_map is not None):
             results[f"{KINDS[other_finder.kind]} ({other.id[-4:]})"] = validation_scores(other_finder, dataset, limit)
+        elif other_finder is not None:
+            st.caption(f"Run {other.id} predicts mask classes that are not the dataset's object classes "
+                       f"({', '.join(finder.class_names)}): its boxes cannot be scored against the true ones.")
     mine = next(iter(results.values()))
     metrics = st.columns(3)
     metrics[0].metric("mAP@0.5", f"{mine.map50:.3f}", help="Mean over classes of the area under each "
@@ -171,7 +173,13 @@ def find_view() -> None:
            "A segmentation model: each connected region of one class in its mask is an object, and the box around it "
            "a candidate scored by the region's mean confidence.")
     st.caption(f"{picture.name}, as the model sees it ({view.shape[1]} × {view.shape[0]} px). {how}")
-    boxes_section(raw, view, true_boxes(finder, picture), finder)
+    truths = true_boxes(finder, picture)
+    if picture.boxes is None:
+        no_truth = "No true boxes for your own picture: hits, misses and false positives need them."
+    else:
+        no_truth = ("This segmentation model's classes are not the dataset's object classes, so its boxes cannot be "
+                    "matched with the true ones.")
+    boxes_section(raw, view, truths, finder, no_truth)
     st.divider()
     validation_section(run, finder, dataset, runs)
 
