@@ -53,8 +53,16 @@ def test_segmentation_benchmark_reports_both_ratios():
         assert 0.0 < float(cells[5].split()[0]) < 50.0
 
 
+def test_detection_benchmark_times_the_page_path():
+    result = subprocess.run([sys.executable, "bench/detection.py", "--only", "page", "--page-calls", "2"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("| resize, predict_raw")]
+    assert 0.0 < float(row.split("|")[2]) < 60.0 and "goal < 1 s:" in result.stdout
+
+
 @pytest.mark.parametrize("script", ["bench/memory.py", "bench/startup_time.py", "bench/train_throughput.py",
-                                    "bench/segmentation.py"])
+                                    "bench/segmentation.py", "bench/detection.py"])
 def test_benchmarks_explain_themselves(script):
     result = subprocess.run([sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "usage:" in result.stdout
