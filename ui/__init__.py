@@ -21,4 +21,37 @@ def _leave_legacy_pages_mode() -> None:
         st.rerun()
 
 
+def _keep_keras_state_between_reruns() -> None:
+    """Stop Streamlit from calling ``keras.backend.clear_session()`` after every rerun.
+
+    Streamlit's script runner "cleans problem modules" when a run ends: if Keras is imported,
+    it clears the Keras session, which empties TensorFlow's kernel cache and runs a full garbage
+    collection. Our models and their compiled functions live in ``st.cache_resource`` across
+    reruns, so the next rerun paid for rebuilding kernels, and every click waited for the
+    collection first: measured through py-spy on the Heatmaps page, the clean-up took as long as
+    the page itself (``bench/interpret.py`` has the numbers). Code that builds throwaway models
+    releases them itself (``ui.architecture``). Matplotlib figures are still closed.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:  # pragma: no cover - a future Streamlit that moved it
+        return
+    original = getattr(script_runner, "_clean_problem_modules", None)
+    if original is None or getattr(original, "keeps_keras", False):
+        return
+
+    def clean_problem_modules_but_keras() -> None:
+        import sys
+
+        if "matplotlib.pyplot" in sys.modules:
+            try:
+                sys.modules["matplotlib.pyplot"].close("all")
+            except Exception:  # noqa: BLE001 - as Streamlit: never crash the app here
+                pass
+
+    clean_problem_modules_but_keras.keeps_keras = True
+    script_runner._clean_problem_modules = clean_problem_modules_but_keras
+
+
+_keep_keras_state_between_reruns()
 _leave_legacy_pages_mode()
