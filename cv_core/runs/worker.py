@@ -280,6 +280,28 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+#: TensorFlow 2.21's oneDNN kernels corrupt the heap on this kind of CPU (the process aborts
+#: with "malloc(): corrupted top size") when they train a strided 1x1 convolution on fewer than
+#: 16 channels at 60 px or more: e.g. the Tiny preset's mini-Xception (filters 8, 16) at 64 px.
+#: A run with any layer that narrow trains with oneDNN's optimisations off: the same model and
+#: numbers, computed by TensorFlow's own kernels. Wider runs keep them.
+ONEDNN_MIN_FILTERS = 16
+
+
+def avoid_onednn_crash(spec: TrainSpec) -> bool:
+    """Turn oneDNN off for ``spec`` if it is narrow, before TensorFlow is imported; True if done.
+
+    Nothing changes when TensorFlow is already imported in this process (too late) or the
+    person set ``TF_ENABLE_ONEDNN_OPTS`` themselves.
+    """
+    if min(spec.filters, default=ONEDNN_MIN_FILTERS) >= ONEDNN_MIN_FILTERS:
+        return False
+    if "tensorflow" in sys.modules or "TF_ENABLE_ONEDNN_OPTS" in os.environ:
+        return False
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    return True
+
+
 def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
          poll_seconds: float = 1.0, queue: bool = True) -> str:
     """Run the worker for ``run_dir`` in this process and return the run's final state.
@@ -317,6 +339,9 @@ def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
             update_status(run_dir, state="running", started_at=time.time(),
                           message="Starting TensorFlow and building the model")
             say(f"Training {run_dir.name} ({spec.variant}, {spec.epochs} epochs)")
+            if avoid_onednn_crash(spec):
+                say(f"Layers narrower than {ONEDNN_MIN_FILTERS} filters: TensorFlow's oneDNN optimisations are "
+                    "off for this run (they crash on such layers here).")
             results = run_training(spec, run_dir, echo=say)
             task = task_of(spec)
             score = results.get(task.test_metric)

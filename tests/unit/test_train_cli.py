@@ -137,3 +137,31 @@ def test_tiny_detection_run_from_the_command_line(tmp_path, capsys):
     scores = store.read_scores(run.dir)
     assert set(scores) == {"validation", "test"} and len(scores["test"]["ap50"]) == 5
     assert run.test_metrics["map50"] == scores["test"]["map50"] and run.test_score is not None
+
+
+def test_a_narrow_model_at_64_px_trains_instead_of_crashing(tmp_path, monkeypatch):
+    # TensorFlow 2.21's oneDNN kernels aborted this run ("malloc(): corrupted top size"): the
+    # Tiny mini-Xception (filters 8, 16) at 64 px. The worker now trains it with oneDNN off.
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    result = run_cli("--preset", "tiny", "--image-size", "64", "--epochs", "1", "--dataset-option", "train_size=64",
+                     "--dataset-option", "validation_size=16", "--dataset-option", "test_size=16",
+                     "--runs-root", str(tmp_path / "runs"))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "oneDNN optimisations are off" in result.stdout
+    (run,) = store.list_runs(tmp_path / "runs")
+    assert run.state == "completed" and [row["epoch"] for row in run.metrics] == [1]
+
+
+def test_only_narrow_models_lose_onednn(monkeypatch):
+    import sys
+
+    from cv_core.runs import preset_spec
+    from cv_core.runs.worker import avoid_onednn_crash
+
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # recorded, so the teardown removes what the call sets
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    assert not avoid_onednn_crash(preset_spec("quick"))  # 16-32-64-128 keeps oneDNN
+    assert "TF_ENABLE_ONEDNN_OPTS" not in __import__("os").environ
+    assert avoid_onednn_crash(preset_spec("tiny"))
+    assert __import__("os").environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
