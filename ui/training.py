@@ -56,6 +56,13 @@ BN_CAPTIONS = {"before_activation": "conv → BN → ReLU, the book's choice", "
 PRESET_LABELS = {"tiny": "Tiny", "quick": "Quick", "book": "Book"}
 PRESET_CAPTIONS = {"tiny": "seconds: a smoke test", "quick": "about 3 minutes on a CPU: the recommended start",
                    "book": "the book's settings at 180 px: meant for a GPU"}
+#: What a preset means for the other tasks (the presets change with the task: see ``Task.presets``).
+TASK_PRESET_CAPTIONS = {
+    "segmentation": {"quick": "a U-Net on shapes at 48 px, minutes on a CPU: the recommended start",
+                     "book": "the book's model on Oxford pets at 200 px: meant for a GPU"},
+    "detection": {"quick": "64 px easy shapes, about 1.5 minutes on a CPU: the recommended start",
+                  "book": "Oxford pets' head boxes at 128 px: meant for a GPU"},
+}
 OPTIMIZER_LABELS = {"rmsprop": "RMSprop", "adam": "Adam", "sgd": "SGD"}
 SCHEDULE_LABELS = {"constant": "Constant", "cosine": "Warm-up, then cosine decay"}
 STATE_ICONS = {
@@ -127,7 +134,8 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     """
     presets = [p for p in PRESET_LABELS if p in PRESETS]
     preset = st.radio("Preset", presets, index=presets.index("quick"), format_func=PRESET_LABELS.get,
-                      captions=[PRESET_CAPTIONS[p] for p in presets], key=f"{prefix}_preset", bind="query-params")
+                      captions=[TASK_PRESET_CAPTIONS.get(task, {}).get(p, PRESET_CAPTIONS[p]) for p in presets],
+                      key=f"{prefix}_preset", bind="query-params")
     base = preset_spec(preset, task=task)
     table = task_of(task)
     k = f"{prefix}_{preset}"

@@ -183,3 +183,14 @@ def test_mask_studio_fine_tunes_a_run_on_your_masks(roots):
     assert "(new: predictions, whose shapes differ)" in (tuned.dir / "worker.log").read_text()
     at.run()
     assert any("Fine-tunes the final weights of run" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("page, prefix, book", [
+    (PAGE, "segmentation", "the book's model on Oxford pets at 200 px"),
+    ("pages/detection.py", "detection", "Oxford pets' head boxes at 128 px"),
+])
+def test_preset_captions_describe_the_tasks_presets(roots, page, prefix, book):
+    at = open_page(page, query={f"{prefix}_tab": "Train"})
+    captions = list(at.radio(key=f"{prefix}_preset").proto.captions)
+    assert len(captions) == 3 and captions[2].startswith(book)
+    assert not any("180 px" in c for c in captions)  # the classification book preset's size
