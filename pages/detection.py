@@ -7,7 +7,6 @@ import streamlit as st
 from cv_core.detection import box_outcomes, filter_detections
 from cv_core.runs.tasks import DETECTOR_STRIDES
 from cv_core.plots.detection import approaches_figure, boxes_figure, outcomes_figure, precision_recall_figure
-from ui.architecture import describe_spec, show_anatomy
 from ui.detection import (
     KINDS,
     VALIDATION_LIMIT,
@@ -26,7 +25,7 @@ from ui.detection import (
     validation_scores,
 )
 from ui.segmentation import run_dataset
-from ui.training import class_count, current_run, live_run_panel, show_flash, start_button, variant_form
+from ui.training import show_flash, task_train_view
 
 PREFIX = "detection"
 
@@ -184,30 +183,17 @@ def find_view() -> None:
     validation_section(run, finder, dataset, runs)
 
 
+def anatomy_text(spec, classes: int) -> tuple[str, str]:
+    return (f"{spec.variant}: backbone, neck, three heads",
+            (f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; "
+             f"out, per cell of a grid {spec.image_size // DETECTOR_STRIDES[spec.model]} "
+             f"cells wide: {classes} centre heatmaps (one per class), a box size and an "
+             f"offset ({spec.dataset})."))
+
+
 def train_view() -> None:
-    form, main = st.columns([1, 2.2], gap="large")
-    with form:
-        st.subheader("Model and data")
-        spec = variant_form(PREFIX, task="detection")
-    with main:
-        if spec is not None:
-            classes, why = class_count(spec)
-            if classes is None:
-                st.info(f"The model's size appears once the dataset is known. {why}", icon=":material/folder_open:")
-            else:
-                show_anatomy(describe_spec(spec, classes),
-                             title=f"{spec.variant}: backbone, neck, three heads",
-                             caption=f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; "
-                                     f"out, per cell of a grid {spec.image_size // DETECTOR_STRIDES[spec.model]} "
-                                     f"cells wide: {classes} centre heatmaps (one per class), a box size and an "
-                                     f"offset ({spec.dataset}).")
-            start_button(spec, PREFIX)
-        run_dir = current_run(PREFIX, task="detection")
-        if run_dir is None:
-            st.info("No detection runs yet. Press **Train** to start one; its losses and mAP appear here as it learns.")
-        else:
-            st.page_link("pages/compare_runs.py", label="Compare this run with others", icon=":material/compare:")
-            live_run_panel(run_dir, PREFIX)
+    task_train_view(PREFIX, "detection", anatomy_text,
+                    "No detection runs yet. Press **Train** to start one; its losses and mAP appear here as it learns.")
 
 
 if predict_tab.open:

@@ -8,7 +8,6 @@ from cv_core.interpret import METHODS, feature_map_layers
 from cv_core.plots.segmentation import confidence_figure, picture_figure
 from cv_core.overlays import overlay_mask
 from cv_core.segmentation import DEFAULT_MIN_AREA, box_class_map, score_boxes
-from ui.architecture import describe_spec, show_anatomy
 from ui.segmentation import (
     BOX_CHUNK,
     activation_map,
@@ -31,7 +30,7 @@ from ui.segmentation import (
     truth_view,
     upload_view,
 )
-from ui.training import class_count, current_run, live_run_panel, show_flash, start_button, variant_form
+from ui.training import show_flash, task_train_view
 
 PREFIX = "segmentation"
 
@@ -186,28 +185,16 @@ def predict_view() -> None:
     activation_section(view, probabilities, classes, subject, f"{picture.key}|{model_stamp(run)}")
 
 
+def anatomy_text(spec, classes: int) -> tuple[str, str]:
+    return (f"{spec.variant}: the map shrinks, then grows back",
+            (f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px "
+             f"in, one probability per class and pixel out ({classes} classes, "
+             f"{spec.dataset})."))
+
+
 def train_view() -> None:
-    form, main = st.columns([1, 2.2], gap="large")
-    with form:
-        st.subheader("Model and data")
-        spec = variant_form(PREFIX, task="segmentation")
-    with main:
-        if spec is not None:
-            classes, why = class_count(spec)
-            if classes is None:
-                st.info(f"The model's size appears once the dataset is known. {why}", icon=":material/folder_open:")
-            else:
-                show_anatomy(describe_spec(spec, classes), title=f"{spec.variant}: the map shrinks, then grows back",
-                             caption=f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px "
-                                     f"in, one probability per class and pixel out ({classes} classes, "
-                                     f"{spec.dataset}).")
-            start_button(spec, PREFIX)
-        run_dir = current_run(PREFIX, task="segmentation")
-        if run_dir is None:
-            st.info("No segmentation runs yet. Press **Train** to start one; its curves appear here as it learns.")
-        else:
-            st.page_link("pages/compare_runs.py", label="Compare this run with others", icon=":material/compare:")
-            live_run_panel(run_dir, PREFIX)
+    task_train_view(PREFIX, "segmentation", anatomy_text,
+                    "No segmentation runs yet. Press **Train** to start one; its curves appear here as it learns.")
 
 
 if predict_tab.open:

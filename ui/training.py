@@ -544,3 +544,35 @@ def grid_form(prefix: str, runs_root: str | None = None) -> None:
             st.session_state[f"{prefix}_grid_started"] = (experiment, total, time.time())
             flash(f"Queued {total} runs. They train one after another in the background.", ":material/grid_view:")
             st.rerun()
+
+
+def task_train_view(prefix: str, task: str, anatomy_text, empty_message: str) -> None:
+    """A task page's **Train** tab: the variant form beside the model it builds, Train, the live run.
+
+    Args:
+        prefix: the page's widget prefix (its URL keys).
+        task: a key of the task table (``"segmentation"``, ``"detection"``, ...).
+        anatomy_text: ``(spec, classes) -> (title, caption)`` of the anatomy shown for the spec.
+        empty_message: what to say while the task has no run yet.
+    """
+    from ui.architecture import describe_spec, show_anatomy
+
+    form, main = st.columns([1, 2.2], gap="large")
+    with form:
+        st.subheader("Model and data")
+        spec = variant_form(prefix, task=task)
+    with main:
+        if spec is not None:
+            classes, why = class_count(spec)
+            if classes is None:
+                st.info(f"The model's size appears once the dataset is known. {why}", icon=":material/folder_open:")
+            else:
+                title, caption = anatomy_text(spec, classes)
+                show_anatomy(describe_spec(spec, classes), title=title, caption=caption)
+            start_button(spec, prefix)
+        run_dir = current_run(prefix, task=task)
+        if run_dir is None:
+            st.info(empty_message)
+        else:
+            st.page_link("pages/compare_runs.py", label="Compare this run with others", icon=":material/compare:")
+            live_run_panel(run_dir, prefix)

@@ -3,6 +3,8 @@ and sees the number of boxes change (only the thresholds' fragment reruns: the m
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -26,9 +28,9 @@ def test_move_the_score_slider_and_the_number_of_boxes_changes(browser, tmp_path
         page.goto(url + "/detection")
         expect(page.get_by_role("heading", name="Detection", exact=True)).to_be_visible()
         wait_idle(page, timeout=120_000)
-        assert f"run={run_dir.name}" in page.url
+        expect(page).to_have_url(re.compile(f"run={run_dir.name}"))  # waits: the URL follows the rerun
         # An untrained detector's candidates score about 0.1: at the default threshold (0.3) none is shown.
-        assert boxes_shown(page) == 0
+        expect(page.locator(".st-key-detection_box_count [data-testid=stMetricValue]")).to_have_text("0")
         expect(page.locator('[class*="st-key-detection_outcomes"] .js-plotly-plot')).to_have_count(1)
         slider = page.locator(".st-key-detection_score input[type=range]")
         slider.focus()
@@ -40,7 +42,7 @@ def test_move_the_score_slider_and_the_number_of_boxes_changes(browser, tmp_path
             "() => Number(document.querySelector('.st-key-detection_box_count [data-testid=stMetricValue]')"
             ".innerText) > 0", timeout=30_000)
         many = boxes_shown(page)
-        assert "detection_score=0.1" in page.url
+        expect(page).to_have_url(re.compile(r"detection_score=0\.1"))
         # The boxes are drawn: one outline trace per class present, and a table row per box.
         expect(page.locator('[class*="st-key-detection_boxes"] .js-plotly-plot .scatterlayer .trace').first).to_be_attached()
         screenshot(page, "detection_boxes")
