@@ -31,7 +31,8 @@ def test_train_tiny_run_watch_curves_and_compare(page, app_server):
     # The sidebar lists the new run at once, without navigating (it used to stay empty).
     expect(page.get_by_test_id("stSidebar").get_by_text("Training in the background")).to_be_visible(timeout=10_000)
     # The form and the open tab are in the URL...
-    assert "architecture_lab_preset=Tiny" in page.url and "architecture_lab_tab=Train" in page.url
+    expect(page).to_have_url(re.compile("architecture_lab_preset=Tiny"))
+    expect(page).to_have_url(re.compile("architecture_lab_tab=Train"))
     # ...so a reload (a new session; the run goes on) comes back to the same form, tab and run.
     page.reload()
     page.get_by_role("heading", name="Architecture lab").wait_for()

@@ -3,6 +3,7 @@ camera, step through activations, and get a clear message for a bad file."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -96,7 +97,7 @@ def test_step_through_activations(page, app_server):
     page.get_by_role("button", name="Previous").click()
     settle(page)
     expect(header).to_contain_text("relu_conv1")
-    assert "layer=relu_conv1" in page.url  # a reload or a shared link lands on the same layer
+    expect(page).to_have_url(re.compile("layer=relu_conv1"))  # a reload or a shared link lands on the same layer
     page.reload()
     wait_idle(page, timeout=120_000)
     expect(page.get_by_role("heading", level=4).first).to_contain_text("relu_conv1")
