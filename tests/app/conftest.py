@@ -11,3 +11,14 @@ def runs_root(tmp_path, monkeypatch):
     root = tmp_path / "runs"
     monkeypatch.setenv("CONVNET_LAB_RUNS", str(root))
     return root
+
+
+@pytest.fixture
+def lab_roots(tmp_path, monkeypatch):
+    """Fresh runs and data folders, and none of the class-mode settings: ``(runs, data)``."""
+    monkeypatch.setenv("CONVNET_LAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("CONVNET_LAB_DATA", str(tmp_path / "data"))
+    for name in ("CONVNET_LAB_SERVE", "CONVNET_LAB_OPERATOR_TOKEN", "CONVNET_LAB_DATA_ROOTS",
+                 "CONVNET_LAB_MAX_RUNS_PER_BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "runs", tmp_path / "data"

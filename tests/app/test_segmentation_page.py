@@ -27,13 +27,8 @@ FINAL = ("completed", "failed", "cancelled", "interrupted")
 
 
 @pytest.fixture
-def roots(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVNET_LAB_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("CONVNET_LAB_DATA", str(tmp_path / "data"))
-    for name in ("CONVNET_LAB_SERVE", "CONVNET_LAB_OPERATOR_TOKEN", "CONVNET_LAB_DATA_ROOTS",
-                 "CONVNET_LAB_MAX_RUNS_PER_BROWSER"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path / "runs", tmp_path / "data"
+def roots(lab_roots):
+    return lab_roots
 
 
 def open_page(path: str = PAGE, query: dict | None = None) -> AppTest:
