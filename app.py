@@ -4,7 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import install_streamlit_patches
 from ui.sidebar import render_sidebar
+
+# Reruns keep the Keras session; see ui/_streamlit_patches.py (every page script calls it too).
+install_streamlit_patches()
 
 # The tab icon is a file served by the app itself: a Material icon name makes the browser fetch it
 # from a font server on the internet, which fails offline.
@@ -31,6 +35,9 @@ PAGES = {
         st.Page("pages/segmentation.py", title="Segmentation", icon=":material/category:"),
         st.Page("pages/mask_studio.py", title="Mask studio", icon=":material/brush:"),
         st.Page("pages/detection.py", title="Detection", icon=":material/center_focus_strong:"),
+    ],
+    "Niche tasks": [
+        st.Page("pages/similarity.py", title="Similarity", icon=":material/join_inner:"),
     ],
 }
 

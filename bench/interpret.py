@@ -165,7 +165,7 @@ def fake_book_run(root: Path) -> str:
     """A run folder holding a book-sized mini-Xception (180 px, 2 classes): speed needs no training."""
     from cv_core.models import build_mini_xception
     from cv_core.runs import best_model_path, create_run, preset_spec
-    from cv_core.runs.store import SUMMARY_FILE, update_status, write_json_atomic
+    from cv_core.runs.files import SUMMARY_FILE, update_status, write_json_atomic
 
     run_dir = create_run(preset_spec("tiny"), root)
     model = build_mini_xception(input_shape=(180, 180, 3), num_classes=2)

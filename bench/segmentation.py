@@ -12,11 +12,14 @@ Usage: python bench/segmentation.py [--image-size 64] [--train-size 384] [--epoc
    each side is left out. Ratio per epoch: bare seconds / worker seconds (worker throughput
    over bare throughput); reported as the median with its interquartile range. Goal: >= 0.95.
 2. **Prediction**: one picture through the Segmentation page's path
-   (:func:`cv_core.segmenter.predict_mask`: resize to the model's input, a compiled forward
+   (:func:`cv_core.segmentation.predict_mask`: resize to the model's input, a compiled forward
    pass, the probabilities at the picture's size, then the page's arg-max and confidence)
    against a bare ``model.predict`` of the same picture, on the book's model at 200 px. The
    two alternate call by call after a warm-up; ratio: page seconds / bare seconds, median.
    Goal: <= 1.2.
+
+``--smoke`` (the test suite's run) replaces the training epochs by stand-ins without TensorFlow
+(``bench/train_throughput.py --smoke``) and keeps the prediction part: it measures nothing.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ BOOK_FILTERS = (64, 128, 256)
 
 
 def training_ratio(image_size: int, train_size: int, validation_size: int, epochs: int, batch_size: int,
-                   repeats: int, filters: tuple[int, ...]) -> tuple[str, list[float]]:
-    """The table row of the worker path vs a bare fit, and the per-epoch ratios."""
+                   repeats: int, filters: tuple[int, ...], smoke: bool = False) -> tuple[str, list[float]]:
+    """The table row of the worker path vs a bare fit, and the per-epoch ratios (``smoke``: stand-in epochs)."""
     options = {"image_size": image_size, "train_size": train_size, "validation_size": validation_size,
                "test_size": 0, "difficulty": "medium"}
     spec = preset_spec("quick", task="segmentation", model="segmentation_model", filters=filters,
@@ -50,7 +53,7 @@ def training_ratio(image_size: int, train_size: int, validation_size: int, epoch
     worker: list[float] = []
     with tempfile.TemporaryDirectory(prefix="convnet-lab-bench-seg-") as root:
         for repeat in range(repeats):
-            b, w = interleaved_epochs(spec.replace(seed=repeat), root)
+            b, w = interleaved_epochs(spec.replace(seed=repeat), root, smoke=smoke)
             bare += b
             worker += w
             print(f"training run {repeat + 1}: bare {[round(t, 2) for t in b]} s, "
@@ -69,7 +72,7 @@ def prediction_ratio(size: int, calls: int, filters: tuple[int, ...]) -> tuple[s
     import numpy as np
 
     from cv_core.models import build_segmentation_model
-    from cv_core.segmenter import predict_mask
+    from cv_core.segmentation import predict_mask
 
     model = build_segmentation_model((size, size), num_classes=3, filters=filters)
     picture = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
@@ -112,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--predict-size", type=int, default=200)
     parser.add_argument("--predictions", type=int, default=30, help="calls of each prediction path")
     parser.add_argument("--skip-training", action="store_true", help="measure prediction only")
+    parser.add_argument("--smoke", action="store_true",
+                        help="stand-in training epochs without TensorFlow: checks the script, measures nothing")
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (epoch 1 is left out)")
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
              "|---|---|---:|---:|---:|---:|---|"]
     if not args.skip_training:
         row, _ = training_ratio(args.image_size, args.train_size, args.validation_size, args.epochs,
-                                args.batch_size, args.repeats, filters)
+                                args.batch_size, args.repeats, filters, smoke=args.smoke)
         lines.append(row)
     row, _ = prediction_ratio(args.predict_size, args.predictions, filters)
     lines.append(row)

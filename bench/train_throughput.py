@@ -1,7 +1,7 @@
 """Training throughput through the run worker's code path vs a bare ``model.fit``, interleaved.
 
 Usage: python bench/train_throughput.py [--image-size 48] [--train-size 2000] [--epochs 8]
-                                         [--variants separable,conv2d] [--repeats 2]
+                                         [--variants separable,conv2d] [--repeats 2] [--task classification]
 
 On this 2-core VM, epoch times of the same model swing by 2x from one epoch to the next,
 in plain ``fit`` as much as anywhere: timing 5 bare epochs and then 5 worker epochs
@@ -14,6 +14,10 @@ epoch, each in its own process:
 * **bare**: the same model (same spec and seed, same ``tf.data`` pipeline) trained with a
   plain ``model.fit``.
 
+``--task`` picks the task's Quick preset (its model, loss and batches; the bare side gets the
+task's training and validation pipelines too, but none of its epoch callbacks: for image
+similarity the worker's side also pays its retrieval scores and embedding map every epoch).
+
 A turn-taking callback, placed first, makes each process wait for its turn before an epoch
 and starts the clock; one placed last stops the clock once every other callback's epoch-end
 work is done, and hands the turn over. The order alternates (bare first on even epochs,
@@ -22,7 +26,9 @@ other only waits. Epoch 1 of each side (tracing, filling the data cache) is left
 every epoch the ratio is bare seconds / worker seconds (worker throughput over bare
 throughput); the benchmark reports the median ratio with its interquartile range and
 extremes over all epochs and repeats. The goal is a median of at least 0.95. The defaults
-take about five minutes on 2 CPU cores.
+take about five minutes on 2 CPU cores. ``--smoke`` replaces each epoch by a few milliseconds
+of waiting, without TensorFlow: it checks the turn-taking and the table (the test suite runs
+it), and measures nothing.
 """
 
 from __future__ import annotations
@@ -35,14 +41,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cv_core.runs import TrainSpec, create_run, preset_spec  # noqa: E402
+from cv_core.runs import TASKS, TrainSpec, create_run, preset_spec  # noqa: E402
 
 SIDES = ("bare", "worker")
+#: Stands in for the ``keras`` module in ``--smoke`` runs: the turn-taking callbacks as plain objects.
+_NO_KERAS = types.SimpleNamespace(callbacks=types.SimpleNamespace(Callback=object))
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:
@@ -96,8 +105,20 @@ def _position(order: list[str], side: str, epoch: int) -> int:
     return [i for i, who in enumerate(order) if who == side][epoch]
 
 
-def run_side(side: str, spec: TrainSpec, turns: Path, runs_root: str) -> None:
-    """Train one side in this process, taking turns, and write its epoch times to ``turns``."""
+def run_side(side: str, spec: TrainSpec, turns: Path, runs_root: str, smoke: bool = False) -> None:
+    """Train one side in this process, taking turns, and write its epoch times to ``turns``.
+
+    ``smoke``: no training; each epoch is a 10 ms wait between the same two turn-taking callbacks.
+    """
+    if smoke:
+        times: list[float] = []
+        first, last = _turn_callbacks(_NO_KERAS, side, turns, spec.epochs, times)
+        for epoch in range(spec.epochs):
+            first.on_epoch_begin(epoch)
+            time.sleep(0.01)
+            last.on_epoch_end(epoch)
+        (turns / f"{side}.json").write_text(json.dumps(times))
+        return
     from cv_core._tf import keras as _keras
     from cv_core.datasets import open_dataset
     from cv_core.runs import build_model, compile_model, task_of
@@ -123,12 +144,14 @@ def run_side(side: str, spec: TrainSpec, turns: Path, runs_root: str) -> None:
     (turns / f"{side}.json").write_text(json.dumps(times))
 
 
-def interleaved_epochs(spec: TrainSpec, runs_root: str) -> tuple[list[float], list[float]]:
-    """Epoch seconds (epochs 2..N) of the bare and the worker side, in two processes taking turns."""
+def interleaved_epochs(spec: TrainSpec, runs_root: str, smoke: bool = False) -> tuple[list[float], list[float]]:
+    """Epoch seconds (epochs 2..N) of the bare and the worker side, in two processes taking turns
+    (``smoke``: stand-in epochs, no training)."""
     with tempfile.TemporaryDirectory(prefix="convnet-lab-turns-") as turns:
         (Path(turns) / "turn").write_text("0")
         children = [subprocess.Popen([sys.executable, __file__, "--side", side, "--turns", turns,
-                                      "--spec", json.dumps(spec.to_dict()), "--runs-root", runs_root])
+                                      "--spec", json.dumps(spec.to_dict()), "--runs-root", runs_root]
+                                     + (["--smoke"] if smoke else []))
                     for side in SIDES]
         codes = [child.wait() for child in children]
         if codes != [0, 0]:
@@ -148,13 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--filters", default="16,32,64,128")
     parser.add_argument("--variants", default="separable,conv2d")
     parser.add_argument("--repeats", type=int, default=2, help="independent interleaved runs per variant")
+    parser.add_argument("--task", default="classification", choices=tuple(TASKS),
+                        help="the task whose Quick preset is timed")
+    parser.add_argument("--smoke", action="store_true",
+                        help="stand-in epochs without TensorFlow: checks the turns and the table, measures nothing")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--turns", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     parser.add_argument("--runs-root", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.side:  # one side, started by the benchmark itself
-        run_side(args.side, TrainSpec.from_dict(json.loads(args.spec)), Path(args.turns), args.runs_root)
+        run_side(args.side, TrainSpec.from_dict(json.loads(args.spec)), Path(args.turns), args.runs_root, args.smoke)
         return 0
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (epoch 1 is left out)")
@@ -162,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     options = {"image_size": args.image_size, "train_size": args.train_size,
                "validation_size": args.validation_size, "test_size": 0, "difficulty": "medium"}
     lines = [
-        f"Training throughput, worker path / bare fit, taking turns epoch by epoch: {args.image_size} px, "
+        f"Training throughput of {args.task}, worker path / bare fit, taking turns epoch by epoch: "
+        f"{args.image_size} px, "
         f"{args.train_size} train + {args.validation_size} validation images, batch {args.batch_size}, "
         f"epochs 2-{args.epochs} of {args.repeats} run(s) per variant",
         "",
@@ -172,16 +200,16 @@ def main(argv: list[str] | None = None) -> int:
     ]
     with tempfile.TemporaryDirectory(prefix="convnet-lab-bench-") as root:
         for variant in args.variants.split(","):
-            spec = preset_spec("quick", conv_type=variant, image_size=args.image_size, dataset_options=options,
-                               epochs=args.epochs, batch_size=args.batch_size,
+            spec = preset_spec("quick", task=args.task, conv_type=variant, image_size=args.image_size,
+                               dataset_options=options, epochs=args.epochs, batch_size=args.batch_size,
                                filters=tuple(int(f) for f in args.filters.split(",")))
             from cv_core.runs import architecture_cost
 
-            params = architecture_cost(spec, 5).params
+            params = "—" if args.smoke else f"{architecture_cost(spec, 5).params:,}"  # building it needs TensorFlow
             bare: list[float] = []
             worker: list[float] = []
             for repeat in range(args.repeats):
-                b, w = interleaved_epochs(spec.replace(seed=repeat), root)
+                b, w = interleaved_epochs(spec.replace(seed=repeat), root, smoke=args.smoke)
                 bare += b
                 worker += w
                 print(f"{variant} run {repeat + 1}: bare {[round(t, 2) for t in b]} s, "
@@ -189,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             ratios = [b / w for b, w in zip(bare, worker)]
             q1, median, q3 = quartiles(ratios)
             lines.append(
-                f"| {variant} | {params:,} | {args.train_size / statistics.median(bare):.0f} "
+                f"| {variant} | {params} | {args.train_size / statistics.median(bare):.0f} "
                 f"| {args.train_size / statistics.median(worker):.0f} | {len(ratios)} "
                 f"| {median:.3f} ({q1:.3f} – {q3:.3f}) | {min(ratios):.3f} – {max(ratios):.3f} |")
     print("\n".join(lines))

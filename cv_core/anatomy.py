@@ -309,15 +309,35 @@ def compare_blocks(blocks_a: list[dict], blocks_b: list[dict]) -> list[dict]:
 # --------------------------------------------------------------------------------------
 
 
+def model_size(model) -> dict:
+    """What a model costs, for one image: the numbers the resource budget checks.
+
+    Returns:
+        ``{"params", "mult_adds", "activations", "largest_map", "weight_tensors"}``: weights,
+        trainable and not (``count_params()``), multiply-adds of one forward pass
+        (:func:`total_mult_adds`), floats of every layer's output summed (what training keeps
+        per image for the backward pass), the largest of those outputs, and the number of
+        weight tensors (what a checkpoint writes one by one).
+    """
+    maps = [math.prod(shape) for shape in (row["output_shape"] for row in layer_table(model)) if shape]
+    return {
+        "params": int(model.count_params()),
+        "mult_adds": int(total_mult_adds(model)),
+        "activations": int(sum(maps)),
+        "largest_map": int(max(maps, default=0)),
+        "weight_tensors": len(model.weights),
+    }
+
+
 def summarise(model) -> dict:
     """The anatomy the lab shows: ``blocks`` (:func:`block_table`), ``params``, ``mult_adds``,
-    ``layers`` (count) and ``name``, as plain JSON-friendly values."""
+    ``layers`` (count) and ``name``, plus :func:`model_size`'s ``activations`` and
+    ``largest_map``, as plain JSON-friendly values."""
     blocks = [{**row, "output_shape": list(row["output_shape"]) if row["output_shape"] else None}
               for row in block_table(model)]
     return {
         "blocks": blocks,
-        "params": int(model.count_params()),
-        "mult_adds": int(total_mult_adds(model)),
+        **model_size(model),
         "layers": len(model.layers),
         "name": model.name,
     }
@@ -338,29 +358,32 @@ def build_described(description: dict):
     from cv_core.runs import TrainSpec
     from cv_core.runs.model import build_model
 
-    fields = dict(description["spec"])
-    fields["filters"] = tuple(fields["filters"])
-    return build_model(TrainSpec().replace(**fields), int(description["num_classes"]))
+    classes = description["num_classes"]
+    return build_model(TrainSpec.from_architecture_key(description["spec"].items()),
+                       None if classes is None else int(classes))
 
 
-def summarise_in_subprocess(description: dict, timeout: float = 600.0) -> dict:
+def summarise_in_subprocess(description: dict, timeout: float = 600.0, cpu_only: bool = False) -> dict:
     """:func:`summarise` of a described model, built in a short-lived Python process.
 
     TensorFlow keeps the memory of a freed model for reuse instead of returning it to the
     system, so building VGG16 (138 M parameters) in a long-lived server would leave it
     gigabytes larger for good. A separate process hands everything back when it exits.
+    ``cpu_only`` hides any GPU from it (measuring needs none).
 
     Raises:
         ValueError: the model cannot be built (the child's message), or the child failed.
     """
     import json
+    import os
     import subprocess
     import sys
     from pathlib import Path
 
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1"} if cpu_only else None
     result = subprocess.run(
         [sys.executable, "-m", "cv_core.anatomy"], input=json.dumps(description), capture_output=True, text=True,
-        timeout=timeout, cwd=str(Path(__file__).resolve().parents[1]),
+        timeout=timeout, cwd=str(Path(__file__).resolve().parents[1]), env=env,
     )
     if result.returncode != 0:
         lines = [line for line in result.stderr.strip().splitlines() if line.startswith("error: ")]

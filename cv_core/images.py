@@ -7,6 +7,10 @@ every odd mode (1-bit, palette with transparency, LA/RGBA, CMYK, 16-bit) becomes
 8-bit RGB the same way, and very large photos are shrunk while they are decoded so memory
 stays bounded. Anything that goes wrong becomes an :class:`ImageInputError` whose message a
 non-programmer understands.
+
+It also holds the lab's three resizers, each written once: :func:`resize_image` for 8-bit
+pictures, :func:`resize_bilinear` for float maps of any number of channels (heatmaps, class
+probabilities) and :func:`resize_nearest` for label maps (masks), which must never mix classes.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ __all__ = [
     "ImageInputError",
     "decode_image",
     "decode_label_map",
+    "resize_bilinear",
+    "resize_image",
+    "resize_nearest",
 ]
 
 #: Formats Pillow may even try to parse. Everything else is refused unread.
@@ -220,3 +227,80 @@ def decode_label_map(data: bytes) -> np.ndarray:
         ) from None
     finally:
         image.close()
+
+
+# --------------------------------------------------------------------------------------
+# Resizing
+# --------------------------------------------------------------------------------------
+
+
+def _target(size) -> tuple[int, int]:
+    height, width = (int(side) for side in size)
+    if height < 1 or width < 1:
+        raise ValueError(f"Expected a positive size (height, width). Received: {tuple(size)}")
+    return height, width
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an (H, W, 3) uint8 picture to ``size`` = (height, width) with bilinear filtering.
+
+    Pillow's 8-bit path (a triangle filter that widens when shrinking, so a smaller picture is
+    not aliased). Returns the picture itself when it already has that size.
+    """
+    height, width = _target(size)
+    if image.shape[:2] == (height, width):
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
+
+
+def resize_bilinear(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a float map, (H, W) or (H, W, C), to ``size`` = (height, width), bilinearly.
+
+    ``tf.image.resize(..., method="bilinear", antialias=True)``: the same triangle filter as
+    :func:`resize_image` (it widens when shrinking), applied to every channel at once.
+
+    Args:
+        values: (H, W) or (H, W, C) numbers (NaN stays NaN where it reaches).
+        size: (height, width) of the result.
+
+    Returns:
+        float32 of shape (height, width) or (height, width, C); a float32 copy of the input
+        when it already has that size.
+
+    Raises:
+        ValueError: an array that is not 2-D or 3-D, or a size that is not positive.
+    """
+    values = np.asarray(values, dtype=np.float32)
+    height, width = _target(size)
+    if values.ndim not in (2, 3):
+        raise ValueError(f"Expected a map of shape (H, W) or (H, W, C). Received: shape {values.shape}")
+    if values.shape[:2] == (height, width):
+        return values.copy()
+    from cv_core._tf import tensorflow
+
+    tf = tensorflow()
+    channels = values if values.ndim == 3 else values[..., None]
+    out = tf.image.resize(channels, (height, width), method="bilinear", antialias=True).numpy()
+    return (out if values.ndim == 3 else out[..., 0]).astype(np.float32, copy=False)
+
+
+def resize_nearest(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a (H, W) label map to ``size`` = (height, width) by nearest neighbour.
+
+    Each output pixel takes the input pixel under its centre (computed in whole numbers, so
+    no rounding error picks a neighbour), so no class is ever mixed, any dtype works, and a
+    map enlarged by a whole factor and shrunk back comes back bit-exact. Returns the map itself
+    when it already has that size.
+
+    Raises:
+        ValueError: a map that is not 2-D, or a size that is not positive.
+    """
+    labels = np.asarray(labels)
+    height, width = _target(size)
+    if labels.ndim != 2:
+        raise ValueError(f"Expected a 2-D map. Received: shape {labels.shape}")
+    if labels.shape == (height, width):
+        return labels
+    rows = ((2 * np.arange(height) + 1) * labels.shape[0]) // (2 * height)
+    cols = ((2 * np.arange(width) + 1) * labels.shape[1]) // (2 * width)
+    return labels[rows[:, None], cols[None, :]]

@@ -1,4 +1,9 @@
-"""Pictures of labels: masks coloured and blended over images, boxes drawn with captions.
+"""Pictures drawn over pictures: label masks and boxes, and heatmaps in the turbo colours.
+
+Labels: masks coloured with a class palette and blended over images, boxes drawn with
+captions, a legend, and a nearest-neighbour upscale for small pictures. Heatmaps: a float map
+resized bilinearly (:func:`cv_core.images.resize_bilinear`), coloured with plotly's ``Turbo``
+scale (Google's turbo map, sampled once into a 256-entry table) and alpha-blended over a photo.
 
 Pure numpy/Pillow, so notebooks and the app draw the same pictures.
 """
@@ -6,11 +11,26 @@ Pure numpy/Pillow, so notebooks and the app draw the same pictures.
 from __future__ import annotations
 
 import colorsys
+import functools
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["class_palette", "colorize_mask", "draw_boxes", "mask_legend", "overlay_mask", "scale_boxes", "upscale"]
+from cv_core.images import resize_bilinear
+
+__all__ = [
+    "class_palette",
+    "colorize",
+    "colorize_mask",
+    "draw_boxes",
+    "mask_legend",
+    "overlay",
+    "overlay_mask",
+    "resize_map",
+    "scale_boxes",
+    "turbo_table",
+    "upscale",
+]
 
 
 def class_palette(n: int, background_first: bool = True) -> np.ndarray:
@@ -114,3 +134,62 @@ def mask_legend(names: list[str], palette: np.ndarray, width: int, skip: tuple[i
         draw.rectangle([x, y + 3, x + 14, y + 17], fill=colour, outline=(80, 80, 80))
         draw.text((x + 20, y + 2), name, fill=(30, 30, 30), font=font)
     return np.asarray(strip)
+
+
+# Heatmaps
+
+
+def resize_map(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a 2-D float map to ``size`` = (height, width) with bilinear filtering (float32)."""
+    return resize_bilinear(np.asarray(heatmap, dtype=np.float32), size)
+
+
+@functools.lru_cache(maxsize=1)
+def turbo_table() -> np.ndarray:
+    """The turbo colour map as a (256, 3) uint8 table: entry ``i`` is the colour of ``i / 255``.
+
+    Sampled from ``plotly.colors.sequential.Turbo`` with ``plotly.colors.sample_colorscale``
+    (linear between its anchors): dark blue, cyan, green, yellow, red.
+    """
+    from plotly import colors
+
+    samples = colors.sample_colorscale(colors.sequential.Turbo, list(np.linspace(0.0, 1.0, 256)))
+    table = np.array([colors.unlabel_rgb(colour) for colour in samples], dtype=np.float64)
+    table = np.rint(table).clip(0, 255).astype(np.uint8)
+    table.setflags(write=False)
+    return table
+
+
+def colorize(heatmap: np.ndarray) -> np.ndarray:
+    """A (H, W) map in [0, 1] as an (H, W, 3) uint8 turbo-coloured picture (values are clipped; NaN is 0)."""
+    values = np.clip(np.nan_to_num(np.asarray(heatmap, dtype=np.float32)), 0.0, 1.0)
+    return turbo_table()[np.rint(values * 255).astype(np.intp)]
+
+
+def overlay(photo: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """The heatmap over an (H, W, 3) uint8 photo, for display.
+
+    Args:
+        photo: (H, W, 3) uint8 RGB.
+        heatmap: 2-D map in [0, 1] of any size (resized to the photo's).
+        alpha: opacity of the heatmap in [0, 1]; 0 shows the photo, 1 only the heatmap.
+
+    Returns:
+        (H, W, 3) uint8 RGB.
+
+    Raises:
+        ValueError: a photo that is not (H, W, 3), a heatmap that is not 2-D, or alpha out of range.
+    """
+    photo = np.asarray(photo)
+    heatmap = np.asarray(heatmap)
+    if photo.ndim != 3 or photo.shape[-1] != 3:
+        raise ValueError(f"Expected `photo` of shape (height, width, 3). Received: shape {photo.shape}")
+    if heatmap.ndim != 2 or 0 in heatmap.shape:
+        raise ValueError(f"Expected a 2-D `heatmap`. Received: shape {heatmap.shape}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+        raise ValueError(f"Expected `alpha` in [0, 1]. Received: alpha={alpha!r}")
+    if heatmap.dtype == np.uint8:
+        heatmap = heatmap / 255.0
+    colours = colorize(resize_map(heatmap, photo.shape[:2])).astype(np.float32)
+    blended = (1 - alpha) * photo.astype(np.float32) + alpha * colours
+    return blended.round().clip(0, 255).astype(np.uint8)

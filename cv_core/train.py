@@ -6,6 +6,8 @@ Examples::
     python -m cv_core.train --task segmentation --preset tiny
     python -m cv_core.train --task segmentation --model unet --conv-type separable --epochs 10
     python -m cv_core.train --task detection --preset tiny
+    python -m cv_core.train --task keypoints --preset quick
+    python -m cv_core.train --task keypoints --dataset landmarks --model keypoint_heatmap --image-size 64
     python -m cv_core.train --dataset shapes --conv-type separable --batchnorm before_activation \\
         --epochs 10 --batch-size 32 --image-size 96 --preset quick --runs-root runs
     python -m cv_core.train --preset book --dataset-root data/cats_vs_dogs_small
@@ -34,18 +36,9 @@ import json
 import sys
 from pathlib import Path
 
-from cv_core.runs import jobs, store
-from cv_core.runs.spec import (
-    BATCHNORMS,
-    CONV_TYPES,
-    LR_SCHEDULES,
-    OPTIMIZERS,
-    PRESETS,
-    SpecError,
-    estimate_seconds,
-    preset_spec,
-    validate_spec,
-)
+from cv_core.runs import files, folders, jobs
+from cv_core.runs import spec as specs
+from cv_core.runs.cost import estimate_seconds
 from cv_core.runs.tasks import TASKS
 
 __all__ = ["build_parser", "main", "spec_from_args"]
@@ -76,21 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m cv_core.train",
         description="Train a chapter 9 convnet in the foreground and write a run directory.",
     )
-    parser.add_argument("--preset", choices=tuple(PRESETS), default="quick",
+    parser.add_argument("--preset", choices=tuple(specs.PRESETS), default="quick",
                         help="starting spec (default: quick); the flags below override it")
     parser.add_argument("--task", choices=tuple(TASKS), default="classification",
-                        help="what to train: one label per picture, a class for every pixel, or a box and a "
-                             "class for each object (default: classification)")
+                        help="what to train: one label per picture, a class for every pixel, a box and a "
+                             "class for each object, or the joints of each person / one object's landmarks "
+                             "(default: classification)")
     parser.add_argument("--dataset", help="dataset name, e.g. shapes, image_folder, cats_vs_dogs, oxford_pets, "
-                                          "user:<name>")
+                                          "user:<name>; for keypoints: people, landmarks, coco_keypoints")
     parser.add_argument("--dataset-root", help="the dataset's folder (not needed for shapes)")
     parser.add_argument("--dataset-option", action="append", type=_option, default=[], metavar="KEY=VALUE",
                         help="dataset option, repeatable, e.g. train_size=500 (JSON values)")
     parser.add_argument("--model", choices=tuple(dict.fromkeys(m for t in TASKS.values() for m in t.architectures)),
                         help="classification: mini_xception, small_convnet; segmentation: segmentation_model "
-                             "(the book's), unet; detection: centernet_s4, centernet_s8 (output stride 4 or 8)")
-    parser.add_argument("--conv-type", choices=CONV_TYPES)
-    parser.add_argument("--batchnorm", choices=BATCHNORMS)
+                             "(the book's), unet; detection: centernet_s4, centernet_s8 (output stride 4 or 8); "
+                             "keypoints: pose_centernet, keypoint_heatmap, keypoint_regression")
+    parser.add_argument("--conv-type", choices=specs.CONV_TYPES)
+    parser.add_argument("--batchnorm", choices=specs.BATCHNORMS)
     parser.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--filters", type=_filters, help="block widths, e.g. 32,64,128,256,512")
     parser.add_argument("--image-size", type=int, help="side of the square training images in pixels")
@@ -99,15 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--optimizer", choices=OPTIMIZERS)
+    parser.add_argument("--optimizer", choices=specs.OPTIMIZERS)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--notes")
-    parser.add_argument("--runs-root", help=f"where run directories go (default: ${store.RUNS_ROOT_ENV} or ./runs)")
+    parser.add_argument("--runs-root", help=f"where run directories go (default: ${files.RUNS_ROOT_ENV} or ./runs)")
     parser.add_argument("--estimate", action="store_true", help="print the spec and time estimate, then exit")
     parser.add_argument("--resume", metavar="RUN_DIR", help="resume an interrupted or cancelled run instead")
     parser.add_argument("--run-id", help="the run folder's name (required on every worker of a multi-worker "
                                          "run; running again with the same id resumes it)")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="constant, or warm-up then cosine decay")
+    parser.add_argument("--lr-schedule", choices=specs.LR_SCHEDULES, help="constant, or warm-up then cosine decay")
     parser.add_argument("--quiet", action="store_true", help="print only the final line")
     return parser
 
@@ -121,12 +116,12 @@ def spec_from_args(args: argparse.Namespace):
     """The :class:`TrainSpec` the parsed arguments describe (not validated yet)."""
     overrides = {name: getattr(args, name) for name in _FIELDS if getattr(args, name) is not None}
     overrides["task"] = args.task
-    preset = {**PRESETS[args.preset], **TASKS[args.task].presets.get(args.preset, {})}
+    preset = {**specs.PRESETS[args.preset], **TASKS[args.task].presets.get(args.preset, {})}
     # The preset's dataset options (split sizes...) only make sense for the preset's dataset.
     same_dataset = overrides.get("dataset", preset.get("dataset")) == preset.get("dataset")
     base = dict(preset.get("dataset_options", {})) if same_dataset else {}
     overrides["dataset_options"] = {**base, **dict(args.dataset_option)}
-    return preset_spec(args.preset, **overrides)
+    return specs.preset_spec(args.preset, **overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,13 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = Path(args.resume)
         try:
             jobs.prepare_resume(run_dir)
-        except (store.RunStateError, OSError) as exc:
+        except (folders.RunStateError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     else:
         try:
-            spec = validate_spec(spec_from_args(args))
-        except SpecError as exc:
+            spec = specs.validate_spec(spec_from_args(args))
+        except specs.SpecError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         if args.estimate:
@@ -169,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         try:
             run_dir = _run_folder(spec, args, workers)
-        except (store.RunStateError, FileExistsError) as exc:
+        except (folders.RunStateError, FileExistsError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         echo(f"run directory: {run_dir}")
@@ -194,8 +189,8 @@ def _run_folder(spec, args, workers: int) -> Path:
     from cv_core.runs import cluster
 
     if args.run_id is None:
-        return store.create_run(spec, args.runs_root)
-    root = store.default_runs_root(args.runs_root)
+        return folders.create_run(spec, args.runs_root)
+    root = files.default_runs_root(args.runs_root)
     if workers > 1 and not cluster.is_chief():
         kind, index = cluster.task()
         root = root / args.run_id / "workers"
@@ -203,10 +198,10 @@ def _run_folder(spec, args, workers: int) -> Path:
     else:
         name = args.run_id
     run_dir = root / name
-    if (run_dir / store.STATUS_FILE).exists():
+    if (run_dir / files.STATUS_FILE).exists():
         jobs.prepare_resume(run_dir)  # raises unless interrupted or cancelled
         return run_dir
-    return store.create_run(spec, root, run_id=name)
+    return folders.create_run(spec, root, run_id=name)
 
 
 if __name__ == "__main__":

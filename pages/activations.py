@@ -4,19 +4,23 @@ picture — every channel as a small map, any channel enlarged. The book's listi
 import numpy as np
 import streamlit as st
 
+from cv_core.interpret.activations import ACTIVE_SHARE_OF_PEAK, active_share
 from cv_core.plots.interpret import channel_grid_figure, channel_values_figure, single_channel_figure, tile_of_point
+from ui import install_streamlit_patches
 from ui.interpret import model_and_picture
-from ui.memory import index_of, remember, remembered
+from ui.memory import from_link, index_of, remember, remembered, set_link
 from ui.interpret_results import layer_infos, layer_outputs
 from ui.stepper import stepper
+
+install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
 st.title("Activations")
 st.caption("What each layer of a convnet makes of one picture. Early layers keep edges and colours; deeper ones "
            "grow more abstract and sparser, as the book's figure 9.14 shows.")
 
-left, right = st.columns([1, 2.6], gap="large")
+left, right = st.columns([1.25, 2.6], gap="large")
 subject, sample, batch, picture_key = model_and_picture("activations", left, right, thumbnail=True)
-infos = layer_infos(subject, subject.key)
+infos = layer_infos(subject)
 names = [info.name for info in infos]
 outputs = layer_outputs(subject, picture_key, batch)
 
@@ -28,9 +32,10 @@ with right:
     shape = " × ".join(str(d) for d in values.shape)
     head[0].markdown(f"#### `{info.name}` · {info.class_name} · output {shape}")
     head[0].caption(info.description)
-    active = float((values > 0).mean()) if values.size else 0.0
-    head[1].metric("Non-zero values", f"{active:.0%}", help="Share of this layer's outputs above zero: ReLU layers "
-                   "grow sparser with depth.")
+    head[1].metric("Active values", f"{active_share(values):.0%}",
+                   help=f"Share of this layer's outputs whose size is at least {ACTIVE_SHARE_OF_PEAK:.0%} of its "
+                        "largest output. ReLU layers grow sparser with depth; a softmax puts nearly all its "
+                        "probability on a few classes.")
 
     if values.ndim == 1:
         st.plotly_chart(channel_values_figure(values, title=f"{info.name}: one number per channel"), width="stretch",
@@ -40,11 +45,15 @@ with right:
     channels = values.shape[-1]
     controls = st.columns([1, 1, 2])
     sizes = [16, 32, 64]
-    initial = remembered("activations_per_page", None, sizes, 32)
+    initial = remembered("activations_per_page", "per_page", sizes, 32)
     per_page = controls[0].selectbox("Channels per page", sizes, index=index_of(sizes, initial), key="activations_per_page")
-    remember("activations_per_page", None, per_page)
+    remember("activations_per_page", "per_page", per_page)
     pages = max(1, -(-channels // per_page))
-    page = controls[1].number_input(f"Page (of {pages})", 1, pages, 1, key=f"activations_page_{info.name}_{per_page}")
+    page_widget = f"activations_page_{info.name}_{per_page}"
+    first_page = from_link("page", range(1, pages + 1)) or st.session_state.get(f"_keep_{page_widget}", 1)
+    page = controls[1].number_input(f"Page (of {pages})", 1, pages, min(int(first_page), pages), key=page_widget)
+    st.session_state[f"_keep_{page_widget}"] = int(page)
+    set_link("page", int(page))
     shown = list(range((int(page) - 1) * per_page, min(channels, int(page) * per_page)))
     controls[2].caption(f"Channels {shown[0]}–{shown[-1]} of {channels}. Each tile is scaled to its own range; "
                         "click one to enlarge it.")
@@ -60,10 +69,12 @@ with right:
         st.session_state[last_click] = clicked
         st.session_state[memory] = clicked
         st.session_state["_activations_clicks"] = st.session_state.get("_activations_clicks", 0) + 1
-    start = st.session_state.get(memory, shown[0])
+    linked = from_link("channel", range(channels))
+    start = linked if linked is not None else st.session_state.get(memory, shown[0])
     start = start if 0 <= start < channels else shown[0]
     channel = st.number_input("Enlarged channel", 0, channels - 1, start,
                               key=f"activations_channel_{info.name}_{st.session_state.get('_activations_clicks', 0)}")
     st.session_state[memory] = int(channel)
+    set_link("channel", int(channel))
     st.plotly_chart(single_channel_figure(values[..., int(channel)], title=f"{info.name}, channel {int(channel)}"),
                     width="stretch", key="activations_single")

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui import install_streamlit_patches
 from ui.architecture import (
     REFERENCE_MODELS,
     describe_reference,
@@ -11,7 +12,10 @@ from ui.architecture import (
     show_comparison,
     show_gradient_demo,
 )
-from ui.training import CONV_LABELS, class_count, current_run, live_run_panel, show_flash, start_button, variant_form
+from ui.run_panel import current_run, live_run_panel
+from ui.training import CONV_LABELS, class_count, show_flash, start_button, variant_form
+
+install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
 st.title("Architecture lab")
 st.caption("Build a variant of the book's mini-Xception — convolution type, batch-norm placement, residual "
@@ -73,7 +77,8 @@ with main:
             if run_dir is None:
                 st.info("No runs yet. Press **Train** to start one; its curves appear here as it learns.")
             else:
-                st.page_link("pages/compare_runs.py", label="Compare this run with others", icon=":material/compare:")
+                if run_dir.is_dir():  # (a run deleted elsewhere has nothing left to compare)
+                    st.page_link("pages/compare_runs.py", label="Compare this run with others", icon=":material/compare:")
                 live_run_panel(run_dir, "architecture_lab")
 
     if residual_tab.open:

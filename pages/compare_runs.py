@@ -2,8 +2,11 @@
 
 import streamlit as st
 
+from ui import install_streamlit_patches
 from ui.compare import experiments_view, runs_view, whose_runs
 from ui.training import grid_form, show_flash
+
+install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
 st.title("Compare runs")
 st.caption("Put runs side by side — the book's figure 9.11 for any variants you trained — and run the "

@@ -5,8 +5,8 @@ misses and false positives; score both approaches on the validation split; train
 import streamlit as st
 
 from cv_core.detection import box_outcomes, filter_detections
-from cv_core.runs.tasks import DETECTOR_STRIDES
 from cv_core.plots.detection import approaches_figure, boxes_figure, outcomes_figure, precision_recall_figure
+from ui import install_streamlit_patches
 from ui.detection import (
     KINDS,
     VALIDATION_LIMIT,
@@ -15,6 +15,7 @@ from ui.detection import (
     boxes_table,
     candidates,
     comparison_rows,
+    curve_gap_notes,
     model_view,
     other_approach_runs,
     picture_picker,
@@ -22,10 +23,12 @@ from ui.detection import (
     run_picker,
     show,
     true_boxes,
-    validation_scores,
+    validation_results,
 )
-from ui.segmentation import run_dataset
-from ui.training import show_flash, task_train_view
+from ui.task_page import requested, run_dataset, train_tab_view
+from ui.training import show_flash
+
+install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
 PREFIX = "detection"
 
@@ -39,7 +42,7 @@ show_flash()
 predict_tab, train_tab = st.tabs(["Find boxes", "Train"], key="detection_tab", bind="query-params")
 
 
-def boxes_section(raw, view, truths, finder, no_truth: str) -> None:
+def boxes_section(raw, view, truths, finder, no_truth: str, tiny) -> None:
     """The thresholds and what they leave: only this part reruns when a slider moves."""
 
     @st.fragment
@@ -77,6 +80,11 @@ def boxes_section(raw, view, truths, finder, no_truth: str) -> None:
         if boxes:
             st.dataframe(boxes_table(boxes, hit, finder.class_names), hide_index=True, width="stretch",
                          key=f"{PREFIX}_table")
+        small = int((tiny & (raw.scores > float(score))).sum())
+        if small:
+            st.caption(f"{small} more candidate box(es) above the score threshold are smaller than one pixel and left "
+                       "out: the model puts an object there but gives it almost no size, as an undertrained detector "
+                       "does.")
 
     thresholds()
 
@@ -110,20 +118,14 @@ def validation_section(run, finder, dataset, runs) -> None:
                    "above; it appears here.")
     st.caption(f"Both scored on the first {limit} validation pictures of **{run.spec.dataset}**, at a score "
                "threshold of 0.01 (as benchmarks do: the precision–recall curve needs the unsure boxes too).")
-    key = (finder.key, other.id if other else None)
-    if st.button("Score the validation split", icon=":material/analytics:", key=f"{PREFIX}_score_validation"):
-        st.session_state[f"{PREFIX}_scored_for"] = key
-    if st.session_state.get(f"{PREFIX}_scored_for") != key:
+    if not requested(PREFIX, "score_validation", "Score the validation split", ":material/analytics:",
+                     (finder.key, other.id if other else None)):
         return
-    results = {f"{KINDS[finder.kind]} ({run.id[-4:]})": validation_scores(finder, dataset, limit)}
-    if other is not None:
-        other_finder = box_finder(other, dataset)
-        if other_finder is not None and (other_finder.kind == "detection" or other_finder.class_map is not None):
-            results[f"{KINDS[other_finder.kind]} ({other.id[-4:]})"] = validation_scores(other_finder, dataset, limit)
-        elif other_finder is not None:
-            st.caption(f"Run {other.id} predicts mask classes that are not the dataset's object classes "
-                       f"({', '.join(finder.class_names)}): its boxes cannot be scored against the true ones.")
+    results, note = validation_results(finder, other, dataset, limit)
+    if note:
+        st.caption(note)
     mine = next(iter(results.values()))
+
     metrics = st.columns(3)
     metrics[0].metric("mAP@0.5", f"{mine.map50:.3f}", help="Mean over classes of the area under each "
                                                            "precision–recall curve, a hit needing IoU ≥ 0.5.")
@@ -132,6 +134,9 @@ def validation_section(run, finder, dataset, runs) -> None:
     metrics[2].metric("Pictures scored", mine.images)
     st.plotly_chart(precision_recall_figure(mine.curves, finder.class_names), width="stretch",
                     key=f"{PREFIX}_pr")
+    notes = curve_gap_notes(mine.curves, finder.class_names)
+    if notes:
+        st.caption("  \n".join(notes))
     st.markdown("**Detector and boxes from segmentation, on the same pictures**" if len(results) > 1 else
                 "**This model's scores, class by class**")
     rows = comparison_rows(results, finder.class_names)
@@ -166,7 +171,7 @@ def find_view() -> None:
                 icon=":material/image:")
         return
     view = model_view(finder, picture)
-    raw = candidates(finder, picture, view)
+    raw, tiny = candidates(finder, picture, view)
     how = ("A CenterNet-style detector: every heatmap peak is a candidate box; the thresholds below only filter them."
            if finder.kind == "detection" else
            "A segmentation model: each connected region of one class in its mask is an object, and the box around it "
@@ -178,22 +183,14 @@ def find_view() -> None:
     else:
         no_truth = ("This segmentation model's classes are not the dataset's object classes, so its boxes cannot be "
                     "matched with the true ones.")
-    boxes_section(raw, view, truths, finder, no_truth)
+    boxes_section(raw, view, truths, finder, no_truth, tiny)
     st.divider()
     validation_section(run, finder, dataset, runs)
 
 
-def anatomy_text(spec, classes: int) -> tuple[str, str]:
-    return (f"{spec.variant}: backbone, neck, three heads",
-            (f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; "
-             f"out, per cell of a grid {spec.image_size // DETECTOR_STRIDES[spec.model]} "
-             f"cells wide: {classes} centre heatmaps (one per class), a box size and an "
-             f"offset ({spec.dataset})."))
-
-
 def train_view() -> None:
-    task_train_view(PREFIX, "detection", anatomy_text,
-                    "No detection runs yet. Press **Train** to start one; its losses and mAP appear here as it learns.")
+    train_tab_view(PREFIX, "detection",
+                   "No detection runs yet. Press **Train** to start one; its losses and mAP appear here as it learns.")
 
 
 if predict_tab.open:

@@ -5,16 +5,20 @@ that say whether the heatmap deserves trust."""
 import streamlit as st
 
 from cv_core.interpret import METHODS, feature_map_layers, last_conv_layer, overlay
+from cv_core.interpret.trust import class_chance_note, map_is_blank
 from cv_core.plots.interpret import top_predictions_figure
-from ui.interpret import class_label, digest, model_and_picture, model_picker, png_bytes, top_classes
+from ui import install_streamlit_patches
+from ui.interpret import class_label, digest, model_and_picture, model_picker, png_bytes, short_name, top_classes
 from ui.memory import index_of, remember, remembered
 from ui.interpret_results import display_photo, explanation, trust_panel
+
+install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
 st.title("Heatmaps")
 st.caption("What does the model see in your photo, and where? Pick a model and a picture (a sample, your own "
            "upload or the camera): the top predictions appear with a class-activation heatmap over the photo.")
 
-left, right = st.columns([1, 2.4], gap="large")
+left, right = st.columns([1.3, 2.4], gap="large")
 subject, sample, batch, picture_key = model_and_picture("heatmaps", left, right)
 photo = display_photo(sample.photo)
 layers = feature_map_layers(subject.model)
@@ -24,6 +28,10 @@ top = top_classes(subject, first.probabilities, k=5)
 with left:
     st.plotly_chart(top_predictions_figure(top, title="What the model thinks it is"), width="stretch",
                     key="heatmaps_top5")
+
+
+#: The opacity slider's stops.
+OPACITIES = [round(0.05 * i, 2) for i in range(21)]
 
 
 def _method_label(name: str) -> str:
@@ -58,35 +66,57 @@ def heatmap_panel():
                                         help="The top prediction by default; pick any class to see what would "
                                              "make the model say that instead.")
     remember(class_widget, "class", class_index)
-    options = st.columns([2, 1])
-    opacity = options[0].slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="heatmaps_opacity")
-    augment = options[1].toggle("Test-time smoothing", key="heatmaps_augment",
+    options = st.columns([2, 1], vertical_alignment="center")
+    # Every choice starts from the URL or this session's memory and goes back there, so a reload,
+    # a new upload or a trip to another page shows the picture made with the settings on screen.
+    initial = remembered("heatmaps_opacity", "opacity", OPACITIES, 0.5)
+    opacity = round(options[0].slider("Heatmap opacity", 0.0, 1.0, value=initial, step=0.05, key="heatmaps_opacity"), 2)
+    remember("heatmaps_opacity", "opacity", opacity)
+    initial = remembered("heatmaps_augment", "smoothing", ["off", "on"], "off")
+    augment = options[1].toggle("Test-time smoothing", value=initial == "on", key="heatmaps_augment",
                                 help="Average the maps of the photo, its mirror image and zoomed copies: "
                                      "steadier maps for four passes instead of one.")
+    remember("heatmaps_augment", "smoothing", "on" if augment else "off")
     # The top class is asked for as None, so the first heatmap above is reused from the cache.
     asked = None if int(class_index) == first.class_index else int(class_index)
     result = explanation(subject, picture_key, batch, method, asked, layer if uses_layer else None, bool(augment))
+    name = subject.class_names[result.class_index]
+    probability = float(result.probabilities[result.class_index])
     pictures = st.columns(2)
     pictures[0].image(photo, caption=f"Your picture ({sample.name})", width="stretch")
     blended = overlay(photo, result.heatmap, float(opacity))
-    where = f" at `{layer}`" if uses_layer else ""
-    pictures[1].image(blended, width="stretch",
-                      caption=f"{_method_label(method)}{where} for “{subject.class_names[result.class_index]}” "
-                              f"(p = {result.probabilities[result.class_index]:.1%})")
+    if uses_layer and augment:
+        caption = f"{_method_label(method)} at `{layer}` for “{name}” (p = {probability:.1%}), smoothed at test time"
+    elif uses_layer:
+        caption = f"{_method_label(method)} at `{layer}` for “{name}” (p = {probability:.1%})"
+    elif augment:
+        caption = f"{_method_label(method)} for “{name}” (p = {probability:.1%}), smoothed at test time"
+    else:
+        caption = f"{_method_label(method)} for “{name}” (p = {probability:.1%})"
+    pictures[1].image(blended, width="stretch", caption=caption)
     pictures[1].download_button("Download the overlay (PNG)", png_bytes(blended), icon=":material/download:",
                                 file_name=f"heatmap-{method}-{result.class_index}.png", mime="image/png",
                                 key="heatmaps_download")
-    return result, (layer if uses_layer else None)
+    note = class_chance_note(probability, short_name(name))
+    if note:
+        st.warning(note, icon=":material/trending_down:")
+    if map_is_blank(result.heatmap):
+        st.warning(f"This map is blank: {_method_label(method)} found nothing in the picture that raises the score "
+                   f"of “{short_name(name)}”, so there is no heat to show. Try another layer or method.",
+                   icon=":material/visibility_off:")
+    return result, (layer if uses_layer else None), bool(augment)
 
 
 with right:
-    current, current_layer = heatmap_panel()
+    current, current_layer, current_augment = heatmap_panel()
 
 st.divider()
 st.subheader("Side by side")
 st.caption("The same picture explained two ways: two methods on one model, or one method on two models.")
-compare = st.segmented_control("Compare", ["Two methods", "Two models"], key="heatmaps_compare_kind",
-                               default="Two methods")
+COMPARISONS = ["Two methods", "Two models"]
+initial = remembered("heatmaps_compare_kind", "compare", COMPARISONS, "Two methods")
+compare = st.segmented_control("Compare", COMPARISONS, key="heatmaps_compare_kind", default=initial) or initial
+remember("heatmaps_compare_kind", "compare", compare)
 method, class_index, layer = current.method, int(current.class_index), current_layer
 asked = None if class_index == first.class_index else class_index  # the top class: shares cached maps
 pair = st.columns(2)
@@ -123,4 +153,4 @@ else:
                      caption=f"{_method_label(name)} · {class_label(subject, result.class_index)}")
 
 st.divider()
-trust_panel(subject, sample, batch, picture_key, current, current_layer)
+trust_panel(subject, sample, batch, picture_key, current, current_layer, current_augment)

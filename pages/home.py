@@ -5,6 +5,9 @@ import streamlit as st
 
 from cv_core.datasets import SHAPE_CLASSES, showcase_sample
 from cv_core.overlays import class_palette, colorize_mask, draw_boxes, mask_legend
+from ui import install_streamlit_patches
+
+install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
 st.title("Convnet Lab")
 st.markdown(
@@ -71,6 +74,9 @@ pages = [
     ("pages/detection.py", "Detection", ":material/center_focus_strong:",
      "Train a single-shot detector, move its score and overlap thresholds over a picture's boxes, see hits, misses "
      "and false positives, and score it with mAP beside the boxes a segmentation model finds."),
+    ("pages/similarity.py", "Similarity", ":material/join_inner:",
+     "Read how alike two pictures are three ways (pixels, pretrained features, an embedding you train), find "
+     "a picture's nearest neighbours, see why two pictures look alike, and watch classes gather on the map."),
 ]
 for row in range(0, len(pages), 3):
     cols = st.columns(3)

@@ -4,24 +4,22 @@ picture and mask into a dataset of your own that the lab can train on."""
 import streamlit as st
 
 from cv_core.mask_drawing import MaskError, apply_strokes, canvas_size, drawing_palette, prepare_for_storage
+from ui import install_streamlit_patches
+from ui.mask_canvas import Draft, agreement, canvas_side_picker, drawing_tools, mask_canvas, mask_preview
+from ui.mask_saving import save_panel, saved_masks_panel
 from ui.mask_studio import (
     StartingMask,
-    agreement,
-    canvas_side_picker,
     dataset_chooser,
     digest,
-    drawing_tools,
-    mask_canvas,
-    mask_preview,
     mask_store,
     picture_source,
-    save_panel,
-    saved_masks_panel,
     show_flash,
     size_note,
     starting_mask,
 )
 from ui.segmentation import user_dataset_training
+
+install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
 st.title("Mask studio")
 st.caption("Make your own segmentation data: paint a class for every pixel of a picture (or correct a mask "
@@ -70,16 +68,16 @@ def editor() -> None:
     st.caption(size_note(subject.image.shape[:2], image.shape[:2], canvas_size(*image.shape[:2], side=side)) +
                " Strokes are solid so that every colour maps back to exactly one class.")
     tools = drawing_tools(info, palette, side)
+    canvas_key = digest(info["name"], info["class_names"], info["background"], subject.key, side)
+    draft = Draft(store, info["name"], subject, canvas_key, image)
     canvas_column, result_column = st.columns([1.45, 1], gap="large")
     with canvas_column:
-        labels = mask_canvas(image, start.mask, info, palette, tools,
-                             canvas_key=digest(info["name"], info["class_names"], info["background"], subject.key,
-                                               side))
+        labels = mask_canvas(image, start.mask, info, palette, tools, canvas_key=canvas_key, draft=draft)
     mask = apply_strokes(start.mask, labels)
     with result_column:
         mask_preview(image, mask, info, palette)
         agreement(start, mask, info)
-        save_panel(store, info, subject, image, mask)
+        save_panel(store, info, subject, image, mask, draft)
 
 
 editor()

@@ -8,29 +8,33 @@ from cv_core.interpret import METHODS, feature_map_layers
 from cv_core.plots.segmentation import confidence_figure, picture_figure
 from cv_core.overlays import overlay_mask
 from cv_core.segmentation import DEFAULT_MIN_AREA, box_class_map, score_boxes
+from ui import install_streamlit_patches
 from ui.segmentation import (
-    BOX_CHUNK,
     activation_map,
-    box_chunk,
     class_scores_table,
     default_target_layer,
     find_objects,
     masks_row,
-    model_stamp,
+    no_objects_message,
     objects_picture,
     objects_table,
     picture_picker,
     predict,
+    predicted_regions,
     run_classes,
-    run_dataset,
-    run_model,
     run_picker,
     segmentation_runs,
     show,
+    specks_note,
     truth_view,
     upload_view,
+    validation_boxes,
 )
-from ui.training import show_flash, task_train_view
+from ui.data import dataset_key
+from ui.task_page import requested, run_dataset, run_model, train_tab_view
+from ui.training import show_flash
+
+install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
 PREFIX = "segmentation"
 
@@ -43,24 +47,28 @@ show_flash()
 predict_tab, train_tab = st.tabs(["Predict", "Train"], key="segmentation_tab", bind="query-params")
 
 
-def objects_section(view, prediction, classes, dataset, subject, run) -> None:
+def objects_section(view, prediction, classes, dataset, subject) -> None:
     """§4: from a semantic mask to separate objects and boxes, and those boxes scored."""
     st.subheader("From the mask to objects")
     st.caption("A mask says *what* is at each pixel, not *which* object: splitting each class's pixels into "
                "connected regions gives the objects, and the box around each one turns the segmentation model "
                "into a detector.")
     min_area = st.slider("Smallest object (pixels)", 1, 200, DEFAULT_MIN_AREA, key=f"{PREFIX}_min_area",
-                         help="Connected regions smaller than this are specks, not objects.")
+                         bind="query-params", help="Connected regions smaller than this are specks, not objects.")
     mask, probabilities = prediction.argmax(axis=-1), prediction
     objects = find_objects(mask, probabilities, classes, int(min_area))
+    sizes = predicted_regions(mask, classes)
     cols = st.columns([1, 1.3], gap="large")
     if objects:
-        picture, labels = objects_picture(view, objects, classes)
-        cols[0].image(picture, caption=f"{len(objects)} object(s), each in its own colour", width="stretch")
+        figure, labels = objects_picture(view, objects, classes)
+        cols[0].plotly_chart(figure, width="stretch", key=f"{PREFIX}_objects_picture")
         cols[1].dataframe(objects_table(objects, labels, classes), hide_index=True, width="stretch",
                           key=f"{PREFIX}_objects")
+        note = specks_note(objects, sizes, int(min_area))
+        if note:
+            cols[0].caption(note)
     else:
-        cols[0].info("No objects: the model predicts only the background here.", icon=":material/info:")
+        cols[0].info(no_objects_message(sizes, classes, int(min_area)), icon=":material/info:")
     if dataset is None or not dataset.has_boxes:
         return
     class_map = box_class_map(dataset.mask_class_names or [], dataset.class_names)
@@ -71,24 +79,10 @@ def objects_section(view, prediction, classes, dataset, subject, run) -> None:
         total = dataset.count("validation")
         st.caption(f"Precision, recall and average precision at IoU ≥ 0.5 over the {total} validation pictures "
                    "(each predicted object's mean confidence is its score).")
-        asked = st.session_state.get(f"{PREFIX}_boxes_for")
-        key = (run.id, model_stamp(run), int(min_area))
-        if st.button("Score the boxes", icon=":material/check_box:", key=f"{PREFIX}_score_boxes"):
-            st.session_state[f"{PREFIX}_boxes_for"] = asked = key
-        if asked != key:
+        if not requested(PREFIX, "score_boxes", "Score the boxes", ":material/check_box:",
+                         (subject.key, dataset_key(dataset), int(min_area))):
             return
-        bar = st.progress(0.0, text="Predicting the validation pictures…")
-        predictions, truths = [], []
-        from ui.data import dataset_key
-
-        for start in range(0, total, BOX_CHUNK):
-            found, true = box_chunk(subject, subject.key, key[1], dataset, dataset_key(dataset), start,
-                                    min(BOX_CHUNK, total - start), int(min_area))
-            predictions += found
-            truths += true
-            done = min(total, start + BOX_CHUNK)
-            bar.progress(done / max(1, total), text=f"{done} of {total} validation pictures")
-        bar.empty()
+        predictions, truths = validation_boxes(subject, dataset, int(min_area))
         scores = score_boxes(predictions, truths, 0.5)
         metrics = st.columns(3)
         metrics[0].metric("Precision", f"{scores['precision']:.1%}" if scores["num_predictions"] else "—")
@@ -113,11 +107,12 @@ def activation_section(view, prediction, classes, subject, picture_key) -> None:
                                                                                         " (not predicted here)"),
                                     key=f"{PREFIX}_cam_class_{picture_key}")
     methods = [m for m in METHODS if m != "score_cam"]
-    method = cols[1].selectbox("Method", methods, format_func=lambda m: METHODS[m].label, key=f"{PREFIX}_cam_method")
+    method = cols[1].selectbox("Method", methods, format_func=lambda m: METHODS[m].label, key=f"{PREFIX}_cam_method",
+                               bind="query-params")
     layers = feature_map_layers(subject.model)
     default = default_target_layer(subject.model)
     layer = cols[2].selectbox("Target layer", layers, index=layers.index(default) if default in layers else 0,
-                              key=f"{PREFIX}_cam_layer")
+                              key=f"{PREFIX}_cam_layer", bind="query-params")
     heatmap = activation_map(subject, subject.key, picture_key, view, method, int(class_index), layer)
     from cv_core.interpret import overlay
 
@@ -143,7 +138,8 @@ def predict_view() -> None:
     if subject is None:
         return
     with setup[1]:
-        picture = picture_picker(PREFIX, run)
+        dataset = run_dataset(run)
+        picture = picture_picker(PREFIX, dataset)
     if picture is None:
         st.info("Choose a picture: a sample of the run's dataset, or an upload.", icon=":material/image:")
         return
@@ -153,7 +149,7 @@ def predict_view() -> None:
     truth = truth_view(picture.true_mask, size)
     if truth is not None and truth.max() >= len(classes.names):
         truth = None  # not in the run's classes
-    probabilities = predict(subject, subject.key, f"{picture.key}|{model_stamp(run)}", view)
+    probabilities = predict(subject, subject.key, picture.key, view)
     mask, confidence = probabilities.argmax(axis=-1), probabilities.max(axis=-1)
 
     st.subheader("Predicted mask")
@@ -161,7 +157,8 @@ def predict_view() -> None:
 
     @st.fragment
     def overlay_and_confidence() -> None:
-        opacity = st.slider("Mask opacity over the picture", 0.0, 1.0, 0.5, 0.05, key=f"{PREFIX}_opacity")
+        opacity = st.slider("Mask opacity over the picture", 0.0, 1.0, 0.5, 0.05, key=f"{PREFIX}_opacity",
+                            bind="query-params")
         blended = overlay_mask(view, mask, len(classes.names), float(opacity), ignore=(classes.background,),
                                palette=classes.palette)
         cols = st.columns(2)
@@ -180,21 +177,14 @@ def predict_view() -> None:
         st.caption(f"Mean IoU over these {len(rows)} classes: **{mean:.3f}**. IoU: pixels of the class in both "
                    "masks ÷ pixels in either; Dice: twice the shared pixels ÷ the pixels in each, added.")
     st.divider()
-    objects_section(view, probabilities, classes, run_dataset(run), subject, run)
+    objects_section(view, probabilities, classes, dataset, subject)
     st.divider()
-    activation_section(view, probabilities, classes, subject, f"{picture.key}|{model_stamp(run)}")
-
-
-def anatomy_text(spec, classes: int) -> tuple[str, str]:
-    return (f"{spec.variant}: the map shrinks, then grows back",
-            (f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px "
-             f"in, one probability per class and pixel out ({classes} classes, "
-             f"{spec.dataset})."))
+    activation_section(view, probabilities, classes, subject, picture.key)
 
 
 def train_view() -> None:
-    task_train_view(PREFIX, "segmentation", anatomy_text,
-                    "No segmentation runs yet. Press **Train** to start one; its curves appear here as it learns.")
+    train_tab_view(PREFIX, "segmentation",
+                   "No segmentation runs yet. Press **Train** to start one; its curves appear here as it learns.")
 
 
 if predict_tab.open:

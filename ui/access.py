@@ -39,11 +39,25 @@ def browser_id() -> str:
         cookie = st.context.cookies.get(_XSRF_COOKIE)
     except Exception:  # no request context (bare scripts, some tests)
         cookie = None
-    if cookie:
-        return hashlib.sha256(f"convnet-lab|{cookie}".encode()).hexdigest()[:16]
+    if isinstance(cookie, str) and cookie:  # (page tests' mocked context gives a new object every run)
+        return hashlib.sha256(f"convnet-lab|{_xsrf_token(cookie)}".encode()).hexdigest()[:16]
     if "access_browser_id" not in st.session_state:
         st.session_state["access_browser_id"] = "session-" + secrets.token_hex(8)
     return st.session_state["access_browser_id"]
+
+
+def _xsrf_token(cookie: str) -> str:
+    """The token inside Tornado's XSRF cookie: version 2 (``2|mask|masked token|time``) masks it
+    afresh on every page load, so only the unmasked token is the same after a reload."""
+    parts = cookie.split("|")
+    if len(parts) == 4 and parts[0] == "2":
+        try:
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+        except ValueError:
+            return cookie
+        if mask:
+            return bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)).hex()
+    return cookie
 
 
 def is_operator() -> bool:

@@ -23,6 +23,9 @@ from cv_core.plots.architecture import (
     pyramid_figure,
 )
 from cv_core.runs import SpecError, TrainSpec, check_resources
+#: Models up to this many parameters are measured in the server process; bigger ones (VGG16
+#: has 138 M) in a short-lived process, because TensorFlow keeps freed memory for reuse.
+from cv_core.runs.cost import IN_PROCESS_PARAMS
 
 #: Reference architectures from keras.applications, built without weights (no download).
 REFERENCE_MODELS = {
@@ -35,13 +38,12 @@ class AnatomyError(ValueError):
     """A model that cannot be measured here; the message says why."""
 
 
-def describe_spec(spec: TrainSpec, num_classes: int) -> str:
-    """A canonical JSON description of the model Train builds for ``spec`` (a cache key)."""
-    fields = ("task", "model", "conv_type", "batchnorm", "residual", "filters", "image_size", "augmentation",
-              "dropout_rate")
-    data = {name: getattr(spec, name) for name in fields}
-    data["filters"] = list(spec.filters)
-    return json.dumps({"kind": "spec", "spec": data, "num_classes": int(num_classes)}, sort_keys=True)
+def describe_spec(spec: TrainSpec, num_classes: int | None) -> str:
+    """A canonical JSON description of the model Train builds for ``spec`` (a cache key): every
+    field of :meth:`TrainSpec.architecture_key`, and the class count (None: no class output)."""
+    data = {name: list(value) if name == "filters" else value for name, value in spec.architecture_key()}
+    classes = None if num_classes is None else int(num_classes)
+    return json.dumps({"kind": "spec", "spec": data, "num_classes": classes}, sort_keys=True)
 
 
 def describe_reference(label: str) -> str:
@@ -49,13 +51,9 @@ def describe_reference(label: str) -> str:
     return json.dumps({"kind": "reference", "label": label}, sort_keys=True)
 
 
-#: Models up to this many parameters are measured in the server process; bigger ones (VGG16
-#: has 138 M) in a short-lived process, because TensorFlow keeps freed memory for reuse.
-IN_PROCESS_PARAMS = 5_000_000
-
 
 def _spec_of(description: dict) -> TrainSpec:
-    return TrainSpec().replace(**{**description["spec"], "filters": tuple(description["spec"]["filters"])})
+    return TrainSpec.from_architecture_key(description["spec"].items())
 
 
 def _release_memory(keras) -> None:

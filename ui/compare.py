@@ -17,7 +17,7 @@ from cv_core.plots.training import curves_figure, grid_summary_figure
 from cv_core.runs import ACTIVE_STATES, RunInfo, Task, experiment_title, summarise_experiment
 from cv_core.runs.compare import compare_table, config_diff
 from ui.access import is_operator, policy
-from ui.training import run_actions, visible_runs
+from ui.run_panel import run_actions, show_action_message, visible_runs
 
 REFRESH_SECONDS = 3.0
 MAX_CHOSEN = 8
@@ -111,17 +111,28 @@ def runs_view(prefix: str) -> None:
     redrawn only when the set of runs changes (a run started or deleted anywhere).
     """
     mine = whose_runs(prefix)
+    show_action_message(prefix)  # what the last run button could not do (the run may be gone from the list)
     runs = visible_runs(mine_only=mine)
     if not runs:
         st.info("No runs yet. Train a variant in the Architecture lab, or run the grid.", icon=":material/info:")
         st.page_link("pages/architecture_lab.py", label="Open the Architecture lab", icon=":material/science:")
     by_id = {run.id: run for run in runs}
     key = f"{prefix}_chosen"
-    if key in st.session_state:  # drop runs deleted since
-        st.session_state[key] = [rid for rid in st.session_state[key] if rid in by_id]
+    if key in st.session_state:  # drop runs deleted since, and say so unless this browser deleted them
+        gone = [rid for rid in st.session_state[key] if rid not in by_id]
+        if gone:
+            st.session_state[key] = [rid for rid in st.session_state[key] if rid in by_id]
+            elsewhere = [rid for rid in gone if rid not in st.session_state.get("training_deleted", ())]
+            if elsewhere:
+                names = ", ".join(f"`{rid}`" for rid in elsewhere)
+                st.warning(f"Deleted from another browser or the command line since you chose them: {names}.",
+                           icon=":material/delete_forever:")
+    # A default only while the picker has no value: a value set above and a default as well
+    # make Streamlit log a warning.
+    start = {} if key in st.session_state else {"default": [r.id for r in runs if r.metrics][:4]}
     chosen = []
     if runs:
-        chosen = st.multiselect("Runs", list(by_id), default=[r.id for r in runs if r.metrics][:4], key=key,
+        chosen = st.multiselect("Runs", list(by_id), key=key, **start,
                                 format_func=lambda rid: short_name(by_id[rid]), placeholder="Choose runs to compare",
                                 max_selections=MAX_CHOSEN,
                                 help=f"Up to {MAX_CHOSEN} runs: more curves than that on one chart cannot be told apart.")

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from cv_core.datasets import DATASETS, Dataset, DatasetError, open_dataset, resize_image, resize_mask
+from cv_core.datasets import (
+    DATASETS,
+    USER_PREFIX,
+    Dataset,
+    DatasetError,
+    UserMaskStore,
+    open_dataset,
+    resize_image,
+    resize_mask,
+)
 from cv_core.overlays import class_palette, draw_boxes, mask_legend, overlay_mask, scale_boxes, upscale
 
 DATASET_LABELS = {
@@ -35,14 +45,42 @@ def _folder_stamp(root: str | None) -> float:
         return -1.0
 
 
+def _user_dataset_stamp(name: str, root: str | None) -> tuple:
+    """The modification state of a user mask dataset's own folder (``<store>/<name>``).
+
+    Saving or deleting a mask changes the dataset folder (its ``dataset.json`` is rewritten)
+    and its ``masks/`` folder, but not the store's folder: keying on the store alone kept a
+    dataset opened before the third mask was saved listing two pictures.
+    """
+    folder = Path(UserMaskStore(root).root) / name[len(USER_PREFIX):]
+    stamp = []
+    for path in (folder, folder / "masks", folder / "images"):
+        try:
+            stamp.append(os.stat(path).st_mtime_ns)
+        except (OSError, ValueError):
+            stamp.append(-1)
+    try:
+        stamp.append(len(os.listdir(folder / "masks")))
+    except (OSError, ValueError):
+        stamp.append(-1)
+    return tuple(stamp)
+
+
 @st.cache_resource(max_entries=8, show_spinner="Opening the dataset…")
-def _open_cached(name: str, root: str | None, options: tuple, stamp: float) -> Dataset:
+def _open_cached(name: str, root: str | None, options: tuple, stamp) -> Dataset:
     return open_dataset(name, root, **dict(options))
 
 
+def dataset_stamp(name: str, root: str | None = None):
+    """What changes when the files behind a dataset change (part of every cache key)."""
+    if isinstance(name, str) and name.startswith(USER_PREFIX):
+        return _user_dataset_stamp(name, root)
+    return _folder_stamp(root)
+
+
 def load_dataset(name: str, root: str | None = None, **options) -> Dataset:
-    """Open a dataset once per (name, folder, options, folder change) for every session."""
-    return _open_cached(name, root or None, tuple(sorted(options.items())), _folder_stamp(root))
+    """Open a dataset once per (name, folder, options, change of its files) for every session."""
+    return _open_cached(name, root or None, tuple(sorted(options.items())), dataset_stamp(name, root or None))
 
 
 def folder_problem(name: str, root: str, **options) -> str | None:
@@ -56,21 +94,60 @@ def folder_problem(name: str, root: str, **options) -> str | None:
     return None
 
 
-def dataset_picker(prefix: str, segmentation_only: bool = False) -> Dataset | None:
+def user_dataset_label(name: str) -> str:
+    """How a user mask dataset (``user:<name>``) is named in pickers."""
+    return f"{name} · your masks"
+
+
+def dataset_label(name: str) -> str:
+    """A dataset's name for people: the registry's label, or a user mask dataset's."""
+    if name.startswith(USER_PREFIX):
+        return user_dataset_label(name[len(USER_PREFIX):])
+    return DATASET_LABELS.get(name, name)
+
+
+def user_dataset_names(store: UserMaskStore | None = None) -> list[str]:
+    """``user:<name>`` for every Mask studio dataset (none when the store cannot be read)."""
+    try:
+        return [USER_PREFIX + name for name in (store or UserMaskStore()).list_datasets()]
+    except OSError:
+        return []
+
+
+def dataset_picker(prefix: str, segmentation_only: bool = False, user_datasets: bool = False,
+                   bind: bool = False) -> Dataset | None:
     """Widgets to choose a dataset (and its folder); returns the opened dataset or None.
 
-    Shows a friendly error instead of raising when the folder is wrong.
+    ``user_datasets`` adds the Mask studio's datasets (``user:<name>``); ``bind`` keeps the
+    choices in the URL, so a reload or a shared link restores them. Shows a friendly error
+    instead of raising when the folder is wrong or a user dataset has no mask yet.
     """
-    names = [n for n in DATASETS if not segmentation_only or n in ("shapes", "oxford_pets")]
-    name = st.selectbox("Dataset", names, format_func=DATASET_LABELS.get, key=f"{prefix}_dataset",
-                        help="\n\n".join(f"**{DATASET_LABELS[n]}**: {DATASETS[n][2]}" for n in names))
+    url = "query-params" if bind else None
+    names = [n for n in DATASETS if not segmentation_only or DATASETS[n][0].has_masks]
+    store = UserMaskStore()
+    if user_datasets:
+        names += user_dataset_names(store)
+    helps = [f"**{DATASET_LABELS[n]}**: {DATASETS[n][2]}" for n in names if n in DATASETS]
+    if user_datasets:
+        helps.append(f"**Your masks**: the datasets you made in the Mask studio, stored in {store.root}.")
+    name = st.selectbox("Dataset", names, format_func=dataset_label, key=f"{prefix}_dataset", bind=url,
+                        help="\n\n".join(helps))
+    if name.startswith(USER_PREFIX):
+        try:
+            return load_dataset(name, str(store.root))
+        except DatasetError as exc:
+            st.info(f"{exc} Open it in the Mask studio to draw and save masks.", icon=":material/draw:")
+        except OSError as exc:
+            st.error(f"The dataset {name} cannot be read: {exc.strerror or exc}.", icon=":material/folder_off:")
+        return None
     if name == "shapes":
         cols = st.columns(2)
-        seed = cols[0].number_input("Seed", 0, 10_000, 0, key=f"{prefix}_seed",
+        seed = cols[0].number_input("Seed", 0, 10_000, 0, key=f"{prefix}_seed", bind=url,
                                     help="Every seed draws a different, reproducible set of pictures.")
-        size = cols[1].select_slider("Picture size (px)", [32, 48, 64, 96, 128, 160], 96, key=f"{prefix}_size")
+        size = cols[1].select_slider("Picture size (px)", [32, 48, 64, 96, 128, 160], 96, key=f"{prefix}_size",
+                                     bind=url)
         return load_dataset("shapes", seed=int(seed), image_size=int(size))
-    root = st.text_input("Folder", key=f"{prefix}_root", placeholder=FOLDER_HINTS[name],
+    root = st.text_input("Folder", key=f"{prefix}_root", placeholder=FOLDER_HINTS[name], bind=url,
                          help=FOLDER_HINTS[name], max_chars=MAX_PATH_CHARS).strip()
     if not root:
         st.info(f"Type the path of the folder on this machine. {FOLDER_HINTS[name]}.", icon=":material/folder_open:")
@@ -126,8 +203,21 @@ def mask_legend_picture(dataset: Dataset, width: int = 640) -> np.ndarray:
 
 
 def dataset_key(dataset: Dataset) -> str:
-    """A string that identifies an opened dataset for caching."""
-    return f"{dataset.name}|{getattr(dataset, 'root', '')}|{getattr(dataset, 'seed', '')}|{getattr(dataset, 'image_size', '')}"
+    """A string that identifies an opened dataset for caching.
+
+    The key carries the modification state of the dataset's files (:func:`dataset_stamp`, what
+    :func:`load_dataset` reopens on), so pictures cached from it are redrawn when they change: a
+    user mask dataset's when a mask is saved, edited or deleted, a folder's when its files do.
+    """
+    key = f"{dataset.name}|{getattr(dataset, 'root', '')}|{getattr(dataset, 'seed', '')}|{getattr(dataset, 'image_size', '')}"
+    # Shapes drawn with another difficulty or split sizes, or a folder split otherwise, are other pictures.
+    key += f"|{getattr(dataset, 'difficulty', '')}|{getattr(dataset, 'sizes', '')}"
+    key += f"|{tuple(dataset.count(split) for split in ('train', 'validation', 'test'))}"
+    store = getattr(dataset, "store", None)
+    if dataset.name.startswith(USER_PREFIX) and store is not None:
+        return f"{key}|{store.root}|{dataset_stamp(dataset.name, str(store.root))}"
+    root = getattr(dataset, "root", None)
+    return f"{key}|{dataset_stamp(dataset.name, str(root)) if root else ''}"
 
 
 def oxford_download_panel(prefix: str) -> None:

@@ -2,9 +2,10 @@
 objects become boxes) and a picture; cache its candidate boxes so that the score and NMS
 sliders only filter them; score both approaches on the validation split.
 
-Models are cached per file version (``st.cache_resource``, shared by every session: never
-changed); candidates and scores are cached results keyed by run, model file stamp and
-picture. Session-state keys start with the page's prefix.
+Runs, models and pictures come from the task-page scaffold (:mod:`ui.task_page`, one model
+cache for every task page); candidates and scores are cached results keyed by the model
+file's version, what its outputs mean, and the picture. Session-state keys start with the
+page's prefix.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import streamlit as st
 from cv_core.datasets import Dataset, resize_image
 from cv_core.detection import RawDetections
 from cv_core.overlays import class_palette, upscale
-from cv_core.runs import RunInfo, best_model_path, default_runs_root
-from ui.interpret import camera_photo, digest
-from ui.memory import index_of, remember, remembered
-from ui.segmentation import model_stamp
-from ui.training import visible_runs
-from ui.uploads import image_upload
+from cv_core.runs import RunInfo
+from ui.task_page import Picture, run_model, task_runs
+from ui.task_page import picture_picker as pick_picture
+from ui.task_page import run_label as task_run_label
+from ui.task_page import run_picker as pick_run
 
 #: Pictures are shown enlarged (nearest neighbour) to at least this side.
 SHOW_SIDE = 360
@@ -40,50 +40,26 @@ SOURCES = ["Sample", "Upload", "Camera"]
 
 def box_runs(runs_root: str | None = None) -> list[RunInfo]:
     """Detection and segmentation runs this browser may see that have saved a model, newest first."""
-    return [run for run in visible_runs(runs_root)
-            if run.task.name in KINDS and best_model_path(run.dir).exists()]
+    return task_runs(tuple(KINDS), runs_root)
 
 
 def run_label(run: RunInfo) -> str:
     """"Detector · detector s4 / separable · shapes 64 px · best val. mAP@0.5 0.412 · completed · <id>"."""
-    spec = run.spec
-    where = f" · {spec.dataset} {spec.image_size} px" if spec else ""
-    score = f" · best val. {run.task.metric_label} {run.task.format_score(run.best_score)}" \
-        if run.best_score is not None else ""
-    return f"{KINDS[run.task.name]} · {run.label}{where}{score} · {run.state} · {run.id}"
+    return f"{KINDS[run.task.name]} · {task_run_label(run)}"
 
 
 def run_picker(prefix: str, runs: list[RunInfo]) -> RunInfo:
     """A selectbox of the runs that find boxes (kept in the URL as ``run``); returns the chosen one."""
-    by_id = {run.id: run for run in runs}
-    widget = f"{prefix}_model_run"
-    initial = remembered(widget, "run", list(by_id), runs[0].id)
-    chosen = st.selectbox("Model that finds the boxes", list(by_id), index=index_of(list(by_id), initial),
-                          format_func=lambda rid: run_label(by_id[rid]), key=widget,
-                          help="Detection runs, and segmentation runs: the box around each object of a "
-                               "predicted mask makes a segmentation model a detector too.")
-    remember(widget, "run", chosen)
-    return by_id[chosen]
+    return pick_run(prefix, runs, "Model that finds the boxes",
+                    "Detection runs, and segmentation runs: the box around each object of a predicted mask makes "
+                    "a segmentation model a detector too.", run_label)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _model(run_id: str, stamp: float):
-    from cv_core.runs import load_best_model
-
-    root = default_runs_root()
-    run_dir = (root / run_id).resolve()
-    if run_dir.parent != root.resolve():
-        raise ValueError(f"Expected a run of the runs folder. Received: {run_id!r}")
-    return load_best_model(run_dir)
-
-
-def run_model(run: RunInfo):
-    """The run's best model (loaded in safe mode once per file version), or None with the reason shown."""
-    try:
-        return _model(run.id, model_stamp(run))
-    except Exception as exc:  # a corrupt file, safe mode refusing a layer...
-        st.error(f"This model cannot be used: {exc}", icon=":material/error:")
-        return None
+def picture_picker(prefix: str, dataset: Dataset | None) -> Picture | None:
+    """A picture of the run's dataset (with its true boxes), an upload or a camera photo."""
+    return pick_picture(prefix, dataset, SOURCES,
+                        "A picture of the run's dataset, with its true boxes; a picture of your own; or a photo "
+                        "from your camera.")
 
 
 @dataclass(frozen=True)
@@ -98,6 +74,7 @@ class BoxFinder:
         class_names: the box classes (the dataset's object classes).
         class_map: for a segmentation model, ``{mask value: box class}``; None keeps mask values.
         background: for a segmentation model, the mask value that is no object.
+        version: the model file's version (:func:`ui.task_page.model_version`).
     """
 
     run: RunInfo
@@ -107,11 +84,14 @@ class BoxFinder:
     class_names: list[str]
     class_map: dict | None = None
     background: int = 0
+    version: str = ""
 
     @property
     def key(self) -> str:
-        """The run and its model file's version: a new best epoch changes it."""
-        return f"{self.run.id}|{model_stamp(self.run)}"
+        """The model file's version and what its outputs mean: a new best epoch, or another
+        mapping of mask classes to box classes (another dataset), changes it."""
+        mapping = sorted(self.class_map.items()) if self.class_map is not None else None
+        return f"{self.run.id}|{self.version}|{mapping}|{self.background}"
 
     @property
     def palette(self) -> np.ndarray:
@@ -120,10 +100,10 @@ class BoxFinder:
 
 def box_finder(run: RunInfo, dataset: Dataset | None) -> BoxFinder | None:
     """The run's model with what its outputs mean; None (with the reason shown) if it cannot load."""
-    model = run_model(run)
-    if model is None:
+    loaded = run_model(run)
+    if loaded is None:
         return None
-    size = tuple(int(d) for d in model.input_shape[1:3])
+    model, size, version = loaded.model, loaded.input_size, loaded.key
     summary = run.summary or {}
     names = list(summary.get("class_names") or [])
     if run.task.name == "detection":
@@ -132,7 +112,7 @@ def box_finder(run: RunInfo, dataset: Dataset | None) -> BoxFinder | None:
         _, _, count = detector_geometry(model)
         if len(names) != count:
             names = [f"class {i}" for i in range(count)]
-        return BoxFinder(run, "detection", model, size, names)
+        return BoxFinder(run, "detection", model, size, names, version=version)
     from cv_core.segmentation import box_class_map
 
     count = int(model.output_shape[-1])
@@ -142,61 +122,8 @@ def box_finder(run: RunInfo, dataset: Dataset | None) -> BoxFinder | None:
     background = background if isinstance(background, int) and 0 <= background < count else 0
     if dataset is not None and dataset.has_boxes and box_class_map(names, dataset.class_names):
         return BoxFinder(run, "segmentation", model, size, list(dataset.class_names),
-                         box_class_map(names, dataset.class_names), background)
-    return BoxFinder(run, "segmentation", model, size, names, None, background)
-
-
-# --------------------------------------------------------------------------------------
-# The picture
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Picture:
-    """A picture to find boxes in, with its true boxes (the dataset's classes) when known."""
-
-    key: str
-    name: str
-    image: np.ndarray
-    boxes: tuple | None = None
-
-
-def picture_picker(prefix: str, dataset: Dataset | None) -> Picture | None:
-    """A picture of the run's dataset (with its true boxes), an upload or a camera photo."""
-    widget = f"{prefix}_source"
-    initial = remembered(widget, "source", SOURCES, "Sample")
-    source = st.segmented_control("Picture", SOURCES, default=initial, key=widget,
-                                  help="A picture of the run's dataset, with its true boxes; a picture of your "
-                                       "own; or a photo from your camera.")
-    source = source or "Sample"
-    remember(widget, "source", source)
-    if source == "Upload":
-        image = image_upload("Upload a picture", key=f"{prefix}_upload")
-        return None if image is None else Picture(f"upload|{digest(image)}", "your upload", image)
-    if source == "Camera":
-        image = camera_photo("Take a photo", key=f"{prefix}_camera")
-        return None if image is None else Picture(f"camera|{digest(image)}", "camera photo", image)
-    if dataset is None:
-        return None
-    cols = st.columns(2)
-    splits = [s for s in ("validation", "test", "train") if dataset.count(s)]
-    if not splits:
-        st.info("The run's dataset has no pictures left.", icon=":material/folder_off:")
-        return None
-    split = cols[0].selectbox("Split", splits, key=f"{prefix}_split", bind="query-params")
-    count = dataset.count(split)
-    index = int(cols[1].number_input(f"Picture (0–{count - 1})", 0, count - 1, 0, key=f"{prefix}_index",
-                                     bind="query-params"))
-    try:
-        sample = dataset.sample(split, index)
-    except Exception as exc:  # an unreadable file
-        st.error(f"Picture {index} of the {split} split cannot be used: {exc}", icon=":material/broken_image:")
-        return None
-    from ui.data import dataset_key
-
-    boxes = tuple(sample.boxes) if dataset.has_boxes else None
-    return Picture(f"{dataset_key(dataset)}|{split}|{index}", f"{split} picture {index} ({sample.source})",
-                   sample.image, boxes)
+                         box_class_map(names, dataset.class_names), background, version)
+    return BoxFinder(run, "segmentation", model, size, names, None, background, version)
 
 
 def model_view(finder: BoxFinder, picture: Picture) -> np.ndarray:
@@ -229,19 +156,24 @@ def _detector_candidates(_model, finder_key: str, picture_key: str, _view: np.nd
 def _segmentation_candidates(_finder: BoxFinder, finder_key: str, picture_key: str, _view: np.ndarray) -> RawDetections:
     from cv_core.detection import candidates_from_boxes
     from cv_core.segmentation import mask_to_boxes
-    from cv_core.segmenter import predict_mask
+    from cv_core.segmentation import predict_mask
 
     probabilities = predict_mask(_finder.model, _view).probabilities
     boxes = mask_to_boxes(probabilities.argmax(axis=-1), probabilities, _finder.class_map, _finder.background)
     return candidates_from_boxes(boxes, _view.shape[:2], len(_finder.class_names))
 
 
-def candidates(finder: BoxFinder, picture: Picture, view: np.ndarray) -> RawDetections:
+def candidates(finder: BoxFinder, picture: Picture, view: np.ndarray) -> tuple[RawDetections, np.ndarray]:
     """Every candidate box of the picture before the thresholds: computed once per model version and
-    picture, so moving a slider only filters them."""
+    picture, so moving a slider only filters them. Boxes under one pixel wide or tall are left out
+    (:func:`cv_core.detection.drop_tiny_boxes`); the second value marks them."""
+    from cv_core.detection import drop_tiny_boxes
+
     if finder.kind == "detection":
-        return _detector_candidates(finder.model, finder.key, picture.key, view)
-    return _segmentation_candidates(finder, finder.key, picture.key, view)
+        raw = _detector_candidates(finder.model, finder.key, picture.key, view)
+    else:
+        raw = _segmentation_candidates(finder, finder.key, picture.key, view)
+    return drop_tiny_boxes(raw)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -253,7 +185,7 @@ def _validation_boxes(_finder: BoxFinder, finder_key: str, _dataset: Dataset, da
 
         images, truths = detection_samples(_dataset, "validation", _finder.input_size, limit)
         return evaluate_detector(_finder.model, images, truths).predictions, truths
-    from cv_core.segmenter import box_predictions
+    from cv_core.segmentation import box_predictions
 
     return box_predictions(_finder.model, _dataset, "validation", 0, limit, _finder.class_map)
 
@@ -267,6 +199,46 @@ def validation_scores(finder: BoxFinder, dataset: Dataset, limit: int):
     return box_scores(predictions, truths)
 
 
+def validation_results(finder: BoxFinder, other: RunInfo | None, dataset: Dataset,
+                       limit: int) -> tuple[dict, str | None]:
+    """The scores of the finder's boxes and, when it can be scored, of ``other``'s (the other
+    approach), by label ("Detector (ab12)"); and why ``other`` was left out, or None."""
+    results = {f"{KINDS[finder.kind]} ({finder.run.id[-4:]})": validation_scores(finder, dataset, limit)}
+    if other is None:
+        return results, None
+    other_finder = box_finder(other, dataset)
+    if other_finder is None:
+        return results, None
+    if other_finder.kind == "detection" or other_finder.class_map is not None:
+        results[f"{KINDS[other_finder.kind]} ({other.id[-4:]})"] = validation_scores(other_finder, dataset, limit)
+        return results, None
+    return results, (f"Run {other.id} predicts mask classes that are not the dataset's object classes "
+                     f"({', '.join(finder.class_names)}): its boxes cannot be scored against the true ones.")
+
+
+def curve_gap_notes(curves, class_names: list[str]) -> list[str]:
+    """Why classes have no precision–recall curve, one sentence per reason (none when it is every
+    class: the chart itself says so)."""
+    from cv_core.detection import curve_gaps
+
+    gaps = {why: classes for why, classes in curve_gaps(curves, len(class_names)).items()
+            if len(classes) < len(class_names)}
+
+    def names_of(classes: list[int]) -> str:
+        return ", ".join(class_names[c] for c in classes)
+
+    notes = []
+    if gaps.get("no_truth"):
+        notes.append(f"Classes with no true box in these pictures, so no curve: {names_of(gaps['no_truth'])}.")
+    if gaps.get("no_box"):
+        notes.append(f"Classes the model found no box of on these pictures, so their curves are empty: "
+                     f"{names_of(gaps['no_box'])}.")
+    if gaps.get("no_hit"):
+        notes.append(f"Classes whose boxes never land on a true box of theirs (IoU ≥ 0.5), so their curves stay at "
+                     f"zero: {names_of(gaps['no_hit'])}.")
+    return notes
+
+
 # --------------------------------------------------------------------------------------
 # What the page shows
 # --------------------------------------------------------------------------------------
@@ -278,12 +250,24 @@ def show(view: np.ndarray) -> tuple[np.ndarray, float]:
     return big, big.shape[0] / view.shape[0]
 
 
+def _pixels(value: float) -> str:
+    """A coordinate as a whole number when it is one, else to a tenth of a pixel."""
+    value = float(value)
+    return f"{value:.0f}" if value.is_integer() else f"{value:.1f}"
+
+
 def boxes_table(boxes, hit: list[bool] | None, class_names: list[str]) -> list[dict]:
-    """One row per shown box: class, score, corners and, when the truth is known, what it is."""
+    """One row per shown box: class, score, corners, size and, when the truth is known, what it is.
+
+    Corners are in the model's view, x1/y1 exclusive, to a tenth of a pixel where a detector
+    gives fractions (rounded to whole pixels, a box a pixel wide could read as (27, 18, 27, 19)).
+    """
     rows = []
     for index, (cls, x0, y0, x1, y1, score) in enumerate(boxes):
         row = {"class": class_names[cls] if 0 <= cls < len(class_names) else f"class {cls}",
-               "score": round(float(score), 3), "box (x0, y0, x1, y1)": f"{x0:.0f}, {y0:.0f}, {x1:.0f}, {y1:.0f}"}
+               "score": round(float(score), 3),
+               "box (x0, y0, x1, y1)": ", ".join(_pixels(v) for v in (x0, y0, x1, y1)),
+               "size (w × h)": f"{_pixels(x1 - x0)} × {_pixels(y1 - y0)}"}
         if hit is not None:
             row["outcome"] = "hit" if hit[index] else "false positive"
         rows.append(row)

@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from cv_core.interpret.subjects import Subject
+from ui.memory import from_link, remember, remembered, set_link
 
 #: Sizes of the successive chunks of a grid: the first two patterns appear within seconds, then
 #: bigger chunks follow (on a CPU a batch costs about the same per image as one at a time).
@@ -34,29 +35,51 @@ class FilterSettings:
     count: int = 8
 
 
+#: The choices of each setting, and where each is kept in the URL.
+STEPS = [10, 20, 30, 50, 80, 120]
+JITTERS = [0, 2, 4, 8]
+BLURS = [0.0, 0.5, 1.0]
+DECAYS = [0.0, 0.01, 0.03, 0.05]
+COUNTS = [8, 16, 32, 64]
+
+
+def _setting(prefix: str, name: str, param: str, options: list, default):
+    """A setting's starting value (widget, URL, session memory), see :func:`ui.memory.remembered`."""
+    return remembered(f"{prefix}_{name}", param, options, default)
+
+
 def filter_settings(prefix: str) -> FilterSettings:
-    """The settings form; returns plain values."""
+    """The settings form; returns plain values. Every setting is kept in the URL and the session."""
     st.markdown("##### How to search")
-    fourier = st.toggle("Fourier parameterisation", value=True, key=f"{prefix}_fourier",
+    initial = _setting(prefix, "fourier", "fourier", ["on", "off"], "on")
+    fourier = st.toggle("Fourier parameterisation", value=initial == "on", key=f"{prefix}_fourier",
                         help="Optimise the picture's spectrum, scaled so that coarse patterns come first, with "
                              "decorrelated colours (the Lucid technique): far cleaner patterns than raw pixels. "
                              "Off: the book's plain pixel ascent.")
-    steps = st.select_slider("Steps", [10, 20, 30, 50, 80, 120], 30, key=f"{prefix}_steps",
+    remember(f"{prefix}_fourier", "fourier", "on" if fourier else "off")
+    steps = st.select_slider("Steps", STEPS, _setting(prefix, "steps", "steps", STEPS, 30), key=f"{prefix}_steps",
                              help="More steps give stronger, sharper patterns and take longer.")
-    jitter = st.select_slider("Jitter (pixels)", [0, 2, 4, 8], 4, key=f"{prefix}_jitter",
+    remember(f"{prefix}_steps", "steps", steps)
+    jitter = st.select_slider("Jitter (pixels)", JITTERS, _setting(prefix, "jitter", "jitter", JITTERS, 4),
+                              key=f"{prefix}_jitter",
                               help="Shift the picture at random every step, so the pattern cannot rely on exact pixels.")
-    blur = st.select_slider("Blur", [0.0, 0.5, 1.0], 0.0, key=f"{prefix}_blur",
+    remember(f"{prefix}_jitter", "jitter", jitter)
+    blur = st.select_slider("Blur", BLURS, _setting(prefix, "blur", "blur", BLURS, 0.0), key=f"{prefix}_blur",
                             help="Blur the picture now and then to suppress high-frequency noise.")
-    decay = st.select_slider("L2 decay", [0.0, 0.01, 0.03, 0.05], 0.0, key=f"{prefix}_decay",
+    remember(f"{prefix}_blur", "blur", blur)
+    decay = st.select_slider("L2 decay", DECAYS, _setting(prefix, "decay", "decay", DECAYS, 0.0), key=f"{prefix}_decay",
                              format_func=lambda v: f"{v:g}",
                              help="Each step pulls the picture towards grey by this fraction.")
-    count = st.select_slider("Filters per grid", [8, 16, 32, 64], 8, key=f"{prefix}_count")
+    remember(f"{prefix}_decay", "decay", decay)
+    count = st.select_slider("Filters per grid", COUNTS, _setting(prefix, "count", "count", COUNTS, 8),
+                             key=f"{prefix}_count")
+    remember(f"{prefix}_count", "count", count)
     return FilterSettings(steps=int(steps), parameterization="fourier" if fourier else "pixels", jitter=int(jitter),
                           blur=float(blur), decay=float(decay), count=int(count))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _visual_layers(_subject: Subject, subject_key: str) -> list[str]:
+def _visual_layers(_subject: Subject, subject_version: str) -> list[str]:
     from cv_core.interpret._graph import iter_layers, layer_kind
 
     return [layer.name for layer in iter_layers(_subject.model)
@@ -65,7 +88,9 @@ def _visual_layers(_subject: Subject, subject_key: str) -> list[str]:
 
 def visual_layers(subject: Subject) -> list[str]:
     """Layers whose filters can be visualised: convolutions and their activations (4-D outputs)."""
-    return _visual_layers(subject, subject.key)
+    from ui.interpret import version
+
+    return _visual_layers(subject, version(subject))
 
 
 @st.cache_resource
@@ -78,8 +103,9 @@ def _pattern_store() -> dict:
     return {"results": OrderedDict(), "lock": threading.Lock()}
 
 
-#: Chunks kept in memory (each a few 8-bit pictures).
-STORE_SIZE = 512
+#: Bytes of patterns kept in memory, shared by every session (a chunk of 8 SqueezeNet patterns
+#: is 1.2 MB): the least recently seen chunks go first.
+STORE_BYTES = 64 * 2**20
 
 
 def _patterns(subject: Subject, layer: str, filters: tuple[int, ...], settings: dict,
@@ -87,8 +113,10 @@ def _patterns(subject: Subject, layer: str, filters: tuple[int, ...], settings: 
     """(patterns (n, h, w, 3) uint8, activations (n, 2): own and grey noise's) of one chunk, computed once."""
     from cv_core.interpret.filters import filter_patterns
 
+    from ui.interpret import version
+
     store = _pattern_store()
-    key = (subject.key, layer, filters, tuple(sorted(settings.items())))
+    key = (version(subject), layer, filters, tuple(sorted(settings.items())))
     with store["lock"]:
         if key in store["results"]:
             store["results"].move_to_end(key)
@@ -101,7 +129,8 @@ def _patterns(subject: Subject, layer: str, filters: tuple[int, ...], settings: 
     result = (patterns, _gains(subject, layer, filters, patterns))
     with store["lock"]:
         store["results"][key] = result
-        while len(store["results"]) > STORE_SIZE:
+        while len(store["results"]) > 1 and \
+                sum(p.nbytes + g.nbytes for p, g in store["results"].values()) > STORE_BYTES:
             store["results"].popitem(last=False)
     return result
 
@@ -120,10 +149,25 @@ def _gains(subject: Subject, layer: str, filters: tuple[int, ...], patterns: np.
 
 
 def gain_caption(index: int, own: float, base: float) -> str:
-    """"#3 · ×4.2" (times the grey noise's activation), or both activations when the noise's is not positive."""
-    if base > 1e-6:
-        return f"#{index} · ×{own / base:.1f}"
-    return f"#{index} · {own:.3g} (noise {base:.2g})"
+    """Under a pattern, in words: how much more it excites its filter than grey noise, or that the search failed."""
+    from cv_core.interpret.filters import search_gain
+
+    kind, value = search_gain(own, base)
+    if kind == "failed":
+        return f"⚠ Filter {index} · search failed: {own:.3g}, below the noise's {base:.3g}"
+    if kind == "times":
+        return f"Filter {index} · excited {value:.1f}× more than by noise"
+    return f"Filter {index} · excited to {own:.3g} (noise: {base:.3g})"
+
+
+def failed_note(failed: list[int]) -> str:
+    """The warning under a grid whose searches failed for ``failed`` filters."""
+    if len(failed) == 1:
+        return (f"The search failed for filter {failed[0]}: its pattern excites the filter less than the grey noise "
+                "the search started from. Try more steps, another parameterisation, or less decay.")
+    listed = ", ".join(str(i) for i in failed)
+    return (f"The search failed for filters {listed}: their patterns excite them less than the grey noise the "
+            "search started from. Try more steps, another parameterisation, or less decay.")
 
 
 def _chunks(indices: list[int]) -> list[tuple[int, ...]]:
@@ -143,10 +187,31 @@ def _filter_count(subject: Subject, layer: str) -> int:
     return filter_count(subject.model, layer)
 
 
-def _show(columns, start: int, patterns: np.ndarray, gains: np.ndarray, filters: tuple[int, ...]) -> None:
+class _Grid:
+    """A grid filled row by row: each row is its own set of columns, so rows line up whatever the captions."""
+
+    def __init__(self, columns: int):
+        self.columns = columns
+        self.box = st.container()
+        self.rows: list = []
+
+    def cell(self, position: int):
+        row = position // self.columns
+        while len(self.rows) <= row:
+            self.rows.append(self.box.columns(self.columns))
+        return self.rows[row][position % self.columns]
+
+
+def _show(grid: _Grid, start: int, patterns: np.ndarray, gains: np.ndarray, filters: tuple[int, ...]) -> list[int]:
+    """Show a chunk; returns the filters whose search failed."""
+    from cv_core.interpret.filters import search_gain
+
+    failed = []
     for offset, (pattern, (own, base), index) in enumerate(zip(patterns, gains, filters)):
-        columns[(start + offset) % len(columns)].image(pattern, width="stretch",
-                                                       caption=gain_caption(index, float(own), float(base)))
+        grid.cell(start + offset).image(pattern, width="stretch", caption=gain_caption(index, float(own), float(base)))
+        if search_gain(own, base)[0] == "failed":
+            failed.append(int(index))
+    return failed
 
 
 def pattern_grid(subject: Subject, layer: str, settings: FilterSettings, prefix: str, columns: int = 6) -> None:
@@ -155,21 +220,26 @@ def pattern_grid(subject: Subject, layer: str, settings: FilterSettings, prefix:
     count = min(settings.count, total)
     pages = max(1, -(-total // count))
     head = st.columns([3, 1])
-    page = head[1].number_input(f"Page (of {pages})", 1, pages, 1, key=f"{prefix}_page_{layer}_{count}")
+    widget = f"{prefix}_page_{layer}_{count}"
+    start = from_link("filter_page", range(1, pages + 1)) or st.session_state.get(f"_keep_{widget}", 1)
+    page = head[1].number_input(f"Page (of {pages})", 1, pages, min(int(start), pages), key=widget)
+    st.session_state[f"_keep_{widget}"] = int(page)
+    set_link("filter_page", int(page))
     first = (int(page) - 1) * count
     indices = list(range(first, min(total, first + count)))
     head[0].markdown(f"**`{layer}`**: filters {indices[0]}–{indices[-1]} of {total}")
-    head[0].caption("Under each pattern: its filter, and how many times more the pattern excites that filter than "
-                    "the grey noise the search starts from.")
+    head[0].caption("Under each pattern: how many times more it excites its filter than the grey noise the search "
+                    "starts from; ⚠ marks a search that ended below that noise.")
     run_grid(subject, layer, indices, settings, columns)
 
 
 def run_grid(subject: Subject, layer: str, indices: list[int], settings: FilterSettings, columns: int) -> None:
     """Compute (or fetch) the patterns of ``indices`` chunk by chunk, showing each chunk as it lands."""
     key = asdict(settings)
-    grid = st.columns(columns)
+    grid = _Grid(columns)
     chunks = _chunks(indices)
     shown = 0
+    failed: list[int] = []
     bar = None
     for n, chunk in enumerate(chunks):
         def report(done: int, total: int, n=n) -> None:
@@ -184,21 +254,21 @@ def run_grid(subject: Subject, layer: str, indices: list[int], settings: FilterS
         except ValueError as exc:
             st.error(f"These filters cannot be shown: {exc}", icon=":material/error:")
             return
-        _show(grid, shown, patterns, gains, chunk)
+        failed += _show(grid, shown, patterns, gains, chunk)
         shown += len(chunk)
         bar.progress((n + 1) / len(chunks), text=f"{shown} of {len(indices)} patterns")
     if bar is not None:
         bar.empty()
+    if failed:
+        st.warning(failed_note(failed), icon=":material/warning:")
 
 
 def comparison_grid(subject: Subject, settings: FilterSettings, prefix: str, per_layer: int = 4) -> None:
-    """The first filters of an early, a middle and a late layer, side by side."""
+    """The first filters of an early, a middle and a late layer, one row per layer, patterns side by side."""
     layers = list(subject.comparison_layers)
     if not layers:
         st.info("This model has no convolution layers to compare.")
         return
-    columns = st.columns(len(layers))
-    for col, layer in zip(columns, layers):
-        with col:
-            st.markdown(f"**`{layer}`**")
-            run_grid(subject, layer, list(range(min(per_layer, _filter_count(subject, layer)))), settings, 2)
+    for layer in layers:
+        st.markdown(f"**`{layer}`**")
+        run_grid(subject, layer, list(range(min(per_layer, _filter_count(subject, layer)))), settings, per_layer)

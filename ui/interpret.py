@@ -15,14 +15,14 @@ import streamlit as st
 from cv_core.images import ImageInputError, decode_image
 from cv_core.interpret.subjects import Subject, SubjectSample
 from ui.memory import index_of, remember, remembered
-from ui.uploads import image_upload
+from ui.uploads import shared_image_upload
 
+#: Short enough to fit the model picker; the caption under it says the rest.
 PRETRAINED = {
-    "pretrained:squeezenet": "SqueezeNet 1.1 · ImageNet, works offline",
-    "pretrained:xception": "Xception · ImageNet (the book's model; downloads 88 MB once)",
+    "pretrained:squeezenet": "SqueezeNet 1.1 (offline)",
+    "pretrained:xception": "Xception (downloads 88 MB)",
 }
 SOURCES = ["Sample", "Upload", "Camera"]
-SOURCE_ICONS = {"Sample": ":material/photo_library:", "Upload": ":material/upload:", "Camera": ":material/photo_camera:"}
 
 
 # --------------------------------------------------------------------------------------
@@ -39,11 +39,14 @@ def subject_choices(runs_root: str | None = None) -> dict[str, str]:
     for run in list_runs(runs_root, reconcile=False):
         if best_model_path(run.dir).exists() and run.task.name == "classification":
             best = run.best_score
-            score = f" · best val acc {best:.0%}" if best is not None else ""
-            choices[f"run:{run.id}"] = f"Run · {run.label}{score} · {run.state} · {run.id}"
+            if best is not None:
+                choices[f"run:{run.id}"] = f"Run {run.id} · {run.label} · {best:.0%} · {run.state}"
+            else:
+                choices[f"run:{run.id}"] = f"Run {run.id} · {run.label} · {run.state}"
     for path in operator_model_files():
         choices[f"file:{path}"] = f"File · {path.name}"
     return choices
+
 
 
 def _model_file(key: str) -> Path | None:
@@ -58,7 +61,7 @@ def _model_file(key: str) -> Path | None:
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model…")
-def _subject(key: str, stamp: float) -> Subject:
+def _subject(key: str, file_version: str) -> Subject:
     from cv_core.interpret.subjects import subject_from_file, subject_from_pretrained, subject_from_run
     from cv_core.runs import default_runs_root
 
@@ -76,16 +79,32 @@ def _subject(key: str, stamp: float) -> Subject:
     raise ValueError(f"Expected a model key such as 'pretrained:squeezenet'. Received: {key!r}")
 
 
+def _file_version(key: str) -> str:
+    """Which file, and which version of it, a model key stands for now ("" for pretrained models)."""
+    path = _model_file(key)
+    if path is None:
+        return ""
+    try:
+        return f"{path.resolve()}|{os.stat(path).st_mtime_ns}"
+    except OSError:
+        return f"{path}|missing"
+
+
+def version(subject: Subject) -> str:
+    """The model and its file version, for cache keys: a run's new best model is another version."""
+    return f"{subject.key}@{_file_version(subject.key)}"
+
+
 def load_subject(key: str) -> Subject | None:
     """The model behind ``key``, loaded once per file version; a friendly error and None if it can't."""
-    path = _model_file(key)
+    from cv_core.pretrained import PretrainedUnavailableError
+
     try:
-        stamp = os.stat(path).st_mtime if path is not None else 0.0
-    except OSError:
-        stamp = -1.0
-    try:
-        return _subject(key, stamp)
-    except Exception as exc:  # offline weights, a corrupt file, safe mode refusing a layer...
+        return _subject(key, _file_version(key))
+    except PretrainedUnavailableError as exc:  # Xception offline: say so plainly
+        st.error(str(exc), icon=":material/wifi_off:")
+        return None
+    except Exception as exc:  # a corrupt file, safe mode refusing a layer...
         st.error(f"This model cannot be used: {exc}", icon=":material/error:")
         return None
 
@@ -103,8 +122,11 @@ def model_picker(prefix: str, label: str = "Model", key_suffix: str = "", defaul
                             "be uploaded: a model file can carry code.")
     remember(widget, param, key, shared=shared)
     subject = load_subject(key)
-    if subject is not None and subject.notes:
-        st.caption(subject.notes)
+    if subject is not None:
+        if not key.startswith("pretrained:"):  # a long name the picker may cut short, in full
+            st.caption(choices[key])
+        if subject.notes:
+            st.caption(subject.notes)
     return subject
 
 
@@ -114,7 +136,7 @@ def model_picker(prefix: str, label: str = "Model", key_suffix: str = "", defaul
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _samples(_subject: Subject, subject_key: str, count: int) -> list[SubjectSample]:
+def _samples(_subject: Subject, subject_version: str, count: int) -> list[SubjectSample]:
     from cv_core.interpret.subjects import subject_samples
 
     return subject_samples(_subject, count=count)
@@ -123,7 +145,7 @@ def _samples(_subject: Subject, subject_key: str, count: int) -> list[SubjectSam
 def samples_for(subject: Subject, count: int = 12) -> list[SubjectSample]:
     """The subject's sample pictures (cached); an empty list with a message if they can't be read."""
     try:
-        return _samples(subject, subject.key, count)
+        return _samples(subject, version(subject), count)
     except Exception as exc:  # the run's dataset folder moved, ...
         st.warning(f"The samples of this model's dataset cannot be read: {exc}", icon=":material/folder_off:")
         return []
@@ -150,8 +172,8 @@ def picture_picker(prefix: str, subject: Subject) -> SubjectSample | None:
     source = source or "Sample"
     remember(widget, "source", source, shared="interpret_source")
     if source == "Upload":
-        photo = image_upload("Upload a photo", key=f"{prefix}_upload")
-        return SubjectSample("your upload", photo) if photo is not None else None
+        kept = shared_image_upload("Upload a photo", key=f"{prefix}_upload")
+        return SubjectSample("your upload", kept.photo) if kept is not None and kept.photo is not None else None
     if source == "Camera":
         photo = camera_photo("Take a photo", key=f"{prefix}_camera")
         return SubjectSample("camera photo", photo) if photo is not None else None

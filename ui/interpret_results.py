@@ -22,7 +22,7 @@ def display_photo(photo: np.ndarray, side: int = DISPLAY_SIDE) -> np.ndarray:
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _explanation(_subject: Subject, subject_key: str, picture_key: str, _batch: np.ndarray, method: str,
+def _explanation(_subject: Subject, subject_version: str, picture_key: str, _batch: np.ndarray, method: str,
                  class_index: int | None, layer: str | None, augment: bool):
     from cv_core.interpret import explain
 
@@ -31,35 +31,52 @@ def _explanation(_subject: Subject, subject_key: str, picture_key: str, _batch: 
 
 def explanation(subject: Subject, picture_key: str, batch: np.ndarray, method: str, class_index: int | None,
                 layer: str | None, augment: bool):
-    """A cached :class:`cv_core.interpret.Explanation` (model, picture and settings are the key)."""
+    """A cached :class:`cv_core.interpret.Explanation` (model version, picture and settings are the key)."""
+    from ui.interpret import version
+
     with st.spinner(f"Computing the heatmap ({method.replace('_', ' ')})…"):
-        return _explanation(subject, subject.key, picture_key, batch, method, class_index, layer, augment)
+        return _explanation(subject, version(subject), picture_key, batch, method, class_index, layer, bool(augment))
 
 
-@st.cache_resource(max_entries=3, show_spinner="Running the picture through every layer…")
-def _all_activations(_subject: Subject, subject_key: str, picture_key: str, _batch: np.ndarray) -> dict:
-    """Every layer's output for one picture, kept as float16 (read-only, shared)."""
+#: Pictures whose every layer's output is kept (shared by all sessions). Each costs from a few
+#: MB (the lab's runs) to about 60 MB (SqueezeNet; Xception more): keep few.
+ACTIVATION_PICTURES = 2
+
+
+@st.cache_resource(max_entries=ACTIVATION_PICTURES, ttl=1800, show_spinner="Running the picture through every layer…")
+def _all_activations(_subject: Subject, subject_version: str, picture_key: str, _batch: np.ndarray) -> dict:
+    """Every layer's output for one picture, kept as float16 (read-only, shared); 1-D outputs
+    (pooling, dense, softmax) stay float32, where float16 would round small probabilities to 0."""
     from cv_core.interpret import activations
 
     out = {}
     for name, value in activations(_subject.model, _batch).items():
-        value = value[0].astype(np.float16)
+        value = value[0]
+        value = value.astype(np.float16) if value.ndim > 1 else value.astype(np.float32)
         value.setflags(write=False)
         out[name] = value
     return out
 
 
 def layer_outputs(subject: Subject, picture_key: str, batch: np.ndarray) -> dict[str, np.ndarray]:
-    """``{layer: (h, w, C) or (C,) float16}`` for every layer the activation viewer shows (cached)."""
-    return _all_activations(subject, subject.key, picture_key, batch)
+    """``{layer: (h, w, C) float16 or (C,) float32}`` for every layer the activation viewer shows (cached)."""
+    from ui.interpret import version
+
+    return _all_activations(subject, version(subject), picture_key, batch)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def layer_infos(_subject: Subject, subject_key: str):
-    """The activation viewer's layers of a model (names, kinds, shapes, descriptions)."""
+def _layer_infos(_subject: Subject, subject_version: str):
     from cv_core.interpret import activation_layers
 
     return activation_layers(_subject.model)
+
+
+def layer_infos(subject: Subject):
+    """The activation viewer's layers of a model (names, kinds, shapes, descriptions), cached per model version."""
+    from ui.interpret import version
+
+    return _layer_infos(subject, version(subject))
 
 
 # --------------------------------------------------------------------------------------
@@ -68,8 +85,8 @@ def layer_infos(_subject: Subject, subject_key: str):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _causal(_subject: Subject, subject_key: str, picture_key: str, _batch: np.ndarray, _heatmap: np.ndarray,
-            method: str, class_index: int, layer: str | None) -> dict:
+def _causal(_subject: Subject, subject_version: str, picture_key: str, _batch: np.ndarray, _heatmap: np.ndarray,
+            heatmap_key: str, class_index: int) -> dict:
     from cv_core.interpret import causal_curves, keep_heat_region
 
     curves = causal_curves(_subject.model, _batch, _heatmap, class_index, steps=20, random_orders=1, batch_size=8)
@@ -78,30 +95,93 @@ def _causal(_subject: Subject, subject_key: str, picture_key: str, _batch: np.nd
     return {**curves, "kept": kept}
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _sanity(_subject: Subject, subject_key: str, picture_key: str, _batch: np.ndarray, methods: tuple[str, ...],
-            class_index: int, layer: str | None, _progress=None) -> dict:
-    from cv_core.interpret import sanity_check
+def trust_scores(subject: Subject, picture_key: str, batch: np.ndarray, heatmap: np.ndarray, class_index: int) -> dict:
+    """Deletion and insertion curves and the kept-region score of *this* heatmap (cached).
 
-    result = sanity_check(_subject.model, _batch, methods=methods, class_index=class_index, layer_name=layer,
-                          progress=_progress)
+    Everything the scores depend on is in the key: the model's version, the picture, the heatmap
+    itself (a digest: a smoothed map is another map) and the class.
+    """
+    from ui.interpret import digest, version
+
+    return _causal(subject, version(subject), picture_key, batch, heatmap, digest(heatmap), int(class_index))
+
+
+#: Sanity checks kept (a few numbers each), shared by every session.
+SANITY_RESULTS = 32
+
+
+@st.cache_resource
+def _sanity_store() -> dict:
+    """Sanity checks already run: {(model version, picture, methods, class, layer): result}.
+
+    A plain dict rather than ``st.cache_data``: the check reports progress to a bar made
+    outside it, and ``st.cache_data`` would replay that bar on a cache hit, when the bar is
+    gone (a CacheReplayClosureError, seen on a reload).
+    """
+    import threading
+    from collections import OrderedDict
+
+    return {"results": OrderedDict(), "lock": threading.Lock()}
+
+
+def sanity_scores(subject: Subject, picture_key: str, batch: np.ndarray, methods: tuple[str, ...], class_index: int,
+                  layer: str | None, progress=None) -> dict:
+    """The sanity check of ``methods`` on this model, picture, class and layer (cached; ``progress`` not in the key)."""
+    from cv_core.interpret import sanity_check
+    from ui.interpret import version
+
+    store = _sanity_store()
+    key = (version(subject), picture_key, tuple(methods), int(class_index), layer)
+    with store["lock"]:
+        if key in store["results"]:
+            store["results"].move_to_end(key)
+            return store["results"][key]
+    result = sanity_check(subject.model, batch, methods=tuple(methods), class_index=int(class_index), layer_name=layer,
+                          progress=progress)
     result.pop("heatmaps", None)
+    with store["lock"]:
+        store["results"][key] = result
+        while len(store["results"]) > SANITY_RESULTS:
+            store["results"].popitem(last=False)
     return result
 
 
-def trust_panel(subject: Subject, sample, batch: np.ndarray, picture_key: str, result, layer: str | None) -> None:
-    """The four checks of a heatmap, each with a sentence on how to read it."""
-    from cv_core.interpret import METHODS, READING, localisation, randomisation_groups, sanity_verdict
-    from cv_core.plots.interpret import causal_curves_figure, sanity_figure
+_STATUS_ICONS = {"good": ":green[:material/check_circle:]", "chance": ":orange[:material/help:]",
+                 "poor": ":red[:material/cancel:]", "unknown": ":grey[:material/remove:]"}
+_CHECK_TITLES = {"deletion": "Deletion", "insertion": "Insertion", "keep_heat_region": "Only the hot region kept",
+                 "localisation": "Heat on the object"}
+
+
+def show_verdict(verdict) -> None:
+    """The overall reading, coloured by how far the map can be trusted."""
+    show = {"good": st.success, "chance": st.warning, "poor": st.error}.get(verdict.status, st.info)
+    icon = {"good": ":material/verified:", "chance": ":material/help:", "poor": ":material/warning:"}
+    show(f"**Verdict.** {verdict.sentence}", icon=icon.get(verdict.status, ":material/info:"))
+
+
+def trust_panel(subject: Subject, sample, batch: np.ndarray, picture_key: str, result, layer: str | None,
+                augment: bool = False) -> None:
+    """The four checks of a heatmap, one sentence each, and the overall verdict."""
+    from cv_core.interpret import METHODS, READING, localisation
+    from cv_core.interpret.trust import read_trust
+    from cv_core.plots.interpret import causal_curves_figure
 
     method, class_index = result.method, int(result.class_index)
     name = subject.class_names[class_index].split(",")[0]
+    probability = float(result.probabilities[class_index])
     st.subheader("Can you trust this heatmap?")
-    st.caption(f"Four tests of the {METHODS[method].label} map for “{name}” above, measured on this picture with "
-               "this model.")
+    if augment:
+        st.caption(f"Four tests of the {METHODS[method].label} map for “{name}” above, smoothed at test time, "
+                   "measured on this picture with this model.")
+    else:
+        st.caption(f"Four tests of the {METHODS[method].label} map for “{name}” above, measured on this picture "
+                   "with this model.")
     with st.spinner("Removing and revealing pixels in heat order…"):
-        scores = _causal(subject, subject.key, picture_key, batch, result.heatmap, method, class_index, layer)
+        scores = trust_scores(subject, picture_key, batch, result.heatmap, class_index)
     deletion, insertion, kept = scores["deletion"], scores["insertion"], scores["kept"]
+    where = localisation(result.heatmap, sample.mask) if sample.mask is not None else None
+    reading = read_trust(deletion, insertion, kept, where, probability=probability, class_name=name)
+    show_verdict(reading["verdict"])
     cols = st.columns(4)
     cols[0].metric("Deletion AUC (lower is better)", f"{deletion['auc']:.3f}",
                    delta=f"{deletion['auc'] - deletion['random_auc']:+.3f} vs random order", delta_color="inverse",
@@ -109,49 +189,81 @@ def trust_panel(subject: Subject, sample, batch: np.ndarray, picture_key: str, r
     cols[1].metric("Insertion AUC (higher is better)", f"{insertion['auc']:.3f}",
                    delta=f"{insertion['auc'] - insertion['random_auc']:+.3f} vs random order",
                    help=READING["insertion"])
-    cols[2].metric("Only the hot region kept", f"{kept['probability_kept']:.1%}",
-                   delta=f"{kept['change']:+.0%} vs the whole picture",
+    change = f"{kept['change']:+.0%} vs the whole picture" if np.isfinite(kept["change"]) else None
+    cols[2].metric("Only the hot region kept", f"{kept['probability_kept']:.1%}", delta=change,
                    help=READING["keep_heat_region"] + f" Here {kept['kept_fraction']:.0%} of the pixels were kept; the "
                         f"whole picture gives {kept['probability_full']:.1%}.")
-    mask = sample.mask
-    if mask is not None:
-        where = localisation(result.heatmap, mask)
+    if where is not None:
         cols[3].metric("Heat on the object", f"{where['energy_inside']:.0%}",
                        delta=f"{where['energy_inside'] - where['mask_fraction']:+.0%} vs an even spread "
                              f"({where['mask_fraction']:.0%})",
                        help=READING["energy_inside"] + " " + READING["pointing_game"])
-        cols[3].caption("Hottest point: " + ("**on** the object (a hit)." if where["pointing_hit"]
-                                             else "**off** the object (a miss)."))
+        cols[3].caption("Hottest point: **on** the object (a hit)." if where["pointing_hit"]
+                        else "Hottest point: **off** the object (a miss).")
     else:
         cols[3].metric("Heat on the object", "—", help=READING["energy_inside"])
         cols[3].caption("No true mask for this picture: pick a sample of a run trained on a dataset with masks "
                         "(shapes, Oxford pets).")
+    for check, line in reading["checks"].items():
+        st.markdown(f"{_STATUS_ICONS[line.status]} **{_CHECK_TITLES[check]}.** {line.sentence}")
     st.plotly_chart(causal_curves_figure(deletion, insertion, class_name=name), width="stretch",
                     key="trust_curves")
     st.caption(READING["deletion"] + " " + READING["insertion"])
+    sanity_section(subject, batch, picture_key, method, class_index, layer, augment)
+
+
+def _request_sanity(run_key: tuple) -> None:
+    st.session_state["trust_sanity_request"] = run_key
+
+
+def sanity_section(subject: Subject, batch: np.ndarray, picture_key: str, method: str, class_index: int,
+                   layer: str | None, augment: bool) -> None:
+    """The sanity check: chosen methods, a button, the chart and one verdict per method.
+
+    The methods that were checked go into the URL (``sanity``), so a reload or a shared link
+    shows the check again (from the cache when it was computed before).
+    """
+    from cv_core.interpret import METHODS, READING, randomisation_groups
+    from cv_core.plots.interpret import sanity_figure
 
     st.markdown("##### Sanity check: does the map depend on what the model learned?")
     st.caption(READING["sanity_check"])
+    if augment:
+        st.caption("The sanity check explains without test-time smoothing: it tests the method, not the smoothing.")
     steps = ["original"] + [label for label, _ in randomisation_groups(subject.model)]
     options = list(METHODS)
-    chosen = st.multiselect("Methods to check", options, default=[method] + (["smoothgrad"] if method != "smoothgrad" else []),
+    linked = [m for m in st.query_params.get("sanity", "").split(",") if m in METHODS]
+    default = linked or [method] + (["smoothgrad"] if method != "smoothgrad" else [])
+    if "trust_sanity_methods" not in st.session_state and linked:
+        st.session_state["trust_sanity_request"] = ("trust_sanity_run", subject.key, picture_key, tuple(linked),
+                                                    class_index, layer)
+    chosen = st.multiselect("Methods to check", options, default=default,
                             format_func=lambda m: METHODS[m].label, key="trust_sanity_methods")
-    st.caption(f"{len(steps) - 1} randomisation steps ({', '.join(steps[1:6])}{'…' if len(steps) > 6 else ''}), "
-               "each explained again with every chosen method: seconds for a small model, about a minute for "
-               "SqueezeNet with several methods.")
+    if len(steps) > 6:
+        st.caption(f"{len(steps) - 1} randomisation steps ({', '.join(steps[1:6])}…), each explained again with "
+                   "every chosen method: seconds for a small model, about a minute for SqueezeNet with several "
+                   "methods.")
+    else:
+        st.caption(f"{len(steps) - 1} randomisation steps ({', '.join(steps[1:])}), each explained again with "
+                   "every chosen method: seconds for a small model, about a minute for SqueezeNet with several "
+                   "methods.")
     run_key = ("trust_sanity_run", subject.key, picture_key, tuple(chosen), class_index, layer)
-    if st.button("Run the sanity check", icon=":material/shuffle:", key="trust_sanity_go", disabled=not chosen):
-        st.session_state["trust_sanity_request"] = run_key
-    if chosen and st.session_state.get("trust_sanity_request") == run_key:
-        bar = st.progress(0.0, text="Randomising the model, one block at a time…")
+    st.button("Run the sanity check", icon=":material/shuffle:", key="trust_sanity_go", disabled=not chosen,
+              on_click=_request_sanity, args=(run_key,))
+    if not (chosen and st.session_state.get("trust_sanity_request") == run_key):
+        if "sanity" in st.query_params:
+            del st.query_params["sanity"]
+        return
+    st.query_params["sanity"] = ",".join(chosen)
+    bar = st.progress(0.0, text="Randomising the model, one block at a time…")
 
-        def report(done: int, total: int) -> None:
-            bar.progress(min(1.0, done / max(1, total)), text=f"Step {done} of {total}")
+    def report(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(1, total)), text=f"Step {done} of {total}")
 
-        check = _sanity(subject, subject.key, picture_key, batch, tuple(chosen), class_index, layer, _progress=report)
-        bar.empty()
-        labels = {m: METHODS[m].label for m in chosen}
-        st.plotly_chart(sanity_figure(check["steps"], check["correlations"], labels), width="stretch",
-                        key="trust_sanity_chart")
-        for m in chosen:
-            st.markdown(f"**{labels[m]}**: {sanity_verdict(check['correlations'][m], check['steps'])}")
+    check = sanity_scores(subject, picture_key, batch, tuple(chosen), class_index, layer, progress=report)
+    bar.empty()
+    labels = {m: METHODS[m].label for m in chosen}
+    st.plotly_chart(sanity_figure(check["steps"], check["correlations"], labels, vanished=check.get("vanished")),
+                    width="stretch", key="trust_sanity_chart")
+    for m in chosen:
+        st.markdown(f"**{labels[m]}**: {check['verdicts'][m]}")

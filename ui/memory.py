@@ -48,3 +48,26 @@ def index_of(options, value) -> int:
     """``options.index(value)``, or 0 when it is not there."""
     options = list(options)
     return options.index(value) if value in options else 0
+
+
+def from_link(param: str, options) -> object | None:
+    """The URL's ``param`` on the first run that asks for it this session (a reload or a shared link), else None.
+
+    For a choice that belongs to another choice (the enlarged channel of a layer, the page of a
+    grid): the URL describes what was on screen when it was written, so it applies once; after
+    that the page's own memory decides, and a new layer does not inherit the old layer's channel.
+    Values not in ``options`` are skipped.
+    """
+    used = st.session_state.setdefault("_links_used", set())
+    if param in used:
+        return None
+    used.add(param)
+    raw = st.query_params.get(param)
+    return next((option for option in options if str(option) == raw), None) if raw is not None else None
+
+
+def set_link(param: str, value) -> None:
+    """Write ``value`` into the address bar as ``param`` (unchanged values are left alone)."""
+    text = str(value)
+    if st.query_params.get(param) != text:
+        st.query_params[param] = text

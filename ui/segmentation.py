@@ -1,7 +1,7 @@
-"""Segmentation page glue: pick a trained segmentation run and a picture, see its masks, objects,
-boxes and where it looked. Models are cached per file version (``ui.interpret.load_subject``);
-predictions, box scores and heatmaps are cached results. Session-state keys start with the
-page's prefix.
+"""Segmentation page glue: a trained segmentation run and a picture (through the task-page
+scaffold, :mod:`ui.task_page`, which caches the models), its masks, objects, boxes and where
+it looked. Predictions, box scores and heatmaps are cached results keyed by the model file's
+version and the picture's. Session-state keys start with the page's prefix.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import Dataset, resize_image, resize_mask
-from cv_core.interpret.subjects import Subject
-from cv_core.overlays import class_palette, colorize_mask, draw_boxes, mask_legend, overlay_mask, upscale
-from cv_core.runs import RunInfo, best_model_path
-from cv_core.segmentation import box_class_map, dice, iou, mask_to_objects
-from ui.interpret import digest, load_subject
-from ui.memory import index_of, remember, remembered
-from ui.training import visible_runs
-from ui.uploads import image_upload
+from cv_core.overlays import class_palette, colorize_mask, mask_legend, overlay_mask, upscale
+from cv_core.runs import RunInfo
+from cv_core.segmentation import box_class_map, dice, iou, mask_to_objects, region_sizes
+from ui.task_page import Picture, RunModel, run_label, task_runs
+from ui.task_page import picture_picker as pick_picture
+from ui.task_page import run_picker as pick_run
 
 #: Pictures shown on the page are enlarged (nearest neighbour) to at least this side.
 SHOW_SIDE = 320
@@ -28,42 +26,25 @@ BOX_CHUNK = 50
 
 
 # --------------------------------------------------------------------------------------
-# Runs and their models
+# Runs and their classes
 # --------------------------------------------------------------------------------------
 
 
 def segmentation_runs(runs_root: str | None = None) -> list[RunInfo]:
     """The segmentation runs this browser may see that have saved a model, newest first."""
-    return [run for run in visible_runs(runs_root)
-            if run.task.name == "segmentation" and best_model_path(run.dir).exists()]
+    return task_runs(("segmentation",), runs_root)
 
 
-def run_label(run: RunInfo) -> str:
-    """"U-Net / conv2d · shapes 48 px · best val. mean IoU 0.712 · completed · <id>"."""
-    spec = run.spec
-    where = f" · {spec.dataset} {spec.image_size} px" if spec else ""
-    score = f" · best val. {run.task.metric_label} {run.task.format_score(run.best_score)}" \
-        if run.best_score is not None else ""
-    return f"{run.label}{where}{score} · {run.state} · {run.id}"
-
-
-def run_picker(prefix: str, runs: list[RunInfo]) -> RunInfo | None:
+def run_picker(prefix: str, runs: list[RunInfo]) -> RunInfo:
     """A selectbox of segmentation runs (kept in the URL as ``run``); returns the chosen one."""
-    if not runs:
-        return None
-    by_id = {run.id: run for run in runs}
-    widget = f"{prefix}_model_run"
-    initial = remembered(widget, "run", list(by_id), runs[0].id)
-    chosen = st.selectbox("Trained segmentation run", list(by_id), index=index_of(list(by_id), initial),
-                          format_func=lambda rid: run_label(by_id[rid]), key=widget,
-                          help="Every segmentation run that has saved a model (its best epoch so far).")
-    remember(widget, "run", chosen)
-    return by_id[chosen]
+    return pick_run(prefix, runs, "Trained segmentation run",
+                    "Every segmentation run that has saved a model (its best epoch so far).")
 
 
-def run_model(run: RunInfo) -> Subject | None:
-    """The run's best model (cached per file version), or None with the reason shown."""
-    return load_subject(f"run:{run.id}")
+def picture_picker(prefix: str, dataset: Dataset | None) -> Picture | None:
+    """A picture of the run's dataset (validation split by default), with its true mask, or an upload."""
+    return pick_picture(prefix, dataset, ["Sample", "Upload"],
+                        "A picture of the run's dataset, with its true mask, or a picture of your own.")
 
 
 @dataclass(frozen=True)
@@ -87,104 +68,55 @@ def run_classes(run: RunInfo, count: int) -> RunClasses:
 
 
 # --------------------------------------------------------------------------------------
-# The picture
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Picture:
-    """A picture to segment, with its true mask (in the run's classes) when there is one."""
-
-    key: str
-    name: str
-    image: np.ndarray
-    true_mask: np.ndarray | None = None
-    boxes: tuple = ()
-
-
-def run_dataset(run: RunInfo) -> Dataset | None:
-    """The run's dataset, opened once per folder version; None (with the reason) if it cannot be."""
-    from ui.data import load_dataset
-
-    spec = run.spec
-    if spec is None:
-        return None
-    try:
-        return load_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
-    except Exception as exc:  # the folder moved, a user dataset was deleted...
-        st.warning(f"The pictures of this run's dataset cannot be read: {exc}", icon=":material/folder_off:")
-        return None
-
-
-def picture_picker(prefix: str, run: RunInfo) -> Picture | None:
-    """A picture of the run's dataset (validation split by default) or an upload."""
-    initial = remembered(f"{prefix}_source", "source", ["Sample", "Upload"], "Sample")
-    source = st.segmented_control("Picture", ["Sample", "Upload"], default=initial, key=f"{prefix}_source",
-                                  help="A picture of the run's dataset, with its true mask, or a picture of your own.")
-    source = source or "Sample"
-    remember(f"{prefix}_source", "source", source)
-    if source == "Upload":
-        image = image_upload("Upload a picture", key=f"{prefix}_upload")
-        if image is None:
-            return None
-        return Picture(key=f"upload|{digest(image)}", name="your upload", image=image)
-    dataset = run_dataset(run)
-    if dataset is None:
-        return None
-    cols = st.columns(2)
-    splits = [s for s in ("validation", "test", "train") if dataset.count(s)]
-    split = cols[0].selectbox("Split", splits, key=f"{prefix}_split")
-    count = dataset.count(split)
-    index = int(cols[1].number_input(f"Picture (0–{count - 1})", 0, count - 1, 0, key=f"{prefix}_index"))
-    try:
-        sample = dataset.sample(split, index)
-    except Exception as exc:  # an unreadable file
-        st.error(f"Picture {index} of the {split} split cannot be used: {exc}", icon=":material/broken_image:")
-        return None
-    return Picture(key=f"{run.id}|{split}|{index}", name=f"{split} picture {index} ({sample.source})",
-                   image=sample.image, true_mask=sample.mask, boxes=tuple(sample.boxes))
-
-
-# --------------------------------------------------------------------------------------
 # Cached results
 # --------------------------------------------------------------------------------------
 
 
 @st.cache_data(max_entries=32, show_spinner="Predicting the mask…")
-def predict(_subject: Subject, subject_key: str, picture_key: str, view: np.ndarray) -> np.ndarray:
-    """(H, W, C) probabilities of the model's view of a picture (cached per model and picture)."""
-    from cv_core.segmenter import predict_mask
+def predict(_subject: RunModel, subject_key: str, picture_key: str, view: np.ndarray) -> np.ndarray:
+    """(H, W, C) probabilities of the model's view of a picture (cached per model version and picture)."""
+    from cv_core.segmentation import predict_mask
 
     return predict_mask(_subject.model, view).probabilities
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def box_chunk(_subject: Subject, subject_key: str, stamp: float, _dataset: Dataset, dataset_key: str, start: int,
+def box_chunk(_subject: RunModel, subject_key: str, _dataset: Dataset, dataset_key: str, start: int,
               count: int, min_area: int) -> tuple[list, list]:
     """Predicted and true boxes of ``count`` validation pictures from ``start`` (cached per chunk)."""
-    from cv_core.segmenter import box_predictions
+    from cv_core.segmentation import box_predictions
 
     names = _dataset.mask_class_names or []
     return box_predictions(_subject.model, _dataset, "validation", start, count,
                            box_class_map(names, _dataset.class_names), min_area)
 
 
+def validation_boxes(subject: RunModel, dataset: Dataset, min_area: int) -> tuple[list, list]:
+    """Predicted and true boxes of every validation picture, chunk by chunk under a progress bar."""
+    from ui.data import dataset_key
+
+    total = dataset.count("validation")
+    bar = st.progress(0.0, text="Predicting the validation pictures…")
+    predictions, truths = [], []
+    for start in range(0, total, BOX_CHUNK):
+        found, true = box_chunk(subject, subject.key, dataset, dataset_key(dataset), start,
+                                min(BOX_CHUNK, total - start), min_area)
+        predictions += found
+        truths += true
+        done = min(total, start + BOX_CHUNK)
+        bar.progress(done / max(1, total), text=f"{done} of {total} validation pictures")
+    bar.empty()
+    return predictions, truths
+
+
 @st.cache_data(max_entries=32, show_spinner="Computing the class-activation map…")
-def activation_map(_subject: Subject, subject_key: str, picture_key: str, view: np.ndarray, method: str,
+def activation_map(_subject: RunModel, subject_key: str, picture_key: str, view: np.ndarray, method: str,
                    class_index: int, layer: str) -> np.ndarray:
     """The heatmap of one class over its predicted region (cached)."""
     from cv_core.interpret import explain
 
     return explain(_subject.model, view.astype(np.float32), method=method, class_index=class_index,
                    layer_name=layer).heatmap
-
-
-def model_stamp(run: RunInfo) -> float:
-    """The best model file's modification time (a new best epoch invalidates cached results)."""
-    try:
-        return best_model_path(run.dir).stat().st_mtime
-    except OSError:
-        return -1.0
 
 
 # --------------------------------------------------------------------------------------
@@ -207,8 +139,11 @@ def class_scores_table(truth: np.ndarray, mask: np.ndarray, classes: RunClasses)
             for i in range(count) if not np.isnan(ious[i])]
 
 
-def objects_picture(view: np.ndarray, objects: list[dict], classes: RunClasses) -> tuple[np.ndarray, list[str]]:
-    """Each object in its own colour with a labelled box, enlarged; and the objects' labels."""
+def objects_picture(view: np.ndarray, objects: list[dict], classes: RunClasses):
+    """Each object in its own colour with a labelled box (labels never overlap), enlarged, as a
+    plotly figure; and the objects' labels ("cross 2": the second cross in reading order)."""
+    from cv_core.plots.segmentation import objects_figure
+
     counts: dict[int, int] = {}
     labels = []
     for obj in objects:
@@ -219,12 +154,40 @@ def objects_picture(view: np.ndarray, objects: list[dict], classes: RunClasses) 
     for number, obj in enumerate(objects, start=1):
         instance_map[obj["mask"]] = number
     palette = np.concatenate([np.zeros((1, 3), np.uint8), colours])
-    picture = overlay_mask(view, instance_map, len(palette), 0.55, ignore=(0,), palette=palette)
-    big = show(picture)
-    factor = big.shape[0] / view.shape[0]
-    boxes = [(number, round(obj["box"][0] * factor), round(obj["box"][1] * factor), round(obj["box"][2] * factor),
-              round(obj["box"][3] * factor)) for number, obj in enumerate(objects)]
-    return draw_boxes(big, boxes, labels, palette=colours), labels
+    big = show(overlay_mask(view, instance_map, len(palette), 0.55, ignore=(0,), palette=palette))
+    title = f"{len(objects)} object(s), each in its own colour"
+    return objects_figure(big, objects, labels, colours, big.shape[0] / view.shape[0], title=title), labels
+
+
+def no_objects_message(sizes: dict[int, tuple[int, int]], classes: RunClasses, min_area: int) -> str:
+    """Why a mask gives no object: only background, or every region of a class under ``min_area``.
+
+    Args:
+        sizes: :func:`cv_core.segmentation.region_sizes` of the predicted mask.
+    """
+    if not sizes:
+        return "No objects: the model predicts only the background here."
+    hint = "Lower **Smallest object (pixels)** to count these regions as objects."
+    if len(sizes) == 1:
+        ((cls, (pixels, largest)),) = sizes.items()
+        return "  \n".join(["No objects in this mask.",
+                            f"The model marks {pixels} pixel(s) of {classes.names[cls]}, but no region of them "
+                            f"reaches the smallest object size of {min_area} pixels (the largest has {largest}).",
+                            hint])
+    lines = [f"- {classes.names[cls]}: {pixels} pixel(s), the largest region {largest}."
+             for cls, (pixels, largest) in sizes.items()]
+    return "\n".join(["No objects in this mask.",
+                      f"The model marks pixels of {len(sizes)} classes, but no region of them reaches the smallest "
+                      f"object size of {min_area} pixels:", "", *lines, "", hint])
+
+
+def specks_note(objects: list[dict], sizes: dict[int, tuple[int, int]], min_area: int) -> str | None:
+    """How many predicted pixels are left out as specks (regions under ``min_area``), or None."""
+    kept = sum(obj["area"] for obj in objects)
+    left = sum(pixels for pixels, _ in sizes.values()) - kept
+    if left <= 0:
+        return None
+    return f"{left} predicted pixel(s) in regions smaller than {min_area} pixels are left out as specks."
 
 
 def objects_table(objects: list[dict], labels: list[str], classes: RunClasses) -> list[dict]:
@@ -238,6 +201,11 @@ def objects_table(objects: list[dict], labels: list[str], classes: RunClasses) -
 def find_objects(mask: np.ndarray, probabilities: np.ndarray, classes: RunClasses, min_area: int) -> list[dict]:
     """The predicted mask's objects (connected regions of each non-background class)."""
     return mask_to_objects(mask, probabilities, background=classes.background, min_area=min_area)
+
+
+def predicted_regions(mask: np.ndarray, classes: RunClasses) -> dict[int, tuple[int, int]]:
+    """Pixels and largest region of each object class in the predicted mask (why objects are missing)."""
+    return region_sizes(mask, background=classes.background)
 
 
 def legend(classes: RunClasses, width: int = 640) -> np.ndarray:
@@ -303,7 +271,8 @@ def user_dataset_training(prefix: str, dataset_name: str, store_root: str) -> No
     from cv_core.runs import SpecError, preset_spec, submit_run, task_of, validate_spec
     from cv_core.serving import AccessError
     from ui.access import browser_id, is_operator, policy
-    from ui.training import my_active_runs, current_run, flash, follow_run, live_run_panel
+    from ui.run_panel import current_run, follow_run, live_run_panel
+    from ui.training import flash, my_active_runs
 
     task = task_of("segmentation")
     dataset = f"{USER_PREFIX}{dataset_name}"
@@ -330,8 +299,10 @@ def user_dataset_training(prefix: str, dataset_name: str, store_root: str) -> No
         cols[0].markdown(f"**Model**  \n{base.variant}, filters {', '.join(str(f) for f in base.filters)}")
     size = cols[1].select_slider("Image size (px)", USER_SIZES, 128, key=f"{prefix}_train_size")
     epochs = cols[2].number_input("Epochs", 1, 200, 20, key=f"{prefix}_train_epochs")
-    if st.button(f"Train on {dataset_name}", type="primary", icon=":material/model_training:",
-                 key=f"{prefix}_train_go"):
+    # The request is recorded in a callback: a click survives a rerun that starts before this line.
+    st.button(f"Train on {dataset_name}", type="primary", icon=":material/model_training:", key=f"{prefix}_train_go",
+              on_click=st.session_state.__setitem__, args=(f"{prefix}_train_asked", dataset_name))
+    if st.session_state.pop(f"{prefix}_train_asked", None) == dataset_name:
         try:
             opened = validate_dataset_for_training(dataset, store_root)
             spec = preset_spec(

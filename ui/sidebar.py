@@ -20,7 +20,7 @@ def _reconcile_at_startup(root: str) -> list[str]:
 
 def _background_jobs(root: str) -> None:
     """Lines for queued and running runs; always refreshing, faster while there are any."""
-    from ui.training import active_runs_summary
+    from ui.run_panel import active_runs_summary
 
     busy = bool(active_runs_summary(root))
 

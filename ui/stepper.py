@@ -28,7 +28,7 @@ def stepper(key: str, options: list[str], param: str | None = None, label: str =
         st.session_state[f"_{key}_generation"] = generation + 1
         st.session_state.pop(widget, None)
 
-    cols = st.columns([1.7, 6, 1.7], vertical_alignment="bottom")
+    cols = st.columns([2.1, 5.5, 2.1], vertical_alignment="bottom")
     cols[0].button("Previous", key=f"{key}_previous", icon=":material/chevron_left:", on_click=shift, args=(-1,),
                    disabled=position == 0, width="stretch")
     value = cols[1].select_slider(label, options, value=start, key=widget,

@@ -1,13 +1,15 @@
-"""Training glue: the variant form, the Train button, live run panels and run actions.
+"""Training glue: the variant form, the time estimate and the Train button, the grid form.
 
 Reads run folders only; training happens in worker processes. The form's widgets are
-bound to the URL (``bind="query-params"``), so a reload or a shared link restores them.
+bound to the URL (``bind="query-params"``), so a reload or a shared link restores them. A
+run once started is followed by :mod:`ui.run_panel`.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import streamlit as st
 
@@ -18,34 +20,25 @@ from cv_core.runs import (
     LR_SCHEDULES,
     OPTIMIZERS,
     PRESETS,
-    RunInfo,
-    RunStateError,
     SpecError,
     Task,
     TrainSpec,
-    continue_run,
     dataset_names,
     default_runs_root,
-    delete_run,
     estimate_seconds,
-    list_runs,
-    load_run,
     preset_spec,
-    request_cancel,
-    resume_run,
     submit_grid,
     submit_run,
     task_of,
     validate_spec,
 )
-from cv_core.runs.compare import eta_seconds, format_seconds
-from cv_core.runs.jobs import CONTINUABLE_STATES, RESUMABLE_STATES
-from cv_core.runs.liveness import reconcile_run, run_dirs
+from cv_core.runs.compare import format_seconds
+from cv_core.runs.tasks import dataset_split_defaults
+from cv_core.runs.liveness import run_dirs
 from cv_core.datasets import DATASETS, USER_PREFIX, DatasetError, UserMaskDataset, UserMaskStore
 from cv_core.datasets.shapes import DIFFICULTIES
-from cv_core.plots.training import curves_figure
 from cv_core.serving import AccessError
-from ui.access import browser_id, is_operator, may_manage, policy
+from ui.access import browser_id, is_operator, policy
 from ui.data import DATASET_LABELS, FOLDER_HINTS, folder_problem, load_dataset
 
 CONV_LABELS = {"separable": "SeparableConv2D", "conv2d": "Conv2D"}
@@ -54,25 +47,11 @@ BN_LABELS = {"before_activation": "Before the activation", "after_activation": "
 BN_CAPTIONS = {"before_activation": "conv → BN → ReLU, the book's choice", "after_activation": "conv → ReLU → BN",
                "none": "no batch normalisation"}
 PRESET_LABELS = {"tiny": "Tiny", "quick": "Quick", "book": "Book"}
+#: What each preset means, unless the task's entry says otherwise (``Task.preset_captions``).
 PRESET_CAPTIONS = {"tiny": "seconds: a smoke test", "quick": "about 3 minutes on a CPU: the recommended start",
                    "book": "the book's settings at 180 px: meant for a GPU"}
-#: What a preset means for the other tasks (the presets change with the task: see ``Task.presets``).
-TASK_PRESET_CAPTIONS = {
-    "segmentation": {"quick": "a U-Net on shapes at 48 px, minutes on a CPU: the recommended start",
-                     "book": "the book's model on Oxford pets at 200 px: meant for a GPU"},
-    "detection": {"quick": "64 px easy shapes, about 1.5 minutes on a CPU: the recommended start",
-                  "book": "Oxford pets' head boxes at 128 px: meant for a GPU"},
-}
 OPTIMIZER_LABELS = {"rmsprop": "RMSprop", "adam": "Adam", "sgd": "SGD"}
 SCHEDULE_LABELS = {"constant": "Constant", "cosine": "Warm-up, then cosine decay"}
-STATE_ICONS = {
-    "queued": ":material/hourglass_top:", "running": ":material/directions_run:",
-    "completed": ":material/check_circle:", "failed": ":material/error:",
-    "cancelled": ":material/cancel:", "interrupted": ":material/pause_circle:",
-}
-#: Fixed number of image classes of the datasets that have one (an image folder has one per
-#: sub-folder), so a classifier's anatomy shows before a folder is typed.
-FIXED_CLASSES = {"shapes": 5, "cats_vs_dogs": 2, "oxford_pets": 2}
 MAX_TEXT = 300  # characters in a typed filters list or folder path
 
 
@@ -133,10 +112,14 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     Every widget is bound to the URL.
     """
     presets = [p for p in PRESET_LABELS if p in PRESETS]
-    preset = st.radio("Preset", presets, index=presets.index("quick"), format_func=PRESET_LABELS.get,
-                      captions=[TASK_PRESET_CAPTIONS.get(task, {}).get(p, PRESET_CAPTIONS[p]) for p in presets],
-                      key=f"{prefix}_preset", bind="query-params")
-    base = preset_spec(preset, task=task)
+    preset_key = f"{prefix}_preset"
+    # A starting value only while the widget has none: one set through session state ("Switch
+    # to Quick", or the URL's before an st.rerun) plus a default makes Streamlit log a warning.
+    preset = st.radio("Preset", presets, index=None if preset_key in st.session_state else presets.index("quick"),
+                      format_func=PRESET_LABELS.get,
+                      captions=[task_of(task).preset_captions.get(p, PRESET_CAPTIONS[p]) for p in presets],
+                      key=preset_key, bind="query-params")
+    base = preset_spec(preset or "quick", task=task)
     table = task_of(task)
     k = f"{prefix}_{preset}"
     bound = {"bind": "query-params"}
@@ -192,8 +175,8 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     dataset = st.selectbox("Dataset", dataset_names_, index=dataset_names_.index(base.dataset),
                            format_func=dataset_label, key=f"{k}_dataset", **bound)
     root = None
-    options = dict(base.dataset_options) if dataset == "shapes" else {}
-    if dataset == "shapes":
+    options = dict(base.dataset_options) if dataset == base.dataset else {}
+    if dataset in DATASETS and not DATASETS[dataset][1]:  # drawn, not read from a folder (the shapes)
         levels = list(DIFFICULTIES)
         difficulty = st.selectbox("Difficulty of the shapes", levels,
                                   index=levels.index(options.get("difficulty", "hard")), key=f"{k}_difficulty",
@@ -202,9 +185,7 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
                                        "occluding bars, strong textures and noise.")
         options["difficulty"] = difficulty
         options["image_size"] = int(image_size)  # draw the pictures at the training size
-        options.setdefault("train_size", 2000)
-        options.setdefault("validation_size", 500)
-        options.setdefault("test_size", 500)
+        options = {**dataset_split_defaults(dataset), **options}
     elif dataset.startswith(USER_PREFIX):
         root = str(UserMaskStore().root)  # the lab's own data folder, pinned for the worker
     else:
@@ -238,9 +219,12 @@ def class_count(spec: TrainSpec) -> tuple[int | None, str | None]:
     with the reason it is unknown (a folder not typed yet, a folder that cannot be opened)."""
     task = task_of(spec)
     needs_folder = spec.dataset in DATASETS and DATASETS[spec.dataset][1]
-    if task.name == "classification" and spec.dataset in FIXED_CLASSES and \
-            not (spec.dataset == "oxford_pets" and spec.dataset_options.get("labels")):
-        return FIXED_CLASSES[spec.dataset], None
+    known = getattr(DATASETS.get(spec.dataset, (None,))[0], "names_before_opening", None)
+    if known is not None:  # the names a dataset has whatever its folder holds (cats and dogs...)
+        try:
+            return task.num_classes(SimpleNamespace(**known(**spec.dataset_options))), None
+        except AttributeError:  # a list this task needs comes from the folder (the breeds...)
+            pass
     if needs_folder and not spec.dataset_root:
         return None, f"Type the folder of your images: the model's last layer has one unit per class. " \
                      f"{FOLDER_HINTS.get(spec.dataset, '')}"
@@ -268,10 +252,13 @@ def start_button(spec: TrainSpec, prefix: str, runs_root: str | None = None) -> 
     """
     try:
         seconds = estimate_seconds(spec)
+    except (SpecError, DatasetError) as exc:  # cannot be estimated yet; anything else is a bug and shows
+        st.caption(f":material/timer_off: No time estimate yet: {exc}")
+    else:
         st.caption(f"Expected time on a 2-core CPU: about **{format_seconds(seconds)}** "
                    "(much less on a GPU). Training runs in the background; you can leave this page.")
-    except Exception:  # an estimate is a nicety; the validation below reports real problems
-        pass
+    if spec.preset == "tiny":
+        smoke_test_note(spec, prefix, SMOKE_TEST_BEFORE)
     if not st.button("Train", type="primary", icon=":material/play_arrow:", key=f"{prefix}_train"):
         return None
     try:
@@ -280,6 +267,8 @@ def start_button(spec: TrainSpec, prefix: str, runs_root: str | None = None) -> 
     except (SpecError, AccessError) as exc:
         st.error(f"This run cannot start: {exc}", icon=":material/block:")
         return None
+    from ui.run_panel import follow_run
+
     run_dir = submit_run(validated, runs_root, owner=browser_id())
     follow_run(prefix, run_dir)
     flash("Training started in the background.", ":material/rocket_launch:")
@@ -287,225 +276,48 @@ def start_button(spec: TrainSpec, prefix: str, runs_root: str | None = None) -> 
     return run_dir  # pragma: no cover - st.rerun does not return
 
 
-def follow_run(prefix: str, run_dir: Path) -> None:
-    """Make the page's panel show ``run_dir`` (kept in the URL, so a reload keeps it)."""
-    st.session_state[f"{prefix}_run"] = str(run_dir)
-    st.query_params[f"{prefix}_run"] = Path(run_dir).name
+#: What the Tiny preset is, before a run (``{images}`` pictures of ``{size}`` px), per task.
+SMOKE_TEST_BEFORE = {
+    "classification": "Tiny is a smoke test: it checks in seconds that a run goes from start to end, on {images} "
+                      "pictures of {size} px. It is too small to learn, so expect an accuracy near chance; switch "
+                      "to Quick to watch a model learn.",
+    "segmentation": "Tiny is a smoke test: it checks in seconds that a run goes from start to end, on {images} "
+                    "pictures of {size} px. It is too small to learn, so expect masks of background only and a low "
+                    "mean IoU; switch to Quick to watch a model learn.",
+    "detection": "Tiny is a smoke test: it checks in seconds that a run goes from start to end, on {images} "
+                 "pictures of {size} px. It is too small to learn, so expect no boxes found and an mAP near 0; "
+                 "switch to Quick to watch a detector learn.",
+}
+#: What a finished Tiny run means, per task.
+SMOKE_TEST_AFTER = {
+    "classification": "This was the Tiny smoke test: the run went from start to end, which is all it checks. It "
+                      "is too small to learn, so its accuracy says nothing about the model; switch to Quick to "
+                      "watch a model learn.",
+    "segmentation": "This was the Tiny smoke test: the run went from start to end, which is all it checks. It is "
+                    "too small to learn, so masks of background only and a low mean IoU are expected; switch to "
+                    "Quick to watch a model learn.",
+    "detection": "This was the Tiny smoke test: the run went from start to end, which is all it checks. It is too "
+                 "small to learn, so no boxes and an mAP near 0 are expected; switch to Quick to watch a detector "
+                 "learn.",
+}
 
 
-def current_run(prefix: str, runs_root: str | None = None, task: str | None = None) -> Path | None:
-    """The run this page follows: the one started or chosen here (or named in the URL),
-    else the newest active run this browser may see, else the newest (of ``task`` if given)."""
-    root = default_runs_root(runs_root)
-    chosen = st.session_state.get(f"{prefix}_run")
-    if chosen and Path(chosen).exists():
-        return Path(chosen)
-    named = st.query_params.get(f"{prefix}_run")
-    if named and "/" not in named and not named.startswith(".") and (root / named).is_dir():
-        return root / named
-    runs = [run for run in visible_runs(runs_root) if task is None or run.task.name == task]
-    for run in runs:
-        if run.state in ACTIVE_STATES:
-            return run.dir
-    return runs[0].dir if runs else None
+def use_preset(prefix: str, preset: str) -> None:
+    """Switch the page's variant form to ``preset`` (a button's callback: it runs before the form is drawn)."""
+    st.session_state[f"{prefix}_preset"] = preset
 
 
-def visible_runs(runs_root: str | None = None, mine_only: bool | None = None) -> list[RunInfo]:
-    """Runs to offer this browser: its own in class mode (unless the operator asks for all)."""
-    runs = list_runs(runs_root)
-    if mine_only is None:
-        mine_only = policy().class_mode and not is_operator()
-    if mine_only:
-        me = browser_id()
-        runs = [run for run in runs if run.owner == me]
-    return runs
-
-
-def _outcome_line(run: RunInfo) -> str:
-    task = run.task
-    parts = []
-    if run.best_score is not None:
-        parts.append(f"best validation {task.metric_label} {task.format_score(run.best_score)}")
-    if run.test_score is not None:
-        parts.append(f"test {task.metric_label} {task.format_score(run.test_score)}")
-    return ", ".join(parts)
-
-
-def _final_scores(run: RunInfo, prefix: str) -> None:
-    """The task's final scores of the best model (per-class IoU and Dice for segmentation), if any."""
-    from cv_core.runs import read_scores
-
-    scores = read_scores(run.dir) if run.task.score_rows else None
-    rows = run.task.score_rows(scores) if scores else []
-    if rows:
-        st.markdown("**The best model, class by class**")
-        st.dataframe(rows, hide_index=True, width="stretch", key=f"{prefix}_scores_{run.id}")
-
-
-def live_run_panel(run_dir: Path, prefix: str) -> None:
-    """Progress bars with ETA, live curves and Cancel / Resume / Continue for one run.
-
-    Refreshes itself every 2 seconds while the run is queued or running, and stops
-    refreshing once it has finished.
-    """
-    state = load_run(run_dir).state
-    refresh = 2.0 if state in ACTIVE_STATES else None
-
-    @st.fragment(run_every=refresh)
-    def panel() -> None:
-        reconcile_run(run_dir)  # a worker killed while we watch shows up as interrupted
-        run = load_run(run_dir)
-        from cv_core.runs import read_progress
-
-        status, state, metrics, spec = run.status, run.state, run.metrics, run.spec
-        progress = read_progress(run_dir) or {}
-        title = run_dir.name
-        allowed = may_manage(run)
-        st.markdown(f"#### {spec.variant if spec else 'Run'} · seed {spec.seed if spec else '?'}")
-        st.caption(f"Run `{title}`" + (f" · {spec.dataset} at {spec.image_size} px, {spec.epochs} epochs" if spec else ""))
-        if spec is not None and spec.continues:
-            from cv_core.runs import read_spec
-
-            parent = read_spec(spec.continues)
-            if parent is None or parent.dataset == spec.dataset:
-                st.caption(f":material/link: Continues run `{Path(spec.continues).name}` from its final weights.")
-            else:
-                st.caption(f":material/link: Fine-tunes the final weights of run `{Path(spec.continues).name}` "
-                           f"({parent.dataset}) on {dataset_label(spec.dataset)}.")
-        message = status.get("message") or ""
-        if state == "queued":
-            st.info("Queued: it starts when the run before it finishes. " + message, icon=STATE_ICONS["queued"])
-        elif state == "running":
-            epochs = progress.get("epochs") or status.get("epochs") or 1
-            epoch = progress.get("epoch") or 0
-            left = format_seconds(eta_seconds(status, progress, metrics), unknown="estimating…")
-            st.progress(min(1.0, len(metrics) / epochs),
-                        text=f"Epoch {min(epoch, epochs)} of {epochs} · {len(metrics)} finished · "
-                             + (left if left == "estimating…" else f"about {left} left"))
-            batches = progress.get("batches") or 0
-            batch = progress.get("batch") or 0
-            phase = "validating" if progress.get("phase") == "validation" else "training"
-            loss = progress.get("loss")
-            st.progress(min(1.0, batch / batches) if batches else 0.0,
-                        text=f"Batch {batch} of {batches or '?'} ({phase})"
-                             + (f" · loss {loss:.3f}" if isinstance(loss, (int, float)) else ""))
-            if allowed and st.button("Cancel", icon=":material/stop:", key=f"{prefix}_cancel_{title}"):
-                request_cancel(run_dir)
-                st.toast("Cancelling after the current batch…")
-        elif state == "completed":
-            st.success(f"Completed: {_outcome_line(run)}.", icon=STATE_ICONS["completed"])
-            _final_scores(run, prefix)
-            if allowed:
-                continue_controls(run, prefix)
-        elif state == "failed":
-            st.error(f"Failed: {status.get('error') or message or 'see worker.log in the run folder'}",
-                     icon=STATE_ICONS["failed"])
-        elif state in RESUMABLE_STATES:
-            why = "it was cancelled" if state == "cancelled" else "its worker stopped"
-            st.warning(f"{state.capitalize()} after {len(metrics)} finished epoch(s): {why}. "
-                       "Resume continues from the last finished epoch; its finished epochs are kept.",
-                       icon=STATE_ICONS[state])
-            if allowed and st.button("Resume", icon=":material/play_arrow:", key=f"{prefix}_resume_{title}"):
-                _resume(run)
-        if metrics:
-            data = {"this run": metrics}
-            curves = list(run.task.curves)
-            for row in range(0, len(curves), 2):
-                cols = st.columns(2)
-                for col, (metric, name) in zip(cols, curves[row:row + 2]):
-                    short = {"accuracy": "acc"}.get(metric, metric)
-                    col.plotly_chart(curves_figure(data, metric, title=name), width="stretch",
-                                     key=f"{prefix}_{short}_{title}")
-        elif state in ACTIVE_STATES:
-            st.caption("Curves appear when the first epoch ends.")
-        if (state in ACTIVE_STATES) != (refresh is not None):
-            st.rerun()  # the run changed phase: switch auto-refresh on or off
-
-    panel()
-
-
-def _resume(run: RunInfo) -> None:
-    try:
-        policy().check_queue(my_active_runs(str(run.dir.parent)), 1, operator=is_operator())
-        resume_run(run.dir)
-    except (RunStateError, AccessError) as exc:
-        st.error(str(exc), icon=":material/block:")
-        return
-    flash("Resuming from the last finished epoch.", ":material/play_arrow:")
-    st.rerun()
-
-
-def continue_controls(run: RunInfo, prefix: str) -> None:
-    """"Continue for N more epochs": a new run, linked to this one, from its final weights."""
-    if run.state not in CONTINUABLE_STATES:
-        return
-    cols = st.columns([1, 2], vertical_alignment="bottom")
-    more = cols[0].number_input("More epochs", 1, 500, max(1, run.spec.epochs if run.spec else 5),
-                                key=f"{prefix}_more_{run.id}")
-    if cols[1].button("Continue for more epochs", icon=":material/fast_forward:", key=f"{prefix}_continue_{run.id}",
-                      help="Starts a new run from this run's final weights, with a fresh optimizer and "
-                           "learning-rate schedule over the new epochs. This run stays as it is."):
-        try:
-            policy().check_queue(my_active_runs(str(run.dir.parent)), 1, operator=is_operator())
-            new_dir = continue_run(run.dir, int(more), owner=browser_id())
-        except (RunStateError, SpecError, AccessError) as exc:
-            st.error(f"It cannot continue: {exc}", icon=":material/block:")
-            return
-        follow_run(prefix, new_dir)
-        flash(f"Continuing {run.label} for {int(more)} more epochs as a new run.", ":material/fast_forward:")
-        st.rerun()
-
-
-def active_runs_summary(runs_root: str | None = None) -> list[str]:
-    """One line per queued or running run, for the sidebar ("yours" marked in class mode).
-
-    Runs on every rerun of every page, so it reads each run's small status file and loads
-    the rest (spec, metrics) only for the few runs that are active.
-    """
-    from cv_core.runs import read_progress, read_status
-
-    lines = []
-    me = browser_id() if policy().class_mode else None
-    for path in run_dirs(default_runs_root(runs_root)):
-        if read_status(path).get("state") not in ACTIVE_STATES:
-            continue
-        run = load_run(path)
-        mine = " (yours)" if me is not None and run.owner == me else ""
-        if run.state == "running":
-            progress = read_progress(path) or {}
-            lines.append(f"{run.label}{mine}: epoch {progress.get('epoch', '?')}/{progress.get('epochs', '?')}")
-        elif run.state == "queued":
-            lines.append(f"{run.label}{mine}: queued")
-    return lines
-
-
-def run_actions(runs: list[RunInfo], prefix: str) -> None:
-    """Cancel, resume, continue or delete the chosen runs; delete asks for confirmation."""
-    with st.expander("Manage these runs"):
-        for run in runs:
-            cols = st.columns([3, 1, 1, 1])
-            cols[0].markdown(f"{run.label} · **{run.state}** · `{run.id}`")
-            if not may_manage(run):
-                cols[1].caption("started by another browser")
-                continue
-            if run.state in ACTIVE_STATES and cols[1].button("Cancel", key=f"{prefix}_cancel_{run.id}"):
-                request_cancel(run.dir)
-                st.rerun()
-            if run.state in RESUMABLE_STATES and cols[2].button("Resume", key=f"{prefix}_resume_{run.id}"):
-                _resume(run)
-            if run.state in CONTINUABLE_STATES:
-                with cols[2].popover("Continue", icon=":material/fast_forward:"):
-                    continue_controls(run, prefix)
-            if run.state not in ACTIVE_STATES:
-                with cols[3].popover("Delete", icon=":material/delete:"):
-                    st.markdown(f"Delete `{run.id}` and its checkpoints for good?")
-                    if st.button("Yes, delete it", type="primary", key=f"{prefix}_delete_{run.id}"):
-                        try:
-                            delete_run(run.dir)
-                        except (RunStateError, OSError) as exc:
-                            st.error(str(exc))
-                        else:
-                            st.rerun()
+def smoke_test_note(spec: TrainSpec, prefix: str, texts: dict[str, str], offer_quick: bool = True) -> None:
+    """Say that the Tiny preset is a smoke test; with ``offer_quick``, a button that switches the form to Quick."""
+    task = task_of(spec).name
+    options = spec.dataset_options or {}
+    text = texts.get(task, texts["classification"]).format(images=options.get("train_size", "a few dozen"),
+                                                           size=spec.image_size)
+    st.info(text, icon=":material/science:")
+    if offer_quick:
+        st.button("Switch to Quick", icon=":material/swap_horiz:", key=f"{prefix}_to_quick",
+                  on_click=use_preset, args=(prefix, "quick"),
+                  help="Sets the form on the left to the Quick preset; nothing starts until you press Train.")
 
 
 def grid_form(prefix: str, runs_root: str | None = None) -> None:
@@ -521,16 +333,17 @@ def grid_form(prefix: str, runs_root: str | None = None) -> None:
     epochs = cols[2].number_input("Epochs", 1, 200, preset_spec(preset).epochs, key=f"{prefix}_grid_{preset}_epochs",
                                   bind="query-params")
     base = preset_spec(preset, epochs=int(epochs))
-    if base.dataset != "shapes":
+    if DATASETS[base.dataset][1]:  # a dataset read from a folder
         root = st.text_input("Folder of the dataset", key=f"{prefix}_grid_root", max_chars=MAX_TEXT,
                              placeholder=FOLDER_HINTS.get(base.dataset, "")).strip() or None
         base = base.replace(dataset_root=root)
     total = len(CONV_TYPES) * len(BATCHNORMS) * int(seeds)
     try:
         per_run = estimate_seconds(base)
+    except (SpecError, DatasetError) as exc:  # cannot be estimated yet; anything else is a bug and shows
+        st.caption(f":material/timer_off: No time estimate yet: {exc}")
+    else:
         st.caption(f"{total} runs, one at a time: about **{format_seconds(per_run * total)}** on a 2-core CPU.")
-    except Exception:
-        pass
     if st.button("Run the grid", type="primary", icon=":material/grid_view:", key=f"{prefix}_grid_go"):
         try:
             if base.dataset_root:
@@ -544,35 +357,3 @@ def grid_form(prefix: str, runs_root: str | None = None) -> None:
             st.session_state[f"{prefix}_grid_started"] = (experiment, total, time.time())
             flash(f"Queued {total} runs. They train one after another in the background.", ":material/grid_view:")
             st.rerun()
-
-
-def task_train_view(prefix: str, task: str, anatomy_text, empty_message: str) -> None:
-    """A task page's **Train** tab: the variant form beside the model it builds, Train, the live run.
-
-    Args:
-        prefix: the page's widget prefix (its URL keys).
-        task: a key of the task table (``"segmentation"``, ``"detection"``, ...).
-        anatomy_text: ``(spec, classes) -> (title, caption)`` of the anatomy shown for the spec.
-        empty_message: what to say while the task has no run yet.
-    """
-    from ui.architecture import describe_spec, show_anatomy
-
-    form, main = st.columns([1, 2.2], gap="large")
-    with form:
-        st.subheader("Model and data")
-        spec = variant_form(prefix, task=task)
-    with main:
-        if spec is not None:
-            classes, why = class_count(spec)
-            if classes is None:
-                st.info(f"The model's size appears once the dataset is known. {why}", icon=":material/folder_open:")
-            else:
-                title, caption = anatomy_text(spec, classes)
-                show_anatomy(describe_spec(spec, classes), title=title, caption=caption)
-            start_button(spec, prefix)
-        run_dir = current_run(prefix, task=task)
-        if run_dir is None:
-            st.info(empty_message)
-        else:
-            st.page_link("pages/compare_runs.py", label="Compare this run with others", icon=":material/compare:")
-            live_run_panel(run_dir, prefix)

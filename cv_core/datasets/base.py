@@ -10,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
 
-from cv_core.images import ImageInputError
+from cv_core.images import ImageInputError, resize_image, resize_nearest
 
-__all__ = ["SPLITS", "TASKS", "Box", "Dataset", "DatasetError", "Sample", "resize_image", "resize_mask"]
+__all__ = ["SPLITS", "Box", "Dataset", "DatasetError", "Sample", "resize_image", "resize_mask"]
 
 SPLITS = ("train", "validation", "test")
-TASKS = ("classification", "segmentation")
 
 #: (class_index, x0, y0, x1, y1) in pixels; x1 and y1 are exclusive.
 Box = tuple[int, int, int, int, int]
@@ -37,6 +35,9 @@ class Sample:
         mask: (H, W) uint8 indices into ``mask_class_names``, or None.
         boxes: one (class_index, x0, y0, x1, y1) per object, x1/y1 exclusive; may be empty.
         source: where it came from (a file name, or "shapes/train/12"), for captions.
+        keypoints: one :class:`~cv_core.keypoints.KeypointInstance` per object (a person, a
+            face) in the dataset's ``skeleton``: (K, 2) float32 points in pixels, (K,) COCO
+            visibility 0/1/2, box, area, posture; empty for datasets without keypoints.
     """
 
     image: np.ndarray
@@ -44,22 +45,15 @@ class Sample:
     mask: np.ndarray | None = None
     boxes: list[Box] = field(default_factory=list)
     source: str = ""
-
-
-def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an (H, W, 3) uint8 image to ``size`` = (height, width) with bilinear filtering."""
-    height, width = size
-    if image.shape[:2] == (height, width):
-        return image
-    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
+    keypoints: list = field(default_factory=list)
 
 
 def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an (H, W) class-index mask to ``size`` = (height, width) without mixing classes."""
-    height, width = size
-    if mask.shape[:2] == (height, width):
-        return mask
-    return np.asarray(Image.fromarray(mask).resize((width, height), Image.Resampling.NEAREST))
+    """Resize an (H, W) class-index mask to ``size`` = (height, width) without mixing classes.
+
+    :func:`cv_core.images.resize_nearest`, the lab's one label-map resizer.
+    """
+    return resize_nearest(mask, size)
 
 
 def check_split(split: str) -> str:
@@ -76,6 +70,8 @@ class Dataset:
         class_names: image-level class names; ``Sample.label`` indexes this list.
         has_masks: whether samples carry segmentation masks.
         has_boxes: whether samples carry object boxes (``Sample.boxes``), for detection.
+        has_keypoints: whether samples carry keypoints (``Sample.keypoints``) in ``skeleton``.
+        skeleton: the :class:`~cv_core.keypoints.Skeleton` of the keypoints, or None.
         mask_class_names: names of mask values 0..K-1, or None without masks.
         description: one paragraph for people, shown by the UI.
         mask_background: the mask value that means "nothing here" (left uncoloured in overlays).
@@ -86,6 +82,8 @@ class Dataset:
     class_names: list[str]
     has_masks: bool = False
     has_boxes: bool = False
+    has_keypoints: bool = False
+    skeleton = None
     mask_class_names: list[str] | None = None
     mask_background: int = 0
     description: str = ""
@@ -137,12 +135,28 @@ class Dataset:
         n = self.count(split)
         index = start
         while len(out) < count and index < n:
-            try:
-                out.append(self._load(split, index))
-            except ImageInputError as exc:
-                self._note_skip(f"{self._source(split, index)}: {exc}")
+            sample = self.readable_sample(split, index)
+            if sample is not None:
+                out.append(sample)
             index += 1
         return out
+
+    def readable_sample(self, split: str, index: int) -> Sample | None:
+        """Sample ``index`` of ``split``, or None when its file cannot be decoded (counted in ``skipped``).
+
+        What the training pipeline (:mod:`cv_core.pipeline`) reads, so that one bad file
+        never stops a run.
+        """
+        try:
+            return self.sample(split, index)
+        except ImageInputError as exc:
+            self._note_skip(f"{self._source(split, index)}: {exc}")
+            return None
+
+    def labels(self, split: str) -> np.ndarray:
+        """(N,) int64: the class index of every sample of ``split``, in order (images are not decoded
+        where the dataset knows its labels without them)."""
+        return np.asarray(self._labels(check_split(split)), dtype=np.int64)
 
     def class_counts(self, split: str) -> dict[str, int]:
         """How many samples of each class ``split`` holds (the class balance)."""
@@ -164,7 +178,8 @@ class Dataset:
 
         Args:
             split: "train", "validation" or "test".
-            task: "classification" yields ``(images, labels)`` with labels int32 (B,);
+            task: a task whose entry encodes each sample on its own (its ``sample_targets``):
+                "classification" yields ``(images, labels)`` with labels int32 (B,);
                 "segmentation" yields ``(images, masks)`` with masks int32 (B, H, W).
             image_size: (height, width) every image is resized to; the dataset's default if None.
             batch_size: samples per batch (the last batch may be smaller).
@@ -178,66 +193,17 @@ class Dataset:
 
         Raises:
             DatasetError: unknown task, segmentation on a dataset without masks, bad sizes.
+
+        The pipeline is :func:`cv_core.pipeline.batches`, the one every task trains on.
         """
-        from cv_core._tf import tensorflow
+        from cv_core.pipeline import batches
+        from cv_core.runs.tasks import TASKS
 
-        if task not in TASKS:
-            raise DatasetError(f"Expected `task` to be one of {TASKS}. Received: task={task!r}")
-        if task == "segmentation" and not self.has_masks:
-            raise DatasetError(
-                f"The {self.name!r} dataset has no segmentation masks, so it cannot be used to "
-                "train a segmentation model. Choose 'shapes' or 'oxford_pets'."
-            )
-        if not isinstance(batch_size, int) or batch_size <= 0:
-            raise DatasetError(f"Expected a positive whole `batch_size`. Received: {batch_size!r}")
-        height, width = image_size or self.default_image_size
-        if height < 8 or width < 8:
-            raise DatasetError(f"Expected an image size of at least 8 x 8. Received: {height} x {width}")
-        n = self.count(split)
-        if n == 0:
-            raise DatasetError(f"The {split!r} split of {self.name!r} is empty.")
-        tf = tensorflow()
-        segmentation = task == "segmentation"
-        target_shape = (height, width) if segmentation else ()
-
-        def load(index):
-            try:
-                sample = self._load(split, int(index))
-            except ImageInputError as exc:
-                self._note_skip(f"{self._source(split, int(index))}: {exc}")
-                return (np.zeros((height, width, 3), np.uint8), np.zeros(target_shape, np.int32), False)
-            image = resize_image(sample.image, (height, width))
-            if segmentation:
-                target = resize_mask(sample.mask, (height, width)).astype(np.int32)
-            else:
-                target = np.int32(sample.label)
-            return image, target, True
-
-        def load_tensors(index):
-            image, target, ok = tf.numpy_function(load, [index], (tf.uint8, tf.int32, tf.bool))
-            image = tf.ensure_shape(image, (height, width, 3))
-            target = tf.ensure_shape(target, target_shape)
-            return image, target, tf.ensure_shape(ok, ())
-
-        def readable(image, target, ok):
-            return ok
-
-        def drop_flag(image, target, ok):
-            return image, target
-
-        def to_float(images, targets):
-            return tf.cast(images, tf.float32), targets
-
-        ds = tf.data.Dataset.range(n)
-        ds = ds.map(load_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        ds = ds.filter(readable).map(drop_flag)
-        if cache:
-            ds = ds.cache()
-        if shuffle:
-            ds = ds.shuffle(min(n, 4096), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size)
-        ds = ds.map(to_float)
-        return ds.prefetch(tf.data.AUTOTUNE)
+        offered = tuple(name for name, entry in TASKS.items() if entry.sample_targets is not None)
+        if task not in offered:
+            raise DatasetError(f"Expected `task` to be one of {offered}. Received: task={task!r}")
+        return batches(self, split, TASKS[task].sample_targets, image_size=image_size, batch_size=batch_size,
+                       shuffle=shuffle, seed=seed, cache=cache)
 
     def steps_per_epoch(self, split: str, batch_size: int) -> int:
         """Batches in one pass over ``split`` (the last, partial batch included)."""

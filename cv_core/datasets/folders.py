@@ -206,6 +206,11 @@ class CatsVsDogsDataset(FileDataset):
     name = "cats_vs_dogs"
     BOOK_SPLITS = {"train": (0, 1000), "validation": (1000, 1500), "test": (1500, 2500)}
 
+    @classmethod
+    def names_before_opening(cls, **options) -> dict[str, list[str]]:
+        """The name lists this dataset has whatever its folder holds (a model's size shows before it is typed)."""
+        return {"class_names": ["cat", "dog"]}
+
     def __init__(self, root: str | os.PathLike | None) -> None:
         super().__init__()
         root_path = check_root(root, "cats vs dogs")
@@ -216,7 +221,7 @@ class CatsVsDogsDataset(FileDataset):
                 f"{str(root_path)!r} does not look like the cats vs dogs data. Expected Kaggle's "
                 "train/ folder (cat.0.jpg, dog.0.jpg, …) or Microsoft's PetImages/ folder (Cat/, Dog/)."
             )
-        self.class_names = ["cat", "dog"]
+        self.class_names = self.names_before_opening()["class_names"]
         for label, numbered in enumerate(per_class):
             # The book uses the first 2500 readable pictures: the other 10000 need no probing.
             ordered = [path for _, path in sorted(numbered)]

@@ -62,6 +62,15 @@ class OxfordPetsDataset(Dataset):
     has_masks = True
     has_boxes = True  # one box around each pet (from its trimap)
 
+    @classmethod
+    def names_before_opening(cls, labels: str = "species", **options) -> dict[str, list[str]]:
+        """The name lists this dataset has whatever its folder holds (a model's size shows before it is
+        typed): the species and the trimap classes; the breeds come from the files."""
+        names = {"mask_class_names": ["foreground", "background", "boundary"]}
+        if labels == "species":
+            names["class_names"] = ["cat", "dog"]
+        return names
+
     def __init__(self, root: str | os.PathLike | None, labels: str = "species", seed: int = 1337,
                  boxes: str = "pet") -> None:
         super().__init__()
@@ -97,9 +106,10 @@ class OxfordPetsDataset(Dataset):
             raise DatasetError(f"No photos with trimaps were found under {str(root_path)!r}.")
         breeds = sorted({_breed(img.stem) for img, _ in pairs}, key=str.lower)
         self.labels_kind = labels
-        self.class_names = ["cat", "dog"] if labels == "species" else breeds
+        known = self.names_before_opening(labels)
+        self.class_names = known.get("class_names", breeds)
         self.has_masks = True
-        self.mask_class_names = ["foreground", "background", "boundary"]
+        self.mask_class_names = known["mask_class_names"]
         self.mask_background = BACKGROUND
         self.default_image_size = (200, 200)
         random.Random(seed).shuffle(pairs)

@@ -30,7 +30,7 @@ from PIL import Image, ImageDraw
 
 from cv_core.datasets.base import Dataset, DatasetError, Sample
 
-__all__ = ["DIFFICULTIES", "SHAPE_CLASSES", "ShapesDataset", "render_shapes", "showcase_sample"]
+__all__ = ["DIFFICULTIES", "SHAPE_CLASSES", "ShapesDataset", "draw_clutter", "render_shapes", "showcase_sample"]
 
 SHAPE_CLASSES = ["circle", "square", "triangle", "star", "cross"]
 _SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
@@ -122,6 +122,28 @@ def _background(rng: np.random.Generator, size: int, level: _Difficulty) -> np.n
     return a[None, None, :] * (1 - t[..., None]) + b[None, None, :] * t[..., None]
 
 
+def draw_clutter(rng: np.random.Generator, image: np.ndarray, level: _Difficulty) -> np.ndarray:
+    """Thin lines and dots that belong to no object, drawn over an (S, S, 3) float picture."""
+    size = image.shape[0]
+    clutter = Image.new("RGB", (size, size))
+    clutter_alpha = Image.new("L", (size, size), 0)
+    draw, draw_alpha = ImageDraw.Draw(clutter), ImageDraw.Draw(clutter_alpha)
+    for _ in range(int(rng.integers(*level.clutter))):
+        colour = tuple(int(c) for c in _random_colour(rng))
+        if rng.random() < 0.6:
+            pts = [tuple(rng.uniform(0, size, 2)) for _ in range(int(rng.integers(2, 4)))]
+            w = int(rng.integers(1, 3))
+            draw.line(pts, fill=colour, width=w)
+            draw_alpha.line(pts, fill=255, width=w)
+        else:
+            x, y = rng.uniform(0, size, 2)
+            s = rng.uniform(1, max(1.5, size * 0.025))
+            draw.ellipse([x - s, y - s, x + s, y + s], fill=colour)
+            draw_alpha.ellipse([x - s, y - s, x + s, y + s], fill=255)
+    a = np.asarray(clutter_alpha, np.float32)[..., None] / 255.0
+    return image * (1 - a) + np.asarray(clutter, np.float32) * a
+
+
 def _layout(rng: np.random.Generator, size: int, level: _Difficulty) -> list[dict]:
     """Decide the objects of one picture, main object last (in front)."""
     main_r = rng.uniform(0.2, 0.34) * size
@@ -163,26 +185,7 @@ def render_shapes(seed: int, split: str, index: int, image_size: int = 96, diffi
     rng = np.random.default_rng([seed, _SPLIT_CODES[split], index])
     size = image_size
     objects = _layout(rng, size, level)
-    image = _background(rng, size, level)
-
-    # Clutter: thin lines and dots that belong to no class.
-    clutter = Image.new("RGB", (size, size))
-    clutter_alpha = Image.new("L", (size, size), 0)
-    draw, draw_alpha = ImageDraw.Draw(clutter), ImageDraw.Draw(clutter_alpha)
-    for _ in range(int(rng.integers(*level.clutter))):
-        colour = tuple(int(c) for c in _random_colour(rng))
-        if rng.random() < 0.6:
-            pts = [tuple(rng.uniform(0, size, 2)) for _ in range(int(rng.integers(2, 4)))]
-            w = int(rng.integers(1, 3))
-            draw.line(pts, fill=colour, width=w)
-            draw_alpha.line(pts, fill=255, width=w)
-        else:
-            x, y = rng.uniform(0, size, 2)
-            s = rng.uniform(1, max(1.5, size * 0.025))
-            draw.ellipse([x - s, y - s, x + s, y + s], fill=colour)
-            draw_alpha.ellipse([x - s, y - s, x + s, y + s], fill=255)
-    a = np.asarray(clutter_alpha, np.float32)[..., None] / 255.0
-    image = image * (1 - a) + np.asarray(clutter, np.float32) * a
+    image = draw_clutter(rng, _background(rng, size, level), level)
 
     instance = np.full((size, size), -1, np.int16)  # which object owns each pixel
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -225,6 +228,30 @@ def render_shapes(seed: int, split: str, index: int, image_size: int = 96, diffi
                   source=f"shapes/{split}/{index}")
 
 
+
+def check_generator_options(seed, image_size, split_sizes, difficulty: str, *, min_size: int,
+                            max_split_size: int) -> dict[str, int]:
+    """Check a generated dataset's options (shapes, people, landmarks); the split sizes by name.
+
+    Raises:
+        DatasetError: an image size outside ``min_size``..512, a negative or non-integer seed,
+            an unknown difficulty, or a split size outside 0..``max_split_size``.
+    """
+    if not isinstance(image_size, int) or isinstance(image_size, bool) or not min_size <= image_size <= 512:
+        raise DatasetError(f"Expected `image_size` between {min_size} and 512. Received: image_size={image_size!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise DatasetError(f"Expected `seed` to be a whole number >= 0. Received: seed={seed!r}")
+    if difficulty not in DIFFICULTIES:
+        raise DatasetError(
+            f"Expected `difficulty` to be one of {tuple(DIFFICULTIES)}. Received: difficulty={difficulty!r}")
+    sizes = dict(zip(("train", "validation", "test"), split_sizes))
+    for split, n in sizes.items():
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= max_split_size:
+            raise DatasetError(
+                f"Expected a whole number of {split} samples between 0 and {max_split_size:,}. Received: {n!r}")
+    return sizes
+
+
 class ShapesDataset(Dataset):
     """Synthetic shapes, generated deterministically from a seed (see the module docstring).
 
@@ -244,19 +271,8 @@ class ShapesDataset(Dataset):
     def __init__(self, seed: int = 0, image_size: int = 96, train_size: int = 2000,
                  validation_size: int = 500, test_size: int = 500, difficulty: str = "hard") -> None:
         super().__init__()
-        if not isinstance(image_size, int) or isinstance(image_size, bool) or not 16 <= image_size <= 512:
-            raise DatasetError(f"Expected `image_size` between 16 and 512. Received: image_size={image_size!r}")
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise DatasetError(f"Expected `seed` to be a whole number >= 0. Received: seed={seed!r}")
-        if difficulty not in DIFFICULTIES:
-            raise DatasetError(
-                f"Expected `difficulty` to be one of {tuple(DIFFICULTIES)}. Received: difficulty={difficulty!r}")
-        sizes = {"train": train_size, "validation": validation_size, "test": test_size}
-        for split, n in sizes.items():
-            if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= self.MAX_SPLIT_SIZE:
-                raise DatasetError(
-                    f"Expected a whole number of {split} samples between 0 and {self.MAX_SPLIT_SIZE:,}. "
-                    f"Received: {n!r}")
+        sizes = check_generator_options(seed, image_size, (train_size, validation_size, test_size), difficulty,
+                                        min_size=16, max_split_size=self.MAX_SPLIT_SIZE)
         self.seed = int(seed)
         self.difficulty = difficulty
         self.image_size = image_size

@@ -20,8 +20,8 @@ detector's names (model, targets, losses, decoding, evaluation) load their modul
 
 from __future__ import annotations
 
-import importlib
-
+from cv_core._lazy import lazy_exports
+from cv_core.detection import metrics
 from cv_core.detection.metrics import (
     COCO_IOU_THRESHOLDS,
     ClassMatches,
@@ -36,7 +36,6 @@ from cv_core.detection.metrics import (
 
 _LAZY = {
     "build_detector": "cv_core.detection.model",
-    "detector_cost": "cv_core.detection.model",
     "detector_geometry": "cv_core.detection.model",
     "load_detector": "cv_core.detection.model",
     "compile_detector": "cv_core.detection.model",
@@ -63,31 +62,13 @@ _LAZY = {
     "box_outcomes": "cv_core.detection.review",
     "box_scores": "cv_core.detection.review",
     "candidates_from_boxes": "cv_core.detection.review",
+    "curve_gaps": "cv_core.detection.review",
+    "drop_tiny_boxes": "cv_core.detection.review",
+    "MIN_BOX_SIDE": "cv_core.detection.review",
     "rescale_boxes": "cv_core.detection.review",
 }
 
-__all__ = sorted([
-    "COCO_IOU_THRESHOLDS",
-    "ClassMatches",
-    "average_precision",
-    "box_iou",
-    "coco_map",
-    "match_detections",
-    "mean_average_precision",
-    "mean_average_precisions",
-    "precision_recall_curves",
-    *_LAZY,
-])
+__all__ = sorted([*metrics.__all__, *_LAZY])
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cv_core.detection' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)

@@ -108,15 +108,18 @@ def _check_threshold(iou_threshold) -> float:
 
 def _parse(entries, width: int, what: str, image: int) -> tuple[np.ndarray, np.ndarray]:
     """Classes (K,) int64 and values (K, width - 1) float64 of one image's boxes, checked."""
-    rows = list(entries)
-    for row in rows:
-        if isinstance(row, (str, bytes)) or not isinstance(row, (Sequence, np.ndarray)) or len(row) != width:
-            raise ValueError(
-                f"Expected each of an image's {what} to be a tuple of {width} numbers "
-                f"(class_index, x0, y0, x1, y1{', score' if width == 6 else ''}). "
-                f"Received: {row!r} in image {image}"
-            )
-    if not rows:
+    if isinstance(entries, np.ndarray) and entries.ndim == 2 and entries.shape[1] == width:
+        rows = entries  # already one row per box: no per-row checks in Python
+    else:
+        rows = list(entries)
+        for row in rows:
+            if isinstance(row, (str, bytes)) or not isinstance(row, (Sequence, np.ndarray)) or len(row) != width:
+                raise ValueError(
+                    f"Expected each of an image's {what} to be a tuple of {width} numbers "
+                    f"(class_index, x0, y0, x1, y1{', score' if width == 6 else ''}). "
+                    f"Received: {row!r} in image {image}"
+                )
+    if not len(rows):
         return np.zeros(0, np.int64), np.zeros((0, width - 1), np.float64)
     try:
         values = np.asarray(rows, dtype=np.float64)
@@ -172,9 +175,37 @@ def match_detections(predictions, truths, iou_threshold=0.5) -> dict[int, ClassM
     return _match_at(predictions, truths, (_check_threshold(iou_threshold),))[0]
 
 
+def _greedy_hits(overlaps: np.ndarray, best_overlap: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """The greedy matching of one image's predictions of one class, at every threshold at once.
+
+    Args:
+        overlaps: (K, T) IoU of each prediction (by descending score) with each true box.
+        best_overlap: (K,) each prediction's best IoU (-1 without true boxes).
+        limits: (L,) the IoU thresholds, less the rounding tolerance.
+
+    Returns:
+        (L, K) bool: which predictions are true positives at each threshold.
+    """
+    hit = np.zeros((len(limits), len(best_overlap)), bool)
+    taken = np.zeros((len(limits), overlaps.shape[1]), bool)
+    levels = np.arange(len(limits))
+    # Only a prediction that overlaps some true box enough can take one: the others are false
+    # positives whatever came before them (most of a detector's low-scored boxes).
+    for k in np.flatnonzero(best_overlap >= limits.min()):
+        candidates = np.where(taken, -1.0, overlaps[k])  # (L, T): the true boxes still free at each level
+        best = np.argmax(candidates, axis=1)
+        took = candidates[levels, best] >= limits
+        taken[levels[took], best[took]] = True
+        hit[took, k] = True
+        if taken.all():  # every true box is matched at every level: the rest are false positives
+            break
+    return hit
+
+
 def _match_at(predictions, truths, thresholds) -> list[dict[int, ClassMatches]]:
     """:func:`match_detections` at several IoU thresholds, parsing and measuring overlaps once."""
     _check_lists(predictions, truths)
+    limits = np.asarray(thresholds, np.float64) - _IOU_TOLERANCE
     scores: dict[int, list[np.ndarray]] = {}
     hits: list[dict[int, list[np.ndarray]]] = [{} for _ in thresholds]
     counts: dict[int, int] = {}
@@ -192,18 +223,9 @@ def _match_at(predictions, truths, thresholds) -> list[dict[int, ClassMatches]]:
             overlaps = box_iou(mine[:, :4], true_boxes)
             best_overlap = overlaps.max(axis=1) if len(true_boxes) else np.full(len(mine), -1.0)
             scores.setdefault(cls, []).append(mine[:, 4])
-            for threshold, found in zip(thresholds, hits):
-                taken = np.zeros(len(true_boxes), bool)
-                hit = np.zeros(len(mine), bool)
-                # Only a prediction that overlaps some true box enough can take one: the others are
-                # false positives whatever came before them (most of a detector's low-scored boxes).
-                for k in np.flatnonzero(best_overlap >= threshold - _IOU_TOLERANCE):
-                    candidates = np.where(taken, -1.0, overlaps[k])
-                    best = int(np.argmax(candidates))
-                    if candidates[best] >= threshold - _IOU_TOLERANCE:
-                        taken[best] = True
-                        hit[k] = True
-                found.setdefault(cls, []).append(hit)
+            hit = _greedy_hits(overlaps, best_overlap, limits)
+            for row, found in zip(hit, hits):
+                found.setdefault(cls, []).append(row)
     results = []
     for found in hits:
         result = {}

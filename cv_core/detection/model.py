@@ -14,16 +14,23 @@ No anchors, no proposals: :mod:`cv_core.detection.decode` turns the three maps i
 :mod:`cv_core.detection.targets` turns true boxes into the maps the model learns to predict.
 
 The backbone is the mini-Xception's stem and residual blocks (the same layers, with the same
-names, as :func:`cv_core.models.build_mini_xception`), so the architecture lab's choices carry
+names, as :func:`cv_core.classification.build_mini_xception`), so the architecture lab's choices carry
 over; a small U-Net-like neck climbs back from the last block to the output stride.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from cv_core.models import _check_choice, _check_filters, _check_name, _is_int, _xception_blocks
+from cv_core.blocks import (
+    check_choice,
+    check_filters,
+    check_learning_rate,
+    check_name,
+    is_int,
+    make_optimizer,
+    xception_blocks,
+)
 
 __all__ = [
     "DETECTOR_CONV_TYPES",
@@ -31,7 +38,6 @@ __all__ = [
     "OUTPUT_NAMES",
     "build_detector",
     "compile_detector",
-    "detector_cost",
     "detector_geometry",
     "load_detector",
 ]
@@ -52,14 +58,14 @@ _BATCHNORM_MOMENTUM = 0.9
 
 
 def _check_detector_classes(num_classes) -> None:
-    if not _is_int(num_classes) or num_classes < 1:
+    if not is_int(num_classes) or num_classes < 1:
         raise ValueError(
             f"Expected `num_classes` to be an integer >= 1. Received: num_classes={num_classes!r}"
         )
 
 
 def _check_positive_int(name: str, value) -> int:
-    if not _is_int(value) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"Expected `{name}` to be a positive integer. Received: {name}={value!r}")
     return value
 
@@ -69,7 +75,7 @@ def _check_detector_img_size(img_size, divisor: int) -> tuple[int, int]:
         isinstance(img_size, (str, bytes))
         or not isinstance(img_size, Sequence)
         or len(img_size) != 2
-        or not all(_is_int(d) and d > 0 for d in img_size)
+        or not all(is_int(d) and d > 0 for d in img_size)
         or any(d % divisor for d in img_size)
     ):
         raise ValueError(
@@ -82,7 +88,7 @@ def _check_detector_img_size(img_size, divisor: int) -> tuple[int, int]:
 
 def _check_output_stride(output_stride, num_blocks: int) -> int:
     allowed = tuple(2**i for i in range(1, num_blocks + 1))
-    if not _is_int(output_stride) or output_stride not in allowed:
+    if not is_int(output_stride) or output_stride not in allowed:
         raise ValueError(
             f"Expected `output_stride` to be one of {allowed} (a power of two no larger than the "
             f"backbone's stride, 2 ** len(backbone_filters)). Received: output_stride={output_stride!r}"
@@ -144,16 +150,16 @@ def build_detector(
     """
     _check_detector_classes(num_classes)
     try:
-        filters = _check_filters(backbone_filters)
+        filters = check_filters(backbone_filters)
     except ValueError:
         raise ValueError(
             "Expected `backbone_filters` to be a non-empty sequence of positive integers. "
             f"Received: backbone_filters={backbone_filters!r}"
         ) from None
     stride = _check_output_stride(output_stride, len(filters))
-    _check_choice("conv_type", conv_type, DETECTOR_CONV_TYPES)
+    check_choice("conv_type", conv_type, DETECTOR_CONV_TYPES)
     _check_positive_int("head_width", head_width)
-    _check_name(name)
+    check_name(name)
     img_size = _check_detector_img_size(img_size, 2 ** len(filters))
 
     from cv_core._tf import keras as _keras
@@ -165,7 +171,7 @@ def build_detector(
 
     inputs = keras.Input(shape=(*img_size, 3), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
-    blocks = _xception_blocks(
+    blocks = xception_blocks(
         layers, x, filters, conv_type, "before_activation", True, stem_padding="same",
         batchnorm_momentum=_BATCHNORM_MOMENTUM,
     )
@@ -196,76 +202,6 @@ def build_detector(
             y = layers.Conv2D(units, 1, name=head)(y)
         outputs[head] = y
     return keras.Model(inputs, outputs, name=name)
-
-
-def detector_cost(
-    img_size=(128, 128),
-    num_classes=5,
-    backbone_filters=(16, 32, 64, 128),
-    output_stride=4,
-    conv_type="separable",
-    head_width=64,
-) -> dict[str, int]:
-    """What :func:`build_detector` with these arguments costs, worked out without building it.
-
-    Mirrors the builder layer by layer (the arguments are checked the same way), without
-    TensorFlow: the run pipeline's resource guard calls it before anything is built, and a
-    test checks it against the built model.
-
-    Returns:
-        ``{"params", "mult_adds", "activations", "largest_map"}``: weights (batch-norm
-        statistics included), multiply-adds of one forward pass (as :mod:`cv_core.anatomy`
-        counts them), floats of every layer's output for one image summed, and the largest one.
-
-    Raises:
-        ValueError: as :func:`build_detector`.
-    """
-    _check_detector_classes(num_classes)
-    filters = _check_filters(backbone_filters)
-    stride = _check_output_stride(output_stride, len(filters))
-    _check_choice("conv_type", conv_type, DETECTOR_CONV_TYPES)
-    _check_positive_int("head_width", head_width)
-    height, width = _check_detector_img_size(img_size, 2 ** len(filters))
-    separable = conv_type == "separable"
-    params = mult = 0
-    maps = [height * width * 3] * 2  # image, rescaling
-
-    def conv(h: int, w: int, c_in: int, c_out: int, kernel: int, sep: bool, bias: bool) -> None:
-        nonlocal params, mult
-        weights = kernel * kernel * c_in + c_in * c_out if sep else kernel * kernel * c_in * c_out
-        params += weights + (c_out if bias else 0)
-        mult += h * w * weights
-        maps.append(h * w * c_out)
-
-    conv(height, width, 3, filters[0], 5, False, False)  # stem_conv, "same", no bias (batch norm follows)
-    h, w, channels = height, width, filters[0]
-    outputs = []
-    for size in filters:
-        block_in = channels
-        for unit_in in (channels, size):
-            params += 4 * unit_in  # blocki_bni on the unit's input
-            maps += [h * w * unit_in] * 2  # bn, act
-            conv(h, w, unit_in, size, 3, separable, False)
-        h, w = -(-h // 2), -(-w // 2)
-        maps.append(h * w * size)  # pool
-        conv(h, w, block_in, size, 1, False, False)  # the strided 1x1 shortcut
-        maps.append(h * w * size)  # add
-        outputs.append((h, w, size))
-        channels = size
-    level = len(filters)
-    while 2**level > stride:
-        level -= 1
-        h, w, skip = outputs[level - 1]
-        maps += [h * w * channels, h * w * (channels + skip)]  # upsample, concat
-        conv(h, w, channels + skip, skip, 3, separable, False)
-        params += 4 * skip
-        maps += [h * w * skip] * 2  # bn, act
-        channels = skip
-    for units in (num_classes, 2, 2):  # heatmap, size, offset
-        conv(h, w, channels, head_width, 3, False, True)
-        maps.append(h * w * head_width)  # act
-        conv(h, w, head_width, units, 1, False, True)
-    return {"params": params, "mult_adds": mult, "activations": sum(maps), "largest_map": max(maps)}
 
 
 def detector_geometry(model) -> tuple[tuple[int, int], int, int]:
@@ -339,28 +275,15 @@ def compile_detector(model, num_classes, learning_rate=1e-3, optimizer="adam"):
     from cv_core.detection.losses import LOSS_WEIGHTS, CenterL1Loss, HeatmapFocalLoss
 
     keras = _keras()
-    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        pass
-    elif (
-        isinstance(learning_rate, bool)
-        or not isinstance(learning_rate, (int, float))
-        or not math.isfinite(learning_rate)
-        or learning_rate <= 0
-    ):
-        raise ValueError(f"Expected `learning_rate` to be a positive number. Received: learning_rate={learning_rate!r}")
+    check_learning_rate(learning_rate)
     _, _, classes = detector_geometry(model)
     if classes != num_classes:
         raise ValueError(
             f"Expected a detector with {num_classes} heatmap channels for num_classes={num_classes}. "
             f"Received: a heatmap with {classes} channels"
         )
-    optimizer_class = {
-        "adam": keras.optimizers.Adam,
-        "rmsprop": keras.optimizers.RMSprop,
-        "sgd": keras.optimizers.SGD,
-    }[optimizer]
     model.compile(
-        optimizer=optimizer_class(learning_rate=learning_rate),
+        optimizer=make_optimizer(keras, optimizer, learning_rate),
         loss={"heatmap": HeatmapFocalLoss(), "size": CenterL1Loss(), "offset": CenterL1Loss()},
         loss_weights=dict(LOSS_WEIGHTS),
     )

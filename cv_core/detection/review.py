@@ -10,7 +10,10 @@ things the scoring functions do not give directly:
   segmentation model's mask (:func:`cv_core.segmentation.mask_to_boxes`) — as
   :class:`~cv_core.detection.RawDetections`, so the same threshold and NMS apply to them;
 - :func:`box_scores`: mAP@0.5, mAP@0.5:0.95 and per-class precision–recall curves of one
-  approach's boxes on a set of pictures, to set a detector beside boxes from segmentation.
+  approach's boxes on a set of pictures, to set a detector beside boxes from segmentation;
+  :func:`curve_gaps` says why a class has no curve to see;
+- :func:`drop_tiny_boxes`: candidates smaller than a pixel left out (an undertrained
+  detector predicts sizes near zero: such a box covers no pixel and would read (27, 18, 27, 18)).
 
 Pure numpy (plus Keras' box conversion in :func:`rescale_boxes`).
 """
@@ -18,16 +21,19 @@ Pure numpy (plus Keras' box conversion in :func:`rescale_boxes`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from cv_core.detection.decode import RawDetections
 from cv_core.detection.metrics import box_iou, coco_map, mean_average_precision, precision_recall_curves
 
-__all__ = ["BoxScores", "box_outcomes", "box_scores", "candidates_from_boxes", "rescale_boxes"]
+__all__ = ["MIN_BOX_SIDE", "BoxScores", "box_outcomes", "box_scores", "candidates_from_boxes", "curve_gaps",
+           "drop_tiny_boxes", "rescale_boxes"]
 
 _IOU_TOLERANCE = 1e-9
+#: Candidates narrower or shorter than this (input pixels) are no box: :func:`drop_tiny_boxes`.
+MIN_BOX_SIDE = 1.0
 
 
 def box_outcomes(predictions, truths, iou_threshold: float = 0.5) -> tuple[list[bool], list[bool]]:
@@ -75,6 +81,54 @@ def candidates_from_boxes(boxes, image_size: tuple[int, int], num_classes: int) 
     return RawDetections(boxes=rows[None, :, 1:5].copy(), scores=rows[None, :, 5].copy(),
                          classes=rows[None, :, 0].astype(np.int32), image_size=tuple(image_size),
                          num_classes=int(num_classes))
+
+
+def drop_tiny_boxes(raw: RawDetections, min_side: float = MIN_BOX_SIDE) -> tuple[RawDetections, np.ndarray]:
+    """Candidates less than ``min_side`` pixels wide or tall marked as no box (class -1).
+
+    The decoder already marks boxes without area so; an undertrained detector also predicts
+    sizes of a fraction of a pixel, boxes that cover no whole pixel and that a table rounds
+    to zero size. :func:`cv_core.detection.filter_detections` skips them like the padding.
+
+    Args:
+        raw: candidates (:func:`cv_core.detection.predict_raw` or :func:`candidates_from_boxes`).
+        min_side: the smallest width and height a box keeps, in input pixels.
+
+    Returns:
+        ``(candidates, dropped)``: the same candidates (scores unchanged) with the tiny ones'
+        class set to -1, and a (B, K) bool array of the real candidates this dropped (so
+        ``(dropped & (candidates.scores > threshold)).sum()`` counts those above a threshold).
+    """
+    sides = raw.boxes[..., 2:4] - raw.boxes[..., 0:2]
+    tiny = (sides < min_side).any(axis=-1) & (raw.classes >= 0)
+    classes = np.where(tiny, -1, raw.classes).astype(raw.classes.dtype)
+    return replace(raw, classes=classes), tiny
+
+
+def curve_gaps(curves, num_classes: int) -> dict[str, list[int]]:
+    """Why classes have no precision–recall curve to see.
+
+    Args:
+        curves: ``{class_index: (recall, precision, ap)}`` (:func:`cv_core.detection.precision_recall_curves`,
+            or :attr:`BoxScores.curves`).
+        num_classes: box classes.
+
+    Returns:
+        ``{"no_truth": classes with no true box in the pictures (no curve at all),
+        "no_box": classes with true boxes but no predicted box (an empty curve),
+        "no_hit": classes whose predicted boxes never land on a true box (a curve at zero)}``.
+    """
+    gaps = {"no_truth": [], "no_box": [], "no_hit": []}
+    for cls in range(int(num_classes)):
+        if cls not in curves:
+            gaps["no_truth"].append(cls)
+            continue
+        recall = np.asarray(curves[cls][0], float)
+        if recall.size == 0:
+            gaps["no_box"].append(cls)
+        elif recall.max() <= 0:
+            gaps["no_hit"].append(cls)
+    return gaps
 
 
 def rescale_boxes(boxes, source_size: tuple[int, int], target_size: tuple[int, int]) -> list[tuple]:

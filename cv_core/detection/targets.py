@@ -20,7 +20,8 @@ every step is exact in float32, so a perfect prediction gives the true boxes bac
 
 :func:`tf_dataset` feeds the detector: any dataset with ``has_boxes`` (shapes, Oxford pets,
 user mask datasets), boxes rescaled with the image, optional box-aware augmentation through
-Keras preprocessing layers, and targets encoded in numpy through ``tf.numpy_function``.
+Keras preprocessing layers, and targets encoded in numpy through ``tf.numpy_function``, all
+as steps of the one pipeline (:func:`cv_core.pipeline.batches`).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import math
 
 import numpy as np
 
-from cv_core.datasets.base import Dataset, DatasetError, check_split, resize_image
-from cv_core.images import ImageInputError
+from cv_core.datasets.base import Dataset, DatasetError
+from cv_core.pipeline import TargetEncoding, batches
 
 __all__ = [
     "MIN_OVERLAP",
@@ -263,72 +264,45 @@ def tf_dataset(
         DatasetError: no boxes in this dataset, an empty split, bad sizes.
     """
     check_detection_dataset(dataset)
-    check_split(split)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise DatasetError(f"Expected a positive whole `batch_size`. Received: {batch_size!r}")
     if isinstance(max_boxes, bool) or not isinstance(max_boxes, int) or max_boxes <= 0:
         raise DatasetError(f"Expected a positive whole `max_boxes`. Received: {max_boxes!r}")
-    height, width = image_size or dataset.default_image_size
-    if height < 8 or width < 8 or height % output_stride or width % output_stride:
-        raise DatasetError(
-            f"Expected an image size of at least 8 x 8 and a multiple of the output stride "
-            f"({output_stride}). Received: {height} x {width}"
-        )
-    n = dataset.count(split)
-    if n == 0:
-        raise DatasetError(f"The {split!r} split of {dataset.name!r} is empty.")
     num_classes = len(dataset.class_names)
 
-    from cv_core._tf import keras as _keras
-    from cv_core._tf import tensorflow
-
-    tf = tensorflow()
-    bounding_boxes = _keras().utils.bounding_boxes
-
-    def load(index):
-        index = int(index)
+    def encode(sample, size):
+        """Up to ``max_boxes`` boxes (label -1 pads) in the source picture's pixels, and its size."""
         boxes = np.zeros((max_boxes, 4), np.float32)
         labels = np.full((max_boxes,), -1, np.int32)
-        try:
-            sample = dataset.sample(split, index)
-        except ImageInputError as exc:
-            dataset._note_skip(f"{dataset._source(split, index)}: {exc}")
-            return np.zeros((height, width, 3), np.uint8), boxes, labels, np.int32(1), np.int32(1), False
+        if sample is None:
+            return boxes, labels, np.int32(1), np.int32(1)
         rows = np.asarray(sample.boxes, np.float32).reshape(-1, 5)[:max_boxes]
         boxes[:len(rows)] = rows[:, 1:]
         labels[:len(rows)] = rows[:, 0].astype(np.int32)
         source_h, source_w = sample.image.shape[:2]
-        image = resize_image(sample.image, (height, width))
-        return image, boxes, labels, np.int32(source_h), np.int32(source_w), True
+        return boxes, labels, np.int32(source_h), np.int32(source_w)
 
-    def load_tensors(index):
-        image, boxes, labels, source_h, source_w, ok = tf.numpy_function(
-            load, [index], (tf.uint8, tf.float32, tf.int32, tf.int32, tf.int32, tf.bool)
-        )
-        image = tf.ensure_shape(image, (height, width, 3))
-        boxes = tf.ensure_shape(boxes, (max_boxes, 4))
-        source_h, source_w = tf.ensure_shape(source_h, ()), tf.ensure_shape(source_w, ())
+    def per_sample(tf, parts, size):
+        """The boxes rescaled with the picture (``keras.utils.bounding_boxes.convert_format``)."""
+        from cv_core._tf import keras as _keras
+
+        bounding_boxes = _keras().utils.bounding_boxes
+        boxes, labels, source_h, source_w = parts
         relative = bounding_boxes.convert_format(
             boxes, source="xyxy", target="rel_xyxy", height=source_h, width=source_w
         )
         boxes = bounding_boxes.convert_format(
-            relative, source="rel_xyxy", target="xyxy", height=height, width=width
+            relative, source="rel_xyxy", target="xyxy", height=size[0], width=size[1]
         )
-        return image, boxes, tf.ensure_shape(labels, (max_boxes,)), tf.ensure_shape(ok, ())
+        return boxes, labels
 
-    def readable(image, boxes, labels, ok):
-        return ok
-
-    def drop_flag(image, boxes, labels, ok):
-        return image, boxes, labels
-
+    height, width = image_size or dataset.default_image_size  # checked by the pipeline
     layers = augmentation_layers(seed) if augment else []
 
-    def prepare(images, boxes, labels):
-        images = tf.cast(images, tf.float32)
+    def per_batch(tf, images, parts, draw):
+        """Box-aware augmentation if asked, then the heatmap, size and offset targets."""
+        boxes, labels = parts
         if layers:
             images, boxes, labels = augment_batch(images, boxes, labels, layers)
-        heatmap, size, offset = tf.numpy_function(
+        heatmap, sizes, offset = tf.numpy_function(
             lambda b, l: encode_batch(b, l, (height, width), num_classes, output_stride),
             [boxes, labels],
             (tf.float32, tf.float32, tf.float32),
@@ -336,18 +310,15 @@ def tf_dataset(
         grid = (height // output_stride, width // output_stride)
         targets = {
             "heatmap": tf.ensure_shape(heatmap, (None, *grid, num_classes)),
-            "size": tf.ensure_shape(size, (None, *grid, 3)),
+            "size": tf.ensure_shape(sizes, (None, *grid, 3)),
             "offset": tf.ensure_shape(offset, (None, *grid, 3)),
         }
         return tf.ensure_shape(images, (None, height, width, 3)), targets
 
-    ds = tf.data.Dataset.range(n)
-    ds = ds.map(load_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.filter(readable).map(drop_flag)
-    if cache:
-        ds = ds.cache()
-    if shuffle:
-        ds = ds.shuffle(min(n, 4096), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    encoding = TargetEncoding(
+        encode=encode, dtypes=("float32", "int32", "int32", "int32"),
+        shapes=lambda height, width: ((max_boxes, 4), (max_boxes,), (), ()),
+        per_sample=per_sample, per_batch=per_batch,
+    )
+    return batches(dataset, split, encoding, image_size=image_size, batch_size=batch_size, shuffle=shuffle,
+                   seed=seed, cache=cache, size_multiple=output_stride)

@@ -19,11 +19,11 @@ from cv_core.interpret.filters import filter_count, filter_patterns, pattern_sco
 from cv_core.interpret.grad_cam import GradCAM, grad_cam
 from cv_core.interpret.grad_cam_plus_plus import GradCAMPlusPlus, grad_cam_plus_plus
 from cv_core.interpret.hires_cam import HiResCAM, hires_cam
-from cv_core.interpret.overlay import colorize, overlay, resize_map
 from cv_core.interpret.score_cam import ScoreCAM, score_cam
 from cv_core.interpret.smoothgrad import SmoothGrad, smoothgrad
 from cv_core.interpret.trust import READING, causal_curves, deletion_curve, insertion_curve, keep_heat_region, \
     localisation, randomisation_groups, sanity_check, sanity_verdict, spearman
+from cv_core.overlays import colorize, overlay, resize_map
 
 #: Heatmap methods by registry name, in the order the pages offer them.
 METHODS: dict[str, type[BaseCAM]] = {

@@ -29,6 +29,7 @@ __all__ = [
     "as_batch",
     "feature_map_layers",
     "find_layer",
+    "forget_taps",
     "iter_layers",
     "last_conv_layer",
     "layer_kind",
@@ -147,11 +148,11 @@ def last_conv_layer(model) -> str:
 
 def _head_layer(model):
     """The layer that produces the model's (first) output, looking through nested models."""
+    from cv_core._keras_private import producing_operation
+
     outputs = getattr(model, "outputs", None)
-    if outputs:
-        history = getattr(outputs[0], "_keras_history", None)
-        layer = history.operation if history is not None else model.layers[-1]
-    else:
+    layer = producing_operation(outputs[0]) if outputs else None
+    if layer is None:
         layer = model.layers[-1]
     return _head_layer(layer) if _is_model(layer) else layer
 
@@ -201,7 +202,9 @@ def _replay(model, x, record: dict, head, head_out: dict):
             x = call(layer, x)
         return x
     # A Functional model: Keras' own graph walker, with our call wrapped around each operation.
-    return model._run_through_graph(x, operation_fn=lambda op: (lambda *a, **k: call(op, *a, **k)))
+    from cv_core._keras_private import run_through_graph
+
+    return run_through_graph(model, x, operation_fn=lambda op: (lambda *a, **k: call(op, *a, **k)))
 
 
 def _input_shape(model) -> tuple:
@@ -284,3 +287,15 @@ def tap_model(model, layer_names: Sequence[str] = ()) -> TapModel:
     with _CACHE_LOCK:
         _CACHE.setdefault(model, {})[key] = result
     return result
+
+
+def forget_taps(model) -> list[TapModel]:
+    """Drop ``model``'s cached tap models and return them (an empty list if there were none).
+
+    Needed after ``model``'s weights change in place: a tap model snapshots the classifier
+    head's weights for the logits, so it must be rebuilt. The caller can then release the
+    compiled functions that the returned tap models hold.
+    """
+    with _CACHE_LOCK:
+        cached = _CACHE.pop(model, None) or {}
+    return list(cached.values())

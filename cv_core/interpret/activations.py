@@ -12,7 +12,7 @@ import numpy as np
 from cv_core.interpret._graph import as_batch, iter_layers, layer_kind, tap_model
 from cv_core.interpret.base import compiled_forward
 
-__all__ = ["LayerInfo", "activation_layers", "activations", "describe_layer"]
+__all__ = ["ACTIVE_SHARE_OF_PEAK", "LayerInfo", "active_share", "activation_layers", "activations", "describe_layer"]
 
 
 @dataclass(frozen=True)
@@ -116,3 +116,34 @@ def activations(model, image, layer_names: Sequence[str] | None = None) -> dict[
     taps = tap_model(model, names)
     outputs = compiled_forward(taps)(batch)
     return {name: np.asarray(value) for name, value in zip(names, outputs[: len(names)])}
+
+
+#: A value counts as active when its size is at least this share of the layer's largest value.
+ACTIVE_SHARE_OF_PEAK = 0.01
+
+
+def active_share(values, share_of_peak: float = ACTIVE_SHARE_OF_PEAK) -> float:
+    """The share of a layer's outputs that are active: at least ``share_of_peak`` of its largest size.
+
+    "Above zero" means nothing for a softmax (every output is positive) or a convolution
+    before its ReLU (about half are negative); measured against the layer's own peak, a ReLU
+    layer's zeros, a softmax's classes with next to no probability and a convolution's
+    near-silent positions all count as inactive, so the number means the same for every layer.
+
+    Args:
+        values: one layer's output for one picture, any shape.
+        share_of_peak: in (0, 1]; 0.01 counts values within 1% of the peak's size as inactive.
+
+    Returns:
+        A float in [0, 1]; 0 for an all-zero (or empty) output.
+
+    Raises:
+        ValueError: ``share_of_peak`` outside (0, 1].
+    """
+    if isinstance(share_of_peak, bool) or not isinstance(share_of_peak, (int, float)) or not 0 < share_of_peak <= 1:
+        raise ValueError(f"Expected `share_of_peak` in (0, 1]. Received: share_of_peak={share_of_peak!r}")
+    size = np.abs(np.nan_to_num(np.asarray(values, dtype=np.float32)))
+    peak = float(size.max()) if size.size else 0.0
+    if peak <= 0:
+        return 0.0
+    return float((size >= share_of_peak * peak).mean())

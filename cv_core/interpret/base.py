@@ -72,6 +72,14 @@ def _batch_signature(taps: TapModel):
     return tf.TensorSpec((None, *taps.input_shape), tf.float32)
 
 
+def _batch_and_class_signature(taps: TapModel):
+    """The input signature of a compiled ``(image batch, class index)`` function."""
+    from cv_core._tf import tensorflow
+
+    tf = tensorflow()
+    return [_batch_signature(taps), tf.TensorSpec((), tf.int32)]
+
+
 def compiled_forward(taps: TapModel):
     """A compiled forward pass of a tap model: batch in, ``[*taps, scores, probabilities]`` out."""
     from cv_core._tf import tensorflow
@@ -124,6 +132,12 @@ def _region_mask(tf, scores, class_index):
     return tf.where(any_pixel, predicted, tf.ones_like(predicted))
 
 
+def _summed_class_score(tf, scores, class_index):
+    """The batch's total score of ``class_index`` (for dense outputs, over the predicted region)."""
+    mask = _region_mask(tf, scores, class_index) if len(scores.shape) == 4 else None
+    return tf.reduce_sum(_class_target(tf, scores, class_index, mask))
+
+
 # --------------------------------------------------------------------------------------
 # Test-time smoothing: flips and a zoom, undone on the heatmaps
 # --------------------------------------------------------------------------------------
@@ -131,26 +145,22 @@ def _region_mask(tf, scores, class_index):
 
 def _zoom_in(image: np.ndarray, factor: float) -> np.ndarray:
     """The central 1/factor of ``image`` (H, W, C) resized back to (H, W)."""
-    from PIL import Image
+    from cv_core.images import resize_bilinear
 
     height, width = image.shape[:2]
     crop_h, crop_w = round(height / factor), round(width / factor)
     top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    crop = image[top:top + crop_h, left:left + crop_w]
-    channels = [np.asarray(Image.fromarray(crop[..., c].astype(np.float32), mode="F").resize(
-        (width, height), Image.Resampling.BILINEAR)) for c in range(crop.shape[-1])]
-    return np.stack(channels, axis=-1).astype(np.float32)
+    return resize_bilinear(image[top:top + crop_h, left:left + crop_w], (height, width))
 
 
 def _unzoom_map(cam: np.ndarray, factor: float) -> np.ndarray:
     """Put the heatmap of a zoomed copy back where it belongs; NaN outside the crop."""
-    from PIL import Image
+    from cv_core.images import resize_bilinear
 
     height, width = cam.shape
     crop_h, crop_w = round(height / factor), round(width / factor)
     top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    small = np.asarray(Image.fromarray(cam.astype(np.float32), mode="F").resize(
-        (crop_w, crop_h), Image.Resampling.BILINEAR))
+    small = resize_bilinear(cam, (crop_h, crop_w))
     out = np.full((height, width), np.nan, np.float32)
     out[top:top + crop_h, left:left + crop_w] = small
     return out
@@ -222,14 +232,13 @@ class BaseCAM:
         def make():
             model = taps.model
 
-            @tf.function(input_signature=[_batch_signature(taps), tf.TensorSpec((), tf.int32)])
+            @tf.function(input_signature=_batch_and_class_signature(taps))
             def run(x, class_index):
                 with tf.GradientTape() as tape:
                     tape.watch(x)
                     activations, scores, probabilities = model(x, training=False)
                     chosen = tf.where(class_index < 0, _default_class(tf, scores), class_index)
-                    mask = _region_mask(tf, scores, chosen) if len(scores.shape) == 4 else None
-                    target = tf.reduce_sum(_class_target(tf, scores, chosen, mask))
+                    target = _summed_class_score(tf, scores, chosen)
                 gradients = tape.gradient(target, activations)
                 cam = tf.nn.relu(weight(tf, activations, gradients))
                 cam = tf.image.resize(cam[..., None], (height, width), method="bilinear")[..., 0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cv_core.interpret.base import BaseCAM, _batch_signature, _cached_function, _class_target, _region_mask, \
+from cv_core.interpret.base import BaseCAM, _batch_and_class_signature, _cached_function, _summed_class_score, \
     compiled_forward
 
 __all__ = ["SmoothGrad", "smoothgrad"]
@@ -45,13 +45,11 @@ class SmoothGrad(BaseCAM):
         def make():
             model = taps.model
 
-            @tf.function(input_signature=[_batch_signature(taps), tf.TensorSpec((), tf.int32)])
+            @tf.function(input_signature=_batch_and_class_signature(taps))
             def run(x, class_index):
                 with tf.GradientTape() as tape:
                     tape.watch(x)
-                    scores = model(x, training=False)[-2]
-                    mask = _region_mask(tf, scores, class_index) if len(scores.shape) == 4 else None
-                    target = tf.reduce_sum(_class_target(tf, scores, class_index, mask))
+                    target = _summed_class_score(tf, model(x, training=False)[-2], class_index)
                 return tape.gradient(target, x)
 
             return run

@@ -130,8 +130,9 @@ def subject_from_pretrained(name: str, **options) -> Subject:
         input_size=tuple(pretrained.input_size),
         preprocess=pretrained.preprocess,
         preprocess_tensor=getattr(pretrained, "preprocess_tensor", None),
-        notes=("Trained on ImageNet (1000 classes); weights shipped in the `ndf` package, so it works offline."
-               if name == "squeezenet" else "Trained on ImageNet (1000 classes): the book's figure 9.17–9.20 model."),
+        notes=("SqueezeNet 1.1, trained on ImageNet (1000 classes); its weights ship in the `ndf` package, so it "
+               "works offline." if name == "squeezenet" else
+               "Xception, trained on ImageNet (1000 classes): the book's model for figures 9.17–9.20."),
         comparison_layers=layers,
     )
 

@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["OUTCOME_COLOURS", "approaches_figure", "boxes_figure", "outcomes_figure", "precision_recall_figure"]
+from cv_core.plots.labels import label_extent, place_labels
+
+__all__ = ["EMPTY_CURVES", "OUTCOME_COLOURS", "approaches_figure", "boxes_figure", "outcomes_figure", "precision_recall_figure"]
 
 #: Colours of the outcomes of matching predicted boxes with true boxes.
 OUTCOME_COLOURS = {"hit": "#2ca02c", "false positive": "#d62728", "missed": "#ff7f0e", "found": "#f0f0f0"}
@@ -79,8 +81,12 @@ def _describe(box, class_names) -> str:
 
 
 def boxes_figure(picture: np.ndarray, boxes, class_names: Sequence[str], palette, scale: float = 1.0,
-                 title: str = "Predicted boxes", figure_height: int = 440) -> go.Figure:
+                 title: str = "Predicted boxes", figure_height: int = 440, labels: Sequence[str] | None = None,
+                 hovers: Sequence[str] | None = None, legend: bool = True, font_size: int = 11) -> go.Figure:
     """The picture with each predicted box in its class's colour, labelled "class score".
+
+    Labels never overlap (:func:`cv_core.plots.labels.place_labels`): the best-scored box's label
+    sits above it, and a near box's label moves below its box, inside it, or stacks.
 
     Args:
         picture: (H, W, 3) uint8, what to show (it may be the model's view enlarged).
@@ -90,21 +96,36 @@ def boxes_figure(picture: np.ndarray, boxes, class_names: Sequence[str], palette
         scale: shown pixels per view pixel (``picture`` is the view enlarged this many times).
         title: the figure title.
         figure_height: pixels.
+        labels: one label per box instead of "class score" (e.g. "cross 2" for objects).
+        hovers: one hover text per box instead of its class, score and corners.
+        legend: show the classes in a legend.
+        font_size: the labels' font size (screen pixels).
 
     Returns:
         A plotly Figure: the image, one outline trace per class present (legend: class names),
-        and a label above each box.
+        and a label by each box (annotations, in the order of ``boxes``).
     """
     fig = _picture(picture)
+    boxes = list(boxes)
+    texts = list(labels) if labels is not None else [f"{_name(class_names, int(b[0]))} {float(b[5]):.2f}"
+                                                     for b in boxes]
+    details = list(hovers) if hovers is not None else [_describe(b, class_names) for b in boxes]
+    colours = [_hex(palette[int(b[0]) % len(palette)]) for b in boxes]
     for cls in sorted({int(b[0]) for b in boxes}):
-        mine = [b for b in boxes if int(b[0]) == cls]
-        colour = _hex(palette[cls % len(palette)])
-        _outline(fig, mine, scale, _name(class_names, cls), colour, [_describe(b, class_names) for b in mine])
-        for box in mine:
-            fig.add_annotation(x=float(box[1]) * scale - 0.5, y=float(box[2]) * scale - 0.5, xanchor="left",
-                               yanchor="bottom", showarrow=False, text=f"{_name(class_names, cls)} {box[5]:.2f}",
-                               font=dict(size=11, color=_ink(colour)), bgcolor=colour, borderpad=1)
-    return _layout(fig, picture.shape[0], picture.shape[1], title, figure_height, legend=bool(boxes))
+        mine = [i for i, b in enumerate(boxes) if int(b[0]) == cls]
+        _outline(fig, [boxes[i] for i in mine], scale, _name(class_names, cls), colours[mine[0]],
+                 [details[i] for i in mine])
+    height, width = picture.shape[:2]
+    order = sorted(range(len(boxes)), key=lambda i: -float(boxes[i][5]) if len(boxes[i]) > 5 else 0.0)
+    edges = [tuple(float(v) * scale - 0.5 for v in boxes[i][1:5]) for i in order]
+    sizes = [label_extent(texts[i], font_size, picture_side=max(height, width)) for i in order]
+    rects = place_labels(edges, sizes, (-0.5, -0.5, width - 0.5, height - 0.5))
+    where = dict(zip(order, rects))
+    fig.update_layout(annotations=[  # one update: adding annotations one at a time costs ~5 ms each
+        dict(x=where[i][0], y=where[i][1], xanchor="left", yanchor="top", showarrow=False, text=texts[i],
+             font=dict(size=font_size, color=_ink(colours[i])), bgcolor=colours[i], borderpad=1)
+        for i in range(len(boxes))])
+    return _layout(fig, height, width, title, figure_height, legend=legend and bool(boxes))
 
 
 def outcomes_figure(picture: np.ndarray, boxes, hit: Sequence[bool], truths, found: Sequence[bool],
@@ -141,10 +162,20 @@ def outcomes_figure(picture: np.ndarray, boxes, hit: Sequence[bool], truths, fou
     return _layout(fig, picture.shape[0], picture.shape[1], title, figure_height, legend=True)
 
 
+#: What an empty precision–recall chart says, by why it is empty (see :func:`cv_core.detection.curve_gaps`).
+EMPTY_CURVES = {
+    "no_truth": "No true box of any class in these pictures: there is nothing to find, so there is no curve.",
+    "no_box": "The model found no box on these pictures, so there is no curve to draw.",
+    "no_hit": "None of the model's boxes lands on a true box of its class (IoU ≥ 0.5), so every curve stays at zero.",
+}
+
+
 def precision_recall_figure(curves: Mapping[int, tuple], class_names: Sequence[str],
                             title: str = "Precision–recall at IoU 0.5, class by class",
                             figure_height: int = 420) -> go.Figure:
     """One precision–recall curve per class (the area under each is the class's AP).
+
+    When no curve leaves zero, the chart says why in its middle (:data:`EMPTY_CURVES`).
 
     Args:
         curves: ``{class_index: (recall, precision, ap)}`` (:func:`cv_core.detection.precision_recall_curves`).
@@ -162,12 +193,28 @@ def precision_recall_figure(curves: Mapping[int, tuple], class_names: Sequence[s
         fig.add_scatter(x=recall, y=precision, mode="lines", name=name, line=dict(width=2, shape="hv",
                                                                                   color=_PR_COLOURS[cls % 10]),
                         hovertemplate=f"{name}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}<extra></extra>")
+    empty = _why_empty(curves)
+    if empty is not None:
+        fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, text=EMPTY_CURVES[empty],
+                           font=dict(size=13), bgcolor="rgba(255, 255, 255, 0.85)", name="why empty")
     fig.update_layout(title=dict(text=title, subtitle=dict(text="Each step: one more box, by descending score")),
                       height=figure_height, margin=dict(t=70, b=40, l=50, r=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
     fig.update_xaxes(title="recall", range=[0, 1.02])
     fig.update_yaxes(title="precision", range=[0, 1.05])
     return fig
+
+
+def _why_empty(curves: Mapping[int, tuple]) -> str | None:
+    """The key of :data:`EMPTY_CURVES` when no curve has a point above zero recall, else None."""
+    if not curves:
+        return "no_truth"
+    recalls = [np.asarray(recall, float) for recall, _, _ in curves.values()]
+    if all(r.size == 0 for r in recalls):
+        return "no_box"
+    if all(r.size == 0 or r.max() <= 0 for r in recalls):
+        return "no_hit"
+    return None
 
 
 def approaches_figure(scores: Mapping[str, Mapping[str, float]], title: str = "AP@0.5 by class, side by side",

@@ -132,19 +132,67 @@ def causal_curves_figure(deletion: Mapping, insertion: Mapping, class_name: str 
     return fig
 
 
+#: Each method of the sanity chart gets its own colour, dash and marker.
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "star", "hexagon")
+
+
 def sanity_figure(steps: Sequence[str], correlations: Mapping[str, Sequence[float]],
-                  labels: Mapping[str, str] | None = None) -> go.Figure:
-    """Rank correlation of each method's heatmap with the original as layers are randomised."""
-    fig = go.Figure()
+                  labels: Mapping[str, str] | None = None,
+                  vanished: Mapping[str, Sequence[bool]] | None = None, columns: int = 3) -> go.Figure:
+    """Rank correlation of each method's heatmap with the original as layers are randomised.
+
+    Args:
+        steps: "original", then the randomised blocks, top down.
+        correlations: {method: one correlation per step}.
+        labels: {method: name for titles and the legend}.
+        vanished: {method: one flag per step}: where a method's map vanished (every pixel the
+            same), its line breaks and a cross marks the step at 0, since its correlation means
+            nothing there.
+        columns: panels per row when there are several methods.
+
+    Returns:
+        One panel per method (small multiples with shared axes), so that methods whose
+        correlations coincide (Grad-CAM and HiResCAM at a 1 × 1 convolution) are all seen;
+        each method keeps its own colour, dash and marker, and gets a "map vanished" trace
+        where it has any.
+    """
+    from plotly.subplots import make_subplots
+
     colours = qualitative.D3
-    for n, (method, values) in enumerate(correlations.items()):
-        fig.add_scatter(x=list(steps), y=list(values), name=(labels or {}).get(method, method),
-                        mode="lines+markers", line=dict(color=colours[n % len(colours)], width=3))
-    fig.add_hline(y=0, line_dash="dot", line_color="grey")
+    labels = labels or {}
+    vanished = vanished or {}
+    methods = list(correlations)
+    columns = max(1, min(columns, len(methods)))
+    rows = max(1, math.ceil(len(methods) / columns))
+    fig = make_subplots(rows=rows, cols=columns, shared_yaxes=True, horizontal_spacing=0.03,
+                        vertical_spacing=0.18 if rows > 1 else 0.1,
+                        subplot_titles=[labels.get(m, m) for m in methods] if len(methods) > 1 else None)
+    for n, method in enumerate(methods):
+        values = correlations[method]
+        row, col = divmod(n, columns)
+        colour, name = colours[n % len(colours)], labels.get(method, method)
+        gone = list(vanished.get(method) or [False] * len(values))
+        fig.add_scatter(x=list(steps), y=[None if g else float(v) for v, g in zip(values, gone)], name=name,
+                        mode="lines+markers", legendgroup=method, connectgaps=False,
+                        line=dict(color=colour, width=2.5, dash=_DASHES[n % len(_DASHES)]),
+                        marker=dict(symbol=_SYMBOLS[n % len(_SYMBOLS)], size=8, color=colour),
+                        row=row + 1, col=col + 1)
+        if any(gone):
+            fig.add_scatter(x=[s for s, g in zip(steps, gone) if g], y=[0.0] * sum(gone),
+                            name=f"{name}: map vanished", mode="markers", legendgroup=method,
+                            marker=dict(symbol="x-thin-open", size=12, color=colour, line=dict(color=colour, width=3)),
+                            hovertemplate="%{x}: the map vanished (every pixel the same)<extra></extra>",
+                            row=row + 1, col=col + 1)
+        fig.add_hline(y=0, line_dash="dot", line_color="grey", row=row + 1, col=col + 1)
+    fig.update_yaxes(range=[-1.05, 1.05])
+    fig.update_yaxes(title_text="rank correlation with the original", row=1, col=1)
+    fig.update_xaxes(tickangle=-45, tickfont=dict(size=10))
     fig.update_layout(
         title="Sanity check: similarity to the original heatmap as layers are randomised, top down",
-        margin=_MARGIN, height=380, legend=dict(orientation="h", y=-0.3, x=0),
-        xaxis=dict(title="randomised up to (cumulative, from the output down)"),
-        yaxis=dict(title="rank correlation with the original", range=[-1.05, 1.05]),
+        margin=dict(l=10, r=10, t=80, b=60), height=120 + 280 * rows,
+        legend=dict(orientation="h", y=-0.12 if rows == 1 else -0.06, x=0),
     )
+    if len(methods) == 1:
+        fig.update_xaxes(title_text="randomised up to (cumulative, from the output down)")
     return fig

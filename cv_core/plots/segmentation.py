@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["confidence_figure", "picture_figure"]
+__all__ = ["confidence_figure", "objects_figure", "picture_figure"]
 
 
 def _square_axes(fig: go.Figure, height: int, width: int, title: str, figure_height: int) -> go.Figure:
@@ -67,3 +67,34 @@ def confidence_figure(confidence: np.ndarray, mask: np.ndarray, class_names: Seq
         hovertemplate="x %{x}, y %{y}<br><b>%{text}</b> · p = %{z:.1%}<extra></extra>",
     ))
     return _square_axes(fig, height, width, title, figure_height)
+
+
+def objects_figure(picture: np.ndarray, objects: Sequence[dict], labels: Sequence[str], colours, scale: float = 1.0,
+                   title: str = "The objects in the mask (hover: class, area, confidence)",
+                   figure_height: int = 420) -> go.Figure:
+    """Each object of a mask with its box and its label ("cross 2"), labels never overlapping.
+
+    Args:
+        picture: (H, W, 3) uint8, what to show (e.g. the objects coloured over the photo, enlarged).
+        objects: :func:`cv_core.segmentation.mask_to_objects` results (``box`` in the mask's pixels).
+        labels: one label per object.
+        colours: (N, 3) uint8, one colour per object.
+        scale: shown pixels per mask pixel.
+        title: the figure title.
+        figure_height: pixels.
+
+    Returns:
+        A plotly Figure (see :func:`cv_core.plots.detection.boxes_figure`): the best-sure object's
+        label goes first, the others find a free spot.
+    """
+    from cv_core.plots.detection import boxes_figure
+
+    boxes = [(number, *obj["box"], obj["confidence"] if obj["confidence"] is not None else obj["area"])
+             for number, obj in enumerate(objects)]
+    hovers = []
+    for label, obj in zip(labels, objects):
+        x0, y0, x1, y1 = obj["box"]
+        sure = "" if obj["confidence"] is None else f" · mean p = {obj['confidence']:.1%}"
+        hovers.append(f"<b>{label}</b> · {obj['area']} px{sure}<br>x {x0}–{x1}, y {y0}–{y1}")
+    return boxes_figure(picture, boxes, list(labels), colours, scale, title=title, figure_height=figure_height,
+                        labels=labels, hovers=hovers, legend=False)

@@ -47,7 +47,6 @@ from cv_core.runs.spec import (
     BATCHNORMS,
     CONV_TYPES,
     LR_SCHEDULES,
-    MODEL_KINDS,
     OPTIMIZERS,
     PRESETS,
     SpecError,
@@ -60,7 +59,7 @@ from cv_core.runs.model import build_model, compile_model
 from cv_core.runs.tasks import TASKS, Architecture, Task, architecture_of, dataset_names, register_task, task_of
 
 __all__ = [
-    "ACTIVE_STATES", "BATCHNORMS", "CONV_TYPES", "FINAL_STATES", "LR_SCHEDULES", "MODEL_KINDS", "OPTIMIZERS",
+    "ACTIVE_STATES", "BATCHNORMS", "CONV_TYPES", "FINAL_STATES", "LR_SCHEDULES", "OPTIMIZERS",
     "PRESETS", "RUNS_ROOT_ENV", "STATES", "TASKS", "Architecture", "ResourceBudget", "RunInfo", "RunModelError",
     "RunStateError", "SpecError", "Task", "TrainSpec", "architecture_cost", "architecture_of", "best_model_path",
     "build_model", "check_resources", "compile_model", "continue_run", "create_run", "dataset_names",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cv_core.runs.store import BEST_MODEL_FILE
+from cv_core.runs.files import BEST_MODEL_FILE
 
 __all__ = ["RunModelError", "best_model_path", "load_best_model"]
 

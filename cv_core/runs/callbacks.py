@@ -73,6 +73,7 @@ class RunMonitor:
         self._last_progress = 0.0
         self._last_echo = 0.0
         self._timed_from: tuple[int, float] | None = None  # (batches done, time) after warm-up
+        self._last_epoch_end: float | None = None  # this worker's previous epoch end (monotonic)
 
     # -- helpers ---------------------------------------------------------------------------
     def _write_progress(self, phase: str, batch: int, logs: dict | None = None) -> None:
@@ -163,6 +164,12 @@ class RunMonitor:
                 row[key] = float(value)
         row["seconds"] = now - self._epoch_start
         row["train_seconds"] = self._last_batch_time - self._epoch_start
+        # Wall time from the previous epoch's end: the epoch plus the saving (best model,
+        # backup, TensorBoard) after the one before. Absent for a worker's first epoch, which
+        # also traces the graphs: what an estimate of the epochs still to come should follow.
+        if self._last_epoch_end is not None:
+            row["cycle_seconds"] = now - self._last_epoch_end
+        self._last_epoch_end = now
         row["lr"] = learning_rate
         row["time"] = time.time()
         files.record_epoch(self.run_dir, row)

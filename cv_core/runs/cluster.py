@@ -65,11 +65,13 @@ def keras_multi_worker(model, strategy):
     Keras 3.15 does not work with this strategy out of the box (keras-team/keras#20585,
     open): ``fit`` fails in its symbolic build (``strategy.reduce`` on a tuple batch) and
     then when averaging the per-replica scalar logs (``reduce(..., axis=0)`` on a 0-d
-    value). Inside this context both are avoided: the model defers building to its first
-    traced step (as Keras does for a model created outside any strategy; its variables were
-    still created in the strategy's scope), training runs in the strategy's scope, and
-    scalars are averaged across workers with ``axis=None``. Outside a multi-worker strategy
-    it does nothing.
+    value). Inside this context both are avoided by patching Keras' private trainer
+    helpers (:func:`cv_core._keras_private.keep_logs_averaged_across_workers`, the one place
+    that does), and training runs in the strategy's scope. Outside a multi-worker strategy it
+    does nothing.
+
+    Raises:
+        cv_core._keras_private.KerasPrivateApiError: the installed Keras moved what is patched.
     """
     from cv_core._tf import tensorflow
 
@@ -77,26 +79,7 @@ def keras_multi_worker(model, strategy):
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         yield
         return
-    from keras.src.backend.tensorflow import trainer
+    from cv_core._keras_private import keep_logs_averaged_across_workers
 
-    original = trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction not in ("auto", "mean") or not trainer._collective_all_reduce_multi_worker(strategy):
-            return original(values, strategy, reduction)
-
-        def reduce(value):
-            if not trainer._is_per_replica_instance(value):
-                return value
-            rank = value.values[0].shape.rank
-            return strategy.reduce("MEAN", value, axis=0 if rank else None)
-
-        return trainer.tree.map_structure(reduce, values)
-
-    model._distribute_strategy = None
-    trainer.reduce_per_replica = reduce_per_replica
-    try:
-        with strategy.scope():
-            yield
-    finally:
-        trainer.reduce_per_replica = original
+    with keep_logs_averaged_across_workers(model, strategy), strategy.scope():
+        yield

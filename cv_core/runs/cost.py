@@ -1,14 +1,21 @@
-"""What a run will cost, known from its spec before anything is built: size, memory and time.
+"""What a run will cost before it starts: size, memory and time.
 
 A width of 100,000 filters or a 4,000-pixel image would make TensorFlow try to allocate
 tens of gigabytes, fail after seconds with ``ResourceExhaustedError``, or take the machine
-down with it. :func:`check_resources` refuses such specs at once, against a stated
-:class:`ResourceBudget`, with a message naming the limit. It needs no TensorFlow: the
-model's parameters, multiply-adds and activation sizes are walked from the spec by
-:func:`architecture_cost`, which mirrors :mod:`cv_core.models` layer by layer (a test
-checks it against the built models, so the two cannot drift apart). What the app *shows*
-about a model still comes from building it (:mod:`cv_core.anatomy`); this is the guard
-that runs first.
+down with it. :func:`check_resources` refuses such specs against a stated
+:class:`ResourceBudget`, with a message naming the limit, in two steps:
+
+1. **A coarse guard, before anything is built** (:func:`coarse_cost`): a rough size from the
+   spec's widths and image size alone, knowing nothing of any architecture, refuses at once
+   what is absurd: an estimate more than :data:`COARSE_MARGIN` times over a limit. The
+   estimate stays within that factor of every model of the task table, both ways (a test
+   checks it on each), so what it refuses is truly over the limit.
+2. **The real model**, built on the CPU without training (:func:`architecture_cost`): its
+   ``count_params()``, its multiply-adds and its activation sizes
+   (:func:`cv_core.anatomy.model_size`), cached per architecture
+   (:meth:`TrainSpec.architecture_key`) and class count, checked against the limits exactly.
+
+So a model's size is written once, in its builder: adding a model adds nothing here.
 
 :func:`estimate_seconds` is the expected wall time on the 2-core CPU this lab was tuned on.
 """
@@ -17,23 +24,25 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 
 from cv_core.runs.spec import SpecError, TrainSpec
 
 __all__ = [
+    "COARSE_MARGIN",
     "MEMORY_BUDGET_ENV",
     "ArchitectureCost",
     "ResourceBudget",
     "architecture_cost",
     "check_resources",
+    "clear_measurements",
+    "coarse_cost",
+    "estimate_epoch_seconds",
     "estimate_seconds",
     "memory_bytes",
-    "mini_xception_cost",
     "mult_adds",
-    "segmentation_model_cost",
-    "small_convnet_cost",
-    "unet_cost",
+    "split_sizes",
 ]
 
 MEMORY_BUDGET_ENV = "CONVNET_LAB_MEMORY_BUDGET_MB"
@@ -41,6 +50,15 @@ _BYTES_PER_FLOAT = 4
 #: Optimizer state per weight, in floats: RMSprop keeps one average, Adam two moments,
 #: SGD with momentum one velocity.
 _OPTIMIZER_SLOTS = {"rmsprop": 1, "adam": 2, "sgd": 1}
+#: How far :func:`coarse_cost` may be from the real model, either way: the guard refuses
+#: before building only what its estimate puts this many times over a limit.
+COARSE_MARGIN = 10
+#: Feature maps the coarse estimate counts per width (a convolution unit is a conv, a batch
+#: norm and an activation; two units a level).
+_MAPS_PER_LEVEL = 8
+#: Models whose coarse estimate is above this many parameters are measured in a short-lived
+#: process (TensorFlow keeps the memory of a freed model for reuse in the one that built it).
+IN_PROCESS_PARAMS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -53,173 +71,147 @@ class ArchitectureCost:
         activations: floats of every layer's output summed (what training keeps per image
             for the backward pass).
         largest_map: floats of the largest single layer output.
+        weight_tensors: the model's weight tensors (what a checkpoint writes one by one); 0
+            from :func:`coarse_cost`, which does not know them.
     """
 
     params: int
     mult_adds: int
     activations: int
     largest_map: int
+    weight_tensors: int = 0
 
 
-def _head_units(num_classes: int) -> int:
-    return 1 if num_classes == 2 else num_classes
+def coarse_cost(spec: TrainSpec) -> ArchitectureCost:
+    """A rough size of the spec's model from its widths and image size alone, without building it.
 
+    Knows no architecture: it assumes what every convnet of the lab does, a pyramid with
+    one level per entry of ``filters``, each level two 3x3 convolution units (``a -> b``
+    then ``b -> b`` channels: ``9 (a + b) b`` weights) at half the side of the level before,
+    the first at the input's side. Within :data:`COARSE_MARGIN` of the real models of the
+    task table, both ways; exact for none. Integers throughout, so a width of 10**300 gives
+    a number, not an overflow.
 
-def mini_xception_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
-    """The cost of :func:`cv_core.models.build_mini_xception` for ``spec``."""
-    filters, size = tuple(spec.filters), spec.image_size
-    bn_first = spec.batchnorm == "before_activation"
-    params = mult = 0
-    maps = [size * size * 3] * (2 + (3 if spec.augmentation else 0))  # input, [augmentation], rescaling
-
-    # Stem: 5x5 convolution without padding.
-    size -= 4
-    params += 25 * 3 * filters[0] + (0 if bn_first else filters[0])
-    mult += size * size * 25 * 3 * filters[0]
-    maps.append(size * size * filters[0])
-    if not bn_first:
-        maps.append(size * size * filters[0])  # stem_act
-    channels = filters[0]
-    for width in filters:
-        block_in = channels
-        for unit_in in (channels, width):
-            if spec.conv_type == "separable":
-                conv_params = 9 * unit_in + unit_in * width
-            else:
-                conv_params = 9 * unit_in * width
-            params += conv_params + (0 if bn_first else width)
-            mult += size * size * conv_params
-            maps.append(size * size * width)  # the convolution
-            maps.append(size * size * (unit_in if bn_first else width))  # its activation
-            if spec.batchnorm != "none":
-                params += 4 * (unit_in if bn_first else width)
-                maps.append(size * size * (unit_in if bn_first else width))
-        size = -(-size // 2)  # MaxPooling2D(3, strides=2, padding="same")
-        maps.append(size * size * width)
-        if spec.residual:
-            params += block_in * width
-            mult += size * size * block_in * width
-            maps += [size * size * width] * 2  # the strided 1x1 shortcut and the sum
-        channels = width
-    units = _head_units(num_classes)
-    params += channels * units + units
-    mult += channels * units
-    maps += [channels, units] + ([channels] if spec.dropout_rate > 0 else [])  # pool, predictions, dropout
-    return ArchitectureCost(params, mult, sum(maps), max(maps))
-
-
-def small_convnet_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
-    """The cost of :func:`cv_core.models.build_small_convnet` for ``spec``."""
-    filters, size = tuple(spec.filters), spec.image_size
-    params = mult = 0
-    maps = [size * size * 3] * (2 + (3 if spec.augmentation else 0))
-    channels = 3
-    for block, width in enumerate(filters, start=1):
-        size -= 2  # 3x3 convolution without padding
-        params += 9 * channels * width + width
-        mult += size * size * 9 * channels * width
-        maps.append(size * size * width)
-        channels = width
-        if block < len(filters):
-            size //= 2
-            maps.append(size * size * width)
-    flat = size * size * channels
-    units = _head_units(num_classes)
-    params += flat * units + units
-    mult += flat * units
-    maps += [flat, units] + ([flat] if spec.dropout_rate > 0 else [])  # flatten, predictions, dropout
-    return ArchitectureCost(params, mult, sum(maps), max(maps))
-
-
-def segmentation_model_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
-    """The cost of :func:`cv_core.models.build_segmentation_model` for ``spec``.
-
-    Per stage a strided and a plain 3x3 convolution down, then per stage (widest first) a
-    plain and a strided 3x3 transposed convolution up (counted over their input positions,
-    as :mod:`cv_core.anatomy` does), and a 3x3 softmax convolution per pixel.
+    Args:
+        spec: a spec whose ``filters`` and ``image_size`` passed the type checks.
     """
-    size, channels = spec.image_size, 3
+    widths = (3, *(int(f) for f in spec.filters))
+    side = int(spec.image_size)
     params = mult = 0
-    maps = [size * size * 3] * 2  # input, rescaling
-    for width in spec.filters:
-        size = -(-size // 2)  # strides=2, padding="same"
-        for unit_in in (channels, width):
-            params += 9 * unit_in * width + width
-            mult += size * size * 9 * unit_in * width
-            maps.append(size * size * width)
-        channels = width
-    for width in reversed(tuple(spec.filters)):
-        for stride in (1, 2):
-            params += 9 * channels * width + width
-            mult += size * size * 9 * channels * width
-            size *= stride
-            maps.append(size * size * width)
-            channels = width
-    params += 9 * channels * num_classes + num_classes
-    mult += size * size * 9 * channels * num_classes
-    maps.append(size * size * num_classes)
-    return ArchitectureCost(params, mult, sum(maps), max(maps))
+    maps = [side * side * 3] * 2  # the input, and its rescaling
+    for level, (a, b) in enumerate(zip(widths, widths[1:])):
+        level_side = -(-side // 2**level)
+        weights = 9 * (a + b) * b
+        params += weights
+        mult += level_side * level_side * weights
+        maps.append(_MAPS_PER_LEVEL * level_side * level_side * b)
+    return ArchitectureCost(params, mult, sum(maps), max(maps) // _MAPS_PER_LEVEL)
 
 
-def unet_cost(spec: TrainSpec, num_classes: int) -> ArchitectureCost:
-    """The cost of :func:`cv_core.models.build_unet` for ``spec``.
+def _measure_in_process(spec: TrainSpec, num_classes: int | None) -> dict:
+    """Build the spec's model on the CPU and measure it, leaving the random state as it was.
 
-    Each level is two ``conv (no bias) -> BatchNormalization -> ReLU`` units; the encoder
-    pools 2x2 between levels, the decoder doubles with a 2x2 strided transposed convolution
-    and concatenates the encoder's output of the same size; a 1x1 softmax convolution ends it.
+    (A worker seeds Python's and numpy's generators before it builds its own model: measuring
+    first must not change that model's initial weights.)
     """
-    filters, size = tuple(spec.filters), spec.image_size
-    separable = spec.conv_type == "separable"
-    params = mult = 0
-    maps = [size * size * 3] * 2  # input, rescaling
+    import random
 
-    def units(size: int, channels: int, width: int) -> None:
-        nonlocal params, mult
-        for unit_in in (channels, width):
-            conv = 9 * unit_in + unit_in * width if separable else 9 * unit_in * width
-            params += conv + 4 * width  # no bias; BN gamma, beta, moving mean and variance
-            mult += size * size * conv
-            maps.extend([size * size * width] * 3)  # conv, bn, act
+    import numpy as np
 
-    channels = 3
-    for level, width in enumerate(filters, start=1):
-        units(size, channels, width)
-        channels = width
-        if level < len(filters):
-            size //= 2
-            maps.append(size * size * width)  # pool
-    for level in range(len(filters) - 1, 0, -1):
-        width = filters[level - 1]
-        params += 4 * channels * width + width
-        mult += size * size * 4 * channels * width
-        size *= 2
-        maps += [size * size * width, size * size * 2 * width]  # upsample, concat
-        units(size, 2 * width, width)
-        channels = width
-    params += channels * num_classes + num_classes
-    mult += size * size * channels * num_classes
-    maps.append(size * size * num_classes)
-    return ArchitectureCost(params, mult, sum(maps), max(maps))
+    from cv_core._tf import tensorflow
+    from cv_core.anatomy import model_size
+    from cv_core.runs.model import build_model
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        with tensorflow().device("/CPU:0"):
+            model = build_model(spec, num_classes)
+            return model_size(model)
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
-def architecture_cost(spec: TrainSpec, num_classes: int = 2) -> ArchitectureCost:
-    """Parameters, multiply-adds and activation sizes of the spec's model, without building it.
+#: Measured models, by (architecture key, class count), oldest first; a few hundred numbers.
+_MEASURED: dict[tuple, ArchitectureCost] = {}
+_MEASURED_MAX = 256
+
+
+def _measured(key: tuple, num_classes: int | None, keep_tensorflow_out: bool) -> ArchitectureCost:
+    if (key, num_classes) in _MEASURED:
+        return _MEASURED[key, num_classes]
+    from cv_core.runs.tasks import TASK_MODULES
+
+    spec = TrainSpec.from_architecture_key(key)
+    # A task registered from elsewhere (a notebook, a test) is unknown to a child process.
+    in_process = spec.task not in TASK_MODULES or coarse_cost(spec).params <= IN_PROCESS_PARAMS and (
+        not keep_tensorflow_out or "tensorflow" in sys.modules)
+    try:
+        if in_process:
+            size = _measure_in_process(spec, num_classes)
+        else:  # keep this process free of TensorFlow, or of a big model's memory
+            from cv_core.anatomy import summarise_in_subprocess
+
+            description = {"kind": "spec", "num_classes": num_classes,
+                           "spec": {name: list(value) if name == "filters" else value for name, value in key}}
+            size = summarise_in_subprocess(description, cpu_only=True)
+    except ValueError as exc:  # the builder's own checks (an output stride deeper than the backbone...)
+        raise SpecError(str(exc)) from None
+    cost = ArchitectureCost(**{name: int(size[name]) for name in ("params", "mult_adds", "activations",
+                                                                   "largest_map", "weight_tensors")})
+    while len(_MEASURED) >= _MEASURED_MAX:
+        del _MEASURED[next(iter(_MEASURED))]
+    _MEASURED[key, num_classes] = cost
+    return cost
+
+
+def clear_measurements() -> None:
+    """Forget every measured model (tests that count builds start from here)."""
+    _MEASURED.clear()
+
+
+def _timing_cost(spec: TrainSpec) -> ArchitectureCost:
+    """The spec's model's size for the time estimate: any class count will do (the head is a
+    rounding error next to the body), so a model already measured is not built again, and a
+    process without TensorFlow (the command line, before its worker) stays without it. The
+    coarse guard runs first: an absurd spec is refused (SpecError) before anything is built."""
+    key = spec.architecture_key()
+    for (measured_key, _), cost in reversed(_MEASURED.items()):
+        if measured_key == key:
+            return cost
+    check_resources(spec, train_images=split_sizes(spec)[0], measure=False)  # absurd: refused before building
+    return architecture_cost(spec, keep_tensorflow_out=True)
+
+
+def architecture_cost(spec: TrainSpec, num_classes: int | None = 2, *,
+                      keep_tensorflow_out: bool = False) -> ArchitectureCost:
+    """Parameters, multiply-adds and activation sizes of the spec's model, measured on the model.
+
+    Builds the model :func:`cv_core.runs.model.build_model` builds (on the CPU, untrained) and
+    measures it (:func:`cv_core.anatomy.model_size`); cached per architecture and class count.
+    Call :func:`check_resources` first for a spec that may be absurd: this builds whatever
+    it is given. A big model (a coarse estimate over :data:`IN_PROCESS_PARAMS`) is built in a
+    short-lived child process, so the caller's memory stays as it was.
 
     Args:
         spec: a spec whose fields passed the type checks (filters a list of positive ints).
-        num_classes: the dataset's class count (2 classes give one sigmoid unit).
+        num_classes: the width of the model's class output (``Task.num_classes``; 2 classes
+            give one sigmoid unit), or None for a task whose model has no class output.
+        keep_tensorflow_out: in a process that has not imported TensorFlow, build the model
+            in a child process rather than import it here (:func:`~cv_core.runs.validate_spec`
+            stays light for the command line; the same numbers either way).
 
     Returns:
-        An :class:`ArchitectureCost`; exact for the models :func:`cv_core.runs.model.build_model`
-        builds (parameters and multiply-adds equal ``model.count_params()`` and
-        ``cv_core.anatomy.total_mult_adds(model)``).
+        An :class:`ArchitectureCost`: ``params == model.count_params()`` and ``mult_adds ==
+        cv_core.anatomy.total_mult_adds(model)``.
+
+    Raises:
+        SpecError: the builder refused the spec (its message).
     """
-    from cv_core.runs.tasks import architecture_of
-
-    return architecture_of(spec).cost(spec, num_classes)
+    return _measured(spec.architecture_key(), num_classes, keep_tensorflow_out)
 
 
-def mult_adds(spec: TrainSpec, num_classes: int = 2) -> int:
+def mult_adds(spec: TrainSpec, num_classes: int | None = 2) -> int:
     """Multiply-adds of one forward pass of the spec's model on one image (convs and dense)."""
     return architecture_cost(spec, num_classes).mult_adds
 
@@ -266,16 +258,8 @@ class ResourceBudget:
         return cls(memory_bytes=physical // 2) if physical else cls()
 
 
-def memory_bytes(spec: TrainSpec, num_classes: int = 2, train_images: int = 0, cached_images: int | None = None,
-                 training: bool = True) -> int:
-    """Memory a run of ``spec`` needs, roughly, in bytes (TensorFlow's own ~0.5 GB not included).
-
-    Training keeps weights, gradients and optimizer slots (``params * (2 + slots)`` floats),
-    and per image of a batch every layer's output plus its gradient (``2 * activations``
-    floats); the data pipeline caches every decoded image as uint8. Inference (``training=False``)
-    needs the weights and one image's activations.
-    """
-    cost = architecture_cost(spec, num_classes)
+def _memory_of(cost: ArchitectureCost, spec: TrainSpec, train_images: int, cached_images: int | None,
+               training: bool) -> int:
     if not training:
         return _BYTES_PER_FLOAT * (cost.params + cost.activations)
     slots = _OPTIMIZER_SLOTS.get(spec.optimizer, 2)
@@ -285,41 +269,79 @@ def memory_bytes(spec: TrainSpec, num_classes: int = 2, train_images: int = 0, c
     return _BYTES_PER_FLOAT * (weights + batch) + cached * spec.image_size * spec.image_size * 3
 
 
-def _gigabytes(n: float) -> str:
-    return f"{n / 1024**3:,.1f} GB" if n >= 1024**3 else f"{n / 1024**2:,.0f} MB"
+def memory_bytes(spec: TrainSpec, num_classes: int | None = 2, train_images: int = 0,
+                 cached_images: int | None = None, training: bool = True) -> int:
+    """Memory a run of ``spec`` needs, roughly, in bytes (TensorFlow's own ~0.5 GB not included).
+
+    Training keeps weights, gradients and optimizer slots (``params * (2 + slots)`` floats),
+    and per image of a batch every layer's output plus its gradient (``2 * activations``
+    floats); the data pipeline caches every decoded image as uint8. Inference (``training=False``)
+    needs the weights and one image's activations. Sizes from :func:`architecture_cost`.
+    """
+    return _memory_of(architecture_cost(spec, num_classes), spec, train_images, cached_images, training)
 
 
-def check_resources(spec: TrainSpec, *, num_classes: int = 2, train_images: int = 0, cached_images: int | None = None,
-                    budget: ResourceBudget | None = None, training: bool = True) -> ArchitectureCost:
+def _gigabytes(n: int) -> str:
+    n = int(n)  # integer arithmetic: an absurd spec's need does not fit a float
+    if n >= 1024**3:
+        tenths = (10 * n + 1024**3 // 2) // 1024**3
+        return f"{tenths // 10:,}.{tenths % 10} GB"
+    return f"{(n + 1024**2 // 2) // 1024**2:,} MB"
+
+
+def _refuse(cost: ArchitectureCost, spec: TrainSpec, budget: ResourceBudget, need: int, training: bool,
+            margin: int) -> None:
+    """Raise the budget's message when ``cost`` (or ``need``) is over ``margin`` times a limit."""
+    rough = "roughly " if margin > 1 else ""
+    if cost.params > margin * budget.max_params:
+        raise SpecError(
+            f"This model would have {rough}{cost.params:,} parameters; the lab's limit is {budget.max_params:,}. "
+            f"Use fewer or narrower filters (received filters={list(spec.filters)})."
+        )
+    if need > margin * budget.memory_bytes:
+        what = "to train" if training else "to build"
+        raise SpecError(
+            f"This run would need {rough or 'about '}{_gigabytes(need)} of memory {what} "
+            f"({cost.activations:,} activations per image at {spec.image_size} px, batch {spec.batch_size}, "
+            f"{rough}{cost.params:,} parameters); the limit on this machine is {_gigabytes(budget.memory_bytes)} "
+            f"(set ${MEMORY_BUDGET_ENV} to change it). Use smaller images, a smaller batch or fewer filters."
+        )
+
+
+def check_resources(spec: TrainSpec, *, num_classes: int | None = 2, train_images: int = 0,
+                    cached_images: int | None = None, budget: ResourceBudget | None = None, training: bool = True,
+                    measure: bool = True, keep_tensorflow_out: bool = False) -> ArchitectureCost:
     """Refuse a spec whose model or run would not fit the budget; return its cost otherwise.
+
+    First the coarse guard (:func:`coarse_cost`, nothing built): a spec whose estimate is more
+    than :data:`COARSE_MARGIN` times over a limit is refused at once. Then, with ``measure``,
+    the real model's sizes (:func:`architecture_cost`) against the limits themselves.
 
     Args:
         spec: a spec whose fields passed the type checks.
-        num_classes: the dataset's class count.
+        num_classes: the width of the model's class output (None: a model without one).
         train_images: training images (cached in memory by the data pipeline).
         cached_images: images cached in all (train + validation); ``train_images`` if None.
         budget: the limits; :meth:`ResourceBudget.for_this_machine` if None.
         training: check a training run (True) or only building the model (False).
+        measure: build the model and check its real sizes (True), or apply only the coarse
+            guard (False: no model is built, no TensorFlow is imported).
+        keep_tensorflow_out: as :func:`architecture_cost`.
+
+    Returns:
+        The model's :class:`ArchitectureCost`; the coarse estimate when ``measure`` is False.
 
     Raises:
         SpecError: naming what is too big, by how much, and the limit.
     """
     budget = budget or ResourceBudget.for_this_machine()
-    cost = architecture_cost(spec, num_classes)
-    if cost.params > budget.max_params:
-        raise SpecError(
-            f"This model would have {cost.params:,} parameters; the lab's limit is {budget.max_params:,}. "
-            f"Use fewer or narrower filters (received filters={list(spec.filters)})."
-        )
-    need = memory_bytes(spec, num_classes, train_images, cached_images, training=training)
-    if need > budget.memory_bytes:
-        what = "to train" if training else "to build"
-        raise SpecError(
-            f"This run would need about {_gigabytes(need)} of memory {what} "
-            f"({cost.activations:,} activations per image at {spec.image_size} px, batch {spec.batch_size}, "
-            f"{cost.params:,} parameters); the limit on this machine is {_gigabytes(budget.memory_bytes)} "
-            f"(set ${MEMORY_BUDGET_ENV} to change it). Use smaller images, a smaller batch or fewer filters."
-        )
+    coarse = coarse_cost(spec)
+    _refuse(coarse, spec, budget, _memory_of(coarse, spec, train_images, cached_images, training), training,
+            COARSE_MARGIN)
+    if not measure:
+        return coarse
+    cost = architecture_cost(spec, num_classes, keep_tensorflow_out=keep_tensorflow_out)
+    _refuse(cost, spec, budget, _memory_of(cost, spec, train_images, cached_images, training), training, 1)
     return cost
 
 
@@ -327,23 +349,95 @@ def check_resources(spec: TrainSpec, *, num_classes: int = 2, train_images: int 
 # Time
 # --------------------------------------------------------------------------------------
 
-# Calibration, measured on the 2-core development machine (TF 2.21, CPU only): the quick
-# preset (separable, 64 px, 12.8 M multiply-adds) trains at ~1.16 ms per image, the book's
-# mini-Xception (180 px, 383 M, augmented) at ~37 ms and its Conv2D variant (2,383 M) at
-# ~91 ms per image (the project field notes' speed baselines). Solving ``per_image + mult_adds *
-# per_mult_add`` through those points gives the coefficients below; separable convs cost
-# more per multiply-add than dense 3x3 convs (the depthwise part is memory bound).
-_STEP_COST = {
-    # variant: (seconds per training image of fixed overhead, seconds per forward multiply-add)
-    "separable": (3.5e-5, 8.8e-11),
-    "conv2d": (3.5e-5, 3.5e-11),
-    "small_convnet": (3.5e-5, 3.5e-11),
-}
+# Calibration on the 2-core development machine (TF 2.21, CPU only). A training step costs
+# per image its multiply-adds (dense 3x3 convolutions about 2.5e-11 s each, separable ones
+# 1e-11 s: far fewer, but the depthwise part is memory bound) plus its activations (every
+# layer's output written and read back: 2.5e-9 s per float; at the lab's small sizes batch
+# norm, activations and merges cost more than the convolutions), and per batch a fixed
+# dispatch and callback cost. Fitted on per-image times of eleven models of the three tasks
+# (tiny to 96 px, measured interleaved in one process) and anchored on the field notes' quiet
+# baselines: the book's mini-Xception at 180 px ~37 ms per image, its Conv2D variant ~91 ms,
+# the book's segmentation model at 200 px ~167 ms. Within 1.5x of real runs of every task's
+# Tiny preset (tests/unit/test_time_estimate.py) and of the Quick presets (README, Speed).
+_MULT_ADD_SECONDS = {"separable": 1.0e-11, "conv2d": 2.5e-11}
+_ACTIVATION_SECONDS = 2.5e-9  # per float of every layer's output, per training image
+_BATCH_SECONDS = 6e-3  # per batch, training or validation: dispatch, the run's batch callbacks
+_EPOCH_SECONDS = 0.03  # per epoch: iterators, the epoch callbacks' own work
+_WEIGHT_TENSOR_SECONDS = 1e-3  # per weight tensor, per epoch: the backup (BackupAndRestore) writes each
+_BEST_SAVE_SECONDS = 0.05  # one save of the best model (a .keras archive), on the epochs that improve
+_IMPROVING_SHARE = 0.25  # epochs that beat the best so far and save it: most early in a run, few later
 _STARTUP_SECONDS = 6.0  # import TensorFlow, build the model, trace the train and eval steps
-_EPOCH_SECONDS = 0.3  # per-epoch overhead: iterators, callbacks, checkpoint writes
 _DECODE_SECONDS = 2.0e-3  # first epoch: draw or decode and resize each image once (then cached)
 _EVAL_FRACTION = 1.0 / 3.0  # a forward pass costs about a third of a training step
-_AUGMENTATION_FACTOR = 1.1
+_AUGMENTATION_FACTOR = 1.25  # random flips, rotations, zooms, crops on every training picture
+
+
+def split_sizes(spec: TrainSpec) -> tuple[int, int, int]:
+    """Training, validation and test images of the spec's data, without opening it.
+
+    ``spec.dataset_options``' sizes, else the dataset class's own defaults
+    (:func:`~cv_core.runs.tasks.dataset_split_defaults`); a folder's size is unknown until it
+    is scanned, and the built-in dataset's defaults stand in for it.
+    """
+    from cv_core.runs.tasks import SPLIT_SIZE_OPTIONS, dataset_split_defaults
+
+    options = spec.dataset_options or {}
+    defaults = dataset_split_defaults(spec.dataset) or dataset_split_defaults("shapes")
+    train, validation, test = (int(options.get(option, defaults.get(option, 0)))
+                               for option in SPLIT_SIZE_OPTIONS.values())
+    return train, validation, test
+
+
+def _image_seconds(spec: TrainSpec) -> tuple[float, float]:
+    """Seconds per image of a training step and of a forward pass, for the spec's model."""
+    from cv_core.runs.tasks import architecture_of
+
+    uses_conv_type = "conv_type" in architecture_of(spec).options
+    cost = _timing_cost(spec)
+    t_train = (cost.mult_adds * _MULT_ADD_SECONDS[spec.conv_type if uses_conv_type else "conv2d"]
+               + cost.activations * _ACTIVATION_SECONDS)
+    if spec.augmentation:
+        t_train *= _AUGMENTATION_FACTOR
+    return t_train, t_train * _EVAL_FRACTION
+
+
+def _batches(images: int, batch_size: int) -> int:
+    return -(-images // batch_size)
+
+
+def estimate_epoch_seconds(spec: TrainSpec, *, train_images: int | None = None,
+                           validation_images: int | None = None) -> float:
+    """Expected wall time of one epoch after the first, in seconds, on the 2-core CPU::
+
+        epoch_overhead + weight_tensors * t_backup + improving * t_best + batches * t_batch
+        + train * (t_train + t_task) + validation * t_eval + scored * (t_eval + t_score)
+
+    ``t_train = mult_adds * t_mult_add + activations * t_activation`` of the spec's model
+    (:func:`architecture_cost`; ``t_mult_add`` for separable or regular convolutions), ``t_eval
+    = t_train / 3`` (forward pass only), augmentation adds 25 %; the backup writes every
+    weight tensor each epoch, the best model is saved (``t_best``) on the ``improving`` quarter of
+    the epochs that beat the best so far; ``scored`` are the
+    pictures the task's own callbacks score after the epoch (``Task.epoch_scored_images``:
+    detection's mAP) at ``t_score = Task.seconds_per_scored_image`` each beyond their forward
+    pass; ``t_task = Task.seconds_per_training_image`` (a task's target encoding and losses).
+
+    Args:
+        spec: the run's spec (its fields type-checked).
+        train_images, validation_images: split sizes; :func:`split_sizes` when not given.
+    """
+    from cv_core.runs.tasks import task_of
+
+    sizes = split_sizes(spec)
+    train = sizes[0] if train_images is None else train_images
+    validation = sizes[1] if validation_images is None else validation_images
+    task = task_of(spec)
+    t_train, t_eval = _image_seconds(spec)
+    scored = task.epoch_scored_images(spec, validation)
+    batches = _batches(train, spec.batch_size) + _batches(validation, spec.batch_size)
+    checkpoints = _timing_cost(spec).weight_tensors * _WEIGHT_TENSOR_SECONDS + _IMPROVING_SHARE * _BEST_SAVE_SECONDS
+    return float(_EPOCH_SECONDS + checkpoints + batches * _BATCH_SECONDS
+                 + train * (t_train + task.seconds_per_training_image) + validation * t_eval
+                 + scored * (t_eval + task.seconds_per_scored_image))
 
 
 def estimate_seconds(spec: TrainSpec, *, train_images: int | None = None,
@@ -352,35 +446,29 @@ def estimate_seconds(spec: TrainSpec, *, train_images: int | None = None,
 
     A simple model, calibrated on this machine::
 
-        startup + images * decode                      # TF import, tracing; fill the cache
-        + epochs * (epoch_overhead + train * t_train + validation * t_eval)
-        + test * t_eval
+        startup + images * decode                # TF import, tracing (Task.startup_seconds); the cache
+        + epochs * epoch                         # estimate_epoch_seconds: its evaluation included
+        + test * t_eval                          # the best model on the test split
+        + (validation + test) * (t_eval + t_score)   # the task's final scores, if it has any
 
-    where ``t_train = per_image + mult_adds(spec) * per_mult_add`` for the spec's variant
-    (separable or regular convs: :func:`mult_adds` grows with the pixels and the filters),
-    ``t_eval = t_train / 3`` (forward pass only), and augmentation adds 10 %. A GPU is far
-    faster: treat the estimate as an upper bound there.
+    A GPU is far faster: treat the estimate as an upper bound there.
 
     Args:
-        spec: the run's spec (validated or not).
-        train_images, validation_images, test_images: split sizes; read from
-            ``spec.dataset_options`` (shapes) when not given, else the shapes defaults.
+        spec: the run's spec (its fields type-checked).
+        train_images, validation_images, test_images: split sizes; :func:`split_sizes` when
+            not given.
 
     Returns:
         Estimated seconds, as a float.
     """
-    options = spec.dataset_options or {}
-    train = train_images if train_images is not None else int(options.get("train_size", 2000))
-    val = validation_images if validation_images is not None else int(options.get("validation_size", 500))
-    test = test_images if test_images is not None else int(options.get("test_size", 500))
-    from cv_core.runs.tasks import architecture_of
+    from cv_core.runs.tasks import task_of
 
-    uses_conv_type = "conv_type" in architecture_of(spec).options
-    key = spec.conv_type if uses_conv_type else "conv2d"
-    per_image, per_mult_add = _STEP_COST.get(key, _STEP_COST["conv2d"])
-    t_train = per_image + mult_adds(spec) * per_mult_add
-    if spec.augmentation:
-        t_train *= _AUGMENTATION_FACTOR
-    t_eval = t_train * _EVAL_FRACTION
-    epoch = _EPOCH_SECONDS + train * t_train + val * t_eval
-    return float(_STARTUP_SECONDS + (train + val + test) * _DECODE_SECONDS + spec.epochs * epoch + test * t_eval)
+    sizes = split_sizes(spec)
+    train, validation, test = (size if given is None else given
+                               for size, given in zip(sizes, (train_images, validation_images, test_images)))
+    task = task_of(spec)
+    _, t_eval = _image_seconds(spec)
+    epoch = estimate_epoch_seconds(spec, train_images=train, validation_images=validation)
+    final = (validation + test) * (t_eval + task.seconds_per_scored_image) if task.final_scores else 0.0
+    return float(_STARTUP_SECONDS + task.startup_seconds + (train + validation + test) * _DECODE_SECONDS
+                 + spec.epochs * epoch + test * t_eval + final)

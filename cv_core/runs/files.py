@@ -5,7 +5,7 @@ Layout of ``<runs_root>/<run_id>/``::
     spec.json          the validated TrainSpec
     status.json        state, pid, heartbeat, times, epoch, owner, message/error (written atomically)
     progress.json      batch progress and timing of the current epoch (atomic, at most ~2 writes/s)
-    metrics.jsonl      one line per completed epoch (loss, accuracy, val_*, seconds, lr)
+    metrics.jsonl      one line per completed epoch (loss, accuracy, val_*, seconds, cycle_seconds, lr)
     summary.json       parameter counts and class names of the built model
     best.keras         the best epoch's model (highest validation accuracy)
     last.keras         the model after the last epoch (what "continue for more epochs" starts from)
@@ -15,7 +15,10 @@ Layout of ``<runs_root>/<run_id>/``::
     backup/            BackupAndRestore state, for resuming (deleted once fit completes)
     tensorboard/       TensorBoard logs (``tensorboard --logdir runs``)
     worker.log         the worker's stdout and stderr
-    cancel.requested   present once a cancel was asked for
+    cancel.requested   present once a cancel was asked for (holds who asked, if known)
+
+``status.json`` also records who asked for a cancel (``cancel_requested_by``: an opaque
+browser id, or None from the command line or a script) and when (``cancel_requested_at``).
 
 Every reader here is tolerant: a missing, partial or corrupt file reads as "unknown" and
 the caller carries on. Every writer replaces its file atomically (temp file +

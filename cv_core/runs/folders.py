@@ -31,7 +31,8 @@ from cv_core.runs.spec import TrainSpec, validate_spec
 from cv_core.runs.tasks import TASKS, Task, architecture_of, task_of
 
 __all__ = [
-    "SCORE", "RunInfo", "RunStateError", "best_epoch_row", "create_run", "delete_run", "list_runs", "load_run",
+    "SCORE", "RunGoneError", "RunInfo", "RunStateError", "best_epoch_row", "create_run", "delete_run", "list_runs",
+    "load_run", "require_run",
 ]
 
 #: The metric that picks a classification run's best epoch, and whether higher is better
@@ -41,6 +42,23 @@ SCORE = ("val_accuracy", "max")
 
 class RunStateError(ValueError):
     """An operation that the run's current state does not allow (e.g. deleting a running run)."""
+
+
+class RunGoneError(RunStateError):
+    """The run's folder is gone: it was deleted (from another browser, the command line or a script)."""
+
+
+def require_run(run_dir: str | os.PathLike) -> Path:
+    """``run_dir`` as a Path, if its folder still exists.
+
+    Raises:
+        RunGoneError: the folder is gone (the run was deleted).
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunGoneError(f"Run {run_dir.name!r} no longer exists: it was deleted, and its curves and "
+                           "checkpoints went with it.")
+    return run_dir
 
 
 def _finite(value) -> bool:
@@ -242,9 +260,10 @@ def delete_run(run_dir: str | os.PathLike) -> None:
 
     Raises:
         RunStateError: the run is queued or running (cancel it first).
-        FileNotFoundError: ``run_dir`` is not a run directory.
+        RunGoneError: the folder is gone already (deleted elsewhere).
+        FileNotFoundError: ``run_dir`` is a folder but not a run directory.
     """
-    run_dir = Path(run_dir)
+    run_dir = require_run(run_dir)
     if not ((run_dir / STATUS_FILE).exists() or (run_dir / SPEC_FILE).exists()):
         raise FileNotFoundError(f"Expected a run directory with {STATUS_FILE}. Received: {str(run_dir)!r}")
     reconcile_run(run_dir)
@@ -253,4 +272,8 @@ def delete_run(run_dir: str | os.PathLike) -> None:
         raise RunStateError(
             f"Run {run_dir.name!r} is {state}; cancel it and wait for it to stop before deleting it."
         )
-    shutil.rmtree(run_dir)
+    try:
+        shutil.rmtree(run_dir)
+    except FileNotFoundError:  # deleted by someone else at the same moment
+        require_run(run_dir)
+        raise

@@ -23,13 +23,15 @@ from pathlib import Path
 
 from cv_core.runs import files
 from cv_core.runs.files import read_spec, read_status, update_status
-from cv_core.runs.folders import RunStateError, create_run
+from cv_core.runs.folders import RunStateError, create_run, require_run
 from cv_core.runs.liveness import FINAL_STATES, process_start_time, reconcile_run, run_dirs, worker_alive
 from cv_core.runs.spec import BATCHNORMS, CONV_TYPES, SpecError, TrainSpec, validate_spec
 
 __all__ = [
+    "CANCEL_ORIGINS",
     "CONTINUABLE_STATES",
     "RESUMABLE_STATES",
+    "cancel_origin",
     "continue_run",
     "is_next_in_queue",
     "prepare_resume",
@@ -43,6 +45,10 @@ __all__ = [
 
 RESUMABLE_STATES = ("interrupted", "cancelled")
 CONTINUABLE_STATES = ("completed",)
+
+#: Names the module that :func:`start_worker` runs instead of ``cv_core.runs.worker``. Only the
+#: tests set it, to ``tests.fake_worker``: the real worker's queue and files, without TensorFlow.
+WORKER_MODULE_ENV = "CONVNET_LAB_WORKER_MODULE"
 
 
 def _package_parent() -> str:
@@ -62,7 +68,7 @@ def start_worker(run_dir: str | os.PathLike) -> int:
     env.setdefault("PYTHONUNBUFFERED", "1")
     with open(run_dir / files.LOG_FILE, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cv_core.runs.worker", str(run_dir)],
+            [sys.executable, "-m", env.get(WORKER_MODULE_ENV) or "cv_core.runs.worker", str(run_dir)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -143,21 +149,56 @@ def submit_grid(base_spec: TrainSpec | dict, conv_types: Sequence[str] = CONV_TY
     return experiment_id
 
 
-def request_cancel(run_dir: str | os.PathLike) -> None:
+def request_cancel(run_dir: str | os.PathLike, by: str | None = None) -> None:
     """Ask a run to stop. A running run stops within one batch; a queued one never trains.
 
-    Writes the ``cancel.requested`` flag that the worker checks after every batch. A
-    queued run whose worker is gone is marked cancelled here directly. A finished run is
-    left alone.
+    Writes the ``cancel.requested`` flag that the worker checks after every batch, and
+    records who asked (``cancel_requested_by`` in ``status.json``), so that a page can say
+    whether the run was cancelled from this browser or from elsewhere. A queued run whose
+    worker is gone is marked cancelled here directly. A finished run is left alone.
+
+    Args:
+        run_dir: the run.
+        by: who asks: an opaque browser id (see :mod:`cv_core.serving`), or None for the
+            command line or a script.
+
+    Raises:
+        RunGoneError: the run's folder is gone (it was deleted).
     """
-    run_dir = Path(run_dir)
+    run_dir = require_run(run_dir)
     if read_status(run_dir).get("state") in FINAL_STATES:
         return
-    (run_dir / files.CANCEL_FILE).touch()
+    try:
+        (run_dir / files.CANCEL_FILE).write_text(by or "", encoding="utf-8")
+        update_status(run_dir, only_if=lambda status: status.get("state") not in FINAL_STATES,
+                      cancel_requested_by=by, cancel_requested_at=time.time())
+    except FileNotFoundError:  # deleted at this very moment
+        require_run(run_dir)
+        raise
     status = read_status(run_dir)
     if status.get("state") == "queued" and not worker_alive(status):
         update_status(run_dir, only_if=("queued",), state="cancelled", finished_at=time.time(),
                       message="Cancelled before it started.")
+
+
+#: Where a cancel came from, as :func:`cancel_origin` tells it.
+CANCEL_ORIGINS = ("here", "elsewhere", "outside", "unknown")
+
+
+def cancel_origin(status: dict, me: str | None) -> str | None:
+    """Where the cancel of a run came from, seen from browser ``me``; None if none was asked.
+
+    Returns:
+        "here" (browser ``me`` asked), "elsewhere" (another browser), "outside" (the command
+        line or a script: no browser recorded) or "unknown" (a run cancelled before this was
+        recorded); None when no cancel was asked for.
+    """
+    if status.get("cancel_requested_at") is None:
+        return "unknown" if status.get("state") == "cancelled" else None
+    by = status.get("cancel_requested_by")
+    if not isinstance(by, str) or not by:
+        return "outside"
+    return "here" if by == me else "elsewhere"
 
 
 def prepare_resume(run_dir: str | os.PathLike) -> dict:
@@ -165,8 +206,9 @@ def prepare_resume(run_dir: str | os.PathLike) -> dict:
 
     Raises:
         RunStateError: the run is not in a resumable state.
+        RunGoneError: the run's folder is gone (it was deleted).
     """
-    run_dir = Path(run_dir)
+    run_dir = require_run(run_dir)
     reconcile_run(run_dir)
     state = read_status(run_dir).get("state")
     if state not in RESUMABLE_STATES:
@@ -182,6 +224,7 @@ def prepare_resume(run_dir: str | os.PathLike) -> dict:
         run_dir, only_if=(state,),
         state="queued", queued_at=time.time(), pid=None, pid_start=None,
         finished_at=None, error=None, message="Waiting to resume from its last completed epoch",
+        cancel_requested_by=None, cancel_requested_at=None,
         attempt=int(read_status(run_dir).get("attempt") or 1) + 1,
     )
     if status is None:
@@ -221,9 +264,10 @@ def continue_run(run_dir: str | os.PathLike, epochs: int, runs_root: str | os.Pa
 
     Raises:
         RunStateError: the run is not completed, or has no saved model.
+        RunGoneError: the run's folder is gone (it was deleted).
         SpecError: the new spec cannot run (e.g. ``epochs`` <= 0).
     """
-    run_dir = Path(run_dir).absolute()
+    run_dir = require_run(run_dir).absolute()
     state = read_status(run_dir).get("state")
     if state not in CONTINUABLE_STATES:
         raise RunStateError(

@@ -14,7 +14,7 @@ __all__ = ["build_model", "compile_model", "learning_rate_schedule"]
 
 
 def build_model(spec: TrainSpec, num_classes: int):
-    """The uncompiled ``keras.Model`` that ``spec`` describes, from :mod:`cv_core.models`.
+    """The uncompiled ``keras.Model`` that ``spec`` describes, built by its architecture's entry in the task table.
 
     Args:
         spec: a validated spec (its ``task`` and ``model`` pick the builder).

@@ -3,22 +3,22 @@
 A spec is plain data (it is saved as ``spec.json`` in the run directory), so this module
 imports neither TensorFlow nor the model code at import time. :func:`validate_spec` refuses
 impossible specs with a :class:`SpecError` *before* anything starts: it checks every field,
-opens the dataset to count its splits and asks :mod:`cv_core.models` how small an image the
-network can take.
+opens the dataset to count its splits and asks the spec's architecture (its task's entry) how small an
+image the network can take.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ARCHITECTURE_FIELDS",
     "BATCHNORMS",
     "CONV_TYPES",
     "LR_SCHEDULES",
-    "MODEL_KINDS",
     "OPTIMIZERS",
     "PRESETS",
     "SpecError",
@@ -28,19 +28,19 @@ __all__ = [
     "validate_spec",
 ]
 
-from cv_core.models import BATCHNORM_PLACEMENTS as BATCHNORMS
-from cv_core.models import CONV_TYPES, OPTIMIZERS
+from cv_core.blocks import BATCHNORM_PLACEMENTS as BATCHNORMS
+from cv_core.blocks import CONV_TYPES, OPTIMIZERS, is_positive_int_sequence
+from cv_core.blocks import is_int as _is_int
 
-#: The classification models (kept for older code; every task's models are in
-#: :data:`cv_core.runs.tasks.TASKS`).
-MODEL_KINDS = ("mini_xception", "small_convnet")
 #: "constant": the learning rate as given. "cosine": one warm-up epoch from a tenth of it,
 #: then cosine decay to zero at the last step (smooth, and the same total for any epochs).
 LR_SCHEDULES = ("constant", "cosine")
-#: Spec fields that decide a classifier's architecture: a continued classification run must keep
-#: them (each architecture names its own in ``Architecture.continue_fields``).
-ARCHITECTURE_FIELDS = ("model", "conv_type", "batchnorm", "residual", "filters", "image_size", "augmentation",
-                       "dropout_rate", "dataset")
+#: The spec fields that decide which model is built (with the dataset's class count): the one
+#: list of them. :meth:`TrainSpec.architecture_key` keys every cache of a model's size or
+#: anatomy on them, and a continued classification run keeps them (with its data). A new spec
+#: field that changes a model goes here, and every cache keyed on models follows.
+ARCHITECTURE_FIELDS = ("task", "model", "conv_type", "batchnorm", "residual", "filters", "image_size", "augmentation",
+                       "dropout_rate")
 
 
 class SpecError(ValueError):
@@ -132,6 +132,19 @@ class TrainSpec:
         """A copy of this spec with some fields changed (not validated)."""
         return dataclasses.replace(self, **changes)
 
+    def architecture_key(self) -> tuple[tuple[str, object], ...]:
+        """``(field, value)`` for each of :data:`ARCHITECTURE_FIELDS`: hashable, and equal for two
+        specs exactly when they build the same model (for the same class count)."""
+        return tuple((name, tuple(self.filters) if name == "filters" else getattr(self, name))
+                     for name in ARCHITECTURE_FIELDS)
+
+    @classmethod
+    def from_architecture_key(cls, key) -> TrainSpec:
+        """A spec (default training settings) that builds the model ``key`` describes."""
+        fields = dict(key)
+        fields["filters"] = tuple(fields["filters"])
+        return cls().replace(**fields)
+
     @property
     def variant(self) -> str:
         """Short name of the architecture variant, e.g. "separable / before_activation", "U-Net / conv2d"."""
@@ -215,10 +228,6 @@ def preset_spec(name: str = "quick", **overrides) -> TrainSpec:
 # --------------------------------------------------------------------------------------
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _is_real(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -269,12 +278,7 @@ def _check_fields(spec: TrainSpec) -> TrainSpec:
     _boolean("residual", spec.residual)
     _boolean("augmentation", spec.augmentation)
     filters = spec.filters
-    if (
-        isinstance(filters, (str, bytes))
-        or not isinstance(filters, Sequence)
-        or len(filters) == 0
-        or not all(_is_int(f) and f > 0 for f in filters)
-    ):
+    if not is_positive_int_sequence(filters):
         raise SpecError(
             f"Expected `filters` to be a non-empty list of positive whole numbers. Received: filters={filters!r}"
         )
@@ -330,7 +334,10 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             received: non-positive or non-integer epochs/batch size, a batch larger than the
             training split, a learning rate <= 0 or not finite, an unknown dataset, model,
             conv type, batch norm placement or optimizer, an image too small for the depth,
-            an empty training or validation split, ...
+            an empty training or validation split, a model or run over the resource budget
+            (:func:`cv_core.runs.check_resources`: absurd sizes at once, before the dataset is
+            opened; then the real model's sizes, measured in a child process when this one has
+            not imported TensorFlow), ...
     """
     from cv_core.runs.cost import check_resources
     from cv_core.runs.tasks import architecture_of, dataset_names, task_of
@@ -354,7 +361,7 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             f"{len(spec.filters)} levels (each one halves the image, and the mask must come back at the "
             f"image's size). Received: image_size={spec.image_size}."
         )
-    check_resources(spec)  # the model alone, before a folder is scanned
+    check_resources(spec, measure=False)  # absurd sizes, at once: before a folder is scanned or a model built
     if spec.continues is not None:
         _check_continues(spec)
 
@@ -387,8 +394,9 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
             f"Expected `batch_size` to be at most the {train_count} training images of "
             f"{spec.dataset!r}. Received: batch_size={spec.batch_size}"
         )
-    check_resources(spec, num_classes=max(2, task.num_classes(dataset)), train_images=train_count,
-                    cached_images=train_count + dataset.count("validation"))
+    classes = task.num_classes(dataset)  # None: a model without class outputs (an embedding, keypoints)
+    check_resources(spec, num_classes=None if classes is None else max(2, classes), train_images=train_count,
+                    cached_images=train_count + dataset.count("validation"), keep_tensorflow_out=True)
     return spec
 
 
@@ -421,12 +429,3 @@ def _check_continues(spec: TrainSpec) -> None:
         raise SpecError(
             f"A continued run must keep the architecture of the run it continues. Received changes to: {changed}"
         )
-
-
-def __getattr__(name: str):
-    # The cost model moved to cv_core.runs.cost; these names stay importable from here.
-    if name in ("estimate_seconds", "mult_adds"):
-        from cv_core.runs import cost
-
-        return getattr(cost, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

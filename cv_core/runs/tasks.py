@@ -11,16 +11,17 @@ lives in a :class:`Task` entry of :data:`TASKS`:
 >>> list(task.architectures)                # the models a spec may name
 ['segmentation_model', 'unet']
 >>> list(TASKS)
-['classification', 'segmentation', 'detection']
+['classification', 'segmentation', 'detection', 'similarity', 'keypoints']
 
 A spec names its task in ``TrainSpec.task`` ("classification" when absent: older run
 folders keep loading) and its model in ``TrainSpec.model``, a key of the task's
 ``architectures``. Nothing here imports TensorFlow: the functions in the table import what
 they need when they are called.
 
-**Adding a task** is one more entry: build a :class:`Task` (with its :class:`Architecture`
-entries) and pass it to :func:`register_task`, here at the bottom of this module, so that
-every process (the app, a worker, the command line) sees the same table. ``targets`` may
+**Adding a task** is one more entry: the task's package builds a :class:`Task` (with its
+:class:`Architecture` entries) in its ``task`` module and passes it to :func:`register_task`;
+that module's name goes in :data:`TASK_MODULES`, which this module imports at its bottom so
+that every process (the app, a worker, the command line) sees the same table. ``targets`` may
 yield any structure Keras fits on (a dict of targets for a multi-output model); the
 monitored metric may be one that a callback of ``callbacks`` adds to the epoch logs (the
 run's own callbacks come after them and see it).
@@ -28,35 +29,70 @@ run's own callbacks come after them and see it).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from cv_core.runs import cost
 from cv_core.runs.spec import SpecError, TrainSpec
 
 __all__ = [
-    "TASKS", "Architecture", "Task", "architecture_of", "dataset_names", "register_task", "task_of",
+    "SPLIT_SIZE_OPTIONS", "TASKS", "TASK_MODULES", "Architecture", "Task", "architecture_of", "dataset_names",
+    "dataset_split_defaults", "image_class_count", "image_class_names", "register_task", "task_of",
 ]
+
+#: Every task's entry, by ``TrainSpec.task``: the module that registers it, in the order the
+#: table lists them (classification first: the default). A new task adds one line here.
+TASK_MODULES = {
+    "classification": "cv_core.classification.task",
+    "segmentation": "cv_core.segmentation.task",
+    "detection": "cv_core.detection.task",
+    "similarity": "cv_core.similarity.task",
+    "keypoints": "cv_core.keypoints.task",
+}
 
 
 def _one(spec: TrainSpec) -> int:
     return 1
 
 
-def _no_callbacks(dataset, spec: TrainSpec) -> list:
+def _no_callbacks(dataset, spec: TrainSpec, run_dir) -> list:
     return []
+
+
+def _no_scored_images(spec: TrainSpec, validation_images: int) -> int:
+    return 0
+
+
+def _no_classes(dataset) -> None:
+    return None
+
+
+def _no_class_names(dataset) -> list[str]:
+    return []
+
+
+def image_class_count(dataset) -> int:
+    """The number of the dataset's picture classes: a classifier's (or a detector's) output width."""
+    return len(dataset.class_names)
+
+
+def image_class_names(dataset) -> list[str]:
+    """The names of the dataset's picture classes, in the order of the model's outputs."""
+    return list(dataset.class_names)
 
 
 @dataclass(frozen=True)
 class Architecture:
-    """One model a task can train: how to build it, what it costs, what it accepts.
+    """One model a task can train: how to build it and what it accepts.
+
+    Its size is not written here: the resource budget builds the model and measures it
+    (:func:`cv_core.runs.cost.architecture_cost`).
 
     Attributes:
         name: the value of ``TrainSpec.model`` that selects it.
         label: its name for people ("U-Net").
-        build: ``(spec, num_classes) -> keras.Model``, uncompiled, from :mod:`cv_core.models`.
-        cost: ``(spec, num_classes) -> ArchitectureCost`` worked out without building the
-            model (the resource budget's guard; a test checks it against the built model).
+        build: ``(spec, num_classes) -> keras.Model``, uncompiled, from the task's package
+            (``num_classes`` is None for a task whose model has no class output).
         minimum_size: ``spec -> int``, the smallest ``image_size`` the model takes.
         size_multiple: ``spec -> int``, ``image_size`` must be a multiple of it (1: any).
         options: the spec fields besides ``filters`` that change this model (the forms
@@ -71,7 +107,6 @@ class Architecture:
     name: str
     label: str
     build: Callable
-    cost: Callable
     minimum_size: Callable
     size_multiple: Callable = _one
     options: tuple[str, ...] = ()
@@ -96,14 +131,23 @@ class Task:
         architectures: the models a spec of this task may name, by ``TrainSpec.model``;
             the first is the default.
         compile: ``(model, num_classes, learning_rate, optimizer) -> model``, compiled in
-            place (``learning_rate`` may be a Keras schedule).
+            place (``learning_rate`` may be a Keras schedule; ``num_classes`` as
+            ``num_classes`` gives it, None included).
         requires: dataset attributes that must be true for a dataset to qualify, e.g.
             ``("has_masks",)`` (see :func:`dataset_names`).
-        num_classes: ``dataset -> int``, the width of the model's output.
-        class_names: ``dataset -> list[str]``, what each output class is called.
+        num_classes: ``dataset -> int | None``, the width of the model's class output
+            (image classes, mask classes...), passed to ``build`` and ``compile``. None for
+            a task whose model has no class output (an embedding, keypoints): the default.
+        class_names: ``dataset -> list[str]``, what each output class is called; empty
+            (the default) for a task without classes.
         targets: ``(dataset, split, spec, training) -> tf.data.Dataset`` of ``(images,
             targets)`` batches of ``spec.batch_size`` at ``spec.image_size``; ``training``
-            shuffles (and augments, where the task augments in the pipeline).
+            shuffles (and augments, where the task augments in the pipeline). Built on the
+            one pipeline, :func:`cv_core.pipeline.batches`.
+        sample_targets: the :class:`~cv_core.pipeline.TargetEncoding` of a task whose target
+            is a sample's own (a label, a mask), offered by
+            :meth:`cv_core.datasets.Dataset.tf_dataset` under the task's name; None (the
+            default) where the targets also depend on the model (detection's output stride).
         monitor, mode: the epoch-log key that picks the best epoch (the checkpoint, the
             comparison) and whether higher ("max") or lower ("min") is better.
         metric_label: the monitored metric's name for people ("accuracy", "mean IoU").
@@ -115,8 +159,21 @@ class Task:
             (detection's mAP, which no Keras metric computes).
         augmentation: what ``TrainSpec.augmentation`` does for this task, for people.
         filters_label: what ``TrainSpec.filters`` means for this task's models, for people.
-        callbacks: ``(dataset, spec) -> list`` of Keras callbacks that add epoch metrics
-            (placed before the run's own callbacks, so these see the metrics).
+        callbacks: ``(dataset, spec, run_dir) -> list`` of Keras callbacks that add epoch
+            metrics (placed before the run's own callbacks, so these see the metrics), and may
+            write what a page shows of each epoch into the run folder ``run_dir`` (a
+            ``pathlib.Path``; similarity's embedding maps).
+        epoch_scored_images: ``(spec, validation_images) -> int``, the pictures those
+            callbacks score after every epoch (for the time estimate); 0 by default.
+        seconds_per_scored_image: what scoring one of them costs beyond its forward pass
+            (decoding, matching), in seconds on the 2-core CPU; it also prices
+            ``final_scores``, which scores the validation and test pictures once at the end.
+        seconds_per_training_image: what a training picture costs beyond the model's own
+            compute (its target encoding in the pipeline, several heads' losses), in seconds
+            on the 2-core CPU: for the time estimate; 0 by default.
+        startup_seconds: seconds a run of this task spends before its first batch beyond
+            a classifier's (tracing more outputs and losses, a heavier data pipeline), on the
+            2-core CPU: for the time estimate.
         final_scores: ``(model, dataset, spec) -> dict`` computed with the best model after
             training and saved as ``scores.json`` (per-class scores...), or None.
         score_rows: ``scores -> list[dict]``, the rows of a table of ``scores.json`` for people
@@ -125,6 +182,10 @@ class Task:
             (applied by :func:`cv_core.runs.preset_spec`).
         presets: per preset name, the fields that differ for this task (e.g. the book's
             segmentation data), applied on top of the preset.
+        preset_captions: per preset name, what it means for this task, for people (the
+            form's captions; a preset without one keeps the general caption).
+        anatomy: ``(spec, num_classes) -> (title, caption)`` of the model drawing on the task
+            page's **Train** tab, for people; None: the page shows the drawing untitled.
     """
 
     name: str
@@ -132,23 +193,30 @@ class Task:
     description: str
     architectures: Mapping[str, Architecture]
     compile: Callable
-    num_classes: Callable
-    class_names: Callable
     targets: Callable
     monitor: str
     mode: str
     metric_label: str
     curves: tuple[tuple[str, str], ...]
     test_metric: str
+    num_classes: Callable = _no_classes
+    sample_targets: object | None = None
+    class_names: Callable = _no_class_names
     requires: tuple[str, ...] = ()
     augmentation: str = ""
     filters_label: str = "Filters"
     score_format: str = ".3f"
     callbacks: Callable = _no_callbacks
+    epoch_scored_images: Callable = _no_scored_images
+    seconds_per_scored_image: float = 0.0
+    seconds_per_training_image: float = 0.0
+    startup_seconds: float = 0.0
     final_scores: Callable | None = None
     score_rows: Callable | None = None
     defaults: Mapping = field(default_factory=dict)
     presets: Mapping[str, Mapping] = field(default_factory=dict)
+    preset_captions: Mapping[str, str] = field(default_factory=dict)
+    anatomy: Callable | None = None
 
     def accepts(self, dataset) -> bool:
         """Whether a dataset (an instance or its class) offers what this task needs."""
@@ -164,17 +232,25 @@ class Task:
         return self.monitor.removeprefix("val_")
 
 
-#: Every task, by ``TrainSpec.task``; classification first (the default).
+#: Every task, by ``TrainSpec.task``, in the order of :data:`TASK_MODULES` (classification first:
+#: the default), then any task registered from elsewhere.
 TASKS: dict[str, Task] = {}
 
 
 def register_task(task: Task) -> Task:
-    """Add ``task`` to :data:`TASKS` (replacing an entry of the same name) and return it."""
+    """Add ``task`` to :data:`TASKS` (replacing an entry of the same name) and return it.
+
+    The table keeps the order of :data:`TASK_MODULES` whichever entry is imported first.
+    """
     if not task.architectures:
         raise ValueError(f"Expected task {task.name!r} to have at least one architecture.")
     if task.mode not in ("max", "min"):
         raise ValueError(f"Expected `mode` to be 'max' or 'min'. Received: mode={task.mode!r}")
     TASKS[task.name] = task
+    order = list(TASK_MODULES)
+    ranked = sorted(TASKS.values(), key=lambda t: order.index(t.name) if t.name in order else len(order))
+    TASKS.clear()
+    TASKS.update((t.name, t) for t in ranked)
     return task
 
 
@@ -208,371 +284,39 @@ def dataset_names(task: Task | str) -> list[str]:
     """The registered dataset names that qualify for ``task`` (by their classes' attributes).
 
     User mask datasets (``user:<name>``) are not in the registry; they qualify wherever a
-    :class:`~cv_core.datasets.UserMaskDataset` does.
+    :class:`~cv_core.datasets.UserMaskDataset` does. The keypoint datasets
+    (:data:`~cv_core.datasets.KEYPOINT_DATASETS`) are offered only to a task that needs keypoints:
+    their labels, boxes and masks serve their keypoints, not the other tasks' pickers.
     """
-    from cv_core.datasets import DATASETS
+    from cv_core.datasets import DATASETS, KEYPOINT_DATASETS
 
     task = task_of(task) if isinstance(task, str) else task
-    return [name for name, (cls, _, _) in DATASETS.items() if task.accepts(cls)]
+    registry = {**DATASETS, **(KEYPOINT_DATASETS if "has_keypoints" in task.requires else {})}
+    return [name for name, (cls, _, _) in registry.items() if task.accepts(cls)]
 
 
-# --------------------------------------------------------------------------------------
-# Classification
-# --------------------------------------------------------------------------------------
+#: The dataset options that size its splits, by split.
+SPLIT_SIZE_OPTIONS = {"train": "train_size", "validation": "validation_size", "test": "test_size"}
 
 
-def _build_mini_xception(spec: TrainSpec, num_classes: int):
-    from cv_core import models
+def dataset_split_defaults(name: str) -> dict[str, int]:
+    """The split sizes a dataset draws by default, as its options (``{"train_size": 2000, ...}``).
 
-    return models.build_mini_xception(
-        input_shape=(spec.image_size, spec.image_size, 3), num_classes=num_classes, conv_type=spec.conv_type,
-        batchnorm=spec.batchnorm, residual=spec.residual, filters=tuple(spec.filters),
-        augmentation=spec.augmentation, dropout_rate=spec.dropout_rate,
-    )
-
-
-def _build_small_convnet(spec: TrainSpec, num_classes: int):
-    from cv_core import models
-
-    return models.build_small_convnet(
-        input_shape=(spec.image_size, spec.image_size, 3), num_classes=num_classes, filters=tuple(spec.filters),
-        augmentation=spec.augmentation, dropout_rate=spec.dropout_rate,
-    )
-
-
-def _mini_xception_minimum(spec: TrainSpec) -> int:
-    from cv_core import models
-
-    return models.minimum_input_size(spec.filters)
-
-
-def _small_convnet_minimum(spec: TrainSpec) -> int:
-    from cv_core import models
-
-    return models.minimum_small_convnet_size(spec.filters)
-
-
-def _xception_variant(spec: TrainSpec) -> str:
-    return f"{spec.conv_type} / {spec.batchnorm}" + ("" if spec.residual else " / no residual")
-
-
-def _xception_slug(spec: TrainSpec) -> str:
-    conv = "sep" if spec.conv_type == "separable" else "conv"
-    bn = {"before_activation": "bnpre", "after_activation": "bnpost", "none": "nobn"}.get(spec.batchnorm, "bn")
-    return f"{conv}-{bn}"
-
-
-def _compile_classifier(model, num_classes, learning_rate, optimizer):
-    from cv_core import models
-
-    return models.compile_classifier(model, num_classes, learning_rate=learning_rate, optimizer=optimizer)
-
-
-def _classification_targets(dataset, split: str, spec: TrainSpec, training: bool):
-    return dataset.tf_dataset(split, task="classification", image_size=(spec.image_size, spec.image_size),
-                              batch_size=spec.batch_size, shuffle=training, seed=spec.seed)
-
-
-#: The fields a continued classification run must keep (the weights, and what they were trained to see).
-_CLASSIFIER_CONTINUE = ("conv_type", "batchnorm", "residual", "filters", "image_size", "augmentation", "dropout_rate",
-                        "dataset")
-
-register_task(Task(
-    name="classification",
-    label="Classification",
-    description="One label for the whole picture.",
-    architectures={
-        "mini_xception": Architecture(
-            name="mini_xception", label="Mini-Xception (chapter 9)", build=_build_mini_xception,
-            cost=cost.mini_xception_cost, minimum_size=_mini_xception_minimum,
-            options=("conv_type", "batchnorm", "residual", "augmentation", "dropout_rate"),
-            continue_fields=_CLASSIFIER_CONTINUE, default_filters=(32, 64, 128, 256, 512),
-            variant=_xception_variant, slug=_xception_slug,
-        ),
-        "small_convnet": Architecture(
-            name="small_convnet", label="Plain convnet (chapter 8)", build=_build_small_convnet,
-            cost=cost.small_convnet_cost, minimum_size=_small_convnet_minimum,
-            options=("augmentation", "dropout_rate"), continue_fields=_CLASSIFIER_CONTINUE,
-            default_filters=(32, 64, 128, 256, 256), variant=lambda spec: "small_convnet",
-            slug=lambda spec: "small",
-        ),
-    },
-    compile=_compile_classifier,
-    num_classes=lambda dataset: len(dataset.class_names),
-    class_names=lambda dataset: list(dataset.class_names),
-    targets=_classification_targets,
-    monitor="val_accuracy",
-    mode="max",
-    metric_label="accuracy",
-    score_format=".1%",
-    curves=(("accuracy", "Accuracy"), ("loss", "Loss")),
-    test_metric="accuracy",
-    augmentation="Random flips, rotations and zooms, as in the book (layers of the model, active in training).",
-    filters_label="Filters (the stem's width, then one block each)",
-))
-
-
-# --------------------------------------------------------------------------------------
-# Segmentation
-# --------------------------------------------------------------------------------------
-
-
-def _build_segmentation_model(spec: TrainSpec, num_classes: int):
-    from cv_core import models
-
-    return models.build_segmentation_model(img_size=(spec.image_size, spec.image_size), num_classes=num_classes,
-                                           filters=tuple(spec.filters))
-
-
-def _build_unet(spec: TrainSpec, num_classes: int):
-    from cv_core import models
-
-    return models.build_unet(img_size=(spec.image_size, spec.image_size), num_classes=num_classes,
-                             filters=tuple(spec.filters), conv_type=spec.conv_type)
-
-
-def _compile_segmenter(model, num_classes, learning_rate, optimizer):
-    from cv_core import models
-
-    return models.compile_segmenter(model, num_classes, learning_rate=learning_rate, optimizer=optimizer)
-
-
-def _segmentation_targets(dataset, split: str, spec: TrainSpec, training: bool):
-    from cv_core.segmenter import segmentation_dataset
-
-    return segmentation_dataset(dataset, split, (spec.image_size, spec.image_size), batch_size=spec.batch_size,
-                                shuffle=training, seed=spec.seed, augment=training and spec.augmentation)
-
-
-def _segmentation_scores(model, dataset, spec: TrainSpec) -> dict:
-    from cv_core.segmenter import evaluate_segmenter
-
-    size = (spec.image_size, spec.image_size)
-    return {split: evaluate_segmenter(model, dataset, split, size, batch_size=spec.batch_size)
-            for split in ("validation", "test") if dataset.count(split)}
-
-
-def _segmentation_score_rows(scores: Mapping) -> list[dict]:
-    """One row per mask class: IoU and Dice on each split that was scored."""
-    splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
-    if not splits:
-        return []
-    names = scores[splits[0]].get("class_names") or []
-    rows = []
-    for index, name in enumerate(names):
-        row = {"class": f"{index} · {name}"}
-        for split in splits:
-            for measure in ("iou", "dice"):
-                values = scores[split].get(measure) or []
-                value = values[index] if index < len(values) else None
-                row[f"{split} {'IoU' if measure == 'iou' else 'Dice'}"] = None if value is None else round(value, 3)
-        rows.append(row)
-    return rows
-
-
-register_task(Task(
-    name="segmentation",
-    label="Segmentation",
-    description="A class for every pixel.",
-    architectures={
-        "segmentation_model": Architecture(
-            name="segmentation_model", label="The book's model (strided convs, transposed convs)",
-            build=_build_segmentation_model, cost=cost.segmentation_model_cost,
-            minimum_size=lambda spec: 2 ** len(spec.filters), size_multiple=lambda spec: 2 ** len(spec.filters),
-            default_filters=(64, 128, 256), variant=lambda spec: "book's model", slug=lambda spec: "segbook",
-        ),
-        "unet": Architecture(
-            name="unet", label="U-Net (skip connections)", build=_build_unet, cost=cost.unet_cost,
-            minimum_size=lambda spec: 2 ** max(0, len(spec.filters) - 1),
-            size_multiple=lambda spec: 2 ** max(0, len(spec.filters) - 1), options=("conv_type",),
-            continue_fields=("filters", "conv_type"), default_filters=(16, 32, 64),
-            variant=lambda spec: f"U-Net / {spec.conv_type}",
-            slug=lambda spec: "unet-sep" if spec.conv_type == "separable" else "unet",
-        ),
-    },
-    compile=_compile_segmenter,
-    requires=("has_masks",),
-    num_classes=lambda dataset: len(dataset.mask_class_names),
-    class_names=lambda dataset: list(dataset.mask_class_names),
-    targets=_segmentation_targets,
-    monitor="val_mean_iou",
-    mode="max",
-    metric_label="mean IoU",
-    score_format=".3f",
-    curves=(("mean_iou", "Mean IoU"), ("accuracy", "Pixel accuracy"), ("loss", "Loss")),
-    test_metric="mean_iou",
-    augmentation="Random flips and crops that move each picture and its mask together (in the data pipeline).",
-    filters_label="Filters (one level each: the map halves at every level, then grows back)",
-    final_scores=_segmentation_scores,
-    score_rows=_segmentation_score_rows,
-    defaults={"model": "segmentation_model", "conv_type": "conv2d", "dropout_rate": 0.0},
-    presets={
-        "tiny": {"filters": (8, 16)},
-        "quick": {"model": "unet", "filters": (16, 32, 64), "epochs": 8,
-                  "dataset_options": {"image_size": 48, "train_size": 2000, "validation_size": 300,
-                                      "test_size": 300, "difficulty": "medium"}},
-        # Chapter 9.1: Oxford-IIIT Pets trimaps at 200 px, RMSprop, batch 64, 50 epochs.
-        "book": {"dataset": "oxford_pets", "dataset_options": {}, "filters": (64, 128, 256), "image_size": 200,
-                 "batch_size": 64, "epochs": 50, "augmentation": False, "optimizer": "rmsprop",
-                 "learning_rate": 1e-3},
-    },
-))
-
-
-# --------------------------------------------------------------------------------------
-# Detection
-# --------------------------------------------------------------------------------------
-
-#: The detector's output stride per architecture: input pixels per cell of its heatmap.
-DETECTOR_STRIDES = {"centernet_s4": 4, "centernet_s8": 8}
-
-
-def detector_arguments(spec: TrainSpec, num_classes: int) -> dict:
-    """The keyword arguments of :func:`cv_core.detection.build_detector` that ``spec`` describes.
-
-    ``filters`` is the backbone (the stem's width, then one mini-Xception block each), the
-    architecture fixes the output stride, and each head is twice as wide as the stem (at
-    most 64, CenterNet's head width).
+    Read from the dataset class's constructor defaults (the built-in shapes'), the one place
+    they are written; empty for a dataset whose splits are the files of its folder.
     """
-    return {"img_size": (spec.image_size, spec.image_size), "num_classes": num_classes,
-            "backbone_filters": tuple(spec.filters), "output_stride": DETECTOR_STRIDES[spec.model],
-            "conv_type": spec.conv_type, "head_width": min(64, 2 * spec.filters[0])}
+    import inspect
+
+    from cv_core.datasets import DATASETS, KEYPOINT_DATASETS
+
+    entry = DATASETS.get(name) or KEYPOINT_DATASETS.get(name)
+    if entry is None:
+        return {}
+    parameters = inspect.signature(entry[0]).parameters
+    return {option: parameters[option].default for option in SPLIT_SIZE_OPTIONS.values()
+            if option in parameters and isinstance(parameters[option].default, int)}
 
 
-def _build_detector(spec: TrainSpec, num_classes: int):
-    from cv_core.detection import build_detector
-
-    return build_detector(**detector_arguments(spec, num_classes))
-
-
-def _detector_cost(spec: TrainSpec, num_classes: int) -> cost.ArchitectureCost:
-    from cv_core.detection.model import detector_cost
-
-    try:
-        walked = detector_cost(**detector_arguments(spec, num_classes))
-    except ValueError as exc:  # an output stride deeper than the backbone, ...
-        raise SpecError(str(exc).replace("`backbone_filters`", "`filters`")) from None
-    return cost.ArchitectureCost(**walked)
-
-
-def _compile_detector(model, num_classes, learning_rate, optimizer):
-    from cv_core.detection import compile_detector
-
-    return compile_detector(model, num_classes, learning_rate=learning_rate, optimizer=optimizer)
-
-
-def _detection_targets(dataset, split: str, spec: TrainSpec, training: bool):
-    from cv_core.detection import tf_dataset
-
-    return tf_dataset(dataset, split, (spec.image_size, spec.image_size), batch_size=spec.batch_size,
-                      shuffle=training, seed=spec.seed, augment=training and spec.augmentation,
-                      output_stride=DETECTOR_STRIDES[spec.model])
-
-
-#: Validation pictures the per-epoch mAP is measured on (the first ones of the split).
-DETECTION_EPOCH_IMAGES = 200
-
-
-def _detection_callbacks(dataset, spec: TrainSpec) -> list:
-    from cv_core.detection import MeanAveragePrecisionCallback
-
-    return [MeanAveragePrecisionCallback(dataset, "validation", limit=DETECTION_EPOCH_IMAGES,
-                                         batch_size=spec.batch_size)]
-
-
-def _number(value) -> float | None:
-    return None if value is None or value != value else float(value)  # NaN (no true box) -> None
-
-
-def _detection_scores(model, dataset, spec: TrainSpec) -> dict:
-    """mAP@0.5, mAP@0.5:0.95 and AP@0.5 per class of the best model on the validation and test splits."""
-    from cv_core.detection import detection_samples, evaluate_detector, precision_recall_curves
-
-    size = (spec.image_size, spec.image_size)
-    scores = {}
-    for split in ("validation", "test"):
-        if not dataset.count(split):
-            continue
-        images, truths = detection_samples(dataset, split, size)
-        result = evaluate_detector(model, images, truths, batch_size=spec.batch_size)
-        curves = precision_recall_curves(result.predictions, truths, 0.5)
-        scores[split] = {
-            "map50": _number(result.map50), "map50_95": _number(result.map50_95),
-            "ap50": [_number(curves[c][2]) if c in curves else None for c in range(len(dataset.class_names))],
-            "class_names": list(dataset.class_names), "images": len(images),
-        }
-    return scores
-
-
-def _detection_score_rows(scores: Mapping) -> list[dict]:
-    """mAP@0.5 and mAP@0.5:0.95 over all classes, then AP@0.5 of each class: one column per split scored."""
-    splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
-    if not splits:
-        return []
-
-    def row(label: str, value) -> dict:
-        values = {split: value(scores[split]) for split in splits}
-        return {"score": label, **{split: None if v is None else round(v, 3) for split, v in values.items()}}
-
-    rows = [row("mAP@0.5, all classes", lambda s: s.get("map50")),
-            row("mAP@0.5:0.95, all classes", lambda s: s.get("map50_95"))]
-    names = scores[splits[0]].get("class_names") or []
-    for index, name in enumerate(names):
-        rows.append(row(f"AP@0.5, {index} · {name}",
-                        lambda s, i=index: (s.get("ap50") or [])[i] if i < len(s.get("ap50") or []) else None))
-    return rows
-
-
-def _detector_label(model: str) -> str:
-    return f"CenterNet-style detector, output stride {DETECTOR_STRIDES[model]}"
-
-
-register_task(Task(
-    name="detection",
-    label="Detection",
-    description="A box and a class for each object.",
-    architectures={
-        name: Architecture(
-            name=name, label=_detector_label(name) + (" (CenterNet's)" if stride == 4 else " (coarser, faster)"),
-            build=_build_detector, cost=_detector_cost,
-            minimum_size=lambda spec: 2 ** len(spec.filters), size_multiple=lambda spec: 2 ** len(spec.filters),
-            options=("conv_type",), continue_fields=("filters", "conv_type"), default_filters=(16, 32, 64),
-            variant=lambda spec: f"detector s{DETECTOR_STRIDES[spec.model]} / {spec.conv_type}",
-            slug=lambda spec: f"det{DETECTOR_STRIDES[spec.model]}" + ("-sep" if spec.conv_type == "separable" else ""),
-        )
-        for name, stride in DETECTOR_STRIDES.items()
-    },
-    compile=_compile_detector,
-    requires=("has_boxes",),
-    num_classes=lambda dataset: len(dataset.class_names),
-    class_names=lambda dataset: list(dataset.class_names),
-    targets=_detection_targets,
-    monitor="val_map50",
-    mode="max",
-    metric_label="mAP@0.5",
-    score_format=".3f",
-    curves=(("map50", "mAP@0.5"), ("map50_95", "mAP@0.5:0.95"), ("loss", "Loss (the three heads, weighted)"),
-            ("heatmap_loss", "Heatmap loss (focal: where the centres are)"),
-            ("size_loss", "Size loss (L1: width and height)"), ("offset_loss", "Offset loss (L1: centre in its cell)")),
-    test_metric="map50",
-    augmentation="Random horizontal flips and shifts that move each picture's boxes with it (Keras preprocessing "
-                 "layers, in the data pipeline).",
-    filters_label="Filters (the stem's width, then one block each; the map halves at every block)",
-    callbacks=_detection_callbacks,
-    final_scores=_detection_scores,
-    score_rows=_detection_score_rows,
-    defaults={"model": "centernet_s4", "conv_type": "separable", "dropout_rate": 0.0, "optimizer": "adam",
-              "learning_rate": 2e-3},
-    presets={
-        "tiny": {"filters": (8, 16), "epochs": 2,
-                 "dataset_options": {"image_size": 32, "train_size": 64, "validation_size": 32, "test_size": 32,
-                                     "difficulty": "easy"}},
-        "quick": {"filters": (16, 32, 64), "image_size": 64, "epochs": 10, "batch_size": 16, "augmentation": True,
-                  "lr_schedule": "constant",
-                  "dataset_options": {"image_size": 64, "train_size": 1000, "validation_size": 200,
-                                      "test_size": 200, "difficulty": "easy"}},
-        # No detector in the book: Oxford-IIIT Pets' head boxes at 128 px, as a longer run for a GPU.
-        "book": {"dataset": "oxford_pets", "dataset_options": {"boxes": "head"}, "filters": (32, 64, 128, 256),
-                 "image_size": 128, "batch_size": 32, "epochs": 40, "augmentation": True},
-    },
-))
+# Every entry registers itself on import; importing them all here gives every process the same table.
+for _module in TASK_MODULES.values():
+    importlib.import_module(_module)

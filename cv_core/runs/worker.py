@@ -90,11 +90,12 @@ def _strategy(tf):
 
 
 def _param_counts(model) -> dict:
-    import numpy as np
+    """Keras' own counts: ``count_params()`` in all, and of the trainable weights (as ``summary()``)."""
+    import math
 
-    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    frozen = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
-    return {"params": trainable + frozen, "trainable_params": trainable, "non_trainable_params": frozen}
+    total = int(model.count_params())
+    trainable = int(sum(math.prod(weight.shape) for weight in model.trainable_weights))
+    return {"params": total, "trainable_params": trainable, "non_trainable_params": total - trainable}
 
 
 @contextlib.contextmanager
@@ -185,7 +186,7 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
     if not read_status(run_dir).get("fit_completed"):
         monitor = RunMonitor(run_dir, spec.epochs, steps_per_epoch, echo=echo,
                              metrics=tuple(m for m, _ in task.curves if m != "loss"))
-        callbacks = [*callbacks_first, *task.callbacks(dataset, spec),
+        callbacks = [*callbacks_first, *task.callbacks(dataset, spec, run_dir),
                      *make_callbacks(monitor, run_dir, (task.monitor, task.mode)), *callbacks_last]
         with _expected_end_of_data(), keras_multi_worker(model, strategy):
             model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False, callbacks=callbacks,

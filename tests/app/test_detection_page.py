@@ -124,6 +124,7 @@ def test_compare_runs_scores_detection_runs_by_map(roots):
     assert "mAP@0.5:0.95" in titles and "Heatmap loss" in titles
 
 
+@pytest.mark.slow
 def test_the_train_tab_trains_a_tiny_detector_that_the_page_then_offers(roots):
     at = open_page(query={"detection_tab": "Train", "detection_preset": "Tiny"})
     from cv_core.runs import architecture_cost, preset_spec
@@ -144,7 +145,67 @@ def test_the_train_tab_trains_a_tiny_detector_that_the_page_then_offers(roots):
     (scores,) = [df.value for df in at.dataframe if "score" in df.value.columns]
     assert scores["score"].tolist()[:3] == ["mAP@0.5, all classes", "mAP@0.5:0.95, all classes", "AP@0.5, 0 · circle"]
     assert len(scores) == 7 and list(scores.columns) == ["score", "validation", "test"]
-    titles = " ".join(c.proto.spec for c in at.get("plotly_chart"))
-    assert "mAP@0.5" in titles and "Offset loss" in titles
+    curves = " ".join(c.proto.spec for c in at.get("vega_lite_chart"))  # the Train tab's live curves
+    assert "mAP@0.5" in curves and "Offset loss" in curves
     found = open_page(query={"detection_tab": "Find boxes"})
     assert found.selectbox(key="detection_model_run").value == run.id
+
+
+def test_the_box_table_never_shows_a_box_of_zero_size():
+    # A detector's box 1 px wide at half pixels read "4, 18, 4, 19" when rounded to whole pixels.
+    from ui.detection import boxes_table
+
+    boxes = [(0, 3.5, 18.0, 4.5, 19.0, 0.3), (1, 27.0, 18.0, 28.0, 19.0, 0.2), (2, 23.35, 26.19, 25.15, 27.27, 0.19)]
+    rows = boxes_table(boxes, [True, False, False], ["circle", "square", "triangle"])
+    for row, box in zip(rows, boxes):
+        x0, y0, x1, y1 = (float(v) for v in row["box (x0, y0, x1, y1)"].split(", "))
+        assert x1 > x0 and y1 > y0
+        assert (x0, y0, x1, y1) == pytest.approx(box[1:5], abs=0.05)
+    assert rows[1]["box (x0, y0, x1, y1)"] == "27, 18, 28, 19" and rows[1]["size (w × h)"] == "1 × 1"
+    assert rows[2]["size (w × h)"] == "1.8 × 1.1"
+
+
+def test_candidates_under_a_pixel_are_left_out_and_counted(roots):
+    # The untrained detector's candidates include boxes a fraction of a pixel wide: none reaches the table.
+    detection_runs.built_run(roots)
+    at = open_page(query={"detection_score": "0.05", "detection_nms": "1.0"})
+    assert not at.exception
+    (table,) = [df.value for df in at.dataframe if "outcome" in df.value.columns]
+    for corners in table["box (x0, y0, x1, y1)"]:
+        x0, y0, x1, y1 = (float(v) for v in corners.split(", "))
+        assert x1 - x0 >= 1 and y1 - y0 >= 1
+    assert any("above the score threshold are smaller than one pixel" in c.value for c in at.caption)
+
+
+def test_the_precision_recall_chart_says_why_a_class_has_no_curve(roots, monkeypatch):
+    # The chart was empty without a word of why. Scores where circle has a curve, square has true boxes
+    # but no predicted box, and the other classes no true box at all:
+    import ui.detection
+    from cv_core.detection import box_scores
+
+    predictions = [[(0, 0, 0, 10, 10, 0.9)]]
+    truths = [[(0, 0, 0, 10, 10), (1, 20, 20, 30, 30)]]
+    monkeypatch.setattr(ui.detection, "validation_scores", lambda finder, dataset, limit: box_scores(predictions, truths))
+    detection_runs.built_run(roots)
+    at = open_page()
+    at.button(key="detection_score_validation").click().run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "Classes with no true box in these pictures, so no curve: triangle, star, cross." in captions
+    assert "Classes the model found no box of on these pictures, so their curves are empty: square." in captions
+    (pr,) = [f for f in figures(at).values() if f["layout"]["title"]["text"].startswith("Precision–recall")]
+    assert not pr["layout"].get("annotations")  # circle has a curve: the chart is not empty
+
+
+@pytest.mark.parametrize("path, tab, task", [("pages/detection.py", "detection_tab", "detection"),
+                                             ("pages/segmentation.py", "segmentation_tab", "segmentation")])
+def test_the_train_tab_describes_the_model_with_the_task_entrys_words(roots, path, tab, task):
+    """The drawing's caption on a task page's Train tab comes from the task entry (Task.anatomy)."""
+    from cv_core.datasets import open_dataset
+    from cv_core.runs import preset_spec, task_of
+
+    at = open_page(path, {tab: "Train", f"{task}_preset": "Quick"})
+    spec = preset_spec("quick", task=task)
+    classes = task_of(task).num_classes(open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options))
+    _, caption = task_of(task).anatomy(spec, classes)
+    assert caption in [c.value for c in at.caption], [c.value for c in at.caption]

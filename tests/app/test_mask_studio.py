@@ -18,7 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cv_core.datasets import SHAPE_CLASSES, UserMaskStore, open_dataset
-from cv_core.mask_drawing import remap_mask
+from cv_core.mask_drawing import apply_strokes, canvas_size, remap_mask
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/mask_studio.py"
@@ -318,3 +318,127 @@ def test_mask_studio_does_not_import_tensorflow(data_root):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+# -- nothing is lost on a reload: choices in the URL, unsaved strokes in a draft --------------
+BROWSER = "browser-a"
+_browser = {"id": BROWSER}
+
+
+@pytest.fixture(autouse=True)
+def same_browser(monkeypatch):
+    """Each AppTest session gets its own cookie, so its own browser id; a reload in a real browser
+    keeps the cookie. Sessions opened by :func:`reopen` are the browser it names."""
+    import ui.mask_canvas
+
+    monkeypatch.setattr(ui.mask_canvas, "browser_id", lambda: _browser["id"])
+
+
+def reopen(query: dict[str, str], browser: str = BROWSER) -> AppTest:
+    """A fresh session at the address ``query`` (a reload, or a link opened elsewhere)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    _browser["id"] = browser
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def labels_for(at: AppTest) -> np.ndarray:
+    """Canvas labels (-1 = not painted) with a band of class 3 across the canvas's middle."""
+    height, width = canvas_size(96, 96, side=at.select_slider(key="mask_studio_side").value)
+    labels = np.full((height, width), -1, np.int16)
+    labels[height // 3: height // 2, width // 5: 4 * width // 5] = 3
+    return labels
+
+
+def plant_draft(at: AppTest, store: UserMaskStore, name: str, labels: np.ndarray, **meta) -> str:
+    """Keep a draft where the open session's canvas looks for it (as the canvas would write it)."""
+    drawing = at.session_state["mask_studio_drawing"]
+    store.save_draft(name, drawing["draft"], labels, {
+        "canvas": drawing["canvas"], "objects": [{"type": "Path", "stroke": "#2f6fde"}], "browser": BROWSER, **meta})
+    return drawing["draft"]
+
+
+STATE = {"mask_studio_dataset": "my_shapes", "mask_studio_src_split": "validation", "mask_studio_src_index": "7",
+         "mask_studio_start": "An empty mask (all background)", "mask_studio_class": "3",
+         "mask_studio_tool": "Rectangle", "mask_studio_side": "640", "mask_studio_width": "30",
+         "mask_studio_opacity": "0.8"}
+
+
+def test_every_choice_comes_back_from_the_url(data_root, store):
+    """The values are written as Streamlit writes a bound widget's value into the address (the
+    option's label); the browser test reloads the page and checks the same."""
+    store.create("other", ["background", "thing"])
+    store.create("my_shapes", SHAPES)
+    at = reopen(STATE)
+    assert at.selectbox(key="mask_studio_dataset").value == "my_shapes"
+    assert at.selectbox(key="mask_studio_src_split").value == "validation"
+    assert at.number_input(key="mask_studio_src_index").value == 7
+    assert at.radio(key="mask_studio_start").value == "empty"
+    assert at.selectbox(key="mask_studio_class").value == 3
+    assert at.button_group(key="mask_studio_tool").value == "rect"
+    assert at.select_slider(key="mask_studio_side").value == 640
+    assert at.slider(key="mask_studio_width").value == 30 and at.slider(key="mask_studio_opacity").value == 0.8
+    assert "Draw on shapes, validation picture 7" in [h.value for h in at.subheader]
+
+
+def test_unsaved_strokes_come_back_after_a_reload_and_saving_forgets_them(data_root, store):
+    store.create("my_shapes", SHAPES)
+    at = reopen(STATE)
+    labels = labels_for(at)
+    draft = plant_draft(at, store, "my_shapes", labels)
+
+    at = reopen(STATE)  # the reload
+    assert any("Your unsaved strokes from" in c and "are back" in c for c in captions(at).split(":material"))
+    expected = apply_strokes(np.zeros((96, 96), np.uint8), labels)
+    assert "No IoU: you started from an empty mask." in captions(at)
+    at.button(key="mask_studio_save").click().run()
+    assert "Saved as a new item **0001** in **my_shapes**" in messages(at, "success")[0]
+    image, mask = store.load_item("my_shapes", "0001")
+    assert np.array_equal(mask, expected) and (mask == 3).sum() > 0
+    assert np.array_equal(image, open_dataset("shapes", image_size=96).sample("validation", 7).image)
+    assert store.load_draft("my_shapes", draft) is None  # saved: nothing is unsaved any more
+    assert "are back" not in captions(at)
+
+    # Another browser on the same picture does not get this browser's strokes.
+    plant_draft(at, store, "my_shapes", labels)
+    assert "are back" not in captions(reopen(STATE, browser="browser-b"))
+
+
+def test_a_draft_of_another_canvas_size_or_a_torn_draft_is_not_restored(data_root, store):
+    store.create("my_shapes", SHAPES)
+    at = reopen(STATE)
+    plant_draft(at, store, "my_shapes", labels_for(at))
+    other = reopen({**STATE, "mask_studio_side": "480"})
+    assert "are back" not in captions(other) and not other.exception
+    draft = plant_draft(at, store, "my_shapes", labels_for(at))
+    path = store.root / "my_shapes" / "drafts" / f"{draft}.npz"
+    path.write_bytes(b"PK\x03\x04 torn")
+    again = reopen(STATE)
+    assert not again.exception and "are back" not in captions(again)
+
+
+def test_an_upload_and_its_strokes_come_back_without_uploading_again(data_root, store):
+    store.create("uploads", ["background", "road", "car", "tree"])
+    query = {"mask_studio_dataset": "uploads", "mask_studio_source": "Upload", "mask_studio_start":
+             "An empty mask (all background)"}
+    at = reopen(query)
+    photo = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    at.file_uploader(key="mask_studio_upload").set_value(("street.png", png(photo), "image/png")).run()
+    assert "Draw on your upload" in [h.value for h in at.subheader]
+    labels = np.full(canvas_size(120, 160, side=at.select_slider(key="mask_studio_side").value), -1, np.int16)
+    labels[10:60, 20:200] = 2
+    drawing = at.session_state["mask_studio_drawing"]
+    store.save_draft("uploads", drawing["draft"], labels, {
+        "canvas": drawing["canvas"], "objects": [{"type": "Path"}], "browser": BROWSER,
+        "subject": at.session_state["mask_studio_upload_kept"].key, "origin": "your upload"}, image=photo)
+
+    again = reopen(query)  # the uploader is empty after a reload
+    assert "Still drawing on the picture you uploaded before" in captions(again)
+    assert "are back" in captions(again)
+    again.button(key="mask_studio_save").click().run()
+    image, mask = store.load_item("uploads", "0001")
+    assert np.array_equal(image, photo)
+    assert np.array_equal(mask, apply_strokes(np.zeros((120, 160), np.uint8), labels))

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from cv_core.datasets import UserMaskStore, open_dataset
 from cv_core.runs import list_runs
+from cv_core.segmentation import DEFAULT_MIN_AREA
 from tests.app.segmentation_runs import SHAPES, built_run
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -105,20 +106,26 @@ def test_an_upload_is_segmented_without_scores(roots):
     assert not at.exception
     assert "No true mask for an upload" in text(at)
     assert not [df for df in at.dataframe if "IoU" in df.value.columns]
-    assert len(at.get("plotly_chart")) == 2
+    charts = {chart.key for chart in at.get("plotly_chart")}
+    assert {"segmentation_overlay", "segmentation_confidence"} <= charts
+    assert charts <= {"segmentation_overlay", "segmentation_confidence", "segmentation_objects_picture"}
 
 
+@pytest.mark.slow
 def test_the_train_tab_trains_a_tiny_run_that_the_predict_tab_then_offers(roots):
     runs_root, _ = roots
     at = open_page(query={"segmentation_tab": "Train", "segmentation_preset": "Tiny"})
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Parameters"] == "11,118"  # the book's model with 8-16 filters and 6 classes
+    from cv_core.runs import build_model, preset_spec
+
+    expected = build_model(preset_spec("tiny", task="segmentation"), len(SHAPES)).count_params()  # 6 classes
+    assert metrics["Parameters"] == f"{expected:,}"
     assert "U-Net (skip connections)" in at.radio(key="segmentation_tiny_model").options
     at.button(key="segmentation_train").click().run()
     assert not at.exception
     (run,) = wait_until_final(runs_root, 1)
     assert run.state == "completed" and run.spec.task == "segmentation"
-    assert run.summary["params"] == 11_118
+    assert run.summary["params"] == expected
     at.run()
     assert any(s.value.startswith("Completed: best validation mean IoU") for s in at.success)
     (scores,) = [df.value for df in at.dataframe if "validation IoU" in df.value.columns]
@@ -155,6 +162,7 @@ def test_mask_studio_starts_from_the_models_prediction(roots):
     assert f"Mean IoU with the prediction of run {run_dir.name}" in metrics
 
 
+@pytest.mark.slow
 def test_mask_studio_fine_tunes_a_run_on_your_masks(roots):
     runs_root, data_root = roots
     parent = built_run(runs_root)
@@ -189,3 +197,47 @@ def test_preset_captions_describe_the_tasks_presets(roots, page, prefix, book):
     captions = list(at.radio(key=f"{prefix}_preset").proto.captions)
     assert len(captions) == 3 and captions[2].startswith(book)
     assert not any("180 px" in c for c in captions)  # the classification book preset's size
+
+
+def test_no_objects_says_when_predicted_pixels_are_too_small_to_count(roots, monkeypatch):
+    # "No objects: the model predicts only the background" appeared although the mask had pixels of a
+    # class, all in regions under the smallest object size. A model that predicts three lone star pixels:
+    import ui.segmentation
+
+    star = SHAPES.index("star")
+
+    def specks(_subject, subject_key, picture_key, view):
+        probabilities = np.zeros((*view.shape[:2], len(SHAPES)), np.float32)
+        probabilities[..., 0] = 1.0
+        for y, x in ((2, 2), (10, 20), (20, 5)):
+            probabilities[y, x] = np.eye(len(SHAPES))[star]
+        return probabilities
+
+    monkeypatch.setattr(ui.segmentation, "predict", specks)
+    runs_root, _ = roots
+    built_run(runs_root)
+    at = open_page()
+    message = " ".join(i.value for i in at.info)
+    assert "only the background" not in message
+    assert ("The model marks 3 pixel(s) of star, but no region of them reaches the smallest object size of "
+            f"{DEFAULT_MIN_AREA} pixels (the largest has 1).") in message
+    at.slider(key="segmentation_min_area").set_value(1).run()
+    (objects,) = [df.value for df in at.dataframe if "area (px)" in df.value.columns]
+    assert objects["object"].tolist() == ["star 1", "star 2", "star 3"]
+
+
+def test_the_picture_and_the_choices_come_back_from_the_url(roots):
+    # A reload lost the picture number and the opacity although the README said the picture was kept.
+    # The browser writes bound choices to the address (tests/e2e checks that round trip); here, an
+    # address with them gives the same page.
+    runs_root, _ = roots
+    run_dir = built_run(runs_root)
+    at = open_page(query={"run": run_dir.name, "source": "Sample", "segmentation_split": "validation",
+                          "segmentation_index": "5", "segmentation_opacity": "0.8", "segmentation_min_area": "12",
+                          "segmentation_cam_method": "HiResCAM", "segmentation_cam_layer": "down2_conv2"})
+    assert not at.exception
+    assert at.number_input(key="segmentation_index").value == 5
+    assert at.slider(key="segmentation_opacity").value == pytest.approx(0.8)
+    assert at.slider(key="segmentation_min_area").value == 12
+    assert at.selectbox(key="segmentation_cam_method").value == "hires_cam"
+    assert at.selectbox(key="segmentation_cam_layer").value == "down2_conv2"

@@ -1,7 +1,9 @@
 """Browser fixtures: a real `streamlit run app.py` on a free port and headless Debian Chromium.
 
 Without Chromium these tests skip on a laptop; with CONVNET_LAB_REQUIRE_BROWSER=1 (set by
-.ci/run) a missing browser is a failure instead.
+.ci/run) a missing browser is a failure instead. The shared app's runs are trained by
+``tests/fake_worker.py`` (what a person sees of a run, without TensorFlow; real training is
+tested in ``tests/unit/test_jobs.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CONVNET_LAB_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+#: The environment of an app whose runs the fake worker trains, 0.25 s a batch: a Tiny run lasts
+#: a few seconds, long enough to be seen queued and running.
+FAKE_WORKER = {"CONVNET_LAB_WORKER_MODULE": "tests.fake_worker", "CONVNET_LAB_FAKE_BATCH_SECONDS": "0.25"}
 
 
 def _require_browser() -> None:
@@ -45,14 +50,15 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(runs: Path, logs: Path, data: Path | None = None):
+def running_app(runs: Path, logs: Path, data: Path | None = None, extra_env: dict | None = None):
     """Start `streamlit run app.py` like a user would on a free port; yield its URL; stop it.
 
-    ``data``, when given, is the data root (``CONVNET_LAB_DATA``: user mask datasets live there).
+    ``data``, when given, is the data root (``CONVNET_LAB_DATA``: user mask datasets live there);
+    ``extra_env`` is added to the app's environment (e.g. :data:`FAKE_WORKER`).
     """
     port = _free_port()
     log = open(logs / "streamlit.log", "w")
-    env = dict(os.environ, CONVNET_LAB_RUNS=str(runs), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, CONVNET_LAB_RUNS=str(runs), PYTHONUNBUFFERED="1", **(extra_env or {}))
     if data is not None:
         env["CONVNET_LAB_DATA"] = str(data)
     process = subprocess.Popen(
@@ -83,13 +89,13 @@ def running_app(runs: Path, logs: Path, data: Path | None = None):
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
-    """The app, shared by the browser tests of a session."""
+    """The app, shared by the browser tests of a session; the runs it starts are trained by the fake worker."""
     _require_browser()
     runs = tmp_path_factory.mktemp("runs")
     os.environ["CONVNET_LAB_RUNS_E2E"] = str(runs)  # tests that submit runs themselves use it
     data = tmp_path_factory.mktemp("data")
     os.environ["CONVNET_LAB_DATA_E2E"] = str(data)  # tests that read what the app saved use it
-    with running_app(runs, tmp_path_factory.mktemp("logs"), data=data) as url:
+    with running_app(runs, tmp_path_factory.mktemp("logs"), data=data, extra_env=FAKE_WORKER) as url:
         yield url
 
 

@@ -40,16 +40,23 @@ def overlaps(boxes: list[dict]) -> list[str]:
     return found
 
 
+#: True once every chart on the page has been drawn by plotly (its layout computed, its SVG in
+#: place) and the set of charts is the same as at the previous poll: a rerun may still be adding some.
+CHARTS_DRAWN = """() => {
+  const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  const drawn = plots.every(p => p._fullLayout && p.querySelector('.main-svg'));
+  const state = plots.length + ':' + drawn;
+  const same = window.__chartLayoutState === state;
+  window.__chartLayoutState = state;
+  return drawn && same;
+}"""
+
+
 def check_charts(page, name: str) -> int:
+    wait_idle(page, timeout=120_000)  # the script has finished and no widget is a skeleton
+    page.wait_for_function(CHARTS_DRAWN, polling=250, timeout=120_000)
     wait_idle(page, timeout=120_000)
-    page.wait_for_timeout(500)  # plotly lays out after the script has finished
     plots = page.locator(".js-plotly-plot")
-    for _ in range(20):  # until the charts stop changing (a rerun may still be drawing)
-        count = plots.count()
-        page.wait_for_timeout(300)
-        wait_idle(page, timeout=120_000)
-        if plots.count() == count:
-            break
     problems = []
     (SCREENSHOTS / "charts").mkdir(parents=True, exist_ok=True)
     for index in range(plots.count()):

@@ -104,7 +104,7 @@ def test_every_page_through_the_sidebar(page, app_server):
     nav = page.get_by_test_id("stSidebarNav")
     titles = [t.splitlines()[-1].strip() for t in nav.get_by_test_id("stSidebarNavLink").all_inner_texts()]
     assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations", "Filters",
-                      "Segmentation", "Mask studio", "Detection"]
+                      "Segmentation", "Mask studio", "Detection", "Similarity"]
     for title in titles:
         nav.get_by_text(title, exact=True).click()
         heading = "Convnet Lab" if title == "Home" else title
@@ -126,5 +126,49 @@ def test_deep_link_on_a_freshly_started_server_runs_the_router(browser, tmp_path
         titles = [t.splitlines()[-1].strip() for t in
                   page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink").all_inner_texts()]
         assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations", "Filters",
-                          "Segmentation", "Mask studio", "Detection"]
+                          "Segmentation", "Mask studio", "Detection", "Similarity"]
         page.close()
+
+
+def test_datasets_page_lists_mask_studio_datasets_and_a_reload_keeps_the_choice(page, app_server):
+    """Issue 19: the Datasets page did not list the Mask studio's datasets at all."""
+    import os
+    import re
+    from pathlib import Path
+
+    from cv_core.datasets import UserMaskStore
+    from cv_core.datasets.user_masks import split_items
+    from ui.data import user_dataset_label
+
+    store = UserMaskStore(Path(os.environ["CONVNET_LAB_DATA_E2E"]) / "user_masks")
+    store.create("e2e_listed", ["background", "cat", "dog"])
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        mask = np.zeros((40, 56), np.uint8)
+        mask[8 + i:24 + i, 10:30] = 1 + i % 2
+        store.save_mask("e2e_listed", rng.integers(0, 256, (40, 56, 3), dtype=np.uint8), mask)
+    splits = split_items(store.list_items("e2e_listed"))
+
+    open_page(page, app_server, "Datasets")
+    box = page.get_by_role("combobox", name="Dataset", exact=True)
+    box.click()
+    page.get_by_role("option", name=user_dataset_label("e2e_listed"), exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetricValue")).to_have_text(
+        ["3", *(f"{len(splits[s]):,}" for s in ("train", "validation", "test"))])
+    captions = page.get_by_test_id("stImageCaption").filter(has_text=".png")
+    expect(captions).to_have_count(len(splits["train"]))
+    expect(page.get_by_text("Mask colours (the background is left clear)")).to_be_visible()
+    page.get_by_role("radio", name="validation").click()
+    expect(captions).to_have_count(len(splits["validation"]))
+    wait_idle(page)
+    screenshot(page, "datasets_user_masks")
+    expect(page).to_have_url(re.compile("datasets_split=validation"))  # waits: the URL follows the rerun
+
+    page.reload()
+    wait_idle(page)
+    expect(box).to_have_value(user_dataset_label("e2e_listed"))
+    expect(page.get_by_role("radio", name="validation")).to_be_checked()
+    expect(captions).to_have_count(len(splits["validation"]))
+    shown = sorted(c.split(" · ")[1] for c in captions.all_inner_texts())
+    assert shown == sorted(f"{item}.png" for item in splits["validation"])

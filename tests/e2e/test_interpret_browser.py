@@ -134,3 +134,81 @@ def test_take_a_photo_with_the_camera(browser, app_server):
         screenshot(page, "heatmaps_camera")
     finally:
         camera_browser.close()
+
+
+def _toggle(page, label: str):
+    return page.get_by_role("switch", name=label).or_(page.get_by_role("checkbox", name=label)).first
+
+
+def _opacity(page):
+    return page.get_by_test_id("stSlider").filter(has_text="Heatmap opacity").get_by_role("slider")
+
+
+def test_heatmaps_choices_survive_a_reload(page, app_server):
+    """Opacity, test-time smoothing and "Two models" are in the URL: a reload shows the same thing."""
+    open_page(page, app_server, "Heatmaps")
+    page.get_by_text("Test-time smoothing", exact=True).click()  # the switch's label (it covers the input)
+    settle(page)
+    expect(page.get_by_text("smoothed at test time").first).to_be_visible(timeout=90_000)
+    slider = _opacity(page)
+    slider.focus()
+    for _ in range(4):  # 0.50 -> 0.70, one step of 0.05 per key
+        slider.press("ArrowRight")
+    settle(page)
+    expect(slider).to_have_value("0.7")
+    page.get_by_role("radio", name="Two models", exact=True).click()
+    settle(page)
+    expect(page.get_by_text("Second model", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"opacity=0\.7.*smoothing=on|smoothing=on.*opacity=0\.7"))
+    expect(page).to_have_url(re.compile(r"compare=Two"))
+    page.reload()
+    wait_idle(page, timeout=120_000)
+    expect(_toggle(page, "Test-time smoothing")).to_be_checked()
+    expect(_opacity(page)).to_have_value("0.7")
+    expect(page.get_by_role("radio", name="Two models", exact=True)).to_be_checked()
+    expect(page.get_by_text("Second model", exact=True)).to_be_visible()
+    expect(page.get_by_text("smoothed at test time").first).to_be_visible()
+    screenshot(page, "heatmaps_after_reload")
+
+
+def test_the_smoothing_switch_stays_as_the_map_after_a_new_upload(page, app_server, tmp_path):
+    from skimage import data
+
+    open_page(page, app_server, "Heatmaps")
+    page.get_by_text("Test-time smoothing", exact=True).click()  # the switch's label (it covers the input)
+    settle(page)
+    page.get_by_role("radio", name="Upload", exact=True).click()
+    settle(page)
+    photo = tmp_path / "cat.jpg"
+    Image.fromarray(data.chelsea()).save(photo, quality=92)
+    upload(page, photo)
+    expect(page.get_by_text("Your picture (your upload)")).to_be_visible(timeout=90_000)
+    expect(_toggle(page, "Test-time smoothing")).to_be_checked()  # the switch shows what made the map
+    expect(page.get_by_text("smoothed at test time").first).to_be_visible()
+
+
+def test_an_upload_follows_the_person_to_activations_and_back(page, app_server, tmp_path):
+    from skimage import data
+
+    open_page(page, app_server, "Heatmaps")
+    page.get_by_role("radio", name="Upload", exact=True).click()
+    settle(page)
+    photo = tmp_path / "rocket photo.png"
+    Image.fromarray(data.rocket()).save(photo)
+    upload(page, photo)
+    expect(page.get_by_text("Your picture (your upload)")).to_be_visible(timeout=90_000)
+    page.get_by_test_id("stSidebarNav").get_by_text("Activations", exact=True).click()
+    page.get_by_role("heading", name="Activations", exact=True).wait_for(timeout=60_000)
+    wait_idle(page, timeout=120_000)
+    expect(page.get_by_role("radio", name="Upload", exact=True)).to_be_checked()
+    expect(page.get_by_text("rocket photo.png")).to_be_visible()
+    expect(page.get_by_test_id("stImage").filter(has_text="your upload")).to_be_visible()
+    expect(page.get_by_role("heading", level=4).first).to_contain_text("conv1")
+    screenshot(page, "activations_with_the_upload")
+    page.get_by_test_id("stSidebarNav").get_by_text("Heatmaps", exact=True).click()
+    page.get_by_role("heading", name="Heatmaps", exact=True).wait_for(timeout=60_000)
+    wait_idle(page, timeout=120_000)
+    expect(page.get_by_text("Your picture (your upload)")).to_be_visible()
+    page.get_by_role("button", name="Remove", exact=True).click()
+    settle(page)
+    expect(page.get_by_text("Your picture (your upload)")).to_have_count(0)

@@ -3,6 +3,7 @@ the class where the stroke went and the background elsewhere."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
@@ -41,6 +42,17 @@ def _drag(page, canvas, points) -> None:
         for t in np.linspace(0, 1, 12)[1:]:
             page.mouse.move(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
     page.mouse.up()
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+
+
+def _box_cells(shape, x0, y0, x1, y1) -> np.ndarray:
+    """The pixels whose centres lie inside the box (x0, y0)-(x1, y1), in image pixels."""
+    rows = (np.arange(shape[0]) + 0.5)[:, None]
+    cols = (np.arange(shape[1]) + 0.5)[None, :]
+    return (rows > y0) & (rows < y1) & (cols > x0) & (cols < x1)
 
 
 def _settle(page) -> None:
@@ -157,7 +169,7 @@ def test_paint_a_stroke_save_and_read_the_png(page, app_server):
     # A filled polygon of "triangle" (class 3) in the top-left corner, closed on its first corner.
     _choose(page, "Class", "3 · triangle")
     page.get_by_role("radio", name="Polygon").click()
-    hint = page.get_by_text("Filled polygon: click to place corners")
+    hint = page.get_by_text("Polygon: click the corners")
     expect(hint).to_contain_text("3 · triangle", timeout=WAIT)
     wait_idle(page)
     _settle(page)
@@ -174,8 +186,10 @@ def test_paint_a_stroke_save_and_read_the_png(page, app_server):
     expect(success).to_contain_text("(background, square, triangle)", timeout=WAIT)
     wait_idle(page)
     _, polygon = _saved(DATASET, "0001")
-    # Inside the polygon: image px 4.8 to 33.6 across, 4.8 to 28.8 down.
-    assert (polygon[8:26, 8:30] == 3).all(), np.unique(polygon, return_counts=True)
+    # The polygon has no outline: it covers the image pixels whose centres lie inside its corners,
+    # 4.8 to 33.6 across (columns 5 to 33) and 4.8 to 28.8 down (rows 5 to 28), and nothing more.
+    assert np.array_equal(polygon == 3, _box_cells(polygon.shape, 4.8, 4.8, 33.6, 28.8)), \
+        np.nonzero(polygon == 3)
     assert (polygon[mask == 2] == 2).all() and set(np.unique(polygon).tolist()) == {0, 2, 3}
 
     # The saved mask appears in the list.
@@ -217,3 +231,109 @@ def test_a_big_upload_is_drawn_reduced_and_saved_at_its_stored_size(page, app_se
     assert (mask[185:200, 120:900] == 1).all()
     assert (mask[:165] == 0).all() and (mask[220:] == 0).all()
     screenshot(page, "mask_studio_big_upload")
+
+
+def _tool(page, name: str) -> None:
+    """Pick a tool (clicking the tool already picked keeps it: a tool is always chosen)."""
+    page.get_by_role("radio", name=name, exact=True).click()
+    expect(page.get_by_role("radio", name=name, exact=True)).to_be_checked(timeout=WAIT)
+    _settle(page)
+
+
+def test_the_canvas_stays_put_and_a_rectangle_covers_what_was_dragged(page, app_server):
+    """The hint above the canvas wrapped for the eraser and the polygon and pushed the canvas
+    22 px down (a polygon then landed above where it was aimed); a rectangle saved one outline
+    width wider and taller than the box dragged."""
+    _open_studio(page, app_server)
+    _new_dataset(page, "e2e_rects", "shapes")
+    page.get_by_text("An empty mask (all background)").click()
+    expect(page.get_by_text("No IoU: you started from an empty mask.")).to_be_visible(timeout=WAIT)
+    _choose(page, "Class", "4 · star")
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_have_count(1, timeout=WAIT)
+    tops = {}
+    for name in ("Brush", "Eraser", "Polygon", "Rectangle", "Brush"):
+        _tool(page, name)
+        tops[name] = canvas.bounding_box()["y"]
+        screenshot(page, f"mask_studio_tool_{name.lower()}")
+    assert len(set(tops.values())) == 1, tops
+    # A narrower window: the hint may wrap inside its box, the canvas still does not move.
+    page.set_viewport_size({"width": 1000, "height": 1600})
+    _settle(page)
+    narrow = {}
+    for name in ("Eraser", "Polygon", "Brush"):
+        _tool(page, name)
+        narrow[name] = canvas.bounding_box()["y"]
+    assert len(set(narrow.values())) == 1, narrow
+    page.set_viewport_size({"width": 1400, "height": 1600})
+
+    # A rectangle dragged from (264, 264) to (408, 384) on the 480 px canvas of a 96 px picture
+    # (5 canvas px per picture px) covers picture px 52.8 to 81.6 across and 52.8 to 76.8 down.
+    _tool(page, "Rectangle")
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 264, box["y"] + 264)
+    page.mouse.down()
+    for t in np.linspace(0, 1, 10)[1:]:
+        page.mouse.move(box["x"] + 264 + t * 144, box["y"] + 264 + t * 120)
+    page.mouse.up()
+    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    screenshot(page, "mask_studio_rectangle")
+    page.get_by_role("button", name="Save to e2e_rects").click()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("(background, star)", timeout=WAIT)
+    _, mask = _saved("e2e_rects", "0001")
+    assert np.array_equal(mask == 4, _box_cells(mask.shape, 52.8, 52.8, 81.6, 76.8)), np.nonzero(mask == 4)
+
+
+def test_a_reload_keeps_the_picture_the_choices_and_the_unsaved_strokes(page, app_server):
+    _open_studio(page, app_server)
+    _new_dataset(page, "e2e_reload", "shapes")
+    _choose(page, "Split", "validation")
+    number = page.get_by_label("Picture number", exact=True)
+    number.fill("7")
+    number.press("Enter")
+    expect(page.get_by_role("heading", name="Draw on shapes, validation picture 7")).to_be_visible(timeout=WAIT)
+    page.get_by_text("An empty mask (all background)").click()
+    expect(page.get_by_text("No IoU: you started from an empty mask.")).to_be_visible(timeout=WAIT)
+    _choose(page, "Class", "3 · triangle")
+    canvas = page.locator("canvas.upper-canvas")
+    _drag(page, canvas, [(0.2, 0.3), (0.8, 0.3)])
+    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("Unsaved strokes are kept as a draft")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    expect(page).to_have_url(re.compile("mask_studio_src_index=7"))  # waits: the URL follows the rerun
+    before = canvas.screenshot()
+
+    page.reload()
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Draw on shapes, validation picture 7")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("combobox", name="Save masks into", exact=True)).to_have_value("e2e_reload")
+    expect(page.get_by_role("combobox", name="Class", exact=True)).to_have_value("3 · triangle")
+    expect(page.get_by_role("radio", name="An empty mask (all background)")).to_be_checked()
+    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text(re.compile("Your unsaved strokes from .* are back"))).to_be_visible(timeout=WAIT)
+    canvas = page.locator("canvas.upper-canvas")
+    _settle(page)
+    # The same strokes, drawn again on the canvas (the browser antialiases a redrawn path a
+    # shade differently: a few border pixels differ by a few levels; a missing stroke by ~100).
+    difference = np.abs(_pixels(canvas.screenshot()) - _pixels(before)).max(axis=-1)
+    assert difference.max() <= 30, np.argwhere(difference > 30)[:10]
+    screenshot(page, "mask_studio_after_reload")
+
+    # The strokes are live again: a second one adds to them, Undo takes it back off.
+    _drag(page, canvas, [(0.5, 0.6), (0.5, 0.9)])
+    expect(page.get_by_text("2 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    page.get_by_role("button", name="Undo", exact=True).first.click()
+    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    page.get_by_role("button", name="Save to e2e_reload").click()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("(background, triangle)", timeout=WAIT)
+    image, mask = _saved("e2e_reload", "0001")
+    # The first stroke: canvas y = 144 ± 9 is picture row 28.8 ± 1.8, x from 96 to 384.
+    rows, cols = np.nonzero(mask == 3)
+    assert 26 <= rows.min() and rows.max() <= 31 and 16 <= cols.min() and cols.max() <= 80, (rows, cols)
+    assert (mask[28:30, 22:75] == 3).all() and (mask[40:] == 0).all()
+    drafts = Path(os.environ["CONVNET_LAB_DATA_E2E"]) / "user_masks" / "e2e_reload" / "drafts"
+    assert not list(drafts.glob("*.npz"))  # saved: the draft is gone
+    expect(page.get_by_text("Unsaved strokes are kept as a draft")).to_have_count(0, timeout=WAIT)

@@ -48,7 +48,10 @@ def test_no_request_leaves_the_apps_own_host(page, app_server, request_log):
     assert hosts == {own}, f"requests to other hosts: {sorted(hosts - {own})}"
     icons = page.evaluate("() => Array.from(document.querySelectorAll('link[rel~=icon]')).map(l => l.href)")
     assert icons and all(urlparse(icon).netloc in (own, "") for icon in icons), icons
-    unexpected = [f for f in failed if not f.split(" ", 1)[1].endswith(KNOWN_PROBES)]
+    # A picture of a page left before it loaded is dropped by the server (Streamlit's media files live
+    # as long as their script run): that 404 is on our own host and is not a missing asset.
+    unexpected = [f for f in failed if not f.split(" ", 1)[1].endswith(KNOWN_PROBES)
+                  and urlparse(f.split(" ", 1)[1]).path.rsplit("/", 1)[0] != "/media"]
     assert unexpected == [], unexpected
 
 

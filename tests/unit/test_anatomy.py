@@ -8,6 +8,7 @@ from cv_core._tf import keras as _keras
 from cv_core.anatomy import block_table, compare_anatomy, layer_table, total_mult_adds
 from cv_core.models import build_mini_xception, build_small_convnet
 from cv_core.plots.architecture import compare_figure, pyramid_figure
+from tests.unit.layer_params import params_from_shapes
 
 keras = _keras()
 layers = keras.layers
@@ -151,7 +152,7 @@ def test_compare_anatomy_shows_where_separable_convs_save(mini_xception_conv2d, 
         assert row["mult_adds_ratio"] < 0.16
         assert row["params_ratio"] == pytest.approx(row["params_b"] / row["params_a"])
     assert rows[0]["params_ratio"] == rows[0]["mult_adds_ratio"] == rows[-1]["params_ratio"] == 1.0
-    assert sum(row["params_a"] for row in rows) == 4_902_625
+    assert sum(row["params_a"] for row in rows) == params_from_shapes(mini_xception_conv2d)  # no published count
     assert sum(row["params_b"] for row in rows) == 721_857
 
 
@@ -197,6 +198,7 @@ def _rss_mb() -> float:
     return int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
 
 
+@pytest.mark.slow
 def test_a_big_model_is_measured_in_another_process_and_leaves_no_memory_behind():
     from cv_core.anatomy import summarise_in_subprocess
 

@@ -1,7 +1,13 @@
-"""The benchmarks keep working: the throughput benchmark on a tiny setting, and its statistics."""
+"""The benchmarks keep working: their statistics, and each script's cheapest part on a tiny setting.
+
+No test here trains or times anything: the training benchmarks run with ``--smoke`` (stand-in
+epochs without TensorFlow, the same turn-taking processes and table), and only the parts that
+do not train (prediction, the Detection page's path) run for real. Every test is marked ``bench``.
+"""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,40 +31,43 @@ def test_quartiles():
 
 def test_throughput_benchmark_interleaves_and_reports_a_median_ratio():
     result = subprocess.run(
-        [sys.executable, "bench/train_throughput.py", "--image-size", "32", "--train-size", "96",
-         "--validation-size", "32", "--epochs", "3", "--filters", "8,16", "--variants", "separable", "--repeats", "1"],
+        [sys.executable, "bench/train_throughput.py", "--smoke", "--image-size", "32", "--train-size", "96",
+         "--validation-size", "32", "--epochs", "4", "--filters", "8,16", "--variants", "separable", "--repeats", "1"],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     (row,) = [line for line in result.stdout.splitlines() if line.startswith("| separable |")]
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[4] == "2"  # epochs 2 and 3 compared, epoch 1 left out
-    median = float(cells[5].split()[0])
-    assert 0.2 < median < 5.0
-    assert "run 1: bare [" in result.stdout and "worker [" in result.stdout
+    assert cells[4] == "3"  # epochs 2 to 4 compared, epoch 1 left out
+    assert float(cells[5].split()[0]) > 0  # a ratio of stand-in epochs: it says nothing about speed
+    (times,) = [line for line in result.stdout.splitlines() if line.startswith("separable run 1: bare [")]
+    bare, worker = re.findall(r"\[([^]]*)\]", times)
+    assert len(bare.split(",")) == len(worker.split(",")) == 3  # three timed epochs a side
 
 
+@pytest.mark.slow
 def test_segmentation_benchmark_reports_both_ratios():
     result = subprocess.run(
-        [sys.executable, "bench/segmentation.py", "--image-size", "32", "--train-size", "48", "--validation-size",
-         "16", "--epochs", "3", "--filters", "8,16", "--predict-size", "32", "--predictions", "4"],
+        [sys.executable, "bench/segmentation.py", "--smoke", "--image-size", "32", "--train-size", "48",
+         "--validation-size", "16", "--epochs", "3", "--filters", "8,16", "--predict-size", "32", "--predictions", "2"],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {line.split("|")[1].strip().split(":")[0]: [c.strip() for c in line.strip("|").split("|")]
             for line in result.stdout.splitlines() if line.startswith("| training") or line.startswith("| prediction")}
     assert set(rows) == {"training", "prediction"}
-    assert rows["training"][4] == "2 epochs" and rows["prediction"][4] == "4 calls"
+    assert rows["training"][4] == "2 epochs" and rows["prediction"][4] == "2 calls"
     for cells in rows.values():
-        # A smoke run: on epochs this short the worker's per-epoch saving dominates, so only
-        # "a positive, finite ratio" is checked here; the README has the real measurement.
-        assert 0.0 < float(cells[5].split()[0]) < 50.0
+        # A smoke run measures nothing: only "a positive, finite ratio" is checked; the README
+        # has the real measurement.
+        assert 0.0 < float(cells[5].split()[0]) < float("inf")
 
 
+@pytest.mark.slow
 def test_detection_benchmark_times_the_page_path():
     result = subprocess.run([sys.executable, "bench/detection.py", "--only", "page", "--page-calls", "2"],
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     (row,) = [line for line in result.stdout.splitlines() if line.startswith("| resize, predict_raw")]
-    assert 0.0 < float(row.split("|")[2]) < 60.0 and "goal < 1 s:" in result.stdout
+    assert 0.0 < float(row.split("|")[2]) < float("inf") and "goal < 1 s:" in result.stdout  # timed, not judged
 
 
 @pytest.mark.parametrize("script", ["bench/memory.py", "bench/startup_time.py", "bench/train_throughput.py",

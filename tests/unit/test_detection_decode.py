@@ -176,6 +176,8 @@ def test_detect_reads_the_stride_from_the_model():
         detect(model, np.zeros((1, 32, 32, 3), np.float32))
 
 
+@pytest.mark.bench
+@pytest.mark.slow
 def test_the_decoding_benchmark_runs_and_reports_its_ratio():
     repo = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "bench/detection.py", "--only", "decoding", "--image-size", "64",

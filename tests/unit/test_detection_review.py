@@ -77,3 +77,45 @@ def test_mean_average_precisions_match_one_threshold_at_a_time():
     values = mean_average_precisions(predictions, truths)
     assert values == [mean_average_precision(predictions, truths, t) for t in COCO_IOU_THRESHOLDS]
     assert coco_map(predictions, truths) == pytest.approx(np.mean(values)) and values[0] > values[-1]
+
+
+def test_boxes_under_a_pixel_are_no_candidates():
+    # An untrained detector's candidate at x 3.77-4.5, y 18.91-18.95 read "(4, 19, 4, 19)" in the table.
+    from cv_core.detection import MIN_BOX_SIDE, drop_tiny_boxes
+
+    boxes = [(2, 3.77, 18.91, 4.5, 18.95, 0.16), (0, 23.35, 26.19, 25.15, 27.27, 0.19),
+             (1, 10.0, 10.0, 10.0 + MIN_BOX_SIDE, 12.0, 0.12)]
+    raw = candidates_from_boxes(boxes, (32, 32), 5)
+    kept, dropped = drop_tiny_boxes(raw)
+    assert dropped.tolist() == [[False, True, False]]  # candidates go best score first: 0.19, 0.16, 0.12
+    assert int((dropped & (kept.scores > 0.17)).sum()) == 0 and int((dropped & (kept.scores > 0.1)).sum()) == 1
+    (shown,) = filter_detections(kept, 0.0, 1.0)
+    assert sorted(b[0] for b in shown) == [0, 1]  # the 1-pixel-wide box stays
+    assert all(x1 - x0 >= MIN_BOX_SIDE and y1 - y0 >= MIN_BOX_SIDE for _, x0, y0, x1, y1, _ in shown)
+    assert drop_tiny_boxes(kept)[1].sum() == 0  # already dropped: not counted twice
+    assert drop_tiny_boxes(raw, min_side=3.0)[1].sum() == 3
+
+
+def test_curve_gaps_say_why_a_class_has_no_curve():
+    from cv_core.detection import curve_gaps, precision_recall_curves
+
+    truths = [[(0, 0, 0, 10, 10), (1, 20, 20, 30, 30), (2, 0, 20, 10, 30)]]
+    predictions = [[(0, 0, 0, 10, 10, 0.9), (2, 40, 40, 50, 50, 0.5)]]  # class 0 hit; class 2 misses; class 1 none
+    curves = precision_recall_curves(predictions, truths)
+    assert curve_gaps(curves, 4) == {"no_truth": [3], "no_box": [1], "no_hit": [2]}
+    assert curve_gaps({}, 2) == {"no_truth": [0, 1], "no_box": [], "no_hit": []}
+
+
+@pytest.mark.parametrize("predictions, truths, why", [
+    ([[]], [[]], "no_truth"),
+    ([[]], [[(0, 0, 0, 10, 10)]], "no_box"),
+    ([[(0, 40, 40, 50, 50, 0.5)]], [[(0, 0, 0, 10, 10)]], "no_hit"),
+    ([[(0, 0, 0, 10, 10, 0.5)]], [[(0, 0, 0, 10, 10)]], None),
+])
+def test_an_empty_precision_recall_chart_says_why(predictions, truths, why):
+    from cv_core.detection import precision_recall_curves
+    from cv_core.plots.detection import EMPTY_CURVES, precision_recall_figure
+
+    figure = precision_recall_figure(precision_recall_curves(predictions, truths), ["circle"])
+    notes = [note.text for note in figure.layout.annotations]
+    assert notes == ([] if why is None else [EMPTY_CURVES[why]])

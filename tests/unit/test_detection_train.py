@@ -35,6 +35,7 @@ def one_box_baselines(train_truths, truths):
     return {"whole image": mean_average_precision(whole, truths), "mean box": mean_average_precision(mean, truths)}
 
 
+@pytest.mark.slow
 def test_a_tiny_detection_run_through_the_worker_beats_one_box_per_image(tmp_path):
     """The whole run pipeline (task table, worker, callbacks, checkpoint, final scores) trains a
     detector on shapes for seconds; its best model, reloaded in safe mode, clearly beats both
@@ -73,6 +74,7 @@ def test_a_tiny_detection_run_through_the_worker_beats_one_box_per_image(tmp_pat
     assert again.map50 == pytest.approx(validation["map50"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_the_map_callback_adds_map_to_the_epoch_logs():
     ds = open_dataset("shapes", image_size=32, train_size=16, validation_size=8, test_size=0, difficulty="easy")
     model = compile_detector(build_detector((32, 32), 5, backbone_filters=(8, 16), head_width=8), 5)

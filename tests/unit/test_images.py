@@ -319,3 +319,79 @@ def test_label_map_refuses_colour_images(mode, colour):
 def test_label_map_refuses_what_decode_image_refuses(data):
     with pytest.raises(ImageInputError):
         decode_label_map(data)
+
+
+# -- resizing: one resizer per kind of array --------------------------------------------------
+
+
+def pillow_bilinear(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Pillow's float bilinear resize, channel by channel: what the callers did before."""
+    height, width = size
+    planes = values if values.ndim == 3 else values[..., None]
+    out = np.stack([np.asarray(Image.fromarray(planes[..., c].astype(np.float32), mode="F").resize(
+        (width, height), Image.Resampling.BILINEAR)) for c in range(planes.shape[-1])], axis=-1)
+    return out if values.ndim == 3 else out[..., 0]
+
+
+@pytest.mark.parametrize("shape, size", [
+    ((10, 10), (180, 180)),        # a heatmap onto a photo
+    ((7, 9, 3), (13, 4)),          # up one way, down the other
+    ((64, 64, 3), (37, 53)),       # probabilities shrunk to a picture
+    ((150, 150, 1), (125, 125)),   # the test-time zoom's crop
+])
+def test_resize_bilinear_is_the_antialiased_triangle_filter(shape, size):
+    from cv_core.images import resize_bilinear
+
+    values = np.random.default_rng(0).random(shape).astype(np.float32)
+    out = resize_bilinear(values, size)
+    assert out.shape == size + shape[2:] and out.dtype == np.float32
+    np.testing.assert_allclose(out, pillow_bilinear(values, size), atol=2e-5)
+
+
+def test_resize_bilinear_copies_at_the_same_size_and_refuses_other_shapes():
+    from cv_core.images import resize_bilinear
+
+    values = np.ones((4, 5), np.float64)
+    same = resize_bilinear(values, (4, 5))
+    assert same.dtype == np.float32 and np.array_equal(same, values)
+    same[0, 0] = 7
+    assert values[0, 0] == 1
+    with pytest.raises(ValueError, match=r"\(H, W\) or \(H, W, C\)"):
+        resize_bilinear(np.ones((2, 2, 2, 2)), (3, 3))
+    with pytest.raises(ValueError, match="positive size"):
+        resize_bilinear(values, (0, 3))
+
+
+def test_resize_nearest_takes_the_pixel_under_each_centre():
+    from fractions import Fraction
+
+    from cv_core.images import resize_nearest
+
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        h, w, height, width = (int(n) for n in rng.integers(1, 60, 4))
+        labels = rng.integers(-3, 300, (h, w)).astype(np.int16)
+        out = resize_nearest(labels, (height, width))
+        rows = [int((Fraction(2 * i + 1, 2) * h) // height) for i in range(height)]
+        cols = [int((Fraction(2 * j + 1, 2) * w) // width) for j in range(width)]
+        assert out.dtype == labels.dtype and np.array_equal(out, labels[np.ix_(rows, cols)])
+
+
+def test_resize_nearest_a_centre_on_a_border_takes_the_pixel_that_starts_there():
+    """161 rows from 100: row 80's centre is exactly at input row 50.0 (Pillow's float maths picks 49)."""
+    from cv_core.images import resize_nearest
+
+    labels = np.arange(100, dtype=np.uint8)[:, None]
+    assert resize_nearest(labels, (161, 1))[80, 0] == 50
+
+
+def test_the_mask_resizers_are_one():
+    from cv_core.datasets import resize_mask
+    from cv_core.images import resize_nearest
+    from cv_core.mask_drawing import resize_labels
+
+    mask = np.random.default_rng(2).integers(0, 4, (23, 31)).astype(np.uint8)
+    for size in [(23, 31), (64, 48), (7, 9)]:
+        assert np.array_equal(resize_mask(mask, size), resize_nearest(mask, size))
+        assert np.array_equal(resize_labels(mask, size), resize_nearest(mask, size))
+    assert resize_mask(mask, (23, 31)) is mask  # unchanged size: the mask itself

@@ -9,6 +9,7 @@ import pytest
 
 from cv_core.interpret import filter_count, filter_patterns, pattern_scores
 from cv_core.interpret import filters as filters_module
+from cv_core.interpret.filters import ascent, patterns as patterns_module
 
 SIZE = 32
 PERIOD = 6.0
@@ -211,6 +212,7 @@ def test_a_deeper_layer_is_raised_too(model):
     assert np.all(scores >= 2 * random_scores(model, "mix", indices))
 
 
+@pytest.mark.slow
 def test_silent_filters_wake_up(mini_xception):
     """A filter that is zero on grey images still gets a pattern (Lucid's redirected ReLU)."""
     layer = "block2_act2"
@@ -309,6 +311,7 @@ def squeezenet(tmp_path_factory):
         return load_pretrained("squeezenet")
 
 
+@pytest.mark.slow
 def test_on_a_trained_imagenet_model(squeezenet):
     """SqueezeNet (trained, offline): both parameterisations raise their filters far above
     random photos-sized noise, and the Fourier patterns are far cleaner."""
@@ -340,7 +343,7 @@ def test_a_layer_traces_once(parameterization):
     filter_patterns(model, "gratings", [4], **options)  # another count
     filter_patterns(model, "gratings", [1, 2], jitter=3, blur=0.5, decay=0.1, learning_rate=3.0, steps=3,
                     seed=5, parameterization=parameterization)  # other settings
-    step = filters_module._step_function(tap_model(model, ("gratings",)), parameterization, (SIZE, SIZE), None)
+    step = ascent._step_function(tap_model(model, ("gratings",)), parameterization, (SIZE, SIZE), None)
     assert step.experimental_get_tracing_count() == 1
 
 
@@ -364,7 +367,7 @@ def test_scores_trace_once(model):
     images = np.zeros((3, SIZE, SIZE, 3), np.uint8)
     pattern_scores(model, "mix", images, [0, 1, 2])
     pattern_scores(model, "mix", images[:2], [5, 7])
-    scores = filters_module._scores_function(tap_model(model, ("mix",)), (SIZE, SIZE), None)
+    scores = ascent._scores_function(tap_model(model, ("mix",)), (SIZE, SIZE), None)
     assert scores.experimental_get_tracing_count() == 1
 
 
@@ -377,7 +380,7 @@ def test_progress_reaches_the_total(model):
 
 
 def test_progress_counts_every_slice(model, monkeypatch):
-    monkeypatch.setattr(filters_module, "SLICE_PIXELS", 2 * SIZE * SIZE)
+    monkeypatch.setattr(patterns_module, "SLICE_PIXELS", 2 * SIZE * SIZE)
     calls = []
     patterns = filter_patterns(model, "gratings", [0, 1, 2], steps=3, progress=lambda d, t: calls.append((d, t)))
     assert patterns.shape[0] == 3

@@ -41,6 +41,7 @@ def test_the_cat_heatmap_falls_on_the_cat_and_the_espresso_one_on_the_cup(squeez
     assert cup_right > 0.65, cup_right
 
 
+@pytest.mark.slow
 def test_the_top_class_of_the_cat_photo_is_a_cat_and_every_method_agrees_where(squeezenet):
     from cv_core.interpret import METHODS
     from cv_core.pretrained import sample_photos

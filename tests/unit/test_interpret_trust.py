@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from cv_core.interpret import (
-    READING,
     causal_curves,
     class_probabilities,
     deletion_curve,
@@ -22,6 +21,19 @@ from cv_core.interpret import (
     sanity_check,
     sanity_verdict,
     spearman,
+)
+from cv_core.interpret.trust import (
+    AUC_MARGIN,
+    KEPT_GOOD,
+    KEPT_POOR,
+    LOW_CHANCE,
+    class_chance_note,
+    map_is_blank,
+    read_deletion,
+    read_insertion,
+    read_kept,
+    read_localisation,
+    read_trust,
 )
 from tests.unit.test_interpret_cam import REGION, SIZE, functional_model, nested_model
 
@@ -277,7 +289,7 @@ def test_a_weightless_mask_survives_randomisation_so_the_region_model_stays_loca
 
 
 def test_nested_models_are_cloned_not_shared():
-    from cv_core.interpret.trust import _clone
+    from cv_core.interpret.trust.sanity import _clone
 
     model = nested_model()
     clone = _clone(model)
@@ -293,7 +305,7 @@ def test_nested_models_are_cloned_not_shared():
 def test_randomising_the_head_after_explaining_refreshes_the_cached_logits():
     """The tap model reads logits through a copy of the head's weights; a randomised head
     must not be explained with the old copy."""
-    from cv_core.interpret.trust import _clone, _forget_taps
+    from cv_core.interpret.trust.sanity import _clone, _forget_taps
 
     clone = _clone(colour_model())
     image = _red_square()
@@ -307,6 +319,7 @@ def test_randomising_the_head_after_explaining_refreshes_the_cached_logits():
     assert grad_cam(clone, image, class_index=CLASS).max() == 0.0
 
 
+@pytest.mark.slow
 def test_randomised_copies_are_released():
     from cv_core.interpret import _graph
 
@@ -389,14 +402,9 @@ def test_spearman_matches_scipy_with_ties():
     b = a + rng.normal(0, 2, 200)
     assert spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic, abs=1e-12)
     assert spearman(a, -a) == pytest.approx(-1.0)
+    assert spearman(b, b.copy()) == 1.0  # exactly: the sanity check's first step is 1 by definition
     assert spearman(np.zeros(5), np.zeros(5)) == 1.0
     assert spearman(np.zeros(5), np.arange(5)) == 0.0
-
-
-def test_every_score_has_a_plain_reading():
-    assert {"deletion", "insertion", "keep_heat_region", "energy_inside", "pointing_game",
-            "sanity_check"} <= set(READING)
-    assert all(isinstance(text, str) and text.endswith(".") for text in READING.values())
 
 
 def test_the_class_index_is_the_original_models():
@@ -407,7 +415,7 @@ def test_the_class_index_is_the_original_models():
 
 
 def test_the_random_yardstick_removes_whole_cells():
-    from cv_core.interpret.trust import _random_block_order
+    from cv_core.interpret.trust._common import _random_block_order
 
     order = _random_block_order((28, 42), np.random.default_rng(0), cells=14)
     assert sorted(order.tolist()) == list(range(28 * 42))  # every pixel exactly once
@@ -416,3 +424,103 @@ def test_the_random_yardstick_removes_whole_cells():
     assert changes == 14 * 14 - 1  # one cell after another, never interleaved
     other = _random_block_order((28, 42), np.random.default_rng(1), cells=14)
     assert not np.array_equal(order, other)
+
+
+# --------------------------------------------------------------------------------------
+# A map that vanishes has not passed the sanity check
+# --------------------------------------------------------------------------------------
+
+
+def test_a_map_that_vanishes_on_the_randomised_model_has_not_passed():
+    model = colour_model()
+
+    def vanishing(current, batch, class_index):
+        """Grad-CAM on the trained model, a blank map on every randomised copy (as Score-CAM from fire9 on)."""
+        return grad_cam(current, batch, class_index) if current is model else np.zeros((SIZE, SIZE), np.float32)
+
+    result = sanity_check(model, _red_square(), methods={"vanishing": vanishing, "Grad-CAM": "grad_cam"})
+    assert result["correlations"]["vanishing"][1:] == [0.0, 0.0]  # a blank map correlates 0 with anything
+    assert result["vanished"]["vanishing"] == [False, True, True]
+    assert result["vanished"]["Grad-CAM"] == [False, False, False]
+    verdict = result["verdicts"]["vanishing"]
+    assert verdict.startswith("Not passed") and "vanished" in verdict and "'predictions'" in verdict
+    assert result["verdicts"]["Grad-CAM"].startswith("Passes")
+
+
+def test_the_verdict_reads_vanished_maps_before_the_numbers():
+    steps = ["original", "head", "body"]
+    assert sanity_verdict([1.0, 0.0, 0.0], steps).startswith("Passes")
+    assert sanity_verdict([1.0, 0.0, 0.0], steps, vanished=[False, True, True]).startswith("Not passed")
+    assert "'body'" in sanity_verdict([1.0, 0.4, 0.0], steps, vanished=[False, False, True])
+    assert sanity_verdict([1.0, 0.0, 0.0], steps, vanished=[True, True, True]).startswith("Cannot be judged")
+
+
+def test_a_blank_map_is_one_with_every_pixel_the_same():
+    assert map_is_blank(np.zeros((4, 4))) and map_is_blank(np.full((4, 4), 0.7))
+    ramp = np.zeros((4, 4))
+    ramp[0, 0] = 1e-3
+    assert not map_is_blank(ramp) and not map_is_blank(_region_map())
+
+
+# --------------------------------------------------------------------------------------
+# One sentence per check, and a verdict
+# --------------------------------------------------------------------------------------
+
+
+def _curve(auc, random_auc):
+    return {"auc": auc, "random_auc": random_auc}
+
+
+def test_each_check_reads_better_than_chance_no_better_or_worse():
+    random_auc = 0.4
+    step = 2 * AUC_MARGIN * random_auc  # clearly past the margin either way
+    assert read_deletion(_curve(random_auc - step, random_auc)).status == "good"
+    assert read_deletion(_curve(random_auc, random_auc)).status == "chance"
+    assert read_deletion(_curve(random_auc + step, random_auc)).status == "poor"
+    assert read_insertion(_curve(random_auc + step, random_auc)).status == "good"
+    assert read_insertion(_curve(random_auc - step, random_auc)).status == "poor"
+    assert read_deletion(_curve(0.2, None)).status == "unknown"
+    # the issue's Grad-CAM on the default cat: deletion worse than random by 0.034
+    cat = read_deletion(_curve(0.2 + 0.034, 0.2))
+    assert cat.status == "poor" and "worse than chance" in cat.sentence and "0.234" in cat.sentence
+    full = 0.6
+    kept = {"probability_full": full, "kept_fraction": 0.3}
+    assert read_kept({**kept, "probability_kept": KEPT_GOOD * full + 0.01}).status == "good"
+    assert read_kept({**kept, "probability_kept": (KEPT_GOOD + KEPT_POOR) / 2 * full}).status == "chance"
+    poor = read_kept({**kept, "probability_kept": 0.008})  # the cat's 0.8% (-99%)
+    assert poor.status == "poor" and "0.8%" in poor.sentence
+    assert read_kept({**kept, "kept_fraction": 0.0, "probability_kept": 0.0}).status == "poor"
+    on = {"energy_inside": 0.8, "mask_fraction": 0.2, "pointing_hit": True}
+    assert read_localisation(on).status == "good"
+    assert read_localisation({**on, "energy_inside": 0.2}).status == "poor"
+    assert read_localisation({**on, "pointing_hit": False}).status == "chance"
+
+
+def test_the_verdict_on_the_region_model_trusts_the_true_region_and_not_its_inverse(region_model):
+    image, heat = _image(4), _region_map()
+    full = float(class_probabilities(region_model, image)[CLASS])
+
+    def verdict(heatmap):
+        curves = causal_curves(region_model, image, heatmap, CLASS, steps=8, random_orders=2,
+                               insertion_baseline="zeros")
+        kept = keep_heat_region(region_model, image, heatmap, CLASS)
+        return read_trust(curves["deletion"], curves["insertion"], kept, probability=full, class_name="region")
+
+    good = verdict(heat)
+    assert {r.status for r in good["checks"].values()} == {"good"}
+    assert good["verdict"].status == "good" and "“region”" in good["verdict"].sentence
+    bad = verdict(1.0 - heat)
+    assert bad["verdict"].status == "poor"
+    assert "no better than a random order" in bad["verdict"].sentence
+
+
+def test_a_class_with_almost_no_chance_gets_a_warning_and_a_careful_verdict():
+    assert class_chance_note(LOW_CHANCE, "cat") is None
+    note = class_chance_note(0.0004, "snorkel")
+    assert "almost no chance" in note and "p = 0.0%" in note and "“snorkel”" in note
+    good = read_deletion(_curve(0.0, 0.4))
+    assert read_trust(_curve(0.0, 0.4), _curve(0.9, 0.4), {"probability_full": 0.9, "probability_kept": 0.9,
+                                                           "kept_fraction": 0.2})["verdict"].status == "good"
+    low = read_trust(_curve(0.0, 0.4), _curve(0.9, 0.4), {"probability_full": 0.9, "probability_kept": 0.9,
+                                                          "kept_fraction": 0.2}, probability=LOW_CHANCE / 2)
+    assert good.status == "good" and low["verdict"].status == "poor" and "almost no chance" in low["verdict"].sentence

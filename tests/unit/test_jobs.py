@@ -1,8 +1,10 @@
-"""Worker processes for real: complete, queue, cancel, kill + resume, NaN loss.
+"""Worker processes: complete, queue, cancel, kill + resume, NaN loss.
 
-Each run is a separate ``python -m cv_core.runs.worker`` process training the "tiny"
-preset (32 px shapes, a two-block mini-Xception), so a run takes a few seconds, most of it
-importing TensorFlow.
+Each run is a separate worker process. The real one (``python -m cv_core.runs.worker``, marked
+``slow``) trains the "tiny" preset (32 px shapes, a two-block mini-Xception), so a run takes a few
+seconds, most of it importing TensorFlow. The queue, cancel and resume bookkeeping also runs
+against ``tests/fake_worker.py`` (the real worker's queue and files, no TensorFlow: about a second
+a run), which is what the fast lane (``-m "not slow"``) runs.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cv_core.runs import jobs, store
+from cv_core.runs import files, folders, jobs, liveness
 from cv_core.runs.spec import SpecError, preset_spec
+from tests.fake_worker import BATCH_SECONDS_ENV
 
 TIMEOUT = 120.0
 
@@ -41,15 +44,29 @@ def wait_for(condition, timeout: float = TIMEOUT, interval: float = 0.05, what: 
 
 
 def state(run_dir: Path) -> str:
-    return store.read_status(run_dir)["state"]
+    return files.read_status(run_dir)["state"]
 
 
 def wait_final(run_dir: Path, timeout: float = TIMEOUT) -> dict:
-    wait_for(lambda: state(run_dir) in store.FINAL_STATES, timeout, what=f"{run_dir.name} to finish")
-    status = store.read_status(run_dir)
+    wait_for(lambda: state(run_dir) in liveness.FINAL_STATES, timeout, what=f"{run_dir.name} to finish")
+    status = files.read_status(run_dir)
     if status["state"] == "failed":
-        print((run_dir / store.LOG_FILE).read_text())
+        print((run_dir / files.LOG_FILE).read_text())
     return status
+
+
+@pytest.fixture
+def worker(request, monkeypatch):
+    """``"fake"`` (tests/fake_worker.py, 20 ms a batch) or ``"real"`` (TensorFlow); see :data:`FAKE_AND_REAL`."""
+    if request.param == "fake":
+        request.getfixturevalue("fake_worker")
+        monkeypatch.setenv(BATCH_SECONDS_ENV, "0.02")
+    return request.param
+
+
+#: Run a test against the fake worker (fast lane) and the real one (``slow``).
+FAKE_AND_REAL = pytest.mark.parametrize("worker", ["fake", pytest.param("real", marks=pytest.mark.slow)],
+                                        indirect=True)
 
 
 @pytest.fixture
@@ -57,43 +74,59 @@ def runs_root(tmp_path):
     """A runs root whose leftover worker processes are killed after the test."""
     root = tmp_path / "runs"
     yield root
-    for run_dir in store.run_dirs(root):
-        status = store.read_status(run_dir)
-        if store.worker_alive(status):
+    for run_dir in liveness.run_dirs(root):
+        status = files.read_status(run_dir)
+        if liveness.worker_alive(status):
             os.kill(status["pid"], signal.SIGKILL)
 
 
-def test_two_runs_complete_one_at_a_time_in_order(runs_root):
+@pytest.mark.slow
+def test_a_real_run_trains_and_writes_every_file(runs_root):
+    from cv_core.runs import build_model
+
+    spec = tiny(epochs=3)
+    first = jobs.submit_run(spec, runs_root)
+    status = wait_final(first)
+    assert status["state"] == "completed", status
+    assert [row["epoch"] for row in files.read_metrics(first)] == [1, 2, 3]
+    row = files.read_metrics(first)[-1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"} <= set(row)
+    assert (first / "best.keras").is_file() and (first / "last.keras").is_file()
+    assert 0 <= files.read_test_metrics(first)["accuracy"] <= 1
+    # The summary counts the model the spec builds (5 classes: the shapes).
+    assert files.read_summary(first)["params"] == build_model(spec, 5).count_params()
+    assert any(p.is_file() for p in (first / "tensorboard").rglob("*"))
+    assert not (first / "backup").exists()  # BackupAndRestore cleans up after a finished fit
+    assert status["heartbeat"] >= status["started_at"] and status["epoch"] == 3
+
+
+def test_two_runs_complete_one_at_a_time_in_order(runs_root, fake_worker):
     first = jobs.submit_run(tiny(epochs=3), runs_root)
     second = jobs.submit_run(tiny(epochs=2, seed=1), runs_root)
 
     wait_for(lambda: state(first) == "running", what="the first run to start")
-    waiting = store.read_status(second)
-    assert waiting["state"] == "queued" and store.worker_alive(waiting)
+    waiting = files.read_status(second)
+    assert waiting["state"] == "queued" and liveness.worker_alive(waiting)
 
     status = wait_final(first)
     assert status["state"] == "completed", status
-    assert [row["epoch"] for row in store.read_metrics(first)] == [1, 2, 3]
-    row = store.read_metrics(first)[-1]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"} <= set(row)
-    assert (first / "best.keras").is_file()
-    assert 0 <= store.read_test_metrics(first)["accuracy"] <= 1
-    assert store.read_summary(first)["params"] > 0
-    assert any(p.is_file() for p in (first / "tensorboard").rglob("*"))
-    assert not (first / "backup").exists()  # BackupAndRestore cleans up after a finished fit
+    assert [row["epoch"] for row in files.read_metrics(first)] == [1, 2, 3]
+    assert 0 <= files.read_test_metrics(first)["accuracy"] <= 1
+    assert not (first / "backup").exists()
     assert status["heartbeat"] >= status["started_at"] and status["epoch"] == 3
 
     later = wait_final(second)
     assert later["state"] == "completed", later
     assert status["started_at"] < status["finished_at"] <= later["started_at"]
-    assert [run.state for run in store.list_runs(runs_root)] == ["completed", "completed"]
+    assert [run.state for run in folders.list_runs(runs_root)] == ["completed", "completed"]
 
 
-def test_cancel_running_run_within_a_batch_and_queued_run_without_training(runs_root):
+def test_cancel_running_run_within_a_batch_and_queued_run_without_training(runs_root, fake_worker, monkeypatch):
+    monkeypatch.setenv(BATCH_SECONDS_ENV, "0.02")
     running = jobs.submit_run(longer(512, epochs=200), runs_root)
     queued = jobs.submit_run(tiny(), runs_root)
 
-    wait_for(lambda: store.read_metrics(running), what="the first epoch")
+    wait_for(lambda: files.read_metrics(running), what="the first epoch")
     jobs.request_cancel(queued)
     jobs.request_cancel(running)
     asked = time.time()
@@ -102,38 +135,52 @@ def test_cancel_running_run_within_a_batch_and_queued_run_without_training(runs_
     # A tiny batch takes milliseconds; the bound leaves room for a slow, shared CI machine.
     assert status["finished_at"] - asked < 10.0, "cancel should take effect within about a batch"
     assert status["message"].startswith("Cancelled during epoch")
-    assert len(store.read_metrics(running)) < 200
+    assert len(files.read_metrics(running)) < 200
 
     other = wait_final(queued, timeout=30)
     assert other["state"] == "cancelled" and "started_at" not in other
     assert not (queued / "metrics.jsonl").exists()
 
 
-def test_killed_worker_is_interrupted_then_resumes_without_repeating_epochs(runs_root):
+@FAKE_AND_REAL
+def test_killed_then_cancelled_run_resumes_each_time_without_repeating_epochs(runs_root, worker):
     run_dir = jobs.submit_run(longer(256, epochs=12), runs_root)
-    rows = wait_for(lambda: len(store.read_metrics(run_dir)) >= 2 and store.read_metrics(run_dir),
+    rows = wait_for(lambda: len(files.read_metrics(run_dir)) >= 2 and files.read_metrics(run_dir),
                     what="two epochs")
-    pid = store.read_status(run_dir)["pid"]
+    pid = files.read_status(run_dir)["pid"]
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: store.worker_alive(store.read_status(run_dir)) is False, timeout=10, what="the worker to die")
+    wait_for(lambda: liveness.worker_alive(files.read_status(run_dir)) is False, timeout=10, what="the worker to die")
 
-    assert run_dir.name in store.reconcile_runs(runs_root)
-    status = store.read_status(run_dir)
+    assert run_dir.name in liveness.reconcile_runs(runs_root)
+    status = files.read_status(run_dir)
     assert status["state"] == "interrupted" and f"pid {pid}" in status["message"]
 
     new_pid = jobs.resume_run(run_dir)
     assert new_pid != pid
+    # Resumed, it is cancelled within an epoch after two more, and resumed again.
+    wait_for(lambda: files.read_status(run_dir).get("attempt") == 2 and len(files.read_metrics(run_dir)) >= 4,
+             what="two more epochs")
+    jobs.request_cancel(run_dir)
+    status = wait_final(run_dir)
+    assert status["state"] == "cancelled" and status["message"].startswith("Cancelled during epoch"), status
+    before = files.read_metrics(run_dir)
+    done = [row["epoch"] for row in before]
+    assert done == list(range(1, len(done) + 1)) and len(done) < 12
+    jobs.resume_run(run_dir)
     status = wait_final(run_dir)
     assert status["state"] == "completed", status
-    assert status["attempt"] == 2
-    final = store.read_metrics(run_dir)
+    assert status["attempt"] == 3
+    final = files.read_metrics(run_dir)
     assert [row["epoch"] for row in final] == list(range(1, 13))
     assert final[0]["time"] == rows[0]["time"], "epoch 1 must not be trained again"
-    assert "Resuming after epoch" in (run_dir / store.LOG_FILE).read_text()
-    assert store.read_test_metrics(run_dir)["accuracy"] >= 0
+    assert [row["time"] for row in final[:len(before)]] == [row["time"] for row in before], \
+        "the epochs finished before the cancel must not be trained again"
+    assert "Resuming after epoch" in (run_dir / files.LOG_FILE).read_text()
+    assert files.read_test_metrics(run_dir)["accuracy"] >= 0
 
 
-def test_nan_loss_fails_the_run_with_the_reason(runs_root):
+@FAKE_AND_REAL
+def test_nan_loss_fails_the_run_with_the_reason(runs_root, worker):
     run_dir = jobs.submit_run(tiny(learning_rate=1e10, epochs=5), runs_root)
     status = wait_final(run_dir)
     assert status["state"] == "failed"
@@ -141,19 +188,7 @@ def test_nan_loss_fails_the_run_with_the_reason(runs_root):
     assert status["message"] == status["error"]
 
 
-def test_cancelled_run_resumes_from_its_last_finished_epoch(runs_root):
-    run_dir = jobs.submit_run(longer(256, epochs=8), runs_root)
-    wait_for(lambda: len(store.read_metrics(run_dir)) >= 2, what="two epochs")
-    jobs.request_cancel(run_dir)
-    assert wait_final(run_dir)["state"] == "cancelled"
-    done = [row["epoch"] for row in store.read_metrics(run_dir)]
-    jobs.resume_run(run_dir)
-    status = wait_final(run_dir)
-    assert status["state"] == "completed", status
-    assert [row["epoch"] for row in store.read_metrics(run_dir)] == list(range(1, 9))
-    assert done == list(range(1, len(done) + 1)) and status["attempt"] == 2
-
-
+@pytest.mark.slow
 def test_completed_run_continues_as_a_new_linked_run_from_its_final_weights(runs_root):
     from cv_core.runs import continue_run, load_best_model
     from cv_core.runs.folders import RunStateError
@@ -165,12 +200,12 @@ def test_completed_run_continues_as_a_new_linked_run_from_its_final_weights(runs
     with pytest.raises(SpecError, match="positive whole number"):
         continue_run(first, 0)
     later = continue_run(first, 3, owner="browser-a")
-    spec = store.read_spec(later)
+    spec = files.read_spec(later)
     assert spec.continues == str(first.absolute()) and spec.epochs == 3 and spec.notes == f"Continues {first.name}"
-    assert store.read_status(later)["owner"] == "browser-a"
+    assert files.read_status(later)["owner"] == "browser-a"
     assert wait_final(later)["state"] == "completed"
-    assert [row["epoch"] for row in store.read_metrics(later)] == [1, 2, 3]
-    assert f"Starting from the weights of {first.absolute() / 'last.keras'}" in (later / store.LOG_FILE).read_text()
+    assert [row["epoch"] for row in files.read_metrics(later)] == [1, 2, 3]
+    assert f"Starting from the weights of {first.absolute() / 'last.keras'}" in (later / files.LOG_FILE).read_text()
     assert _starting_weights(first).name == "last.keras"
     # It starts where the first run ended, not from scratch: with a negligible learning
     # rate, a continued run's weights stay the earlier run's final weights.
@@ -183,19 +218,20 @@ def test_completed_run_continues_as_a_new_linked_run_from_its_final_weights(runs
     np.testing.assert_allclose(load_best_model(still).get_layer("stem_conv").get_weights()[0], final, atol=1e-6)
     assert not np.allclose(load_best_model(later).get_layer("stem_conv").get_weights()[0], final, atol=1e-6)
     with pytest.raises(RunStateError, match="resume it instead"):
-        interrupted = store.create_run(tiny(), runs_root)
-        store.update_status(interrupted, state="interrupted")
+        interrupted = folders.create_run(tiny(), runs_root)
+        files.update_status(interrupted, state="interrupted")
         continue_run(interrupted, 2)
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_curve(runs_root):
     """TensorFlow's op determinism is on in the worker: two runs of one spec agree to the bit."""
     spec = longer(128, epochs=3, augmentation=True, dropout_rate=0.5)
     first, second = jobs.submit_run(spec, runs_root), jobs.submit_run(spec, runs_root)
     assert wait_final(first)["state"] == wait_final(second)["state"] == "completed"
     keys = ("loss", "accuracy", "val_loss", "val_accuracy")
-    curves = [[{k: row[k] for k in keys} for row in store.read_metrics(run)] for run in (first, second)]
+    curves = [[{k: row[k] for k in keys} for row in files.read_metrics(run)] for run in (first, second)]
     assert len(curves[0]) == 3 and curves[0] == curves[1]
     other = jobs.submit_run(spec.replace(seed=1), runs_root)
     assert wait_final(other)["state"] == "completed"
-    assert [{k: row[k] for k in keys} for row in store.read_metrics(other)] != curves[0]
+    assert [{k: row[k] for k in keys} for row in files.read_metrics(other)] != curves[0]

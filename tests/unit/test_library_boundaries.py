@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_importing_any_cv_core_module_never_imports_streamlit():
     code = (
         "import importlib, pkgutil, sys, cv_core\n"

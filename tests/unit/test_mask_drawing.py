@@ -312,3 +312,56 @@ def test_parse_class_names():
 def test_parse_class_names_refuses(text, match):
     with pytest.raises(MaskError, match=match):
         parse_class_names(text)
+
+
+def _canvas_with_rect(size, left, top, width, height, stroke_width, colour, supersample=8) -> np.ndarray:
+    """What the canvas draws for a Fabric rect at origin left/top: the fill over
+    [left, left + width) and, with an outline, the outline's full width added on the right and
+    bottom (the stroke is centred on a path offset by half its width). Coverage is antialiased
+    as a browser does: alpha = the covered share of each pixel."""
+    h, w = size
+    s = supersample
+    ys = (np.arange(h * s) + 0.5) / s
+    xs = (np.arange(w * s) + 0.5) / s
+    inside = ((ys >= top) & (ys < top + height + stroke_width))[:, None] & \
+             ((xs >= left) & (xs < left + width + stroke_width))[None, :]
+    coverage = inside.reshape(h, s, w, s).mean(axis=(1, 3))
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[..., :3] = colour
+    rgba[..., 3] = np.round(coverage * 255).astype(np.uint8)
+    return rgba
+
+
+def _cells(shape, x0, y0, x1, y1) -> np.ndarray:
+    rows = (np.arange(shape[0]) + 0.5)[:, None]
+    cols = (np.arange(shape[1]) + 0.5)[None, :]
+    return (rows > y0) & (rows < y1) & (cols > x0) & (cols < x1)
+
+
+@pytest.mark.parametrize("left, top, width, height", [
+    (264, 264, 144, 120),            # the browser test's rectangle, on whole canvas pixels
+    (263.4, 101.7, 77.9, 40.2),      # fractional edges: antialiased borders
+    (0, 0, 480, 480),                # the whole canvas
+    (31, 402, 6, 5),                 # about one picture pixel
+])
+def test_a_rectangle_without_outline_covers_exactly_the_dragged_pixels(left, top, width, height):
+    """Issue 19: rectangles saved one outline width wider and taller than dragged. The Mask
+    studio now draws filled shapes with ``strokeWidth`` 0; the canvas-to-mask conversion then
+    maps the dragged box (canvas px, 5 per picture px) to exactly the picture pixels whose centres
+    lie inside it."""
+    palette = drawing_palette(6)
+    rgba = _canvas_with_rect((480, 480), left, top, width, height, 0, palette[4])
+    mask = apply_strokes(blank_mask((96, 96)), canvas_to_labels(rgba, palette))
+    expected = _cells((96, 96), left / 5, top / 5, (left + width) / 5, (top + height) / 5)
+    assert np.array_equal(mask == 4, expected), (np.argwhere(mask == 4).min(0), np.argwhere(mask == 4).max(0))
+
+
+def test_a_rectangle_with_an_outline_would_cover_more_than_was_dragged():
+    """Why the studio draws filled shapes without an outline: an outline of 18 canvas px (the
+    default brush) adds 18 px on the right and bottom, 3 to 4 picture pixels."""
+    palette = drawing_palette(6)
+    rgba = _canvas_with_rect((480, 480), 264, 264, 144, 120, 18, palette[4])
+    mask = apply_strokes(blank_mask((96, 96)), canvas_to_labels(rgba, palette))
+    dragged = _cells((96, 96), 52.8, 52.8, 81.6, 76.8)
+    assert np.array_equal(mask == 4, _cells((96, 96), 52.8, 52.8, (408 + 18) / 5, (384 + 18) / 5))
+    assert (mask[dragged] == 4).all() and (mask[~dragged] == 4).any()  # rows to 79 and columns to 84, not 76 and 81

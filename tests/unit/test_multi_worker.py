@@ -58,6 +58,7 @@ def wait_all(processes, timeout: float = TIMEOUT) -> list[int]:
     return codes
 
 
+@pytest.mark.slow
 def test_two_workers_train_in_step_and_the_chief_writes_the_run(tmp_path):
     from cv_core._tf import keras
     from cv_core.runs.worker import weights_digest
@@ -83,10 +84,12 @@ def test_two_workers_train_in_step_and_the_chief_writes_the_run(tmp_path):
     assert status["trainable_weights_sha256"] == other_status["trainable_weights_sha256"] == saved
 
 
+@pytest.mark.slow
 def test_a_multi_worker_run_resumes_when_run_again(tmp_path):
     runs = tmp_path / "runs"
-    # Long enough epochs (160 steps of 8 images) that both workers are surely mid-epoch when stopped.
-    options = ["--epochs", "3", "--batch-size", "8", "--dataset-option", "train_size=1280",
+    # Long enough epochs (160 steps of 8 images) that both workers are surely mid-epoch when stopped;
+    # two epochs: the first is kept, the second is cut short and trained again.
+    options = ["--epochs", "2", "--batch-size", "8", "--dataset-option", "train_size=1280",
                "--dataset-option", "validation_size=32"]
     processes = start_workers(runs, *options, logs=tmp_path)
     chief = runs / "two-machines"
@@ -109,10 +112,10 @@ def test_a_multi_worker_run_resumes_when_run_again(tmp_path):
     assert codes == [0, 0], (tmp_path / "worker0.log").read_text()[-3000:]
     assert read_status(chief)["state"] == "completed" and read_status(chief)["attempt"] == 2
     final = read_metrics(chief)
-    assert [row["epoch"] for row in final] == [1, 2, 3]
+    assert [row["epoch"] for row in final] == [1, 2]
     assert final[0]["time"] == before[0]["time"], "epoch 1 must not be trained again"
-    assert "Resuming after epoch 1/3" in (tmp_path / "worker0.log").read_text()
-    assert "Resuming after epoch 1/3" in (tmp_path / "worker1.log").read_text()
+    assert "Resuming after epoch 1/2" in (tmp_path / "worker0.log").read_text()
+    assert "Resuming after epoch 1/2" in (tmp_path / "worker1.log").read_text()
 
 
 def test_a_cluster_needs_a_run_id(tmp_path):

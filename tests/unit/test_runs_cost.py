@@ -1,4 +1,4 @@
-"""The cost of a spec, known before building: exact sizes, the resource budget, refusals."""
+"""The cost of a spec: a coarse guard before anything is built, then the real model's sizes, the budget."""
 
 from __future__ import annotations
 
@@ -7,43 +7,81 @@ import sys
 
 import pytest
 
-from cv_core.runs import ResourceBudget, SpecError, architecture_cost, check_resources, preset_spec, validate_spec
-from cv_core.runs.cost import MEMORY_BUDGET_ENV, memory_bytes
+from cv_core.runs import (
+    TASKS,
+    ResourceBudget,
+    SpecError,
+    architecture_cost,
+    check_resources,
+    estimate_seconds,
+    preset_spec,
+    validate_spec,
+)
+from cv_core.runs import cost as cost_module
+from cv_core.runs.cost import COARSE_MARGIN, MEMORY_BUDGET_ENV, coarse_cost, memory_bytes
 
 QUICK = preset_spec("quick")
 
+#: One spec per architecture of the task table, plus variants that change its size a lot.
+SPECS = [
+    *(preset_spec("tiny", task=task, model=name, filters=architecture.default_filters[:3],
+                  image_size=48 if task != "classification" else 64)
+      for task, entry in TASKS.items() for name, architecture in entry.architectures.items()),
+    QUICK.replace(conv_type="conv2d"),
+    QUICK.replace(batchnorm="none", residual=False, augmentation=True),
+    QUICK.replace(filters=(8, 8, 8, 8, 512), image_size=64),
+    QUICK.replace(model="small_convnet", filters=(32, 64, 128, 256, 256), image_size=180),
+    preset_spec("book", dataset_root="/data/cats"),
+    preset_spec("book", task="segmentation", dataset_root="/data/pets"),
+    preset_spec("tiny", task="segmentation", model="unet", conv_type="separable", filters=(8, 16, 32, 64),
+                image_size=64),
+    preset_spec("tiny", task="detection", model="centernet_s8", filters=(8, 16, 32), image_size=48),
+]
 
-@pytest.mark.parametrize(
-    "changes, num_classes",
-    [
-        ({}, 5),
-        ({}, 2),
-        ({"conv_type": "conv2d"}, 5),
-        ({"batchnorm": "after_activation"}, 5),
-        ({"batchnorm": "none", "residual": False}, 3),
-        ({"augmentation": True, "dropout_rate": 0.0}, 5),
-        ({"filters": (8, 16, 24), "image_size": 33}, 7),
-        ({"model": "small_convnet", "filters": (8, 16, 32), "image_size": 64}, 5),
-        ({"model": "small_convnet", "filters": (4, 8), "image_size": 20}, 2),
-        ({"image_size": 180, "filters": (32, 64, 128, 256, 512), "augmentation": True}, 2),  # the book's
-    ],
-)
-def test_cost_from_the_spec_equals_the_built_model(changes, num_classes):
+
+def _label(spec) -> str:
+    return f"{spec.model}-{'-'.join(map(str, spec.filters))}-{spec.image_size}px-{spec.conv_type}"
+
+
+@pytest.fixture
+def no_building(monkeypatch):
+    """Any attempt to build or measure a model fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was built")
+
+    cost_module.clear_measurements()
+    monkeypatch.setattr("cv_core.runs.model.build_model", refuse)
+    monkeypatch.setattr("cv_core.anatomy.summarise_in_subprocess", refuse)
+    yield
+    cost_module.clear_measurements()
+
+
+@pytest.mark.parametrize("spec", SPECS[:6] + SPECS[-4:], ids=_label)
+def test_the_reported_size_is_the_built_models(spec):
     from cv_core.anatomy import total_mult_adds
     from cv_core.runs.model import build_model
 
-    spec = QUICK.replace(**changes)
-    model = build_model(spec, num_classes)
-    cost = architecture_cost(spec, num_classes)
+    classes = 3 if spec.task == "segmentation" else 5
+    model = build_model(spec, classes)
+    cost = architecture_cost(spec, classes)
     assert cost.params == model.count_params()
     assert cost.mult_adds == total_mult_adds(model)
-    outputs = [layer.output for layer in model.layers]
-    assert cost.activations == sum(int(__import__("math").prod(t.shape[1:])) for t in outputs)
+    assert cost.largest_map == max(int(__import__("math").prod(layer.output.shape[1:])) for layer in model.layers)
 
 
-def test_the_books_model_is_721857_parameters_by_the_cost_walk_too():
+def test_the_books_model_is_721857_parameters():
     book = preset_spec("book", dataset_root="/data/cats")
-    assert architecture_cost(book, 2).params == 721_857
+    assert architecture_cost(book, 2).params == 721_857  # the book's mini-Xception (chapter 9)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=_label)
+def test_the_coarse_guard_is_within_its_margin_of_every_model(spec):
+    """What the guard refuses unbuilt is over the limit for real: its estimate is never more than
+    COARSE_MARGIN times off the model's real size, either way."""
+    coarse, real = coarse_cost(spec), architecture_cost(spec, 5)
+    for name in ("params", "activations"):
+        ratio = getattr(coarse, name) / getattr(real, name)
+        assert 1 / COARSE_MARGIN < ratio < COARSE_MARGIN, (name, ratio)
 
 
 @pytest.mark.parametrize(
@@ -51,15 +89,82 @@ def test_the_books_model_is_721857_parameters_by_the_cost_walk_too():
     [
         ({"filters": (100_000,)}, "parameters; the lab's limit is 100,000,000"),
         ({"filters": (16, 32, 64, 100_000)}, "the lab's limit is 100,000,000"),
+        ({"filters": (10**300,)}, "the lab's limit is 100,000,000"),
         ({"image_size": 4000}, "of memory to train"),
+        ({"image_size": 10**300}, "of memory to train"),
         ({"batch_size": 4096, "image_size": 256, "filters": (64, 128, 256, 512)}, "of memory to train"),
+        ({"model": "small_convnet", "image_size": 4000}, "of memory to train"),
     ],
 )
-def test_specs_over_the_budget_are_refused_before_anything_is_built(changes, message):
+def test_absurd_specs_are_refused_before_any_model_is_built(changes, message, no_building):
     budget = ResourceBudget(memory_bytes=8 * 1024**3)
     with pytest.raises(SpecError, match="limit") as info:
         check_resources(QUICK.replace(**changes), num_classes=5, budget=budget)
-    assert message in str(info.value)
+    assert message in str(info.value) and "roughly" in str(info.value)
+
+
+@pytest.mark.parametrize("filters", [(100_000,), (16, 32, 64, 99_999), (10**300,)])
+def test_an_absurd_spec_has_no_time_estimate_and_builds_nothing(filters, no_building):
+    # the Train tab asks for an estimate before the spec is validated: timing a width of
+    # 100,000 once built it in a child process for half a minute
+    with pytest.raises(SpecError, match="the lab's limit is 100,000,000"):
+        estimate_seconds(QUICK.replace(filters=filters))
+
+
+def test_the_coarse_guard_alone_builds_nothing(no_building):
+    assert check_resources(QUICK, measure=False) == coarse_cost(QUICK)
+
+
+@pytest.mark.parametrize("filters", [(100_000,), (16, 32, 64, 99_999)])
+def test_the_time_estimate_refuses_an_absurd_width_before_building(filters, no_building):
+    """The Train tab estimates the time of whatever is typed: an absurd width must be refused by
+    the coarse guard, not built (building a 100,000-filter model took half a minute)."""
+    from cv_core.runs import estimate_seconds
+
+    with pytest.raises(SpecError, match="the lab's limit is 100,000,000"):
+        estimate_seconds(QUICK.replace(filters=filters))
+
+
+def test_the_exact_limit_is_the_built_models_size():
+    from cv_core.runs.model import build_model
+
+    params = build_model(QUICK, 5).count_params()
+    assert check_resources(QUICK, num_classes=5, budget=ResourceBudget(max_params=params)).params == params
+    with pytest.raises(SpecError, match=f"This model would have {params:,} parameters; the lab's limit is "
+                                        f"{params - 1:,}"):
+        check_resources(QUICK, num_classes=5, budget=ResourceBudget(max_params=params - 1))
+
+
+def test_the_exact_memory_limit_is_checked_on_the_built_models_outputs():
+    from cv_core.runs.model import build_model
+
+    model = build_model(QUICK, 5)
+    activations = sum(int(__import__("math").prod(layer.output.shape[1:])) for layer in model.layers)
+    need = memory_bytes(QUICK, 5)
+    check_resources(QUICK, num_classes=5, budget=ResourceBudget(memory_bytes=need))
+    with pytest.raises(SpecError, match=f"about .* of memory to train \\({activations:,} activations per image"):
+        check_resources(QUICK, num_classes=5, budget=ResourceBudget(memory_bytes=need - 1))
+
+
+def test_a_builder_refusal_is_a_spec_error():
+    spec = preset_spec("tiny", task="detection", model="centernet_s8")  # stride 8 needs three blocks
+    with pytest.raises(SpecError, match="Expected `output_stride` to be one of \\(2, 4\\).*len\\(filters\\)"):
+        architecture_cost(spec, 5)
+
+
+def test_measuring_leaves_the_random_state_as_it_was():
+    """A worker seeds the generators, then checks the budget, then builds its model: the check
+    must not change the model's initial weights."""
+    import random
+
+    import numpy as np
+
+    cost_module.clear_measurements()
+    random.seed(7)
+    np.random.seed(7)
+    architecture_cost(QUICK.replace(filters=(8, 16)), 5)
+    assert random.random() == random.Random(7).random()
+    assert np.random.random() == np.random.RandomState(7).random_sample()
 
 
 def test_validate_spec_applies_the_budget_and_names_the_setting(monkeypatch):
@@ -86,6 +191,17 @@ def test_the_default_budget_is_half_this_machines_memory(monkeypatch):
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert ResourceBudget.for_this_machine().memory_bytes == physical // 2
     assert ResourceBudget.for_this_machine().max_params == 100_000_000
+
+
+@pytest.mark.slow
+def test_validating_and_estimating_keep_tensorflow_out_of_the_process():
+    """The command line validates and estimates before its worker decides how TensorFlow starts
+    (oneDNN off for narrow models): neither may import it first."""
+    code = ("import sys; from cv_core.runs import validate_spec, preset_spec, estimate_seconds;"
+            "spec = validate_spec(preset_spec('tiny')); estimate_seconds(spec);"
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip() == "False"
 
 
 def test_the_cli_refuses_a_huge_width_at_once(tmp_path):

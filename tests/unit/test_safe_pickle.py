@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from cv_core.pretrained import SQUEEZENET_WEIGHTS_SHA256, _squeezenet_weights_path
+from cv_core.pretrained.squeezenet import SQUEEZENET_WEIGHTS_SHA256, _squeezenet_weights_path
 from cv_core.safe_pickle import PickleChecksumError, UnsafePickleError, load_safe_pickle
 
 

@@ -21,6 +21,7 @@ from cv_core.segmentation import (
     mask_to_boxes,
     mask_to_instances,
     mask_to_objects,
+    region_sizes,
     score_boxes,
 )
 
@@ -187,6 +188,35 @@ def test_instances_to_boxes_refuses_empty_instances():
     with pytest.raises(ValueError, match="empty"):
         instances_to_boxes([np.zeros((4, 4), bool)])
     assert instances_to_boxes([]) == []
+
+
+def test_a_one_pixel_object_has_a_one_pixel_box_and_no_box_is_empty():
+    # x1/y1 exclusive: the pixel at (x 27, y 18) has the box (27, 18, 28, 19), never (27, 18, 27, 18).
+    mask = np.zeros((32, 32), np.uint8)
+    mask[18, 27] = 1
+    assert instances_to_boxes(mask_to_instances(mask, 1, min_area=1)) == [(27, 18, 28, 19)]
+    assert mask_to_objects(mask, min_area=1)[0]["box"] == (27, 18, 28, 19)
+    # Random masks: every box is the numpy extent of its pixels (max + 1) and at least 1 x 1.
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        mask = (rng.random((24, 24)) < 0.08).astype(np.uint8) * rng.integers(1, 3, (24, 24)).astype(np.uint8)
+        for obj in mask_to_objects(mask, min_area=1):
+            rows, cols = np.nonzero(obj["mask"])
+            assert obj["box"] == (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+            x0, y0, x1, y1 = obj["box"]
+            assert x1 > x0 and y1 > y0
+
+
+def test_region_sizes_say_why_pixels_give_no_object():
+    mask = three_objects()
+    # Class 1: the 12-pixel block and a 1-pixel speck; class 2: the 5-pixel L.
+    assert region_sizes(mask) == {1: (13, 12), 2: (5, 5)}
+    specks = np.zeros((8, 8), np.uint8)
+    specks[0, 0] = specks[4, 4] = specks[4, 6] = 3
+    assert region_sizes(specks) == {3: (3, 1)}
+    assert mask_to_objects(specks) == []  # so no object: none reaches the default 4 pixels
+    assert region_sizes(np.zeros((4, 4), np.uint8)) == {}
+    assert region_sizes(mask, background=1) == {0: (8 * 12 - 13 - 5, 78), 2: (5, 5)}  # one connected background
 
 
 # -- objects, boxes from masks, scoring -------------------------------------------------------

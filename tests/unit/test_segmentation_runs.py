@@ -6,9 +6,10 @@ import os
 import signal
 
 import numpy as np
+import pytest
 
 from cv_core.datasets import open_dataset
-from cv_core.runs import jobs, preset_spec, store
+from cv_core.runs import files, folders, jobs, liveness, preset_spec
 from cv_core.segmentation import iou
 from tests.unit.test_jobs import runs_root, wait_for, wait_final  # noqa: F401 - the fixture
 
@@ -23,43 +24,45 @@ def all_background_mean_iou(options: dict, split: str = "validation") -> float:
     return float(np.nanmean(iou(truths, np.zeros_like(truths), len(dataset.mask_class_names))))
 
 
+@pytest.mark.slow
 def test_a_tiny_segmentation_run_beats_an_all_background_guess(runs_root):  # noqa: F811
     spec = preset_spec("tiny", task="segmentation", model="unet", filters=(8, 16, 32), dataset_options=EASY,
-                       epochs=6, batch_size=8, optimizer="adam", learning_rate=3e-3)
+                       epochs=12, batch_size=8, optimizer="adam", learning_rate=3e-3)
     run_dir = jobs.submit_run(spec, runs_root)
     status = wait_final(run_dir, timeout=300)
     assert status["state"] == "completed", status
     assert status["message"].startswith("Completed: test mean IoU")
-    run = store.load_run(run_dir)
+    run = folders.load_run(run_dir)
     guess = all_background_mean_iou(EASY)
     assert 0.1 < guess < 0.2
     assert run.best_score > guess + 0.03, (run.best_score, guess)
     assert run.test_score > all_background_mean_iou(EASY, "test")
-    scores = store.read_scores(run_dir)
+    scores = files.read_scores(run_dir)
     # The per-class scores of best.keras on validation agree with Keras' MeanIoU at the best epoch.
     assert abs(scores["validation"]["mean_iou"] - run.best_score) < 1e-4
     assert scores["validation"]["iou"][0] > 0.8 and len(scores["test"]["dice"]) == 6
     assert scores["validation"]["images"] == 64 and scores["test"]["images"] == 32
 
 
+@pytest.mark.slow
 def test_a_killed_segmentation_run_resumes_from_its_last_finished_epoch(runs_root):  # noqa: F811
     options = {**preset_spec("tiny").dataset_options, "train_size": 256}
     spec = preset_spec("tiny", task="segmentation", dataset_options=options, epochs=6, augmentation=True)
     run_dir = jobs.submit_run(spec, runs_root)
-    rows = wait_for(lambda: len(store.read_metrics(run_dir)) >= 2 and store.read_metrics(run_dir), timeout=240,
+    rows = wait_for(lambda: len(files.read_metrics(run_dir)) >= 2 and files.read_metrics(run_dir), timeout=240,
                     what="two epochs")
-    pid = store.read_status(run_dir)["pid"]
+    pid = files.read_status(run_dir)["pid"]
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: store.worker_alive(store.read_status(run_dir)) is False, timeout=10, what="the worker to die")
-    assert run_dir.name in store.reconcile_runs(runs_root)
-    assert store.read_status(run_dir)["state"] == "interrupted"
+    wait_for(lambda: liveness.worker_alive(files.read_status(run_dir)) is False, timeout=10, what="the worker to die")
+    assert run_dir.name in liveness.reconcile_runs(runs_root)
+    assert files.read_status(run_dir)["state"] == "interrupted"
 
     jobs.resume_run(run_dir)
     status = wait_final(run_dir, timeout=240)
     assert status["state"] == "completed" and status["attempt"] == 2, status
-    final = store.read_metrics(run_dir)
+    final = files.read_metrics(run_dir)
     assert [row["epoch"] for row in final] == [1, 2, 3, 4, 5, 6]
     assert final[0]["time"] == rows[0]["time"], "epoch 1 must not be trained again"
     assert all("val_mean_iou" in row for row in final)
-    assert "Resuming after epoch" in (run_dir / store.LOG_FILE).read_text()
-    assert set(store.read_scores(run_dir)) == {"validation", "test"}
+    assert "Resuming after epoch" in (run_dir / files.LOG_FILE).read_text()
+    assert set(files.read_scores(run_dir)) == {"validation", "test"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cv_core.datasets import open_dataset
-from cv_core.segmenter import (
+from cv_core.segmentation import (
     augment_pairs,
     box_predictions,
     evaluate_segmenter,

@@ -1,9 +1,8 @@
-"""The task table: one entry per task, old run folders, the segmentation models' cost walks,
-specs validated per task, and fine-tuning weights across class counts."""
+"""The task table: one entry per task, old run folders, the models each task builds, specs
+validated per task, and fine-tuning weights across class counts."""
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
@@ -95,23 +94,17 @@ def test_segmentation_specs_that_cannot_run_say_why(changes, message, tmp_path):
     "changes, num_classes",
     [
         ({}, 6),
-        ({"filters": (64, 128, 256), "image_size": 200}, 3),  # the book's model
         ({"filters": (8, 16, 24), "image_size": 40}, 2),
-        ({"model": "unet", "filters": (16, 32, 64), "image_size": 48}, 6),
         ({"model": "unet", "conv_type": "separable", "filters": (8, 16, 32, 64), "image_size": 64}, 3),
     ],
 )
-def test_segmentation_cost_from_the_spec_equals_the_built_model(changes, num_classes):
-    from cv_core.anatomy import total_mult_adds
+def test_segmentation_models_give_a_mask_at_the_images_size(changes, num_classes):
     from cv_core.runs import build_model
 
     spec = preset_spec("tiny", task="segmentation", **changes)
     model = build_model(spec, num_classes)
-    cost = architecture_cost(spec, num_classes)
-    assert cost.params == model.count_params()
-    assert cost.mult_adds == total_mult_adds(model)
-    assert cost.activations == sum(math.prod(layer.output.shape[1:]) for layer in model.layers)
     assert model.output_shape == (None, spec.image_size, spec.image_size, num_classes)
+    assert architecture_cost(spec, num_classes).params == model.count_params()
 
 
 # -- old run folders -------------------------------------------------------------------------
@@ -180,18 +173,13 @@ def test_a_segmentation_run_may_continue_on_other_data_but_not_as_another_model(
         ({"model": "centernet_s8", "filters": (8, 16, 32), "image_size": 48}, 37),
     ],
 )
-def test_detection_cost_from_the_spec_equals_the_built_model(changes, num_classes):
-    from cv_core.anatomy import total_mult_adds
+def test_detection_models_have_the_stride_their_architecture_names(changes, num_classes):
     from cv_core.detection import detector_geometry
     from cv_core.runs import build_model
-    from cv_core.runs.tasks import DETECTOR_STRIDES
+    from cv_core.detection.task import DETECTOR_STRIDES
 
     spec = preset_spec("tiny", task="detection", **changes)
     model = build_model(spec, num_classes)
-    cost = architecture_cost(spec, num_classes)
-    assert cost.params == model.count_params()
-    assert cost.mult_adds == total_mult_adds(model)
-    assert cost.activations == sum(math.prod(layer.output.shape[1:]) for layer in model.layers)
     size = spec.image_size
     assert detector_geometry(model) == ((size, size), DETECTOR_STRIDES[spec.model], num_classes)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cv_core import train
-from cv_core.runs import store
+from cv_core.runs import files, folders
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,6 +77,7 @@ def test_module_entry_point_refuses_bad_spec(tmp_path):
     assert "Expected `epochs` to be a positive whole number" in result.stderr
 
 
+@pytest.mark.slow
 def test_tiny_run_in_the_foreground_writes_the_run_dir(tmp_path):
     result = run_cli("--preset", "tiny", "--dataset", "shapes", "--conv-type", "conv2d", "--batchnorm",
                      "after_activation", "--epochs", "2", "--batch-size", "16", "--image-size", "32",
@@ -85,7 +86,7 @@ def test_tiny_run_in_the_foreground_writes_the_run_dir(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "epoch 1/2" in result.stdout and "epoch 2/2" in result.stdout
     assert ": completed - " in result.stdout
-    (run,) = store.list_runs(tmp_path / "runs")
+    (run,) = folders.list_runs(tmp_path / "runs")
     assert run.state == "completed" and run.status["pid"] is not None
     assert (run.spec.conv_type, run.spec.batchnorm, run.spec.epochs) == ("conv2d", "after_activation", 2)
     assert [row["epoch"] for row in run.metrics] == [1, 2]
@@ -111,14 +112,15 @@ def test_flags_choose_the_task_and_presets_apply_to_it():
     assert train.spec_from_args(train.build_parser().parse_args(["--preset", "tiny"])).task == "classification"
 
 
+@pytest.mark.slow
 def test_tiny_segmentation_run_from_the_command_line(tmp_path):
     result = run_cli("--task", "segmentation", "--preset", "tiny", "--runs-root", str(tmp_path / "runs"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "val_mean_iou" in result.stdout and "test mean IoU" in result.stdout
-    (run,) = store.list_runs(tmp_path / "runs")
+    (run,) = folders.list_runs(tmp_path / "runs")
     assert run.state == "completed" and run.task.name == "segmentation"
     assert {"loss", "accuracy", "mean_iou", "val_loss", "val_accuracy", "val_mean_iou"} <= set(run.metrics[-1])
-    scores = store.read_scores(run.dir)
+    scores = files.read_scores(run.dir)
     assert set(scores) == {"validation", "test"}
     for split in ("validation", "test"):
         assert len(scores[split]["iou"]) == len(scores[split]["dice"]) == 6
@@ -126,19 +128,21 @@ def test_tiny_segmentation_run_from_the_command_line(tmp_path):
     assert run.summary["class_names"][0] == "background" and run.summary["mask_background"] == 0
 
 
+@pytest.mark.slow
 def test_tiny_detection_run_from_the_command_line(tmp_path, capsys):
     """In this process (TensorFlow is loaded once): the same main() as ``python -m cv_core.train``."""
     assert train.main(["--task", "detection", "--preset", "tiny", "--runs-root", str(tmp_path / "runs")]) == 0
     out = capsys.readouterr().out
     assert "val_map50" in out and "test mAP@0.5" in out
-    (run,) = store.list_runs(tmp_path / "runs")
+    (run,) = folders.list_runs(tmp_path / "runs")
     assert run.state == "completed" and (run.task.name, run.spec.model) == ("detection", "centernet_s4")
     assert {"loss", "heatmap_loss", "size_loss", "offset_loss", "val_map50", "val_map50_95"} <= set(run.metrics[-1])
-    scores = store.read_scores(run.dir)
+    scores = files.read_scores(run.dir)
     assert set(scores) == {"validation", "test"} and len(scores["test"]["ap50"]) == 5
     assert run.test_metrics["map50"] == scores["test"]["map50"] and run.test_score is not None
 
 
+@pytest.mark.slow
 def test_a_narrow_model_at_64_px_trains_instead_of_crashing(tmp_path, monkeypatch):
     # TensorFlow 2.21's oneDNN kernels aborted this run ("malloc(): corrupted top size"): the
     # Tiny mini-Xception (filters 8, 16) at 64 px. The worker now trains it with oneDNN off.
@@ -148,7 +152,7 @@ def test_a_narrow_model_at_64_px_trains_instead_of_crashing(tmp_path, monkeypatc
                      "--runs-root", str(tmp_path / "runs"))
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "oneDNN optimisations are off" in result.stdout
-    (run,) = store.list_runs(tmp_path / "runs")
+    (run,) = folders.list_runs(tmp_path / "runs")
     assert run.state == "completed" and [row["epoch"] for row in run.metrics] == [1]
 
 

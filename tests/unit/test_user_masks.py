@@ -446,3 +446,70 @@ def test_bad_min_area_is_refused(store):
     store.save_mask("pets", picture(), drawn_mask())
     with pytest.raises(DatasetError, match="min_area"):
         open_dataset("user:pets", root=store.root, min_area=0)
+
+
+# -- drafts: unsaved drawings that survive a reload ------------------------------------------
+
+
+def painted(seed=0, size=(40, 60), classes=3) -> np.ndarray:
+    """Canvas labels: -1 (not drawn) with one painted band."""
+    labels = np.full(size, -1, np.int16)
+    labels[10:20, 5:50] = 1 + seed % (classes - 1)
+    return labels
+
+
+def test_a_draft_round_trips_and_is_never_an_item(store):
+    store.save_mask("pets", picture(), drawn_mask())
+    labels, image = painted(), picture(3)
+    meta = {"canvas": "abc", "objects": [{"type": "Path", "path": [["M", 1.5, 2]]}], "origin": "ü upload"}
+    store.save_draft("pets", "d1", labels, meta, image=image)
+    draft = store.load_draft("pets", "d1")
+    assert np.array_equal(draft["labels"], labels) and draft["labels"].dtype == np.int16
+    assert {k: v for k, v in draft["meta"].items() if k != "saved"} == meta and "saved" in draft["meta"]
+    assert np.array_equal(draft["image"], image)  # bit-exact
+    assert store.list_drafts("pets") == ["d1"]
+    # Not an item: the dataset lists, counts and trains on its saved masks only.
+    assert store.list_items("pets") == ["0001"] and store.dataset_info("pets")["items"] == 1
+    dataset = open_dataset("user:pets", store.root)
+    assert sum(dataset.count(s) for s in ("train", "validation", "test")) == 1
+    # A newer drawing replaces it; without a picture there is none.
+    store.save_draft("pets", "d1", painted(1))
+    again = store.load_draft("pets", "d1")
+    assert np.array_equal(again["labels"], painted(1))
+    assert store.delete_draft("pets", "d1") and store.load_draft("pets", "d1") is None
+    assert not store.delete_draft("pets", "d1") and store.list_drafts("pets") == []
+
+
+@pytest.mark.parametrize("draft_id, labels, error", [
+    ("../escape", painted(), "not a plain name"),
+    ("ok", painted().astype(np.float32), "2-D integer array"),
+    ("ok", np.full((4, 4), 3, np.int16), "from -1 (not drawn) to 2"),
+    ("ok", np.full((4, 4), -2, np.int16), "from -1 (not drawn) to 2"),
+    ("ok", np.zeros((4, 4, 2), np.int16), "2-D integer array"),
+])
+def test_bad_drafts_are_refused_and_nothing_is_written(store, draft_id, labels, error):
+    before = files_under(store.root)
+    with pytest.raises(DatasetError) as raised:
+        store.save_draft("pets", draft_id, labels)
+    assert error in str(raised.value)
+    assert files_under(store.root) == before
+
+
+def test_a_torn_draft_is_forgotten_not_an_error(store):
+    store.save_draft("pets", "torn", painted())
+    path = store.root / "pets" / "drafts" / "torn.npz"
+    path.write_bytes(path.read_bytes()[:40])
+    assert store.load_draft("pets", "torn") is None
+    assert not path.exists()
+
+
+def test_drafts_nobody_came_back_to_are_pruned(store):
+    from cv_core.datasets.user_masks import DRAFT_MAX_AGE_DAYS
+
+    store.save_draft("pets", "old", painted())
+    store.save_draft("pets", "recent", painted())
+    old = store.root / "pets" / "drafts" / "old.npz"
+    stale = old.stat().st_mtime - (DRAFT_MAX_AGE_DAYS + 1) * 86400
+    os.utime(old, (stale, stale))
+    store.save_draft("pets", "new", painted(1))
+    assert sorted(store.list_drafts("pets")) == ["new", "recent"]

@@ -1,0 +1,216 @@
+"""Keypoint speed, as ratios measured in the same run: decoding against the forward pass, and scoring.
+
+Usage: python bench/keypoints.py [--image-size 96] [--batch-size 1] [--repeats 60]
+                                 [--only decoding|scoring|landmarks] [--seeds 0 1 2] [--runs-root DIR]
+
+**Decoding** (issue 15: at most 15% of the model's forward pass). A page runs the pose model
+once per picture and redraws the skeletons on every move of the score slider. For one picture
+at the Quick preset's size, with the pose model the Quick preset trains
+(:func:`cv_core.keypoints.build_pose_model`, 14 joints):
+
+* **forward**: the model called inside a ``tf.function``, its six outputs fetched as numpy;
+* **predict_raw**: :func:`cv_core.keypoints.decode.predict_raw_keypoints`, the same compiled
+  forward pass, then the candidates in numpy (centre peaks, boxes, regressed joints, each joint
+  heatmap's peaks) and the snapping: what a page runs once per picture; its extra time over
+  **forward** is decoding's share;
+* **filter**: :func:`cv_core.keypoints.decode.filter_keypoints` at the page's default threshold
+  0.3 (a slider move), on the candidates of a perfect model for a people picture (its targets
+  decoded: a few people pass) and on the untrained model's (threshold 0: all 20 pass);
+* **decode** = (predict_raw - forward) + filter.
+
+Steps are timed round by round, interleaved (this VM's speed drifts); each ratio is the median
+over rounds of that round's ratio, and the ratio of the fastest times.
+
+**Scoring** (``--only scoring``): what the per-epoch callback costs per scored picture beyond its
+forward pass (the pose decoding, COCO keypoint AP, PCK), the number behind the task's
+``seconds_per_scored_image``: :func:`cv_core.keypoints.evaluate.evaluate_keypoint_model` on 64
+people pictures against the same pictures' forward pass alone.
+
+**Heatmaps against regression on the landmarks** (``--only landmarks``, not part of the default
+run: it trains). The two single-object models, each trained through the run worker
+(:func:`cv_core.runs.worker.run_training`) with :func:`landmark_spec` once per seed; per model,
+the best validation keypoint AP and PCK@0.2, and the test split's, as mean ± standard deviation
+over the seeds, and each joint's mean error. Issue 15's goal: heatmaps beat regression by more
+than the spread of three seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cv_core.datasets import open_dataset  # noqa: E402
+from cv_core.keypoints import PEOPLE  # noqa: E402
+from cv_core.keypoints.decode import filter_keypoints, predict_raw_keypoints, raw_keypoints  # noqa: E402
+from cv_core.keypoints.models import build_pose_model  # noqa: E402
+from cv_core.keypoints.targets import encode_pose_targets, instance_arrays, targets_as_outputs  # noqa: E402
+
+FILTERS = (16, 32, 64, 128)
+
+
+def seconds(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def _model(side: int):
+    return build_pose_model((side, side), PEOPLE.num_joints, FILTERS, head_width=32)
+
+
+def decoding(args) -> dict[str, float]:
+    """Decoding against the forward pass (see the module docstring); returns the median ratios."""
+    import tensorflow as tf
+
+    side = args.image_size
+    model = _model(side)
+    dataset = open_dataset("people", image_size=side, validation_size=8, difficulty="medium")
+    samples = dataset.samples("validation", count=args.batch_size)
+    images = np.stack([s.image for s in samples]).astype(np.float32)
+    compiled = tf.function(lambda x: model(x, training=False),
+                           input_signature=[tf.TensorSpec((None, side, side, 3), tf.float32)])
+    perfect = [targets_as_outputs(encode_pose_targets(*instance_arrays(s.keypoints, PEOPLE.num_joints),
+                                                      (side, side), 4)) for s in samples]
+    realistic = raw_keypoints({k: np.stack([p[k] for p in perfect]) for k in perfect[0]}, 4)
+    worst = predict_raw_keypoints(model, images)
+    steps = {
+        "forward": lambda: {k: v.numpy() for k, v in compiled(images).items()},
+        "predict_raw": lambda: predict_raw_keypoints(model, images),
+        "filter, realistic, 0.3": lambda: filter_keypoints(realistic, 0.3),
+        "filter, worst case, 0.0": lambda: filter_keypoints(worst, 0.0),
+    }
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for round_ in range(5 + args.repeats):
+        for name, step in steps.items():
+            elapsed = seconds(step)
+            if round_ >= 5:
+                times[name].append(elapsed)
+    raw_step = [p - f for p, f in zip(times["predict_raw"], times["forward"])]
+    times["decode, realistic"] = [r + f for r, f in zip(raw_step, times["filter, realistic, 0.3"])]
+    times["decode, worst case"] = [r + f for r, f in zip(raw_step, times["filter, worst case, 0.0"])]
+    fastest_raw_step = max(0.0, min(times["predict_raw"]) - min(times["forward"]))
+    people = [len(p) for p in filter_keypoints(realistic, 0.3)]
+    print(f"Pose model {side} px, {model.count_params():,} parameters, batch {args.batch_size}; people kept "
+          f"(realistic): {people}; {args.repeats} interleaved rounds")
+    print()
+    print("| step | median ms | fastest ms | ratio to forward, median of rounds | ratio to forward, fastest |")
+    print("|---|---:|---:|---:|---:|")
+    forward = times["forward"]
+    ratios = {}
+    for name, values in times.items():
+        ratio = statistics.median(v / f for v, f in zip(values, forward))
+        ratios[name] = ratio
+        fastest = min(values)
+        if name.startswith("decode"):  # the fastest raw step plus the fastest filter, not the smallest difference
+            fastest = fastest_raw_step + min(times["filter, realistic, 0.3" if "realistic" in name
+                                                 else "filter, worst case, 0.0"])
+        print(f"| {name} | {1000 * statistics.median(values):.2f} | {1000 * fastest:.2f} | {ratio:.3f} | "
+              f"{fastest / min(forward):.3f} |")
+    print()
+    verdict = "meets" if max(ratios["decode, realistic"], ratios["decode, worst case"]) <= 0.15 else "misses"
+    print(f"Decoding costs {ratios['decode, realistic']:.1%} (realistic) and {ratios['decode, worst case']:.1%} "
+          f"(worst case) of the forward pass: {verdict} the 15% goal.")
+    return ratios
+
+
+def scoring(args) -> float:
+    """Seconds per scored picture beyond the forward pass (see the module docstring)."""
+    from cv_core.keypoints.evaluate import evaluate_keypoint_model, keypoint_samples
+
+    side = args.image_size
+    model = _model(side)
+    dataset = open_dataset("people", image_size=side, validation_size=64, difficulty="easy")
+    images, truths = keypoint_samples(dataset, "validation", (side, side))
+    batch = 16
+    forward = lambda: [model.predict_on_batch(images[i:i + batch].astype(np.float32))  # noqa: E731
+                       for i in range(0, len(images), batch)]
+    scored = lambda: evaluate_keypoint_model(model, images, truths, PEOPLE, batch_size=batch)  # noqa: E731
+    forward(), scored()
+    extra = []
+    for _ in range(args.repeats // 10 + 3):
+        a, b = seconds(forward), seconds(scored)
+        extra.append((b - a) / len(images))
+    value = statistics.median(extra)
+    print(f"Scoring {len(images)} pictures at {side} px: {1000 * value:.2f} ms per picture beyond the forward pass "
+          f"(median of {len(extra)} rounds)")
+    return value
+
+
+def landmark_spec(model: str, seed: int):
+    """The spec of the landmarks comparison: 64 px faces (medium difficulty), 1,500 training pictures, 8 epochs."""
+    from cv_core.runs import preset_spec
+
+    return preset_spec("quick", task="keypoints", model=model, dataset="landmarks", image_size=64, epochs=8,
+                       seed=seed, dataset_options={"image_size": 64, "train_size": 1500, "validation_size": 200,
+                                                   "test_size": 200, "difficulty": "medium"})
+
+
+def landmarks(args) -> dict:
+    """Heatmaps against regression on the landmarks, through the worker (see the module docstring)."""
+    import json
+    import tempfile
+
+    from cv_core.runs import create_run, read_metrics
+    from cv_core.runs.worker import run_training
+
+    root = Path(args.runs_root or tempfile.mkdtemp(prefix="kp-landmarks-"))
+    results: dict[str, list[dict]] = {}
+    for seed in args.seeds:
+        for model in ("keypoint_heatmap", "keypoint_regression"):
+            spec = landmark_spec(model, seed)
+            run_dir = create_run(spec, root)
+            start = time.perf_counter()
+            run_training(spec, run_dir)
+            best = max(read_metrics(run_dir), key=lambda row: row["val_kp_ap"])
+            scores = json.loads((run_dir / "scores.json").read_text())
+            results.setdefault(model, []).append({
+                "seed": seed, "val_kp_ap": best["val_kp_ap"], "val_pck": best["val_pck"],
+                "test_kp_ap": scores["test"]["kp_ap"], "test_pck": scores["test"]["pck"],
+                "joint_error": scores["test"]["joint_error"], "seconds": time.perf_counter() - start})
+            print(f"seed {seed} {model}: best val. AP {best['val_kp_ap']:.3f}, PCK {best['val_pck']:.3f}; "
+                  f"test AP {scores['test']['kp_ap']:.3f}, PCK {scores['test']['pck']:.3f} "
+                  f"({time.perf_counter() - start:.0f} s) {run_dir}", flush=True)
+    print()
+    print("| model | seeds | best val. keypoint AP | best val. PCK@0.2 | test keypoint AP | test PCK@0.2 | "
+          "test mean error per joint (px) |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+
+    def spread(values):
+        return f"{statistics.mean(values):.3f} ± {statistics.pstdev(values):.3f}"
+
+    for model, rows in results.items():
+        errors = np.nanmean([row["joint_error"] for row in rows], axis=0)
+        print(f"| {model} | {len(rows)} | {spread([r['val_kp_ap'] for r in rows])} | "
+              f"{spread([r['val_pck'] for r in rows])} | {spread([r['test_kp_ap'] for r in rows])} | "
+              f"{spread([r['test_pck'] for r in rows])} | {', '.join(f'{e:.2f}' for e in errors)} |")
+    return results
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=60)
+    parser.add_argument("--only", choices=("decoding", "scoring", "landmarks"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--runs-root", help="where the landmarks comparison's runs go (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    if args.only == "landmarks":
+        landmarks(args)
+        return
+    if args.only in (None, "decoding"):
+        decoding(args)
+    if args.only in (None, "scoring"):
+        print()
+        scoring(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Building blocks shared by every task's models: argument checks, the book's augmentation,
+the mini-Xception's stem and blocks, the classifier head and the optimizers.
+
+The classifiers (:mod:`cv_core.classification`), the segmentation models
+(:mod:`cv_core.segmentation.models`) and the detector (:mod:`cv_core.detection.model`) build
+on these, so a layer keeps its name whichever task uses it. Keras is passed in (or imported on
+first use), so importing this module does not import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+CONV_TYPES = ("separable", "conv2d")
+BATCHNORM_PLACEMENTS = ("before_activation", "after_activation", "none")
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
+
+#: The mini-Xception stem's kernel size.
+STEM_KERNEL = 5
+
+
+# --------------------------------------------------------------------------------------
+# Argument checks (each raises ValueError saying what was expected and received)
+# --------------------------------------------------------------------------------------
+
+
+def is_int(value) -> bool:
+    """Whether ``value`` is an int (and not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_positive_int_sequence(value) -> bool:
+    """Whether ``value`` is a non-empty sequence (not a string) of positive ints."""
+    return (
+        not isinstance(value, (str, bytes))
+        and isinstance(value, Sequence)
+        and len(value) > 0
+        and all(is_int(v) and v > 0 for v in value)
+    )
+
+
+def check_choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"Expected `{name}` to be one of {choices}. Received: {name}={value!r}")
+
+
+def check_bool(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"Expected `{name}` to be True or False. Received: {name}={value!r}")
+
+
+def check_filters(filters) -> tuple[int, ...]:
+    if not is_positive_int_sequence(filters):
+        raise ValueError(
+            "Expected `filters` to be a non-empty sequence of positive integers. "
+            f"Received: filters={filters!r}"
+        )
+    return tuple(filters)
+
+
+def check_name(name) -> None:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"Expected `name` to be a non-empty string. Received: name={name!r}")
+
+
+def check_learning_rate(learning_rate) -> None:
+    """A positive finite number, or a ``keras.optimizers.schedules.LearningRateSchedule``."""
+    if type(learning_rate).__module__.startswith("keras") and callable(learning_rate):
+        return  # a LearningRateSchedule
+    if (
+        isinstance(learning_rate, bool)
+        or not isinstance(learning_rate, (int, float))
+        or not math.isfinite(learning_rate)
+        or learning_rate <= 0
+    ):
+        raise ValueError(
+            "Expected `learning_rate` to be a positive number. "
+            f"Received: learning_rate={learning_rate!r}"
+        )
+
+
+def make_optimizer(keras, optimizer: str, learning_rate):
+    """The Keras optimizer called ``optimizer`` (one of :data:`OPTIMIZERS`) at ``learning_rate``."""
+    optimizer_class = {
+        "rmsprop": keras.optimizers.RMSprop,
+        "adam": keras.optimizers.Adam,
+        "sgd": keras.optimizers.SGD,
+    }[optimizer]
+    return optimizer_class(learning_rate=learning_rate)
+
+
+# --------------------------------------------------------------------------------------
+# Layers
+# --------------------------------------------------------------------------------------
+
+
+def augmentation_layers(layers) -> list:
+    """The book's augmentation stack, as separately named layers."""
+    return [
+        layers.RandomFlip("horizontal", name="augment_flip"),
+        layers.RandomRotation(0.1, name="augment_rotation"),
+        layers.RandomZoom(0.2, name="augment_zoom"),
+    ]
+
+
+def classifier_head(layers, x, num_classes: int):
+    """``predictions``: one sigmoid unit for two classes, else a softmax over ``num_classes``."""
+    if num_classes == 2:
+        return layers.Dense(1, activation="sigmoid", name="predictions")(x)
+    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+
+
+def xception_blocks(
+    layers, x, filters, conv_type, batchnorm, residual, stem_padding="valid", batchnorm_momentum=0.99
+) -> list:
+    """The mini-Xception's stem and residual blocks applied to ``x``
+    (see :func:`cv_core.classification.build_mini_xception`).
+
+    Shared by the classifier and the detector (:func:`cv_core.detection.build_detector`, which
+    pads the stem with ``"same"`` so that block ``i`` has stride exactly ``2 ** i``, and uses
+    a faster batch-norm momentum). The defaults give the classifier's layers, unchanged.
+
+    Returns:
+        The output of every block, in order (block ``i``'s at index ``i - 1``).
+    """
+    bn_first = batchnorm == "before_activation"
+    conv_prefix = "sepconv" if conv_type == "separable" else "conv"
+    conv_layer = layers.SeparableConv2D if conv_type == "separable" else layers.Conv2D
+
+    x = layers.Conv2D(
+        filters[0], STEM_KERNEL, padding=stem_padding, use_bias=not bn_first, name="stem_conv"
+    )(x)
+    if not bn_first:
+        x = layers.Activation("relu", name="stem_act")(x)
+
+    outputs = []
+    for block, size in enumerate(filters, start=1):
+        prefix = f"block{block}"
+        shortcut = x
+        for unit in (1, 2):
+            conv = conv_layer(
+                size, 3, padding="same", use_bias=not bn_first, name=f"{prefix}_{conv_prefix}{unit}"
+            )
+            bn = layers.BatchNormalization(momentum=batchnorm_momentum, name=f"{prefix}_bn{unit}")
+            act = layers.Activation("relu", name=f"{prefix}_act{unit}")
+            if batchnorm == "before_activation":
+                x = conv(act(bn(x)))
+            elif batchnorm == "after_activation":
+                x = bn(act(conv(x)))
+            else:
+                x = act(conv(x))
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{prefix}_pool")(x)
+        if residual:
+            shortcut = layers.Conv2D(
+                size, 1, strides=2, padding="same", use_bias=False, name=f"{prefix}_residual"
+            )(shortcut)
+            x = layers.Add(name=f"{prefix}_add")([x, shortcut])
+        outputs.append(x)
+    return outputs

@@ -1,0 +1,111 @@
+"""Names, paths and atomic writes of user mask datasets: what every part of the store shares."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from cv_core.datasets.base import DatasetError
+
+DATA_ROOT_ENV = "CONVNET_LAB_DATA"
+#: ``open_dataset("user:<name>")`` opens a user mask dataset.
+USER_PREFIX = "user:"
+#: The PNG text key in a mask that holds the SHA-256 of its image file.
+IMAGE_HASH_KEY = "convnet_lab_image_sha256"
+DATASET_FILE = "dataset.json"
+#: The folder of a dataset that keeps unsaved drawings (see :meth:`UserMaskStore.save_draft`).
+DRAFTS_DIR = "drafts"
+#: Drafts untouched for this many days are removed when another draft is written.
+DRAFT_MAX_AGE_DAYS = 30
+MAX_NAME_LENGTH = 64
+MAX_CLASSES = 256  # one byte per mask pixel
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def default_data_root(data_root: str | os.PathLike | None = None) -> Path:
+    """The data root: ``data_root`` if given, else ``$CONVNET_LAB_DATA``, else ``./data``."""
+    chosen = data_root if data_root is not None else os.environ.get(DATA_ROOT_ENV) or "data"
+    return Path(os.path.expanduser(str(chosen))).absolute()
+
+
+def check_plain_name(name, what: str = "dataset name") -> str:
+    """Return ``name`` if it is a plain name (see the module docstring), else raise DatasetError."""
+    if not isinstance(name, str) or not name:
+        raise DatasetError(f"Please give a {what}: 1 to {MAX_NAME_LENGTH} letters, digits, '-' or '_'.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise DatasetError(f"The {what} {name[:20]!r}... is too long: at most {MAX_NAME_LENGTH} characters.")
+    if not _PLAIN_NAME.fullmatch(name):
+        raise DatasetError(
+            f"The {what} {name!r} is not a plain name. Use only the letters A-Z and a-z, digits, "
+            "'-' and '_', and start with a letter or a digit."
+        )
+    return name
+
+
+def mask_label(mask: np.ndarray, background: int) -> int:
+    """The image-level label of a mask: its non-background class with the most pixels.
+
+    Ties go to the lower class index; a mask with no object pixels is labelled ``background``.
+    """
+    counts = np.bincount(np.asarray(mask).ravel().astype(np.int64))
+    if background < len(counts):
+        counts[background] = 0
+    return int(np.argmax(counts)) if len(counts) and counts.max() > 0 else int(background)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_temp(folder: Path, stem: str, data: bytes) -> Path:
+    """``data`` in a new hidden temporary file of ``folder``, flushed to disk."""
+    handle, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _mask_image_hash(data: bytes) -> str | None:
+    """The image hash a mask PNG records (header chunks only), or None."""
+    try:
+        with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
+            value = image.info.get(IMAGE_HASH_KEY)
+    except Exception:
+        return None
+    return value if isinstance(value, str) else None

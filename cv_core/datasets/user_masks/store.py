@@ -1,0 +1,408 @@
+"""The store of user mask datasets: create, list and delete datasets; save, load and delete items."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from cv_core.datasets.base import DatasetError
+from cv_core.datasets.user_masks.drafts import DraftsMixin
+from cv_core.datasets.user_masks.files import (
+    DATASET_FILE,
+    IMAGE_HASH_KEY,
+    MAX_CLASSES,
+    MAX_NAME_LENGTH,
+    _PLAIN_NAME,
+    _fsync_dir,
+    _mask_image_hash,
+    _now,
+    _read,
+    _sha256,
+    _write_temp,
+    check_plain_name,
+    default_data_root,
+)
+from cv_core.images import MAX_SIDE, MIN_SIDE, decode_image, decode_label_map
+
+try:  # advisory locks between writers; absent on Windows, where writers are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover - Linux CI
+    fcntl = None
+
+
+class UserMaskStore(DraftsMixin):
+    """Named user mask datasets in one folder (see the module docstring).
+
+    Args:
+        root: the folder that holds the datasets; defaults to ``<data root>/user_masks``
+            (``$CONVNET_LAB_DATA/user_masks``, else ``./data/user_masks``).
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        if root is None:
+            self.root = default_data_root() / "user_masks"
+        else:
+            self.root = Path(os.path.expanduser(str(root))).absolute()
+
+    # -- paths and metadata ---------------------------------------------------------------
+    def _folder(self, name: str) -> Path:
+        return self.root / check_plain_name(name)
+
+    def _existing(self, name: str) -> Path:
+        folder = self._folder(name)
+        if not (folder / DATASET_FILE).is_file():
+            raise DatasetError(f"There is no user dataset called {name!r}. Create it first.")
+        return folder
+
+    def dataset_info(self, name: str) -> dict:
+        """The dataset's metadata: ``name``, ``class_names``, ``background``, ``created``,
+        ``updated`` and ``items`` (how many saved masks).
+
+        Raises:
+            DatasetError: not a plain name, no such dataset, unreadable ``dataset.json``.
+        """
+        folder = self._existing(name)
+        try:
+            info = json.loads((folder / DATASET_FILE).read_text(encoding="utf-8"))
+            class_names = [str(c) for c in info["class_names"]]
+            background = int(info.get("background", 0))
+        except (OSError, ValueError, KeyError, TypeError):
+            raise DatasetError(f"The description of user dataset {name!r} ({DATASET_FILE}) is unreadable.") from None
+        if not 2 <= len(class_names) <= MAX_CLASSES or not 0 <= background < len(class_names):
+            raise DatasetError(f"The description of user dataset {name!r} ({DATASET_FILE}) is invalid.")
+        return {
+            "name": name,
+            "class_names": class_names,
+            "background": background,
+            "created": info.get("created"),
+            "updated": info.get("updated"),
+            "items": len(self.list_items(name)),
+        }
+
+    def _write_info(self, folder: Path, info: dict) -> None:
+        tmp = _write_temp(folder, DATASET_FILE, json.dumps(info, indent=1, ensure_ascii=False).encode("utf-8"))
+        os.replace(tmp, folder / DATASET_FILE)
+
+    @contextlib.contextmanager
+    def _lock(self, folder: Path):
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        with open(folder / ".lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- datasets -------------------------------------------------------------------------
+    def create(self, name: str, class_names, background: int = 0) -> Path:
+        """Create an empty dataset.
+
+        Args:
+            name: a plain name (see the module docstring).
+            class_names: the names of mask values 0, 1, ...: 2 to 256 distinct, non-empty
+                names of at most 64 characters, e.g. ``["background", "cat", "dog"]``.
+            background: the value that means "no object" (not coloured, no boxes).
+
+        Returns:
+            The dataset's folder.
+
+        Raises:
+            DatasetError: a bad name, class names or background, or the dataset exists.
+                Nothing is written then.
+        """
+        check_plain_name(name)
+        if isinstance(class_names, str) or not isinstance(class_names, (list, tuple)):
+            raise DatasetError(f"Expected a list of class names. Received: {class_names!r}")
+        names = [c.strip() if isinstance(c, str) else c for c in class_names]
+        if not all(isinstance(c, str) and 0 < len(c) <= MAX_NAME_LENGTH and c.isprintable() for c in names):
+            raise DatasetError(
+                f"Expected class names that are non-empty printable text of at most {MAX_NAME_LENGTH} "
+                f"characters. Received: {class_names!r}"
+            )
+        if not 2 <= len(names) <= MAX_CLASSES:
+            raise DatasetError(
+                f"Expected 2 to {MAX_CLASSES} classes (the background counts as one). "
+                f"Received: {len(names)}"
+            )
+        if len(set(names)) != len(names):
+            raise DatasetError(f"Expected distinct class names. Received: {names!r}")
+        if isinstance(background, bool) or not isinstance(background, (int, np.integer)) or not 0 <= background < len(names):
+            raise DatasetError(
+                f"Expected `background` to be a class index in [0, {len(names)}). Received: background={background!r}"
+            )
+        final = self._folder(name)
+        if final.exists():
+            raise DatasetError(f"A user dataset called {name!r} already exists. Choose another name.")
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".creating-{name}-", dir=self.root))
+        try:
+            (staging / "images").mkdir()
+            (staging / "masks").mkdir()
+            now = _now()
+            self._write_info(staging, {
+                "format": 1, "name": name, "class_names": names, "background": int(background),
+                "created": now, "updated": now,
+            })
+            try:
+                os.rename(staging, final)  # atomic; fails if another writer got there first
+            except OSError:
+                raise DatasetError(f"A user dataset called {name!r} already exists. Choose another name.") from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _fsync_dir(self.root)
+        return final
+
+    def list_datasets(self) -> list[str]:
+        """Names of the datasets in the store, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir()
+            if _PLAIN_NAME.fullmatch(p.name) and len(p.name) <= MAX_NAME_LENGTH and (p / DATASET_FILE).is_file()
+        )
+
+    def delete_dataset(self, name: str) -> None:
+        """Delete a dataset and every mask in it (it disappears at once, then is removed).
+
+        Raises:
+            DatasetError: not a plain name, or no such dataset.
+        """
+        folder = self._existing(name)
+        doomed = self.root / f".deleted-{name}-{uuid.uuid4().hex[:8]}"
+        os.rename(folder, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+
+    # -- items ----------------------------------------------------------------------------
+    def list_items(self, name: str) -> list[str]:
+        """Ids of the saved items (an image and its mask), sorted.
+
+        Raises:
+            DatasetError: not a plain name, or no such dataset.
+        """
+        folder = self._existing(name)
+        masks = {p.stem for p in (folder / "masks").glob("*.png") if _PLAIN_NAME.fullmatch(p.stem)}
+        images = {p.stem for p in (folder / "images").glob("*.png") if _PLAIN_NAME.fullmatch(p.stem)}
+        return sorted(masks & images)
+
+    def _check_pair(self, info: dict, image, mask) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise DatasetError(
+                "Expected the image as an (H, W, 3) uint8 RGB array. Received: "
+                + (f"shape {image.shape}, {image.dtype}" if isinstance(image, np.ndarray) else type(image).__name__)
+            )
+        height, width = image.shape[:2]
+        if min(height, width) < MIN_SIDE or max(height, width) > MAX_SIDE:
+            raise DatasetError(
+                f"The image is {width} x {height} pixels. Expected sides between {MIN_SIDE} and {MAX_SIDE} pixels."
+            )
+        if (
+            not isinstance(mask, np.ndarray)
+            or mask.ndim != 2
+            or not np.issubdtype(mask.dtype, np.integer)
+        ):
+            raise DatasetError(
+                "Expected the mask as a 2-D (H, W) array of integer class indices. Received: "
+                + (f"shape {mask.shape}, {mask.dtype}" if isinstance(mask, np.ndarray) else type(mask).__name__)
+            )
+        if mask.shape != (height, width):
+            raise DatasetError(
+                f"The mask is {mask.shape[1]} x {mask.shape[0]} pixels but the image is {width} x {height}: "
+                "they must be the same size."
+            )
+        classes = len(info["class_names"])
+        low, high = int(mask.min()), int(mask.max())
+        if low < 0 or high >= classes:
+            bad = low if low < 0 else high
+            raise DatasetError(
+                f"The mask has the value {bad} but the dataset {info['name']!r} has {classes} classes "
+                f"(values 0 to {classes - 1})."
+            )
+        return image, mask.astype(np.uint8)
+
+    def _next_id(self, folder: Path) -> str:
+        numbers = [
+            int(p.stem) for sub in ("images", "masks") for p in (folder / sub).glob("*.png") if p.stem.isdigit()
+        ]
+        return f"{max(numbers, default=0) + 1:04d}"
+
+    def _tidy(self, folder: Path, item_id: str) -> None:
+        """Finish or undo an interrupted save of ``item_id`` (called under the lock).
+
+        A hidden previous image means a save replaced the image; the save committed only
+        if the mask now records the hash of the current image. Otherwise the previous
+        image goes back, matching the mask that is still there.
+        """
+        image_path = folder / "images" / f"{item_id}.png"
+        prev_path = folder / "images" / f".{item_id}.prev.png"
+        for sub in ("images", "masks"):
+            for stale in (folder / sub).glob(f".{item_id}.png.*.tmp"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+        if not prev_path.exists():
+            return
+        mask = _read(folder / "masks" / f"{item_id}.png")
+        wanted = _mask_image_hash(mask) if mask is not None else None
+        current = _read(image_path)
+        if wanted is not None and current is not None and _sha256(current) == wanted:
+            with contextlib.suppress(OSError):
+                prev_path.unlink()  # committed: the previous image is no longer needed
+        else:
+            os.replace(prev_path, image_path)  # never committed: roll back
+
+    def save_mask(self, name: str, image: np.ndarray, mask: np.ndarray, item_id: str | None = None) -> str:
+        """Save an image and its mask as one item, atomically (see the module docstring).
+
+        Args:
+            name: the dataset.
+            image: (H, W, 3) uint8 RGB, sides 8 to 4096 pixels.
+            mask: (H, W) integer class indices in [0, number of classes).
+            item_id: the item to replace, or a new plain id; None picks the next number
+                (``"0001"``, ``"0002"``...).
+
+        Returns:
+            The item's id.
+
+        Raises:
+            DatasetError: a bad name or id, no such dataset, an image that is not RGB uint8
+                or of an unusable size, a mask that is not 2-D integer, of another size than
+                the image, or with a value outside the class range. Nothing is written then.
+            OSError: the disk refused; the previous version of the item is left intact.
+        """
+        info = self.dataset_info(name)
+        folder = self._folder(name)
+        if item_id is not None:
+            check_plain_name(item_id, "item id")
+        image, mask = self._check_pair(info, image, mask)
+
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "PNG")
+        image_bytes = buffer.getvalue()
+        text = PngImagePlugin.PngInfo()
+        text.add_text(IMAGE_HASH_KEY, _sha256(image_bytes))
+        buffer = io.BytesIO()
+        Image.fromarray(mask).save(buffer, "PNG", pnginfo=text)
+        mask_bytes = buffer.getvalue()
+
+        with self._lock(folder):
+            item_id = item_id or self._next_id(folder)
+            self._tidy(folder, item_id)
+            image_path = folder / "images" / f"{item_id}.png"
+            mask_path = folder / "masks" / f"{item_id}.png"
+            prev_path = folder / "images" / f".{item_id}.prev.png"
+            image_tmp = mask_tmp = None
+            kept_previous = False
+            try:
+                mask_tmp = _write_temp(folder / "masks", f"{item_id}.png", mask_bytes)
+                if _read(image_path) != image_bytes:
+                    image_tmp = _write_temp(folder / "images", f"{item_id}.png", image_bytes)
+                    if image_path.exists():
+                        os.link(image_path, prev_path)
+                        kept_previous = True
+                    os.replace(image_tmp, image_path)
+                    image_tmp = None
+                    _fsync_dir(folder / "images")
+                os.replace(mask_tmp, mask_path)  # the commit point
+                mask_tmp = None
+                _fsync_dir(folder / "masks")
+            except BaseException:
+                for tmp in (image_tmp, mask_tmp):
+                    if tmp is not None:
+                        with contextlib.suppress(OSError):
+                            tmp.unlink()
+                with contextlib.suppress(OSError):
+                    self._tidy(folder, item_id)  # puts the previous image back
+                raise
+            if kept_previous:
+                with contextlib.suppress(OSError):
+                    prev_path.unlink()
+            stored = json.loads((folder / DATASET_FILE).read_text(encoding="utf-8"))
+            stored["updated"] = _now()
+            self._write_info(folder, stored)
+        return item_id
+
+    def load_item(self, name: str, item_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Load one item as saved.
+
+        Returns:
+            ``(image, mask)``: (H, W, 3) uint8 RGB and (H, W) uint8 class indices.
+
+        Raises:
+            DatasetError: a bad name or id, no such dataset or item, or an image and mask
+                that do not belong together (another program changed one of them).
+            cv_core.images.ImageInputError: a file that cannot be decoded.
+        """
+        folder = self._existing(name)
+        check_plain_name(item_id, "item id")
+        image_path = folder / "images" / f"{item_id}.png"
+        mask_path = folder / "masks" / f"{item_id}.png"
+        for _ in range(3):  # a save may finish between our reads: look again
+            mask_bytes = _read(mask_path)
+            image_bytes = _read(image_path)
+            if mask_bytes is None or image_bytes is None:
+                raise DatasetError(f"The user dataset {name!r} has no item {item_id!r}.")
+            wanted = _mask_image_hash(mask_bytes)
+            previous = _read(folder / "images" / f".{item_id}.prev.png")
+            if wanted is None:
+                # A mask written elsewhere (no hash). Masks saved here always carry one, so
+                # with a previous image present, a save over it has not committed yet.
+                image_bytes = previous if previous is not None else image_bytes
+                break
+            if _sha256(image_bytes) == wanted:
+                break
+            if previous is not None and _sha256(previous) == wanted:
+                image_bytes = previous  # a save of this item is under way or was interrupted
+                break
+        else:
+            raise DatasetError(
+                f"The image and the mask of item {item_id!r} in {name!r} do not belong together "
+                "(one of them was changed outside the lab)."
+            )
+        image = decode_image(image_bytes)
+        mask = decode_label_map(mask_bytes)
+        if mask.shape != image.shape[:2]:
+            raise DatasetError(
+                f"The mask of item {item_id!r} in {name!r} is {mask.shape[1]} x {mask.shape[0]} pixels "
+                f"but its image is {image.shape[1]} x {image.shape[0]}."
+            )
+        return image, mask
+
+    def load_mask(self, name: str, item_id: str) -> np.ndarray:
+        """Only the mask of an item, (H, W) uint8 (cheaper than :meth:`load_item`)."""
+        folder = self._existing(name)
+        check_plain_name(item_id, "item id")
+        data = _read(folder / "masks" / f"{item_id}.png")
+        if data is None:
+            raise DatasetError(f"The user dataset {name!r} has no item {item_id!r}.")
+        return decode_label_map(data)
+
+    def delete_item(self, name: str, item_id: str) -> None:
+        """Delete one item (its mask first, so it leaves the list at once).
+
+        Raises:
+            DatasetError: a bad name or id, no such dataset or item.
+        """
+        folder = self._existing(name)
+        check_plain_name(item_id, "item id")
+        with self._lock(folder):
+            self._tidy(folder, item_id)
+            mask_path = folder / "masks" / f"{item_id}.png"
+            if not mask_path.exists():
+                raise DatasetError(f"The user dataset {name!r} has no item {item_id!r}.")
+            mask_path.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                (folder / "images" / f"{item_id}.png").unlink()
+            stored = json.loads((folder / DATASET_FILE).read_text(encoding="utf-8"))
+            stored["updated"] = _now()
+            self._write_info(folder, stored)

@@ -1,0 +1,40 @@
+"""The folder where converted models are kept, and a save that never leaves half a file there."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+_log = logging.getLogger(__name__)
+
+CACHE_ENV = "CONVNET_LAB_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where converted models are kept: ``$CONVNET_LAB_CACHE/models``, by default
+    ``~/.cache/convnet_lab/models``."""
+    root = os.environ.get(CACHE_ENV) or os.path.join("~", ".cache", "convnet_lab")
+    return Path(root).expanduser() / "models"
+
+
+def save_atomically(model, path: Path) -> None:
+    """Save ``model`` to ``path`` via a temporary file, or log why not (the model still works)."""
+    temp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".keras", dir=path.parent)
+        os.close(fd)
+        model.save(temp)
+        os.chmod(temp, 0o644)  # mkstemp makes it private; the cache is not secret
+        os.replace(temp, path)
+        temp = None
+    except Exception as exc:  # read-only home, full disk, ...: keep working from memory
+        _log.warning("Could not cache the converted model at %s: %s", path, exc)
+    finally:
+        if temp is not None:
+            try:
+                os.remove(temp)
+            except OSError:
+                pass

@@ -1,0 +1,334 @@
+"""The Mask studio's canvas: drawing tools, the canvas, the preview and the agreement with the
+starting mask, and drafts.
+
+The drawing itself is streamlit-drawable-canvas (imported inside :func:`mask_canvas` only: it
+raises on a plain import outside a running app).
+
+**Nothing is lost on a reload.** Unsaved strokes are kept as a *draft* (:class:`Draft`):
+written whenever the canvas reports a drawing that differs from what was saved, restored into
+the canvas (still undoable) when the same browser opens the same picture again, and removed on
+save or when the canvas is cleared. A draft of an upload keeps the picture too, so it comes
+back without uploading it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from cv_core.datasets import DatasetError, UserMaskStore
+from cv_core.mask_drawing import DRAW_SIDE, canvas_size, canvas_to_labels, hex_colour, resize_labels
+from cv_core.overlays import colorize_mask, overlay_mask, upscale
+from cv_core.segmentation import iou
+from ui.access import browser_id
+from ui.mask_studio import PREFIX, StartingMask, Subject, digest, studio_key
+from ui.memory import remember, remembered
+
+
+TOOLS = {
+    "brush": ("Brush", "freedraw"),
+    "eraser": ("Eraser", "freedraw"),
+    "polygon": ("Polygon", "polygon"),
+    "rect": ("Rectangle", "rect"),
+}
+#: One short sentence per tool ({cls} is the class it paints). The hint sits in a box of fixed
+#: height (HINT_HEIGHT) above the canvas, so the canvas never moves when the tool changes.
+TOOL_HINTS = {
+    "brush": "Brush: drag on the picture to paint {cls}.",
+    "eraser": "Eraser: drag to erase, which paints the background class {cls}.",
+    "polygon": "Polygon: click the corners, then the first one again to fill it with {cls}.",
+    "rect": "Rectangle: drag a box to fill it with {cls}.",
+}
+HINT_HEIGHT = 44  # px: one line of hint with the swatch; a longer one scrolls inside
+#: Tools that fill a shape: drawn without an outline, so the shape covers exactly what was
+#: dragged or clicked (the canvas adds an outline's width on the right and bottom of a box).
+FILLED_SHAPES = ("polygon", "rect")
+CANVAS_SIDES = [320, 400, 480, 560, 640, 800]
+
+
+# -- drawing ----------------------------------------------------------------------------------
+@dataclass
+class Tools:
+    """What the next stroke paints, with which tool, how wide, and how the canvas looks."""
+
+    class_index: int
+    tool: str
+    width: int
+    opacity: float
+    side: int = DRAW_SIDE
+
+
+def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE) -> Tools:
+    """Class, tool, brush size and how strongly the starting mask shows under the strokes."""
+    names, background = info["class_names"], info["background"]
+    painted = [i for i in range(len(names)) if i != background] or [background]
+    cols = st.columns([1.3, 2.0, 1.1, 1.3])
+    # Kept in the URL by number, not by label: the labels change with the dataset, and a bound
+    # widget whose label is gone falls back to its first option, the background.
+    classes = list(range(len(names)))
+    initial = remembered(studio_key("class"), "mask_studio_class", classes, painted[0])
+    class_index = cols[0].selectbox("Class", classes, index=classes.index(initial), key=studio_key("class"),
+                                    format_func=lambda i: f"{i} · {names[i]}",
+                                    help="The class the brush, polygon and rectangle paint.")
+    remember(studio_key("class"), "mask_studio_class", class_index)
+    st.session_state.setdefault(studio_key("tool"), "brush")
+    tool = cols[1].segmented_control("Tool", list(TOOLS), format_func=lambda t: TOOLS[t][0], key=studio_key("tool"),
+                                     bind="query-params", required=True,
+                                     help="Brush, eraser (paints the background class), filled polygon, "
+                                          "filled rectangle.") or "brush"
+    width = cols[2].slider("Brush size", 1, 80, 18, key=studio_key("width"), bind="query-params",
+                           disabled=tool in FILLED_SHAPES,
+                           help="In pixels of the canvas, for the brush and the eraser. Polygons and rectangles "
+                                "have no outline: they fill exactly the corners you click or the box you drag.")
+    opacity = cols[3].slider("Starting mask under the strokes", 0.0, 1.0, 0.45, 0.05, key=studio_key("opacity"),
+                             bind="query-params",
+                             help="How strongly the starting mask is tinted over the picture on the canvas.")
+    painting = background if tool == "eraser" else class_index
+    with st.container(height=HINT_HEIGHT, border=False, key=studio_key("hint")):
+        swatch, hint = st.columns([1, 14], vertical_alignment="center")
+        swatch.image(np.broadcast_to(palette[painting], (18, 48, 3)).copy(), output_format="PNG")
+        hint.caption(TOOL_HINTS[tool].format(cls=f"**{painting} · {names[painting]}**"))
+    return Tools(int(class_index), tool, int(width), float(opacity), int(side))
+
+
+# -- drafts -----------------------------------------------------------------------------------
+def draft_id(subject_key: str) -> str:
+    """The draft of this browser's drawing on this picture (a plain name: hex digits)."""
+    return hashlib.sha256(f"{browser_id()}|{subject_key}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class Draft:
+    """Where this browser keeps its unsaved drawing on one picture of one dataset.
+
+    ``image`` is the stored picture, kept with the draft for uploads only (a sample or a saved
+    item is found again from the URL; an upload is not).
+    """
+
+    store: UserMaskStore
+    dataset: str
+    subject: Subject
+    canvas_key: str
+    image: np.ndarray
+
+    @property
+    def id(self) -> str:
+        return draft_id(self.subject.key)
+
+    def load(self) -> dict | None:
+        try:
+            return self.store.load_draft(self.dataset, self.id)
+        except (DatasetError, OSError):
+            return None
+
+    def write(self, labels: np.ndarray, objects: list) -> bool:
+        """Keep the drawing; returns False (and says so once) when the disk refuses."""
+        meta = {"canvas": self.canvas_key, "subject": self.subject.key, "origin": self.subject.origin,
+                "browser": browser_id(), "objects": objects,
+                "saved_as": st.session_state.get(studio_key("saved_as"), {}).get(self.subject.key)}
+        upload = self.subject.key.startswith("upload|")
+        try:
+            self.store.save_draft(self.dataset, self.id, labels, meta, image=self.image if upload else None)
+        except (DatasetError, OSError) as exc:
+            st.caption(f":material/warning: Your strokes could not be kept as a draft ({exc}): save before you "
+                       "reload or leave this page.")
+            return False
+        return True
+
+    def discard(self) -> None:
+        try:
+            self.store.delete_draft(self.dataset, self.id)
+        except (DatasetError, OSError):
+            pass
+
+
+def upload_from_draft(store: UserMaskStore, name: str) -> Subject | None:
+    """The picture this browser uploaded and drew on without saving, from its newest draft."""
+    me = browser_id()
+    try:
+        ids = store.list_drafts(name)
+    except (DatasetError, OSError):
+        return None
+    for draft in ids:
+        kept = store.load_draft(name, draft)
+        meta = (kept or {}).get("meta", {})
+        if kept and kept["image"] is not None and meta.get("browser") == me \
+                and str(meta.get("subject", "")).startswith("upload|") and draft == draft_id(meta["subject"]):
+            return Subject(key=meta["subject"], image=kept["image"], origin=str(meta.get("origin") or "your upload"))
+    return None
+
+
+def _saved_time(text) -> str:
+    try:
+        return datetime.fromisoformat(str(text)).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return "earlier"
+
+
+# -- the canvas -------------------------------------------------------------------------------
+def _drawing_state(canvas_key: str, draft: Draft | None = None, size: tuple[int, int] | None = None) -> dict:
+    """This canvas's strokes in the session; a new canvas starts from its draft when there is one."""
+    state = st.session_state.get(studio_key("drawing"))
+    if state and state.get("canvas") == canvas_key:
+        return state
+    state = {"canvas": canvas_key, "objects": [], "initial": None, "revision": 0,
+             "draft": draft.id if draft is not None else None}
+    kept = draft.load() if draft is not None else None
+    meta = (kept or {}).get("meta", {})
+    objects = meta.get("objects")
+    if kept and meta.get("canvas") == canvas_key and isinstance(objects, list) and objects \
+            and kept["labels"].shape == tuple(size or kept["labels"].shape):
+        state.update(objects=objects, initial={"objects": objects, "convnetLabRevision": 0},
+                     restored=kept["labels"], restored_at=_saved_time(meta.get("saved")),
+                     draft_digest=digest(kept["labels"]))
+        saved_as = meta.get("saved_as")
+        if isinstance(saved_as, str) and not draft.subject.key.startswith("saved|"):
+            st.session_state.setdefault(studio_key("saved_as"), {}).setdefault(draft.subject.key, saved_as)
+    st.session_state[studio_key("drawing")] = state
+    return state
+
+
+def _reload_canvas(objects: list) -> None:
+    state = st.session_state[studio_key("drawing")]
+    state["revision"] += 1
+    # A new revision makes the drawing differ from the last one, so the canvas reloads it.
+    state["initial"] = {"objects": objects, "convnetLabRevision": state["revision"]}
+    state["objects"] = objects
+    state.pop("restored", None)  # the canvas reports the drawing it reloads
+
+
+def _undo() -> None:
+    _reload_canvas(list(st.session_state[studio_key("drawing")]["objects"])[:-1])
+
+
+def _clear() -> None:
+    _reload_canvas([])
+
+
+def canvas_background(image: np.ndarray, start: np.ndarray, size: tuple[int, int], palette: np.ndarray,
+                      background: int, opacity: float) -> Image.Image:
+    """The picture at canvas size with the starting mask tinted over it."""
+    picture = np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.Resampling.BILINEAR))
+    tinted = overlay_mask(picture, resize_labels(start, size), len(palette), opacity, ignore=(background,),
+                          palette=palette)
+    return Image.fromarray(tinted)
+
+
+def canvas_side_picker() -> int:
+    """The long side of the drawing canvas on screen, in pixels."""
+    return int(st.select_slider("Canvas size (px)", CANVAS_SIDES, value=DRAW_SIDE, key=studio_key("side"),
+                                bind="query-params",
+                                help="The long side of the canvas on the screen: larger for detail on a big "
+                                     "screen. Changing it clears the strokes on the canvas."))
+
+
+def _keep_draft(draft: Draft | None, state: dict, labels: np.ndarray | None, objects: list) -> None:
+    """Write the drawing the canvas just reported as the draft, or remove the draft when the
+    canvas is empty or shows what was saved."""
+    if draft is None:
+        return
+    if not objects:
+        if state.pop("draft_digest", None) is not None or state.get("reported_empty") is None:
+            draft.discard()
+        state["reported_empty"] = True
+        return
+    state.pop("reported_empty", None)
+    if labels is None:
+        return
+    current = digest(labels)
+    if current == state.get("saved_digest"):
+        if state.pop("draft_digest", None) is not None:
+            draft.discard()
+    elif current != state.get("draft_digest") and draft.write(labels, objects):
+        state["draft_digest"] = current
+
+
+def mask_canvas(image: np.ndarray, start: np.ndarray, info: dict, palette: np.ndarray, tools: Tools,
+                canvas_key: str, draft: Draft | None = None) -> np.ndarray | None:
+    """The drawing canvas; returns the painted classes at canvas size (-1 = not painted) or None.
+
+    With a ``draft``, a new canvas starts from the draft's strokes, and every drawing the canvas
+    reports is kept as the draft until it is saved or cleared (see the module docstring).
+    """
+    from streamlit_drawable_canvas import st_canvas
+
+    size = canvas_size(*image.shape[:2], side=tools.side)
+    state = _drawing_state(canvas_key, draft, size)
+    colour = palette[info["background"] if tools.tool == "eraser" else tools.class_index]
+    st.space("small")  # room for the canvas's own toolbar, which floats above its top edge
+    result = st_canvas(
+        fill_color=hex_colour(colour), stroke_color=hex_colour(colour),
+        stroke_width=0 if tools.tool in FILLED_SHAPES else tools.width,
+        background_image=canvas_background(image, start, size, palette, info["background"], tools.opacity),
+        height=size[0], width=size[1], drawing_mode=TOOLS[tools.tool][1], initial_drawing=state["initial"],
+        return_image_data=True, update_streamlit=True, key=f"{PREFIX}_canvas_{canvas_key}",
+    )
+    objects = list((result.json_data or {}).get("objects") or [])
+    state["objects"] = objects
+    data = result.image_data
+    labels = None
+    if data is None:  # the canvas has not reported since it appeared: its strokes are the draft's
+        if objects and state.get("restored") is not None:
+            labels = state["restored"]
+    else:
+        state.pop("restored", None)
+        if objects and data.shape[:2] == size:  # (another size: a stale picture from another canvas)
+            labels = canvas_to_labels(np.ascontiguousarray(data[..., :4]).astype(np.uint8), palette)
+        _keep_draft(draft, state, labels, objects)
+    state["labels_digest"] = digest(labels) if labels is not None else None
+    cols = st.columns([1, 1, 3])
+    cols[0].button("Undo", icon=":material/undo:", key=studio_key("undo"), on_click=_undo, disabled=not objects,
+                   help="Remove the last stroke or shape.", width="stretch")
+    cols[1].button("Clear", icon=":material/ink_eraser:", key=studio_key("clear"), on_click=_clear, disabled=not objects,
+                   help="Remove every stroke: back to the starting mask (and forget the draft).", width="stretch")
+    unsaved = labels is not None and state["labels_digest"] != state.get("saved_digest")
+    with cols[2]:
+        st.caption(f"{len(objects)} stroke(s) or shape(s) on the canvas.")
+        if unsaved and state.get("restored") is not None:
+            st.caption(f":material/history: Your unsaved strokes from {state['restored_at']} are back: they were "
+                       "kept as a draft. Save them, or Clear to start again.")
+        elif unsaved and draft is not None:
+            st.caption(":material/save: Unsaved strokes are kept as a draft until you save or clear them, so a "
+                       "reload loses nothing.")
+    return labels
+
+
+# -- preview, agreement, saving ---------------------------------------------------------------
+def mask_preview(image: np.ndarray, mask: np.ndarray, info: dict, palette: np.ndarray) -> None:
+    """The mask that will be saved, over the picture and on its own."""
+    names, background = info["class_names"], info["background"]
+    view = st.segmented_control("Preview", ["Over the picture", "Mask only"], default="Over the picture",
+                                key=studio_key("preview"), bind="query-params", required=True) or "Over the picture"
+    if view == "Mask only":
+        picture = colorize_mask(mask, len(names), palette)
+    else:
+        picture = overlay_mask(image, mask, len(names), 0.6, ignore=(background,), palette=palette)
+    picture = upscale(picture, 320)
+    st.image(picture, output_format="PNG", width="stretch",
+             caption=f"What will be saved: {mask.shape[1]} × {mask.shape[0]} px, values 0–{len(names) - 1}")
+
+
+def agreement(start: StartingMask, mask: np.ndarray, info: dict) -> None:
+    """IoU between the drawn mask and the starting mask (a model's prediction or a true mask)."""
+    names = info["class_names"]
+    if not start.compare:
+        st.caption("No IoU: you started from an empty mask.")
+        return
+    scores = iou(start.mask, mask, len(names))
+    present = ~np.isnan(scores)
+    mean = float(np.nanmean(scores)) if present.any() else float("nan")
+    changed = float((start.mask != mask).mean())
+    cols = st.columns(2)
+    cols[0].metric(f"Mean IoU with {start.label}", f"{mean:.3f}" if present.any() else "–",
+                   help="Per class: pixels of the class in both masks / pixels in either; averaged over the "
+                        "classes present in at least one of them.")
+    cols[1].metric("Pixels changed", f"{changed:.1%}")
+    rows = [{"class": f"{i} · {names[i]}", "IoU": None if np.isnan(s) else round(float(s), 3),
+             f"pixels in {start.label}": int((start.mask == i).sum()), "pixels now": int((mask == i).sum())}
+            for i, s in enumerate(scores) if present[i]]
+    st.dataframe(rows, hide_index=True, width="stretch", key=studio_key("iou_table"))
