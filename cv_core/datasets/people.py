@@ -91,9 +91,15 @@ def _rotate(v: np.ndarray, degrees: float) -> np.ndarray:
     return np.stack([v[..., 0] * c + v[..., 1] * s, -v[..., 0] * s + v[..., 1] * c], axis=-1)
 
 
-def pose_figure(articulation: str, height: float, orientation: float, rng: np.random.Generator) -> dict:
-    """The joints of one figure with its pelvis at (0, 0): (14, 2) points and its drawing parts' sizes."""
-    sides = _angles(rng, articulation)
+def pose_figure(articulation: str, height: float, orientation: float, rng: np.random.Generator,
+                angles: dict | None = None) -> dict:
+    """The joints of one figure with its pelvis at (0, 0): (14, 2) points and its drawing parts' sizes.
+
+    ``angles`` gives the limbs' angles (``{side: {"arm": (upper, fore), "leg": (thigh, shin)}}``,
+    side 1 the figure's left, -1 its right; degrees from the body's down axis, outwards positive)
+    instead of drawing them for ``articulation``: a walking cycle sets them frame by frame.
+    """
+    sides = _angles(rng, articulation) if angles is None else angles
     up = _rotate(np.array([0.0, -1.0]), orientation)
     right = _rotate(np.array([1.0, 0.0]), orientation)  # the figure's left side, facing us
     down = -up
