@@ -13,6 +13,8 @@
 - ``decode``: from outputs to people and their joints (centre peaks, joint offsets, snapped to
   each joint heatmap's peaks); ``evaluate``: keypoint AP, PCK and errors, and the epoch callback.
 - ``task``: the keypoints task's entry in the run pipeline's table.
+- ``video``: pose in video: read and write short clips (GIF, MP4, WebM), a generated clip of people
+  walking with their true joints, the people of every frame followed by identity, skeletons drawn.
 
 >>> from cv_core.keypoints import PEOPLE, object_keypoint_similarity, pck
 >>> object_keypoint_similarity(predicted, true, visible, area=900.0, sigmas=PEOPLE.sigmas)
@@ -52,6 +54,10 @@ _EXPORTS = {
     **{name: "cv_core.keypoints.evaluate" for name in (
         "KeypointEvaluation", "KeypointScoresCallback", "evaluate_keypoint_model", "keypoint_samples",
         "score_keypoints")},
+    **{name: "cv_core.keypoints.video" for name in (
+        "Clip", "ClipLimits", "CorruptVideoError", "EmptyVideoError", "PoseTracker", "UnsupportedVideoError",
+        "VideoInputError", "VideoPoseFinder", "VideoPoses", "VideoTooLargeError", "WalkingClip", "annotate_clip",
+        "draw_poses", "find_poses", "read_clip", "track_people", "walking_clip", "write_clip")},
 }
 
 __all__ = sorted(_EXPORTS)

@@ -182,8 +182,7 @@ def read_clip(data: bytes, limits: ClipLimits = ClipLimits(), frame_side: int = 
     try:
         container = av.open(io.BytesIO(data), mode="r", format=CLIP_FORMATS[kind][0])
     except av.error.FFmpegError:
-        raise CorruptVideoError(f"The file starts like a {name} clip but its data cannot be read; it may be "
-                                f"damaged or cut short.") from None
+        raise CorruptVideoError(f"This {name} file's data cannot be read; it may be damaged or cut short.") from None
     with container:
         if not container.streams.video:
             raise EmptyVideoError(f"This {name} file holds no video.")
@@ -224,7 +223,7 @@ def read_clip(data: bytes, limits: ClipLimits = ClipLimits(), frame_side: int = 
                 frames.append(frame.to_ndarray(format="rgb24", width=out_w, height=out_h))
                 times.append(float(at))
         except av.error.FFmpegError:
-            raise CorruptVideoError(f"The {name} clip's data cannot be decoded after {len(frames)} frames; it may "
+            raise CorruptVideoError(f"This {name} file's data cannot be decoded after frame {len(frames)}; it may "
                                     f"be damaged or cut short.") from None
     if not frames:
         raise EmptyVideoError(f"This {name} clip has no frames.")
@@ -290,13 +289,13 @@ def walking_angles(phase: float) -> dict:
     """The limbs' angles of a walking figure at ``phase`` (radians) of its cycle.
 
     The two sides swing half a cycle apart, each arm against its own side's leg, within the
-    ``people`` dataset's walking range (a striding thigh up to 16° out, the knee bending while the
+    ``people`` dataset's walking range (a striding thigh up to 20° out, the knee bending while the
     leg swings back), so :func:`~cv_core.keypoints.pose.posture` reads "standing" throughout.
     """
     sides = {}
     for side, shift in ((1, 0.0), (-1, math.pi)):
         swing = math.sin(phase + shift)
-        thigh = 4.0 + 12.0 * swing
+        thigh = 6.0 + 14.0 * swing
         shin = thigh - 14.0 * max(0.0, math.cos(phase + shift))
         upper = 20.0 - 12.0 * swing
         sides[side] = {"arm": (upper, upper + 18.0), "leg": (thigh, shin)}
@@ -313,12 +312,14 @@ class WalkingClip:
             ``people`` skeleton, visibility as the dataset's), in drawing order (back to front).
         identities: per frame, each person's identity (its index in the cast), in ``people``'s order.
         fps: frames per second.
+        background: (S, S, 3) uint8, the frames' background before the people and the noise.
     """
 
     frames: np.ndarray
     people: list
     identities: list
     fps: float
+    background: np.ndarray
 
     @property
     def times(self) -> np.ndarray:
@@ -409,7 +410,8 @@ def walking_clip(num_frames: int = 48, image_size: int = 128, num_people: int = 
             ids.append(k)
         truths.append(people)
         identities.append(ids)
-    return WalkingClip(frames=np.stack(frames), people=truths, identities=identities, fps=float(fps))
+    return WalkingClip(frames=np.stack(frames), people=truths, identities=identities, fps=float(fps),
+                       background=np.clip(np.rint(background), 0, 255).astype(np.uint8))
 
 
 # --- Following people from frame to frame ----------------------------------------------------------
