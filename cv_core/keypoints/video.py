@@ -38,10 +38,10 @@ from cv_core.keypoints.instance import KeypointInstance
 
 __all__ = [
     "CLIP_FORMATS", "FRAME_SIDE", "MAX_BYTES", "MAX_FRAMES", "MAX_SECONDS", "MAX_SIDE", "TRACK_COLOURS", "Clip",
-    "ClipLimits", "CorruptVideoError", "EmptyVideoError", "PoseTracker", "UnsupportedVideoError", "VideoInputError",
-    "VideoPoseFinder", "VideoPoses", "VideoTooLargeError", "WalkingClip", "annotate_clip", "draw_poses",
-    "find_poses", "letterbox_frames", "read_clip", "track_colour", "track_people", "video_format", "walking_clip",
-    "walking_angles", "write_clip",
+    "ClipLimits", "CorruptVideoError", "EmptyVideoError", "PoseTracker", "UnsupportedVideoError",
+    "VideoInputError", "VideoPoseFinder", "VideoPoses", "VideoTooLargeError", "WalkingClip", "annotate_clip",
+    "draw_poses", "find_poses", "joint_tracks", "letterbox_frames", "read_clip", "track_colour", "track_people",
+    "video_format", "walking_angles", "walking_clip", "write_clip",
 ]
 
 #: The largest file read, in bytes (the app's upload limit).
@@ -566,14 +566,22 @@ class VideoPoses:
         return len(self.people) / self.seconds if self.seconds > 0 else float("nan")
 
     def tracks(self) -> dict[int, np.ndarray]:
-        """Each identity's joints over the processed frames: ``{id: (T, K, 2)}``, NaN where it is not found."""
-        out: dict[int, np.ndarray] = {}
-        for t, (people, ids) in enumerate(zip(self.people, self.track_ids)):
-            for person, identity in zip(people, ids):
-                if identity not in out:
-                    out[identity] = np.full((len(self.people), self.num_joints, 2), np.nan, np.float32)
-                out[identity][t] = person.points
-        return dict(sorted(out.items()))
+        """Each identity's joints over the processed frames (:func:`joint_tracks`)."""
+        return joint_tracks(self.people, self.track_ids, self.num_joints)
+
+
+def joint_tracks(people_per_frame: list, ids_per_frame: list, num_joints: int) -> dict[int, np.ndarray]:
+    """Each identity's joints frame by frame: ``{id: (T, K, 2)}``, NaN where it is not in the frame.
+
+    Works for found people (:class:`VideoPoses`) and a clip's truth (:class:`WalkingClip`) alike.
+    """
+    out: dict[int, np.ndarray] = {}
+    for t, (people, ids) in enumerate(zip(people_per_frame, ids_per_frame)):
+        for person, identity in zip(people, ids):
+            if identity not in out:
+                out[identity] = np.full((len(people_per_frame), num_joints, 2), np.nan, np.float32)
+            out[identity][t] = person.points
+    return dict(sorted(out.items()))
 
 
 def _describe(person: KeypointInstance, skeleton) -> KeypointInstance:
