@@ -1,7 +1,7 @@
 """Keypoint speed, as ratios measured in the same run: decoding against the forward pass, and scoring.
 
 Usage: python bench/keypoints.py [--image-size 96] [--batch-size 1] [--repeats 60]
-                                 [--only decoding|scoring|landmarks] [--seeds 0 1 2] [--runs-root DIR]
+                                 [--only decoding|scoring|video|landmarks] [--seeds 0 1 2] [--runs-root DIR]
 
 **Decoding** (issue 15: at most 15% of the model's forward pass). A page runs the pose model
 once per picture and redraws the skeletons on every move of the score slider. For one picture
@@ -25,6 +25,18 @@ over rounds of that round's ratio, and the ratio of the fastest times.
 forward pass (the pose decoding, COCO keypoint AP, PCK), the number behind the task's
 ``seconds_per_scored_image``: :func:`cv_core.keypoints.evaluate.evaluate_keypoint_model` on 64
 people pictures against the same pictures' forward pass alone.
+
+**Pose in video** (``--only video``; issue 15: at least 10 frames a second on this 2-core CPU).
+The built-in walking clip (:func:`cv_core.keypoints.video.walking_clip`, 48 frames of 128 px),
+written as MP4, through the whole pipeline a page runs, with the Quick preset's pose model at
+128 px (untrained: speed does not depend on the weights): **decode** (:func:`read_clip`),
+**pose** (:func:`find_poses`: letterbox, forward pass, decoding, tracking, posture; batches of 8;
+threshold 0, so all 20 candidates a frame are followed and drawn: the worst case; at the page's
+0.3 the untrained model keeps nobody, which times the model, decoding and letterboxing alone),
+**draw** (:func:`annotate_clip`) and **encode** (:func:`write_clip`, MP4; the GIF fallback and the
+page's 3x enlarged drawing are timed beside it). The steps take turns round after round; frames
+a second = 48 / the round's decode + pose + draw + encode, median over rounds, and each step's
+share of the round; the forward pass alone is timed in the same rounds, for the pipeline's ratio to it.
 
 **Heatmaps against regression on the landmarks** (``--only landmarks``, not part of the default
 run: it trains). The two single-object models, each trained through the run worker
@@ -143,6 +155,75 @@ def scoring(args) -> float:
     return value
 
 
+def video(args) -> float:
+    """Frames a second through decode, pose, draw and encode (see the module docstring); returns the median."""
+    import tensorflow as tf
+
+    from cv_core.keypoints.video import annotate_clip, find_poses, letterbox_frames, read_clip, walking_clip, write_clip
+
+    side = 128
+    model = _model(side)
+    walking = walking_clip(num_frames=48, image_size=side)
+    data = write_clip(walking.frames, walking.fps, "mp4")
+    count = len(walking.frames)
+    compiled = tf.function(lambda x: model(x, training=False),
+                           input_signature=[tf.TensorSpec((None, side, side, 3), tf.float32)])
+    batch, _, _ = letterbox_frames(walking.frames, (side, side))
+    state: dict = {}
+
+    def pose():
+        # Threshold 0: the untrained model's every candidate (20 a frame) is followed and drawn, the worst case
+        # for tracking and drawing (a trained model keeps the clip's 2 people).
+        state["poses"] = find_poses(model, state["clip"].frames, PEOPLE, score_threshold=0.0, batch_size=8)
+
+    def draw(scale=1):
+        poses = state["poses"]
+        state["drawn" if scale == 1 else "large"] = annotate_clip(state["clip"].frames, poses.people, poses.track_ids,
+                                                                  PEOPLE, scale)
+
+    steps = {
+        "decode": lambda: state.update(clip=read_clip(data)),
+        "pose": pose,
+        "pose at threshold 0.3 (nobody kept: model, decoding, letterbox)":
+            lambda: find_poses(model, state["clip"].frames, PEOPLE, score_threshold=0.3, batch_size=8),
+        "draw": draw,
+        "encode MP4": lambda: write_clip(state["drawn"], walking.fps, "mp4"),
+        "forward only": lambda: [compiled(batch[i:i + 8]).popitem()[1].numpy() for i in range(0, count, 8)],
+        "encode GIF": lambda: write_clip(state["drawn"], walking.fps, "gif"),
+        "draw 3x (the page's)": lambda: draw(3),
+        "encode MP4 3x (the page's)": lambda: write_clip(state["large"], walking.fps, "mp4"),
+    }
+    rounds = max(5, args.repeats // 6)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for round_ in range(2 + rounds):
+        for name, step in steps.items():
+            elapsed = seconds(step)
+            if round_ >= 2:
+                times[name].append(elapsed)
+    pipeline = ("decode", "pose", "draw", "encode MP4")
+    totals = [sum(times[name][r] for name in pipeline) for r in range(rounds)]
+    page = [totals[r] - times["draw"][r] - times["encode MP4"][r] + times["draw 3x (the page's)"][r]
+            + times["encode MP4 3x (the page's)"][r] for r in range(rounds)]
+    people = [len(p) for p in state["poses"].people[:8]]
+    print(f"Pose in video: {count} frames of {side} px, the pose model at {side} px ({model.count_params():,} "
+          f"parameters, untrained; people kept in the first frames: {people}); {rounds} interleaved rounds")
+    print()
+    print("| step | median ms per frame | fastest ms per frame | share of decode + pose + draw + encode (median) |")
+    print("|---|---:|---:|---:|")
+    for name, values in times.items():
+        share = statistics.median(v / t for v, t in zip(values, totals))
+        print(f"| {name} | {1000 * statistics.median(values) / count:.2f} | {1000 * min(values) / count:.2f} | "
+              f"{share:.1%} |")
+    fps = statistics.median(count / t for t in totals)
+    page_fps = statistics.median(count / t for t in page)
+    ratio = statistics.median(t / f for t, f in zip(totals, times["forward only"]))
+    print()
+    print(f"Decode + pose + draw + encode: {fps:.1f} frames a second (median; fastest round "
+          f"{count / min(totals):.1f}); with the page's 3x drawing and its MP4, {page_fps:.1f}; the pipeline takes "
+          f"{ratio:.2f}x the forward pass alone. Goal >= 10 frames a second: {'met' if fps >= 10 else 'missed'}.")
+    return fps
+
+
 def landmark_spec(model: str, seed: int):
     """The spec of the landmarks comparison: 64 px faces (medium difficulty), 1,500 training pictures, 8 epochs."""
     from cv_core.runs import preset_spec
@@ -198,7 +279,7 @@ def main(argv=None) -> None:
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=60)
-    parser.add_argument("--only", choices=("decoding", "scoring", "landmarks"))
+    parser.add_argument("--only", choices=("decoding", "scoring", "video", "landmarks"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs-root", help="where the landmarks comparison's runs go (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -210,6 +291,9 @@ def main(argv=None) -> None:
     if args.only in (None, "scoring"):
         print()
         scoring(args)
+    if args.only in (None, "video"):
+        print()
+        video(args)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import time
@@ -416,13 +417,20 @@ def walking_clip(num_frames: int = 48, image_size: int = 128, num_people: int = 
 
 # --- Following people from frame to frame ----------------------------------------------------------
 
-def _oks(a: np.ndarray, b: np.ndarray, labelled: np.ndarray, area: float, sigmas: np.ndarray) -> float:
-    """Object keypoint similarity of two poses over ``labelled`` joints (COCO's formula)."""
-    if not labelled.any():
-        return 0.0
-    d2 = ((a - b) ** 2).sum(axis=-1)
-    variance = (2 * sigmas) ** 2
-    return float(np.mean(np.exp(-d2 / (2 * max(area, 1.0) * variance + np.spacing(1)))[labelled]))
+def _oks_matrix(points: np.ndarray, labelled: np.ndarray, tracks: np.ndarray, track_labelled: np.ndarray,
+                areas: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """COCO's OKS of N poses against M tracks over the joints both label: (N, M), 0 where none is shared.
+
+    Args:
+        points: (N, K, 2); labelled: (N, K) bool; tracks: (M, K, 2); track_labelled: (M, K) bool;
+        areas: (M,) the tracks' areas (OKS's scale); sigmas: (K,).
+    """
+    d2 = ((points[:, None] - tracks[None]) ** 2).sum(axis=-1)  # (N, M, K)
+    scale = 2 * np.maximum(areas, 1.0)[None, :, None] * ((2 * sigmas) ** 2)[None, None, :]
+    both = labelled[:, None, :] & track_labelled[None, :, :]
+    count = both.sum(axis=-1)
+    total = np.where(both, np.exp(-d2 / scale), 0.0).sum(axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 
 @dataclass
@@ -464,17 +472,18 @@ class PoseTracker:
         self.frame += 1
         self.tracks = [t for t in self.tracks if self.frame - t.last_frame <= self.max_gap]
         pairs = []
-        for i, person in enumerate(people):
-            points = np.asarray(person.points, np.float64)
-            labelled = np.asarray(person.visibility) > 0
-            for j, track in enumerate(self.tracks):
-                predicted = track.points + track.velocity * (self.frame - track.last_frame)
-                similarity = _oks(points, predicted, labelled & track.labelled, track.area, self.sigmas)
-                if similarity >= self.min_similarity:
-                    pairs.append((similarity, i, j))
+        if people and self.tracks:
+            points = np.stack([np.asarray(p.points, np.float64) for p in people])
+            labelled = np.stack([np.asarray(p.visibility) > 0 for p in people])
+            predicted = np.stack([t.points + t.velocity * (self.frame - t.last_frame) for t in self.tracks])
+            similarity = _oks_matrix(points, labelled, predicted, np.stack([t.labelled for t in self.tracks]),
+                                     np.array([t.area for t in self.tracks]), self.sigmas)
+            rows, cols = np.nonzero(similarity >= self.min_similarity)
+            order = np.argsort(-similarity[rows, cols], kind="stable")
+            pairs = [(float(similarity[rows[n], cols[n]]), int(rows[n]), int(cols[n])) for n in order]
         ids: list[int | None] = [None] * len(people)
         used = set()
-        for similarity, i, j in sorted(pairs, key=lambda p: -p[0]):
+        for _, i, j in pairs:  # best first
             if ids[i] is None and j not in used:
                 ids[i], used = self.tracks[j].identity, used | {j}
                 self._move(self.tracks[j], people[i])
@@ -737,9 +746,26 @@ def draw_poses(frame, people: list, skeleton, ids=None, scale: int = 1) -> np.nd
                 draw.ellipse(box, fill=None, outline=colour, width=max(1, width))
         if ids is not None and labelled.any():
             top = points[labelled][np.argmin(points[labelled][:, 1])]
-            draw.text((top[0] + radius + 1, max(0.0, top[1] - 3 * radius)), str(ids[n]), fill=colour,
-                      stroke_width=1, stroke_fill=(0, 0, 0))
+            outline, letters = _label_masks(str(ids[n]), max(10, round(side / 28)))
+            at = (int(top[0] + radius + 1), int(max(0.0, top[1] - 3 * radius)))
+            picture.paste((0, 0, 0), at, outline)
+            picture.paste(colour, at, letters)
     return np.asarray(picture)
+
+
+@functools.lru_cache(maxsize=128)
+def _label_masks(text: str, size: int):
+    """An identity's number as two masks, its dark outline and its letters (rendered once, then pasted:
+    rendering text is most of the drawing's cost when many people are drawn)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size)
+    left, top, right, bottom = font.getbbox(text, stroke_width=1)
+    extent, origin = (right - left + 2, bottom - top + 2), (1 - left, 1 - top)
+    outline, letters = Image.new("L", extent, 0), Image.new("L", extent, 0)
+    ImageDraw.Draw(outline).text(origin, text, fill=255, font=font, stroke_width=1, stroke_fill=255)
+    ImageDraw.Draw(letters).text(origin, text, fill=255, font=font)
+    return outline, letters
 
 
 def annotate_clip(frames, people_per_frame: list, ids_per_frame: list | None, skeleton, scale: int = 1) -> np.ndarray:

@@ -297,3 +297,22 @@ def test_find_poses_runs_a_model_over_every_frame_and_can_stop(clip):
 
     with pytest.raises(ValueError, match="skeleton's 6 joints"):
         VideoPoseFinder(model, clip.frames, FACE_LANDMARKS)
+
+
+def test_the_trackers_similarity_is_cocos_oks():
+    from cv_core.keypoints.metrics import object_keypoint_similarity
+    from cv_core.keypoints.video import _oks_matrix
+
+    rng = np.random.default_rng(0)
+    points, tracks = rng.uniform(0, 50, (3, 14, 2)), rng.uniform(0, 50, (4, 14, 2))
+    tracks[1] = points[0] + rng.normal(0, 2, (14, 2))
+    labelled, track_labelled = rng.random((3, 14)) > 0.2, rng.random((4, 14)) > 0.2
+    areas = rng.uniform(100, 900, 4)
+    sigmas = np.asarray(PEOPLE.sigmas)
+    matrix = _oks_matrix(points, labelled, tracks, track_labelled, areas, sigmas)
+    for i in range(3):
+        for j in range(4):
+            expected = object_keypoint_similarity(points[i], tracks[j], labelled[i] & track_labelled[j], areas[j],
+                                                  sigmas)
+            assert matrix[i, j] == pytest.approx(expected, abs=1e-9)
+    assert matrix[0, 1] > 0.5 > matrix[0, 0]
