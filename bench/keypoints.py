@@ -1,7 +1,8 @@
 """Keypoint speed, as ratios measured in the same run: decoding against the forward pass, and scoring.
 
 Usage: python bench/keypoints.py [--image-size 96] [--batch-size 1] [--repeats 60]
-                                 [--only decoding|scoring|video|landmarks] [--seeds 0 1 2] [--runs-root DIR]
+                                 [--only decoding|scoring|video|landmarks] [--video-frames 48] [--seeds 0 1 2]
+                                 [--runs-root DIR]
 
 **Decoding** (issue 15: at most 15% of the model's forward pass). A page runs the pose model
 once per picture and redraws the skeletons on every move of the score slider. For one picture
@@ -163,7 +164,7 @@ def video(args) -> float:
 
     side = 128
     model = _model(side)
-    walking = walking_clip(num_frames=48, image_size=side)
+    walking = walking_clip(num_frames=args.video_frames, image_size=side)
     data = write_clip(walking.frames, walking.fps, "mp4")
     count = len(walking.frames)
     compiled = tf.function(lambda x: model(x, training=False),
@@ -280,6 +281,7 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--only", choices=("decoding", "scoring", "video", "landmarks"))
+    parser.add_argument("--video-frames", type=int, default=48, help="frames of the walking clip (--only video)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs-root", help="where the landmarks comparison's runs go (default: a temporary folder)")
     args = parser.parse_args(argv)

@@ -70,6 +70,18 @@ def test_detection_benchmark_times_the_page_path():
     assert 0.0 < float(row.split("|")[2]) < float("inf") and "goal < 1 s:" in result.stdout  # timed, not judged
 
 
+@pytest.mark.slow
+def test_keypoint_video_benchmark_times_every_step_of_the_pipeline():
+    result = subprocess.run([sys.executable, "bench/keypoints.py", "--only", "video", "--video-frames", "8",
+                             "--repeats", "6"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
+    for step in ("decode", "pose", "draw", "encode MP4", "forward only", "encode GIF"):
+        assert 0.0 < float(rows[step].split("|")[2]) < float("inf")  # timed, not judged: the README has the numbers
+    assert re.search(r"Decode \+ pose \+ draw \+ encode: [0-9.]+ frames a second", result.stdout)
+    assert "Goal >= 10 frames a second:" in result.stdout
+
+
 @pytest.mark.parametrize("script", ["bench/memory.py", "bench/startup_time.py", "bench/train_throughput.py",
                                     "bench/segmentation.py", "bench/detection.py"])
 def test_benchmarks_explain_themselves(script):
