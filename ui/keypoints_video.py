@@ -143,9 +143,11 @@ def _gif(frames, people, ids, skeleton, fps) -> bytes:
 
 def _frame_table(people, ids) -> None:
     rows = [{"Person": identity, "Posture": person.posture or "—",
-             "Torso angle (°)": None if person.orientation is None else round(float(person.orientation), 1),
-             "Score": None if person.score is None else round(float(person.score), 2)}
+             "Torso angle (°)": None if person.orientation is None else round(float(person.orientation), 1)}
             for person, identity in zip(people, ids)]
+    for row, person in zip(rows, people):
+        if person.score is not None:  # a truth has no score
+            row["Score"] = round(float(person.score), 2)
     st.dataframe(rows, hide_index=True, width="stretch")
 
 

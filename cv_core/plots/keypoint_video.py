@@ -75,6 +75,6 @@ def joint_tracks_figure(tracks: Mapping[int, np.ndarray], times, joint_names: Se
     fig.update_xaxes(title_text=time_title, row=2, col=1)
     if len(times):
         fig.update_xaxes(range=[float(times[0]), float(times[-1])])
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), hovermode="closest",
+    fig.update_layout(height=480, margin=dict(l=10, r=10, t=40, b=10), hovermode="closest",
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return fig
