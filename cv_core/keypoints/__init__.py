@@ -57,7 +57,7 @@ _EXPORTS = {
     **{name: "cv_core.keypoints.video" for name in (
         "Clip", "ClipLimits", "CorruptVideoError", "EmptyVideoError", "PoseTracker", "UnsupportedVideoError",
         "VideoInputError", "VideoPoseFinder", "VideoPoses", "VideoTooLargeError", "WalkingClip", "annotate_clip",
-        "draw_poses", "find_poses", "joint_tracks", "read_clip", "track_people", "walking_clip", "write_clip")},
+        "draw_poses", "find_poses", "identity_switches", "joint_tracks", "read_clip", "track_people", "walking_clip", "write_clip")},
 }
 
 __all__ = sorted(_EXPORTS)

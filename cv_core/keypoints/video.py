@@ -41,8 +41,8 @@ __all__ = [
     "CLIP_FORMATS", "FRAME_SIDE", "MAX_BYTES", "MAX_FRAMES", "MAX_SECONDS", "MAX_SIDE", "TRACK_COLOURS", "Clip",
     "ClipLimits", "CorruptVideoError", "EmptyVideoError", "PoseTracker", "UnsupportedVideoError",
     "VideoInputError", "VideoPoseFinder", "VideoPoses", "VideoTooLargeError", "WalkingClip", "annotate_clip",
-    "draw_poses", "find_poses", "joint_tracks", "letterbox_frames", "read_clip", "track_colour", "track_people",
-    "video_format", "walking_angles", "walking_clip", "write_clip",
+    "draw_poses", "find_poses", "identity_switches", "joint_tracks", "letterbox_frames", "read_clip",
+    "track_colour", "track_people", "video_format", "walking_angles", "walking_clip", "write_clip",
 ]
 
 #: The largest file read, in bytes (the app's upload limit).
@@ -687,6 +687,38 @@ def find_poses(model, frames, skeleton, score_threshold: float = 0.3, batch_size
         if on_progress is not None and on_progress(done, len(finder.frames)) is False:
             break
     return finder.result()
+
+
+def identity_switches(people_per_frame: list, ids_per_frame: list, truth_per_frame: list, truth_ids_per_frame: list,
+                      sigmas, min_oks: float = 0.5) -> dict:
+    """How well identities were kept, against a clip's truth (MOT's identity switches).
+
+    In each frame the found people are paired with the true ones as COCO pairs them
+    (:func:`~cv_core.keypoints.match_instances`, best score first, OKS above ``min_oks``); a true
+    person whose paired identity differs from the one it was last paired with is a switch.
+
+    Returns:
+        ``{"switches": int, "paired": int, "true": int}``: switches, true person-frames paired, and
+        true person-frames with a labelled joint.
+    """
+    from cv_core.keypoints.metrics import match_instances
+
+    last: dict = {}
+    switches = paired = true = 0
+    for people, ids, truths, truth_ids in zip(people_per_frame, ids_per_frame, truth_per_frame, truth_ids_per_frame):
+        counted = [n for n, t in enumerate(truths) if (np.asarray(t.visibility) > 0).any()]
+        true += len(counted)
+        if not people or not counted:
+            continue
+        pairs = match_instances([p.as_prediction() for p in people], [truths[n].as_truth() for n in counted], sigmas,
+                                min_oks)
+        for found, index, _ in pairs:
+            who = truth_ids[counted[index]]
+            paired += 1
+            if who in last and last[who] != ids[found]:
+                switches += 1
+            last[who] = ids[found]
+    return {"switches": switches, "paired": paired, "true": true}
 
 
 # --- Drawing ---------------------------------------------------------------------------------------

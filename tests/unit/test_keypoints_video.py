@@ -4,6 +4,7 @@ the generated walking clip's truth, tracking, drawing, and the per-frame pose pi
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -204,6 +205,17 @@ def test_tracking_keeps_each_walkers_identity(clip):
     tracked = track_people(people, PEOPLE.sigmas)
     pairs = {(true, found) for ids, found_ids in zip(truth, tracked) for true, found in zip(ids, found_ids)}
     assert len(pairs) == 2 and len({found for _, found in pairs}) == 2  # one track per walker, all along
+
+
+def test_identity_switches_are_counted_against_the_truth(clip):
+    from cv_core.keypoints.video import identity_switches
+
+    people, truth = _jittered(clip)
+    scored = [[replace(p, score=1.0) for p in frame] for frame in people]
+    kept = identity_switches(scored, track_people(people, PEOPLE.sigmas), clip.people, clip.identities, PEOPLE.sigmas)
+    assert kept == {"switches": 0, "paired": 39, "true": 40}  # 20 frames x 2 people, one missed once
+    swapped = [ids if t < 10 else [1 - i for i in ids] for t, ids in enumerate(truth)]  # the labels trade at frame 10
+    assert identity_switches(scored, swapped, clip.people, clip.identities, PEOPLE.sigmas)["switches"] == 2
 
 
 def test_tracking_can_fail(clip):
