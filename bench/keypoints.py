@@ -1,8 +1,8 @@
 """Keypoint speed, as ratios measured in the same run: decoding against the forward pass, and scoring.
 
 Usage: python bench/keypoints.py [--image-size 96] [--batch-size 1] [--repeats 60]
-                                 [--only decoding|scoring|video|landmarks] [--video-frames 48] [--seeds 0 1 2]
-                                 [--runs-root DIR]
+                                 [--only decoding|scoring|video|landmarks] [--video-frames 48] [--model PATH]
+                                 [--seeds 0 1 2] [--runs-root DIR]
 
 **Decoding** (issue 15: at most 15% of the model's forward pass). A page runs the pose model
 once per picture and redraws the skeletons on every move of the score slider. For one picture
@@ -162,20 +162,30 @@ def video(args) -> float:
 
     from cv_core.keypoints.video import annotate_clip, find_poses, letterbox_frames, read_clip, walking_clip, write_clip
 
+    from cv_core.keypoints.models import keypoint_model_geometry
+
     side = 128
-    model = _model(side)
+    trained = args.model is not None
+    if trained:
+        from cv_core.keypoints.models import load_keypoint_model
+
+        model = load_keypoint_model(args.model, compile=False)
+    else:
+        model = _model(side)
+    model_side = keypoint_model_geometry(model).image_size
     walking = walking_clip(num_frames=args.video_frames, image_size=side)
     data = write_clip(walking.frames, walking.fps, "mp4")
     count = len(walking.frames)
     compiled = tf.function(lambda x: model(x, training=False),
-                           input_signature=[tf.TensorSpec((None, side, side, 3), tf.float32)])
-    batch, _, _ = letterbox_frames(walking.frames, (side, side))
+                           input_signature=[tf.TensorSpec((None, *model_side, 3), tf.float32)])
+    batch, _, _ = letterbox_frames(walking.frames, model_side)
     state: dict = {}
+    # Untrained, threshold 0: every candidate (20 a frame) is followed and drawn, the worst case for tracking
+    # and drawing. A trained model (--model) runs at the page's 0.3 and keeps the clip's people.
+    threshold = 0.3 if trained else 0.0
 
     def pose():
-        # Threshold 0: the untrained model's every candidate (20 a frame) is followed and drawn, the worst case
-        # for tracking and drawing (a trained model keeps the clip's 2 people).
-        state["poses"] = find_poses(model, state["clip"].frames, PEOPLE, score_threshold=0.0, batch_size=8)
+        state["poses"] = find_poses(model, state["clip"].frames, PEOPLE, score_threshold=threshold, batch_size=8)
 
     def draw(scale=1):
         poses = state["poses"]
@@ -206,8 +216,9 @@ def video(args) -> float:
     page = [totals[r] - times["draw"][r] - times["encode MP4"][r] + times["draw 3x (the page's)"][r]
             + times["encode MP4 3x (the page's)"][r] for r in range(rounds)]
     people = [len(p) for p in state["poses"].people[:8]]
-    print(f"Pose in video: {count} frames of {side} px, the pose model at {side} px ({model.count_params():,} "
-          f"parameters, untrained; people kept in the first frames: {people}); {rounds} interleaved rounds")
+    print(f"Pose in video: {count} frames of {side} px, the pose model at {model_side[0]} px "
+          f"({model.count_params():,} parameters, {'trained: ' + str(args.model) if trained else 'untrained'}; "
+          f"threshold {threshold}; people kept in the first frames: {people}); {rounds} interleaved rounds")
     print()
     print("| step | median ms per frame | fastest ms per frame | share of decode + pose + draw + encode (median) |")
     print("|---|---:|---:|---:|")
@@ -219,6 +230,18 @@ def video(args) -> float:
     page_fps = statistics.median(count / t for t in page)
     ratio = statistics.median(t / f for t, f in zip(totals, times["forward only"]))
     print()
+    if trained:
+        from cv_core.keypoints.evaluate import score_keypoints
+        from cv_core.keypoints.video import identity_switches
+
+        poses = find_poses(model, walking.frames, PEOPLE, score_threshold=0.01, batch_size=8)
+        scores = score_keypoints(poses.people, walking.people, PEOPLE)
+        shown = find_poses(model, walking.frames, PEOPLE, score_threshold=0.3, batch_size=8)
+        kept = identity_switches(shown.people, shown.track_ids, walking.people, walking.identities, PEOPLE.sigmas)
+        print(f"Against the clip's truth: keypoint AP {scores.ap:.3f}, AP50 {scores.ap50:.3f}, PCK@0.2 {scores.pck:.3f}"
+              f"; at 0.3, {len(shown.tracks())} identities for {len(set(i for f in walking.identities for i in f))} "
+              f"people, {kept['switches']} identity switches, {kept['paired']} of {kept['true']} true person-frames "
+              f"paired (OKS > 0.5).")
     print(f"Decode + pose + draw + encode: {fps:.1f} frames a second (median; fastest round "
           f"{count / min(totals):.1f}); with the page's 3x drawing and its MP4, {page_fps:.1f}; the pipeline takes "
           f"{ratio:.2f}x the forward pass alone. Goal >= 10 frames a second: {'met' if fps >= 10 else 'missed'}.")
@@ -282,6 +305,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--only", choices=("decoding", "scoring", "video", "landmarks"))
     parser.add_argument("--video-frames", type=int, default=48, help="frames of the walking clip (--only video)")
+    parser.add_argument("--model", help="a trained keypoints model (.keras) for --only video: timed at its own "
+                                        "input size, and scored against the clip's truth")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs-root", help="where the landmarks comparison's runs go (default: a temporary folder)")
     args = parser.parse_args(argv)
