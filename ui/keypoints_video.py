@@ -161,9 +161,13 @@ def _joint_names(skeleton) -> list[str]:
 
 
 @st.fragment
-def _viewer(frames, times, people, ids, skeleton, truth: bool) -> None:
+def _viewer(frames, times, people, ids, skeleton, mode: str) -> None:
     """The frame slider, the annotated frame, its people, and the joint-track chart (a fragment: moving
-    the slider or choosing joints reruns only this)."""
+    the slider or choosing joints reruns only this).
+
+    ``mode`` says whose people these are: "found" (by the model), "truth" (the clip's), or "none"
+    (an upload without a model: the frames alone).
+    """
     from cv_core.plots.keypoint_video import joint_tracks_figure
 
     last = len(frames) - 1
@@ -179,16 +183,20 @@ def _viewer(frames, times, people, ids, skeleton, truth: bool) -> None:
         picture = draw_poses(frames[index], shown, skeleton, shown_ids, _scale(frames))
         st.image(picture, caption=f"Frame {index} of {last}, at {times[index]:.2f} seconds.", output_format="PNG")
     with cols[1]:
-        if index >= done:
+        if mode == "none":
+            st.caption("The clip as it was read, without skeletons: a keypoints model finds its people.")
+        elif index >= done:
             st.caption("This frame was not processed before the run stopped.")
         elif not shown:
             st.caption("No one was found in this frame.")
         else:
-            if truth:
+            if mode == "truth":
                 st.caption("The people in this frame, from the clip's truth.")
             else:
                 st.caption("The people found in this frame, with the posture and torso angle read from their joints.")
             _frame_table(shown, shown_ids)
+    if mode == "none":
+        return
     joints = _joint_names(skeleton)
     if not joints:
         st.caption("Choose a joint to chart its track.")
@@ -215,7 +223,7 @@ def video_tab(model, skeleton, image_size) -> None:
     """
     from cv_core.keypoints import PEOPLE
 
-    side = image_size if isinstance(image_size, int) else int(max(image_size))
+    height, width = (image_size, image_size) if isinstance(image_size, int) else (int(d) for d in image_size)
     st.caption(limits_sentence())
     source = st.segmented_control("Clip", SOURCES, default="bundled", format_func=SOURCE_LABELS.get,
                                   key=f"{PREFIX}_source", bind="query-params", required=True) or "bundled"
@@ -251,17 +259,17 @@ def video_tab(model, skeleton, image_size) -> None:
             st.info("Train a keypoints model on the Keypoints and pose page's Train tab to see predictions.",
                     icon=":material/school:")
         if truth is None:
-            _viewer(frames, times, [[] for _ in frames], [[] for _ in frames], skeleton, truth=False)
+            _viewer(frames, times, [], [], skeleton, mode="none")
             return
         people, ids, drawn = truth[0], truth[1], PEOPLE
         st.caption("The skeletons drawn are the clip's true joints, as the generator placed them.")
-        _viewer(frames, times, people, ids, drawn, truth=True)
+        _viewer(frames, times, people, ids, drawn, mode="truth")
         _downloads(("truth",) + clip_key, frames, people, ids, drawn, fps)
         return
 
     signature = clip_key + _model_signature(model) + (skeleton.joints, SCORE_THRESHOLD)
-    st.caption(f"Each frame is fitted into the model's {side} × {side} pixel input, its people found and matched to "
-               f"those of the frame before by their joints, so that each keeps its number.")
+    st.caption(f"Each frame is fitted into the model's {width} × {height} pixel input, its people found and "
+               f"matched to those of the frame before by their joints, so that each keeps its number.")
     poses = _find(model, frames, skeleton, signature)
     cols = st.columns(3)
     cols[0].metric("Frames per second", "—" if not poses.people else f"{poses.frames_per_second:.1f}",
@@ -269,7 +277,7 @@ def video_tab(model, skeleton, image_size) -> None:
                         "measured on this clip.")
     cols[1].metric("Frames processed", f"{len(poses.people)} / {poses.total_frames}")
     cols[2].metric("People followed", len(poses.tracks()))
-    _viewer(frames, times, poses.people, poses.track_ids, skeleton, truth=False)
+    _viewer(frames, times, poses.people, poses.track_ids, skeleton, mode="found")
     _downloads(signature + (len(poses.people),), frames, poses.people, poses.track_ids, skeleton, fps)
 
 

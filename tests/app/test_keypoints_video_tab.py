@@ -117,3 +117,17 @@ def test_uploads_good_and_bad():
                                                       "image/gif")).run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Frames processed"] == "10 / 10"
+
+
+def test_an_upload_without_a_model_shows_its_frames():
+    from cv_core.keypoints.video import walking_clip, write_clip
+
+    at = AppTest.from_function(tab_script, args=(False,), default_timeout=60)
+    at.query_params["kpvideo_source"] = "Your clip"  # Streamlit binds the option's label
+    at.run()
+    clip = walking_clip(num_frames=6, image_size=64)
+    at.file_uploader(key="kpvideo_upload").set_value(("walk.mp4", write_clip(clip.frames, 6), "video/mp4")).run()
+    assert not at.exception
+    assert "The clip as it was read, without skeletons: a keypoints model finds its people." in _texts(at)
+    assert "Train a keypoints model on the Keypoints and pose page's Train tab to see predictions." in _texts(at)
+    assert len(at.get("image")) == 1 and not at.get("plotly_chart") and not at.get("download_button")
