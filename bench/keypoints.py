@@ -28,7 +28,7 @@ forward pass (the pose decoding, COCO keypoint AP, PCK), the number behind the t
 people pictures against the same pictures' forward pass alone.
 
 **Pose in video** (``--only video``; issue 15: at least 10 frames a second on this 2-core CPU).
-The built-in walking clip (:func:`cv_core.keypoints.video.walking_clip`, 48 frames of 128 px),
+The built-in walking clip (:func:`cv_core.keypoints.video.walking_clip`, 48 frames of 128 px, 3 people),
 written as MP4, through the whole pipeline a page runs, with the Quick preset's pose model at
 128 px (untrained: speed does not depend on the weights): **decode** (:func:`read_clip`),
 **pose** (:func:`find_poses`: letterbox, forward pass, decoding, tracking, posture; batches of 8;
@@ -173,7 +173,8 @@ def video(args) -> float:
     else:
         model = _model(side)
     model_side = keypoint_model_geometry(model).image_size
-    walking = walking_clip(num_frames=args.video_frames, image_size=side)
+    walking = walking_clip(num_frames=args.video_frames, image_size=side, num_people=args.video_people,
+                           difficulty=args.video_difficulty)
     data = write_clip(walking.frames, walking.fps, "mp4")
     count = len(walking.frames)
     compiled = tf.function(lambda x: model(x, training=False),
@@ -195,8 +196,11 @@ def video(args) -> float:
     steps = {
         "decode": lambda: state.update(clip=read_clip(data)),
         "pose": pose,
-        "pose at threshold 0.3 (nobody kept: model, decoding, letterbox)":
-            lambda: find_poses(model, state["clip"].frames, PEOPLE, score_threshold=0.3, batch_size=8),
+    }
+    if not trained:
+        steps["pose at threshold 0.3 (nobody kept: model, decoding, letterbox)"] = \
+            lambda: find_poses(model, state["clip"].frames, PEOPLE, score_threshold=0.3, batch_size=8)
+    steps |= {
         "draw": draw,
         "encode MP4": lambda: write_clip(state["drawn"], walking.fps, "mp4"),
         "forward only": lambda: [compiled(batch[i:i + 8]).popitem()[1].numpy() for i in range(0, count, 8)],
@@ -216,7 +220,8 @@ def video(args) -> float:
     page = [totals[r] - times["draw"][r] - times["encode MP4"][r] + times["draw 3x (the page's)"][r]
             + times["encode MP4 3x (the page's)"][r] for r in range(rounds)]
     people = [len(p) for p in state["poses"].people[:8]]
-    print(f"Pose in video: {count} frames of {side} px, the pose model at {model_side[0]} px "
+    print(f"Pose in video: {count} frames of {side} px ({args.video_people} people, {args.video_difficulty} "
+          f"background), the pose model at {model_side[0]} px "
           f"({model.count_params():,} parameters, {'trained: ' + str(args.model) if trained else 'untrained'}; "
           f"threshold {threshold}; people kept in the first frames: {people}); {rounds} interleaved rounds")
     print()
@@ -305,6 +310,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--only", choices=("decoding", "scoring", "video", "landmarks"))
     parser.add_argument("--video-frames", type=int, default=48, help="frames of the walking clip (--only video)")
+    parser.add_argument("--video-people", type=int, default=3, help="people walking in the clip (1 to 4)")
+    parser.add_argument("--video-difficulty", default="easy", help="the clip's background: easy, medium or hard")
     parser.add_argument("--model", help="a trained keypoints model (.keras) for --only video: timed at its own "
                                         "input size, and scored against the clip's truth")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

@@ -36,8 +36,9 @@ PREFIX = "kpvideo"
 SOURCES = ("bundled", "upload")
 SOURCE_LABELS = {"bundled": "Walking people (built in)", "upload": "Your clip"}
 UPLOAD_TYPES = ["gif", "mp4", "webm"]
-#: The built-in clip: two people of the `people` set walking apart, 4 seconds at 12 frames a second.
-BUNDLED = {"num_frames": 48, "image_size": 128, "num_people": 2, "fps": 12.0, "seed": 0, "difficulty": "easy"}
+#: The built-in clip: three people of the `people` set, two walking apart and one crossing behind them,
+#: 4 seconds at 12 frames a second.
+BUNDLED = {"num_frames": 48, "image_size": 128, "num_people": 3, "fps": 12.0, "seed": 0, "difficulty": "easy"}
 #: People scoring at most this are not drawn (the Keypoints page's default threshold).
 SCORE_THRESHOLD = 0.3
 #: Frames per forward pass.

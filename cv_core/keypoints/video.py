@@ -8,7 +8,7 @@
    frame while decoding, so a clip past them is refused without decoding it all. Frames are
    shrunk while decoding to :data:`FRAME_SIDE` on their longer side, so memory stays bounded.
    Every refusal is a :class:`VideoInputError` (a ``ValueError``) with a sentence a page can show.
-2. **A clip to try** (:func:`walking_clip`): stick figures of the ``people`` dataset walking apart
+2. **A clip to try** (:func:`walking_clip`): stick figures of the ``people`` dataset walking apart and across
    over a fixed background, with their true joints in every frame, so a page shows something
    without a model and a test can score a model against the truth.
 3. **Find and follow** (:class:`VideoPoseFinder`, :func:`find_poses`): a keypoint model on batches
@@ -280,10 +280,13 @@ def write_clip(frames, fps: float, format: str = "mp4") -> bytes:
     return out.getvalue()
 
 
-# --- The bundled clip: people of the `people` dataset walking apart -------------------------------
+# --- The bundled clip: people of the `people` dataset walking --------------------------------------
 
 #: One walking cycle (two steps), in frames.
 STEP_CYCLE = 16
+#: Each walker's path: start and end x, the range of its feet's y, the range of its height (fractions of the side).
+_WALKS = ((0.44, 0.20, (0.86, 0.93), (0.42, 0.55)), (0.56, 0.80, (0.86, 0.93), (0.42, 0.55)),
+          (0.12, 0.88, (0.60, 0.66), (0.28, 0.34)), (0.88, 0.12, (0.52, 0.58), (0.26, 0.32)))
 
 
 def walking_angles(phase: float) -> dict:
@@ -329,13 +332,15 @@ class WalkingClip:
 
 def walking_clip(num_frames: int = 48, image_size: int = 128, num_people: int = 2, fps: float = 12.0, seed: int = 0,
                  difficulty: str = "easy") -> WalkingClip:
-    """A generated clip of stick figures walking apart, with their joints in every frame.
+    """A generated clip of stick figures walking apart and across, with their joints in every frame.
 
     The figures are the ``people`` dataset's (:func:`cv_core.datasets.people.pose_figure` with
     :func:`walking_angles`, drawn with the same parts and colours), on one background of the
-    chosen difficulty (a fixed camera) with fresh pixel noise each frame. They start near the
-    middle and walk outwards, alternately left and right, each at its own height, speed and phase
-    of its walking cycle; the further ones (smaller) are drawn first.
+    chosen difficulty (a fixed camera) with fresh pixel noise each frame. The first two start
+    near the middle and walk apart, left and right; a third and a fourth, further back (smaller,
+    higher in the frame), cross the whole frame in opposite directions, passing behind the first
+    two (their hidden joints get visibility 1). Each has its own height and phase of its walking
+    cycle; the further ones are drawn first.
 
     Args:
         num_frames: frames (1 to :data:`MAX_FRAMES`).
@@ -366,11 +371,10 @@ def walking_clip(num_frames: int = 48, image_size: int = 128, num_people: int = 
     background = draw_clutter(rng, _background(rng, size, level), level)
     cast = []
     for k in range(num_people):
-        height = size * rng.uniform(0.42, 0.55)
-        direction = -1.0 if k % 2 == 0 else 1.0
-        start = size * (0.5 + direction * (0.06 + 0.04 * (k // 2)))
-        end = size * (0.5 + direction * (0.30 - 0.04 * (k // 2)))
-        ground = size * rng.uniform(0.86, 0.93)  # where the feet are
+        start, end, grounds, heights = _WALKS[k]
+        height = size * rng.uniform(*heights)
+        start, end = size * start, size * end
+        ground = size * rng.uniform(*grounds)  # where the feet are
         cast.append({"height": height, "start": start, "end": end, "ground": ground,
                      "phase": rng.uniform(0, 2 * math.pi), "lean": rng.uniform(-4, 4),
                      "width": max(1.2, height * rng.uniform(0.04, 0.06)), "head_seed": int(rng.integers(1 << 30)),

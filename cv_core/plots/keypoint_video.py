@@ -26,7 +26,8 @@ def _hex(colour) -> str:
 
 
 def joint_tracks_figure(tracks: Mapping[int, np.ndarray], times, joint_names: Sequence[str],
-                        chosen: Sequence[str], current_time: float | None = None, frame_size: tuple[int, int] | None = None,
+                        chosen: Sequence[str], current_time: float | None = None,
+                        frame_size: tuple[int, int] | None = None,
                         person_label: str = "Person {identity}", x_title: str = "x (pixels)",
                         y_title: str = "y (pixels, down)", time_title: str = "time (seconds)") -> go.Figure:
     """Chosen joints' positions over time, for every person followed through a clip.

@@ -43,13 +43,12 @@ def test_without_a_model_the_built_in_clip_shows_its_truth():
     assert "Train a keypoints model on the Keypoints and pose page's Train tab to see predictions." in _texts(at)
     assert "true joints" in _texts(at)
     assert len(at.get("image")) == 1
-    assert sorted(set(_traces(at))) == ["Person 0 · left ankle", "Person 0 · right ankle", "Person 1 · left ankle",
-                                       "Person 1 · right ankle"]
+    assert sorted(set(_traces(at))) == [f"Person {i} · {side} ankle" for i in range(3) for side in ("left", "right")]
     at.slider(key="kpvideo_frame").set_value(30).run()
     at.multiselect(key="kpvideo_joints").set_value(["head"]).run()
     assert not at.exception
     # (the browser writes bound widgets into its address bar; the next test reads them back from it)
-    assert sorted(set(_traces(at))) == ["Person 0 · head", "Person 1 · head"]
+    assert sorted(set(_traces(at))) == ["Person 0 · head", "Person 1 · head", "Person 2 · head"]
     assert "at 2.50 seconds" in " ".join(str(e.proto) for e in at.get("image"))  # frame 30 at 12 frames a second
     assert [b.proto.label for b in at.get("download_button")] == ["Download the annotated clip (MP4)",
                                                                   "Download the annotated clip (GIF)"]

@@ -207,6 +207,23 @@ def test_tracking_keeps_each_walkers_identity(clip):
     assert len(pairs) == 2 and len({found for _, found in pairs}) == 2  # one track per walker, all along
 
 
+def test_four_walkers_cross_behind_the_first_two_and_keep_their_identities():
+    crowd = walking_clip(num_frames=24, image_size=64, num_people=4, seed=1)
+    assert all(sorted(ids) == [0, 1, 2, 3] for ids in crowd.identities)
+
+    def centre(t, identity):
+        return crowd.people[t][crowd.identities[t].index(identity)].points[:, 0].mean()
+
+    assert centre(0, 2) < 16 < 48 < centre(-1, 2) and centre(0, 3) > 48 > 16 > centre(-1, 3)  # across the frame
+    hidden = {i for people, ids in zip(crowd.people, crowd.identities) for p, i in zip(people, ids)
+              if (p.visibility == 1).any()}
+    assert {2, 3} & hidden  # a walker at the back is partly hidden while it passes
+    people, truth = _jittered(crowd, seed=1)
+    tracked = track_people(people, PEOPLE.sigmas)
+    pairs = {(true, found) for ids, found_ids in zip(truth, tracked) for true, found in zip(ids, found_ids)}
+    assert len(pairs) == 4 and len({found for _, found in pairs}) == 4
+
+
 def test_identity_switches_are_counted_against_the_truth(clip):
     from cv_core.keypoints.video import identity_switches
 
