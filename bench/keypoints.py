@@ -38,6 +38,8 @@ threshold 0, so all 20 candidates a frame are followed and drawn: the worst case
 page's 3x enlarged drawing are timed beside it). The steps take turns round after round; frames
 a second = 48 / the round's decode + pose + draw + encode, median over rounds, and each step's
 share of the round; the forward pass alone is timed in the same rounds, for the pipeline's ratio to it.
+``--model run/best.keras`` times a trained model instead (at its own input size, threshold 0.3) and
+scores it against the clip's truth: keypoint AP, PCK@0.2, identities and identity switches.
 
 **Heatmaps against regression on the landmarks** (``--only landmarks``, not part of the default
 run: it trains). The two single-object models, each trained through the run worker
