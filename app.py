@@ -38,6 +38,7 @@ PAGES = {
     ],
     "Niche tasks": [
         st.Page("pages/similarity.py", title="Similarity", icon=":material/join_inner:"),
+        st.Page("pages/keypoints.py", title="Keypoints and pose", icon=":material/accessibility_new:"),
     ],
 }
 

@@ -77,6 +77,9 @@ pages = [
     ("pages/similarity.py", "Similarity", ":material/join_inner:",
      "Read how alike two pictures are three ways (pixels, pretrained features, an embedding you train), find "
      "a picture's nearest neighbours, see why two pictures look alike, and watch classes gather on the map."),
+    ("pages/keypoints.py", "Keypoints and pose", ":material/accessibility_new:",
+     "Find every person's joints or a face's landmarks, read which way each leans and whether it stands, sits or "
+     "lies, look at a joint's heatmap, check the joints against the truth, and set heatmaps against regression."),
 ]
 for row in range(0, len(pages), 3):
     cols = st.columns(3)

@@ -25,6 +25,9 @@ DATASET_LABELS = {
     "image_folder": "Image folder (your own)",
     "cats_vs_dogs": "Cats vs dogs (local copy)",
     "oxford_pets": "Oxford-IIIT Pets (local copy)",
+    "people": "People (built in)",
+    "landmarks": "Face landmarks (built in)",
+    "coco_keypoints": "COCO keypoints folder (your own)",
 }
 #: Longest side of a sample picture sent to the browser.
 GRID_SIDE = 384
@@ -34,6 +37,7 @@ FOLDER_HINTS = {
     "image_folder": "A folder with one sub-folder of images per class, e.g. data/flowers (roses/, tulips/, …)",
     "cats_vs_dogs": "Kaggle's train/ folder (cat.0.jpg …) or Microsoft's PetImages/ folder",
     "oxford_pets": "A folder holding images/ and annotations/trimaps/",
+    "coco_keypoints": "A folder of pictures (or images/) with one COCO keypoint file (*.json)",
 }
 
 

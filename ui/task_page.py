@@ -136,6 +136,8 @@ class Picture:
         image: (H, W, 3) uint8, as read.
         true_mask: its mask of classes, when the dataset has one.
         boxes: its true boxes in the dataset's classes; None when unknown (an upload).
+        keypoints: its true objects' keypoints (:class:`~cv_core.keypoints.KeypointInstance`), in its
+            own pixels, when the dataset has keypoints; None when unknown.
     """
 
     key: str
@@ -143,6 +145,7 @@ class Picture:
     image: np.ndarray
     true_mask: np.ndarray | None = None
     boxes: tuple | None = None
+    keypoints: tuple | None = None
 
 
 def picture_picker(prefix: str, dataset: Dataset | None, sources: list[str], help: str) -> Picture | None:
@@ -190,8 +193,9 @@ def dataset_picture(prefix: str, dataset: Dataset) -> Picture | None:
         st.error(f"Picture {index} of the {split} split cannot be used: {exc}", icon=":material/broken_image:")
         return None
     boxes = tuple(sample.boxes) if dataset.has_boxes else None
+    keypoints = tuple(sample.keypoints or ()) if getattr(dataset, "has_keypoints", False) else None
     return Picture(f"{dataset_key(dataset)}|{split}|{index}", f"{split} picture {index} ({sample.source})",
-                   sample.image, sample.mask, boxes)
+                   sample.image, sample.mask, boxes, keypoints)
 
 
 # --------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from cv_core.runs import (
 from cv_core.runs.compare import format_seconds
 from cv_core.runs.tasks import dataset_split_defaults
 from cv_core.runs.liveness import run_dirs
-from cv_core.datasets import DATASETS, USER_PREFIX, DatasetError, UserMaskDataset, UserMaskStore
+from cv_core.datasets import DATASETS, KEYPOINT_DATASETS, USER_PREFIX, DatasetError, UserMaskDataset, UserMaskStore
 from cv_core.datasets.shapes import DIFFICULTIES
 from cv_core.serving import AccessError
 from ui.access import browser_id, is_operator, policy
@@ -53,6 +53,19 @@ PRESET_CAPTIONS = {"tiny": "seconds: a smoke test", "quick": "about 3 minutes on
 OPTIMIZER_LABELS = {"rmsprop": "RMSprop", "adam": "Adam", "sgd": "SGD"}
 SCHEDULE_LABELS = {"constant": "Constant", "cosine": "Warm-up, then cosine decay"}
 MAX_TEXT = 300  # characters in a typed filters list or folder path
+#: Every dataset a form may offer, by name: ``(class, reads a folder, description)``.
+_REGISTRY = {**DATASETS, **KEYPOINT_DATASETS}
+#: The difficulty control of a drawn dataset: its label and help, by dataset (None: any other).
+DIFFICULTY_TEXTS = {
+    "shapes": ("Difficulty of the shapes", "Easy: one shape on a faint texture. Hard: distractor shapes, clutter, "
+                                           "occluding bars, strong textures and noise."),
+    "people": ("Difficulty of the pictures", "Easy: people on a faint texture. Hard: clutter, occluding bars, "
+                                             "strong textures and noise around them."),
+    "landmarks": ("Difficulty of the pictures", "Easy: a face on a faint texture. Hard: clutter, occluding bars, "
+                                                "strong textures and noise around it."),
+    None: ("Difficulty of the pictures", "Easy: a faint texture behind the objects. Hard: clutter, occluding bars, "
+                                         "strong textures and noise."),
+}
 
 
 def parse_filters(text: str) -> tuple[int, ...]:
@@ -176,20 +189,19 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
                            format_func=dataset_label, key=f"{k}_dataset", **bound)
     root = None
     options = dict(base.dataset_options) if dataset == base.dataset else {}
-    if dataset in DATASETS and not DATASETS[dataset][1]:  # drawn, not read from a folder (the shapes)
+    if dataset in _REGISTRY and not _REGISTRY[dataset][1]:  # drawn, not read from a folder (shapes, people...)
         levels = list(DIFFICULTIES)
-        difficulty = st.selectbox("Difficulty of the shapes", levels,
+        label, help_text = DIFFICULTY_TEXTS.get(dataset, DIFFICULTY_TEXTS[None])
+        difficulty = st.selectbox(label, levels,
                                   index=levels.index(options.get("difficulty", "hard")), key=f"{k}_difficulty",
-                                  format_func=str.capitalize, **bound,
-                                  help="Easy: one shape on a faint texture. Hard: distractor shapes, clutter, "
-                                       "occluding bars, strong textures and noise.")
+                                  format_func=str.capitalize, **bound, help=help_text)
         options["difficulty"] = difficulty
         options["image_size"] = int(image_size)  # draw the pictures at the training size
         options = {**dataset_split_defaults(dataset), **options}
     elif dataset.startswith(USER_PREFIX):
         root = str(UserMaskStore().root)  # the lab's own data folder, pinned for the worker
     else:
-        root = st.text_input("Folder", key=f"{k}_root", placeholder=FOLDER_HINTS[dataset], max_chars=MAX_TEXT,
+        root = st.text_input("Folder", key=f"{k}_root", placeholder=FOLDER_HINTS.get(dataset, ""), max_chars=MAX_TEXT,
                              **bound).strip() or None
         if root is not None:
             try:
@@ -218,8 +230,8 @@ def class_count(spec: TrainSpec) -> tuple[int | None, str | None]:
     """The width of the spec's model output for its dataset (``Task.num_classes``), or None
     with the reason it is unknown (a folder not typed yet, a folder that cannot be opened)."""
     task = task_of(spec)
-    needs_folder = spec.dataset in DATASETS and DATASETS[spec.dataset][1]
-    known = getattr(DATASETS.get(spec.dataset, (None,))[0], "names_before_opening", None)
+    needs_folder = spec.dataset in _REGISTRY and _REGISTRY[spec.dataset][1]
+    known = getattr(_REGISTRY.get(spec.dataset, (None,))[0], "names_before_opening", None)
     if known is not None:  # the names a dataset has whatever its folder holds (cats and dogs...)
         try:
             return task.num_classes(SimpleNamespace(**known(**spec.dataset_options))), None

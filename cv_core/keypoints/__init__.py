@@ -12,6 +12,8 @@
   flips swapping left and right joints.
 - ``decode``: from outputs to people and their joints (centre peaks, joint offsets, snapped to
   each joint heatmap's peaks); ``evaluate``: keypoint AP, PCK and errors, and the epoch callback.
+- ``reading``: each found object's orientation, posture and arrow, and its OKS, PCK and joint hits
+  against the truth.
 - ``task``: the keypoints task's entry in the run pipeline's table.
 - ``video``: pose in video: read and write short clips (GIF, MP4, WebM), a generated clip of people
   walking with their true joints, the people of every frame followed by identity, skeletons drawn.
@@ -49,8 +51,10 @@ _EXPORTS = {
         "augment_batch", "check_keypoint_dataset", "encode_keypoint_targets", "encode_pose_targets",
         "instance_arrays", "keypoint_batches", "targets_as_outputs")},
     **{name: "cv_core.keypoints.decode" for name in (
-        "RawKeypoints", "decode_keypoints", "filter_keypoints", "predict_keypoints", "predict_raw_keypoints",
-        "raw_keypoints", "snap_joints")},
+        "RawKeypoints", "decode_keypoints", "filter_keypoints", "predict_keypoint_outputs", "predict_keypoints",
+        "predict_raw_keypoints", "raw_keypoints", "snap_joints")},
+    **{name: "cv_core.keypoints.reading" for name in (
+        "PoseReading", "TruthComparison", "TruthMatch", "compare_with_truth", "pose_kind", "read_pose")},
     **{name: "cv_core.keypoints.evaluate" for name in (
         "KeypointEvaluation", "KeypointScoresCallback", "evaluate_keypoint_model", "keypoint_samples",
         "score_keypoints")},

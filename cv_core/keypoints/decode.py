@@ -36,8 +36,8 @@ import numpy as np
 from cv_core.keypoints.instance import KeypointInstance
 
 __all__ = ["DEFAULT_MAX_PEAKS", "DEFAULT_MAX_PEOPLE", "PEAK_THRESHOLD", "SNAP_FRACTION", "RawKeypoints",
-           "decode_keypoints", "filter_keypoints", "predict_keypoints", "predict_raw_keypoints", "raw_keypoints",
-           "snap_joints"]
+           "decode_keypoints", "filter_keypoints", "predict_keypoint_outputs", "predict_keypoints",
+           "predict_raw_keypoints", "raw_keypoints", "snap_joints"]
 
 #: Person candidates kept per picture (COCO scores at most 20 a picture).
 DEFAULT_MAX_PEOPLE = 20
@@ -272,6 +272,32 @@ def _forward_function(model):
     return forward
 
 
+def predict_keypoint_outputs(model, images) -> dict[str, np.ndarray]:
+    """The model's outputs on ``images`` as numpy, from the same compiled forward pass decoding uses.
+
+    For a page that shows a joint's heatmap beside the skeletons: decode these outputs with
+    :func:`raw_keypoints` (the same candidates as :func:`predict_raw_keypoints`) and keep
+    ``outputs["joint_heatmap"]`` (B, H/s, W/s, K) to draw, with one forward pass for both.
+
+    Args:
+        model: a model from :mod:`cv_core.keypoints.models`.
+        images: float (B, H, W, 3) or one (H, W, 3) picture in [0, 255], at the model's input size.
+
+    Raises:
+        ValueError: pictures of another size than the model's input.
+    """
+    from cv_core.keypoints.models import keypoint_model_geometry
+
+    height, width = keypoint_model_geometry(model).image_size
+    images = np.asarray(images, np.float32)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[1:] != (height, width, 3):
+        raise ValueError(f"Expected images of shape (B, {height}, {width}, 3) for this model. "
+                         f"Received: {images.shape}")
+    return {name: value.numpy() for name, value in _forward_function(model)(images).items()}
+
+
 def predict_raw_keypoints(model, images, max_people: int = DEFAULT_MAX_PEOPLE, max_peaks: int = DEFAULT_MAX_PEAKS,
                           peak_threshold: float = PEAK_THRESHOLD, snap_fraction: float = SNAP_FRACTION):
     """Run a keypoint model once on ``images`` and keep its candidates, for filtering many times.
@@ -289,13 +315,7 @@ def predict_raw_keypoints(model, images, max_people: int = DEFAULT_MAX_PEOPLE, m
     from cv_core.keypoints.models import keypoint_model_geometry
 
     (height, width), stride, _, kind = keypoint_model_geometry(model)
-    images = np.asarray(images, np.float32)
-    if images.ndim == 3:
-        images = images[None]
-    if images.ndim != 4 or images.shape[1:] != (height, width, 3):
-        raise ValueError(f"Expected images of shape (B, {height}, {width}, 3) for this model. "
-                         f"Received: {images.shape}")
-    outputs = {name: value.numpy() for name, value in _forward_function(model)(images).items()}
+    outputs = predict_keypoint_outputs(model, images)
     parts = _candidates(kind, outputs, float(stride or 1), int(max_people), int(max_peaks))
     return _finish(kind, parts, (height, width), stride or 1, peak_threshold, snap_fraction)
 

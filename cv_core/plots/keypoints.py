@@ -1,0 +1,253 @@
+"""Figures of keypoints: skeletons over a picture with each object's box and orientation arrow,
+the same joints against the truth (hits and misses), one joint's heatmap, and per-joint errors.
+
+Pictures are plotly images (they zoom and pan). Keypoints are continuous pixels of the picture
+the model saw (pixel column 10 spans x in [10, 11)); ``scale`` says how many shown pixels a model
+pixel takes when the picture is shown enlarged, and a point x is drawn at ``x * scale - 0.5``
+(plotly centres image pixel i on i).
+
+>>> fig = skeleton_figure(big, found, PEOPLE, scale=4, readings=[read_pose(p.points, p.visibility, PEOPLE)
+...                                                              for p in found])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = ["OBJECT_COLOURS", "OUTCOME_COLOURS", "arrow_end", "heatmap_figure", "joint_errors_figure",
+           "outcomes_figure", "skeleton_figure"]
+
+#: One colour per object, in order (the first object is the best-scored).
+OBJECT_COLOURS = ("#00e5ff", "#ffd600", "#ff4081", "#76ff03", "#e040fb", "#ff9100", "#18ffff", "#c6ff00")
+#: Colours of a joint against the truth, and of a true object that nothing found.
+OUTCOME_COLOURS = {"hit": "#2ca02c", "miss": "#d62728", "truth": "#ffffff", "missed object": "#ff7f0e",
+                   "no truth": "#9e9e9e"}
+_HALO = "rgba(0, 0, 0, 0.6)"
+
+
+def arrow_end(anchor: tuple[float, float], angle: float, length: float) -> tuple[float, float]:
+    """Where an arrow of ``length`` pixels from ``anchor`` ends when it points at ``angle`` degrees
+    (0 = up the picture, counter-clockwise positive, as :func:`cv_core.keypoints.person_orientation`).
+
+    >>> arrow_end((10, 10), 0, 5)    # up: y decreases
+    (10.0, 5.0)
+    >>> arrow_end((10, 10), 90, 5)   # +90°: to the left
+    (5.0, 10.0)
+    """
+    radians = math.radians(angle)
+    x, y = anchor
+    return float(x - length * math.sin(radians)), float(y - length * math.cos(radians))
+
+
+def _colour(index: int) -> str:
+    return OBJECT_COLOURS[index % len(OBJECT_COLOURS)]
+
+
+def _at(value, scale: float) -> float:
+    return float(value) * scale - 0.5
+
+
+def _picture(picture: np.ndarray) -> go.Figure:
+    return go.Figure(go.Image(z=picture, hoverinfo="skip"))
+
+
+def _layout(fig: go.Figure, picture: np.ndarray, title: str, figure_height: int, legend: bool) -> go.Figure:
+    height, width = picture.shape[:2]
+    fig.update_layout(title=dict(text=title), height=figure_height, margin=dict(t=50, b=10, l=10, r=10),
+                      showlegend=legend, legend=dict(orientation="h", yanchor="top", y=-0.02, x=0, font=dict(size=12)))
+    fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], constrain="domain")
+    fig.update_yaxes(visible=False, range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain")
+    return fig
+
+
+def _bones(points: np.ndarray, known: np.ndarray, skeleton, scale: float) -> tuple[list, list]:
+    """The skeleton's edges between known joints, as one polyline with None between bones."""
+    xs, ys = [], []
+    for a, b in skeleton.edges:
+        if known[a] and known[b]:
+            xs += [_at(points[a, 0], scale), _at(points[b, 0], scale), None]
+            ys += [_at(points[a, 1], scale), _at(points[b, 1], scale), None]
+    return xs, ys
+
+
+def _box_line(box, scale: float) -> tuple[list, list]:
+    x0, y0, x1, y1 = (_at(v, scale) for v in box)
+    return [x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0]
+
+
+def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: float = 1.0,
+                    readings: Sequence | None = None, labels: Sequence[str] | None = None,
+                    title: str = "Found keypoints", figure_height: int = 460, show_boxes: bool = True) -> go.Figure:
+    """The picture with each object's skeleton, box, label and orientation arrow.
+
+    Args:
+        picture: (H, W, 3) uint8 to show (the model's view, possibly enlarged by ``scale``).
+        instances: :class:`~cv_core.keypoints.KeypointInstance` objects in the model's pixels, best first.
+        skeleton: their :class:`~cv_core.keypoints.Skeleton` (joint names for the hover, edges for bones).
+        scale: shown pixels per model pixel.
+        readings: one :class:`~cv_core.keypoints.PoseReading` per object (or None): an arrow from
+            its anchor at its angle, as long as a third of the box's longer side.
+        labels: one label per object, written above its box (e.g. "Person 1 · 0.87 · standing · 12°").
+        title: the figure's title.
+        figure_height: pixels.
+        show_boxes: draw each object's box (dashed).
+
+    Returns:
+        A plotly Figure: the image; per object, a box trace (``name`` "box <n>"), a bones trace and
+        a joints trace (``name`` = its label; hover: joint name, and whether its heatmap confirmed
+        it), in the order of ``instances``; arrows and labels as annotations.
+    """
+    fig = _picture(picture)
+    readings = list(readings) if readings is not None else [None] * len(instances)
+    labels = list(labels) if labels is not None else [f"{index + 1}" for index in range(len(instances))]
+    for index, instance in enumerate(instances):
+        colour = _colour(index)
+        points = np.asarray(instance.points, np.float64)
+        known = np.asarray(instance.visibility) > 0
+        if show_boxes:
+            xs, ys = _box_line(instance.box, scale)
+            fig.add_scatter(x=xs, y=ys, mode="lines", name=f"box {index + 1}", showlegend=False, hoverinfo="skip",
+                            line=dict(color=colour, width=1.5, dash="dash"))
+        xs, ys = _bones(points, known, skeleton, scale)
+        fig.add_scatter(x=xs, y=ys, mode="lines", showlegend=False, hoverinfo="skip", line=dict(color=_HALO, width=6))
+        fig.add_scatter(x=xs, y=ys, mode="lines", name=f"bones {index + 1}", showlegend=False, hoverinfo="skip",
+                        line=dict(color=colour, width=3))
+        confirmed = np.asarray(instance.visibility) >= 2
+        hovers = [f"<b>{name}</b><br>{labels[index]}<br>x {points[k, 0]:.1f}, y {points[k, 1]:.1f}"
+                  for k, name in enumerate(skeleton.joints)]
+        fig.add_scatter(x=[_at(v, scale) for v in points[known, 0]], y=[_at(v, scale) for v in points[known, 1]],
+                        mode="markers", name=labels[index], text=[h for h, k in zip(hovers, known) if k],
+                        hoverinfo="text",
+                        marker=dict(size=9, color=[colour if c else "rgba(0,0,0,0)" for c in confirmed[known]],
+                                    line=dict(color=colour, width=2)))
+        x0, y0 = _at(instance.box[0], scale), _at(instance.box[1], scale)
+        fig.add_annotation(x=x0, y=y0, text=labels[index], showarrow=False, xanchor="left", yanchor="bottom",
+                           font=dict(color="black", size=11), bgcolor=colour, opacity=0.9)
+        reading = readings[index]
+        if reading is not None and reading.angle is not None and reading.anchor is not None:
+            side = max(instance.box[2] - instance.box[0], instance.box[3] - instance.box[1], 4.0)
+            start = (_at(reading.anchor[0], scale), _at(reading.anchor[1], scale))
+            end = arrow_end(start, reading.angle, side * scale / 3)
+            fig.add_annotation(x=end[0], y=end[1], ax=start[0], ay=start[1], xref="x", yref="y", axref="x",
+                               ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=3,
+                               arrowcolor="white", text="")
+    return _layout(fig, picture, title, figure_height, legend=bool(instances))
+
+
+def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, comparison, skeleton,
+                    scale: float = 1.0, title: str = "Against the truth", figure_height: int = 460) -> go.Figure:
+    """Each true object's skeleton (thin, white) and the joints paired with it: green where a joint
+    is a hit (within PCK's distance), red with a line to where it should be where it is a miss.
+
+    Args:
+        picture: (H, W, 3) uint8 to show.
+        predicted: the predicted instances (model pixels); truths: the true ones.
+        comparison: :class:`~cv_core.keypoints.TruthComparison` of the two.
+        skeleton: the joints' skeleton.
+        scale: shown pixels per model pixel.
+
+    Returns:
+        A plotly Figure whose legend names "true skeleton", "hit", "miss", and, when there are
+        some, "true object nobody found" and "found, no true object here".
+    """
+    fig = _picture(picture)
+    xs, ys = [], []
+    for truth in truths:
+        bx, by = _bones(np.asarray(truth.points, np.float64), truth.labelled, skeleton, scale)
+        xs += bx
+        ys += by
+    fig.add_scatter(x=xs, y=ys, mode="lines", name="true skeleton", hoverinfo="skip",
+                    line=dict(color=OUTCOME_COLOURS["truth"], width=2), showlegend=bool(truths))
+    groups = {"hit": ([], [], []), "miss": ([], [], [])}
+    errors_x, errors_y = [], []
+    for match in comparison.matches:
+        points = np.asarray(predicted[match.prediction].points, np.float64)
+        true = np.asarray(truths[match.truth].points, np.float64)
+        for k, name in enumerate(skeleton.joints):
+            if not match.labelled[k]:
+                continue
+            group = groups["hit" if match.hit[k] else "miss"]
+            group[0].append(_at(points[k, 0], scale))
+            group[1].append(_at(points[k, 1], scale))
+            group[2].append(f"<b>{name}</b><br>{match.error[k]:.1f} px off (PCK allows "
+                            f"{0.2 * match.reference:.1f} px)")
+            if not match.hit[k]:
+                errors_x += [_at(points[k, 0], scale), _at(true[k, 0], scale), None]
+                errors_y += [_at(points[k, 1], scale), _at(true[k, 1], scale), None]
+    fig.add_scatter(x=errors_x, y=errors_y, mode="lines", showlegend=False, hoverinfo="skip",
+                    line=dict(color=OUTCOME_COLOURS["miss"], width=1.5, dash="dot"))
+    for outcome, (gx, gy, texts) in groups.items():
+        fig.add_scatter(x=gx, y=gy, mode="markers", name=outcome, text=texts, hoverinfo="text",
+                        showlegend=bool(gx), marker=dict(size=10, color=OUTCOME_COLOURS[outcome],
+                                                         line=dict(color="black", width=1)))
+    if comparison.missed:
+        mx, my = [], []
+        for j in comparison.missed:
+            truth = truths[j]
+            mx += [_at(v, scale) for v in np.asarray(truth.points)[truth.labelled, 0]]
+            my += [_at(v, scale) for v in np.asarray(truth.points)[truth.labelled, 1]]
+        fig.add_scatter(x=mx, y=my, mode="markers", name="true object nobody found", hoverinfo="name",
+                        marker=dict(size=9, symbol="x", color=OUTCOME_COLOURS["missed object"]))
+    if comparison.unmatched:
+        ux, uy = [], []
+        for i in comparison.unmatched:
+            instance = predicted[i]
+            known = np.asarray(instance.visibility) > 0
+            ux += [_at(v, scale) for v in np.asarray(instance.points)[known, 0]]
+            uy += [_at(v, scale) for v in np.asarray(instance.points)[known, 1]]
+        fig.add_scatter(x=ux, y=uy, mode="markers", name="found, no true object here", hoverinfo="name",
+                        marker=dict(size=7, color=OUTCOME_COLOURS["no truth"]))
+    return _layout(fig, picture, title, figure_height, legend=True)
+
+
+def heatmap_figure(picture: np.ndarray, heatmap: np.ndarray, stride: int, scale: float = 1.0,
+                   points: Sequence | None = None, title: str = "Joint heatmap", opacity: float = 0.6,
+                   figure_height: int = 460) -> go.Figure:
+    """One joint's heatmap over the picture, each cell covering the ``stride`` × ``stride`` model
+    pixels it speaks for (hover: the cell's value), with the joint's found positions as crosses.
+
+    Args:
+        picture: (H, W, 3) uint8 to show (the model's view enlarged by ``scale``).
+        heatmap: (H / stride, W / stride) values in [0, 1] (a ``joint_heatmap`` channel).
+        stride: model pixels per heatmap cell.
+        scale: shown pixels per model pixel.
+        points: ``(x, y)`` in model pixels of the joint as found (one per object), drawn as crosses.
+        opacity: the heatmap's opacity over the picture.
+
+    Returns:
+        A plotly Figure: the image, a heatmap trace (0–1 colour scale), and a "found here" marker trace.
+    """
+    heatmap = np.asarray(heatmap, np.float32)
+    if heatmap.ndim != 2:
+        raise ValueError(f"Expected one joint's heatmap as a 2-D array. Received shape {heatmap.shape}.")
+    fig = _picture(picture)
+    cell = stride * scale
+    fig.add_heatmap(z=heatmap, x0=cell / 2 - 0.5, dx=cell, y0=cell / 2 - 0.5, dy=cell, zmin=0.0, zmax=1.0,
+                    colorscale="Inferno", opacity=opacity, name="heatmap",
+                    colorbar=dict(title=dict(text="score"), thickness=12, len=0.8),
+                    hovertemplate="heatmap %{z:.2f}<extra></extra>")
+    points = [] if points is None else list(points)
+    fig.add_scatter(x=[_at(p[0], scale) for p in points], y=[_at(p[1], scale) for p in points], mode="markers",
+                    name="found here", hoverinfo="name",
+                    marker=dict(symbol="x-thin", size=14, line=dict(color="#00e5ff", width=3)))
+    return _layout(fig, picture, title, figure_height, legend=False)
+
+
+def joint_errors_figure(errors: Mapping[str, Sequence[float]], joint_names: Sequence[str],
+                        title: str = "Error per joint (pixels)", unit: str = "px") -> go.Figure:
+    """Grouped bars: each joint's error, one bar colour per model (``{label: (K,) errors}``; NaN:
+    no bar). A lower bar is a closer joint."""
+    fig = go.Figure()
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+    for index, (label, values) in enumerate(errors.items()):
+        values = [None if v is None or not np.isfinite(v) else float(v) for v in values]
+        fig.add_bar(x=list(joint_names), y=values, name=label, marker_color=palette[index % len(palette)],
+                    hovertemplate=f"%{{x}}: %{{y:.2f}} {unit}<extra>{label}</extra>")
+    fig.update_layout(title=dict(text=title), barmode="group", height=340, margin=dict(t=50, b=10, l=10, r=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1, xanchor="right"))
+    fig.update_yaxes(title_text=unit, rangemode="tozero")
+    return fig
