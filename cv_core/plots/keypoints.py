@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from cv_core.plots.labels import label_extent, place_labels
+
 __all__ = ["OBJECT_COLOURS", "OUTCOME_COLOURS", "arrow_end", "heatmap_figure", "joint_errors_figure",
            "outcomes_figure", "skeleton_figure"]
 
@@ -81,7 +83,8 @@ def _box_line(box, scale: float) -> tuple[list, list]:
 
 def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: float = 1.0,
                     readings: Sequence | None = None, labels: Sequence[str] | None = None,
-                    title: str = "Found keypoints", figure_height: int = 460, show_boxes: bool = True) -> go.Figure:
+                    title: str = "Found keypoints", figure_height: int = 460, show_boxes: bool = True,
+                    font_size: int = 11) -> go.Figure:
     """The picture with each object's skeleton, box, label and orientation arrow.
 
     Args:
@@ -95,15 +98,19 @@ def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: f
         title: the figure's title.
         figure_height: pixels.
         show_boxes: draw each object's box (dashed).
+        font_size: the labels' font size (screen pixels).
 
     Returns:
         A plotly Figure: the image; per object, a box trace (``name`` "box <n>"), a bones trace and
-        a joints trace (``name`` = its label; hover: joint name, and whether its heatmap confirmed
-        it), in the order of ``instances``; arrows and labels as annotations.
+        a joints trace (``name`` = its label; hover: joint name and position; a hollow marker for a
+        joint its heatmap did not confirm), in the order of ``instances``; then, as annotations, one
+        label per object (placed so that none overlaps another, :func:`cv_core.plots.labels.place_labels`)
+        followed by the orientation arrows.
     """
     fig = _picture(picture)
     readings = list(readings) if readings is not None else [None] * len(instances)
     labels = list(labels) if labels is not None else [f"{index + 1}" for index in range(len(instances))]
+    arrows = []
     for index, instance in enumerate(instances):
         colour = _colour(index)
         points = np.asarray(instance.points, np.float64)
@@ -121,21 +128,27 @@ def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: f
                   for k, name in enumerate(skeleton.joints)]
         fig.add_scatter(x=[_at(v, scale) for v in points[known, 0]], y=[_at(v, scale) for v in points[known, 1]],
                         mode="markers", name=labels[index], text=[h for h, k in zip(hovers, known) if k],
-                        hoverinfo="text",
+                        hoverinfo="text", showlegend=False,
                         marker=dict(size=9, color=[colour if c else "rgba(0,0,0,0)" for c in confirmed[known]],
                                     line=dict(color=colour, width=2)))
-        x0, y0 = _at(instance.box[0], scale), _at(instance.box[1], scale)
-        fig.add_annotation(x=x0, y=y0, text=labels[index], showarrow=False, xanchor="left", yanchor="bottom",
-                           font=dict(color="black", size=11), bgcolor=colour, opacity=0.9)
         reading = readings[index]
         if reading is not None and reading.angle is not None and reading.anchor is not None:
             side = max(instance.box[2] - instance.box[0], instance.box[3] - instance.box[1], 4.0)
             start = (_at(reading.anchor[0], scale), _at(reading.anchor[1], scale))
             end = arrow_end(start, reading.angle, side * scale / 3)
-            fig.add_annotation(x=end[0], y=end[1], ax=start[0], ay=start[1], xref="x", yref="y", axref="x",
+            arrows.append(dict(x=end[0], y=end[1], ax=start[0], ay=start[1], xref="x", yref="y", axref="x",
                                ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=3,
-                               arrowcolor="white", text="")
-    return _layout(fig, picture, title, figure_height, legend=bool(instances))
+                               arrowcolor="white", text=""))
+    # Labels never overlap (the detection figures' rule): the best object's goes above its box first.
+    height, width = picture.shape[:2]
+    edges = [tuple(_at(v, scale) for v in instance.box) for instance in instances]
+    sizes = [label_extent(text, font_size, picture_side=max(height, width)) for text in labels[:len(instances)]]
+    rects = place_labels(edges, sizes, (-0.5, -0.5, width - 0.5, height - 0.5))
+    notes = [dict(x=rect[0], y=rect[1], xanchor="left", yanchor="top", showarrow=False, text=labels[index],
+                  font=dict(size=font_size, color="black"), bgcolor=_colour(index), borderpad=1)
+             for index, rect in enumerate(rects)]
+    fig.update_layout(annotations=notes + arrows)  # one update: adding them one by one costs ~5 ms each
+    return _layout(fig, picture, title, figure_height, legend=False)
 
 
 def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, comparison, skeleton,

@@ -105,3 +105,11 @@ def test_joint_errors_figure_has_a_bar_group_per_model_and_leaves_nan_out():
     fig = joint_errors_figure({"Heatmaps": [1.0, 2.0], "Regression": [3.0, float("nan")]}, ["eye", "chin"])
     assert [t.name for t in fig.data] == ["Heatmaps", "Regression"]
     assert list(fig.data[1].y) == [3.0, None] and fig.layout.barmode == "group"
+
+
+def test_labels_of_two_objects_in_the_same_place_do_not_overlap():
+    faces = [_face(), _face((1, 1))]
+    fig = skeleton_figure(PICTURE, faces, FACE_LANDMARKS, labels=["Face 1: 0.90", "Face 2: 0.80"])
+    labels = [a for a in fig.layout.annotations if not a.showarrow]
+    assert [a.text for a in labels] == ["Face 1: 0.90", "Face 2: 0.80"]
+    assert (labels[0].x, labels[0].y) != (labels[1].x, labels[1].y)
