@@ -1,7 +1,7 @@
 """Keypoint speed, as ratios measured in the same run: decoding against the forward pass, and scoring.
 
 Usage: python bench/keypoints.py [--image-size 96] [--batch-size 1] [--repeats 60]
-                                 [--only decoding|scoring|video|landmarks] [--video-frames 48] [--model PATH]
+                                 [--only decoding|scoring|video|page|landmarks] [--video-frames 48] [--model PATH]
                                  [--seeds 0 1 2] [--runs-root DIR]
 
 **Decoding** (issue 15: at most 15% of the model's forward pass). A page runs the pose model
@@ -40,6 +40,17 @@ a second = 48 / the round's decode + pose + draw + encode, median over rounds, a
 share of the round; the forward pass alone is timed in the same rounds, for the pipeline's ratio to it.
 ``--model run/best.keras`` times a trained model instead (at its own input size, threshold 0.3) and
 scores it against the clip's truth: keypoint AP, PCK@0.2, identities and identity switches.
+
+**The page** (``--only page``; issue 15: a picture to skeletons on screen, warm, in under 0.5 s at
+the default size). What the Keypoints and pose page does for a new picture, once the model is
+loaded and traced, step by step as ``ui/keypoints.py`` and ``pages/keypoints.py`` call them:
+the picture resized to the model's input, one forward pass kept as numpy
+(:func:`cv_core.keypoints.predict_keypoint_outputs`), the candidates
+(:func:`cv_core.keypoints.raw_keypoints`), the threshold (:func:`filter_keypoints`), each person's
+pose (:func:`read_pose`), the comparison with the truth (:func:`compare_with_truth`), the three
+figures (skeletons, against the truth, a joint's heatmap) and their JSON, which is what
+``st.plotly_chart`` sends to the browser. Against the forward pass alone, interleaved rounds,
+medians. A slider move is the same without the forward pass and the candidates.
 
 **Heatmaps against regression on the landmarks** (``--only landmarks``, not part of the default
 run: it trains). The two single-object models, each trained through the run worker
@@ -255,6 +266,70 @@ def video(args) -> float:
     return fps
 
 
+def page(args) -> dict[str, float]:
+    """Warm time from a picture to the page's figures, against the forward pass (see the module docstring)."""
+    import plotly.io
+
+    from cv_core.images import resize_image
+    from cv_core.keypoints import compare_with_truth, predict_keypoint_outputs, read_pose, scale_instances
+    from cv_core.overlays import upscale
+    from cv_core.plots.keypoints import heatmap_figure, outcomes_figure, skeleton_figure
+
+    side = args.image_size
+    model = _model(side)
+    people = open_dataset("people", image_size=160, difficulty="easy", validation_size=8)
+    samples = [people.sample("validation", i) for i in range(8)]
+
+    def forward(picture):
+        predict_keypoint_outputs(model, resize_image(picture, (side, side)).astype(np.float32))
+
+    def figures(found, truths, view, heatmaps):
+        big = upscale(view, 384)
+        scale = big.shape[0] / view.shape[0]
+        poses = [read_pose(p.points, p.visibility, PEOPLE) for p in found]
+        labels = [f"Person {i + 1}: {p.score:.2f}" for i, p in enumerate(found)]
+        comparison = compare_with_truth(found, truths, PEOPLE)
+        for fig in (skeleton_figure(big, found, PEOPLE, scale, poses, labels),
+                    outcomes_figure(big, found, truths, comparison, PEOPLE, scale),
+                    heatmap_figure(big, heatmaps[..., 0], 4, scale, [p.points[0] for p in found])):
+            plotly.io.to_json(fig, validate=False)
+
+    def whole(sample):
+        view = resize_image(sample.image, (side, side))
+        outputs = predict_keypoint_outputs(model, view.astype(np.float32))
+        raw = raw_keypoints(outputs, 4, (side, side))
+        (found,) = filter_keypoints(raw, 0.0)  # an untrained model: every candidate, the most to draw
+        truths = scale_instances(sample.keypoints, sample.image.shape[:2], (side, side))
+        figures(found, truths, view, outputs["joint_heatmap"][0])
+
+    def slider(sample, raw, heatmaps, view, truths):
+        (found,) = filter_keypoints(raw, 0.0)
+        figures(found, truths, view, heatmaps)
+
+    for sample in samples[:2]:  # warm: tracing, plotly's first figure
+        whole(sample)
+    prepared = []
+    for sample in samples:
+        view = resize_image(sample.image, (side, side))
+        outputs = predict_keypoint_outputs(model, view.astype(np.float32))
+        prepared.append((sample, raw_keypoints(outputs, 4, (side, side)), outputs["joint_heatmap"][0], view,
+                         scale_instances(sample.keypoints, sample.image.shape[:2], (side, side))))
+    times = {"forward": [], "picture to figures": [], "slider move": []}
+    for round_ in range(max(3, args.repeats // 8)):
+        for index, sample in enumerate(samples):
+            times["forward"].append(seconds(lambda: forward(sample.image)))
+            times["picture to figures"].append(seconds(lambda: whole(sample)))
+            times["slider move"].append(seconds(lambda: slider(*prepared[index])))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print(f"The page at {side} px (a 160 px people picture, every candidate drawn, 20 people), warm, medians of "
+          f"{len(times['forward'])}:")
+    for name, value in medians.items():
+        print(f"  {name:>20}: {1000 * value:7.1f} ms")
+    print(f"  picture to figures is {medians['picture to figures'] / medians['forward']:.1f}x the forward pass; "
+          f"goal < 500 ms: {'met' if medians['picture to figures'] < 0.5 else 'missed'}")
+    return medians
+
+
 def landmark_spec(model: str, seed: int):
     """The spec of the landmarks comparison: 64 px faces (medium difficulty), 1,500 training pictures, 8 epochs."""
     from cv_core.runs import preset_spec
@@ -310,7 +385,7 @@ def main(argv=None) -> None:
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=60)
-    parser.add_argument("--only", choices=("decoding", "scoring", "video", "landmarks"))
+    parser.add_argument("--only", choices=("decoding", "scoring", "video", "page", "landmarks"))
     parser.add_argument("--video-frames", type=int, default=48, help="frames of the walking clip (--only video)")
     parser.add_argument("--video-people", type=int, default=3, help="people walking in the clip (1 to 4)")
     parser.add_argument("--video-difficulty", default="easy", help="the clip's background: easy, medium or hard")
@@ -330,6 +405,9 @@ def main(argv=None) -> None:
     if args.only in (None, "video"):
         print()
         video(args)
+    if args.only in (None, "page"):
+        print()
+        page(args)
 
 
 if __name__ == "__main__":
