@@ -96,7 +96,7 @@ def points_section(finder, raw, heatmaps, view, truths, no_truth: str) -> None:
         cols = st.columns([1, 2], gap="large")
         joint = cols[0].selectbox("Joint", joints, key=f"{PREFIX}_joint", bind="query-params",
                                   help="The model paints one heatmap per joint: bright where it believes that joint "
-                                       "is, for every person at once.")
+                                       "is, for every object in the picture at once.")
         k = joints.index(joint)
         cols[0].caption(f"Each cell covers {finder.stride} × {finder.stride} pixels of the model's view. The crosses "
                         "mark where this joint was placed on each object shown; a cross away from a bright cell was "
@@ -141,7 +141,9 @@ def train_view() -> None:
                    "learns.")
 
 
-#: The tabs, in order: a name and the function that fills it. A new tab is one more line here.
+#: The tabs, in order: a name and the function that fills it. A new tab is one more line here; a tab that
+#: needs only the chosen model, such as a video tab, is
+#: ``"Video": lambda: with_chosen_model(video_tab),`` (``from ui.keypoints_video import video_tab``).
 VIEWS = {
     "Find the points": find_view,
     "Heatmaps vs regression": lambda: compare_view(keypoint_runs()),

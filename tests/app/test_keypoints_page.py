@@ -142,6 +142,13 @@ def test_uploads_bad_and_good(roots):
     assert not at.exception
     assert "No true keypoints for your own picture" in text(at) and "OKS, best object" not in metrics(at)
     assert "your upload, as the model sees it (32 × 32 px)" in text(at)
+    # Odd modes (grey, with an alpha channel) are turned into RGB like every other page's uploads.
+    for mode, array in (("L", photo[..., 0]), ("RGBA", np.dstack([photo, np.full((70, 50), 128, np.uint8)]))):
+        buffer = io.BytesIO()
+        Image.fromarray(array, mode).save(buffer, format="PNG")
+        at.file_uploader(key="keypoints_upload").set_value((f"{mode}.png", buffer.getvalue(), "image/png")).run()
+        assert not at.exception and "could not be used" not in text(at)
+        assert "Objects shown" in metrics(at)
 
 
 def test_landmarks_regression_and_heatmaps_against_regression(roots):
