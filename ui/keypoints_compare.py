@@ -3,7 +3,6 @@ their per-joint errors and their validation scores (glue for the Keypoints and p
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from cv_core.runs import RunInfo
@@ -162,4 +161,3 @@ def compare_view(runs: list[RunInfo]) -> None:
         st.caption("A heatmap answers *where* on a grid laid over the picture itself, and its refinement only has to "
                    "say where within a 4-pixel cell; the dense layer must learn to turn features into coordinates, "
                    "which is why regression is usually further off.")
-    return None
