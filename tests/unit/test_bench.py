@@ -87,3 +87,13 @@ def test_keypoint_video_benchmark_times_every_step_of_the_pipeline():
 def test_benchmarks_explain_themselves(script):
     result = subprocess.run([sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "usage:" in result.stdout
+
+
+@pytest.mark.slow
+def test_keypoints_page_benchmark_times_the_page_against_the_forward_pass():
+    result = subprocess.run([sys.executable, "bench/keypoints.py", "--only", "page", "--image-size", "32",
+                             "--repeats", "8"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = {line.split(":")[0].strip(): line for line in result.stdout.splitlines() if ":" in line}
+    assert {"forward", "picture to figures", "slider move"} <= set(lines)
+    assert re.search(r"is \d+\.\d+x the forward pass; goal < 500 ms: (met|missed)", result.stdout)
