@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from cv_core.plots.labels import label_extent, place_labels
 
-__all__ = ["OBJECT_COLOURS", "OUTCOME_COLOURS", "arrow_end", "heatmap_figure", "joint_errors_figure",
+__all__ = ["HEAT_COLOURS", "OBJECT_COLOURS", "OUTCOME_COLOURS", "arrow_end", "heatmap_figure", "joint_errors_figure",
            "outcomes_figure", "picture_source", "skeleton_figure"]
 
 #: One colour per object, in order (the first object is the best-scored).
@@ -29,6 +29,10 @@ OBJECT_COLOURS = ("#00e5ff", "#ffd600", "#ff4081", "#76ff03", "#e040fb", "#ff910
 OUTCOME_COLOURS = {"hit": "#2ca02c", "miss": "#d62728", "truth": "#ffffff", "missed object": "#ff7f0e",
                    "no truth": "#9e9e9e"}
 _HALO = "rgba(0, 0, 0, 0.6)"
+#: A heatmap's colours: clear at 0 (the picture shows through), then red, orange and yellow, more opaque
+#: as the value rises, over the picture in dimmed grey, so that they read on any picture.
+HEAT_COLOURS = [[0.0, "rgba(0, 0, 0, 0)"], [0.1, "rgba(180, 0, 0, 0.35)"], [0.4, "rgba(255, 60, 0, 0.75)"],
+                [0.7, "rgba(255, 170, 0, 0.9)"], [1.0, "rgba(255, 255, 120, 1)"]]
 
 
 def arrow_end(anchor: tuple[float, float], angle: float, length: float) -> tuple[float, float]:
@@ -193,6 +197,8 @@ def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, 
         bx, by = _bones(np.asarray(truth.points, np.float64), truth.labelled, skeleton, scale)
         xs += bx
         ys += by
+    traces.append(_scatter(x=xs, y=ys, mode="lines", showlegend=False, hoverinfo="skip",
+                           line=dict(color=_HALO, width=4.5)))  # a dark halo: white reads on any background
     traces.append(_scatter(x=xs, y=ys, mode="lines", name="true skeleton", hoverinfo="skip",
                            line=dict(color=OUTCOME_COLOURS["truth"], width=2), showlegend=bool(truths)))
     groups = {"hit": ([], [], []), "miss": ([], [], [])}
@@ -238,10 +244,11 @@ def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, 
 
 
 def heatmap_figure(picture: np.ndarray, heatmap: np.ndarray, stride: int, scale: float = 1.0,
-                   points: Sequence | None = None, title: str = "Joint heatmap", opacity: float = 0.6,
+                   points: Sequence | None = None, title: str = "Joint heatmap", opacity: float = 1.0,
                    figure_height: int = 460) -> go.Figure:
-    """One joint's heatmap over the picture, each cell covering the ``stride`` × ``stride`` model
-    pixels it speaks for (hover: the cell's value), with the joint's found positions as crosses.
+    """One joint's heatmap over the picture (in dimmed grey), each cell covering the ``stride`` ×
+    ``stride`` model pixels it speaks for (hover: the cell's value), with the joint's found positions
+    as crosses. Cells near 0 are clear; warmer and more opaque as the value rises (:data:`HEAT_COLOURS`).
 
     Args:
         picture: (H, W, 3) uint8 to show (the model's view enlarged by ``scale``).
@@ -249,7 +256,7 @@ def heatmap_figure(picture: np.ndarray, heatmap: np.ndarray, stride: int, scale:
         stride: model pixels per heatmap cell.
         scale: shown pixels per model pixel.
         points: ``(x, y)`` in model pixels of the joint as found (one per object), drawn as crosses.
-        opacity: the heatmap's opacity over the picture.
+        opacity: the heatmap's overall opacity (its colours are already clear at 0).
 
     Returns:
         A plotly Figure: the image, a heatmap trace (0–1 colour scale), and a "found here" marker trace.
@@ -259,14 +266,16 @@ def heatmap_figure(picture: np.ndarray, heatmap: np.ndarray, stride: int, scale:
         raise ValueError(f"Expected one joint's heatmap as a 2-D array. Received shape {heatmap.shape}.")
     cell = stride * scale
     points = [] if points is None else list(points)
+    grey = np.asarray(picture, np.float32).mean(axis=-1, keepdims=True) * 0.55
+    dimmed = np.repeat(grey, 3, axis=-1).astype(np.uint8)
     traces = [dict(type="heatmap", z=heatmap, x0=cell / 2 - 0.5, dx=cell, y0=cell / 2 - 0.5, dy=cell, zmin=0.0,
-                   zmax=1.0, colorscale="Inferno", opacity=opacity, name="heatmap",
+                   zmax=1.0, colorscale=HEAT_COLOURS, opacity=opacity, name="heatmap",
                    colorbar=dict(title=dict(text="score"), thickness=12, len=0.8),
                    hovertemplate="heatmap %{z:.2f}<extra></extra>"),
               _scatter(x=[_at(p[0], scale) for p in points], y=[_at(p[1], scale) for p in points], mode="markers",
                        name="found here", hoverinfo="name",
                        marker=dict(symbol="x-thin", size=14, line=dict(color="#00e5ff", width=3)))]
-    return _figure(picture, traces, title, figure_height, False)
+    return _figure(dimmed, traces, title, figure_height, False)
 
 
 def joint_errors_figure(errors: Mapping[str, Sequence[float]], joint_names: Sequence[str],
