@@ -126,7 +126,7 @@ def compare_view(runs: list[RunInfo]) -> None:
             column.plotly_chart(outcomes_figure(big, objects, truths, comparison, finder.skeleton, scale,
                                                 title=f"{name}: {view.shape[1]} × {view.shape[0]} px in"),
                                 width="stretch", key=f"{PREFIX}_compare_{name.lower()}")
-            metrics = st.columns(4)
+            metrics = st.columns(2) + st.columns(2)  # two rows: four labels do not fit side by side in half a page
             metrics[0].metric("OKS here", f"{match.oks:.3f}" if match else "—",
                               help="Object keypoint similarity with the true face, 1 for a perfect match.")
             metrics[1].metric("PCK@0.2 here", f"{match.pck:.2f}" if match else "—",
