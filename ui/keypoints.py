@@ -268,11 +268,19 @@ def truth_summary(comparison, count: int) -> str:
             f"the truth it overlaps most by OKS); {missed} missed; {extra} found object(s) with no true one.")
 
 
-def with_chosen_model(view, prefix: str = PREFIX) -> None:
+def with_chosen_model(view, prefix: str = PREFIX, without_model: tuple | None = None) -> None:
     """Call ``view(model, skeleton, image_size)`` with the keypoint model chosen in the run picker
     (the same ``run`` in the URL as the other tabs), or say how to get one. A tab that needs only
-    the model (a video tab, say) is ``lambda: with_chosen_model(its_view)``."""
+    the model (a video tab, say) is ``lambda: with_chosen_model(its_view)``.
+
+    Args:
+        without_model: ``(skeleton, image_size)`` to call ``view(None, skeleton, image_size)`` with
+            when there is no run yet (a view that works without a model); None says how to get one.
+    """
     runs = keypoint_runs()
+    if not runs and without_model is not None:
+        view(None, *without_model)
+        return
     if not runs:
         no_model_message()
         return

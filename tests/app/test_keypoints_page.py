@@ -192,3 +192,25 @@ def test_a_folder_dataset_without_a_folder_hint_still_shows_the_form(roots, monk
                     "keypoints_tiny_dataset": "COCO keypoints folder (your own)"})
     assert at.text_input(key="keypoints_tiny_root").placeholder == ""
     assert "The model's size appears once the dataset is known." in text(at)
+
+
+def _model_tab():
+    import streamlit as st
+
+    from cv_core.keypoints import PEOPLE
+    from ui.keypoints import with_chosen_model
+
+    def view(model, skeleton, image_size):
+        st.markdown(f"model {'none' if model is None else 'loaded'}, {skeleton.name}, {image_size}")
+
+    with_chosen_model(view, without_model=(PEOPLE, 128))
+
+
+def test_a_tab_that_needs_only_the_model_gets_the_chosen_one(roots):
+    # How a video tab plugs in: lambda: with_chosen_model(video_tab).
+    at = AppTest.from_function(_model_tab, default_timeout=240).run()
+    assert not at.exception and "model none, people, 128" in text(at)
+    run = keypoint_runs.built_run(roots)
+    at = AppTest.from_function(_model_tab, default_timeout=240).run()
+    assert not at.exception and "model loaded, people, (32, 32)" in text(at)
+    assert at.selectbox(key="keypoints_model_run").value == run.name
