@@ -4,6 +4,8 @@ with the truth; set heatmaps against regression; train a keypoint model."""
 
 import streamlit as st
 
+from cv_core.keypoints import PEOPLE
+
 from ui import install_streamlit_patches
 from ui.keypoints import (
     DEFAULT_THRESHOLD,
@@ -24,8 +26,10 @@ from ui.keypoints import (
     show,
     true_instances,
     truth_summary,
+    with_chosen_model,
 )
 from ui.keypoints_compare import compare_view
+from ui.keypoints_video import video_tab
 from ui.task_page import run_dataset, train_tab_view
 from ui.training import show_flash
 
@@ -141,12 +145,12 @@ def train_view() -> None:
                    "learns.")
 
 
-#: The tabs, in order: a name and the function that fills it. A new tab is one more line here; a tab that
-#: needs only the chosen model, such as a video tab, is
-#: ``"Video": lambda: with_chosen_model(video_tab),`` (``from ui.keypoints_video import video_tab``).
+#: The tabs, in order: a name and the function that fills it. A new tab is one more line here; the video tab
+#: needs only the chosen model (without a run it shows the built-in clip's true skeletons).
 VIEWS = {
     "Find the points": find_view,
     "Heatmaps vs regression": lambda: compare_view(keypoint_runs()),
+    "Video": lambda: with_chosen_model(video_tab, without_model=(PEOPLE, (128, 128))),
     "Train": train_view,
 }
 

@@ -245,6 +245,10 @@ def video_tab(model, skeleton, image_size) -> None:
         walking = bundled_clip()
         frames, times, fps, clip_key = walking.frames, walking.times, walking.fps, ("bundled",)
         truth = (walking.people, walking.identities)
+        if model is not None and tuple(skeleton.joints) != tuple(PEOPLE.joints):
+            st.info("The built-in clip shows walking people, and the chosen run finds the points of another "
+                    "skeleton: choose a pose run trained on people, or upload a clip of your own.",
+                    icon=":material/info:")
 
     usable = model is not None
     if usable:

@@ -214,3 +214,16 @@ def test_a_tab_that_needs_only_the_model_gets_the_chosen_one(roots):
     at = AppTest.from_function(_model_tab, default_timeout=240).run()
     assert not at.exception and "model loaded, people, (32, 32)" in text(at)
     assert at.selectbox(key="keypoints_model_run").value == run.name
+
+
+def test_the_video_tab_shows_the_clips_truth_without_a_run_and_says_when_a_run_finds_other_points(roots):
+    from ui.keypoints_video import SOURCE_LABELS
+
+    at = open_page({"keypoints_tab": "Video"})
+    assert "Train a keypoints model" in text(at)
+    assert "The skeletons drawn are the clip's true joints, as the generator placed them." in text(at)
+    assert at.get("segmented_control")[0].options == [SOURCE_LABELS["bundled"], SOURCE_LABELS["upload"]]
+    landmarks = keypoint_runs.built_run(roots, model="keypoint_heatmap", **keypoint_runs.LANDMARKS)
+    at = open_page({"keypoints_tab": "Video", "run": landmarks.name})
+    assert "The built-in clip shows walking people, and the chosen run finds the points of another skeleton" \
+        in text(at)
