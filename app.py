@@ -38,6 +38,7 @@ PAGES = {
     ],
     "Niche tasks": [
         st.Page("pages/similarity.py", title="Similarity", icon=":material/join_inner:"),
+        st.Page("pages/keypoint_studio.py", title="Keypoint studio", icon=":material/ads_click:"),
     ],
 }
 

@@ -77,6 +77,9 @@ pages = [
     ("pages/similarity.py", "Similarity", ":material/join_inner:",
      "Read how alike two pictures are three ways (pixels, pretrained features, an embedding you train), find "
      "a picture's nearest neighbours, see why two pictures look alike, and watch classes gather on the map."),
+    ("pages/keypoint_studio.py", "Keypoint studio", ":material/ads_click:",
+     "Click the named points of people, faces or a skeleton of your own on your pictures, save them as a COCO "
+     "keypoint dataset, and train the keypoints task on it."),
 ]
 for row in range(0, len(pages), 3):
     cols = st.columns(3)

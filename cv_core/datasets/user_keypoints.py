@@ -66,7 +66,7 @@ except ImportError:  # pragma: no cover - Linux CI
 
 __all__ = [
     "ANNOTATIONS_FILE", "KEYPOINTS_PREFIX", "MAX_STORED_SIDE", "KeypointAnnotation", "UserKeypointDataset",
-    "UserKeypointStore", "instance_from_points",
+    "UserKeypointStore", "instance_from_points", "parse_skeleton_text",
 ]
 
 #: ``open_dataset("userkp:<name>")`` opens a user keypoint dataset.
@@ -114,6 +114,40 @@ def instance_from_points(points, visibility, image_size: tuple[int, int], num_jo
     area = (box[2] - box[0]) * (box[3] - box[1])
     return KeypointInstance(points=points, visibility=visibility, box=tuple(float(round(b, 2)) for b in box),
                             area=float(round(area, 2)))
+
+
+def _edge_parts(line: str) -> tuple[str, str] | None:
+    for separator in (",", "->", " - ", "–", "—", "-", " "):
+        parts = [p.strip() for p in line.split(separator)]
+        if len(parts) == 2 and all(parts):
+            return parts[0], parts[1]
+    return None
+
+
+def parse_skeleton_text(joints_text: str, edges_text: str = "", name: str = "custom") -> Skeleton:
+    """A skeleton from typed text: point names one per line, edges one per line as ``a - b`` (or ``a, b``).
+
+    Left/right pairs are found from the names (``left_eye`` with ``right_eye``); sigmas are COCO's
+    for COCO's joint names and :data:`~cv_core.keypoints.DEFAULT_SIGMA` for the others.
+
+    Raises:
+        ValueError: no point name, a name given twice, an edge line that is not two names, an edge
+            naming an unknown joint (the message names it and lists the joints).
+    """
+    from cv_core.keypoints.skeletons import custom_skeleton
+
+    joints = [line.strip() for line in str(joints_text).splitlines() if line.strip()]
+    if not joints:
+        raise ValueError("Type at least one point name, one per line.")
+    edges = []
+    for line in str(edges_text).splitlines():
+        if not line.strip():
+            continue
+        parts = _edge_parts(line.strip())
+        if parts is None:
+            raise ValueError(f"The edge line {line.strip()!r} should name two points, like 'nose - tail'.")
+        edges.append(parts)
+    return custom_skeleton(joints, edges, name=name)
 
 
 # --------------------------------------------------------------------------------------

@@ -364,3 +364,19 @@ def test_annotation_from_a_saved_object_continues_where_it_stopped():
 def test_instance_from_points_box_is_clipped():
     made = instance_from_points([(0.5, 0.5), (59.5, 39.5)], (2, 2), (40, 60))
     assert made.box == (0.0, 0.0, 60.0, 40.0)
+
+
+def test_parse_skeleton_text():
+    from cv_core.datasets.user_keypoints import parse_skeleton_text
+
+    made = parse_skeleton_text("nose\nleft_ear\nright_ear\n\ntail\n", "nose - left_ear\nnose, right_ear\nnose->tail",
+                               name="dog")
+    assert made.joints == DOG.joints and made.edges == DOG.edges and made.flip_pairs == ((1, 2),)
+    with pytest.raises(ValueError, match="unknown joint 'paw'. The joints are: 'nose', 'tail'"):
+        parse_skeleton_text("nose\ntail", "nose - paw")
+    with pytest.raises(ValueError, match="at least one point name"):
+        parse_skeleton_text("  \n", "")
+    with pytest.raises(ValueError, match="should name two points"):
+        parse_skeleton_text("a\nb\nc", "a b c")
+    with pytest.raises(ValueError, match="unique joint names"):
+        parse_skeleton_text("a\na", "")
