@@ -252,8 +252,9 @@ def _saved_subject(store: UserKeypointStore, info: dict) -> Subject | None:
 
 def picture_source(store: UserKeypointStore, info: dict) -> Subject | None:
     """Where the picture comes from: a generated sample, a bundled photo, an upload, or a saved picture."""
+    st.session_state.setdefault(key("source"), "generated")
     source = st.segmented_control("Picture", list(SOURCES), format_func=SOURCES.get, key=key("source"),
-                                  bind="query-params", required=True, default="generated",
+                                  bind="query-params", required=True,
                                   help="A picture the lab draws (people or faces for those skeletons), a photo "
                                        "that comes with the lab, a picture of your own, or one you saved before.")
     try:
@@ -353,10 +354,12 @@ def _act(note: KeypointAnnotation, action: str) -> None:
 
 
 def _select(note: KeypointAnnotation, widget: str) -> None:
-    note.select(st.session_state[widget])
+    value = st.session_state.get(widget)
+    if isinstance(value, (int, np.integer)) and 0 <= value < note.skeleton.num_joints:
+        note.select(int(value))
 
 
-def point_controls(note: KeypointAnnotation) -> None:
+def point_controls(note: KeypointAnnotation, subject_key: str) -> None:
     """The next point's name, the point picker, visible/hidden, not labelled, delete, undo, clear."""
     joints = note.skeleton.joints
     if note.complete:
@@ -365,17 +368,25 @@ def point_controls(note: KeypointAnnotation) -> None:
     else:
         st.markdown(f"#### Next point: {joints[note.current]}")
         st.caption(f"Point {note.current + 1} of {len(joints)} · {note.num_placed} placed so far.")
-    widget = key(f"point_{st.session_state.get(key('changes'), 0)}")
+    # A new widget after every change, so that it starts on the joint the annotation moved on to.
+    widget = key(f"point_{hashlib.sha1(subject_key.encode()).hexdigest()[:8]}_{st.session_state.get(key('changes'), 0)}")
     st.selectbox("Point the next click places or moves", range(len(joints)), index=note.current, key=widget,
                  format_func=lambda j: f"{j + 1}. {joints[j]} · {status_of(note, j)}",
                  on_change=_select, args=(note, widget))
+    chosen = joints[note.current]
+    if note.visibility[note.current] > 0:
+        x, y = note.points[note.current]
+        state = "visible" if note.visibility[note.current] == 2 else "hidden"
+        st.caption(f"{chosen} is at ({x:.1f}, {y:.1f}) in the picture's pixels, {state}; a click moves it there.")
+    else:
+        st.caption(f"{chosen} is not placed yet; a click places it.")
     st.radio("The next click places it as", ["visible", "hidden"], key=key("visibility"), horizontal=True,
              bind="query-params",
              format_func={"visible": "Visible", "hidden": "Hidden (labelled, not visible)"}.get,
              help="COCO's v = 2 for a point you can see, v = 1 for one you know is there but cannot see "
                   "(behind an arm, another person).")
     cols = st.columns(3)
-    cols[0].button("Hidden ↔ visible", key=key("toggle"), on_click=_act, args=(note, "toggle_hidden"),
+    cols[0].button("Hide or show", key=key("toggle"), on_click=_act, args=(note, "toggle_hidden"),
                    width="stretch", disabled=note.visibility[note.current] == 0,
                    help="Switch the chosen point between visible (v = 2) and hidden (v = 1).")
     cols[1].button("Not labelled", key=key("skip"), on_click=_act, args=(note, "skip"), width="stretch",
@@ -401,8 +412,8 @@ def points_table(note: KeypointAnnotation) -> list[dict]:
     for j, joint in enumerate(note.skeleton.joints):
         placed = note.visibility[j] > 0
         rows.append({"#": j + 1, "point": joint, "status": status_of(note, j),
-                     "x": round(float(note.points[j, 0]), 1) if placed else None,
-                     "y": round(float(note.points[j, 1]), 1) if placed else None})
+                     "x": f"{note.points[j, 0]:.1f}" if placed else "—",
+                     "y": f"{note.points[j, 1]:.1f}" if placed else "—"})
     return rows
 
 
@@ -442,7 +453,7 @@ def annotator(store: UserKeypointStore, info: dict, subject: Subject) -> None:
                       on_click=_start_from_truth, args=(note, subject),
                       help="This generated picture knows where its main object's points are: start from them "
                            "and correct them.")
-        point_controls(note)
+        point_controls(note, subject.key)
     with picture:
         scale = view_scale(subject.image)
         view = draw_points(subject.image, note, scale, selected=note.current)
