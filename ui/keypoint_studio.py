@@ -252,11 +252,14 @@ def _saved_subject(store: UserKeypointStore, info: dict) -> Subject | None:
 
 def picture_source(store: UserKeypointStore, info: dict) -> Subject | None:
     """Where the picture comes from: a generated sample, a bundled photo, an upload, or a saved picture."""
-    st.session_state.setdefault(key("source"), "generated")
+    # A default only while the widget has no value: Edit sets it through session state, and a default
+    # beside that makes Streamlit warn (a value set by setdefault alone is not shown as selected).
     source = st.segmented_control("Picture", list(SOURCES), format_func=SOURCES.get, key=key("source"),
+                                  default=None if key("source") in st.session_state else "generated",
                                   bind="query-params", required=True,
                                   help="A picture the lab draws (people or faces for those skeletons), a photo "
                                        "that comes with the lab, a picture of your own, or one you saved before.")
+    source = source or "generated"
     try:
         if source == "photo":
             return _photo_subject()
@@ -286,9 +289,10 @@ def view_scale(image: np.ndarray, side: int = VIEW_SIDE) -> float:
     return side / longest
 
 
-def draw_points(image: np.ndarray, note: KeypointAnnotation, scale: float, selected: int | None = None) -> np.ndarray:
+def draw_points(image: np.ndarray, note: KeypointAnnotation, scale: float, selected: int | None = None,
+                labels: bool = True, radius: int = 6) -> np.ndarray:
     """The picture at ``scale`` with the skeleton's edges and the placed points (visible: filled; hidden:
-    a ring) and the selected joint circled in white; (H', W', 3) uint8."""
+    a ring), each numbered with ``labels``, and the selected joint circled in white; (H', W', 3) uint8."""
     height, width = image.shape[:2]
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS
@@ -302,7 +306,6 @@ def draw_points(image: np.ndarray, note: KeypointAnnotation, scale: float, selec
             draw.line(line, fill=(0, 0, 0), width=5)
             draw.line(line, fill=(255, 255, 255), width=2)
     colours = joint_colours(note.skeleton.num_joints)
-    radius = 6
     for j in np.flatnonzero(placed):
         x, y = at[j]
         box = (x - radius, y - radius, x + radius, y + radius)
@@ -311,8 +314,9 @@ def draw_points(image: np.ndarray, note: KeypointAnnotation, scale: float, selec
             draw.ellipse(box, fill=colour, outline=(0, 0, 0), width=2)
         else:
             draw.ellipse(box, outline=colour, width=3)
-        draw.text((x + radius + 2, y - radius - 2), str(j + 1), fill=(255, 255, 255), stroke_width=2,
-                  stroke_fill=(0, 0, 0))
+        if labels:
+            draw.text((x + radius + 2, y - radius - 2), str(j + 1), fill=(255, 255, 255), stroke_width=2,
+                      stroke_fill=(0, 0, 0))
     if selected is not None and placed[selected]:
         x, y = at[selected]
         draw.ellipse((x - radius - 5, y - radius - 5, x + radius + 5, y + radius + 5), outline=(255, 255, 255), width=2)
@@ -506,7 +510,7 @@ def _thumbnail(root: str, name: str, item: int, version: tuple) -> np.ndarray:
     skeleton = store.skeleton(name)
     note = KeypointAnnotation.from_instance(skeleton, instances[0]) if instances else KeypointAnnotation(skeleton)
     scale = 200 / max(image.shape[:2])
-    return draw_points(image, note, scale)
+    return draw_points(image, note, scale, labels=False, radius=3)
 
 
 def saved_pictures(store: UserKeypointStore, info: dict, per_page: int = 8) -> None:

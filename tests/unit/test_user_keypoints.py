@@ -380,3 +380,36 @@ def test_parse_skeleton_text():
         parse_skeleton_text("a\nb\nc", "a b c")
     with pytest.raises(ValueError, match="unique joint names"):
         parse_skeleton_text("a\na", "")
+
+
+@pytest.mark.slow
+def test_the_keypoints_task_trains_on_a_saved_dataset(tmp_path, monkeypatch):
+    """Sixteen generated people saved through the store, then the Tiny preset for two epochs through
+    the command line (the same worker the Train tab starts): the run completes and scores its splits."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    store = UserKeypointStore(data / "user_keypoints")
+    store.create("walkers", PEOPLE)
+    people = open_dataset("people", image_size=64, difficulty="easy")
+    for i in range(16):
+        sample = people.sample("train", i)
+        store.save_item("walkers", sample.image, sample.keypoints[:1])
+    ds = open_dataset("userkp:walkers", store.root)
+    assert ds.count("train") >= 8
+    env = {**__import__("os").environ, "CONVNET_LAB_DATA": str(data), "CONVNET_LAB_RUNS": str(tmp_path / "runs"),
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cv_core.train", "--task", "keypoints", "--preset", "tiny", "--dataset",
+         "userkp:walkers", "--batch-size", "8", "--epochs", "2", "--image-size", "32", "--quiet"],
+        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    spec = json.loads((run / "spec.json").read_text())
+    assert spec["dataset"] == "userkp:walkers" and spec["task"] == "keypoints"
+    status = json.loads((run / "status.json").read_text())
+    assert status["state"] == "completed", status
+    scores = json.loads((run / "scores.json").read_text())
+    assert scores["skeleton"]["joints"] == list(PEOPLE.joints)
+    assert 0.0 <= scores["validation"]["pck"] <= 1.0
