@@ -10,7 +10,7 @@ where it was clicked, in the displayed image's pixels). Session-state keys start
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
@@ -131,8 +131,8 @@ def dataset_chooser(store: UserKeypointStore) -> dict | None:
         st.error(str(exc), icon=":material/folder_off:")
         return None
     skeleton = info["skeleton"]
-    st.caption(f"{info['pictures']} annotated picture(s) · {skeleton.num_joints} points: "
-               f"{', '.join(skeleton.joints)} · opens for training as userkp:{choice}")
+    st.caption(f"{info['pictures']} annotated picture(s) · {skeleton.num_joints} points per object · opens for "
+               f"training as userkp:{choice}")
     train_link(info)
     return info
 
@@ -171,14 +171,14 @@ def train_link(info: dict) -> None:
 # -- the picture ------------------------------------------------------------------------------
 @dataclass
 class Subject:
-    """The picture being annotated: its pixels, a key that names it, where it came from, and the
-    saved item it is (None for a new picture)."""
+    """The picture being annotated: its pixels, a key that names it, where it came from, the saved
+    item it is (None for a new picture) and its objects (a saved picture's, or a generated one's truth)."""
 
     key: str
     image: np.ndarray
     origin: str
     item: int | None = None
-    instance: object = None
+    instances: list = field(default_factory=list)
 
 
 def digest(image: np.ndarray) -> str:
@@ -205,9 +205,10 @@ def _generated_subject(skeleton: Skeleton) -> Subject | None:
     index = int(st.number_input("Picture number", 0, count - 1, 0, key=key("index"), bind="query-params",
                                 help="Pictures drawn by the lab from a seed: the same number is the same picture."))
     sample = dataset.sample("train", index)
-    instance = sample.keypoints[0] if sample.keypoints and dataset.skeleton.joints == skeleton.joints else None
+    truth = list(sample.keypoints) if dataset.skeleton is not None and dataset.skeleton.joints == skeleton.joints \
+        else []
     return Subject(key=f"generated|{kind}|{index}", image=sample.image, origin=f"generated {kind} picture {index}",
-                   instance=instance)
+                   instances=truth)
 
 
 def _photo_subject() -> Subject | None:
@@ -247,15 +248,13 @@ def _saved_subject(store: UserKeypointStore, info: dict) -> Subject | None:
         st.error(str(exc), icon=":material/broken_image:")
         return None
     return Subject(key=f"saved|{name}|{item}|{store.version(name)}", image=image, origin=f"picture {item} of {name}",
-                   item=item, instance=instances[0] if instances else None)
+                   item=item, instances=list(instances))
 
 
 def picture_source(store: UserKeypointStore, info: dict) -> Subject | None:
     """Where the picture comes from: a generated sample, a bundled photo, an upload, or a saved picture."""
-    # A default only while the widget has no value: Edit sets it through session state, and a default
-    # beside that makes Streamlit warn (a value set by setdefault alone is not shown as selected).
     source = st.segmented_control("Picture", list(SOURCES), format_func=SOURCES.get, key=key("source"),
-                                  default=None if key("source") in st.session_state else "generated",
+                                  default="generated",
                                   bind="query-params", required=True,
                                   help="A picture the lab draws (people or faces for those skeletons), a photo "
                                        "that comes with the lab, a picture of your own, or one you saved before.")
@@ -290,14 +289,23 @@ def view_scale(image: np.ndarray, side: int = VIEW_SIDE) -> float:
 
 
 def draw_points(image: np.ndarray, note: KeypointAnnotation, scale: float, selected: int | None = None,
-                labels: bool = True, radius: int = 6) -> np.ndarray:
+                labels: bool = True, radius: int = 6, others=()) -> np.ndarray:
     """The picture at ``scale`` with the skeleton's edges and the placed points (visible: filled; hidden:
-    a ring), each numbered with ``labels``, and the selected joint circled in white; (H', W', 3) uint8."""
+    a ring), each numbered with ``labels``, the selected joint circled in white, and the points of the
+    picture's ``others`` objects (KeypointInstance) small and grey; (H', W', 3) uint8."""
     height, width = image.shape[:2]
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS
     view = Image.fromarray(image).resize(size, resample)
     draw = ImageDraw.Draw(view)
+    for other in others:
+        labelled = np.asarray(other.visibility) > 0
+        where = np.asarray(other.points, np.float64) * scale
+        for a, b in note.skeleton.edges:
+            if labelled[a] and labelled[b]:
+                draw.line([tuple(where[a]), tuple(where[b])], fill=(170, 170, 170), width=2)
+        for x, y in where[labelled]:
+            draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=(200, 200, 200), outline=(60, 60, 60))
     placed = note.visibility > 0
     at = note.points * scale
     for a, b in note.skeleton.edges:
@@ -323,17 +331,35 @@ def draw_points(image: np.ndarray, note: KeypointAnnotation, scale: float, selec
     return np.asarray(view)
 
 
-def annotation_for(subject: Subject, skeleton: Skeleton) -> KeypointAnnotation:
-    """The session's annotation of ``subject`` (a saved picture starts from its saved points)."""
-    slot = key(f"note|{subject.key}|{'|'.join(skeleton.joints)}")
+def note_slot(subject: Subject, skeleton: Skeleton, obj: int) -> str:
+    """Where the session keeps the annotation of object ``obj`` of ``subject``."""
+    return key(f"note|{subject.key}|{obj}|{'|'.join(skeleton.joints)}")
+
+
+def annotation_for(subject: Subject, skeleton: Skeleton, obj: int = 0) -> KeypointAnnotation:
+    """The session's annotation of object ``obj`` of ``subject`` (a saved object starts from its points)."""
+    slot = note_slot(subject, skeleton, obj)
     note = st.session_state.get(slot)
     if note is None:
-        if subject.item is not None and subject.instance is not None:
-            note = KeypointAnnotation.from_instance(skeleton, subject.instance)
+        if subject.item is not None and obj < len(subject.instances):
+            note = KeypointAnnotation.from_instance(skeleton, subject.instances[obj])
         else:
             note = KeypointAnnotation(skeleton)
         st.session_state[slot] = note
     return note
+
+
+def object_picker(subject: Subject) -> int:
+    """Which object of a saved picture to edit, or a new one beside them (0 on a picture not saved yet)."""
+    if subject.item is None:
+        return 0
+    options = list(range(len(subject.instances) + 1))
+    if st.session_state.get(key("object")) not in options:
+        st.session_state.pop(key("object"), None)
+    return st.selectbox("Object on this picture", options, key=key("object"), bind="query-params",
+                        format_func=lambda i: f"Object {i + 1}" if i < len(subject.instances) else "+ Another object",
+                        help="A picture may hold several people (or objects): each has its own points. The others "
+                             "are drawn small and grey.")
 
 
 def clicked_point(value, image: np.ndarray) -> tuple[float, float] | None:
@@ -421,8 +447,9 @@ def points_table(note: KeypointAnnotation) -> list[dict]:
     return rows
 
 
-def save_button(store: UserKeypointStore, info: dict, subject: Subject, note: KeypointAnnotation) -> None:
-    """Save the points (a new picture, or the saved one replaced); an empty save says what to do."""
+def save_button(store: UserKeypointStore, info: dict, subject: Subject, note: KeypointAnnotation, obj: int) -> None:
+    """Save the points as object ``obj`` (a new picture, or the saved one's object replaced or added); an
+    empty save says what to do."""
     label = "Save changes" if subject.item is not None else f"Save into {info['name']}"
     if not st.button(label, type="primary", icon=":material/save:", key=key("save")):
         return
@@ -431,8 +458,10 @@ def save_button(store: UserKeypointStore, info: dict, subject: Subject, note: Ke
                    icon=":material/warning:")
         return
     try:
+        instances = list(subject.instances) if subject.item is not None else []
         instance = note.instance(subject.image.shape[:2])
-        item = store.save_item(info["name"], subject.image, [instance], item=subject.item)
+        instances[obj:obj + 1] = [instance]
+        item = store.save_item(info["name"], subject.image, instances, item=subject.item)
     except DatasetError as exc:
         st.error(f"The picture was not saved. {exc}", icon=":material/error:")
         return
@@ -440,8 +469,11 @@ def save_button(store: UserKeypointStore, info: dict, subject: Subject, note: Ke
         st.error(f"The picture could not be written under {store.root}: {exc.strerror or exc}.",
                  icon=":material/error:")
         return
-    st.session_state.pop(key(f"note|{subject.key}|{'|'.join(note.skeleton.joints)}"), None)
-    flash("success", f"Saved picture {item} into **{info['name']}** with {note.num_placed} points.")
+    st.session_state.pop(note_slot(subject, note.skeleton, obj), None)
+    if note.num_placed == 1:
+        flash("success", f"Saved picture {item} into **{info['name']}** with one point.")
+    else:
+        flash("success", f"Saved picture {item} into **{info['name']}** with {note.num_placed} points.")
     st.rerun()
 
 
@@ -449,10 +481,13 @@ def annotator(store: UserKeypointStore, info: dict, subject: Subject) -> None:
     """The clickable picture beside the point controls, and Save."""
     from streamlit_image_coordinates import streamlit_image_coordinates
 
-    note = annotation_for(subject, info["skeleton"])
     picture, controls = st.columns([1.4, 1], gap="large")
     with controls:
-        if subject.instance is not None and subject.item is None:
+        obj = object_picker(subject)
+    note = annotation_for(subject, info["skeleton"], obj)
+    others = [o for i, o in enumerate(subject.instances) if i != obj] if subject.item is not None else []
+    with controls:
+        if subject.instances and subject.item is None:
             st.button("Start from the true points", icon=":material/auto_fix:", key=key("truth"),
                       on_click=_start_from_truth, args=(note, subject),
                       help="This generated picture knows where its main object's points are: start from them "
@@ -460,9 +495,10 @@ def annotator(store: UserKeypointStore, info: dict, subject: Subject) -> None:
         point_controls(note, subject.key)
     with picture:
         scale = view_scale(subject.image)
-        view = draw_points(subject.image, note, scale, selected=note.current)
-        component = key(f"click|{subject.key}")
-        value = streamlit_image_coordinates(view, key=component, cursor="crosshair")
+        view = draw_points(subject.image, note, scale, selected=note.current, others=others)
+        component = key(f"click|{subject.key}|{obj}")
+        # Shown as wide as its column: a click comes back with the size it was shown at (clicked_point).
+        value = streamlit_image_coordinates(view, key=component, cursor="crosshair", width="stretch")
         clicked = value.get("unix_time") if isinstance(value, dict) else None
         if clicked is not None and st.session_state.get(key(f"last|{component}")) != clicked:
             st.session_state[key(f"last|{component}")] = clicked
@@ -472,16 +508,20 @@ def annotator(store: UserKeypointStore, info: dict, subject: Subject) -> None:
                 st.session_state[key("changes")] = st.session_state.get(key("changes"), 0) + 1
                 st.rerun()
         h, w = subject.image.shape[:2]
-        st.caption(f"{subject.origin} · {w} × {h} px, shown {scale:g}× · click to place the next point; "
-                   "filled dots are visible points, rings hidden ones.")
+        st.caption(f"{subject.origin} · {w} × {h} px · click to place the next point; filled dots are visible "
+                   "points, rings hidden ones.")
+        if subject.item is None:
+            st.caption("To add another person or object to this picture, save it, then open it with Edit and choose "
+                       "+ Another object.")
     with controls:
         st.dataframe(points_table(note), hide_index=True, width="stretch", key=key("table"),
                      height=min(36 * (note.skeleton.num_joints + 1) + 4, 330))
-        save_button(store, info, subject, note)
+        save_button(store, info, subject, note, obj)
 
 
 def _start_from_truth(note: KeypointAnnotation, subject: Subject) -> None:
-    truth = KeypointAnnotation.from_instance(note.skeleton, subject.instance)
+    main = max(subject.instances, key=lambda item: item.area)  # the main object: the largest
+    truth = KeypointAnnotation.from_instance(note.skeleton, main)
     note._remember()
     note.points, note.visibility, note.skipped = truth.points, truth.visibility, truth.visibility == 0
     note.current = 0
@@ -492,6 +532,7 @@ def _start_from_truth(note: KeypointAnnotation, subject: Subject) -> None:
 def _edit(item: int) -> None:
     st.session_state[key("source")] = "saved"
     st.session_state[key("item")] = item
+    st.session_state[key("object")] = 0
 
 
 def _delete(store: UserKeypointStore, name: str, item: int) -> None:
@@ -510,7 +551,7 @@ def _thumbnail(root: str, name: str, item: int, version: tuple) -> np.ndarray:
     skeleton = store.skeleton(name)
     note = KeypointAnnotation.from_instance(skeleton, instances[0]) if instances else KeypointAnnotation(skeleton)
     scale = 200 / max(image.shape[:2])
-    return draw_points(image, note, scale, labels=False, radius=3)
+    return draw_points(image, note, scale, labels=False, radius=3, others=instances[1:])
 
 
 def saved_pictures(store: UserKeypointStore, info: dict, per_page: int = 8) -> None:

@@ -196,3 +196,23 @@ def test_the_train_link_preselects_the_dataset_in_the_keypoints_train_form(store
     at.run()
     assert not at.exception, at.exception
     assert [m.value for m in at.markdown][-1] == f"userkp:walkers|8|{store.root}"
+
+
+@pytest.mark.slow
+def test_editing_one_object_keeps_the_others(store):
+    store.create("pairs", PEOPLE)
+    image = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    first = KeypointInstance(np.full((14, 2), 10.5), np.full(14, 2, np.uint8))
+    second = KeypointInstance(np.full((14, 2), 40.5), np.full(14, 2, np.uint8))
+    store.save_item("pairs", image, [first, second])
+    at = open_studio({"keypoint_studio_dataset": "pairs", "keypoint_studio_source": "Saved"})
+    assert at.selectbox(key="keypoint_studio_object").options == ["Object 1", "Object 2", "+ Another object"]
+    at.selectbox(key="keypoint_studio_object").set_value(1).run()
+    assert "head is at (40.5, 40.5)" in text(at)
+    at.button(key="keypoint_studio_toggle").click().run()  # the head of object 2: hidden
+    at.button(key="keypoint_studio_save").click().run()
+    assert not at.exception, at.exception
+    _, instances = store.load_item("pairs", 1)
+    assert len(instances) == 2
+    assert instances[0].visibility.tolist() == [2] * 14 and instances[1].visibility.tolist() == [1] + [2] * 13
+    np.testing.assert_allclose(instances[0].points, first.points)

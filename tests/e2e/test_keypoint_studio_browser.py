@@ -89,12 +89,16 @@ def test_click_points_save_and_read_the_coco_file(page, app_server):
     wait_idle(page)
     expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Created the dataset e2e_kp", timeout=WAIT)
 
-    # The generated picture is 192 px, shown 2× (384 px): a click at CSS pixel (100, 60) is the centre of
-    # picture pixel (50, 30) minus a quarter: x = (100 + 0.5) / 2 = 50.25, which COCO writes as 49.75.
+    # The picture is shown as wide as its column; a click at CSS pixel (cx, cy) of the shown picture is
+    # the point ((cx + 0.5) · 192 / shown width, ...) of the 192 px picture, which COCO writes 0.5 less.
     expect(page.get_by_text("Next point: nose")).to_be_visible(timeout=WAIT)
     page.locator(COMPONENT).wait_for(timeout=WAIT)
-    frame_box = page.locator(COMPONENT).bounding_box()
-    assert round(frame_box["width"]) >= 384
+    image = page.frame_locator(COMPONENT).locator("#image")
+    expect(image).to_be_visible(timeout=WAIT)
+    page.wait_for_timeout(300)
+    shown = image.bounding_box()
+    scale = 192 / shown["width"]
+    assert abs(shown["height"] - shown["width"]) < 1 and shown["width"] >= 300
     _click(page, 100, 60, "Next point: left_ear")
     page.get_by_text("Hidden (labelled, not visible)").click()
     wait_idle(page)
@@ -104,9 +108,9 @@ def test_click_points_save_and_read_the_coco_file(page, app_server):
     _click(page, 300, 300, "Every point is placed")
     # Move the nose: choose it, then click elsewhere; Undo puts it back.
     _click_select(page, "1. nose · visible")
-    _click(page, 20, 20, re.compile(r"nose is at \(10\.\d, 10\.\d\)"))
+    _click(page, 20, 20, f"nose is at ({20.5 * scale:.1f}, {20.5 * scale:.1f})")
     page.get_by_role("button", name="Undo").click()
-    expect(page.get_by_text(re.compile(r"nose is at \(50\.\d, 30\.\d\)"))).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text(f"nose is at ({100.5 * scale:.1f}, {60.5 * scale:.1f})")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     screenshot(page, "keypoint_studio_placed")
 
@@ -118,13 +122,32 @@ def test_click_points_save_and_read_the_coco_file(page, app_server):
     assert data["categories"][0]["keypoints"] == ["nose", "left_ear", "tail"]
     assert data["categories"][0]["skeleton"] == [[1, 2], [1, 3]]
     (annotation,) = data["annotations"]
-    expected = [49.75, 29.75, 2, 124.75, 20.25, 1, 149.75, 149.75, 2]
+    clicks = [(100, 60, 2), (250, 41, 1), (300, 300, 2)]
+    expected = [v for cx, cy, flag in clicks for v in ((cx + 0.5) * scale - 0.5, (cy + 0.5) * scale - 0.5, flag)]
     assert annotation["keypoints"][2::3] == expected[2::3]
     for got, want in zip(annotation["keypoints"], expected):
-        assert abs(got - want) <= 0.51, (annotation["keypoints"], expected)
+        assert abs(got - want) <= 0.3, (annotation["keypoints"], expected)  # a click lands on a whole CSS pixel
     assert annotation["num_keypoints"] == 3
     assert data["images"][0]["width"] == 192 and data["images"][0]["height"] == 192
     expect(page.get_by_test_id("stImageCaption").filter(has_text="Picture 1")).to_have_count(1, timeout=WAIT)
+
+    # A second object on the same picture: Edit, "+ Another object", one click, save.
+    page.get_by_role("button", name="Edit", exact=True).click()
+    wait_idle(page)
+    box = page.get_by_role("combobox", name="Object on this picture", exact=True)
+    box.click()
+    page.get_by_role("option", name="+ Another object", exact=True).click()
+    expect(page.get_by_text("Next point: nose")).to_be_visible(timeout=WAIT)
+    _click(page, 40, 200, "Next point: left_ear")
+    page.get_by_role("button", name="Save changes").click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Saved picture 1 into e2e_kp with one point.",
+                                                                         timeout=WAIT)
+    data = _coco("e2e_kp")
+    assert len(data["images"]) == 1 and len(data["annotations"]) == 2
+    assert data["annotations"][0]["keypoints"] == annotation["keypoints"]  # the first object is kept as it was
+    second = data["annotations"][1]["keypoints"]
+    assert second[2::3] == [2, 0, 0] and abs(second[0] - ((40.5) * scale - 0.5)) <= 0.3
     expect(page.get_by_test_id("stException")).to_have_count(0, timeout=WAIT)
     assert outside == [], f"requests to other hosts: {outside}"
 
@@ -139,7 +162,7 @@ def _click_select(page, option: str) -> None:
 def test_people_screenshot(page, app_server):
     """The README's picture: a generated person's 14 points started from the truth, the right wrist
     marked hidden and the left wrist deleted; saved, the file has v = 1 and v = 0 for them."""
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.set_viewport_size({"width": 1400, "height": 1400})
     _open_studio(page, app_server)
     _new_dataset(page, "e2e_people", "People (14 joints)")
     number = page.get_by_label("Picture number", exact=True)
