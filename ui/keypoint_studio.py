@@ -17,7 +17,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 from cv_core.datasets import DatasetError, UserKeypointStore, open_dataset
-from cv_core.datasets.user_keypoints import KEYPOINTS_PREFIX, KeypointAnnotation, parse_skeleton_text
+from cv_core.datasets.user_keypoints import KeypointAnnotation, parse_skeleton_text
 from cv_core.images import ImageInputError
 from cv_core.keypoints import FACE_LANDMARKS, PEOPLE, Skeleton
 from ui.uploads import image_upload, shrink
@@ -399,7 +399,8 @@ def point_controls(note: KeypointAnnotation, subject_key: str) -> None:
         st.markdown(f"#### Next point: {joints[note.current]}")
         st.caption(f"Point {note.current + 1} of {len(joints)} · {note.num_placed} placed so far.")
     # A new widget after every change, so that it starts on the joint the annotation moved on to.
-    widget = key(f"point_{hashlib.sha1(subject_key.encode()).hexdigest()[:8]}_{st.session_state.get(key('changes'), 0)}")
+    picture = hashlib.sha1(subject_key.encode()).hexdigest()[:8]
+    widget = key(f"point_{picture}_{st.session_state.get(key('changes'), 0)}")
     st.selectbox("Point the next click places or moves", range(len(joints)), index=note.current, key=widget,
                  format_func=lambda j: f"{j + 1}. {joints[j]} · {status_of(note, j)}",
                  on_change=_select, args=(note, widget))
@@ -624,4 +625,4 @@ def import_export(store: UserKeypointStore, info: dict | None) -> None:
                            mime="application/zip", icon=":material/download:", key=key("export"))
 
 
-__all__ = ["KEYPOINTS_PREFIX", "annotator", "dataset_chooser", "import_export", "picture_source", "saved_pictures"]
+__all__ = ["annotator", "dataset_chooser", "import_export", "picture_source", "saved_pictures"]

@@ -110,7 +110,8 @@ def instance_from_points(points, visibility, image_size: tuple[int, int], num_jo
     x0, y0 = placed.min(axis=0)
     x1, y1 = placed.max(axis=0)
     margin = max(2.0, BOX_MARGIN * max(x1 - x0, y1 - y0))
-    box = (max(0.0, x0 - margin), max(0.0, y0 - margin), min(float(width), x1 + margin), min(float(height), y1 + margin))
+    box = (max(0.0, x0 - margin), max(0.0, y0 - margin),
+           min(float(width), x1 + margin), min(float(height), y1 + margin))
     area = (box[2] - box[0]) * (box[3] - box[1])
     return KeypointInstance(points=points, visibility=visibility, box=tuple(float(round(b, 2)) for b in box),
                             area=float(round(area, 2)))
@@ -373,7 +374,8 @@ class UserKeypointStore:
             info = json.loads((folder / DATASET_FILE).read_text(encoding="utf-8"))
             return Skeleton.from_dict(info["skeleton"])
         except (OSError, ValueError, KeyError, TypeError):
-            raise DatasetError(f"The description of keypoint dataset {name!r} ({DATASET_FILE}) is unreadable.") from None
+            raise DatasetError(f"The description of keypoint dataset {name!r} ({DATASET_FILE}) is "
+                               "unreadable.") from None
 
     def dataset_info(self, name: str) -> dict:
         """``name``, ``skeleton``, ``pictures`` (how many are annotated), ``objects``, ``created``, ``updated``."""
@@ -657,7 +659,8 @@ class UserKeypointStore:
         with archive, tempfile.TemporaryDirectory(prefix="kp-import-") as tmp:
             members = [m for m in archive.infolist() if not m.is_dir()]
             if sum(m.file_size for m in members) > MAX_IMPORT_BYTES:
-                raise DatasetError(f"The zip unpacks to more than {MAX_IMPORT_BYTES // 2**20} MB; import a smaller one.")
+                raise DatasetError(f"The zip unpacks to more than {MAX_IMPORT_BYTES // 2**20} MB; import a "
+                                   "smaller one.")
             for member in members:
                 path = PurePosixPath(member.filename)
                 if path.is_absolute() or ".." in path.parts or "\\" in member.filename:

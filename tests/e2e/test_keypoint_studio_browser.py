@@ -78,7 +78,8 @@ def test_click_points_save_and_read_the_coco_file(page, app_server):
             and not r.url.startswith("data:") else None)
 
     # A skeleton of one's own; an edge naming an unknown joint is refused first, with the joint named.
-    _new_dataset(page, "e2e_kp", "Your own points and edges", "nose\nleft_ear\ntail", "nose - left_ear\nnose - paw", ok=False)
+    _new_dataset(page, "e2e_kp", "Your own points and edges", "nose\nleft_ear\ntail", "nose - left_ear\nnose - paw",
+                 ok=False)
     wait_idle(page)
     expect(page.get_by_test_id("stAlertContentError")).to_contain_text("unknown joint 'paw'", timeout=WAIT)
     area = page.get_by_test_id("stTextArea").locator("textarea").nth(1)
