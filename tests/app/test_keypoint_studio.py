@@ -128,6 +128,7 @@ def test_the_url_keeps_dataset_source_and_picture(store):
     assert "the astronaut photo" in text(at)
 
 
+@pytest.mark.slow
 def test_bad_uploads_get_a_clear_message(store):
     store.create("walkers", PEOPLE)
     at = open_studio({"keypoint_studio_dataset": "walkers", "keypoint_studio_source": "Upload"})
@@ -139,6 +140,16 @@ def test_bad_uploads_get_a_clear_message(store):
     at.file_uploader(key="keypoint_studio_upload").set_value(("grey.png", buffer.getvalue(), "image/png")).run()
     assert not at.exception and not at.error
     assert "your upload · 30 × 40 px" in text(at)
+    buffer = io.BytesIO()
+    Image.new("1", (12_000, 12_000)).save(buffer, format="PNG")  # 144 megapixels in a small file
+    at.file_uploader(key="keypoint_studio_upload").set_value(("bomb.png", buffer.getvalue(), "image/png")).run()
+    assert not at.exception, at.exception
+    assert any("bomb.png" in e.value and "could not be used" in e.value for e in at.error)
+    buffer = io.BytesIO()
+    Image.new("RGB", (2000, 1500), (10, 20, 30)).save(buffer, format="JPEG")
+    at.file_uploader(key="keypoint_studio_upload").set_value(("big.jpg", buffer.getvalue(), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    assert "your upload · 1024 × 768 px" in text(at)  # kept at 1024 px on its long side, as it will be saved
 
 
 @pytest.mark.slow
