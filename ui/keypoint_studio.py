@@ -478,6 +478,23 @@ def save_button(store: UserKeypointStore, info: dict, subject: Subject, note: Ke
     st.rerun()
 
 
+def take_click(component: str, note: KeypointAnnotation, image: np.ndarray) -> None:
+    """Place the current point where the picture was last clicked, once per click.
+
+    The component's value (its last click, kept in the session under its key) is read before the
+    picture and the controls are drawn, so they show the new point in the same rerun.
+    """
+    value = st.session_state.get(component)
+    clicked = value.get("unix_time") if isinstance(value, dict) else None
+    if clicked is None or st.session_state.get(key(f"last|{component}")) == clicked:
+        return
+    st.session_state[key(f"last|{component}")] = clicked
+    point = clicked_point(value, image)
+    if point is not None:
+        note.place(*point, hidden=st.session_state.get(key("visibility")) == "hidden")
+        st.session_state[key("changes")] = st.session_state.get(key("changes"), 0) + 1
+
+
 def annotator(store: UserKeypointStore, info: dict, subject: Subject) -> None:
     """The clickable picture beside the point controls, and Save."""
     from streamlit_image_coordinates import streamlit_image_coordinates
@@ -487,6 +504,8 @@ def annotator(store: UserKeypointStore, info: dict, subject: Subject) -> None:
         obj = object_picker(subject)
     note = annotation_for(subject, info["skeleton"], obj)
     others = [o for i, o in enumerate(subject.instances) if i != obj] if subject.item is not None else []
+    component = key(f"click|{subject.key}|{obj}")
+    take_click(component, note, subject.image)  # before anything is drawn: one rerun a click
     with controls:
         if subject.instances and subject.item is None:
             st.button("Start from the true points", icon=":material/auto_fix:", key=key("truth"),
@@ -497,17 +516,8 @@ def annotator(store: UserKeypointStore, info: dict, subject: Subject) -> None:
     with picture:
         scale = view_scale(subject.image)
         view = draw_points(subject.image, note, scale, selected=note.current, others=others)
-        component = key(f"click|{subject.key}|{obj}")
         # Shown as wide as its column: a click comes back with the size it was shown at (clicked_point).
-        value = streamlit_image_coordinates(view, key=component, cursor="crosshair", width="stretch")
-        clicked = value.get("unix_time") if isinstance(value, dict) else None
-        if clicked is not None and st.session_state.get(key(f"last|{component}")) != clicked:
-            st.session_state[key(f"last|{component}")] = clicked
-            point = clicked_point(value, subject.image)
-            if point is not None:
-                note.place(*point, hidden=st.session_state.get(key("visibility")) == "hidden")
-                st.session_state[key("changes")] = st.session_state.get(key("changes"), 0) + 1
-                st.rerun()
+        streamlit_image_coordinates(view, key=component, cursor="crosshair", width="stretch")
         h, w = subject.image.shape[:2]
         st.caption(f"{subject.origin} · {w} × {h} px · click to place the next point; filled dots are visible "
                    "points, rings hidden ones.")
