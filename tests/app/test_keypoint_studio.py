@@ -65,6 +65,14 @@ def test_create_a_people_dataset_then_an_empty_save_says_what_to_do(store):
     at.button(key="keypoint_studio_save").click().run()
     assert [w.value for w in at.warning] == [
         "There is nothing to save yet: click on the picture to place at least one point."]
+    # Marking points "not labelled" moves on, but places nothing: saving still refuses.
+    at.button(key="keypoint_studio_skip").click().run()
+    assert "#### Next point: neck" in text(at)
+    at.button(key="keypoint_studio_undo").click().run()
+    assert "#### Next point: head" in text(at)
+    at.button(key="keypoint_studio_skip").click().run()
+    at.button(key="keypoint_studio_save").click().run()
+    assert len(at.warning) == 1 and "nothing to save yet" in at.warning[0].value
     assert store.list_items("walkers") == []
 
 
