@@ -126,7 +126,6 @@ def test_save_the_true_points_of_a_generated_picture_then_edit(store):
     assert store.list_items("walkers") == [1] and instances[0].visibility[0] == 1
 
 
-@pytest.mark.slow
 def test_the_url_keeps_dataset_source_and_picture(store):
     store.create("walkers", PEOPLE)
     at = open_studio({"keypoint_studio_dataset": "walkers", "keypoint_studio_source": "Photo",
@@ -160,7 +159,6 @@ def test_bad_uploads_get_a_clear_message(store):
     assert "your upload · 1024 × 768 px" in text(at)  # kept at 1024 px on its long side, as it will be saved
 
 
-@pytest.mark.slow
 def test_import_and_export(store):
     store.create("walkers", PEOPLE)
     points = np.tile([[20.5, 30.5]], (PEOPLE.num_joints, 1))
@@ -217,7 +215,6 @@ def test_the_train_link_preselects_the_dataset_in_the_keypoints_train_form(store
     assert [m.value for m in at.markdown][-1] == f"userkp:walkers|8|{store.root}"
 
 
-@pytest.mark.slow
 def test_editing_one_object_keeps_the_others(store):
     store.create("pairs", PEOPLE)
     image = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
