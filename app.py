@@ -39,6 +39,7 @@ PAGES = {
     "Niche tasks": [
         st.Page("pages/similarity.py", title="Similarity", icon=":material/join_inner:"),
         st.Page("pages/keypoints.py", title="Keypoints and pose", icon=":material/accessibility_new:"),
+        st.Page("pages/keypoint_studio.py", title="Keypoint studio", icon=":material/ads_click:"),
     ],
 }
 

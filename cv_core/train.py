@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "class for each object, or the joints of each person / one object's landmarks "
                              "(default: classification)")
     parser.add_argument("--dataset", help="dataset name, e.g. shapes, image_folder, cats_vs_dogs, oxford_pets, "
-                                          "user:<name>; for keypoints: people, landmarks, coco_keypoints")
+                                          "user:<name>; for keypoints: people, landmarks, coco_keypoints, "
+                                          "userkp:<name>")
     parser.add_argument("--dataset-root", help="the dataset's folder (not needed for shapes)")
     parser.add_argument("--dataset-option", action="append", type=_option, default=[], metavar="KEY=VALUE",
                         help="dataset option, repeatable, e.g. train_size=500 (JSON values)")

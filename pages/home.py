@@ -80,6 +80,9 @@ pages = [
     ("pages/keypoints.py", "Keypoints and pose", ":material/accessibility_new:",
      "Find every person's joints or a face's landmarks, read which way each leans and whether it stands, sits or "
      "lies, look at a joint's heatmap, check the joints against the truth, and set heatmaps against regression."),
+    ("pages/keypoint_studio.py", "Keypoint studio", ":material/ads_click:",
+     "Click the named points of people, faces or a skeleton of your own on your pictures, save them as a COCO "
+     "keypoint dataset, and train the keypoints task on it."),
 ]
 for row in range(0, len(pages), 3):
     cols = st.columns(3)

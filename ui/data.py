@@ -10,9 +10,11 @@ import streamlit as st
 
 from cv_core.datasets import (
     DATASETS,
+    KEYPOINTS_PREFIX,
     USER_PREFIX,
     Dataset,
     DatasetError,
+    UserKeypointStore,
     UserMaskStore,
     open_dataset,
     resize_image,
@@ -79,6 +81,8 @@ def dataset_stamp(name: str, root: str | None = None):
     """What changes when the files behind a dataset change (part of every cache key)."""
     if isinstance(name, str) and name.startswith(USER_PREFIX):
         return _user_dataset_stamp(name, root)
+    if isinstance(name, str) and name.startswith(KEYPOINTS_PREFIX):
+        return UserKeypointStore(root).version(name[len(KEYPOINTS_PREFIX):])
     return _folder_stamp(root)
 
 

@@ -35,7 +35,8 @@ from cv_core.runs import (
 from cv_core.runs.compare import format_seconds
 from cv_core.runs.tasks import dataset_split_defaults
 from cv_core.runs.liveness import run_dirs
-from cv_core.datasets import DATASETS, KEYPOINT_DATASETS, USER_PREFIX, DatasetError, UserMaskDataset, UserMaskStore
+from cv_core.datasets import (DATASETS, KEYPOINT_DATASETS, KEYPOINTS_PREFIX, USER_PREFIX, DatasetError,
+                              UserKeypointStore, UserMaskDataset, UserMaskStore)
 from cv_core.datasets.shapes import DIFFICULTIES
 from cv_core.serving import AccessError
 from ui.access import browser_id, is_operator, policy
@@ -100,20 +101,28 @@ def show_flash() -> None:
 
 def dataset_choices(task: Task) -> list[str]:
     """The datasets a person may train ``task`` on: the registered ones that qualify (by their
-    classes' ``has_masks`` / ``has_boxes``), then the user mask datasets where those qualify."""
+    classes' ``has_masks`` / ``has_boxes``), then the user mask datasets where those qualify, and the
+    Keypoint studio's datasets (``userkp:<name>``) for a task that needs keypoints."""
     names = dataset_names(task)
     if task.accepts(UserMaskDataset):
         try:
             names += [USER_PREFIX + name for name in UserMaskStore().list_datasets()]
         except (OSError, DatasetError):  # an unreadable data folder: the built-in ones still work
             pass
+    if "has_keypoints" in task.requires:
+        try:
+            names += [KEYPOINTS_PREFIX + name for name in UserKeypointStore().list_datasets()]
+        except OSError:
+            pass
     return names
 
 
 def dataset_label(name: str) -> str:
-    """"Shapes (built in)", or "Your masks: cats" for ``user:cats``."""
+    """"Shapes (built in)", or "Your masks: cats" for ``user:cats`` ("Your keypoints: dogs" for ``userkp:dogs``)."""
     if name.startswith(USER_PREFIX):
         return f"Your masks: {name[len(USER_PREFIX):]}"
+    if name.startswith(KEYPOINTS_PREFIX):
+        return f"Your keypoints: {name[len(KEYPOINTS_PREFIX):]}"
     return DATASET_LABELS.get(name, name)
 
 
@@ -200,6 +209,8 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
         options = {**dataset_split_defaults(dataset), **options}
     elif dataset.startswith(USER_PREFIX):
         root = str(UserMaskStore().root)  # the lab's own data folder, pinned for the worker
+    elif dataset.startswith(KEYPOINTS_PREFIX):
+        root = str(UserKeypointStore().root)
     else:
         root = st.text_input("Folder", key=f"{k}_root", placeholder=FOLDER_HINTS.get(dataset, ""), max_chars=MAX_TEXT,
                              **bound).strip() or None

@@ -20,14 +20,15 @@ from cv_core.datasets.landmarks import LandmarksDataset, render_landmarks
 from cv_core.datasets.oxford_pets import OxfordPetsDataset, download_oxford_pets
 from cv_core.datasets.people import PeopleDataset, render_people
 from cv_core.datasets.shapes import SHAPE_CLASSES, ShapesDataset, render_shapes, showcase_sample
+from cv_core.datasets.user_keypoints import KEYPOINTS_PREFIX, UserKeypointDataset, UserKeypointStore
 from cv_core.datasets.user_masks import USER_PREFIX, UserMaskDataset, UserMaskStore
 
 __all__ = [
     "DATASETS", "KEYPOINT_DATASETS", "SPLITS", "Box", "CatsVsDogsDataset", "CocoKeypointDataset", "Dataset",
-    "DatasetError", "ImageFolderDataset", "LandmarksDataset", "OxfordPetsDataset", "PeopleDataset",
+    "DatasetError", "ImageFolderDataset", "KEYPOINTS_PREFIX", "LandmarksDataset", "OxfordPetsDataset", "PeopleDataset",
     "SHAPE_CLASSES", "Sample", "ShapesDataset", "download_oxford_pets", "open_dataset", "render_landmarks",
-    "render_people", "render_shapes", "resize_image", "resize_mask", "showcase_sample", "UserMaskDataset",
-    "UserMaskStore",
+    "render_people", "render_shapes", "resize_image", "resize_mask", "showcase_sample", "UserKeypointDataset",
+    "UserKeypointStore", "UserMaskDataset", "UserMaskStore",
 ]
 
 #: Registry: name -> (class, needs a folder, one-line description for people).
@@ -53,7 +54,8 @@ def open_dataset(name: str, root: str | os.PathLike | None = None, **options) ->
     Args:
         name: one of ``DATASETS``: "shapes", "image_folder", "cats_vs_dogs", "oxford_pets";
             one of ``KEYPOINT_DATASETS``: "people", "landmarks", "coco_keypoints";
-            or "user:<name>" for a user mask dataset (:class:`UserMaskDataset`).
+            "user:<name>" for a user mask dataset (:class:`UserMaskDataset`); or "userkp:<name>" for
+            a user keypoint dataset (:class:`UserKeypointDataset`).
         root: the folder of a local dataset (ignored by "shapes"); for "user:<name>", the
             user mask store's folder (None: ``$CONVNET_LAB_DATA/user_masks`` or ``./data/user_masks``).
         **options: passed to the dataset's class, e.g. ``seed``, ``image_size``, ``train_size``
@@ -68,6 +70,11 @@ def open_dataset(name: str, root: str | os.PathLike | None = None, **options) ->
     if isinstance(name, str) and name.startswith(USER_PREFIX):
         try:
             return UserMaskDataset(name[len(USER_PREFIX):], root, **options)
+        except TypeError as exc:
+            raise DatasetError(f"Unknown option for the {name!r} dataset: {exc}.") from None
+    if isinstance(name, str) and name.startswith(KEYPOINTS_PREFIX):
+        try:
+            return UserKeypointDataset(name[len(KEYPOINTS_PREFIX):], root, **options)
         except TypeError as exc:
             raise DatasetError(f"Unknown option for the {name!r} dataset: {exc}.") from None
     registry = {**DATASETS, **KEYPOINT_DATASETS}
