@@ -43,6 +43,6 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, expanded=True)  # every page listed: more than ten would hide behind "View more"
 render_sidebar()
 page.run()
