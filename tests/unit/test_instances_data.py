@@ -134,3 +134,26 @@ def test_touching_pairs_same_class_only():
     d = np.zeros((6, 9), bool)
     d[4:6, 0:3] = True  # shares the edge below a
     assert (0, 1) in touching_pairs([{"mask": a, "class": 1}, {"mask": d, "class": 1}])
+
+
+def test_a_user_mask_dataset_reads_an_instance_map_beside_its_masks(tmp_path):
+    from cv_core.datasets import UserMaskStore
+
+    store = UserMaskStore(tmp_path)
+    store.create("mine", ["background", "square"])
+    image = np.zeros((10, 12, 3), np.uint8)
+    classes, instances = _maps()
+    classes[classes == 2] = 1
+    first = store.save_mask("mine", image, classes)
+    second = store.save_mask("mine", image, classes)
+    folder = tmp_path / "mine" / "instances"
+    folder.mkdir()
+    Image.fromarray(instances.astype(np.uint8)).save(folder / f"{first}.png")            # ids 3, 7, 20
+    Image.fromarray(np.zeros((10, 16), np.uint8)).save(folder / f"{second}.png")         # the wrong size
+    ds = open_dataset("user:mine", root=str(tmp_path))
+    assert ds.has_instances
+    split_of = {item: split for split, items in ds.items.items() for item in items}
+    good = ds.readable_sample(split_of[first], ds.items[split_of[first]].index(first))
+    assert sorted(np.unique(good.instances).tolist()) == [0, 1, 2, 3] and len(good.boxes) == 3
+    assert ds.readable_sample(split_of[second], ds.items[split_of[second]].index(second)) is None
+    assert any("its picture is 12 × 10" in message for message in ds.skipped_files)
