@@ -2,6 +2,7 @@
 
 Usage: python bench/instances.py [--repeats 60] [--page-calls 20] [--train-size 320] [--epochs 6]
                                  [--training-repeats 1] [--only decoding|page|training]
+       python bench/instances.py --quality INSTANCE_RUN SEMANTIC_RUN [...]
 
 **Decoding against the forward pass.** The page runs the model once per picture and then draws the
 objects; decoding (centre peaks, every object pixel to its centre, class and score per object) must
@@ -80,7 +81,7 @@ def decoding(args) -> dict:
     forward = forward_function(model)
     picture = _crowded_picture(side)
     image = picture.image[None].astype(np.float32)
-    realistic = targets_as_outputs(encode_instance_targets(picture.mask, picture.instances), 6)
+    realistic = targets_as_outputs(encode_instance_targets(picture.mask, picture.instances, 6), 6)
     outputs = {k: np.array(v)[0] for k, v in forward(image).items()}
     noise = np.random.default_rng(0).uniform(0, 1, outputs["centre"].shape).astype(np.float32)
     worst = {**outputs, "centre": noise, "semantic": np.eye(6, dtype=np.float32)[np.ones((side, side), int)]}
@@ -193,6 +194,40 @@ def training(args) -> float:
     return median
 
 
+def quality(pairs: list[str]) -> None:
+    """Mask AP of instance runs against connected components of segmentation runs, on the same pictures.
+
+    ``pairs``: run folders, instance run then semantic run, repeated (one pair per seed). Both are
+    scored on the whole validation split of the instance run's dataset at its size.
+    """
+    from cv_core.datasets import open_dataset
+    from cv_core.instances import evaluate_instance_model, evaluate_semantic_model, instance_samples
+    from cv_core.runs import load_best_model, load_run
+
+    if len(pairs) % 2:
+        raise SystemExit("Expected run folders in pairs: an instance run, then a semantic run.")
+    rows = []
+    for instance_dir, semantic_dir in zip(pairs[::2], pairs[1::2]):
+        spec = load_run(instance_dir).spec
+        dataset = open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
+        images, truths = instance_samples(dataset, "validation", (spec.image_size, spec.image_size))
+        own = evaluate_instance_model(load_best_model(instance_dir), images, truths, dataset.mask_background)
+        semantic = evaluate_semantic_model(load_best_model(semantic_dir), images, truths, dataset.mask_background)
+        rows.append((spec.seed, own["instances"], own["components"], semantic))
+    print(f"Validation split: {len(images)} pictures, {rows[0][1]['touching_pairs']} touching same-class pairs")
+    print()
+    print("| seed | instance model AP50 / AP / AP75 | components of its semantic head AP50 / AP | components of the "
+          "semantic run AP50 / AP | pairs separated: instances / semantic run |")
+    print("|---|---|---|---|---|")
+    for seed, inst, comp, sem in rows:
+        print(f"| {seed} | {inst['mask_ap50']:.3f} / {inst['mask_ap']:.3f} / {inst['mask_ap75']:.3f} | "
+              f"{comp['mask_ap50']:.3f} / {comp['mask_ap']:.3f} | {sem['mask_ap50']:.3f} / {sem['mask_ap']:.3f} | "
+              f"{inst['pairs_separated']} / {sem['pairs_separated']} of {inst['touching_pairs']} |")
+    margins = [inst["mask_ap50"] - sem["mask_ap50"] for _, inst, _, sem in rows]
+    print()
+    print(f"AP50 margin (instances - semantic run's components): {[round(m, 3) for m in margins]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=60)
@@ -202,7 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--training-repeats", type=int, default=1)
     parser.add_argument("--only", choices=("decoding", "page", "training"))
+    parser.add_argument("--quality", nargs="+", metavar="RUN_DIR",
+                        help="score run folders in pairs (instance run, semantic run) instead of timing")
     args = parser.parse_args(argv)
+    if args.quality:
+        quality(args.quality)
+        return 0
     if args.only in (None, "decoding"):
         decoding(args)
         print()

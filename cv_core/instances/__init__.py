@@ -39,7 +39,8 @@ _EXPORTS = {
         "forward_function", "predict_raw_instances")},
     **{name: "cv_core.instances.scores" for name in (
         "instance_samples", "score_instances", "separated_pairs", "truth_objects")},
-    **{name: "cv_core.instances.evaluate" for name in ("InstanceScoresCallback", "evaluate_instance_model")},
+    **{name: "cv_core.instances.evaluate" for name in (
+        "InstanceScoresCallback", "evaluate_instance_model", "evaluate_semantic_model")},
 }
 
 __all__ = sorted(_EXPORTS)

@@ -2,14 +2,19 @@
 
 Panoptic-DeepLab's grouping, in numpy, per picture:
 
-1. **Centres**: the centre heatmap's local maxima (equal to the maximum of their 5×5
-   neighbourhood) above ``centre_threshold``, at most ``max_instances``, best first.
-2. **Grouping**: every pixel the semantic head calls an object (not background) moves by its
-   predicted offset and joins the nearest centre. Two touching squares have two centres and their
-   pixels point apart; the two halves of a square cut by a bar point at one centre.
-3. **Class and score**: an object's class is its pixels' most frequent semantic class (majority
-   vote); its score is its centre's heatmap value times the mean probability of that class over its
-   pixels. Objects smaller than ``min_area`` pixels are dropped.
+1. **Centres**: the local maxima (equal to the maximum of their 5×5 neighbourhood) of the centre
+   heatmaps' maximum over the classes, above ``centre_threshold``, at most ``max_instances``, best
+   first. Each centre's class is the heatmap channel that is highest there (CenterNet's rule: a
+   centre sees the whole object; a pixel of the semantic head sees a few pixels of its shape).
+2. **Grouping**: every pixel the semantic head calls an object (its background probability below
+   ``foreground_threshold``) moves by its predicted offset and joins the nearest centre. Two
+   touching squares have two centres and their pixels point apart; the two halves of a square cut
+   by a bar point at one centre.
+3. **Score**: the centre's heatmap value times the mean object probability (1 − background) over
+   the object's pixels. Objects smaller than ``min_area`` pixels are dropped.
+
+With a single-channel centre heatmap (Panoptic-DeepLab's own), an object's class is the class with
+the most probability summed over its pixels (the semantic head's vote).
 
 The model runs once (:func:`predict_raw_instances`); :func:`filter_instances` then keeps the objects
 above a score, which is cheap enough for a slider. :func:`connected_components` gives the baseline
@@ -61,15 +66,17 @@ def _peaks(heat: np.ndarray, threshold: float, window: int, limit: int) -> tuple
 
 def decode_instances(semantic: np.ndarray, centre: np.ndarray, offset: np.ndarray, background: int = 0,
                      centre_threshold: float = CENTRE_THRESHOLD, min_area: int = MIN_AREA,
-                     max_instances: int = MAX_INSTANCES, window: int = PEAK_WINDOW) -> list[dict]:
+                     max_instances: int = MAX_INSTANCES, window: int = PEAK_WINDOW,
+                     foreground_threshold: float = 0.5) -> list[dict]:
     """One picture's objects from its outputs (see the module docstring).
 
     Args:
         semantic: (H, W, C) class probabilities.
-        centre: (H, W) or (H, W, 1) centre heatmap in [0, 1].
+        centre: (H, W, C) centre heatmaps in [0, 1], one per class, or (H, W) / (H, W, 1) one for all.
         offset: (H, W, 2) offsets (dy, dx) to the centre, in ``OFFSET_SCALE`` pixels.
         background: the class that is no object.
         centre_threshold, min_area, max_instances, window: see the module constants.
+        foreground_threshold: a pixel is an object's when its background probability is below this.
 
     Returns:
         Objects, best score first: ``{"mask": (H, W) bool, "class": int (a mask class), "score": float,
@@ -77,10 +84,17 @@ def decode_instances(semantic: np.ndarray, centre: np.ndarray, offset: np.ndarra
     """
     semantic = np.asarray(semantic)
     h, w, num_classes = semantic.shape
-    heat = np.asarray(centre).reshape(h, w)
-    classes = semantic.argmax(-1)
-    centres, values = _peaks(heat, centre_threshold, window, max_instances)
-    thing = classes != background
+    heat = np.asarray(centre).reshape(h, w, -1)
+    per_class = heat.shape[-1] == num_classes and num_classes > 1
+    if per_class:
+        heat = heat.copy()
+        heat[..., background] = 0.0
+        peak_class = heat.argmax(-1)
+        heat_any = heat.max(-1)
+    else:
+        heat_any = heat[..., 0]
+    centres, values = _peaks(heat_any, centre_threshold, window, max_instances)
+    thing = semantic[..., background] < foreground_threshold
     if not len(centres) or not thing.any():
         return []
     flat = np.flatnonzero(thing)
@@ -91,22 +105,31 @@ def decode_instances(semantic: np.ndarray, centre: np.ndarray, offset: np.ndarra
     distance = (ty[:, None] - centres[None, :, 0]) ** 2 + (tx[:, None] - centres[None, :, 1]) ** 2
     owner = distance.argmin(axis=1)
     k_count = len(centres)
-    pixel_classes = classes.ravel()[flat]
+    probabilities = semantic.reshape(-1, num_classes)[flat]
     areas = np.bincount(owner, minlength=k_count)
-    votes = np.bincount(owner * num_classes + pixel_classes, minlength=k_count * num_classes)
-    instance_classes = votes.reshape(k_count, num_classes).argmax(1)
-    probability = semantic.reshape(-1, num_classes)[flat, instance_classes[owner]]
-    mean_probability = np.bincount(owner, weights=probability, minlength=k_count) / np.maximum(areas, 1)
+    if per_class:
+        instance_classes = peak_class[centres[:, 0], centres[:, 1]]
+    else:  # the semantic head's vote: the most probability summed over the object's pixels
+        votes = np.zeros((k_count, num_classes))
+        np.add.at(votes, owner, probabilities)
+        votes[:, background] = -1.0
+        instance_classes = votes.argmax(1)
+    foreground = 1.0 - probabilities[:, background]
+    mean_foreground = np.bincount(owner, weights=foreground, minlength=k_count) / np.maximum(areas, 1)
     labels = np.full(h * w, -1, np.int64)
     labels[flat] = owner
-    labels = labels.reshape(h, w)
-    found = []
-    for k in np.flatnonzero(areas >= min_area):
-        mask = labels == k
-        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-        found.append({"mask": mask, "class": int(instance_classes[k]), "score": float(values[k] * mean_probability[k]),
-                      "area": int(areas[k]), "box": (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1),
-                      "centre": (int(centres[k, 1]), int(centres[k, 0]))})
+    kept = np.flatnonzero(areas >= min_area)
+    if not len(kept):
+        return []
+    masks = labels.reshape(1, h, w) == kept[:, None, None]
+    order = np.argsort(owner, kind="stable")  # pixels grouped by centre, for each object's box
+    starts = np.concatenate([[0], np.cumsum(areas)[:-1]])[kept]
+    sorted_y, sorted_x = ys[order], xs[order]
+    y0, y1 = np.minimum.reduceat(sorted_y, starts), np.maximum.reduceat(sorted_y, starts)
+    x0, x1 = np.minimum.reduceat(sorted_x, starts), np.maximum.reduceat(sorted_x, starts)
+    found = [{"mask": masks[i], "class": int(instance_classes[k]), "score": float(values[k] * mean_foreground[k]),
+              "area": int(areas[k]), "box": (int(x0[i]), int(y0[i]), int(x1[i]) + 1, int(y1[i]) + 1),
+              "centre": (int(centres[k, 1]), int(centres[k, 0]))} for i, k in enumerate(kept)]
     found.sort(key=lambda o: -o["score"])
     return found
 

@@ -15,7 +15,7 @@ from cv_core._tf import keras as _keras
 from cv_core.instances.metrics import mask_average_precision
 from cv_core.instances.scores import instance_samples, score_instances
 
-__all__ = ["InstanceScoresCallback", "evaluate_instance_model"]
+__all__ = ["InstanceScoresCallback", "evaluate_instance_model", "evaluate_semantic_model"]
 
 
 def evaluate_instance_model(model, images: np.ndarray, truths: list[list[dict]], background: int = 0,
@@ -33,6 +33,26 @@ def evaluate_instance_model(model, images: np.ndarray, truths: list[list[dict]],
     components = [connected_components(raw["semantic"][i], background) for i in range(len(images))]
     return {"instances": score_instances(found, truths), "components": score_instances(components, truths),
             "images": int(len(images))}
+
+
+def evaluate_semantic_model(model, images: np.ndarray, truths: list[list[dict]], background: int = 0,
+                            batch_size: int = 16) -> dict:
+    """Score connected components of a segmentation model's output (the semantic route) on the same pictures.
+
+    Args:
+        model: a segmentation model (per-pixel class probabilities), e.g. a segmentation run's best model.
+        images: (N, H, W, 3) pictures at the model's input size.
+        truths: the true objects, as :func:`cv_core.instances.instance_samples` gives them.
+
+    Returns:
+        :func:`cv_core.instances.score_instances` of the connected components.
+    """
+    from cv_core.instances.decode import connected_components
+
+    images = np.asarray(images, np.float32)
+    probabilities = np.concatenate([np.asarray(model.predict_on_batch(images[i:i + batch_size]))
+                                    for i in range(0, len(images), batch_size)]) if len(images) else []
+    return score_instances([connected_components(p, background) for p in probabilities], truths)
 
 
 class InstanceScoresCallback(_keras().callbacks.Callback):

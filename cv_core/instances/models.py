@@ -9,6 +9,13 @@ touching squares of one class are two objects (two centres, offsets pointing apa
 cut in two by a bar is one (both halves point at the same centre), which connected components of
 a semantic mask get wrong both ways.
 
+One change from Panoptic-DeepLab, as in CenterNet: the centre heatmap has **one channel per class**,
+and an object's class is the channel of its peak. Measured on crowded shapes (64 validation
+pictures, the Quick preset's model after 10 epochs): the semantic head puts only 15 % of object
+pixels in their right class (a pixel sees too little of its shape), so Panoptic-DeepLab's majority
+vote over pixels gave mask AP50 0.06 although the grouping was good (class-agnostic AP50 0.66, and
+0.84 with the true classes); a centre sees the whole object.
+
 It stands on :func:`cv_core.segmentation.build_unet` (same layers, same names); the heads read its
 last decoder level at the picture's full resolution: ``centre_conv`` -> ``centre`` (sigmoid) and
 ``offset_conv`` -> ``offset`` (2 channels: dy, dx in units of :data:`OFFSET_SCALE` pixels).
@@ -46,8 +53,9 @@ def build_instance_unet(img_size=(64, 64), num_classes=6, filters=(16, 32, 64, 1
 
     Returns:
         An uncompiled ``keras.Model`` from float32 images ``(B, H, W, 3)`` in [0, 255] to
-        ``{"semantic": (B, H, W, num_classes) probabilities, "centre": (B, H, W, 1) in (0, 1),
-        "offset": (B, H, W, 2)}``.
+        ``{"semantic": (B, H, W, num_classes) probabilities, "centre": (B, H, W, num_classes) in
+        (0, 1), one heatmap of object centres per class (the background's stays empty), "offset":
+        (B, H, W, 2)}``.
 
     Raises:
         ValueError: an argument out of range (the U-Net's checks).
@@ -63,7 +71,7 @@ def build_instance_unet(img_size=(64, 64), num_classes=6, filters=(16, 32, 64, 1
         raise ValueError(f"Expected `head_width` >= 1. Received: head_width={head_width!r}")
     features = unet.get_layer(f"dec1_act2").output
     centre = layers.Conv2D(width, 3, padding="same", activation="relu", name="centre_conv")(features)
-    centre = layers.Conv2D(1, 1, activation="sigmoid", name="centre",
+    centre = layers.Conv2D(num_classes, 1, activation="sigmoid", name="centre",
                            bias_initializer=keras.initializers.Constant(-2.19))(centre)  # CenterNet's prior 0.1
     offset = layers.Conv2D(width, 3, padding="same", activation="relu", name="offset_conv")(features)
     offset = layers.Conv2D(2, 1, name="offset")(offset)

@@ -3,10 +3,10 @@
 For every object (an id of the instance map, at the training size):
 
 - **semantic**: the class mask itself (the segmentation model's target);
-- **centre**: a Gaussian bump, exactly 1 at the pixel nearest the centre of mass of the object's
-  *visible* pixels, of standard deviation ``max(1, sqrt(area) / 8)`` pixels (the largest value
-  wins where bumps meet), as Panoptic-DeepLab's centre heatmap (with CenterNet's exact-1 peak, for
-  the focal loss);
+- **centre**: on the channel of the object's class, a Gaussian bump, exactly 1 at the pixel
+  nearest the centre of mass of the object's *visible* pixels, of standard deviation
+  ``max(1, sqrt(area) / 8)`` pixels (the largest value wins where bumps meet), as Panoptic-DeepLab's
+  centre heatmap with CenterNet's exact-1 peak (for the focal loss) and one channel per class;
 - **offset**: on each of the object's pixels, the vector to that centre of mass, ``(dy, dx)`` in
   units of :data:`~cv_core.instances.models.OFFSET_SCALE` pixels, and a mask that is 1 there (0 on
   the background, which belongs to no object).
@@ -49,33 +49,35 @@ def check_instance_dataset(dataset) -> None:
             f"segmentation needs. Choose 'shapes' (its 'crowded' difficulty has touching objects).")
 
 
-def encode_instance_targets(class_mask: np.ndarray, instances: np.ndarray) -> dict:
+def encode_instance_targets(class_mask: np.ndarray, instances: np.ndarray, num_classes: int) -> dict:
     """The targets of one picture (see the module docstring).
 
     Args:
         class_mask: (H, W) class indices.
         instances: (H, W) instance ids, 0 = no object.
+        num_classes: the mask classes (the centre heatmap's channels).
 
     Returns:
-        ``{"semantic": (H, W) int32, "centre": (H, W, 1) float32 in [0, 1], "offset": (H, W, 3)
-        float32 (dy, dx in OFFSET_SCALE units, mask)}``.
+        ``{"semantic": (H, W) int32, "centre": (H, W, num_classes) float32 in [0, 1], "offset":
+        (H, W, 3) float32 (dy, dx in OFFSET_SCALE units, mask)}``.
     """
     class_mask, instances = np.asarray(class_mask), np.asarray(instances)
     h, w = instances.shape
-    heat = np.zeros((h, w), np.float32)
+    heat = np.zeros((h, w, num_classes), np.float32)
     offset = np.zeros((h, w, 3), np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     for i in np.unique(instances[instances > 0]):
         ys, xs = np.nonzero(instances == i)
+        cls = int(np.bincount(class_mask[ys, xs].astype(np.int64)).argmax())
         cy, cx = ys.mean(), xs.mean()
         py, px = int(np.clip(np.rint(cy), 0, h - 1)), int(np.clip(np.rint(cx), 0, w - 1))
         sigma = centre_sigma(len(ys))
         bump = np.exp(-((yy - py) ** 2 + (xx - px) ** 2) / (2 * sigma * sigma))
-        np.maximum(heat, bump, out=heat)
+        np.maximum(heat[..., cls], bump, out=heat[..., cls])
         offset[ys, xs, 0] = (cy - ys) / OFFSET_SCALE
         offset[ys, xs, 1] = (cx - xs) / OFFSET_SCALE
         offset[ys, xs, 2] = 1.0
-    return {"semantic": class_mask.astype(np.int32), "centre": heat[..., None], "offset": offset}
+    return {"semantic": class_mask.astype(np.int32), "centre": heat, "offset": offset}
 
 
 def targets_as_outputs(targets: dict, num_classes: int) -> dict:
@@ -112,13 +114,16 @@ def instance_batches(dataset, split: str, image_size: tuple[int, int] | None = N
         DatasetError: no instances, an empty split, a bad size.
     """
     height, width = image_size or dataset.default_image_size
+    check_instance_dataset(dataset)
+    classes = len(dataset.mask_class_names)
 
     def encode(sample, size):
         if sample is None:
-            return (np.zeros(size, np.int32), np.zeros((*size, 1), np.float32), np.zeros((*size, 3), np.float32))
+            return (np.zeros(size, np.int32), np.zeros((*size, classes), np.float32),
+                    np.zeros((*size, 3), np.float32))
         mask = resize_mask(sample.mask, size)
         instances = resize_mask(sample.instances, size) if sample.instances is not None else np.zeros(size, np.uint16)
-        t = encode_instance_targets(mask, instances)
+        t = encode_instance_targets(mask, instances, classes)
         return t["semantic"], t["centre"], t["offset"]
 
     def per_batch(tf, images, parts, draw):
@@ -129,6 +134,6 @@ def instance_batches(dataset, split: str, image_size: tuple[int, int] | None = N
 
     encoding = TargetEncoding(
         encode=encode, dtypes=("int32", "float32", "float32"),
-        shapes=lambda h, w: ((h, w), (h, w, 1), (h, w, 3)), check=check_instance_dataset, per_batch=per_batch)
+        shapes=lambda h, w: ((h, w), (h, w, classes), (h, w, 3)), check=check_instance_dataset, per_batch=per_batch)
     return batches(dataset, split, encoding, (height, width), batch_size=batch_size, shuffle=shuffle, seed=seed,
                    cache=cache)

@@ -176,6 +176,6 @@ TASK = register_task(Task(
     anatomy=lambda spec, classes: (
         f"{spec.variant}: the U-Net, then three heads",
         f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; out, per pixel: "
-        f"{classes} class probabilities, how likely an object's centre is here, and the offset to the centre of "
-        f"the object this pixel belongs to ({spec.dataset})."),
+        f"{classes} class probabilities, {classes} heatmaps of object centres (one per class), and the offset to the "
+        f"centre of the object this pixel belongs to ({spec.dataset})."),
 ))

@@ -60,3 +60,14 @@ def test_a_tiny_run_goes_through_the_worker(tmp_path):
     rows = TASKS["instances"].score_rows(scores)
     assert rows[0]["score"].startswith("Instance model: mask AP")
     assert any(r["score"].startswith("Connected components") for r in rows)
+
+
+def test_the_library_parts_import_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; import cv_core.instances as i; "
+            "from cv_core.instances import metrics, data, coco, scores, decode, targets, task, models; "
+            "i.mask_average_precision; assert 'tensorflow' not in sys.modules, 'tensorflow was imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
