@@ -102,8 +102,10 @@ def decode_instances(semantic: np.ndarray, centre: np.ndarray, offset: np.ndarra
     off = np.asarray(offset).reshape(-1, 2)[flat]
     ty = ys + off[:, 0] * OFFSET_SCALE
     tx = xs + off[:, 1] * OFFSET_SCALE
-    distance = (ty[:, None] - centres[None, :, 0]) ** 2 + (tx[:, None] - centres[None, :, 1]) ** 2
-    owner = distance.argmin(axis=1)
+    # The nearest centre: argmin over c of |t - c|² = |t|² - 2 t·c + |c|², and |t|² is the same for every c.
+    targets = np.stack([ty, tx], axis=1)
+    points = centres.astype(np.float64)
+    owner = ((points ** 2).sum(1)[None, :] - 2.0 * targets @ points.T).argmin(axis=1)
     k_count = len(centres)
     probabilities = semantic.reshape(-1, num_classes)[flat]
     areas = np.bincount(owner, minlength=k_count)
