@@ -69,7 +69,7 @@ def build_instance_unet(img_size=(64, 64), num_classes=6, filters=(16, 32, 64, 1
     width = int(head_width or 2 * filters[0])
     if width < 1:
         raise ValueError(f"Expected `head_width` >= 1. Received: head_width={head_width!r}")
-    features = unet.get_layer(f"dec1_act2").output
+    features = unet.get_layer("dec1_act2").output
     centre = layers.Conv2D(width, 3, padding="same", activation="relu", name="centre_conv")(features)
     centre = layers.Conv2D(num_classes, 1, activation="sigmoid", name="centre",
                            bias_initializer=keras.initializers.Constant(-2.19))(centre)  # CenterNet's prior 0.1
