@@ -122,6 +122,12 @@ _EXPORTS = {
     "write_coco_keypoints": "cv_core.keypoints",
     "build_pose_model": "cv_core.keypoints",
     "predict_keypoints": "cv_core.keypoints",
+    # Instance segmentation
+    "mask_average_precision": "cv_core.instances",
+    "build_instance_unet": "cv_core.instances",
+    "predict_instances": "cv_core.instances",
+    "read_coco_instances": "cv_core.instances",
+    "write_coco_instances": "cv_core.instances",
     # A finished run
     "read_metrics": "cv_core.runs",
     "load_best_model": "cv_core.runs",

@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="starting spec (default: quick); the flags below override it")
     parser.add_argument("--task", choices=tuple(TASKS), default="classification",
                         help="what to train: one label per picture, a class for every pixel, a box and a "
-                             "class for each object, or the joints of each person / one object's landmarks "
-                             "(default: classification)")
+                             "class for each object, the joints of each person / one object's landmarks, or "
+                             "every object's own mask (instances) (default: classification)")
     parser.add_argument("--dataset", help="dataset name, e.g. shapes, image_folder, cats_vs_dogs, oxford_pets, "
                                           "user:<name>; for keypoints: people, landmarks, coco_keypoints, "
                                           "userkp:<name>")
@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", choices=tuple(dict.fromkeys(m for t in TASKS.values() for m in t.architectures)),
                         help="classification: mini_xception, small_convnet; segmentation: segmentation_model "
                              "(the book's), unet; detection: centernet_s4, centernet_s8 (output stride 4 or 8); "
-                             "keypoints: pose_centernet, keypoint_heatmap, keypoint_regression")
+                             "keypoints: pose_centernet, keypoint_heatmap, keypoint_regression; instances: "
+                             "instance_unet")
     parser.add_argument("--conv-type", choices=specs.CONV_TYPES)
     parser.add_argument("--batchnorm", choices=specs.BATCHNORMS)
     parser.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None)

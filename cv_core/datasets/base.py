@@ -38,6 +38,9 @@ class Sample:
         keypoints: one :class:`~cv_core.keypoints.KeypointInstance` per object (a person, a
             face) in the dataset's ``skeleton``: (K, 2) float32 points in pixels, (K,) COCO
             visibility 0/1/2, box, area, posture; empty for datasets without keypoints.
+        instances: (H, W) uint16 instance map, or None without instances: 0 where no object is,
+            ``i`` on the visible pixels of the object of ``boxes[i - 1]`` (its class is that box's),
+            so an object cut in two by an occluder is one id on two regions.
     """
 
     image: np.ndarray
@@ -46,6 +49,7 @@ class Sample:
     boxes: list[Box] = field(default_factory=list)
     source: str = ""
     keypoints: list = field(default_factory=list)
+    instances: np.ndarray | None = None
 
 
 def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -70,6 +74,8 @@ class Dataset:
         class_names: image-level class names; ``Sample.label`` indexes this list.
         has_masks: whether samples carry segmentation masks.
         has_boxes: whether samples carry object boxes (``Sample.boxes``), for detection.
+        has_instances: whether samples carry an instance map (``Sample.instances``), for
+            instance segmentation.
         has_keypoints: whether samples carry keypoints (``Sample.keypoints``) in ``skeleton``.
         skeleton: the :class:`~cv_core.keypoints.Skeleton` of the keypoints, or None.
         mask_class_names: names of mask values 0..K-1, or None without masks.
@@ -82,6 +88,7 @@ class Dataset:
     class_names: list[str]
     has_masks: bool = False
     has_boxes: bool = False
+    has_instances: bool = False
     has_keypoints: bool = False
     skeleton = None
     mask_class_names: list[str] | None = None

@@ -13,6 +13,16 @@ files, is identical on every machine, and serves all three tasks of the chapter 
   are background in the mask.
 * **detection** — one box per visible object, ``(class_index, x0, y0, x1, y1)`` around its
   visible pixels, x1/y1 exclusive.
+* **instance segmentation** — ``Sample.instances``, an instance map: ``i`` on the visible pixels
+  of the object of ``boxes[i - 1]``, 0 elsewhere. An object cut in two by a bar keeps one id.
+  Objects with fewer than 4 visible pixels have no box and no instance (their pixels stay in
+  the class mask).
+
+The ``"crowded"`` difficulty is for instance segmentation: three to six shapes of similar
+size, most of one class, placed so that shapes of the same class touch or overlap, and a bar
+across the front (largest) one in six pictures out of ten, often cutting it in two. Its
+nuisances (clutter, noise, texture) are medium's. The other difficulties draw exactly the
+pictures, labels, masks and boxes they drew before instances existed.
 
 What varies: shape colour and shading, size, position, rotation, the number of
 distractors, the background (gradient, stripes, checks or blotches in two random colours),
@@ -47,6 +57,7 @@ class _Difficulty:
     bar_probability: float  # chance of an occluding bar across the main object
     noise: tuple[float, float]  # pixel noise standard deviation: uniform(low, high)
     texture: tuple[float, float]  # background texture strength: uniform(low, high)
+    crowded: bool = False  # same-class shapes of similar size that touch (instance segmentation)
 
 
 #: The levels of the ``difficulty`` option. "hard" is the original dataset (the default);
@@ -56,6 +67,7 @@ DIFFICULTIES = {
     "easy": _Difficulty((1.0, 0.0, 0.0, 0.0), (0, 1), 0.0, (1.0, 3.0), (0.1, 0.3)),
     "medium": _Difficulty((0.45, 0.4, 0.15, 0.0), (1, 4), 0.15, (2.0, 5.0), (0.2, 0.6)),
     "hard": _Difficulty((0.25, 0.35, 0.25, 0.15), (2, 7), 0.35, (2.0, 8.0), (0.25, 0.8)),
+    "crowded": _Difficulty((1.0, 0.0, 0.0, 0.0), (1, 4), 0.6, (2.0, 5.0), (0.2, 0.6), crowded=True),
 }
 
 
@@ -144,8 +156,30 @@ def draw_clutter(rng: np.random.Generator, image: np.ndarray, level: _Difficulty
     return image * (1 - a) + np.asarray(clutter, np.float32) * a
 
 
+def _crowded_layout(rng: np.random.Generator, size: int) -> list[dict]:
+    """Three to six shapes of similar size, most of one class, same-class ones touching; largest last."""
+    main_cls = int(rng.integers(len(SHAPE_CLASSES)))
+    objects: list[dict] = []
+    for _ in range(int(rng.integers(3, 7))):
+        cls = main_cls if rng.random() < 0.7 else int(rng.integers(len(SHAPE_CLASSES)))
+        r = rng.uniform(0.13, 0.2) * size
+        same = [o for o in objects if o["cls"] == cls]
+        if same and rng.random() < 0.8:  # beside a shape of its class: touching or overlapping
+            anchor = same[int(rng.integers(len(same)))]
+            distance = (anchor["r"] + r) * rng.uniform(0.6, 0.85)
+            theta = rng.uniform(0, 2 * math.pi)
+            cx = float(np.clip(anchor["cx"] + distance * math.cos(theta), r * 0.5, size - r * 0.5))
+            cy = float(np.clip(anchor["cy"] + distance * math.sin(theta), r * 0.5, size - r * 0.5))
+        else:
+            cx, cy = (float(v) for v in rng.uniform(r * 0.8, size - r * 0.8, 2))
+        objects.append({"cls": cls, "r": r, "cx": cx, "cy": cy})
+    return sorted(objects, key=lambda o: o["r"])
+
+
 def _layout(rng: np.random.Generator, size: int, level: _Difficulty) -> list[dict]:
     """Decide the objects of one picture, main object last (in front)."""
+    if level.crowded:
+        return _crowded_layout(rng, size)
     main_r = rng.uniform(0.2, 0.34) * size
     main = {
         "cls": int(rng.integers(len(SHAPE_CLASSES))),
@@ -176,10 +210,11 @@ def render_shapes(seed: int, split: str, index: int, image_size: int = 96, diffi
         split: "train", "validation" or "test" (each split has its own stream of pictures).
         index: sample number within the split.
         image_size: side of the square picture in pixels.
-        difficulty: "easy", "medium" or "hard" (see ``DIFFICULTIES``).
+        difficulty: "easy", "medium", "hard" or "crowded" (see ``DIFFICULTIES``).
 
     Returns:
-        A :class:`Sample` with image (S, S, 3) uint8, label, mask (S, S) uint8 and boxes.
+        A :class:`Sample` with image (S, S, 3) uint8, label, mask (S, S) uint8, boxes and
+        instances (S, S) uint16 (id ``i`` for ``boxes[i - 1]``).
     """
     level = DIFFICULTIES[difficulty]
     rng = np.random.default_rng([seed, _SPLIT_CODES[split], index])
@@ -216,6 +251,7 @@ def render_shapes(seed: int, split: str, index: int, image_size: int = 96, diffi
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
     mask = np.zeros((size, size), np.uint8)
+    instances = np.zeros((size, size), np.uint16)
     boxes = []
     for k, obj in enumerate(objects):
         ys, xs = np.nonzero(instance == k)
@@ -224,8 +260,9 @@ def render_shapes(seed: int, split: str, index: int, image_size: int = 96, diffi
         mask[ys, xs] = obj["cls"] + 1
         if len(xs) >= 4:
             boxes.append((obj["cls"], int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+            instances[ys, xs] = len(boxes)
     return Sample(image=image, label=objects[-1]["cls"], mask=mask, boxes=boxes,
-                  source=f"shapes/{split}/{index}")
+                  source=f"shapes/{split}/{index}", instances=instances)
 
 
 
@@ -259,13 +296,15 @@ class ShapesDataset(Dataset):
         seed: changes every picture; the same seed gives the same dataset everywhere.
         image_size: side of the square pictures in pixels (16 to 512).
         train_size, validation_size, test_size: samples per split (at most 1,000,000 each).
-        difficulty: "easy" (one shape, faint texture), "medium" or "hard" (the default:
-            up to three distractors, clutter, occluding bars, strong textures and noise).
+        difficulty: "easy" (one shape, faint texture), "medium", "hard" (the default:
+            up to three distractors, clutter, occluding bars, strong textures and noise) or
+            "crowded" (touching shapes of one class, bars that cut one in two: for instances).
     """
 
     name = "shapes"
     has_masks = True
     has_boxes = True  # one box per visible object
+    has_instances = True  # one instance (mask, class, box) per visible object
     MAX_SPLIT_SIZE = 1_000_000
 
     def __init__(self, seed: int = 0, image_size: int = 96, train_size: int = 2000,

@@ -48,6 +48,7 @@ TASK_MODULES = {
     "detection": "cv_core.detection.task",
     "similarity": "cv_core.similarity.task",
     "keypoints": "cv_core.keypoints.task",
+    "instances": "cv_core.instances.task",
 }
 
 

@@ -505,7 +505,7 @@ def test_image_folder_carves_a_missing_validation_split_out_of_train(tmp_path):
 def test_shapes_difficulty_levels():
     from cv_core.datasets.shapes import DIFFICULTIES
 
-    assert list(DIFFICULTIES) == ["easy", "medium", "hard"]
+    assert list(DIFFICULTIES) == ["easy", "medium", "hard", "crowded"]
     hard = small_shapes(train_size=40)
     assert hard.difficulty == "hard"  # the default keeps the original pictures
     np.testing.assert_array_equal(hard.sample("train", 3).image, render_shapes(0, "train", 3, 48, "hard").image)
@@ -515,7 +515,7 @@ def test_shapes_difficulty_levels():
         boxes[level] = np.mean([len(ds.sample("train", i).boxes) for i in range(40)])
         assert ds._labels("train").tolist() == [ds.sample("train", i).label for i in range(40)]
     assert boxes["easy"] == 1.0 and boxes["easy"] < boxes["medium"] < boxes["hard"]
-    with pytest.raises(DatasetError, match="Expected `difficulty` to be one of \\('easy', 'medium', 'hard'\\)"):
+    with pytest.raises(DatasetError, match="Expected `difficulty` to be one of \\('easy', 'medium', 'hard', 'crowded'\\)"):
         small_shapes(difficulty="brutal")
     with pytest.raises(DatasetError, match="between 0 and 1,000,000"):
         small_shapes(train_size=10**9)

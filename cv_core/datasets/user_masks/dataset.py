@@ -56,7 +56,11 @@ class UserMaskDataset(Dataset):
     background index. Image-level labels (``class_names``, the same list) are each mask's
     non-background class with the most pixels, or the background for a mask with no object.
     Boxes are the mask's instances (:func:`cv_core.segmentation.mask_to_objects`), their
-    class the mask value. Splits: :func:`split_items` (70 / 15 / 15 by a seeded hash of
+    class the mask value; where an instance map lies beside a mask (``instances/<id>.png``, a
+    single-channel PNG of ids, 0 = no object, ids may skip numbers) the sample carries it
+    (``Sample.instances``, renumbered 1..N) and its boxes are its objects' (an instance map of
+    another size than its picture, or an id with no pixels on an object, makes that item
+    unreadable: skipped and counted, with the message in ``skipped_files``). Splits: :func:`split_items` (70 / 15 / 15 by a seeded hash of
     each id, stable as the dataset grows, at least one validation item from 2 items on).
 
     Args:
@@ -92,6 +96,9 @@ class UserMaskDataset(Dataset):
                 f"The user dataset {name!r} has no saved masks yet. Draw and save at least one first."
             )
         self.items = split_items(items, seed)
+        # An instance map beside a class mask (instances/<id>.png): instance segmentation can use it.
+        self.instances_folder = self.store.root / name / "instances"
+        self.has_instances = self.instances_folder.is_dir() and any(self.instances_folder.glob("*.png"))
         self.description = (
             f"Your masks in {name!r}: {len(items)} pictures, classes "
             + ", ".join(self.class_names) + "."
@@ -120,9 +127,21 @@ class UserMaskDataset(Dataset):
             image, mask = self.store.load_item(self.dataset_name, item_id)
         except DatasetError as exc:
             raise ImageInputError(str(exc)) from None
-        boxes = [
-            (obj["class_index"], *obj["box"])
-            for obj in mask_to_objects(mask, background=self.mask_background, min_area=self.min_area)
-        ]
+        instances = None
+        instance_file = self.instances_folder / f"{item_id}.png"
+        if instance_file.is_file():  # its objects are the instance map's (ids may skip numbers)
+            from cv_core.instances.data import InstanceDataError, instances_from_maps, read_instance_map
+
+            try:
+                found = instances_from_maps(mask, read_instance_map(instance_file), image.shape,
+                                            background=self.mask_background, source=f"instances/{item_id}.png")
+            except InstanceDataError as exc:
+                raise ImageInputError(str(exc)) from None
+            instances, boxes = found.instances, found.boxes
+        else:
+            boxes = [
+                (obj["class_index"], *obj["box"])
+                for obj in mask_to_objects(mask, background=self.mask_background, min_area=self.min_area)
+            ]
         return Sample(image=image, label=mask_label(mask, self.mask_background), mask=mask,
-                      boxes=boxes, source=f"{item_id}.png")
+                      boxes=boxes, source=f"{item_id}.png", instances=instances)

@@ -1,0 +1,181 @@
+"""The instance segmentation task's entry in the task table: every object's own mask.
+
+One architecture, ``instance_unet``: the segmentation task's U-Net with Panoptic-DeepLab's centre
+and offset heads (:mod:`cv_core.instances.models`). It trains on any dataset with instance maps
+(``has_instances``: the built-in shapes, whose ``crowded`` difficulty is made for it), is scored
+every epoch by COCO mask AP on the first validation pictures (``val_mask_ap``, monitored,
+``val_mask_ap50``, ``val_mask_ap75``) and, at the end, on the whole validation and test splits two
+ways: its instances, and connected components of its own semantic head (the semantic route), with
+the touching same-class pairs each separates. The output classes are the mask classes
+(background first). Registered in :data:`cv_core.runs.tasks.TASKS` on import; importing it does
+not import TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cv_core.runs.spec import TrainSpec
+from cv_core.runs.tasks import Architecture, Task, register_task
+
+__all__ = ["INSTANCE_EPOCH_IMAGES", "TASK", "instance_model_arguments"]
+
+#: Validation pictures scored after every epoch (the first of the split, the same every epoch).
+INSTANCE_EPOCH_IMAGES = 64
+
+
+def instance_model_arguments(spec: TrainSpec, num_classes: int) -> dict:
+    """The keyword arguments of :func:`cv_core.instances.build_instance_unet` that ``spec`` describes."""
+    return {"img_size": (spec.image_size, spec.image_size), "num_classes": num_classes,
+            "filters": tuple(spec.filters), "conv_type": spec.conv_type, "head_width": min(64, 2 * spec.filters[0])}
+
+
+def _build(spec: TrainSpec, num_classes: int):
+    from cv_core.instances.models import build_instance_unet
+
+    return build_instance_unet(**instance_model_arguments(spec, num_classes))
+
+
+def _compile(model, num_classes, learning_rate, optimizer):
+    from cv_core.instances.models import compile_instance_model
+
+    return compile_instance_model(model, num_classes, learning_rate, optimizer)
+
+
+def _targets(dataset, split: str, spec: TrainSpec, training: bool):
+    from cv_core.instances.targets import instance_batches
+
+    return instance_batches(dataset, split, (spec.image_size, spec.image_size), batch_size=spec.batch_size,
+                            shuffle=training, seed=spec.seed, augment=training and spec.augmentation)
+
+
+def _callbacks(dataset, spec: TrainSpec, run_dir) -> list:
+    from cv_core.instances.evaluate import InstanceScoresCallback
+
+    return [InstanceScoresCallback(dataset, "validation", (spec.image_size, spec.image_size),
+                                   limit=INSTANCE_EPOCH_IMAGES, batch_size=spec.batch_size)]
+
+
+def _epoch_images(spec: TrainSpec, validation_images: int) -> int:
+    return min(INSTANCE_EPOCH_IMAGES, validation_images)
+
+
+def _number(value) -> float | None:
+    return None if value is None or value != value else float(value)  # NaN (nothing to score) -> None
+
+
+def _clean(scores: Mapping) -> dict:
+    return {"mask_ap": _number(scores["mask_ap"]), "mask_ap50": _number(scores["mask_ap50"]),
+            "mask_ap75": _number(scores["mask_ap75"]),
+            "per_class": {str(c): {k: _number(v) if k != "truths" else int(v) for k, v in s.items()}
+                          for c, s in scores["per_class"].items()},
+            "pairs_separated": int(scores["pairs_separated"]), "touching_pairs": int(scores["touching_pairs"])}
+
+
+def _scores(model, dataset, spec: TrainSpec) -> dict:
+    """Mask AP (and per class) and touching pairs separated: the instances, and connected components, per split."""
+    from cv_core.instances.evaluate import evaluate_instance_model
+    from cv_core.instances.scores import instance_samples
+
+    size = (spec.image_size, spec.image_size)
+    scores = {}
+    for split in ("validation", "test"):
+        if not dataset.count(split):
+            continue
+        images, truths = instance_samples(dataset, split, size)
+        result = evaluate_instance_model(model, images, truths, dataset.mask_background, batch_size=spec.batch_size)
+        scores[split] = {**_clean(result["instances"]), "components": _clean(result["components"]),
+                         "images": result["images"]}
+    scores["class_names"] = list(dataset.mask_class_names)
+    return scores
+
+
+def _score_rows(scores: Mapping) -> list[dict]:
+    """Mask AP, AP50, AP75 and pairs separated, instances then connected components; then AP50 per class."""
+    splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
+    if not splits:
+        return []
+
+    def row(label: str, value) -> dict:
+        out = {"score": label}
+        for split in splits:
+            v = value(scores[split])
+            out[split] = None if v is None else (round(v, 3) if isinstance(v, float) else v)
+        return out
+
+    rows = []
+    for route, pick, name in (("instances", lambda s: s, "Instance model"),
+                              ("components", lambda s: s.get("components") or {}, "Connected components")):
+        rows += [row(f"{name}: mask AP (IoU 0.50:0.95)", lambda s, p=pick: p(s).get("mask_ap")),
+                 row(f"{name}: mask AP at IoU 0.50", lambda s, p=pick: p(s).get("mask_ap50")),
+                 row(f"{name}: mask AP at IoU 0.75", lambda s, p=pick: p(s).get("mask_ap75")),
+                 row(f"{name}: touching same-class pairs separated",
+                     lambda s, p=pick: f"{p(s).get('pairs_separated', 0)} of {p(s).get('touching_pairs', 0)}")]
+    names = scores.get("class_names") or []
+    for index, class_name in enumerate(names):
+        if any(str(index) in (scores[split].get("per_class") or {}) for split in splits):
+            rows.append(row(f"Instance model: mask AP at IoU 0.50, {class_name}",
+                            lambda s, i=index: ((s.get("per_class") or {}).get(str(i)) or {}).get("AP50")))
+    return rows
+
+
+TASK = register_task(Task(
+    name="instances",
+    label="Instance segmentation",
+    description="Every object's own mask: touching objects of one class apart, an occluded object whole.",
+    architectures={
+        "instance_unet": Architecture(
+            name="instance_unet", label="U-Net with centre and offset heads (Panoptic-DeepLab)", build=_build,
+            minimum_size=lambda spec: 2 ** max(0, len(spec.filters) - 1),
+            size_multiple=lambda spec: 2 ** max(0, len(spec.filters) - 1), options=("conv_type",),
+            continue_fields=("filters", "conv_type"), default_filters=(16, 32, 64),
+            variant=lambda spec: f"instance U-Net / {spec.conv_type}",
+            slug=lambda spec: "inst-sep" if spec.conv_type == "separable" else "inst",
+        ),
+    },
+    compile=_compile,
+    requires=("has_instances",),
+    num_classes=lambda dataset: len(dataset.mask_class_names),
+    class_names=lambda dataset: list(dataset.mask_class_names),
+    targets=_targets,
+    monitor="val_mask_ap",
+    mode="max",
+    metric_label="mask AP",
+    score_format=".3f",
+    curves=(("mask_ap", "Mask AP (IoU 0.50:0.95)"), ("mask_ap50", "Mask AP at IoU 0.50"),
+            ("mask_ap75", "Mask AP at IoU 0.75"), ("loss", "Loss (three heads, weighted)")),
+    test_metric="mask_ap",
+    augmentation="Random left-right mirroring of each picture with its masks, centres and offsets (in the data "
+                 "pipeline).",
+    filters_label="Filters (one level each: the map halves at every level, then grows back)",
+    callbacks=_callbacks,
+    epoch_scored_images=_epoch_images,
+    seconds_per_scored_image=6.0e-3,  # forward share, decoding and matching; more while untrained (many centres)
+    seconds_per_training_image=1.0e-3,
+    startup_seconds=5.0,
+    final_scores=_scores,
+    score_rows=_score_rows,
+    defaults={"dataset": "shapes", "model": "instance_unet", "conv_type": "conv2d", "dropout_rate": 0.0,
+              "optimizer": "adam", "learning_rate": 2e-3, "augmentation": True},
+    preset_captions={"tiny": "32 px crowded shapes, seconds: for tests",
+                     "quick": "64 px crowded shapes, a few minutes on a CPU: the recommended start",
+                     "book": "96 px crowded shapes with a wider U-Net and 40 epochs: meant for a GPU"},
+    presets={
+        "tiny": {"filters": (8, 16), "image_size": 32, "epochs": 2, "augmentation": False,
+                 "dataset_options": {"image_size": 32, "train_size": 64, "validation_size": 32, "test_size": 32,
+                                     "difficulty": "crowded"}},
+        "quick": {"filters": (16, 32, 64), "image_size": 64, "epochs": 10, "batch_size": 16, "augmentation": True,
+                  "learning_rate": 3e-3, "lr_schedule": "cosine",
+                  "dataset_options": {"image_size": 64, "train_size": 1200, "validation_size": 200,
+                                      "test_size": 200, "difficulty": "crowded"}},
+        "book": {"filters": (32, 64, 128, 256), "image_size": 96, "epochs": 40, "batch_size": 32,
+                 "augmentation": True, "lr_schedule": "cosine",
+                 "dataset_options": {"image_size": 96, "train_size": 10000, "validation_size": 500,
+                                     "test_size": 500, "difficulty": "crowded"}},
+    },
+    anatomy=lambda spec, classes: (
+        f"{spec.variant}: the U-Net, then three heads",
+        f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; out, per pixel: "
+        f"{classes} class probabilities, {classes} heatmaps of object centres (one per class), and the offset to the "
+        f"centre of the object this pixel belongs to ({spec.dataset})."),
+))
