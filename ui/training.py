@@ -199,7 +199,7 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     root = None
     options = dict(base.dataset_options) if dataset == base.dataset else {}
     if dataset in _REGISTRY and not _REGISTRY[dataset][1]:  # drawn, not read from a folder (shapes, people...)
-        levels = list(DIFFICULTIES)
+        levels = list(getattr(_REGISTRY[dataset][0], "DIFFICULTY_LEVELS", DIFFICULTIES))
         label, help_text = DIFFICULTY_TEXTS.get(dataset, DIFFICULTY_TEXTS[None])
         difficulty = st.selectbox(label, levels,
                                   index=levels.index(options.get("difficulty", "hard")), key=f"{k}_difficulty",

@@ -126,6 +126,8 @@ class GeneratedDataset(Dataset):
     has_masks = True
     MAX_SPLIT_SIZE = 1_000_000
     MIN_SIZE = 32
+    #: The difficulties drawn (the shapes' "crowded" is for instance segmentation, not figures).
+    DIFFICULTY_LEVELS = ("easy", "medium", "hard")
 
     def __init__(self, seed: int = 0, image_size: int = 128, train_size: int = 2000,
                  validation_size: int = 500, test_size: int = 500, difficulty: str = "hard") -> None:
@@ -133,7 +135,8 @@ class GeneratedDataset(Dataset):
 
         super().__init__()
         sizes = check_generator_options(seed, image_size, (train_size, validation_size, test_size), difficulty,
-                                        min_size=self.MIN_SIZE, max_split_size=self.MAX_SPLIT_SIZE)
+                                        min_size=self.MIN_SIZE, max_split_size=self.MAX_SPLIT_SIZE,
+                                        levels=self.DIFFICULTY_LEVELS)
         self.seed, self.image_size, self.difficulty, self.sizes = int(seed), image_size, difficulty, sizes
         self.default_image_size = (image_size, image_size)
 

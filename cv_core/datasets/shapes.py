@@ -267,20 +267,22 @@ def render_shapes(seed: int, split: str, index: int, image_size: int = 96, diffi
 
 
 def check_generator_options(seed, image_size, split_sizes, difficulty: str, *, min_size: int,
-                            max_split_size: int) -> dict[str, int]:
+                            max_split_size: int, levels: tuple[str, ...] = tuple(DIFFICULTIES)) -> dict[str, int]:
     """Check a generated dataset's options (shapes, people, landmarks); the split sizes by name.
+
+    Args:
+        levels: the difficulties this dataset draws (``crowded`` is the shapes' own).
 
     Raises:
         DatasetError: an image size outside ``min_size``..512, a negative or non-integer seed,
-            an unknown difficulty, or a split size outside 0..``max_split_size``.
+            a difficulty not in ``levels``, or a split size outside 0..``max_split_size``.
     """
     if not isinstance(image_size, int) or isinstance(image_size, bool) or not min_size <= image_size <= 512:
         raise DatasetError(f"Expected `image_size` between {min_size} and 512. Received: image_size={image_size!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise DatasetError(f"Expected `seed` to be a whole number >= 0. Received: seed={seed!r}")
-    if difficulty not in DIFFICULTIES:
-        raise DatasetError(
-            f"Expected `difficulty` to be one of {tuple(DIFFICULTIES)}. Received: difficulty={difficulty!r}")
+    if difficulty not in levels:
+        raise DatasetError(f"Expected `difficulty` to be one of {tuple(levels)}. Received: difficulty={difficulty!r}")
     sizes = dict(zip(("train", "validation", "test"), split_sizes))
     for split, n in sizes.items():
         if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= max_split_size:
@@ -306,6 +308,7 @@ class ShapesDataset(Dataset):
     has_boxes = True  # one box per visible object
     has_instances = True  # one instance (mask, class, box) per visible object
     MAX_SPLIT_SIZE = 1_000_000
+    DIFFICULTY_LEVELS = tuple(DIFFICULTIES)  #: the difficulties drawn
 
     def __init__(self, seed: int = 0, image_size: int = 96, train_size: int = 2000,
                  validation_size: int = 500, test_size: int = 500, difficulty: str = "hard") -> None:

@@ -180,6 +180,8 @@ def test_the_train_tab_offers_the_keypoint_datasets(roots, dataset):
     at = open_page({"keypoints_tab": "Train", "keypoints_preset": "Tiny", "keypoints_tiny_dataset": dataset})
     assert at.selectbox(key="keypoints_tiny_dataset").value in ("landmarks", "people")
     assert at.selectbox(key="keypoints_tiny_difficulty").label == "Difficulty of the pictures"
+    # "crowded" is the shapes' setting for instance segmentation: the figure sets draw three levels.
+    assert at.selectbox(key="keypoints_tiny_difficulty").options == ["Easy", "Medium", "Hard"]
     assert any(t.startswith(("pose / separable", "heatmaps", "regression")) for t in figures(at))
 
 

@@ -135,3 +135,14 @@ def test_faces_expose_their_landmarks_turn_and_tilt(faces):
                 assert sample.mask[int(y), int(x)] == 1
         turned_away += int(abs(face.turn) > 50 and (face.visibility[:2] == 1).any())
     assert turned_away >= 1  # past about 50°, the far eye is on the other side of the head
+
+
+@pytest.mark.parametrize("name", ["people", "landmarks"])
+def test_figures_are_not_drawn_crowded(name):
+    """"crowded" is the shapes' difficulty for instance segmentation; the figure sets refuse it by name."""
+    from cv_core.datasets import KEYPOINT_DATASETS, DatasetError, ShapesDataset
+
+    cls = KEYPOINT_DATASETS[name][0]
+    assert "crowded" in ShapesDataset.DIFFICULTY_LEVELS and "crowded" not in cls.DIFFICULTY_LEVELS
+    with pytest.raises(DatasetError, match=r"one of \('easy', 'medium', 'hard'\)"):
+        cls(difficulty="crowded")
