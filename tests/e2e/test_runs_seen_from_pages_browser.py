@@ -111,5 +111,6 @@ def test_tiny_says_it_is_a_smoke_test_and_offers_quick(lab, page):
     page.get_by_role("button", name="Switch to Quick").first.click()
     wait_idle(page)
     expect(page.get_by_role("radio", name="Quick")).to_be_checked()
-    expect(page.get_by_text("Tiny is a smoke test")).to_have_count(0)
+    # The radio is checked at once; the rerun that drops the Tiny notice can take longer on a loaded machine.
+    expect(page.get_by_text("Tiny is a smoke test")).to_have_count(0, timeout=30_000)
     shutil.rmtree(run_dir, ignore_errors=True)
