@@ -22,6 +22,11 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 COMPONENT = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
 
 
+def expect_success(page, text: str) -> None:
+    """The success message holding ``text`` (another, such as "Every point is placed", may stand beside it)."""
+    expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text=text)).to_be_visible(timeout=WAIT)
+
+
 def _coco(name: str) -> dict:
     folder = Path(os.environ["CONVNET_LAB_DATA_E2E"]) / "user_keypoints" / name
     return json.loads((folder / "person_keypoints.json").read_text())
@@ -57,8 +62,7 @@ def _new_dataset(page, name: str, skeleton: str, joints: str = "", edges: str = 
     page.get_by_role("button", name="Create dataset").click()
     wait_idle(page)
     if ok:
-        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Created the dataset {name}",
-                                                                             timeout=WAIT)
+        expect_success(page, f"Created the dataset {name}")
 
 
 def _click(page, x: int, y: int, then) -> None:
@@ -88,7 +92,7 @@ def test_click_points_save_and_read_the_coco_file(page, app_server):
     wait_idle(page)
     page.get_by_role("button", name="Create dataset").click()
     wait_idle(page)
-    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Created the dataset e2e_kp", timeout=WAIT)
+    expect_success(page, "Created the dataset e2e_kp")
 
     # The picture is shown as wide as its column; a click at CSS pixel (cx, cy) of the shown picture is
     # the point ((cx + 0.5) · 192 / shown width, ...) of the 192 px picture, which COCO writes 0.5 less.
@@ -117,8 +121,7 @@ def test_click_points_save_and_read_the_coco_file(page, app_server):
 
     page.get_by_role("button", name="Save into e2e_kp").click()
     wait_idle(page)
-    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(
-        "Saved picture 1 into e2e_kp with 3 points.", timeout=WAIT)
+    expect_success(page, "Saved picture 1 into e2e_kp with 3 points.")
     data = _coco("e2e_kp")
     assert data["categories"][0]["keypoints"] == ["nose", "left_ear", "tail"]
     assert data["categories"][0]["skeleton"] == [[1, 2], [1, 3]]
@@ -142,8 +145,7 @@ def test_click_points_save_and_read_the_coco_file(page, app_server):
     _click(page, 40, 200, "Next point: left_ear")
     page.get_by_role("button", name="Save changes").click()
     wait_idle(page)
-    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Saved picture 1 into e2e_kp with one point.",
-                                                                         timeout=WAIT)
+    expect_success(page, "Saved picture 1 into e2e_kp with one point.")
     data = _coco("e2e_kp")
     assert len(data["images"]) == 1 and len(data["annotations"]) == 2
     assert data["annotations"][0]["keypoints"] == annotation["keypoints"]  # the first object is kept as it was
