@@ -135,9 +135,11 @@ TASK = register_task(Task(
     callbacks=_similarity_callbacks,
     epoch_scored_images=_epoch_images,
     seconds_per_scored_image=3e-4,  # leave-one-out ranking, pair AUC and the map, per picture (300: 0.08 s here)
-    # Each balanced batch drawn in numpy (P x K picks) and the pair loss over its B x B similarities:
-    # Tiny epochs 0.17-0.31 s and the Quick run's 140 s against 86 s estimated without it.
-    seconds_per_training_image=1.5e-3,
+    # Each balanced batch drawn in numpy (P x K picks) and the pair loss over its B x B similarities.
+    # Fitted on quiet Tiny epochs (0.13-0.15 s at 64 pictures, 0.24-0.27 s at 256): 1.5 ms, fitted on
+    # epochs of a loaded machine, put the quiet ones 1.6x under the estimate. The Quick run (140 s,
+    # loaded) was 86 s estimated without this term.
+    seconds_per_training_image=0.3e-3,
     final_scores=_similarity_scores,
     score_rows=_similarity_score_rows,
     defaults={"model": "mini_xception", "filters": (16, 32, 64, 128), "dropout_rate": 0.0, "optimizer": "adam",
