@@ -50,11 +50,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(runs: Path, logs: Path, data: Path | None = None, extra_env: dict | None = None):
+def running_app(runs: Path, logs: Path, data: Path | None = None, extra_env: dict | None = None,
+                script: str = "app.py"):
     """Start `streamlit run app.py` like a user would on a free port; yield its URL; stop it.
 
     ``data``, when given, is the data root (``CONVNET_LAB_DATA``: user mask datasets live there);
-    ``extra_env`` is added to the app's environment (e.g. :data:`FAKE_WORKER`).
+    ``extra_env`` is added to the app's environment (e.g. :data:`FAKE_WORKER`); ``script`` another
+    Streamlit script to run instead of the app (relative to the repository).
     """
     port = _free_port()
     log = open(logs / "streamlit.log", "w")
@@ -62,7 +64,7 @@ def running_app(runs: Path, logs: Path, data: Path | None = None, extra_env: dic
     if data is not None:
         env["CONVNET_LAB_DATA"] = str(data)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

@@ -4,51 +4,19 @@ refused with a sentence)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, _free_port, _require_browser, screenshot, wait_idle
+from tests.e2e.conftest import running_app, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
 
-@contextlib.contextmanager
 def tab_app(logs):
     """``streamlit run tests/e2e/kpvideo_tab_app.py`` on a free port; yield its URL; stop it."""
-    _require_browser()
-    port = _free_port()
-    log = open(logs / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "tests/e2e/kpvideo_tab_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("The app did not start within 60 s; see " + log.name)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    return running_app(logs, logs, script="tests/e2e/kpvideo_tab_app.py")
 
 
 def frame_caption(page) -> str:
