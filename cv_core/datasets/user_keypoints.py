@@ -53,16 +53,12 @@ from cv_core.datasets.user_masks.files import (
     _now,
     _write_temp,
     check_plain_name,
+    dataset_lock,
     default_data_root,
 )
 from cv_core.images import ImageInputError, decode_image
 from cv_core.keypoints.instance import KeypointInstance, check_keypoints
 from cv_core.keypoints.skeletons import Skeleton
-
-try:  # advisory locks between writers; absent on Windows, where writers are not serialised
-    import fcntl
-except ImportError:  # pragma: no cover - Linux CI
-    fcntl = None
 
 __all__ = [
     "ANNOTATIONS_FILE", "KEYPOINTS_PREFIX", "MAX_STORED_SIDE", "KeypointAnnotation", "UserKeypointDataset",
@@ -350,18 +346,6 @@ class UserKeypointStore:
             raise DatasetError(f"There is no keypoint dataset called {name!r}. Create it first.")
         return folder
 
-    @contextlib.contextmanager
-    def _lock(self, folder: Path):
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        with open(folder / ".lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
     def _write_json(self, folder: Path, file: str, data: dict) -> None:
         tmp = _write_temp(folder, file, json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
         os.replace(tmp, folder / file)
@@ -551,7 +535,7 @@ class UserKeypointStore:
                 a point outside the picture, a bad picture, an unknown item. Nothing is written then.
         """
         folder = self._existing(name)
-        with self._lock(folder):
+        with dataset_lock(folder):
             folder, skeleton, entries = self._entries(name)
             image, checked = self._prepare(image, instances, skeleton, "this picture")
             if item is None:
@@ -571,7 +555,7 @@ class UserKeypointStore:
     def delete_item(self, name: str, item: int) -> None:
         """Remove picture ``item`` and its objects."""
         folder = self._existing(name)
-        with self._lock(folder):
+        with dataset_lock(folder):
             folder, skeleton, entries = self._entries(name)
             if not any(e["id"] == item for e in entries):
                 raise DatasetError(f"Keypoint dataset {name!r} has no picture number {item!r}.")
@@ -632,7 +616,7 @@ class UserKeypointStore:
         if name not in self.list_datasets():
             self.create(name, skeleton)
         folder = self._existing(name)
-        with self._lock(folder):
+        with dataset_lock(folder):
             folder, skeleton, entries = self._entries(name)
             number = max((e["id"] for e in entries), default=0)
             for image, instances in prepared:
@@ -690,7 +674,7 @@ class UserKeypointStore:
         Unzipped, the folder opens with ``open_dataset("coco_keypoints", "<name>")`` and in pycocotools.
         """
         folder = self._existing(name)
-        with self._lock(folder):
+        with dataset_lock(folder):
             coco = self._coco(folder)
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

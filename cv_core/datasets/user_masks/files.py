@@ -16,6 +16,11 @@ from PIL import Image
 
 from cv_core.datasets.base import DatasetError
 
+try:  # advisory locks between writers; absent on Windows, where writers are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover - Linux CI
+    fcntl = None
+
 DATA_ROOT_ENV = "CONVNET_LAB_DATA"
 #: ``open_dataset("user:<name>")`` opens a user mask dataset.
 USER_PREFIX = "user:"
@@ -29,6 +34,21 @@ DRAFT_MAX_AGE_DAYS = 30
 MAX_NAME_LENGTH = 64
 MAX_CLASSES = 256  # one byte per mask pixel
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+@contextlib.contextmanager
+def dataset_lock(folder: Path):
+    """Hold ``folder/.lock`` while writing one dataset: writers of a dataset take turns
+    (``fcntl`` advisory locks; on Windows, which has none, writers are not serialised)."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with open(folder / ".lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def default_data_root(data_root: str | os.PathLike | None = None) -> Path:

@@ -29,14 +29,10 @@ from cv_core.datasets.user_masks.files import (
     _sha256,
     _write_temp,
     check_plain_name,
+    dataset_lock,
     default_data_root,
 )
 from cv_core.images import MAX_SIDE, MIN_SIDE, decode_image, decode_label_map
-
-try:  # advisory locks between writers; absent on Windows, where writers are not serialised
-    import fcntl
-except ImportError:  # pragma: no cover - Linux CI
-    fcntl = None
 
 
 class UserMaskStore(DraftsMixin):
@@ -91,18 +87,6 @@ class UserMaskStore(DraftsMixin):
     def _write_info(self, folder: Path, info: dict) -> None:
         tmp = _write_temp(folder, DATASET_FILE, json.dumps(info, indent=1, ensure_ascii=False).encode("utf-8"))
         os.replace(tmp, folder / DATASET_FILE)
-
-    @contextlib.contextmanager
-    def _lock(self, folder: Path):
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        with open(folder / ".lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- datasets -------------------------------------------------------------------------
     def create(self, name: str, class_names, background: int = 0) -> Path:
@@ -295,7 +279,7 @@ class UserMaskStore(DraftsMixin):
         Image.fromarray(mask).save(buffer, "PNG", pnginfo=text)
         mask_bytes = buffer.getvalue()
 
-        with self._lock(folder):
+        with dataset_lock(folder):
             item_id = item_id or self._next_id(folder)
             self._tidy(folder, item_id)
             image_path = folder / "images" / f"{item_id}.png"
@@ -395,7 +379,7 @@ class UserMaskStore(DraftsMixin):
         """
         folder = self._existing(name)
         check_plain_name(item_id, "item id")
-        with self._lock(folder):
+        with dataset_lock(folder):
             self._tidy(folder, item_id)
             mask_path = folder / "masks" / f"{item_id}.png"
             if not mask_path.exists():
