@@ -204,38 +204,17 @@ def page_path(calls: int) -> None:
 
 def training(args) -> None:
     """Part 3: the worker path against a bare fit, epoch by epoch, interleaved."""
-    import tempfile
-
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from train_throughput import interleaved_epochs, quartiles
+    from train_throughput import worker_against_bare
 
-    from cv_core.runs import architecture_cost, preset_spec
     from cv_core.detection.task import DETECTION_EPOCH_IMAGES
+    from cv_core.runs import preset_spec
 
     options = {"image_size": 64, "train_size": args.train_size, "validation_size": args.validation_size,
                "test_size": 0, "difficulty": "easy"}
     spec = preset_spec("quick", task="detection", epochs=args.epochs, dataset_options=options)
-    bare: list[float] = []
-    worker: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="convnet-lab-bench-det-") as root:
-        for repeat in range(args.training_repeats):
-            b, w = interleaved_epochs(spec.replace(seed=repeat), root)
-            bare += b
-            worker += w
-            print(f"training run {repeat + 1}: bare {[round(t, 2) for t in b]} s, "
-                  f"worker {[round(t, 2) for t in w]} s", flush=True)
-    ratios = [b / w for b, w in zip(bare, worker)]
-    q1, median, q3 = quartiles(ratios)
-    params = architecture_cost(spec, 5).params
     scored = min(DETECTION_EPOCH_IMAGES, args.validation_size)
-    print()
-    print("| training | model | bare img/s | worker img/s | epochs | ratio (median, IQR) | goal |")
-    print("|---|---|---:|---:|---:|---:|---|")
-    print(f"| worker path / bare `fit` | {spec.variant}, 64 px, {params:,} params, {args.validation_size} validation "
-          f"pictures, {scored} scored per epoch | {args.train_size / statistics.median(bare):.1f} | "
-          f"{args.train_size / statistics.median(worker):.1f} | {len(ratios)} | {median:.3f} ({q1:.3f} – {q3:.3f}) "
-          f"| ≥ 0.95 |")
-    print(f"goal >= 0.95: {'met' if median >= 0.95 else 'NOT met'}")
+    worker_against_bare(spec, args.training_repeats, 5, scored, "convnet-lab-bench-det-")
 
 
 def map_share(args) -> None:
