@@ -6,7 +6,8 @@
   beside a class mask.
 - ``models``: the U-Net with Panoptic-DeepLab's heads (semantic classes, an instance-centre heatmap,
   per-pixel offsets to the centre); ``targets``: what it learns; ``decode``: from its outputs to
-  objects; ``scores``: mask AP and touching pairs separated of found objects; ``evaluate``: a
+  objects; ``results``: one picture's objects against the truth (hits, misses, false positives),
+  resized, as an instance map PNG or a COCO file; ``scores``: mask AP and touching pairs separated of found objects; ``evaluate``: a
   model's scores and connected components of its semantic head, the epoch callback.
 - ``task``: the ``instances`` task's entry in the run pipeline's table.
 
@@ -39,6 +40,8 @@ _EXPORTS = {
         "forward_function", "predict_raw_instances")},
     **{name: "cv_core.instances.scores" for name in (
         "instance_samples", "score_instances", "separated_pairs", "truth_objects")},
+    **{name: "cv_core.instances.results" for name in (
+        "InstanceOutcomes", "coco_json", "instance_map", "instance_map_png", "match_instances", "resize_objects")},
     **{name: "cv_core.instances.evaluate" for name in (
         "InstanceScoresCallback", "evaluate_instance_model", "evaluate_semantic_model")},
 }
