@@ -33,6 +33,7 @@ PAGES = {
     # "Segmentation" in the sidebar should find one thing to click.
     "Masks and boxes": [
         st.Page("pages/segmentation.py", title="Segmentation", icon=":material/category:"),
+        st.Page("pages/instances.py", title="Instance segmentation", icon=":material/interests:"),
         st.Page("pages/mask_studio.py", title="Mask studio", icon=":material/brush:"),
         st.Page("pages/detection.py", title="Detection", icon=":material/center_focus_strong:"),
     ],

@@ -138,6 +138,8 @@ class Picture:
         boxes: its true boxes in the dataset's classes; None when unknown (an upload).
         keypoints: its true objects' keypoints (:class:`~cv_core.keypoints.KeypointInstance`), in its
             own pixels, when the dataset has keypoints; None when unknown.
+        instances: its instance map ((H, W) ids, :attr:`cv_core.datasets.Sample.instances`), when the
+            dataset has instances; None when unknown.
     """
 
     key: str
@@ -146,6 +148,7 @@ class Picture:
     true_mask: np.ndarray | None = None
     boxes: tuple | None = None
     keypoints: tuple | None = None
+    instances: np.ndarray | None = None
 
 
 def picture_picker(prefix: str, dataset: Dataset | None, sources: list[str], help: str) -> Picture | None:
@@ -194,8 +197,9 @@ def dataset_picture(prefix: str, dataset: Dataset) -> Picture | None:
         return None
     boxes = tuple(sample.boxes) if dataset.has_boxes else None
     keypoints = tuple(sample.keypoints or ()) if getattr(dataset, "has_keypoints", False) else None
+    instances = sample.instances if getattr(dataset, "has_instances", False) else None
     return Picture(f"{dataset_key(dataset)}|{split}|{index}", f"{split} picture {index} ({sample.source})",
-                   sample.image, sample.mask, boxes, keypoints)
+                   sample.image, sample.mask, boxes, keypoints, instances)
 
 
 # --------------------------------------------------------------------------------------
