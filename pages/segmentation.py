@@ -14,9 +14,11 @@ from ui.segmentation import (
     class_scores_table,
     default_target_layer,
     find_objects,
+    instance_objects,
     masks_row,
     no_objects_message,
     objects_picture,
+    objects_source,
     objects_table,
     picture_picker,
     predict,
@@ -47,14 +49,22 @@ show_flash()
 predict_tab, train_tab = st.tabs(["Predict", "Train"], key="segmentation_tab", bind="query-params")
 
 
-def objects_section(view, prediction, classes, dataset, subject) -> None:
-    """§4: from a semantic mask to separate objects and boxes, and those boxes scored."""
+def objects_section(view, prediction, classes, dataset, subject, picture) -> None:
+    """§4: from a semantic mask to separate objects and boxes, and those boxes scored; or an instance
+    model's objects on the same picture, when one is chosen."""
     st.subheader("From the mask to objects")
     st.caption("A mask says *what* is at each pixel, not *which* object: splitting each class's pixels into "
                "connected regions gives the objects, and the box around each one turns the segmentation model "
                "into a detector.")
-    min_area = st.slider("Smallest object (pixels)", 1, 200, DEFAULT_MIN_AREA, key=f"{PREFIX}_min_area",
-                         bind="query-params", help="Connected regions smaller than this are specks, not objects.")
+    controls = st.columns(2)
+    with controls[0]:
+        instance_model = objects_source(PREFIX, classes)
+    min_area = controls[1].slider("Smallest object (pixels)", 1, 200, DEFAULT_MIN_AREA, key=f"{PREFIX}_min_area",
+                                  bind="query-params",
+                                  help="Connected regions smaller than this are specks, not objects.")
+    if instance_model is not None:
+        instance_section(view, classes, picture, instance_model, int(min_area))
+        return
     mask, probabilities = prediction.argmax(axis=-1), prediction
     objects = find_objects(mask, probabilities, classes, int(min_area))
     sizes = predicted_regions(mask, classes)
@@ -90,6 +100,31 @@ def objects_section(view, prediction, classes, dataset, subject) -> None:
         metrics[2].metric("AP @ IoU 0.5", f"{scores['ap']:.3f}" if np.isfinite(scores["ap"]) else "—")
         st.caption(f"{scores['true_positives']} boxes matched of {scores['num_predictions']} predicted and "
                    f"{scores['num_truths']} true, in {len(truths)} pictures.")
+
+
+def instance_section(view, classes, picture, finder, min_area: int) -> None:
+    """The instance model's objects on this picture, in place of the mask's connected components."""
+    from cv_core.i18n import _
+
+    score = st.slider(_("Smallest instance score"), 0.0, 0.95, 0.2, 0.05, key=f"{PREFIX}_instance_score",
+                      bind="query-params",
+                      help=_("Keep the instance model's objects it is at least this sure of."))
+    objects = [o for o in instance_objects(finder, picture, view.shape[:2], float(score)) if o["area"] >= min_area]
+    cols = st.columns([1, 1.3], gap="large")
+    if objects:
+        figure, labels = objects_picture(view, objects, classes)
+        cols[0].plotly_chart(figure, width="stretch", key=f"{PREFIX}_objects_picture")
+        cols[1].dataframe(objects_table(objects, labels, classes), hide_index=True, width="stretch",
+                          key=f"{PREFIX}_objects")
+        cols[0].caption(_("Objects of the instance model {run}: each object's own mask, found around its centre, so "
+                          "touching objects of one class stay apart (its score is in the confidence column).").format(
+            run=finder.run.id))
+    else:
+        cols[0].info(_("The instance model finds no object here scoring at least {score:.2f} and covering {area} "
+                       "pixels: lower the score or the smallest object.").format(score=score, area=min_area),
+                     icon=":material/info:")
+    cols[1].page_link("pages/instances.py", label=_("Hits, misses and validation scores of the instance model"),
+                      icon=":material/interests:")
 
 
 def activation_section(view, prediction, classes, subject, picture_key) -> None:
@@ -177,7 +212,7 @@ def predict_view() -> None:
         st.caption(f"Mean IoU over these {len(rows)} classes: **{mean:.3f}**. IoU: pixels of the class in both "
                    "masks ÷ pixels in either; Dice: twice the shared pixels ÷ the pixels in each, added.")
     st.divider()
-    objects_section(view, probabilities, classes, dataset, subject)
+    objects_section(view, probabilities, classes, dataset, subject, picture)
     st.divider()
     activation_section(view, probabilities, classes, subject, picture.key)
 

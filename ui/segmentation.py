@@ -338,3 +338,53 @@ def validate_dataset_for_training(dataset: str, root: str):
         raise SpecError(f"{dataset} needs at least two saved masks: one to train on and one to validate on "
                         f"(it has {sum(opened.count(s) for s in ('train', 'validation', 'test'))}).")
     return opened
+
+
+# --------------------------------------------------------------------------------------
+# From the mask to objects, with an instance model
+# --------------------------------------------------------------------------------------
+
+#: The "Objects from" choice that splits the mask into connected components.
+COMPONENTS = "components"
+
+
+def objects_source(prefix: str, classes: RunClasses):
+    """What splits the picture into objects: connected components of this mask (the default), or an
+    instance run with the same classes (kept in the URL as ``<prefix>_objects_from``).
+
+    Returns:
+        The chosen instance model (:class:`ui.instances.InstanceFinder`), or None for connected
+        components (also when no instance run has these classes: nothing is shown then, but a caption).
+    """
+    from cv_core.i18n import _
+    from ui.instances import instance_finder, instance_runs
+    from ui.task_page import run_label as label_of
+
+    runs = [run for run in instance_runs() if list((run.summary or {}).get("class_names") or []) == classes.names]
+    if not runs:
+        st.caption(_("An instance segmentation model with these classes would find the objects of touching shapes "
+                     "apart; train one on the Instance segmentation page and choose it here."))
+        return None
+    by_id = {run.id: run for run in runs}
+    chosen = st.selectbox(
+        _("Objects from"), [COMPONENTS, *by_id], key=f"{prefix}_objects_from", bind="query-params",
+        format_func=lambda o: _("Connected components of this mask") if o == COMPONENTS else
+        _("Instance model · {run}").format(run=label_of(by_id[o])),
+        help=_("Connected components make one object of each connected region of a class: two touching objects "
+               "of one class become one. An instance model finds each object's own mask."))
+    if chosen == COMPONENTS or chosen not in by_id:
+        return None
+    return instance_finder(by_id[chosen])
+
+
+def instance_objects(finder, picture: Picture, size: tuple[int, int], score: float) -> list[dict]:
+    """An instance model's objects on the picture scoring at least ``score``, moved to ``size`` (the
+    segmentation model's view), as :func:`find_objects` gives objects (its score as the confidence).
+
+    The instance model runs once per picture (the Instance segmentation page's cache)."""
+    from cv_core.instances import filter_instances, resize_objects
+    from ui.instances import candidates, model_view
+
+    found, _semantic = candidates(finder, picture, model_view(finder.input_size, picture))
+    return [{"class_index": int(o["class"]), "mask": o["mask"], "area": o["area"], "box": tuple(o["box"]),
+             "confidence": float(o["score"])} for o in resize_objects(filter_instances(found, score), size)]
