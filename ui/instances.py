@@ -193,6 +193,18 @@ def compatible_semantic_runs(finder: InstanceFinder, runs: list[RunInfo]) -> lis
     return [run for run in runs if list((run.summary or {}).get("class_names") or []) == finder.class_names]
 
 
+def id_selectbox(label: str, options: list[str], key: str, format_func, help: str) -> str:
+    """A selectbox of ids kept in the URL by id under ``key`` (a run's label changes while it trains,
+    so the label Streamlit's own binding would write could not be read back)."""
+    from ui.memory import index_of, remember, remembered
+
+    initial = remembered(key, key, options, options[0])
+    chosen = st.selectbox(label, options, index=index_of(options, initial), format_func=format_func, key=key,
+                          help=help)
+    remember(key, key, chosen)
+    return chosen
+
+
 def semantic_picker(finder: InstanceFinder, prefix: str = PREFIX) -> SemanticRoute | None:
     """Choose the semantic run set beside the instance model (kept in the URL); its loaded model.
 
@@ -204,11 +216,11 @@ def semantic_picker(finder: InstanceFinder, prefix: str = PREFIX) -> SemanticRou
     options = [*by_id, OWN_HEAD]
     if not runs:
         return SemanticRoute(None, background=finder.background)
-    chosen = st.selectbox(
-        _("Semantic segmentation run beside it"), options, key=f"{prefix}_semantic", bind="query-params",
-        format_func=lambda o: _("The instance model's own semantic head") if o == OWN_HEAD else run_label(by_id[o]),
-        help=_("A segmentation run with the same classes: its mask, split into connected regions (one object per "
-               "region), is set beside the instance model's objects."))
+    chosen = id_selectbox(
+        _("Semantic segmentation run beside it"), options, f"{prefix}_semantic",
+        lambda o: _("The instance model's own semantic head") if o == OWN_HEAD else run_label(by_id[o]),
+        _("A segmentation run with the same classes: its mask, split into connected regions (one object per "
+          "region), is set beside the instance model's objects."))
     if chosen == OWN_HEAD or chosen not in by_id:
         return SemanticRoute(None, background=finder.background, offered=len(runs))
     loaded = run_model(by_id[chosen])

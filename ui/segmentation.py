@@ -357,7 +357,7 @@ def objects_source(prefix: str, classes: RunClasses):
         components (also when no instance run has these classes: nothing is shown then, but a caption).
     """
     from cv_core.i18n import _
-    from ui.instances import instance_finder, instance_runs
+    from ui.instances import id_selectbox, instance_finder, instance_runs
     from ui.task_page import run_label as label_of
 
     runs = [run for run in instance_runs() if list((run.summary or {}).get("class_names") or []) == classes.names]
@@ -366,11 +366,11 @@ def objects_source(prefix: str, classes: RunClasses):
                      "apart; train one on the Instance segmentation page and choose it here."))
         return None
     by_id = {run.id: run for run in runs}
-    chosen = st.selectbox(
-        _("Objects from"), [COMPONENTS, *by_id], key=f"{prefix}_objects_from", bind="query-params",
-        format_func=lambda o: _("Connected components of this mask") if o == COMPONENTS else
+    chosen = id_selectbox(
+        _("Objects from"), [COMPONENTS, *by_id], f"{prefix}_objects_from",
+        lambda o: _("Connected components of this mask") if o == COMPONENTS else
         _("Instance model · {run}").format(run=label_of(by_id[o])),
-        help=_("Connected components make one object of each connected region of a class: two touching objects "
+        _("Connected components make one object of each connected region of a class: two touching objects "
                "of one class become one. An instance model finds each object's own mask."))
     if chosen == COMPONENTS or chosen not in by_id:
         return None
