@@ -78,8 +78,7 @@ def objects_section(finder, found, semantic, view, truths, picture, route) -> No
         if outcomes is not None:
             figures[1].plotly_chart(
                 instance_outcomes_figure(view, shown, outcomes.hit, truths, outcomes.found, finder.class_names,
-                                         title=_("Against the true objects: green hits, red false positives, orange "
-                                                 "missed")),
+                                         title=_("Against the truth: hits green, false positives red, misses orange")),
                 width="stretch", key=f"{PREFIX}_outcomes")
         else:
             figures[1].info(_("No true objects for your own picture: hits, misses and false positives need them."),
@@ -116,11 +115,11 @@ def comparison_section(finder, shown, score, semantic, view, truths, picture, ro
     components = semantic_components(route, picture, semantic, finder.input_size)
     cols = st.columns(2)
     cols[0].plotly_chart(instances_figure(view, components, finder.class_names,
-                                          title=ngettext("{label}: {count} object",
-                                                         "{label}: {count} objects",
-                                                         len(components)).format(label=route.label,
-                                                                                 count=len(components))),
+                                          title=ngettext("Connected components: {count} object",
+                                                         "Connected components: {count} objects",
+                                                         len(components)).format(count=len(components))),
                          width="stretch", key=f"{PREFIX}_components")
+    cols[0].caption(route.label)
     cols[1].plotly_chart(instances_figure(view, shown, finder.class_names,
                                           title=ngettext("Instance model: {count} object above {score:.2f}",
                                                          "Instance model: {count} objects above {score:.2f}",

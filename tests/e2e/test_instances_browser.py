@@ -93,8 +93,16 @@ def test_open_move_the_slider_see_objects_and_download_coco_json(browser, tmp_pa
         assert all(a["iscrowd"] == 0 and a["area"] > 0 and len(a["bbox"]) == 4 for a in data["annotations"])
         expect(page.get_by_test_id("stException")).to_have_count(0)
         wait_idle(page, timeout=WAIT)
+        # Both approaches' validation scores: the segmentation run is scored on request.
+        page.get_by_role("button", name="Score the segmentation run").click()
+        wait_idle(page, timeout=WAIT)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        # The picture for the README: the whole page down to the validation scores, no tooltip over it.
+        page.mouse.move(5, 5)
+        page.set_viewport_size({"width": 1400, "height": 2700})
+        wait_idle(page, timeout=WAIT)
         page.get_by_test_id("stMain").evaluate("element => element.scrollTo(0, 0)")
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(1000)
         shot = screenshot(page, "instances")
         if trained:
             shutil.copy(shot, ASSETS / "screenshot-instances.png")

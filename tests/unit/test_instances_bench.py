@@ -25,3 +25,11 @@ def test_decoding_and_page_parts_report_ratios_and_times():
         assert result.returncode == 0, result.stderr[-3000:]
         assert marker in result.stdout  # timed, not judged: the numbers belong to the machine
     assert "worst case" in result.stdout or part == "page"
+
+
+@pytest.mark.slow
+def test_the_on_screen_part_runs_the_page_and_reports():
+    result = subprocess.run([sys.executable, "bench/instances.py", "--only", "screen", "--page-calls", "2"], cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| another picture: the whole page script |" in result.stdout and "goal < 0.5 s:" in result.stdout
