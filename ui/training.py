@@ -39,6 +39,7 @@ from cv_core.datasets import (DATASETS, KEYPOINT_DATASETS, KEYPOINTS_PREFIX, USE
                               UserKeypointStore, UserMaskDataset, UserMaskStore)
 from cv_core.datasets.shapes import DIFFICULTIES
 from cv_core.serving import AccessError
+from cv_core.i18n import N_, _
 from ui.access import browser_id, is_operator, policy
 from ui.data import DATASET_LABELS, FOLDER_HINTS, folder_problem, load_dataset
 
@@ -310,6 +311,9 @@ SMOKE_TEST_BEFORE = {
     "detection": "Tiny is a smoke test: it checks in seconds that a run goes from start to end, on {images} "
                  "pictures of {size} px. It is too small to learn, so expect no boxes found and an mAP near 0; "
                  "switch to Quick to watch a detector learn.",
+    "instances": N_("Tiny is a smoke test: it checks in seconds that a run goes from start to end, on {images} "
+                    "pictures of {size} px. It is too small to learn, so expect no object above the page's default "
+                    "score and a mask AP near 0; switch to Quick to watch a model tell touching shapes apart."),
 }
 #: What a finished Tiny run means, per task.
 SMOKE_TEST_AFTER = {
@@ -322,6 +326,9 @@ SMOKE_TEST_AFTER = {
     "detection": "This was the Tiny smoke test: the run went from start to end, which is all it checks. It is too "
                  "small to learn, so no boxes and an mAP near 0 are expected; switch to Quick to watch a detector "
                  "learn.",
+    "instances": N_("This was the Tiny smoke test: the run went from start to end, which is all it checks. It is too "
+                    "small to learn, so no object above the page's default score and a mask AP near 0 are expected; "
+                    "switch to Quick to watch a model tell touching shapes apart."),
 }
 
 
@@ -334,7 +341,7 @@ def smoke_test_note(spec: TrainSpec, prefix: str, texts: dict[str, str], offer_q
     """Say that the Tiny preset is a smoke test; with ``offer_quick``, a button that switches the form to Quick."""
     task = task_of(spec).name
     options = spec.dataset_options or {}
-    text = texts.get(task, texts["classification"]).format(images=options.get("train_size", "a few dozen"),
+    text = _(texts.get(task, texts["classification"])).format(images=options.get("train_size", "a few dozen"),
                                                            size=spec.image_size)
     st.info(text, icon=":material/science:")
     if offer_quick:

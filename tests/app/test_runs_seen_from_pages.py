@@ -207,6 +207,7 @@ def test_compare_page_says_who_cancelled(root):
     (LAB, "architecture_lab", "expect an accuracy near chance"),
     ("pages/segmentation.py", "segmentation", "expect masks of background only"),
     ("pages/detection.py", "detection", "expect no boxes found"),
+    ("pages/instances.py", "instances", "expect no object above the page's default score"),
 ])
 def test_tiny_says_it_is_a_smoke_test_and_switches_to_quick(root, page, prefix, expect):
     at = open_page(page, {f"{prefix}_tab": "Train", f"{prefix}_preset": "Tiny"})
