@@ -3,6 +3,8 @@
 import numpy as np
 import streamlit as st
 
+from cv_core.i18n import _
+
 from cv_core.datasets import SHAPE_CLASSES, showcase_sample
 from cv_core.overlays import class_palette, colorize_mask, draw_boxes, mask_legend
 from ui import install_streamlit_patches
@@ -68,6 +70,9 @@ pages = [
     ("pages/segmentation.py", "Segmentation", ":material/category:",
      "Train the book's segmentation model or a U-Net, then see its masks beside the truth, how sure it is "
      "pixel by pixel, the objects and boxes in each mask, and where it looked."),
+    ("pages/instances.py", _("Instance segmentation"), ":material/interests:",
+     _("Tell touching objects of one class apart: every object's own mask, class, score and box, hits and misses "
+       "against the truth, connected components of a semantic mask beside it, and COCO JSON to take away.")),
     ("pages/mask_studio.py", "Mask studio", ":material/brush:",
      "Paint or correct segmentation masks on samples or your own pictures and save them as a dataset "
      "you can train on."),
