@@ -53,6 +53,11 @@ class OxfordPetsDataset(Dataset):
     dataset's detection annotations, :mod:`cv_core.datasets.pets_xml`): then only the images
     with a readable XML file are used (trainval images; the official test images have none),
     and malformed XML files and trainval images without one are skipped and counted.
+    **Instances** (``has_instances``, with the default ``boxes="pet"``): one animal a picture,
+    so ``Sample.instances`` is 1 on the pet's trimap foreground and boundary pixels (what its
+    box surrounds) and 0 elsewhere; its class is the box's (the species or breed label). A
+    trimap with no foreground gives an all-zero map and no box. With ``boxes="head"`` the box
+    is the head, not the pet, so there are no instances (``has_instances`` is False).
     Splits: the image names sorted, shuffled with ``random.Random(seed)`` (1337, as the book),
     then 12.5% validation, 12.5% test, the rest training. Stray files (``._*`` AppleDouble
     files, images without a trimap, trimaps without an image) are skipped and counted.
@@ -109,6 +114,7 @@ class OxfordPetsDataset(Dataset):
         known = self.names_before_opening(labels)
         self.class_names = known.get("class_names", breeds)
         self.has_masks = True
+        self.has_instances = boxes == "pet"  # one pet a picture: the trimap's foreground and boundary
         self.mask_class_names = known["mask_class_names"]
         self.mask_background = BACKGROUND
         self.default_image_size = (200, 200)
@@ -167,7 +173,11 @@ class OxfordPetsDataset(Dataset):
             boxes = [(label, x0, y0, x1, y1)] if x1 > x0 and y1 > y0 else []
         else:
             boxes = mask_boxes(mask, label)
-        return Sample(image=image, label=label, mask=mask, boxes=boxes, source=image_path.name)
+        instances = None
+        if self.has_instances:
+            pet = np.isin(mask, (FOREGROUND, BOUNDARY))
+            instances = pet.astype(np.uint16) if boxes else np.zeros(mask.shape, np.uint16)
+        return Sample(image=image, label=label, mask=mask, boxes=boxes, source=image_path.name, instances=instances)
 
 
 def _breed(stem: str) -> str:
