@@ -8,6 +8,8 @@ A user mask dataset lives in a folder under the data root (``./data`` by default
       images/<id>.png   the picture, RGB
       masks/<id>.png    single-channel PNG whose pixel values are class indices
                         (the chapter's mask format: any tool can read it)
+      instances/<id>.png  optional instance map beside the mask: 0 = no object, one id per
+                        object (8- or 16-bit single-channel PNG; see ``save_mask(instances=...)``)
       drafts/<id>.npz   unsaved drawings of the Mask studio (not items: never trained on),
                         kept so a reload loses nothing; removed on save or clear
 
@@ -26,6 +28,10 @@ replaced, the previous image is kept as a hidden ``images/.<id>.prev.png`` until
 mask is in place. A reader that finds a mask whose image does not match takes that previous
 image instead, so it never sees a new mask with an old image or the reverse, and a crash
 at any moment leaves the previous version readable (the next save of the item tidies up).
+An instance map saved with the mask records the SHA-256 of its mask file and waits as a
+hidden ``instances/.<id>.next.png`` until the mask is in place, then takes its name; a
+reader (:meth:`UserMaskStore.load_instances`) uses only the instance map of the mask it
+reads, so class mask and instances never disagree either.
 Writers of one dataset take turns through a lock file (``fcntl``; Linux and macOS).
 
 Modules: :mod:`~cv_core.datasets.user_masks.files` (names, paths, atomic writes),

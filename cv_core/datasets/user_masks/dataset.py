@@ -98,7 +98,8 @@ class UserMaskDataset(Dataset):
         self.items = split_items(items, seed)
         # An instance map beside a class mask (instances/<id>.png): instance segmentation can use it.
         self.instances_folder = self.store.root / name / "instances"
-        self.has_instances = self.instances_folder.is_dir() and any(self.instances_folder.glob("*.png"))
+        self.has_instances = self.instances_folder.is_dir() and any(
+            not p.name.startswith(".") for p in self.instances_folder.glob("*.png"))
         self.description = (
             f"Your masks in {name!r}: {len(items)} pictures, classes "
             + ", ".join(self.class_names) + "."
@@ -127,16 +128,17 @@ class UserMaskDataset(Dataset):
             image, mask = self.store.load_item(self.dataset_name, item_id)
         except DatasetError as exc:
             raise ImageInputError(str(exc)) from None
-        instances = None
-        instance_file = self.instances_folder / f"{item_id}.png"
-        if instance_file.is_file():  # its objects are the instance map's (ids may skip numbers)
-            from cv_core.instances.data import InstanceDataError, instances_from_maps, read_instance_map
+        from cv_core.instances.data import instances_from_maps
 
-            try:
-                found = instances_from_maps(mask, read_instance_map(instance_file), image.shape,
-                                            background=self.mask_background, source=f"instances/{item_id}.png")
-            except InstanceDataError as exc:
-                raise ImageInputError(str(exc)) from None
+        instances = None
+        try:
+            found = self.store.load_instances(self.dataset_name, item_id)
+            if found is not None:  # its objects are the instance map's (ids may skip numbers)
+                found = instances_from_maps(mask, found, image.shape, background=self.mask_background,
+                                            source=f"instances/{item_id}.png")
+        except DatasetError as exc:  # (InstanceDataError is one)
+            raise ImageInputError(str(exc)) from None
+        if found is not None:
             instances, boxes = found.instances, found.boxes
         else:
             boxes = [

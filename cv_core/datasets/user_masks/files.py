@@ -26,7 +26,11 @@ DATA_ROOT_ENV = "CONVNET_LAB_DATA"
 USER_PREFIX = "user:"
 #: The PNG text key in a mask that holds the SHA-256 of its image file.
 IMAGE_HASH_KEY = "convnet_lab_image_sha256"
+#: The PNG text key in an instance map that holds the SHA-256 of its mask file.
+MASK_HASH_KEY = "convnet_lab_mask_sha256"
 DATASET_FILE = "dataset.json"
+#: The folder of a dataset that keeps instance maps beside the masks (``instances/<id>.png``).
+INSTANCES_DIR = "instances"
 #: The folder of a dataset that keeps unsaved drawings (see :meth:`UserMaskStore.save_draft`).
 DRAFTS_DIR = "drafts"
 #: Drafts untouched for this many days are removed when another draft is written.

@@ -19,6 +19,8 @@ from cv_core.datasets.user_masks.drafts import DraftsMixin
 from cv_core.datasets.user_masks.files import (
     DATASET_FILE,
     IMAGE_HASH_KEY,
+    INSTANCES_DIR,
+    MASK_HASH_KEY,
     MAX_CLASSES,
     MAX_NAME_LENGTH,
     _PLAIN_NAME,
@@ -33,6 +35,29 @@ from cv_core.datasets.user_masks.files import (
     default_data_root,
 )
 from cv_core.images import MAX_SIDE, MIN_SIDE, decode_image, decode_label_map
+
+
+def _instance_png(instance_map: np.ndarray, mask_bytes: bytes) -> bytes:
+    """An instance map as a single-channel PNG (8-bit up to 255 ids, else 16-bit) that records
+    the SHA-256 of the mask file it belongs to."""
+    text = PngImagePlugin.PngInfo()
+    text.add_text(MASK_HASH_KEY, _sha256(mask_bytes))
+    ids = np.asarray(instance_map)
+    picture = Image.fromarray(ids.astype(np.uint8)) if int(ids.max(initial=0)) <= 255 \
+        else Image.fromarray(ids.astype(np.uint16))
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", pnginfo=text)
+    return buffer.getvalue()
+
+
+def _instance_mask_hash(data: bytes) -> str | None:
+    """The mask hash an instance map PNG records, or None."""
+    try:
+        with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
+            value = image.info.get(MASK_HASH_KEY)
+    except Exception:
+        return None
+    return value if isinstance(value, str) else None
 
 
 class UserMaskStore(DraftsMixin):
@@ -230,10 +255,13 @@ class UserMaskStore(DraftsMixin):
         """
         image_path = folder / "images" / f"{item_id}.png"
         prev_path = folder / "images" / f".{item_id}.prev.png"
-        for sub in ("images", "masks"):
+        for sub in ("images", "masks", INSTANCES_DIR):
             for stale in (folder / sub).glob(f".{item_id}.png.*.tmp"):
                 with contextlib.suppress(OSError):
                     stale.unlink()
+        mask_bytes = _read(folder / "masks" / f"{item_id}.png")
+        if mask_bytes is not None:
+            self._finish_instances(folder, item_id, mask_bytes)
         if not prev_path.exists():
             return
         mask = _read(folder / "masks" / f"{item_id}.png")
@@ -245,8 +273,10 @@ class UserMaskStore(DraftsMixin):
         else:
             os.replace(prev_path, image_path)  # never committed: roll back
 
-    def save_mask(self, name: str, image: np.ndarray, mask: np.ndarray, item_id: str | None = None) -> str:
-        """Save an image and its mask as one item, atomically (see the module docstring).
+    def save_mask(self, name: str, image: np.ndarray, mask: np.ndarray, item_id: str | None = None,
+                  instances: np.ndarray | None = None) -> str:
+        """Save an image and its mask (and its instance map) as one item, atomically (see the
+        module docstring).
 
         Args:
             name: the dataset.
@@ -254,6 +284,12 @@ class UserMaskStore(DraftsMixin):
             mask: (H, W) integer class indices in [0, number of classes).
             item_id: the item to replace, or a new plain id; None picks the next number
                 (``"0001"``, ``"0002"``...).
+            instances: optional (H, W) instance map beside the mask: 0 = no object, one id per
+                object (ids may skip numbers; they are saved renumbered 1..N, 8-bit PNG up to
+                255 objects, else 16-bit). Checked by
+                :func:`cv_core.instances.data.instances_from_maps` (the picture's size, no id
+                with no pixels on an object, ...). None (or a map with no object) saves the
+                item without one, removing an instance map saved before.
 
         Returns:
             The item's id.
@@ -261,7 +297,9 @@ class UserMaskStore(DraftsMixin):
         Raises:
             DatasetError: a bad name or id, no such dataset, an image that is not RGB uint8
                 or of an unusable size, a mask that is not 2-D integer, of another size than
-                the image, or with a value outside the class range. Nothing is written then.
+                the image, or with a value outside the class range; an instance map that
+                :func:`~cv_core.instances.data.instances_from_maps` refuses
+                (:class:`~cv_core.instances.data.InstanceDataError`). Nothing is written then.
             OSError: the disk refused; the previous version of the item is left intact.
         """
         info = self.dataset_info(name)
@@ -269,6 +307,13 @@ class UserMaskStore(DraftsMixin):
         if item_id is not None:
             check_plain_name(item_id, "item id")
         image, mask = self._check_pair(info, image, mask)
+        instance_map = None
+        if instances is not None:
+            from cv_core.instances.data import instances_from_maps
+
+            checked = instances_from_maps(mask, np.asarray(instances), image.shape, background=info["background"])
+            if checked.boxes:
+                instance_map = checked.instances
 
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, "PNG")
@@ -278,6 +323,7 @@ class UserMaskStore(DraftsMixin):
         buffer = io.BytesIO()
         Image.fromarray(mask).save(buffer, "PNG", pnginfo=text)
         mask_bytes = buffer.getvalue()
+        instance_bytes = _instance_png(instance_map, mask_bytes) if instance_map is not None else None
 
         with dataset_lock(folder):
             item_id = item_id or self._next_id(folder)
@@ -285,9 +331,13 @@ class UserMaskStore(DraftsMixin):
             image_path = folder / "images" / f"{item_id}.png"
             mask_path = folder / "masks" / f"{item_id}.png"
             prev_path = folder / "images" / f".{item_id}.prev.png"
+            next_path = folder / INSTANCES_DIR / f".{item_id}.next.png"
             image_tmp = mask_tmp = None
             kept_previous = False
             try:
+                if instance_bytes is not None:  # ready beside the mask, moved into place after the commit
+                    (folder / INSTANCES_DIR).mkdir(exist_ok=True)
+                    os.replace(_write_temp(folder / INSTANCES_DIR, f"{item_id}.png", instance_bytes), next_path)
                 mask_tmp = _write_temp(folder / "masks", f"{item_id}.png", mask_bytes)
                 if _read(image_path) != image_bytes:
                     image_tmp = _write_temp(folder / "images", f"{item_id}.png", image_bytes)
@@ -306,15 +356,78 @@ class UserMaskStore(DraftsMixin):
                         with contextlib.suppress(OSError):
                             tmp.unlink()
                 with contextlib.suppress(OSError):
+                    next_path.unlink()  # the new instance map was never committed
+                with contextlib.suppress(OSError):
                     self._tidy(folder, item_id)  # puts the previous image back
                 raise
             if kept_previous:
                 with contextlib.suppress(OSError):
                     prev_path.unlink()
+            # After the commit: the new instance map takes its place (a crash before this is
+            # finished by _tidy, and readers take the .next file meanwhile), or an old one goes.
+            if instance_bytes is not None:
+                self._finish_instances(folder, item_id, mask_bytes)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    (folder / INSTANCES_DIR / f"{item_id}.png").unlink()
             stored = json.loads((folder / DATASET_FILE).read_text(encoding="utf-8"))
             stored["updated"] = _now()
             self._write_info(folder, stored)
         return item_id
+
+    def _finish_instances(self, folder: Path, item_id: str, mask_bytes: bytes) -> None:
+        """Put the instance map that belongs to ``mask_bytes`` in place (under the lock).
+
+        A hidden ``instances/.<id>.next.png`` whose recorded mask hash is this mask's was
+        committed with it: it replaces ``instances/<id>.png``. One that records another mask
+        was never committed: removed.
+        """
+        wanted = _sha256(mask_bytes)
+        final = folder / INSTANCES_DIR / f"{item_id}.png"
+        pending = folder / INSTANCES_DIR / f".{item_id}.next.png"
+        data = _read(pending)
+        if data is not None:
+            if _instance_mask_hash(data) == wanted:
+                os.replace(pending, final)
+                _fsync_dir(folder / INSTANCES_DIR)
+                return
+            with contextlib.suppress(OSError):
+                pending.unlink()
+
+    def load_instances(self, name: str, item_id: str) -> np.ndarray | None:
+        """The instance map saved beside an item's mask, as in the file, or None without one.
+
+        ``instances/<id>.png``: an instance map saved by :meth:`save_mask` records the SHA-256
+        of its mask file and is used only with that mask (while a save is under way, the one
+        about to replace it is taken when it matches); one written by another tool (no record)
+        is taken as it is. The ids are not checked here: see
+        :func:`cv_core.instances.data.instances_from_maps`.
+
+        Returns:
+            (H, W) int64 ids (0 = no object), or None.
+
+        Raises:
+            DatasetError: a bad name or id, no such dataset or item.
+            cv_core.instances.data.InstanceDataError: the file is not a single-channel PNG.
+        """
+        from cv_core.instances.data import read_instance_map
+
+        folder = self._existing(name)
+        check_plain_name(item_id, "item id")
+        mask_bytes = _read(folder / "masks" / f"{item_id}.png")
+        if mask_bytes is None:
+            raise DatasetError(f"The user dataset {name!r} has no item {item_id!r}.")
+        wanted = _sha256(mask_bytes)
+        for path in (folder / INSTANCES_DIR / f"{item_id}.png", folder / INSTANCES_DIR / f".{item_id}.next.png"):
+            data = _read(path)
+            if data is None:
+                continue
+            recorded = _instance_mask_hash(data)
+            if recorded is None and not path.name.startswith("."):
+                return read_instance_map(data)  # written by another tool
+            if recorded == wanted:
+                return read_instance_map(data)
+        return None
 
     def load_item(self, name: str, item_id: str) -> tuple[np.ndarray, np.ndarray]:
         """Load one item as saved.
@@ -387,6 +500,9 @@ class UserMaskStore(DraftsMixin):
             mask_path.unlink()
             with contextlib.suppress(FileNotFoundError):
                 (folder / "images" / f"{item_id}.png").unlink()
+            for path in (folder / INSTANCES_DIR / f"{item_id}.png", folder / INSTANCES_DIR / f".{item_id}.next.png"):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
             stored = json.loads((folder / DATASET_FILE).read_text(encoding="utf-8"))
             stored["updated"] = _now()
             self._write_info(folder, stored)
