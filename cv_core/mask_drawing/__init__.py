@@ -36,7 +36,8 @@ and :func:`apply_strokes` maps the canvas back onto the stored size by nearest n
 pixels nobody painted keep the starting mask at full resolution.
 
 Modules: :mod:`~cv_core.mask_drawing.palette` (colours), :mod:`~cv_core.mask_drawing.strokes`
-(canvas to labels, polygons), :mod:`~cv_core.mask_drawing.sizes` (stored and canvas sizes) and
+(canvas to labels, polygons), :mod:`~cv_core.mask_drawing.objects` (painting objects:
+instance maps beside the class mask), :mod:`~cv_core.mask_drawing.sizes` (stored and canvas sizes) and
 :mod:`~cv_core.mask_drawing.masks` (checks, re-labelling, class names).
 """
 
@@ -51,6 +52,17 @@ from cv_core.mask_drawing.masks import (
     remap_mask,
     validate_mask,
 )
+from cv_core.mask_drawing.objects import (
+    MAX_EXTRA_OBJECTS,
+    NO_OBJECT,
+    extra_colours,
+    object_class,
+    object_names,
+    object_palette,
+    objects_to_instances,
+    paint_objects,
+    starting_objects,
+)
 from cv_core.mask_drawing.palette import (
     CLEAN_TOLERANCE,
     EXACT_BLEND_CLASSES,
@@ -64,6 +76,15 @@ from cv_core.mask_drawing.sizes import DRAW_SIDE, MAX_ASPECT, STORE_MAX_SIDE, ca
 from cv_core.mask_drawing.strokes import ALPHA_DRAWN, NOT_DRAWN, apply_strokes, canvas_to_labels, fill_polygon, resize_labels
 
 __all__ = [
+    "MAX_EXTRA_OBJECTS",
+    "NO_OBJECT",
+    "extra_colours",
+    "object_class",
+    "object_names",
+    "object_palette",
+    "objects_to_instances",
+    "paint_objects",
+    "starting_objects",
     "ALPHA_DRAWN",
     "CLEAN_TOLERANCE",
     "DRAW_SIDE",

@@ -44,7 +44,9 @@ class DraftsMixin:
         Args:
             name: the dataset the drawing is for.
             draft_id: a plain name (e.g. a hash of who draws and on which picture).
-            labels: (h, w) integers, the painted class of each pixel and ``NOT_DRAWN`` (-1)
+            labels: (h, w) integers, the painted class (or object, see
+                :mod:`cv_core.mask_drawing.objects`: up to ``MAX_EXTRA_OBJECTS`` indices after
+                the classes) of each pixel and ``NOT_DRAWN`` (-1)
                 where nothing was painted (``cv_core.mask_drawing.canvas_to_labels``).
             meta: JSON-serialisable facts to restore the drawing (the canvas's objects, what the
                 picture was); ``saved`` (the time, UTC ISO 8601) is added.
@@ -62,7 +64,10 @@ class DraftsMixin:
         if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer) or labels.size == 0:
             raise DatasetError(f"Expected the draft's labels as a 2-D integer array. Received: shape {labels.shape}, "
                                f"{labels.dtype}")
-        classes = len(info["class_names"])
+        # A class index, or an extra object's index after the classes (Mask studio's objects).
+        from cv_core.mask_drawing.objects import MAX_EXTRA_OBJECTS
+
+        classes = len(info["class_names"]) + MAX_EXTRA_OBJECTS
         if int(labels.min()) < -1 or int(labels.max()) >= classes:
             raise DatasetError(f"Expected draft labels from -1 (not drawn) to {classes - 1}. "
                                f"Received: {int(labels.min())} to {int(labels.max())}")
