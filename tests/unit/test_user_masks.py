@@ -483,8 +483,9 @@ def test_a_draft_round_trips_and_is_never_an_item(store):
 @pytest.mark.parametrize("draft_id, labels, error", [
     ("../escape", painted(), "not a plain name"),
     ("ok", painted().astype(np.float32), "2-D integer array"),
-    ("ok", np.full((4, 4), 3, np.int16), "from -1 (not drawn) to 2"),
-    ("ok", np.full((4, 4), -2, np.int16), "from -1 (not drawn) to 2"),
+    # 3 classes + MAX_EXTRA_OBJECTS (200) object indices after them: 0..202
+    ("ok", np.full((4, 4), 203, np.int16), "from -1 (not drawn) to 202"),
+    ("ok", np.full((4, 4), -2, np.int16), "from -1 (not drawn) to 202"),
     ("ok", np.zeros((4, 4, 2), np.int16), "2-D integer array"),
 ])
 def test_bad_drafts_are_refused_and_nothing_is_written(store, draft_id, labels, error):
