@@ -145,3 +145,18 @@ def test_deleting_an_item_deletes_its_instances(store):
     assert not (store.root / "objs" / INSTANCES_DIR / f"{item}.png").exists()
     with pytest.raises(DatasetError):
         store.load_instances("objs", item)
+
+
+def test_items_without_a_map_in_a_dataset_with_maps_have_their_regions_as_objects(store):
+    classes, ids = maps()
+    store.save_mask("objs", picture(), classes, item_id="a", instances=ids)
+    store.save_mask("objs", picture(), classes, item_id="b")  # a plain class mask
+    ds = open_dataset("user:objs", store.root)
+    assert ds.has_instances
+    split, index = next((s, i) for s in ds.items for i, item in enumerate(ds.items[s]) if item == "b")
+    sample = ds.sample(split, index)
+    objects = sample_instances(sample)
+    # Connected regions: the two touching squares are one region; the cut circle is two.
+    assert sorted((o["class"], o["box"]) for o in objects) == [
+        (1, (2, 2, 14, 8)), (2, (2, 12, 10, 16)), (2, (11, 12, 20, 16))]
+    assert [b[0] for b in sample.boxes] == [o["class"] for o in objects]

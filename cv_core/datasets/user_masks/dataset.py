@@ -60,7 +60,9 @@ class UserMaskDataset(Dataset):
     single-channel PNG of ids, 0 = no object, ids may skip numbers) the sample carries it
     (``Sample.instances``, renumbered 1..N) and its boxes are its objects' (an instance map of
     another size than its picture, or an id with no pixels on an object, makes that item
-    unreadable: skipped and counted, with the message in ``skipped_files``). Splits: :func:`split_items` (70 / 15 / 15 by a seeded hash of
+    unreadable: skipped and counted, with the message in ``skipped_files``). In a dataset with
+    instance maps, an item saved without one (a plain class mask) has one object per connected
+    region of each class, as its boxes say. Splits: :func:`split_items` (70 / 15 / 15 by a seeded hash of
     each id, stable as the dataset grows, at least one validation item from 2 items on).
 
     Args:
@@ -141,9 +143,11 @@ class UserMaskDataset(Dataset):
         if found is not None:
             instances, boxes = found.instances, found.boxes
         else:
-            boxes = [
-                (obj["class_index"], *obj["box"])
-                for obj in mask_to_objects(mask, background=self.mask_background, min_area=self.min_area)
-            ]
+            objects = mask_to_objects(mask, background=self.mask_background, min_area=self.min_area)
+            boxes = [(obj["class_index"], *obj["box"]) for obj in objects]
+            if self.has_instances:  # a mask saved without objects, in a dataset with them: its regions
+                instances = np.zeros(mask.shape, np.uint16)
+                for number, obj in enumerate(objects, start=1):
+                    instances[obj["mask"]] = number
         return Sample(image=image, label=mask_label(mask, self.mask_background), mask=mask,
                       boxes=boxes, source=f"{item_id}.png", instances=instances)
