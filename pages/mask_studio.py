@@ -3,9 +3,31 @@ picture and mask into a dataset of your own that the lab can train on."""
 
 import streamlit as st
 
-from cv_core.mask_drawing import MaskError, apply_strokes, canvas_size, drawing_palette, prepare_for_storage
+import numpy as np
+
+from cv_core.i18n import _
+from cv_core.mask_drawing import (
+    NO_OBJECT,
+    MaskError,
+    canvas_size,
+    drawing_palette,
+    object_palette,
+    objects_to_instances,
+    paint_objects,
+    prepare_for_storage,
+    resize_labels,
+    starting_objects,
+)
 from ui import install_streamlit_patches
-from ui.mask_canvas import Draft, agreement, canvas_side_picker, drawing_tools, mask_canvas, mask_preview
+from ui.mask_canvas import (
+    Draft,
+    agreement,
+    canvas_side_picker,
+    drawing_state,
+    drawing_tools,
+    mask_canvas,
+    mask_preview,
+)
 from ui.mask_saving import save_panel, saved_masks_panel
 from ui.mask_studio import (
     StartingMask,
@@ -57,27 +79,50 @@ def editor() -> None:
     except MaskError as exc:
         st.error(f"This picture cannot be used. {exc}", icon=":material/block:")
         return
-    start = StartingMask(start_mask, start.label, start.compare)
-    palette = drawing_palette(len(info["class_names"]), info["background"])
+    names, background = info["class_names"], info["background"]
+    instances = start.instances
+    if instances is not None and instances.shape != start_mask.shape:
+        instances = resize_labels(instances, start_mask.shape)
+    start = StartingMask(start_mask, start.label, start.compare, instances)
+    class_palette = drawing_palette(len(names), background)
+    try:
+        start_objects, start_extra = starting_objects(start.mask, start.instances, len(names), background)
+    except MaskError as exc:
+        st.warning(_("The starting mask's objects cannot be painted here, so it starts as a class mask only. "
+                     "{reason}").format(reason=exc), icon=":material/category:")
+        start_objects, start_extra = starting_objects(start.mask, None, len(names), background)
 
     st.divider()
     heading, side_column = st.columns([3, 1], vertical_alignment="bottom")
     heading.subheader(f"Draw on {subject.origin}")
     with side_column:
         side = canvas_side_picker()
-    st.caption(size_note(subject.image.shape[:2], image.shape[:2], canvas_size(*image.shape[:2], side=side)) +
+    size = canvas_size(*image.shape[:2], side=side)
+    st.caption(size_note(subject.image.shape[:2], image.shape[:2], size) +
                " Strokes are solid so that every colour maps back to exactly one class.")
-    tools = drawing_tools(info, palette, side)
-    canvas_key = digest(info["name"], info["class_names"], info["background"], subject.key, side)
+    canvas_key = digest(info["name"], names, background, subject.key, side, start_extra)
     draft = Draft(store, info["name"], subject, canvas_key, image)
+    drawing = drawing_state(canvas_key, draft, size, len(names), background, start_extra)
+    # One colour per object: a class's own colour is its first object, then each "New object".
+    palette = object_palette(class_palette, len(drawing["extra_classes"]))
+    tools = drawing_tools(info, palette, side, drawing)
     canvas_column, result_column = st.columns([1.45, 1], gap="large")
+    tint = np.where(start_objects != NO_OBJECT, start_objects, start.mask)
     with canvas_column:
-        labels = mask_canvas(image, start.mask, info, palette, tools, canvas_key=canvas_key, draft=draft)
-    mask = apply_strokes(start.mask, labels)
+        labels = mask_canvas(image, tint, info, palette, tools, canvas_key=canvas_key, draft=draft)
+    extra = drawing["extra_classes"]
+    try:
+        mask, objects = paint_objects(start.mask, start_objects, labels, extra, len(names), background)
+    except MaskError:  # strokes of objects this canvas no longer has (a stale report): not used
+        mask, objects = paint_objects(start.mask, start_objects, None, extra, len(names), background)
+    # Objects are saved as an instance map once there are separate ones: a "New object", or a
+    # starting mask that came with objects. Otherwise the class mask alone, as before.
+    separate = bool(extra) or bool((start_objects != NO_OBJECT).any())
+    instances = objects_to_instances(objects, extra, len(names))[0] if separate else None
     with result_column:
-        mask_preview(image, mask, info, palette)
+        mask_preview(image, mask, info, class_palette, objects, palette, drawing, separate)
         agreement(start, mask, info)
-        save_panel(store, info, subject, image, mask, draft)
+        save_panel(store, info, subject, image, mask, draft, instances=instances)
 
 
 editor()

@@ -22,8 +22,19 @@ import streamlit as st
 from PIL import Image
 
 from cv_core.datasets import DatasetError, UserMaskStore
-from cv_core.mask_drawing import DRAW_SIDE, canvas_size, canvas_to_labels, hex_colour, resize_labels
-from cv_core.overlays import colorize_mask, overlay_mask, upscale
+from cv_core.i18n import N_, _, ngettext
+from cv_core.mask_drawing import (
+    DRAW_SIDE,
+    MAX_EXTRA_OBJECTS,
+    NO_OBJECT,
+    canvas_size,
+    canvas_to_labels,
+    hex_colour,
+    object_class,
+    object_palette,
+    resize_labels,
+)
+from cv_core.overlays import colorize_mask, mask_legend, overlay_mask, upscale
 from cv_core.segmentation import iou
 from ui.access import browser_id
 from ui.mask_studio import PREFIX, StartingMask, Subject, digest, studio_key
@@ -61,13 +72,27 @@ class Tools:
     width: int
     opacity: float
     side: int = DRAW_SIDE
+    #: The object the brush, polygon and rectangle paint: its index in the object palette
+    #: (:mod:`cv_core.mask_drawing.objects`; the class's own index is its first object).
+    object_index: int | None = None
+
+    def paint_index(self, background: int) -> int:
+        """The object-palette index the next stroke paints (the background's for the eraser)."""
+        if self.tool == "eraser":
+            return background
+        return self.class_index if self.object_index is None else self.object_index
 
 
-def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE) -> Tools:
-    """Class, tool, brush size and how strongly the starting mask shows under the strokes."""
+def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE, objects: dict | None = None) -> Tools:
+    """Class, object, tool, brush size and how strongly the starting mask shows under the strokes.
+
+    With ``objects`` (the canvas's drawing state, :func:`drawing_state`), the row also offers the
+    class's objects and "New object" (see :func:`object_picker`); ``palette`` is then the object
+    palette (the class palette followed by the extra objects' colours).
+    """
     names, background = info["class_names"], info["background"]
     painted = [i for i in range(len(names)) if i != background] or [background]
-    cols = st.columns([1.3, 2.0, 1.1, 1.3])
+    cols = st.columns([1.3, 1.3, 2.0, 1.1, 1.3])
     # Kept in the URL by number, not by label: the labels change with the dataset, and a bound
     # widget whose label is gone falls back to its first option, the background.
     classes = list(range(len(names)))
@@ -76,24 +101,88 @@ def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE) -> Too
                                     format_func=lambda i: f"{i} · {names[i]}",
                                     help="The class the brush, polygon and rectangle paint.")
     remember(studio_key("class"), "mask_studio_class", class_index)
+    object_index = None
+    if objects is not None:
+        with cols[1]:
+            object_index = object_picker(objects, info, palette, int(class_index))
     st.session_state.setdefault(studio_key("tool"), "brush")
-    tool = cols[1].segmented_control("Tool", list(TOOLS), format_func=lambda t: TOOLS[t][0], key=studio_key("tool"),
+    tool = cols[2].segmented_control("Tool", list(TOOLS), format_func=lambda t: TOOLS[t][0], key=studio_key("tool"),
                                      bind="query-params", required=True,
                                      help="Brush, eraser (paints the background class), filled polygon, "
                                           "filled rectangle.") or "brush"
-    width = cols[2].slider("Brush size", 1, 80, 18, key=studio_key("width"), bind="query-params",
+    width = cols[3].slider("Brush size", 1, 80, 18, key=studio_key("width"), bind="query-params",
                            disabled=tool in FILLED_SHAPES,
                            help="In pixels of the canvas, for the brush and the eraser. Polygons and rectangles "
                                 "have no outline: they fill exactly the corners you click or the box you drag.")
-    opacity = cols[3].slider("Starting mask under the strokes", 0.0, 1.0, 0.45, 0.05, key=studio_key("opacity"),
+    opacity = cols[4].slider("Starting mask under the strokes", 0.0, 1.0, 0.45, 0.05, key=studio_key("opacity"),
                              bind="query-params",
                              help="How strongly the starting mask is tinted over the picture on the canvas.")
-    painting = background if tool == "eraser" else class_index
+    tools = Tools(int(class_index), tool, int(width), float(opacity), int(side), object_index)
+    painting = tools.paint_index(background)
     with st.container(height=HINT_HEIGHT, border=False, key=studio_key("hint")):
         swatch, hint = st.columns([1, 14], vertical_alignment="center")
         swatch.image(np.broadcast_to(palette[painting], (18, 48, 3)).copy(), output_format="PNG")
-        hint.caption(TOOL_HINTS[tool].format(cls=f"**{painting} · {names[painting]}**"))
-    return Tools(int(class_index), tool, int(width), float(opacity), int(side))
+        if tool == "eraser" or objects is None:
+            hint.caption(TOOL_HINTS[tool].format(cls=f"**{painting} · {names[painting]}**"))
+        else:
+            hint.caption(_(OBJECT_HINTS[tool]).format(
+                obj=object_label(objects, info, painting)))
+    return tools
+
+
+#: The tool hints while painting an object ({obj} names the object and its class).
+OBJECT_HINTS = {
+    "brush": N_("Brush: drag on the picture to paint {obj}."),
+    "polygon": N_("Polygon: click the corners, then the first one again to fill it with {obj}."),
+    "rect": N_("Rectangle: drag a box to fill it with {obj}."),
+}
+
+
+def object_label(objects: dict, info: dict, index: int) -> str:
+    """How an object is named on screen: its number among its class's objects and its class."""
+    names, k = info["class_names"], len(info["class_names"])
+    extra = objects["extra_classes"]
+    cls = object_class(index, extra, k)
+    same = [cls] + [k + j for j, c in enumerate(extra) if c == cls]
+    return _("**{cls} object {n}**").format(cls=names[cls], n=same.index(index) + 1 if index in same else 1)
+
+
+def _new_object(class_index: int) -> None:
+    state = st.session_state[studio_key("drawing")]
+    if len(state["extra_classes"]) >= MAX_EXTRA_OBJECTS:
+        return
+    state["extra_classes"] = [*state["extra_classes"], int(class_index)]
+    new = state["class_count"] + len(state["extra_classes"]) - 1
+    state.setdefault("current", {})[str(class_index)] = new
+    st.session_state[studio_key(f"object_{class_index}")] = new
+
+
+def object_picker(objects: dict, info: dict, palette: np.ndarray, class_index: int) -> int:
+    """The object of ``class_index`` that strokes paint, and "New object" to start the next one.
+
+    Returns the object's index in the object palette.
+    """
+    names, background, k = info["class_names"], info["background"], len(info["class_names"])
+    if class_index == background:
+        st.selectbox(_("Object"), [_("none: the background")], disabled=True, key=studio_key("object_none"),
+                     help=_("The background is no object."))
+        return background
+    choices = [class_index] + [k + j for j, c in enumerate(objects["extra_classes"]) if c == class_index]
+    key = studio_key(f"object_{class_index}")
+    current = objects.setdefault("current", {}).get(str(class_index), choices[-1])
+    if st.session_state.get(key) not in choices:
+        st.session_state[key] = current if current in choices else choices[-1]
+    chosen = st.selectbox(_("Object"), choices, key=key,
+                          format_func=lambda i: _("{name} {n}").format(name=names[class_index], n=choices.index(i) + 1),
+                          help=_("Which object of this class your strokes paint. Each object has its own colour "
+                                 "and is saved as its own instance."))
+    objects["current"][str(class_index)] = int(chosen)
+    full = len(objects["extra_classes"]) >= MAX_EXTRA_OBJECTS
+    st.button(_("New object"), icon=":material/add_circle:", key=studio_key("new_object"), on_click=_new_object,
+              args=(class_index,), disabled=full, width="stretch",
+              help=_("Start the next object of this class, in a colour of its own: two touching objects of "
+                     "one class stay two objects."))
+    return int(chosen)
 
 
 # -- drafts -----------------------------------------------------------------------------------
@@ -128,8 +217,9 @@ class Draft:
 
     def write(self, labels: np.ndarray, objects: list) -> bool:
         """Keep the drawing; returns False (and says so once) when the disk refuses."""
+        drawing = st.session_state.get(studio_key("drawing")) or {}
         meta = {"canvas": self.canvas_key, "subject": self.subject.key, "origin": self.subject.origin,
-                "browser": browser_id(), "objects": objects,
+                "browser": browser_id(), "objects": objects, "extra_classes": list(drawing.get("extra_classes", [])),
                 "saved_as": st.session_state.get(studio_key("saved_as"), {}).get(self.subject.key)}
         upload = self.subject.key.startswith("upload|")
         try:
@@ -171,26 +261,49 @@ def _saved_time(text) -> str:
 
 
 # -- the canvas -------------------------------------------------------------------------------
-def _drawing_state(canvas_key: str, draft: Draft | None = None, size: tuple[int, int] | None = None) -> dict:
-    """This canvas's strokes in the session; a new canvas starts from its draft when there is one."""
+def _draft_extra_classes(value, class_count: int, background: int, start_extra: list[int]) -> list[int] | None:
+    """A draft's extra objects, if they can belong to this canvas (else None)."""
+    if not isinstance(value, list) or len(value) > MAX_EXTRA_OBJECTS:
+        return None
+    if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < class_count and c != background
+               for c in value):
+        return None
+    return value if value[:len(start_extra)] == list(start_extra) else None
+
+
+def drawing_state(canvas_key: str, draft: Draft | None = None, size: tuple[int, int] | None = None,
+                  class_count: int = 0, background: int = 0, start_extra: list[int] | None = None) -> dict:
+    """This canvas's strokes and objects in the session; a new canvas starts from its draft when
+    there is one.
+
+    ``extra_classes`` lists the class of each extra object (the starting mask's, ``start_extra``,
+    then each "New object"); ``current`` maps a class to the object its strokes paint.
+    """
     state = st.session_state.get(studio_key("drawing"))
     if state and state.get("canvas") == canvas_key:
         return state
+    start_extra = list(start_extra or [])
     state = {"canvas": canvas_key, "objects": [], "initial": None, "revision": 0,
-             "draft": draft.id if draft is not None else None}
+             "draft": draft.id if draft is not None else None, "class_count": int(class_count),
+             "start_extra": start_extra, "extra_classes": list(start_extra), "current": {}}
     kept = draft.load() if draft is not None else None
     meta = (kept or {}).get("meta", {})
     objects = meta.get("objects")
-    if kept and meta.get("canvas") == canvas_key and isinstance(objects, list) and objects \
-            and kept["labels"].shape == tuple(size or kept["labels"].shape):
+    extra = _draft_extra_classes(meta.get("extra_classes", start_extra), class_count, background, start_extra)
+    if kept and meta.get("canvas") == canvas_key and isinstance(objects, list) and objects and extra is not None \
+            and kept["labels"].shape == tuple(size or kept["labels"].shape) \
+            and int(kept["labels"].max()) < class_count + len(extra):
         state.update(objects=objects, initial={"objects": objects, "convnetLabRevision": 0},
                      restored=kept["labels"], restored_at=_saved_time(meta.get("saved")),
-                     draft_digest=digest(kept["labels"]))
+                     draft_digest=digest(kept["labels"]), extra_classes=list(extra))
         saved_as = meta.get("saved_as")
         if isinstance(saved_as, str) and not draft.subject.key.startswith("saved|"):
             st.session_state.setdefault(studio_key("saved_as"), {}).setdefault(draft.subject.key, saved_as)
     st.session_state[studio_key("drawing")] = state
     return state
+
+
+_drawing_state = drawing_state
 
 
 def _reload_canvas(objects: list) -> None:
@@ -207,6 +320,9 @@ def _undo() -> None:
 
 
 def _clear() -> None:
+    state = st.session_state[studio_key("drawing")]
+    state["extra_classes"] = list(state.get("start_extra", []))  # the new objects go with their strokes
+    state["current"] = {}
     _reload_canvas([])
 
 
@@ -215,7 +331,7 @@ def canvas_background(image: np.ndarray, start: np.ndarray, size: tuple[int, int
     """The picture at canvas size with the starting mask tinted over it."""
     picture = np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.Resampling.BILINEAR))
     tinted = overlay_mask(picture, resize_labels(start, size), len(palette), opacity, ignore=(background,),
-                          palette=palette)
+                          palette=palette)  # (an object palette: each object in its own colour)
     return Image.fromarray(tinted)
 
 
@@ -250,7 +366,10 @@ def _keep_draft(draft: Draft | None, state: dict, labels: np.ndarray | None, obj
 
 def mask_canvas(image: np.ndarray, start: np.ndarray, info: dict, palette: np.ndarray, tools: Tools,
                 canvas_key: str, draft: Draft | None = None) -> np.ndarray | None:
-    """The drawing canvas; returns the painted classes at canvas size (-1 = not painted) or None.
+    """The drawing canvas; returns the painted objects at canvas size (indices of ``palette``, the
+    object palette: a class's own index is its first object; -1 = not painted) or None.
+
+    ``start`` is the starting mask as object-palette indices (its objects', else its classes').
 
     With a ``draft``, a new canvas starts from the draft's strokes, and every drawing the canvas
     reports is kept as the draft until it is saved or cleared (see the module docstring).
@@ -259,7 +378,7 @@ def mask_canvas(image: np.ndarray, start: np.ndarray, info: dict, palette: np.nd
 
     size = canvas_size(*image.shape[:2], side=tools.side)
     state = _drawing_state(canvas_key, draft, size)
-    colour = palette[info["background"] if tools.tool == "eraser" else tools.class_index]
+    colour = palette[tools.paint_index(info["background"])]
     st.space("small")  # room for the canvas's own toolbar, which floats above its top edge
     result = st_canvas(
         fill_color=hex_colour(colour), stroke_color=hex_colour(colour),
@@ -299,18 +418,61 @@ def mask_canvas(image: np.ndarray, start: np.ndarray, info: dict, palette: np.nd
 
 
 # -- preview, agreement, saving ---------------------------------------------------------------
-def mask_preview(image: np.ndarray, mask: np.ndarray, info: dict, palette: np.ndarray) -> None:
-    """The mask that will be saved, over the picture and on its own."""
+def objects_picture(image: np.ndarray, mask: np.ndarray, objects: np.ndarray, palette: np.ndarray,
+                    background: int) -> np.ndarray:
+    """Each object in its own colour over the picture; class pixels of no object in their class colour."""
+    shown = np.where(objects != NO_OBJECT, objects, mask).astype(np.int64)
+    return overlay_mask(image, shown, len(palette), 0.6, ignore=(background,), palette=palette)
+
+
+def objects_legend(objects: np.ndarray, info: dict, palette: np.ndarray, drawing: dict, width: int = 320) -> np.ndarray | None:
+    """Swatches naming the objects that have pixels ("square 2"), in their colours; None without any."""
+    present = [int(v) for v in np.unique(objects[objects != NO_OBJECT])]
+    if not present:
+        return None
+    names = [object_label(drawing, info, i).replace("**", "") for i in present]
+    return mask_legend(names, palette[present], width)
+
+
+def mask_preview(image: np.ndarray, mask: np.ndarray, info: dict, palette: np.ndarray,
+                 objects: np.ndarray | None = None, object_colours: np.ndarray | None = None,
+                 drawing: dict | None = None, separate: bool = False) -> None:
+    """The mask that will be saved, over the picture and on its own, and its objects (with
+    ``objects``, the object map, coloured by ``object_colours``, the object palette; ``separate``:
+    whether they are saved as an instance map)."""
     names, background = info["class_names"], info["background"]
-    view = st.segmented_control("Preview", ["Over the picture", "Mask only"], default="Over the picture",
-                                key=studio_key("preview"), bind="query-params", required=True) or "Over the picture"
-    if view == "Mask only":
+    views = {"picture": N_("Over the picture"), "mask": N_("Mask only")}
+    if objects is not None:
+        views["objects"] = N_("Objects")
+    if st.session_state.get(studio_key("preview")) not in views:
+        st.session_state.pop(studio_key("preview"), None)
+    view = st.segmented_control(_("Preview"), list(views), format_func=lambda v: _(views[v]), default="picture",
+                                key=studio_key("preview"), bind="query-params", required=True) or "picture"
+    if view == "mask":
         picture = colorize_mask(mask, len(names), palette)
+    elif view == "objects":
+        picture = objects_picture(image, mask, objects, object_colours, background)
     else:
         picture = overlay_mask(image, mask, len(names), 0.6, ignore=(background,), palette=palette)
     picture = upscale(picture, 320)
     st.image(picture, output_format="PNG", width="stretch",
-             caption=f"What will be saved: {mask.shape[1]} × {mask.shape[0]} px, values 0–{len(names) - 1}")
+             caption=_("What will be saved: {width} × {height} px, values 0–{top}").format(
+                 width=mask.shape[1], height=mask.shape[0], top=len(names) - 1))
+    if objects is None:
+        return
+    count = len(np.unique(objects[objects != NO_OBJECT]))
+    if view == "objects":
+        legend = objects_legend(objects, info, object_colours, drawing or {})
+        if legend is not None:
+            st.image(legend, output_format="PNG", width="stretch")
+    if not separate:
+        st.caption(_(":material/category: No separate objects yet: this picture is saved as a class mask only, and "
+                     "each connected region of a class counts as one object. Press **New object** to paint objects "
+                     "one by one; then every object is saved in an instance map beside the mask."))
+    else:
+        st.caption(ngettext(":material/category: {n} object is saved in the instance map beside the mask.",
+                            ":material/category: {n} objects are saved in the instance map beside the mask.",
+                            count).format(n=count))
 
 
 def agreement(start: StartingMask, mask: np.ndarray, info: dict) -> None:

@@ -8,6 +8,7 @@ import streamlit as st
 from PIL import Image
 
 from cv_core.datasets import DatasetError, UserMaskStore
+from cv_core.i18n import _, ngettext
 from cv_core.images import ImageInputError
 from cv_core.mask_drawing import drawing_palette, resize_labels
 from cv_core.overlays import overlay_mask
@@ -20,7 +21,7 @@ THUMBS_PER_PAGE = 12
 
 
 def _save(store: UserMaskStore, name: str, item_id: str | None, image: np.ndarray, mask: np.ndarray,
-          subject_key: str, new_item: bool, draft: Draft | None = None) -> None:
+          subject_key: str, new_item: bool, draft: Draft | None = None, instances: np.ndarray | None = None) -> None:
     if new_item:
         item_id = (st.session_state.get(studio_key("item_name")) or "").strip() or None
         try:
@@ -33,7 +34,7 @@ def _save(store: UserMaskStore, name: str, item_id: str | None, image: np.ndarra
                             "name, or open that item (Picture → Saved mask) to edit it.", name)
             return
     try:
-        saved = store.save_mask(name, image, mask, item_id=item_id)
+        saved = store.save_mask(name, image, mask, item_id=item_id, instances=instances)
     except DatasetError as exc:
         studio_flash("error", f"Nothing was saved. {exc}", name)
         return
@@ -54,13 +55,19 @@ def _save(store: UserMaskStore, name: str, item_id: str | None, image: np.ndarra
     names = store.dataset_info(name)["class_names"]
     present = [names[int(v)] for v in np.unique(mask)]
     shown = ", ".join(present[:8]) + (f" and {len(present) - 8} more" if len(present) > 8 else "")
-    studio_flash("success", f"{verb} **{saved}** in **{name}**: the picture ({image.shape[1]} × {image.shape[0]} px) "
-                      f"and its mask of class indices ({shown}).", name)
+    text = f"{verb} **{saved}** in **{name}**: the picture ({image.shape[1]} × {image.shape[0]} px) " \
+           f"and its mask of class indices ({shown})."
+    count = len(np.unique(instances[instances > 0])) if instances is not None else 0
+    if count:
+        text += " " + ngettext("Its instance map holds {n} object.", "Its instance map holds {n} objects.",
+                               count).format(n=count)
+    studio_flash("success", text, name)
 
 
 def save_panel(store: UserMaskStore, info: dict, subject: Subject, image: np.ndarray, mask: np.ndarray,
-               draft: Draft | None = None) -> None:
-    """Save the picture and its mask into the user dataset: a new item, or over the item being edited.
+               draft: Draft | None = None, instances: np.ndarray | None = None) -> None:
+    """Save the picture and its mask (and its ``instances``, an instance map, when given) into the
+    user dataset: a new item, or over the item being edited.
 
     Saving removes the ``draft`` of the drawing."""
     name = info["name"]
@@ -69,14 +76,14 @@ def save_panel(store: UserMaskStore, info: dict, subject: Subject, image: np.nda
         target = None  # deleted meanwhile
     if target is not None:
         st.button(f"Save changes to {target}", type="primary", icon=":material/save:", key=studio_key("save"),
-                  on_click=_save, args=(store, name, target, image, mask, subject.key, False, draft), width="stretch")
+                  on_click=_save, args=(store, name, target, image, mask, subject.key, False, draft, instances), width="stretch")
         st.button("Save as a new item", icon=":material/add:", key=studio_key("save_new"),
-                  on_click=_save, args=(store, name, None, image, mask, subject.key, True, draft), width="stretch")
+                  on_click=_save, args=(store, name, None, image, mask, subject.key, True, draft, instances), width="stretch")
     else:
         st.text_input("Item name (optional)", key=studio_key("item_name"), placeholder="next number, e.g. 0001",
                       help="A plain name: letters A–Z, digits, '-' or '_'. Empty: the next number.")
         st.button(f"Save to {name}", type="primary", icon=":material/save:", key=studio_key("save"),
-                  on_click=_save, args=(store, name, None, image, mask, subject.key, True, draft), width="stretch")
+                  on_click=_save, args=(store, name, None, image, mask, subject.key, True, draft, instances), width="stretch")
 
 
 # -- saved masks ------------------------------------------------------------------------------

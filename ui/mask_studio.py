@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import SHAPE_CLASSES, DatasetError, UserMaskStore, resize_image
+from cv_core.i18n import _
 from cv_core.images import ImageInputError, decode_label_map
 from cv_core.mask_drawing import (
     STORE_MAX_SIDE,
@@ -165,6 +166,9 @@ class Subject:
     true_background: int = 0
     item_id: str | None = None
     saved_mask: np.ndarray | None = None
+    #: The objects it arrived with: the dataset's true instance map, or the saved item's.
+    true_instances: np.ndarray | None = None
+    saved_instances: np.ndarray | None = None
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -205,6 +209,7 @@ def _sample_subject() -> Subject | None:
         key=f"sample|{dataset_key(dataset)}|{split}|{index}", image=sample.image,
         origin=f"{dataset.name}, {split} picture {index}", true_mask=sample.mask,
         true_names=list(dataset.mask_class_names or []), true_background=dataset.mask_background,
+        true_instances=sample.instances,
     )
 
 
@@ -224,7 +229,25 @@ def _saved_subject(store: UserMaskStore, info: dict) -> Subject | None:
         st.error(f"Item {item_id} cannot be opened. {exc}", icon=":material/broken_image:")
         return None
     return Subject(key=f"saved|{name}|{item_id}", image=image, origin=f"item {item_id} of {name}",
-                   item_id=item_id, saved_mask=mask)
+                   item_id=item_id, saved_mask=mask, saved_instances=saved_instances(store, info, item_id, image, mask))
+
+
+def saved_instances(store: UserMaskStore, info: dict, item_id: str, image: np.ndarray,
+                    mask: np.ndarray) -> np.ndarray | None:
+    """The saved item's instance map (checked against its mask), or None (with a message when it
+    cannot be used: the item then opens as a class mask, and saving it writes a good map)."""
+    from cv_core.instances.data import instances_from_maps
+
+    try:
+        found = store.load_instances(info["name"], item_id)
+        if found is None:
+            return None
+        return instances_from_maps(mask, found, image.shape, background=info["background"],
+                                   source=f"instances/{item_id}.png").instances
+    except DatasetError as exc:
+        st.warning(_("The objects of item {item} cannot be used, so it opens as a class mask only. {reason}").format(
+            item=item_id, reason=exc), icon=":material/category:")
+        return None
 
 
 def picture_source(store: UserMaskStore, info: dict) -> Subject | None:
@@ -266,6 +289,8 @@ class StartingMask:
     mask: np.ndarray
     label: str
     compare: bool = True
+    #: Its objects, (H, W) ids (0 = none), or None: a mask without separate objects.
+    instances: np.ndarray | None = None
 
 
 def initial_mask_from_model(image: np.ndarray, class_names: list[str], background: int,
@@ -343,11 +368,11 @@ def starting_mask(subject: Subject, info: dict) -> StartingMask | None:
         st.caption(":material/model_training: Starting from a model's prediction becomes possible once a "
                    "segmentation model has been trained (Segmentation page).")
     if choice == "saved":
-        return StartingMask(subject.saved_mask, "the saved mask")
+        return StartingMask(subject.saved_mask, "the saved mask", instances=subject.saved_instances)
     if choice == "model":
         return model
     if choice == "true":
-        return StartingMask(true_mask, "the dataset's true mask")
+        return StartingMask(true_mask, "the dataset's true mask", instances=subject.true_instances)
     if choice == "file":
         upload = st.file_uploader("Mask file", type=["png"], key=studio_key("mask_file"),
                                   help=f"A single-channel PNG of class indices 0 to {len(names) - 1}, exactly "

@@ -1,0 +1,122 @@
+"""AppTest for painting objects (instances) in the Mask studio: "New object", one colour per
+object, the instance map saved beside the class mask, old masks still opening.
+
+The canvas cannot be driven here; strokes come in as a draft (as the canvas writes it) and the
+browser test paints for real (tests/e2e/test_mask_studio_browser.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cv_core.datasets import open_dataset
+from cv_core.datasets.user_masks.files import INSTANCES_DIR
+from cv_core.mask_drawing import canvas_size
+from tests.app.test_mask_studio import (  # noqa: F401 - fixtures
+    BROWSER,
+    SHAPES,
+    data_root,
+    messages,
+    reopen,
+    same_browser,
+    store,
+)
+
+K = len(SHAPES)  # background, circle, square, triangle, star, cross
+SQUARE = SHAPES.index("square")
+EMPTY = {"mask_studio_dataset": "objs", "mask_studio_src_split": "validation", "mask_studio_src_index": "7",
+         "mask_studio_start": "An empty mask (all background)", "mask_studio_class": str(SQUARE),
+         "mask_studio_side": "480"}
+
+
+def _partition(instances):
+    return sorted(tuple(np.flatnonzero(instances == i)) for i in np.unique(instances) if i)
+
+
+def test_new_object_starts_the_next_object_of_the_class(data_root, store):
+    store.create("objs", SHAPES)
+    at = reopen(EMPTY)
+    assert at.selectbox(key=f"mask_studio_object_{SQUARE}").value == SQUARE  # the class's first object
+    at.button(key="mask_studio_new_object").click().run()
+    assert not at.exception
+    drawing = at.session_state["mask_studio_drawing"]
+    assert drawing["extra_classes"] == [SQUARE]
+    assert at.selectbox(key=f"mask_studio_object_{SQUARE}").value == K  # the first extra object
+    assert at.selectbox(key=f"mask_studio_object_{SQUARE}").options == ["square 1", "square 2"]
+    hint = " ".join(c.value for c in at.caption)
+    assert "square object 2" in hint
+
+
+def test_two_touching_objects_of_one_class_are_saved_as_two_instances(data_root, store):
+    store.create("objs", SHAPES)
+    at = reopen(EMPTY)
+    height, width = canvas_size(96, 96, side=480)
+    labels = np.full((height, width), -1, np.int16)
+    labels[100:200, 50:150] = SQUARE         # the first square, in the class colour
+    labels[100:200, 150:250] = K             # a second square touching it ("New object")
+    drawing = at.session_state["mask_studio_drawing"]
+    store.save_draft("objs", drawing["draft"], labels, {
+        "canvas": drawing["canvas"], "objects": [{"type": "rect"}, {"type": "rect"}], "browser": BROWSER,
+        "extra_classes": [SQUARE]})
+    at = reopen(EMPTY)
+    assert at.session_state["mask_studio_drawing"]["extra_classes"] == [SQUARE]
+    assert "2 objects are saved in the instance map beside the mask." in " ".join(c.value for c in at.caption)
+    at.button(key="mask_studio_save").click().run()
+    assert "Its instance map holds 2 objects." in messages(at, "success")[0]
+    image, mask = store.load_item("objs", "0001")
+    instances = store.load_instances("objs", "0001")
+    scale = 96 / width
+    # The two squares in stored pixels (96 px picture, canvas 480 px: 5 canvas px a pixel).
+    y0, y1 = round(100 * scale), round(200 * scale)
+    assert (mask[y0:y1, 10:50] == SQUARE).all() and (mask == SQUARE).sum() == (y1 - y0) * 40
+    assert (instances[y0:y1, 10:30] == 1).all() and (instances[y0:y1, 30:50] == 2).all()
+    assert set(np.unique(instances).tolist()) == {0, 1, 2}
+    ds = open_dataset("user:objs", store.root)
+    assert ds.has_instances and len(ds.sample("train", 0).boxes) == 2
+
+
+def test_the_true_instances_start_the_drawing_and_are_saved(data_root, store):
+    store.create("objs", SHAPES)
+    at = reopen({**EMPTY, "mask_studio_start": "The dataset's true mask"})
+    at.button(key="mask_studio_save").click().run()
+    truth = open_dataset("shapes", image_size=96).sample("validation", 7)
+    instances = store.load_instances("objs", "0001")
+    assert _partition(instances) == _partition(truth.instances)
+    # Two objects of one class in the truth: one is the class's first object, one an extra.
+    again = reopen({**EMPTY, "mask_studio_source": "Saved mask", "mask_studio_item": "0001",
+                    "mask_studio_start": "The saved mask"})
+    assert len(again.session_state["mask_studio_drawing"]["extra_classes"]) == 1
+    again.button(key="mask_studio_save").click().run()  # saved again unchanged
+    assert _partition(store.load_instances("objs", "0001")) == _partition(truth.instances)
+
+
+def test_a_mask_saved_before_objects_opens_edits_and_saves_without_an_instance_map(data_root, store):
+    store.create("objs", SHAPES)
+    mask = np.zeros((40, 40), np.uint8)
+    mask[5:20, 5:20] = SQUARE
+    store.save_mask("objs", np.full((40, 40, 3), 90, np.uint8), mask, item_id="old")
+    at = reopen({"mask_studio_dataset": "objs", "mask_studio_source": "Saved mask", "mask_studio_item": "old",
+                 "mask_studio_start": "The saved mask"})
+    assert "No separate objects yet" in " ".join(c.value for c in at.caption)
+    at.button(key="mask_studio_save").click().run()
+    assert "Saved the changes to item **old**" in messages(at, "success")[0]
+    assert store.load_instances("objs", "old") is None
+    assert not (store.root / "objs" / INSTANCES_DIR / "old.png").exists()
+    assert np.array_equal(store.load_item("objs", "old")[1], mask)
+
+
+def test_a_broken_instance_map_opens_as_a_class_mask_with_a_message(data_root, store):
+    store.create("objs", SHAPES)
+    mask = np.zeros((40, 40), np.uint8)
+    mask[5:20, 5:20] = SQUARE
+    store.save_mask("objs", np.full((40, 40, 3), 90, np.uint8), mask, item_id="bad")
+    folder = store.root / "objs" / INSTANCES_DIR
+    folder.mkdir()
+    from PIL import Image
+
+    ids = np.zeros((30, 30), np.uint8)  # another size than its picture
+    Image.fromarray(ids).save(folder / "bad.png")
+    at = reopen({"mask_studio_dataset": "objs", "mask_studio_source": "Saved mask", "mask_studio_item": "bad",
+                 "mask_studio_start": "The saved mask"})
+    warnings = messages(at, "warning")
+    assert any("cannot be used, so it opens as a class mask only" in w and "30 × 30" in w for w in warnings)
