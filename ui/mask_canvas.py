@@ -31,7 +31,6 @@ from cv_core.mask_drawing import (
     canvas_to_labels,
     hex_colour,
     object_class,
-    object_palette,
     resize_labels,
 )
 from cv_core.overlays import colorize_mask, mask_legend, overlay_mask, upscale

@@ -8,7 +8,7 @@ import streamlit as st
 from PIL import Image
 
 from cv_core.datasets import DatasetError, UserMaskStore
-from cv_core.i18n import _, ngettext
+from cv_core.i18n import ngettext
 from cv_core.images import ImageInputError
 from cv_core.mask_drawing import drawing_palette, resize_labels
 from cv_core.overlays import overlay_mask
