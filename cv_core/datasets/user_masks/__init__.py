@@ -36,12 +36,15 @@ Writers of one dataset take turns through a lock file (``fcntl``; Linux and macO
 
 Modules: :mod:`~cv_core.datasets.user_masks.files` (names, paths, atomic writes),
 :mod:`~cv_core.datasets.user_masks.store` (datasets and items),
-:mod:`~cv_core.datasets.user_masks.drafts` (unsaved drawings) and
+:mod:`~cv_core.datasets.user_masks.drafts` (unsaved drawings),
+:mod:`~cv_core.datasets.user_masks.coco` (COCO instance files in and out: ``import_zip``,
+``import_coco``, ``export_zip``, ``export_coco``) and
 :mod:`~cv_core.datasets.user_masks.dataset` (the dataset for training, its splits).
 """
 
 from __future__ import annotations
 
+from cv_core.datasets.user_masks.coco import CocoImportReport
 from cv_core.datasets.user_masks.dataset import UserMaskDataset, split_items
 from cv_core.datasets.user_masks.files import (
     DATA_ROOT_ENV,
@@ -55,6 +58,7 @@ from cv_core.datasets.user_masks.files import (
 from cv_core.datasets.user_masks.store import UserMaskStore
 
 __all__ = [
+    "CocoImportReport",
     "DATA_ROOT_ENV",
     "DRAFT_MAX_AGE_DAYS",
     "IMAGE_HASH_KEY",

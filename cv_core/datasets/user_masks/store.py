@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from cv_core.datasets.base import DatasetError
+from cv_core.datasets.user_masks.coco import CocoMixin
 from cv_core.datasets.user_masks.drafts import DraftsMixin
 from cv_core.datasets.user_masks.files import (
     DATASET_FILE,
@@ -60,7 +61,7 @@ def _instance_mask_hash(data: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class UserMaskStore(DraftsMixin):
+class UserMaskStore(CocoMixin, DraftsMixin):
     """Named user mask datasets in one folder (see the module docstring).
 
     Args:
