@@ -28,6 +28,7 @@ from ui.mask_canvas import (
     mask_canvas,
     mask_preview,
 )
+from ui.mask_coco import coco_panel
 from ui.mask_saving import save_panel, saved_masks_panel
 from ui.mask_studio import (
     StartingMask,
@@ -58,6 +59,9 @@ if info is None:
     with setup[1]:
         st.info("Choose a dataset to save into, or create one: give it a name and its classes.",
                 icon=":material/create_new_folder:")
+    st.divider()
+    st.subheader(_("Import and export COCO instances"))
+    coco_panel(store, None)
     st.stop()
 
 
@@ -129,6 +133,9 @@ editor()
 st.divider()
 st.subheader(f"Saved masks in {info['name']}")
 saved_masks_panel(store, info)
+st.divider()
+st.subheader(_("Import and export COCO instances"))
+coco_panel(store, info)
 st.divider()
 st.subheader(f"Train a segmentation model on {info['name']}")
 user_dataset_training("mask_studio", info["name"], str(store.root))

@@ -120,3 +120,74 @@ def test_a_broken_instance_map_opens_as_a_class_mask_with_a_message(data_root, s
                  "mask_studio_start": "The saved mask"})
     warnings = messages(at, "warning")
     assert any("cannot be used, so it opens as a class mask only" in w and "30 × 30" in w for w in warnings)
+
+
+# -- COCO in and out ----------------------------------------------------------------------------
+def _coco_zip(overlapping: bool = False) -> bytes:
+    import io
+    import json
+    import zipfile
+
+    from cv_core.instances.coco import mask_to_rle
+    from tests.app.test_mask_studio import png
+
+    first = np.zeros((20, 30), bool)
+    first[2:10, 2:10] = True
+    second = np.zeros((20, 30), bool)
+    second[2:10, (8 if overlapping else 10):18] = True
+    coco = {"images": [{"id": 1, "file_name": "cats.png", "width": 30, "height": 20}],
+            "categories": [{"id": 1, "name": "cat"}],
+            "annotations": [{"id": n, "image_id": 1, "category_id": 1, "segmentation": mask_to_rle(m),
+                             "area": int(m.sum()), "bbox": [0, 0, 1, 1], "iscrowd": 0}
+                            for n, m in ((1, first), (2, second))]}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("set/annotations/instances.json", json.dumps(coco))
+        archive.writestr("set/images/cats.png", png(np.full((20, 30, 3), 120, np.uint8)))
+    return buffer.getvalue()
+
+
+def test_import_a_coco_zip_then_download_it(data_root, store):
+    at = reopen({})
+    at.file_uploader(key="mask_studio_coco_files").set_value([("set.zip", _coco_zip(), "application/zip")]).run()
+    at.text_input(key="mask_studio_coco_target").input("cats").run()
+    at.button(key="mask_studio_coco_import").click().run()
+    assert not at.exception
+    assert "Imported 1 picture with 2 objects into the new dataset **cats**." in messages(at, "success")[0]
+    instances = store.load_instances("cats", "cats")
+    assert set(np.unique(instances).tolist()) == {0, 1, 2}  # two touching cats, two objects
+    assert at.selectbox(key="mask_studio_dataset").value == "cats"
+    download = at.get("download_button")
+    assert download and any("Download COCO zip" in str(d.proto) for d in download)
+
+
+def test_overlapping_coco_objects_are_refused_then_resolved(data_root, store):
+    at = reopen({})
+    at.file_uploader(key="mask_studio_coco_files").set_value(
+        [("set.zip", _coco_zip(overlapping=True), "application/zip")]).run()
+    at.text_input(key="mask_studio_coco_target").input("cats").run()
+    at.button(key="mask_studio_coco_import").click().run()
+    error = messages(at, "error")[0]
+    assert error.startswith("Nothing was imported.") and "overlaps annotation(s) [1] on 16 pixels" in error
+    assert "cats" not in store.list_datasets()
+    at.radio(key="mask_studio_coco_overlap").set_value("later_in_front").run()
+    at.button(key="mask_studio_coco_import").click().run()
+    assert "Imported 1 picture with 2 objects" in messages(at, "success")[0]
+    assert any("gave their shared pixels to later annotations" in c.value for c in at.caption)
+
+
+def test_pictures_and_a_json_without_the_pictures_named_are_refused(data_root, store):
+    import json
+
+    from tests.app.test_mask_studio import png
+
+    coco = {"images": [{"id": 1, "file_name": "missing.png", "width": 30, "height": 20}],
+            "categories": [{"id": 1, "name": "cat"}], "annotations": []}
+    at = reopen({})
+    at.file_uploader(key="mask_studio_coco_files").set_value([
+        ("coco.json", json.dumps(coco).encode(), "application/json"),
+        ("other.png", png(np.zeros((20, 30, 3), np.uint8)), "image/png")]).run()
+    at.text_input(key="mask_studio_coco_target").input("cats").run()
+    at.button(key="mask_studio_coco_import").click().run()
+    assert "'missing.png' is not among the pictures given" in messages(at, "error")[0]
+    assert store.list_datasets() == []
