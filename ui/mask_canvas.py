@@ -91,7 +91,7 @@ def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE, object
     """
     names, background = info["class_names"], info["background"]
     painted = [i for i in range(len(names)) if i != background] or [background]
-    cols = st.columns([1.3, 1.3, 2.0, 1.1, 1.3])
+    cols = st.columns([1.15, 1.15, 2.5, 1.0, 1.2])
     # Kept in the URL by number, not by label: the labels change with the dataset, and a bound
     # widget whose label is gone falls back to its first option, the background.
     classes = list(range(len(names)))
@@ -121,8 +121,10 @@ def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE, object
     with st.container(height=HINT_HEIGHT, border=False, key=studio_key("hint")):
         swatch, hint = st.columns([1, 14], vertical_alignment="center")
         swatch.image(np.broadcast_to(palette[painting], (18, 48, 3)).copy(), output_format="PNG")
-        if tool == "eraser" or objects is None:
-            hint.caption(TOOL_HINTS[tool].format(cls=f"**{painting} · {names[painting]}**"))
+        extra = objects["extra_classes"] if objects is not None else []
+        if tool == "eraser" or int(class_index) not in extra:  # one object of this class: its name says it
+            hint.caption(TOOL_HINTS[tool].format(cls=f"**{painting if tool == 'eraser' else class_index} · "
+                                                     f"{names[painting if tool == 'eraser' else class_index]}**"))
         else:
             hint.caption(_(OBJECT_HINTS[tool]).format(
                 obj=object_label(objects, info, painting)))

@@ -36,7 +36,7 @@ from functools import lru_cache
 import numpy as np
 
 from cv_core.mask_drawing.masks import MaskError
-from cv_core.mask_drawing.palette import MIN_COLOUR_DISTANCE, _SEPARATED_COLOURS
+from cv_core.mask_drawing.palette import MIN_BLEND_CLEARANCE, MIN_COLOUR_DISTANCE, blend_clearance
 from cv_core.mask_drawing.strokes import NOT_DRAWN, resize_labels
 
 #: Value of an object map where no object is.
@@ -45,22 +45,41 @@ NO_OBJECT = -1
 MAX_EXTRA_OBJECTS = 200
 
 
+#: The first extra objects' colours are at least this far from every class colour and each other
+#: (easy to tell apart on screen), and keep ``MIN_BLEND_CLEARANCE`` (exact at antialiased borders);
+#: the rest only ``MIN_COLOUR_DISTANCE``.
+DISTINCT_DISTANCE = 90.0
+
+
+def _lattice(levels: int, stride: int) -> np.ndarray:
+    steps = np.rint(np.linspace(0, 255, levels)).astype(np.int64)
+    grid = np.array([(r, g, b) for r in steps for g in steps for b in steps], np.int64)
+    return grid[(np.arange(len(grid)) * stride) % len(grid)]  # scrambled: neighbours differ
+
+
 @lru_cache(maxsize=32)
 def _extras(class_colours: bytes) -> np.ndarray:
     classes = np.frombuffer(class_colours, np.uint8).reshape(-1, 3).astype(np.float64)
-    levels = np.rint(np.linspace(0, 255, 8)).astype(np.int64)
-    lattice = np.array([(r, g, b) for r in levels for g in levels for b in levels], np.int64)
-    stride = 197  # coprime with 512: neighbouring objects get far-apart colours
-    lattice = lattice[(np.arange(len(lattice)) * stride) % len(lattice)]
-    candidates = np.concatenate([_SEPARATED_COLOURS.astype(np.int64), lattice])
     chosen: list[np.ndarray] = []
-    for colour in candidates.astype(np.float64):
+
+    def far(colour, distance):
         taken = np.concatenate([classes, np.array(chosen).reshape(-1, 3)])
-        if np.sqrt(((taken - colour) ** 2).sum(1)).min() >= MIN_COLOUR_DISTANCE:
+        return np.sqrt(((taken - colour) ** 2).sum(1)).min() >= distance
+
+    # First pass: vivid colours (not near white or black, which read as "nothing" or the eraser).
+    for colour in _lattice(6, 131).astype(np.float64):
+        if colour.min() > 200 or colour.max() < 60:
+            continue
+        if far(colour, DISTINCT_DISTANCE) and \
+                blend_clearance(np.concatenate([classes, np.array(chosen).reshape(-1, 3), colour[None]])) \
+                >= MIN_BLEND_CLEARANCE:
             chosen.append(colour)
-            if len(chosen) == MAX_EXTRA_OBJECTS:
-                break
-    return np.array(chosen, np.uint8)
+    for colour in _lattice(9, 467).astype(np.float64):
+        if len(chosen) == MAX_EXTRA_OBJECTS:
+            break
+        if far(colour, MIN_COLOUR_DISTANCE):
+            chosen.append(colour)
+    return np.array(chosen[:MAX_EXTRA_OBJECTS], np.uint8)
 
 
 def extra_colours(class_palette, count: int) -> np.ndarray:
@@ -68,7 +87,9 @@ def extra_colours(class_palette, count: int) -> np.ndarray:
 
     Always the same colours in the same order for the same class palette (so an object keeps
     its colour as more are added), each at least ``MIN_COLOUR_DISTANCE`` from every class
-    colour and from each other.
+    colour and from each other; the first ones (about a dozen, fewer with many classes) at least
+    ``DISTINCT_DISTANCE``, vivid, and with every blend of two colours far from a third
+    (``MIN_BLEND_CLEARANCE``, so antialiased borders map back exactly, as for classes).
 
     Raises:
         MaskError: a bad palette, or more than ``MAX_EXTRA_OBJECTS`` objects.

@@ -337,3 +337,56 @@ def test_a_reload_keeps_the_picture_the_choices_and_the_unsaved_strokes(page, ap
     drafts = Path(os.environ["CONVNET_LAB_DATA_E2E"]) / "user_masks" / "e2e_reload" / "drafts"
     assert not list(drafts.glob("*.npz"))  # saved: the draft is gone
     expect(page.get_by_text("Unsaved strokes are kept as a draft")).to_have_count(0, timeout=WAIT)
+
+
+def _rectangle(page, canvas, x0, y0, x1, y1) -> None:
+    """Drag a rectangle between two points in canvas pixels."""
+    _settle(page)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + x0, box["y"] + y0)
+    page.mouse.down()
+    for t in np.linspace(0, 1, 10)[1:]:
+        page.mouse.move(box["x"] + x0 + t * (x1 - x0), box["y"] + y0 + t * (y1 - y0))
+    page.mouse.up()
+
+
+def test_paint_two_touching_objects_of_one_class_with_new_object_and_save(page, app_server):
+    """Two squares side by side, the second after "New object": the class mask has one square
+    region, the instance map beside it two objects, split where the second rectangle began."""
+    _open_studio(page, app_server)
+    _new_dataset(page, "e2e_objects", "shapes")
+    page.get_by_text("An empty mask (all background)").click()
+    expect(page.get_by_text("No IoU: you started from an empty mask.")).to_be_visible(timeout=WAIT)
+    _choose(page, "Class", "2 · square")
+    _tool(page, "Rectangle")
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_have_count(1, timeout=WAIT)
+    # 96 px picture on a 480 px canvas: 5 canvas px a picture px. First square: canvas x 100-240,
+    # y 150-300 (picture 20-48 across, 30-60 down).
+    _rectangle(page, canvas, 100, 150, 240, 300)
+    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    page.get_by_role("button", name="New object", exact=True).click()
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Object", exact=True)).to_have_value("square 2", timeout=WAIT)
+    expect(page.get_by_text("Rectangle: drag a box to fill it with square object 2.")).to_be_visible(timeout=WAIT)
+    # The second, touching it: canvas x 240-380 (picture 48-76 across).
+    _rectangle(page, canvas, 240, 150, 380, 300)
+    expect(page.get_by_text("2 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    wait_idle(page)
+    expect(page.get_by_text("2 objects are saved in the instance map beside the mask.")).to_be_visible(timeout=WAIT)
+    page.get_by_role("radio", name="Objects", exact=True).click()
+    wait_idle(page)
+    screenshot(page, "mask_studio_two_objects")
+    page.get_by_role("button", name="Save to e2e_objects").click()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Its instance map holds 2 objects.",
+                                                                         timeout=WAIT)
+    _, mask = _saved("e2e_objects", "0001")
+    folder = Path(os.environ["CONVNET_LAB_DATA_E2E"]) / "user_masks" / "e2e_objects"
+    with Image.open(folder / "instances" / "0001.png") as png:
+        instances = np.asarray(png)
+    first = _box_cells(mask.shape, 20, 30, 48, 60)
+    second = _box_cells(mask.shape, 48, 30, 76, 60)
+    assert np.array_equal(mask == 2, first | second) and set(np.unique(mask).tolist()) == {0, 2}
+    assert np.array_equal(instances == 1, first) and np.array_equal(instances == 2, second)
+    expect(page.get_by_test_id("stException")).to_have_count(0, timeout=WAIT)
