@@ -242,12 +242,23 @@ def saved_instances(store: UserMaskStore, info: dict, item_id: str, image: np.nd
         found = store.load_instances(info["name"], item_id)
         if found is None:
             return None
-        return instances_from_maps(mask, found, image.shape, background=info["background"],
-                                   source=f"instances/{item_id}.png").instances
+        checked = instances_from_maps(mask, found, image.shape, background=info["background"],
+                                      source=f"instances/{item_id}.png")
     except DatasetError as exc:
         st.warning(_("The objects of item {item} cannot be used, so it opens as a class mask only. {reason}").format(
             item=item_id, reason=exc), icon=":material/category:")
         return None
+    skipped = {old: new for old, new in checked.renumbered.items() if old != new}
+    if skipped:
+        st.caption(_(":material/format_list_numbered: The instance map of item {item} numbers its objects {old}; "
+                     "they are read as {new}, and saving numbers them from 1 without gaps.").format(
+            item=item_id, old=", ".join(str(k) for k in checked.renumbered),
+            new=", ".join(str(v) for v in checked.renumbered.values())))
+    if checked.mixed:
+        st.caption(_(":material/warning: In item {item}, the object(s) {ids} of the instance map cover several "
+                     "classes of the mask: each takes its most frequent class.").format(
+            item=item_id, ids=", ".join(str(i) for i in checked.mixed)))
+    return checked.instances
 
 
 def picture_source(store: UserMaskStore, info: dict) -> Subject | None:

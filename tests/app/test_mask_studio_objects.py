@@ -191,3 +191,25 @@ def test_pictures_and_a_json_without_the_pictures_named_are_refused(data_root, s
     at.button(key="mask_studio_coco_import").click().run()
     assert "'missing.png' is not among the pictures given" in messages(at, "error")[0]
     assert store.list_datasets() == []
+
+
+def test_an_instance_map_whose_ids_skip_numbers_is_read_renumbered_and_saved_without_gaps(data_root, store):
+    from PIL import Image
+
+    store.create("objs", SHAPES)
+    mask = np.zeros((40, 40), np.uint8)
+    ids = np.zeros((40, 40), np.uint8)
+    mask[5:20, 5:15], ids[5:20, 5:15] = SQUARE, 3
+    mask[5:20, 15:25], ids[5:20, 15:25] = SQUARE, 7     # touching the first, same class
+    store.save_mask("objs", np.full((40, 40, 3), 90, np.uint8), mask, item_id="tool")
+    folder = store.root / "objs" / INSTANCES_DIR
+    folder.mkdir()
+    Image.fromarray(ids).save(folder / "tool.png")  # written by another tool: no record of its mask
+    at = reopen({"mask_studio_dataset": "objs", "mask_studio_source": "Saved mask", "mask_studio_item": "tool",
+                 "mask_studio_start": "The saved mask"})
+    text = " ".join(c.value for c in at.caption)
+    assert "numbers its objects 3, 7; they are read as 1, 2" in text
+    at.button(key="mask_studio_save").click().run()
+    saved = store.load_instances("objs", "tool")
+    assert set(np.unique(saved).tolist()) == {0, 1, 2}
+    assert (saved[5:20, 5:15] == 1).all() and (saved[5:20, 15:25] == 2).all()
