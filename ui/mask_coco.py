@@ -18,7 +18,7 @@ from cv_core.i18n import N_, _, ngettext
 from ui.mask_studio import studio_flash, studio_key
 
 OVERLAP = {"refuse": N_("Refuse the picture"), "later_in_front": N_("The later annotation in front")}
-ENCODINGS = {"rle": N_("RLE (exact)"), "polygon": N_("Polygons (outlines)")}
+ENCODINGS = {"rle": N_("RLE (exact)"), "polygon": N_("Outlines as polygons")}
 PICTURE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 
 
@@ -81,6 +81,9 @@ def coco_import(store: UserMaskStore) -> None:
     st.markdown(_("**Import** a set you annotated elsewhere: a zip holding the pictures and one COCO instances "
                   "JSON (CVAT, Label Studio, COCO itself), or the pictures and the JSON file together. Each "
                   "picture is saved with its class mask and its instance map."))
+    # The uploader appears on demand: the page's picture uploader stays the only one otherwise.
+    if not st.toggle(_("Import a COCO set"), key=_key("open")):
+        return
     st.file_uploader(_("COCO zip, or pictures and a COCO JSON"), type=["zip", "json", *PICTURE_TYPES],
                      accept_multiple_files=True, key=_key("files"),
                      help=_("The JSON's file names are looked up beside it, in an images/ folder, or by name."))
@@ -129,8 +132,10 @@ def coco_export(store: UserMaskStore, info: dict) -> None:
     st.markdown(_("**Export** {name} as a zip: its pictures and an instances JSON that COCO tools and "
                   "pycocotools read (one annotation per object; a mask saved without objects gives one per "
                   "connected region).").format(name=info["name"]))
-    encoding = st.segmented_control(_("Masks as"), list(ENCODINGS), format_func=lambda k: _(ENCODINGS[k]),
-                                    default="rle", key=_key("encoding"), bind="query-params", required=True) or "rle"
+    encoding = st.selectbox(_("Masks as"), list(ENCODINGS), format_func=lambda k: _(ENCODINGS[k]),
+                            key=_key("encoding"), bind="query-params",
+                            help=_("RLE keeps every pixel (imports back exactly); polygons are outlines that "
+                                   "other tools draw, without holes.")) or "rle"
     try:
         data = _export(str(store.root), info["name"], encoding, _version(store, info))
     except (DatasetError, OSError) as exc:

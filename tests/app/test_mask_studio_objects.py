@@ -149,6 +149,7 @@ def _coco_zip(overlapping: bool = False) -> bytes:
 
 def test_import_a_coco_zip_then_download_it(data_root, store):
     at = reopen({})
+    at.toggle(key="mask_studio_coco_open").set_value(True).run()
     at.file_uploader(key="mask_studio_coco_files").set_value([("set.zip", _coco_zip(), "application/zip")]).run()
     at.text_input(key="mask_studio_coco_target").input("cats").run()
     at.button(key="mask_studio_coco_import").click().run()
@@ -163,6 +164,7 @@ def test_import_a_coco_zip_then_download_it(data_root, store):
 
 def test_overlapping_coco_objects_are_refused_then_resolved(data_root, store):
     at = reopen({})
+    at.toggle(key="mask_studio_coco_open").set_value(True).run()
     at.file_uploader(key="mask_studio_coco_files").set_value(
         [("set.zip", _coco_zip(overlapping=True), "application/zip")]).run()
     at.text_input(key="mask_studio_coco_target").input("cats").run()
@@ -184,6 +186,7 @@ def test_pictures_and_a_json_without_the_pictures_named_are_refused(data_root, s
     coco = {"images": [{"id": 1, "file_name": "missing.png", "width": 30, "height": 20}],
             "categories": [{"id": 1, "name": "cat"}], "annotations": []}
     at = reopen({})
+    at.toggle(key="mask_studio_coco_open").set_value(True).run()
     at.file_uploader(key="mask_studio_coco_files").set_value([
         ("coco.json", json.dumps(coco).encode(), "application/json"),
         ("other.png", png(np.zeros((20, 30, 3), np.uint8)), "image/png")]).run()
