@@ -60,7 +60,7 @@ def _user_dataset_stamp(name: str, root: str | None) -> tuple:
     """
     folder = Path(UserMaskStore(root).root) / name[len(USER_PREFIX):]
     stamp = []
-    for path in (folder, folder / "masks", folder / "images"):
+    for path in (folder, folder / "masks", folder / "images", folder / "instances"):
         try:
             stamp.append(os.stat(path).st_mtime_ns)
         except (OSError, ValueError):

@@ -116,3 +116,23 @@ def test_datasets_page_restores_its_choices_from_the_url(store):
     validation = split_items(store.list_items("my_pets"))["validation"]
     captions = [img.proto.imgs[0].caption for img in at.get("image")]
     assert sorted(c.split(" · ")[1] for c in captions if " · " in c) == sorted(f"{i}.png" for i in validation)
+
+
+def test_load_dataset_follows_instance_maps_saved_after_it_was_opened(store):
+    """An instance map beside a mask (painted with "New object", imported from COCO, or dropped in
+    by another tool) makes the dataset one with instances, and the cached dataset follows it."""
+    from PIL import Image
+
+    from ui.data import load_dataset
+
+    root = str(store.root)
+    assert not load_dataset("user:my_pets", root).has_instances
+    _, mask = store.load_item("my_pets", "0001")
+    folder = store.root / "my_pets" / "instances"
+    folder.mkdir()
+    Image.fromarray((mask > 0).astype(np.uint8) * 5).save(folder / "0001.png")  # id 5: ids may skip numbers
+    opened = load_dataset("user:my_pets", root)
+    assert opened.has_instances
+    split = next(s for s in ("train", "validation", "test") if "0001" in opened.items[s])
+    sample = opened.sample(split, opened.items[split].index("0001"))
+    assert set(np.unique(sample.instances).tolist()) == {0, 1} and len(sample.boxes) == 1
