@@ -126,10 +126,10 @@ def test_load_dataset_follows_instance_maps_saved_after_it_was_opened(store):
     from ui.data import load_dataset
 
     root = str(store.root)
+    folder = store.root / "my_pets" / "instances"
+    folder.mkdir()  # (an empty folder: no instances yet)
     assert not load_dataset("user:my_pets", root).has_instances
     _, mask = store.load_item("my_pets", "0001")
-    folder = store.root / "my_pets" / "instances"
-    folder.mkdir()
     Image.fromarray((mask > 0).astype(np.uint8) * 5).save(folder / "0001.png")  # id 5: ids may skip numbers
     opened = load_dataset("user:my_pets", root)
     assert opened.has_instances
