@@ -389,4 +389,18 @@ def test_paint_two_touching_objects_of_one_class_with_new_object_and_save(page, 
     second = _box_cells(mask.shape, 48, 30, 76, 60)
     assert np.array_equal(mask == 2, first | second) and set(np.unique(mask).tolist()) == {0, 2}
     assert np.array_equal(instances == 1, first) and np.array_equal(instances == 2, second)
+    # The dataset downloads as COCO: one annotation per object, category = the class (square, 2).
+    page.get_by_text("Import a COCO set").click()
+    wait_idle(page)
+    expect(page.get_by_role("button", name="Download COCO zip")).to_be_visible(timeout=WAIT)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download COCO zip").click()
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(download.value.path()) as archive:
+        coco = json.loads(archive.read("e2e_objects/annotations/instances_e2e_objects.json"))
+    assert sorted(a["area"] for a in coco["annotations"]) == [int(first.sum()), int(second.sum())]
+    assert {a["category_id"] for a in coco["annotations"]} == {2}
+    screenshot(page, "mask_studio_coco_panel")
     expect(page.get_by_test_id("stException")).to_have_count(0, timeout=WAIT)
