@@ -153,3 +153,57 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for translation without translating it now (constants, tables, labels)."""
     return message
+
+
+def _read(message: str, fields: dict) -> str:
+    """``message`` translated and filled in; the English when the translation's fields are broken."""
+    translated = _(message)
+    if not fields:  # a plain sentence (or one already formatted): no braces are read
+        return translated
+    for text in (translated, message):
+        try:
+            return text.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            continue
+    return message
+
+
+class LazyText(str):
+    """A sentence for people that cv_core keeps (a dataset's description): English as a ``str``, read
+    in the reader's language by ``str(text)`` (what ``st.markdown`` and f-strings do).
+
+    ``LazyText(N_("Images from {folder}, one class per sub-folder."), folder=root)``
+    """
+
+    def __new__(cls, message: str, fields: dict | None = None, /, **more):
+        fields = {**(fields or {}), **more}
+        text = super().__new__(cls, message.format(**fields) if fields else message)
+        text.message, text.fields = message, fields
+        return text
+
+    def __str__(self) -> str:
+        return _read(self.message, self.fields)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __reduce__(self):
+        return (LazyText, (self.message, self.fields))
+
+
+class TranslatedError(Exception):
+    """An error a person reads, translated when it is shown rather than when it is raised.
+
+    ``raise ImageInputError(N_("This file looks damaged ({detail})."), detail=exc)``: ``str(error)``
+    gives the message in the language of whoever reads it, so an error raised (or cached, or pickled)
+    in one session reads right in another. Subclass it together with the usual base
+    (``class ImageInputError(TranslatedError, ValueError)``).
+    """
+
+    def __init__(self, message: str, fields: dict | None = None, /, **more):
+        fields = {**(fields or {}), **more}
+        super().__init__(message, fields)
+        self.message, self.fields = message, fields
+
+    def __str__(self) -> str:
+        return _read(self.message, self.fields)

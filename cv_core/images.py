@@ -21,6 +21,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from cv_core.i18n import N_, TranslatedError
+
 __all__ = [
     "ALLOWED_FORMATS",
     "MAX_DECLARED_PIXELS",
@@ -49,17 +51,15 @@ BACKGROUND = (255, 255, 255)
 _FRIENDLY_FORMATS = "PNG, JPEG, WebP, BMP or GIF"
 
 
-class ImageInputError(ValueError):
-    """An image could not be used; the message says why in plain words."""
+class ImageInputError(TranslatedError, ValueError):
+    """An image could not be used; the message says why in plain words (in the reader's language when shown)."""
 
 
 def _open(data: bytes) -> Image.Image:
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ImageInputError(
-            f"Expected the image file's bytes. Received: {type(data).__name__}."
-        )
+        raise ImageInputError(N_("Expected the image file's bytes. Received: {kind}."), kind=type(data).__name__)
     if len(data) == 0:
-        raise ImageInputError("The file is empty: there is no picture in it.")
+        raise ImageInputError(N_("The file is empty: there is no picture in it."))
     try:
         with warnings.catch_warnings():
             # Our own header check (below) decides what is too large; Pillow's warning
@@ -67,34 +67,27 @@ def _open(data: bytes) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(bytes(data)), formats=ALLOWED_FORMATS)
     except Image.UnidentifiedImageError:
-        raise ImageInputError(
-            f"This file is not a picture the lab can read. Please use a {_FRIENDLY_FORMATS} image."
-        ) from None
+        raise ImageInputError(N_("This file is not a picture the lab can read. Please use a {formats} image."),
+                              formats=_FRIENDLY_FORMATS) from None
     except Image.DecompressionBombError:
-        raise ImageInputError(
-            "This image declares an enormous size and was refused for safety."
-        ) from None
+        raise ImageInputError(N_("This image declares an enormous size and was refused for safety.")) from None
     except Exception as exc:  # any parser failure is the file's fault, not ours
-        raise ImageInputError(f"This file looks damaged and could not be read ({exc}).") from None
+        raise ImageInputError(N_("This file looks damaged and could not be read ({detail})."), detail=str(exc)) from None
     return image
 
 
 def _check_header(image: Image.Image) -> None:
     if image.format not in ALLOWED_FORMATS:
-        raise ImageInputError(
-            f"{image.format or 'This'} images are not supported. Please use a {_FRIENDLY_FORMATS} image."
-        )
+        raise ImageInputError(N_("{kind} images are not supported. Please use a {formats} image."),
+                              kind=image.format or "?", formats=_FRIENDLY_FORMATS)
     width, height = image.size
     if width * height > MAX_DECLARED_PIXELS or max(width, height) > 65_000:
-        raise ImageInputError(
-            f"This image declares a size of {width} x {height} pixels, which is far larger than any "
-            "real photo; it was refused for safety (it may be a 'decompression bomb')."
-        )
+        raise ImageInputError(N_("This image declares a size of {width} x {height} pixels, which is far larger than any "
+                                 "real photo; it was refused for safety (it may be a 'decompression bomb')."),
+                              width=width, height=height)
     if min(width, height) < MIN_SIDE:
-        raise ImageInputError(
-            f"This image is only {width} x {height} pixels. Please use one at least "
-            f"{MIN_SIDE} x {MIN_SIDE} pixels."
-        )
+        raise ImageInputError(N_("This image is only {width} x {height} pixels. Please use one at least "
+                                 "{side} x {side} pixels."), width=width, height=height, side=MIN_SIDE)
 
 
 #: Integer grey modes that may hold 16-bit values (Pillow opens 16-bit PNG grey as I;16).
@@ -168,18 +161,15 @@ def decode_image(data: bytes) -> np.ndarray:
     except ImageInputError:
         raise
     except MemoryError:
-        raise ImageInputError("This image is too large to open on this machine.") from None
+        raise ImageInputError(N_("This image is too large to open on this machine.")) from None
     except Exception as exc:
-        raise ImageInputError(
-            f"This file looks damaged or incomplete and could not be decoded ({exc})."
-        ) from None
+        raise ImageInputError(N_("This file looks damaged or incomplete and could not be decoded ({detail})."),
+                              detail=str(exc)) from None
     finally:
         image.close()
     if min(array.shape[:2]) < MIN_SIDE:
-        raise ImageInputError(
-            f"This image is only {array.shape[1]} x {array.shape[0]} pixels. Please use one at "
-            f"least {MIN_SIDE} x {MIN_SIDE} pixels."
-        )
+        raise ImageInputError(N_("This image is only {width} x {height} pixels. Please use one at least "
+                                 "{side} x {side} pixels."), width=array.shape[1], height=array.shape[0], side=MIN_SIDE)
     return np.ascontiguousarray(array)
 
 
@@ -215,16 +205,14 @@ def decode_label_map(data: bytes) -> np.ndarray:
         _check_header(image)
         image.load()
         if image.mode not in ("L", "P"):
-            raise ImageInputError(
-                f"Expected a single-channel label map (mode L or P). Received mode {image.mode}."
-            )
+            raise ImageInputError(N_("Expected a single-channel label map (mode L or P). Received mode {mode}."),
+                                  mode=image.mode)
         return np.array(image, dtype=np.uint8)
     except ImageInputError:
         raise
     except Exception as exc:
-        raise ImageInputError(
-            f"This label map looks damaged and could not be decoded ({exc})."
-        ) from None
+        raise ImageInputError(N_("This label map looks damaged and could not be decoded ({detail})."),
+                              detail=str(exc)) from None
     finally:
         image.close()
 

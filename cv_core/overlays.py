@@ -91,6 +91,35 @@ def scale_boxes(boxes, factor: float) -> list[tuple[int, int, int, int, int]]:
             for c, x0, y0, x1, y1 in boxes]
 
 
+#: Fonts with Traditional Chinese glyphs (Debian's fonts-noto-cjk, which .ci/run installs), tried in order.
+CJK_FONT_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                  "/usr/share/fonts/opentype/noto/NotoSansCJK-Medium.ttc",
+                  "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc")
+
+
+@functools.lru_cache(maxsize=32)
+def _cjk_font(size: int):
+    for path in CJK_FONT_FILES:
+        for index in range(10):  # the collection's Traditional Chinese face ("Noto Sans CJK TC")
+            try:
+                font = ImageFont.truetype(path, size, index=index)
+            except OSError:
+                break
+            if "TC" in font.getname()[0]:
+                return font
+    return None
+
+
+def label_font(size: int, *texts: str):
+    """PIL's built-in font for Latin text; a CJK font (when installed) once any text needs one, so
+    Chinese class names are drawn rather than boxes."""
+    if any(ord(ch) > 0x2FFF for text in texts for ch in text):
+        font = _cjk_font(size)
+        if font is not None:
+            return font
+    return ImageFont.load_default(size=size)
+
+
 def draw_boxes(image: np.ndarray, boxes, class_names: list[str], palette: np.ndarray | None = None,
                width: int | None = None) -> np.ndarray:
     """Draw (class_index, x0, y0, x1, y1) boxes with class captions; returns a new (H, W, 3) uint8."""
@@ -98,7 +127,7 @@ def draw_boxes(image: np.ndarray, boxes, class_names: list[str], palette: np.nda
     draw = ImageDraw.Draw(canvas)
     palette = class_palette(len(class_names), background_first=False) if palette is None else palette
     width = width or max(1, round(min(image.shape[:2]) / 100))
-    font = ImageFont.load_default(size=max(10, min(image.shape[:2]) // 14))
+    font = label_font(max(10, min(image.shape[:2]) // 14), *class_names)
     for cls, x0, y0, x1, y1 in boxes:
         colour = tuple(int(c) for c in palette[int(cls) % len(palette)])
         draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=colour, width=width)
@@ -118,7 +147,7 @@ def mask_legend(names: list[str], palette: np.ndarray, width: int, skip: tuple[i
     Returns:
         (h, width, 3) uint8, to stack under a mask picture.
     """
-    font = ImageFont.load_default(size=14)
+    font = label_font(14, *names)
     entries = [(names[i], tuple(int(c) for c in palette[i])) for i in range(len(names)) if i not in skip]
     line_height, x, y = 22, 6, 4
     positions = []

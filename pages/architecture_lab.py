@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cv_core.i18n import N_, _
 from ui import install_streamlit_patches
 from ui.architecture import (
     REFERENCE_MODELS,
@@ -12,61 +13,75 @@ from ui.architecture import (
     show_comparison,
     show_gradient_demo,
 )
+from ui.i18n import tabs
+from ui.memory import remember, remembered
 from ui.run_panel import current_run, live_run_panel
 from ui.training import CONV_LABELS, class_count, show_flash, start_button, variant_form
 
 install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
-st.title("Architecture lab")
-st.caption("Build a variant of the book's mini-Xception — convolution type, batch-norm placement, residual "
-           "connections — see what it costs, train it in the background and watch it learn.")
+st.title(_("Architecture lab"))
+st.caption(_("Build a variant of the book's mini-Xception — convolution type, batch-norm placement, residual "
+             "connections — see what it costs, train it in the background and watch it learn."))
 show_flash()
 
 form, main = st.columns([1, 2.2], gap="large")
 with form:
-    st.subheader("Variant")
+    st.subheader(_("Variant"))
     spec = variant_form("architecture_lab")
 
 with main:
-    # The open tab is kept in the URL; only the open tab's content runs.
-    anatomy_tab, train_tab, residual_tab, batchnorm_tab = st.tabs(
-        ["Anatomy", "Train", "Residual connections", "Batch normalisation"],
-        key="architecture_lab_tab", bind="query-params")
+    # The open tab is kept in the URL (by its English name, in every language); only the open tab's content runs.
+    anatomy_tab, train_tab, residual_tab, batchnorm_tab = tabs(
+        [N_("Anatomy"), N_("Train"), N_("Residual connections"), N_("Batch normalisation")], key="architecture_lab_tab")
 
     if anatomy_tab.open:
         with anatomy_tab:
             classes, why = class_count(spec) if spec is not None else (None, None)
             if spec is None:
-                st.info("Fix the variant's settings on the left to see its anatomy.")
+                st.info(_("Fix the variant's settings on the left to see its anatomy."))
             elif classes is None:
-                st.info(f"The anatomy appears once the dataset is known. {why}", icon=":material/folder_open:")
+                st.info(_("The anatomy appears once the dataset is known. {reason}").format(reason=why),
+                        icon=":material/folder_open:")
             else:
                 this = describe_spec(spec, classes)
+                caption = (_("Exactly the model **Train** builds: {size} × {size} px input, {classes} classes ({dataset}), "
+                             "augmentation layers included (they have no weights), dropout {dropout}.")
+                           if spec.augmentation else
+                           _("Exactly the model **Train** builds: {size} × {size} px input, {classes} classes ({dataset}), "
+                             "dropout {dropout}."))
                 info = show_anatomy(
-                    this, title=f"{spec.variant}: feature maps shrink while filters grow",
-                    caption=f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px input, "
-                            f"{classes} classes ({spec.dataset}), "
-                            + ("augmentation layers included (they have no weights), " if spec.augmentation else "")
-                            + f"dropout {spec.dropout_rate:g}.")
+                    this, title=_("{model}: feature maps shrink while filters grow").format(model=spec.variant),
+                    caption=caption.format(size=spec.image_size, classes=classes, dataset=_(spec.dataset),
+                                           dropout=f"{spec.dropout_rate:g}"))
                 if info is not None:
-                    st.markdown("##### Compare with")
+                    st.markdown(_("##### Compare with"))
                     other_conv = "conv2d" if spec.conv_type == "separable" else "separable"
+                    # English names are the options (and the URL's value); the person reads them translated.
                     choices = {f"the same model with {CONV_LABELS[other_conv]}": other_conv,
                                **{k: k for k in REFERENCE_MODELS}}
                     if spec.model != "mini_xception":
                         choices = {k: v for k, v in choices.items() if v in REFERENCE_MODELS}
-                    choice = st.selectbox("Reference model", list(choices), key="architecture_lab_compare",
-                                          label_visibility="collapsed", bind="query-params")
+                    names = list(choices)
+                    start = remembered("architecture_lab_compare", "architecture_lab_compare", names, names[0])
+                    choice = st.selectbox(_("Reference model"), names, index=names.index(start),
+                                          key="architecture_lab_compare",
+                                          format_func=lambda name: name if name in REFERENCE_MODELS else
+                                          _("the same model with {conv}").format(conv=CONV_LABELS[choices[name]]),
+                                          label_visibility="collapsed")
+                    remember("architecture_lab_compare", "architecture_lab_compare", choice)
                     if choices[choice] in REFERENCE_MODELS:
                         other, label = describe_reference(choice), choice.split(" (")[0]
                         with st.container(border=True):
-                            st.markdown(f"**Anatomy of {label}** (built without weights: nothing is downloaded)")
-                            shown = show_anatomy(other, title=f"{label}: feature maps shrink while filters grow")
+                            st.markdown(_("**Anatomy of {model}** (built without weights: nothing is downloaded)").format(
+                                model=label))
+                            shown = show_anatomy(other, title=_("{model}: feature maps shrink while filters grow").format(
+                                model=label))
                     else:
                         other = describe_spec(spec.replace(conv_type=other_conv), classes)
                         label, shown = CONV_LABELS[other_conv], True
                     if shown:
-                        this_label = CONV_LABELS[spec.conv_type] if spec.model == "mini_xception" else "this model"
+                        this_label = CONV_LABELS[spec.conv_type] if spec.model == "mini_xception" else _("this model")
                         show_comparison(other, this, labels=(label, this_label))
 
     if train_tab.open:
@@ -75,10 +90,11 @@ with main:
                 start_button(spec, "architecture_lab")
             run_dir = current_run("architecture_lab", task="classification")
             if run_dir is None:
-                st.info("No runs yet. Press **Train** to start one; its curves appear here as it learns.")
+                st.info(_("No runs yet. Press **Train** to start one; its curves appear here as it learns."))
             else:
                 if run_dir.is_dir():  # (a run deleted elsewhere has nothing left to compare)
-                    st.page_link("pages/compare_runs.py", label="Compare this run with others", icon=":material/compare:")
+                    st.page_link("pages/compare_runs.py", label=_("Compare this run with others"),
+                                 icon=":material/compare:")
                 live_run_panel(run_dir, "architecture_lab")
 
     if residual_tab.open:

@@ -20,7 +20,8 @@ def install_streamlit_patches() -> None:
     Reruns keep the Keras session, and a deep link opened first on a fresh server runs
     ``app.py`` (the router) rather than its page alone: when that is what just happened, this
     reruns the script at once. Calling it again is harmless. A patch whose private Streamlit name
-    moved is left out with a warning in the server log; the app keeps running.
+    moved is left out with a warning in the server log; the app keeps running. It also settles the
+    page's language (:func:`ui.i18n.install_language`).
     """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -29,7 +30,12 @@ def install_streamlit_patches() -> None:
     global _LEFT_LEGACY_PAGES_MODE
 
     _streamlit_patches.install()
-    if _LEFT_LEGACY_PAGES_MODE or get_script_run_ctx(suppress_warning=True) is None:
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return
+    from ui.i18n import install_language
+
+    install_language()  # before any words, in app.py and in a page run alone (a deep link, AppTest)
+    if _LEFT_LEGACY_PAGES_MODE:
         return
     _LEFT_LEGACY_PAGES_MODE = True
     if _streamlit_patches.leave_legacy_pages_mode():

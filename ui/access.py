@@ -14,6 +14,8 @@ import secrets
 
 import streamlit as st
 
+from cv_core.i18n import _
+
 from cv_core.serving import AccessError, ServingPolicy
 
 __all__ = ["AccessError", "browser_id", "is_operator", "listens_beyond_this_machine", "may_manage", "policy",
@@ -89,19 +91,19 @@ def operator_box() -> None:
     if not current.class_mode:
         return
     if is_operator():
-        st.caption(":material/shield_person: You are the operator: you may manage every run.")
-        if st.button("Stop being the operator", key="access_operator_leave"):
+        st.caption(_(":material/shield_person: You are the operator: you may manage every run."))
+        if st.button(_("Stop being the operator"), key="access_operator_leave"):
             st.session_state["access_operator"] = False
             st.rerun()
         return
-    with st.expander("Operator", icon=":material/shield_person:"):
+    with st.expander(_("Operator"), icon=":material/shield_person:", key="access_operator_box"):
         if not current.operator_token:
-            st.caption("No operator token was set when the server started, so nobody can manage others' runs.")
+            st.caption(_("No operator token was set when the server started, so nobody can manage others' runs."))
             return
-        st.text_input("Operator token", type="password", key="access_operator_token", max_chars=200,
+        st.text_input(_("Operator token"), type="password", key="access_operator_token", max_chars=200,
                       on_change=_check_token)
         if st.session_state.get("access_operator_refused"):
-            st.error("That is not the operator token.", icon=":material/key_off:")
+            st.error(_("That is not the operator token."), icon=":material/key_off:")
 
 
 def _check_token() -> None:

@@ -20,26 +20,29 @@ from cv_core.datasets import (
     resize_image,
     resize_mask,
 )
+from cv_core.i18n import N_, LazyText, _, use_language
 from cv_core.overlays import class_palette, draw_boxes, mask_legend, overlay_mask, scale_boxes, upscale
+from ui.i18n import widget_key
 
+#: Names for people (marked here, translated where shown: ``dataset_label``).
 DATASET_LABELS = {
-    "shapes": "Shapes (built in)",
-    "image_folder": "Image folder (your own)",
-    "cats_vs_dogs": "Cats vs dogs (local copy)",
-    "oxford_pets": "Oxford-IIIT Pets (local copy)",
-    "people": "People (built in)",
-    "landmarks": "Face landmarks (built in)",
-    "coco_keypoints": "COCO keypoints folder (your own)",
+    "shapes": N_("Shapes (built in)"),
+    "image_folder": N_("Image folder (your own)"),
+    "cats_vs_dogs": N_("Cats vs dogs (local copy)"),
+    "oxford_pets": N_("Oxford-IIIT Pets (local copy)"),
+    "people": N_("People (built in)"),
+    "landmarks": N_("Face landmarks (built in)"),
+    "coco_keypoints": N_("COCO keypoints folder (your own)"),
 }
 #: Longest side of a sample picture sent to the browser.
 GRID_SIDE = 384
 #: Longest folder path a person may type.
 MAX_PATH_CHARS = 300
-FOLDER_HINTS = {
-    "image_folder": "A folder with one sub-folder of images per class, e.g. data/flowers (roses/, tulips/, …)",
-    "cats_vs_dogs": "Kaggle's train/ folder (cat.0.jpg …) or Microsoft's PetImages/ folder",
-    "oxford_pets": "A folder holding images/ and annotations/trimaps/",
-    "coco_keypoints": "A folder of pictures (or images/) with one COCO keypoint file (*.json)",
+FOLDER_HINTS = {  # marked here, shown with _()
+    "image_folder": N_("A folder with one sub-folder of images per class, e.g. data/flowers (roses/, tulips/, …)"),
+    "cats_vs_dogs": N_("Kaggle's train/ folder (cat.0.jpg …) or Microsoft's PetImages/ folder"),
+    "oxford_pets": N_("A folder holding images/ and annotations/trimaps/"),
+    "coco_keypoints": N_("A folder of pictures (or images/) with one COCO keypoint file (*.json)"),
 }
 
 
@@ -72,7 +75,7 @@ def _user_dataset_stamp(name: str, root: str | None) -> tuple:
     return tuple(stamp)
 
 
-@st.cache_resource(max_entries=8, show_spinner="Opening the dataset…")
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _open_cached(name: str, root: str | None, options: tuple, stamp) -> Dataset:
     return open_dataset(name, root, **dict(options))
 
@@ -88,7 +91,8 @@ def dataset_stamp(name: str, root: str | None = None):
 
 def load_dataset(name: str, root: str | None = None, **options) -> Dataset:
     """Open a dataset once per (name, folder, options, change of its files) for every session."""
-    return _open_cached(name, root or None, tuple(sorted(options.items())), dataset_stamp(name, root or None))
+    with st.spinner(_("Opening the dataset…"), show_time=False):
+        return _open_cached(name, root or None, tuple(sorted(options.items())), dataset_stamp(name, root or None))
 
 
 def folder_problem(name: str, root: str, **options) -> str | None:
@@ -98,20 +102,21 @@ def folder_problem(name: str, root: str, **options) -> str | None:
     except DatasetError as exc:
         return str(exc)
     except OSError as exc:  # a name too long for the file system, a folder we may not read...
-        return f"That folder cannot be read: {exc.strerror or exc}. Check the path and try again."
+        return _("That folder cannot be read: {reason}. Check the path and try again.").format(
+            reason=exc.strerror or exc)
     return None
 
 
 def user_dataset_label(name: str) -> str:
     """How a user mask dataset (``user:<name>``) is named in pickers."""
-    return f"{name} · your masks"
+    return _("{name} · your masks").format(name=name)
 
 
 def dataset_label(name: str) -> str:
     """A dataset's name for people: the registry's label, or a user mask dataset's."""
     if name.startswith(USER_PREFIX):
         return user_dataset_label(name[len(USER_PREFIX):])
-    return DATASET_LABELS.get(name, name)
+    return _(DATASET_LABELS[name]) if name in DATASET_LABELS else name
 
 
 def user_dataset_names(store: UserMaskStore | None = None) -> list[str]:
@@ -135,30 +140,35 @@ def dataset_picker(prefix: str, segmentation_only: bool = False, user_datasets: 
     store = UserMaskStore()
     if user_datasets:
         names += user_dataset_names(store)
-    helps = [f"**{DATASET_LABELS[n]}**: {DATASETS[n][2]}" for n in names if n in DATASETS]
+    helps = [f"**{_(DATASET_LABELS[n])}**: {_(DATASETS[n][2])}" for n in names if n in DATASETS]
     if user_datasets:
-        helps.append(f"**Your masks**: the datasets you made in the Mask studio, stored in {store.root}.")
-    name = st.selectbox("Dataset", names, format_func=dataset_label, key=f"{prefix}_dataset", bind=url,
+        helps.append(_("**Your masks**: the datasets you made in the Mask studio, stored in {folder}.")
+                     .format(folder=store.root))
+    key = widget_key(f"{prefix}_dataset") if url else f"{prefix}_dataset"  # its labels are translated
+    name = st.selectbox(_("Dataset"), names, format_func=dataset_label, key=key, bind=url,
                         help="\n\n".join(helps))
     if name.startswith(USER_PREFIX):
         try:
             return load_dataset(name, str(store.root))
         except DatasetError as exc:
-            st.info(f"{exc} Open it in the Mask studio to draw and save masks.", icon=":material/draw:")
+            st.info(_("{reason} Open it in the Mask studio to draw and save masks.").format(reason=exc),
+                    icon=":material/draw:")
         except OSError as exc:
-            st.error(f"The dataset {name} cannot be read: {exc.strerror or exc}.", icon=":material/folder_off:")
+            st.error(_("The dataset {name} cannot be read: {reason}.").format(name=name, reason=exc.strerror or exc),
+                     icon=":material/folder_off:")
         return None
     if name == "shapes":
         cols = st.columns(2)
-        seed = cols[0].number_input("Seed", 0, 10_000, 0, key=f"{prefix}_seed", bind=url,
-                                    help="Every seed draws a different, reproducible set of pictures.")
-        size = cols[1].select_slider("Picture size (px)", [32, 48, 64, 96, 128, 160], 96, key=f"{prefix}_size",
+        seed = cols[0].number_input(_("Seed"), 0, 10_000, 0, key=f"{prefix}_seed", bind=url,
+                                    help=_("Every seed draws a different, reproducible set of pictures."))
+        size = cols[1].select_slider(_("Picture size (px)"), [32, 48, 64, 96, 128, 160], 96, key=f"{prefix}_size",
                                      bind=url)
         return load_dataset("shapes", seed=int(seed), image_size=int(size))
-    root = st.text_input("Folder", key=f"{prefix}_root", placeholder=FOLDER_HINTS[name], bind=url,
-                         help=FOLDER_HINTS[name], max_chars=MAX_PATH_CHARS).strip()
+    hint = _(FOLDER_HINTS[name])
+    root = st.text_input(_("Folder"), key=f"{prefix}_root", placeholder=hint, bind=url,
+                         help=hint, max_chars=MAX_PATH_CHARS).strip()
     if not root:
-        st.info(f"Type the path of the folder on this machine. {FOLDER_HINTS[name]}.", icon=":material/folder_open:")
+        st.info(_("Type the path of the folder on this machine. {hint}.").format(hint=hint), icon=":material/folder_open:")
         return None
     from ui.access import AccessError, is_operator, policy
 
@@ -176,8 +186,15 @@ def dataset_picker(prefix: str, segmentation_only: bool = False, user_datasets: 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def sample_pictures(_dataset: Dataset, dataset_key: str, split: str, count: int, start: int,
-                    show_mask: bool, opacity: float, show_boxes: bool) -> list[tuple[np.ndarray, str]]:
-    """Pictures (with masks/boxes drawn as asked) and captions for a grid of samples."""
+                    show_mask: bool, opacity: float, show_boxes: bool,
+                    language: str = "en") -> list[tuple[np.ndarray, str]]:
+    """Pictures (with masks/boxes drawn as asked) and captions for a grid of samples.
+
+    Box captions are drawn in ``language`` (part of the cache key); the captions under the pictures
+    are :class:`~cv_core.i18n.LazyText`, read in the reader's language when shown.
+    """
+    with use_language(language):
+        box_names = [_(name) for name in _dataset.class_names]
     out = []
     mask_names = _dataset.mask_class_names or []
     palette = mask_palette(_dataset) if mask_names else None
@@ -195,8 +212,9 @@ def sample_pictures(_dataset: Dataset, dataset_key: str, split: str, count: int,
         picture = upscale(picture, 192)
         if show_boxes and sample.boxes:
             boxes = scale_boxes(sample.boxes, picture.shape[0] / height)
-            picture = draw_boxes(picture, boxes, _dataset.class_names)
-        out.append((picture, f"{_dataset.class_names[sample.label]} · {sample.source}"))
+            picture = draw_boxes(picture, boxes, box_names)
+        out.append((picture, LazyText("{label} · {source}", label=LazyText(_dataset.class_names[sample.label]),
+                                      source=sample.source)))
     return out
 
 
@@ -207,7 +225,8 @@ def mask_palette(dataset: Dataset) -> np.ndarray:
 
 def mask_legend_picture(dataset: Dataset, width: int = 640) -> np.ndarray:
     """A strip naming each coloured mask class of ``dataset``."""
-    return mask_legend(dataset.mask_class_names or [], mask_palette(dataset), width, skip=(dataset.mask_background,))
+    names = [_(name) for name in dataset.mask_class_names or []]  # in the reader's language
+    return mask_legend(names, mask_palette(dataset), width, skip=(dataset.mask_background,))
 
 
 def dataset_key(dataset: Dataset) -> str:
@@ -232,29 +251,36 @@ def oxford_download_panel(prefix: str) -> None:
     """An expander that downloads Oxford-IIIT Pets (about 800 MB) into a chosen folder, with progress."""
     from cv_core.datasets import download_oxford_pets
     from cv_core.download import DownloadError
+    from cv_core.formatting import format_number
 
     from ui.access import is_operator, policy
 
-    with st.expander("Don't have it yet? Download Oxford-IIIT Pets (about 800 MB)", icon=":material/download:"):
+    with st.expander(_("Don't have it yet? Download Oxford-IIIT Pets (about 800 MB)"), icon=":material/download:",
+                     key=f"{prefix}_download_box"):
         if policy().class_mode and not is_operator():
-            st.caption("This lab serves a class: only its operator can download datasets.")
+            st.caption(_("This lab serves a class: only its operator can download datasets."))
             return
-        target = st.text_input("Download into this folder", value="data/oxford_pets", key=f"{prefix}_download_root",
+        target = st.text_input(_("Download into this folder"), value="data/oxford_pets", key=f"{prefix}_download_root",
                                max_chars=MAX_PATH_CHARS).strip()
-        if st.button("Download and unpack", key=f"{prefix}_download", disabled=not target):
-            bar = st.progress(0.0, text="Connecting…")
+        if st.button(_("Download and unpack"), key=f"{prefix}_download", disabled=not target):
+            bar = st.progress(0.0, text=_("Connecting…"))
 
             def report(name, progress):
                 fraction = progress.fraction or 0.0
-                bar.progress(fraction, text=f"{name}: {progress.done / 1e6:,.1f} MB"
-                             + (f" of {progress.total / 1e6:,.1f} MB" if progress.total else ""))
+                done = format_number(progress.done / 1e6, decimals=1)
+                text = (_("{file}: {done} of {total} MB").format(file=name, done=done,
+                                                                 total=format_number(progress.total / 1e6, decimals=1))
+                        if progress.total else _("{file}: {done} MB").format(file=name, done=done))
+                bar.progress(fraction, text=text)
 
             try:
                 download_oxford_pets(target, progress=report)
             except DownloadError as exc:
                 st.error(str(exc), icon=":material/cloud_off:")
             except OSError as exc:
-                st.error(f"Cannot write into {target!r}: {exc.strerror or exc}.", icon=":material/folder_off:")
+                st.error(_("Cannot write into {folder}: {reason}.").format(folder=repr(target), reason=exc.strerror or exc),
+                         icon=":material/folder_off:")
             else:
-                bar.progress(1.0, text="Done")
-                st.success(f"Oxford-IIIT Pets is ready in {target}. Type that folder above to open it.")
+                bar.progress(1.0, text=_("Done"))
+                st.success(_("Oxford-IIIT Pets is ready in {folder}. Type that folder above to open it.").format(
+                    folder=target))

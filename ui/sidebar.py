@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cv_core.i18n import _
 from cv_core.runs import default_runs_root, reconcile_runs
 from ui.access import is_operator, listens_beyond_this_machine, operator_box, policy
+from ui.i18n import language_switch
 
 #: Seconds between looks at the runs folder: often while runs are active, rarely otherwise
 #: (a run started from another tab, or the command line, still shows up within this).
@@ -28,7 +30,7 @@ def _background_jobs(root: str) -> None:
     def jobs() -> None:
         lines = active_runs_summary(root)
         if lines:
-            st.markdown("**Training in the background**")
+            st.markdown(_("**Training in the background**"))
             for line in lines:
                 st.caption(":material/directions_run: " + line)
         if bool(lines) != busy:
@@ -42,18 +44,19 @@ def render_sidebar() -> None:
     root = str(default_runs_root())
     _reconcile_at_startup(root)
     with st.sidebar:
+        language_switch()
         _background_jobs(root)
         if policy().class_mode:
-            st.caption(":material/school: Serving a class: you can manage the runs you started.")
+            st.caption(_(":material/school: Serving a class: you can manage the runs you started."))
             operator_box()
         elif listens_beyond_this_machine():
-            st.warning("This lab is reachable from other machines but not in class mode: anyone who can reach it "
-                       "can start, cancel and delete runs. See the README's *Serving a class*.",
+            st.warning(_("This lab is reachable from other machines but not in class mode: anyone who can reach it "
+                         "can start, cancel and delete runs. See the README's *Serving a class*."),
                        icon=":material/public:")
-        st.caption(
+        st.caption(_(
             "Convnet Lab follows chapter 9 of *Deep Learning with Python*: image classification, "
-            "segmentation and detection; residual connections, batch normalisation and separable "
-            "convolutions; and what convnets learn."
-        )
+            "image segmentation and object detection; residual connections, batch normalisation and "
+            "depthwise separable convolutions; and what convnets learn."
+        ))
         if not policy().class_mode or is_operator():
-            st.caption(f"Runs are stored in `{root}`.")
+            st.caption(_("Runs are stored in `{folder}`.").format(folder=root))

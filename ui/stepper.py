@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cv_core.i18n import N_, _
+
 from ui.memory import remember, remembered
 
 
-def stepper(key: str, options: list[str], param: str | None = None, label: str = "Layer",
+def stepper(key: str, options: list[str], param: str | None = None, label: str = N_("Layer"),
             default: str | None = None) -> int:
     """Previous and Next buttons around a slider over ``options``; returns the chosen index.
 
@@ -29,12 +31,14 @@ def stepper(key: str, options: list[str], param: str | None = None, label: str =
         st.session_state.pop(widget, None)
 
     cols = st.columns([2.1, 5.5, 2.1], vertical_alignment="bottom")
-    cols[0].button("Previous", key=f"{key}_previous", icon=":material/chevron_left:", on_click=shift, args=(-1,),
+    label = _(label)
+    cols[0].button(_("Previous"), key=f"{key}_previous", icon=":material/chevron_left:", on_click=shift, args=(-1,),
                    disabled=position == 0, width="stretch")
     value = cols[1].select_slider(label, options, value=start, key=widget,
-                                  help=f"{len(options)} in all; Previous and Next step one at a time.")
-    cols[2].button("Next", key=f"{key}_next", icon=":material/chevron_right:", on_click=shift, args=(1,),
+                                  help=_("{n} in all; Previous and Next step one at a time.").format(n=len(options)))
+    cols[2].button(_("Next"), key=f"{key}_next", icon=":material/chevron_right:", on_click=shift, args=(1,),
                    disabled=position == len(options) - 1, width="stretch")
     remember(widget, param, value, shared=key)
-    st.caption(f"{label} {options.index(value) + 1} of {len(options)}")
+    st.caption(_("{label} {position} of {count}").format(label=label, position=options.index(value) + 1,
+                                                          count=len(options)))
     return options.index(value)

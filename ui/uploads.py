@@ -19,10 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from cv_core.i18n import N_, _
+
 from cv_core.images import ImageInputError, decode_image
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
-UPLOAD_HELP = "PNG, JPEG, WebP, BMP or GIF, up to 20 MB."
+UPLOAD_HELP = N_("PNG, JPEG, WebP, BMP or GIF, up to 20 MB.")
 #: Longest side of the picture the interpretation pages keep: their models take 224–299 px
 #: and their pages show at most 640 px, so a bigger copy would only cost memory.
 KEPT_SIDE = 1024
@@ -38,13 +40,13 @@ class KeptUpload:
         file_id: the upload's id (new for every upload).
         name: the file's name, only ever shown.
         photo: (H, W, 3) uint8 with H, W <= :data:`KEPT_SIDE`, or None when the file was refused.
-        error: why the file could not be used, in plain words, or None.
+        error: why the file could not be used (``str(error)`` reads it in the reader's language), or None.
     """
 
     file_id: str
     name: str
     photo: np.ndarray | None
-    error: str | None = None
+    error: ImageInputError | None = None
 
 
 #: Pictures declaring more pixels than this are decoded, then the freed memory handed back (see
@@ -98,12 +100,13 @@ def decode_upload(data: bytes, side: int | None = None) -> np.ndarray:
 
 
 @st.cache_data(max_entries=4, ttl=900, show_spinner=False)
-def _decode(file_id: str, _data: bytes) -> tuple[np.ndarray | None, str | None]:
-    """(picture, None) or (None, reason); keyed by the upload's id, so a refusal is cached too."""
+def _decode(file_id: str, _data: bytes) -> tuple[np.ndarray | None, ImageInputError | None]:
+    """(picture, None) or (None, the refusal); keyed by the upload's id, so a refusal is cached too.
+    The refusal is kept as the error, read (``str``) when shown: in each reader's language."""
     try:
         return decode_upload(_data), None
     except ImageInputError as exc:
-        return None, str(exc)
+        return None, exc
 
 
 def image_upload(label: str, key: str, help: str | None = None) -> np.ndarray | None:
@@ -112,12 +115,13 @@ def image_upload(label: str, key: str, help: str | None = None) -> np.ndarray | 
     Bad files show a friendly error under the uploader and return None; the page goes on.
     The uploaded file's name is only ever shown, never used as a path.
     """
-    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=key, help=help or UPLOAD_HELP)
+    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=key, help=help or _(UPLOAD_HELP))
     if upload is None:
         return None
     picture, problem = _decode(upload.file_id, upload.getvalue())
-    if problem is not None:
-        st.error(f"**{upload.name}** could not be used. {problem}", icon=":material/broken_image:")
+    if problem is not None:  # read now, in the reader's language (the refusal itself is cached)
+        st.error(_("**{name}** could not be used. {reason}").format(name=upload.name, reason=problem),
+                 icon=":material/broken_image:")
         return None
     return picture
 
@@ -139,7 +143,7 @@ def _keep(upload, slot: str = KEPT_KEY) -> KeptUpload:
         photo = decode_upload(upload.getvalue(), KEPT_SIDE)
         kept = KeptUpload(upload.file_id, upload.name, photo)
     except ImageInputError as exc:
-        kept = KeptUpload(upload.file_id, upload.name, None, str(exc))
+        kept = KeptUpload(upload.file_id, upload.name, None, exc)  # read when shown: in the reader's language
     st.session_state[slot] = kept
     return kept
 
@@ -171,11 +175,11 @@ def shared_image_upload(label: str, key: str, slot: str = KEPT_KEY) -> KeptUploa
     """
     seen = f"_{key}_seen"
     alive = key in st.session_state  # the uploader was on screen in the last run
-    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=key, help=UPLOAD_HELP)
+    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=key, help=_(UPLOAD_HELP))
     kept = kept_upload(slot)
     if upload is not None:
         if kept is None or kept.file_id != upload.file_id:
-            with st.spinner("Reading the picture…"):
+            with st.spinner(_("Reading the picture…")):
                 kept = _keep(upload, slot)
     elif alive and st.session_state.get(seen) is not None:
         # This uploader held a file in the last run and the person cleared it.
@@ -186,12 +190,13 @@ def shared_image_upload(label: str, key: str, slot: str = KEPT_KEY) -> KeptUploa
     if kept is None:
         return None
     if kept.error is not None:
-        st.error(f"**{kept.name}** could not be used. {kept.error}", icon=":material/broken_image:")
+        st.error(_("**{name}** could not be used. {reason}").format(name=kept.name, reason=kept.error),
+                 icon=":material/broken_image:")
     if upload is None:
         cols = st.columns([3, 2], vertical_alignment="center")
-        cols[0].caption(f"Your picture **{kept.name}**, uploaded earlier this session, is still here.")
+        cols[0].caption(_("Your picture **{name}**, uploaded earlier this session, is still here.").format(name=kept.name))
         everywhere = slot == KEPT_KEY
-        cols[1].button("Remove", key=f"{key}_remove", icon=":material/delete:", on_click=forget_upload, args=(slot,),
-                       width="stretch", help="Forget this picture on every page." if everywhere else
-                       "Forget this picture.")
+        cols[1].button(_("Remove"), key=f"{key}_remove", icon=":material/delete:", on_click=forget_upload, args=(slot,),
+                       width="stretch", help=_("Forget this picture on every page.") if everywhere else
+                       _("Forget this picture."))
     return kept

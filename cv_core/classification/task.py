@@ -16,6 +16,7 @@ from cv_core.classification.models import (
     minimum_input_size,
     minimum_small_convnet_size,
 )
+from cv_core.i18n import N_
 from cv_core.pipeline import batches
 from cv_core.runs.spec import ARCHITECTURE_FIELDS, TrainSpec
 from cv_core.runs.tasks import Architecture, Task, image_class_count, image_class_names, register_task
@@ -70,14 +71,14 @@ TASK = register_task(Task(
     description="One label for the whole picture.",
     architectures={
         "mini_xception": Architecture(
-            name="mini_xception", label="Mini-Xception (chapter 9)", build=_build_mini_xception,
+            name="mini_xception", label=N_("Mini-Xception (chapter 9)"), build=_build_mini_xception,
             minimum_size=_mini_xception_minimum,
             options=("conv_type", "batchnorm", "residual", "augmentation", "dropout_rate"),
             continue_fields=_CLASSIFIER_CONTINUE, default_filters=(32, 64, 128, 256, 512),
             variant=_xception_variant, slug=_xception_slug,
         ),
         "small_convnet": Architecture(
-            name="small_convnet", label="Plain convnet (chapter 8)", build=_build_small_convnet,
+            name="small_convnet", label=N_("Plain convnet (chapter 8)"), build=_build_small_convnet,
             minimum_size=_small_convnet_minimum,
             options=("augmentation", "dropout_rate"), continue_fields=_CLASSIFIER_CONTINUE,
             default_filters=(32, 64, 128, 256, 256), variant=lambda spec: "small_convnet",
@@ -93,8 +94,8 @@ TASK = register_task(Task(
     mode="max",
     metric_label="accuracy",
     score_format=".1%",
-    curves=(("accuracy", "Accuracy"), ("loss", "Loss")),
+    curves=(("accuracy", N_("Accuracy")), ("loss", N_("Loss"))),
     test_metric="accuracy",
-    augmentation="Random flips, rotations and zooms, as in the book (layers of the model, active in training).",
-    filters_label="Filters (the stem's width, then one block each)",
+    augmentation=N_("Random flips, rotations and zooms, as in the book (layers of the model, active in training)."),
+    filters_label=N_("Filters (the stem's width, then one block each)"),
 ))

@@ -22,6 +22,7 @@ from cv_core.datasets.people import PeopleDataset, render_people
 from cv_core.datasets.shapes import SHAPE_CLASSES, ShapesDataset, render_shapes, showcase_sample
 from cv_core.datasets.user_keypoints import KEYPOINTS_PREFIX, UserKeypointDataset, UserKeypointStore
 from cv_core.datasets.user_masks import USER_PREFIX, UserMaskDataset, UserMaskStore
+from cv_core.i18n import N_
 
 __all__ = [
     "DATASETS", "KEYPOINT_DATASETS", "SPLITS", "Box", "CatsVsDogsDataset", "CocoKeypointDataset", "Dataset",
@@ -31,12 +32,12 @@ __all__ = [
     "UserKeypointStore", "UserMaskDataset", "UserMaskStore",
 ]
 
-#: Registry: name -> (class, needs a folder, one-line description for people).
+#: Registry: name -> (class, needs a folder, one-line description for people: marked, shown with ``_``).
 DATASETS = {
-    "shapes": (ShapesDataset, False, "Built-in synthetic shapes with labels, masks and boxes (no files)"),
-    "image_folder": (ImageFolderDataset, True, "Any folder with one sub-folder of images per class"),
-    "cats_vs_dogs": (CatsVsDogsDataset, True, "The book's cats vs dogs subset, from a local copy"),
-    "oxford_pets": (OxfordPetsDataset, True, "Oxford-IIIT Pets photos with trimap masks, from a local copy"),
+    "shapes": (ShapesDataset, False, N_("Built-in synthetic shapes with labels, masks and boxes (no files)")),
+    "image_folder": (ImageFolderDataset, True, N_("Any folder with one sub-folder of images per class")),
+    "cats_vs_dogs": (CatsVsDogsDataset, True, N_("The book's cats vs dogs subset, from a local copy")),
+    "oxford_pets": (OxfordPetsDataset, True, N_("Oxford-IIIT Pets photos with trimap masks, from a local copy")),
 }
 
 #: Keypoint datasets, same shape as ``DATASETS``. A separate table until the keypoint task and its

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from cv_core.datasets.base import SPLITS, Dataset, DatasetError, Sample
+from cv_core.i18n import N_, LazyText
 from cv_core.images import ALLOWED_FORMATS, ImageInputError, decode_image
 
 __all__ = ["CatsVsDogsDataset", "FileDataset", "ImageFolderDataset"]
@@ -155,7 +156,7 @@ class ImageFolderDataset(FileDataset):
                 f"No readable images were found in {str(root_path)!r}"
                 + (f" ({self.skipped} files could not be read)." if self.skipped else ".")
             )
-        self.description = f"Images from {root_path}, one class per sub-folder."
+        self.description = LazyText(N_("Images from {folder}, one class per sub-folder."), folder=str(root_path))
 
     @staticmethod
     def _split_dirs(root: Path) -> dict[str, Path]:
@@ -230,7 +231,7 @@ class CatsVsDogsDataset(FileDataset):
                 self.files[split] += [(p, label) for p in paths[start:stop]]
         if not all(self.files[s] for s in SPLITS):
             raise DatasetError(f"Too few readable cat and dog pictures in {str(root_path)!r} to make three splits.")
-        self.description = "The book's cats vs dogs subset: 2000 training, 1000 validation and 2000 test images."
+        self.description = LazyText(N_("The book's cats vs dogs subset: 2000 training, 1000 validation and 2000 test images."))
 
     @classmethod
     def _ranges(cls, n: int) -> dict[str, tuple[int, int]]:

@@ -17,6 +17,7 @@ import numpy as np
 from cv_core.datasets.base import SPLITS, Dataset, DatasetError, Sample
 from cv_core.datasets.folders import check_root
 from cv_core.download import DownloadProgress, download_file, extract_archive
+from cv_core.i18n import N_, LazyText
 from cv_core.images import ImageInputError, decode_image, decode_label_map
 
 __all__ = ["OXFORD_PETS_ARCHIVES", "OXFORD_PETS_URL", "OxfordPetsDataset", "download_oxford_pets", "mask_boxes"]
@@ -122,7 +123,7 @@ class OxfordPetsDataset(Dataset):
         n_val = n_test = round(len(pairs) * 0.125)
         chunks = {"validation": pairs[:n_val], "test": pairs[n_val:n_val + n_test], "train": pairs[n_val + n_test:]}
         self.files = {split: [(img, tri, self._label(img.stem, breeds)) for img, tri in chunks[split]] for split in SPLITS}
-        self.description = "Oxford-IIIT Pets: cat and dog photos with foreground / background / boundary trimaps."
+        self.description = LazyText(N_("Oxford-IIIT Pets: cat and dog photos with foreground / background / boundary trimaps."))
 
     def _with_head_boxes(self, root_path: Path, pairs: list) -> list:
         """Keep the photos that have a head box; count malformed and missing XML files."""

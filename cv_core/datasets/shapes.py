@@ -38,11 +38,14 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from cv_core.i18n import N_, LazyText
 from cv_core.datasets.base import Dataset, DatasetError, Sample
 
 __all__ = ["DIFFICULTIES", "SHAPE_CLASSES", "ShapesDataset", "draw_clutter", "render_shapes", "showcase_sample"]
 
 SHAPE_CLASSES = ["circle", "square", "triangle", "star", "cross"]
+# The class names as a person reads them: shown with cv_core.i18n._ (the names above stay the data's).
+_SHAPE_NAMES_SHOWN = (N_("circle"), N_("square"), N_("triangle"), N_("star"), N_("cross"), N_("background"))
 _SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 _SUPERSAMPLE = 4
 _MAX_DISTRACTOR_RATIO = 0.55
@@ -323,11 +326,11 @@ class ShapesDataset(Dataset):
         self.has_masks = True
         self.mask_class_names = ["background", *SHAPE_CLASSES]
         self.default_image_size = (image_size, image_size)
-        self.description = (
+        self.description = LazyText(N_(
             "Built-in synthetic pictures of circles, squares, triangles, stars and crosses on "
             "cluttered, textured backgrounds. The label is the largest shape (always in front); "
             "masks mark every visible shape; boxes surround each one. No files, no download."
-        )
+        ))
 
     def _count(self, split: str) -> int:
         return self.sizes[split]

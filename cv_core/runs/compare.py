@@ -146,12 +146,8 @@ _VALIDATION_ALLOWANCE = 1.1
 
 
 def format_seconds(seconds: float | None, unknown: str = "—") -> str:
-    """'45 s', '3 min 5 s', '2 h 10 min', or ``unknown`` for None."""
-    if seconds is None or not _finite(seconds):
-        return unknown
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    """'45 s', '3 min 5 s', '2 h 10 min' (in the reader's language: :func:`cv_core.formatting.format_duration`),
+    or ``unknown`` for None."""
+    from cv_core.formatting import format_duration
+
+    return format_duration(seconds, unknown=unknown)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from cv_core.i18n import N_
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 from cv_core.segmentation.data import MASKS, segmentation_dataset
@@ -65,13 +66,13 @@ TASK = register_task(Task(
     description="A class for every pixel.",
     architectures={
         "segmentation_model": Architecture(
-            name="segmentation_model", label="The book's model (strided convs, transposed convs)",
+            name="segmentation_model", label=N_("The book's model (strided convs, transposed convs)"),
             build=_build_segmentation_model,
             minimum_size=lambda spec: 2 ** len(spec.filters), size_multiple=lambda spec: 2 ** len(spec.filters),
             default_filters=(64, 128, 256), variant=lambda spec: "book's model", slug=lambda spec: "segbook",
         ),
         "unet": Architecture(
-            name="unet", label="U-Net (skip connections)", build=_build_unet,
+            name="unet", label=N_("U-Net (skip connections)"), build=_build_unet,
             minimum_size=lambda spec: 2 ** max(0, len(spec.filters) - 1),
             size_multiple=lambda spec: 2 ** max(0, len(spec.filters) - 1), options=("conv_type",),
             continue_fields=("filters", "conv_type"), default_filters=(16, 32, 64),
@@ -89,16 +90,16 @@ TASK = register_task(Task(
     mode="max",
     metric_label="mean IoU",
     score_format=".3f",
-    curves=(("mean_iou", "Mean IoU"), ("accuracy", "Pixel accuracy"), ("loss", "Loss")),
+    curves=(("mean_iou", N_("Mean IoU")), ("accuracy", N_("Pixel accuracy")), ("loss", N_("Loss"))),
     test_metric="mean_iou",
-    augmentation="Random flips and crops that move each picture and its mask together (in the data pipeline).",
-    filters_label="Filters (one level each: the map halves at every level, then grows back)",
+    augmentation=N_("Random flips and crops that move each picture and its mask together (in the data pipeline)."),
+    filters_label=N_("Filters (one level each: the map halves at every level, then grows back)"),
     seconds_per_scored_image=2e-4,  # the confusion matrix of one mask
     final_scores=_segmentation_scores,
     score_rows=_segmentation_score_rows,
     defaults={"model": "segmentation_model", "conv_type": "conv2d", "dropout_rate": 0.0},
-    preset_captions={"quick": "a U-Net on shapes at 48 px, minutes on a CPU: the recommended start",
-                     "book": "the book's model on Oxford pets at 200 px: meant for a GPU"},
+    preset_captions={"quick": N_("a U-Net on shapes at 48 px, minutes on a CPU: the recommended start"),
+                     "book": N_("the book's model on Oxford pets at 200 px: meant for a GPU")},
     presets={
         "tiny": {"filters": (8, 16)},
         "quick": {"model": "unet", "filters": (16, 32, 64), "epochs": 8,

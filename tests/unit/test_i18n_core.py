@@ -81,3 +81,30 @@ def test_po_is_read_without_a_compile_step_and_fuzzy_entries_are_left_out(tmp_pa
             assert i18n.ngettext("{n} picture", "{n} pictures", 5) == "{n} 張圖片"
     finally:
         i18n.translations.cache_clear()
+
+
+class Refused(i18n.TranslatedError, ValueError):
+    """A module-level error (pickle finds it by name, as with cv_core's)."""
+
+
+def test_translated_error_reads_in_the_language_it_is_shown_in_and_pickles(tmp_path, monkeypatch):
+    import pickle
+
+    folder = tmp_path / "zh_TW" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "messages.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Too small: {width} px."\nmsgstr "太小：{width} 像素。"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.translations.cache_clear()
+
+    try:
+        error = Refused(i18n.N_("Too small: {width} px."), width=12)
+        assert str(error) == "Too small: 12 px."
+        with i18n.use_language("zh-TW"):
+            assert str(error) == "太小：12 像素。"
+            assert str(pickle.loads(pickle.dumps(error))) == "太小：12 像素。"  # st.cache_data pickles
+        assert str(Refused("A {brace} in an already formatted message")) == "A {brace} in an already formatted message"
+        assert isinstance(error, ValueError)
+    finally:
+        i18n.translations.cache_clear()

@@ -1,0 +1,119 @@
+"""The lab in Traditional Chinese, in a real browser: every translated page opened with ?lang=zh-TW shows
+no English UI word outside the allow-list (locale/allowlist.txt), and the switch goes back to English.
+
+Pages are checked once their script is out of locale/pending.txt (pages still listed there are English
+by design, and the README says so). Words inside code (paths, file names) are not UI words.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import screenshot, wait_idle
+from tools.ui_strings import allowlist, english_words, pending
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS = ROOT / "assets"
+#: Every page script and its URL path (app.py gives each its file's name; Home is the root).
+PAGES = {path.relative_to(ROOT).as_posix(): "" if path.stem == "home" else path.stem
+         for path in sorted((ROOT / "pages").glob("*.py"))}
+#: Home first: a deep link opened first on a fresh server shows the legacy navigation for a moment.
+TRANSLATED = sorted((path for path in PAGES if path not in pending()), key=lambda path: PAGES[path] != "")
+
+#: Visible text of the page and the sidebar, without code, preformatted text and the toolbar.
+VISIBLE_TEXT = """() => {
+  // Streamlit's own words (the file uploader's "Upload", "20MB per file") cannot be translated from Python.
+  const skip = '[data-testid="stFileUploaderDropzone"], code, pre, [data-testid="stIconMaterial"], [translate="no"], [data-testid="stToolbar"], [data-testid="stHeader"], .modebar, script, style';
+  const out = [];
+  for (const root of document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebar"]')) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+      const el = node.parentElement;
+      if (!el || el.closest(skip)) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden' || style.display === 'none' || el.getClientRects().length === 0) continue;
+      const text = node.textContent.trim();
+      if (text) out.push(text);
+    }
+  }
+  return out;
+}"""
+
+
+def english_on_screen(page) -> list[str]:
+    allowed = allowlist()
+    found = []
+    for text in page.evaluate(VISIBLE_TEXT):
+        text = re.sub(r"\S+\.(png|jpe?g|json|keras|py)\b|\S*/\S*", " ", text)  # file names and paths are data
+        if english_words(text, allowed):
+            found.append(text)
+    return found
+
+
+def test_translated_pages_show_no_english_ui_words(page, app_server):
+    assert "pages/home.py" in TRANSLATED and "pages/datasets.py" in TRANSLATED
+    problems = {}
+    page.goto(f"{app_server}/?lang=zh-TW")  # the router first: a fresh server's first run is the page alone
+    expect(page.get_by_test_id("stSidebarNav").get_by_text("首頁", exact=True)).to_be_visible(timeout=90_000)
+    for path in TRANSLATED:
+        page.goto(f"{app_server}/{PAGES[path]}?lang=zh-TW")
+        wait_idle(page, timeout=90_000)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        words = english_on_screen(page)
+        if words:
+            problems[path] = words
+        screenshot(page, f"zh-TW-{PAGES[path] or 'home'}")
+    assert problems == {}, "\n".join(f"{path}: {words}" for path, words in problems.items())
+
+
+def test_home_in_chinese_then_english_without_losing_the_url(page, app_server):
+    page.set_viewport_size({"width": 1280, "height": 1500})
+    page.goto(f"{app_server}/?lang=zh-TW")
+    wait_idle(page, timeout=90_000)
+    expect(page.get_by_role("heading", name="三種基本的電腦視覺任務")).to_be_visible()
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_text("影像分割", exact=True)).to_be_visible()  # the course's term in the navigation
+    shot = screenshot(page, "zh-TW-home-1280")
+    shutil.copy(shot, ASSETS / "screenshot-zh-TW.png")
+    # A translated page keeps its URL path: /datasets in both languages.
+    nav.get_by_text("資料集", exact=True).click()
+    wait_idle(page, timeout=90_000)
+    expect(page).to_have_url(re.compile(r"/datasets\?(.*&)?lang=zh-TW"))
+    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    wait_idle(page, timeout=90_000)
+    expect(page.get_by_role("heading", name="Datasets", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/datasets\?(.*&)?lang=en"))
+
+
+def test_switching_language_keeps_the_architecture_labs_choices(page, app_server):
+    """Widgets bound to the URL with translated option labels keep their value through a switch, both ways."""
+    page.goto(f"{app_server}/architecture_lab?lang=en&architecture_lab_tab=Residual+connections")
+    wait_idle(page, timeout=90_000)
+    page.get_by_test_id("stRadio").get_by_text("Tiny", exact=True).click()  # the preset: its label is translated
+    wait_idle(page, timeout=90_000)
+    expect(page.get_by_role("radio", name="Tiny")).to_be_checked()
+    depth = page.get_by_role("slider", name="Depth (layers)")
+    depth.focus()
+    page.keyboard.press("ArrowRight")  # 20 -> 21 layers
+    wait_idle(page, timeout=90_000)
+    expect(depth).to_have_value("21")
+    page.get_by_test_id("stSidebar").get_by_text("繁體中文", exact=True).click()
+    wait_idle(page, timeout=90_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_role("radio", name="極小")).to_be_checked()
+    expect(page.get_by_role("tab", name="殘差連接")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("slider", name="深度（層數）")).to_have_value("21")
+    screenshot(page, "zh-TW-architecture-lab-after-switch")
+    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    wait_idle(page, timeout=90_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_role("radio", name="Tiny")).to_be_checked()
+    expect(page.get_by_role("tab", name="Residual connections")).to_have_attribute("aria-selected", "true")

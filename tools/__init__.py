@@ -1,0 +1,1 @@
+"""Maintenance commands for the lab's source tree (not imported by the app)."""
