@@ -13,10 +13,12 @@ import time
 
 import streamlit as st
 
+from cv_core.i18n import N_, _
 from cv_core.plots.training import curves_figure, grid_summary_figure
 from cv_core.runs import ACTIVE_STATES, RunInfo, Task, experiment_title, summarise_experiment
 from cv_core.runs.compare import compare_table, config_diff
 from ui.access import is_operator, policy
+from ui.i18n import widget_key
 from ui.run_panel import run_actions, show_action_message, visible_runs
 
 REFRESH_SECONDS = 3.0
@@ -37,6 +39,10 @@ def _legend_names(runs: list[RunInfo]) -> dict[str, str]:
     return names
 
 
+#: A run's states as a person reads them (the state column shows them with _()).
+_STATES_SHOWN = (N_("queued"), N_("running"), N_("completed"), N_("failed"), N_("cancelled"), N_("interrupted"))
+
+
 def short_name(run: RunInfo) -> str:
     """A chip-sized name that never changes while the run trains: variant and seed, the time it
     was created, and the end of its id, e.g. "conv2d / none · seed 2 · 14:05 · 3e57". (A
@@ -44,7 +50,7 @@ def short_name(run: RunInfo) -> str:
     would drop the run from the choice when the state changes.)"""
     label = run.label
     if run.spec is not None and run.spec.experiment_label:  # a grid run: its label has no seed
-        label += f" · seed {run.spec.seed}"
+        label += _(" · seed {seed}").format(seed=run.spec.seed)
     created = run.status.get("created_at")
     when = time.strftime("%H:%M", time.localtime(created)) if isinstance(created, (int, float)) else ""
     return " · ".join(part for part in (label, when, run.id[-4:]) if part)
@@ -53,8 +59,9 @@ def short_name(run: RunInfo) -> str:
 def whose_runs(prefix: str) -> bool:
     """The "My runs / All runs" switch; returns True for "my runs"."""
     default = "My runs" if policy().class_mode and not is_operator() else "All runs"
-    choice = st.segmented_control("Show", ["My runs", "All runs"], default=default, key=f"{prefix}_whose",
-                                  bind="query-params", help="Runs started from this browser, or everyone's.")
+    choice = st.segmented_control(_("Show"), [N_("My runs"), N_("All runs")], default=default,
+                                  key=widget_key(f"{prefix}_whose"), format_func=_, bind="query-params",
+                                  help=_("Runs started from this browser, or everyone's."))
     return (choice or default) == "My runs"
 
 
@@ -77,18 +84,18 @@ def comparison_rows(runs: list[RunInfo]) -> list[dict]:
     "best val. accuracy" for classification, "best val. mean IoU" for segmentation.
     """
     task = runs[0].task if runs else None
-    name = task.metric_label if task else "accuracy"
+    name = _(task.metric_label if task else "accuracy")
     return [
         {
-            "run": row["label"],
-            "state": row["state"],
-            "parameters": _number(row["params"]),
-            "s / epoch": _number(row["seconds_per_epoch"], ".1f"),
-            f"best val. {name}": _score(task, row["best_score"]),
-            "at epoch": _number(row["best_epoch"], "d"),
-            f"test {name}": _score(task, row["test_score"]),
-            "train − val gap": _score(task, row["gap"]),
-            "epochs done": row["epochs"],
+            _("run"): row["label"],
+            _("state"): _(row["state"]),
+            _("parameters"): _number(row["params"]),
+            _("s / epoch"): _number(row["seconds_per_epoch"], ".1f"),
+            _("best val. {metric}").format(metric=name): _score(task, row["best_score"]),
+            _("at epoch"): _number(row["best_epoch"], "d"),
+            _("test {metric}").format(metric=name): _score(task, row["test_score"]),
+            _("train − val gap"): _score(task, row["gap"]),
+            _("epochs done"): row["epochs"],
             "id": row["run"],
         }
         for row in compare_table(runs)
@@ -114,8 +121,8 @@ def runs_view(prefix: str) -> None:
     show_action_message(prefix)  # what the last run button could not do (the run may be gone from the list)
     runs = visible_runs(mine_only=mine)
     if not runs:
-        st.info("No runs yet. Train a variant in the Architecture lab, or run the grid.", icon=":material/info:")
-        st.page_link("pages/architecture_lab.py", label="Open the Architecture lab", icon=":material/science:")
+        st.info(_("No runs yet. Train a variant in the Architecture lab, or run the grid."), icon=":material/info:")
+        st.page_link("pages/architecture_lab.py", label=_("Open the Architecture lab"), icon=":material/science:")
     by_id = {run.id: run for run in runs}
     key = f"{prefix}_chosen"
     if key in st.session_state:  # drop runs deleted since, and say so unless this browser deleted them
@@ -125,17 +132,19 @@ def runs_view(prefix: str) -> None:
             elsewhere = [rid for rid in gone if rid not in st.session_state.get("training_deleted", ())]
             if elsewhere:
                 names = ", ".join(f"`{rid}`" for rid in elsewhere)
-                st.warning(f"Deleted from another browser or the command line since you chose them: {names}.",
+                st.warning(_("Deleted from another browser or the command line since you chose them: {runs}.").format(
+                    runs=names),
                            icon=":material/delete_forever:")
     # A default only while the picker has no value: a value set above and a default as well
     # make Streamlit log a warning.
     start = {} if key in st.session_state else {"default": [r.id for r in runs if r.metrics][:4]}
     chosen = []
     if runs:
-        chosen = st.multiselect("Runs", list(by_id), key=key, **start,
-                                format_func=lambda rid: short_name(by_id[rid]), placeholder="Choose runs to compare",
+        chosen = st.multiselect(_("Runs"), list(by_id), key=key, **start,
+                                format_func=lambda rid: short_name(by_id[rid]), placeholder=_("Choose runs to compare"),
                                 max_selections=MAX_CHOSEN,
-                                help=f"Up to {MAX_CHOSEN} runs: more curves than that on one chart cannot be told apart.")
+                                help=_("Up to {count} runs: more curves than that on one chart cannot be told apart.")
+                                .format(count=MAX_CHOSEN))
 
     @st.fragment(run_every=_refresh(runs) or IDLE_REFRESH_SECONDS)
     def view() -> None:
@@ -146,7 +155,7 @@ def runs_view(prefix: str) -> None:
             latest = {run.id: run for run in fresh}
             show_comparison([latest[rid] for rid in chosen if rid in latest], prefix)
         elif runs:
-            st.info("Choose one or more runs to compare.")
+            st.info(_("Choose one or more runs to compare."))
 
     view()
 
@@ -158,7 +167,7 @@ def task_curves(runs: list[RunInfo], prefix: str) -> None:
     names = _legend_names(runs)
     data = {names[r.id]: r.metrics for r in runs if r.metrics}
     if not data:
-        st.caption("None of these runs has finished an epoch yet.")
+        st.caption(_("None of these runs has finished an epoch yet."))
         return
     task = runs[0].task
     curves = list(task.curves)
@@ -166,7 +175,7 @@ def task_curves(runs: list[RunInfo], prefix: str) -> None:
         cols = st.columns(2)
         for col, (metric, title) in zip(cols, curves[row:row + 2]):
             short = {"accuracy": "acc"}.get(metric, metric)
-            col.plotly_chart(curves_figure(data, metric, title=title), width="stretch", key=f"{prefix}_{short}")
+            col.plotly_chart(curves_figure(data, metric, title=_(title)), width="stretch", key=f"{prefix}_{short}")
 
 
 def show_comparison(runs: list[RunInfo], prefix: str) -> None:
@@ -179,20 +188,20 @@ def show_comparison(runs: list[RunInfo], prefix: str) -> None:
     for name, members in groups.items():
         task = members[0].task
         if len(groups) > 1:
-            st.subheader(f"{task.label} runs, by {task.metric_label}")
+            st.subheader(_("{task} runs, by {metric}").format(task=_(task.label), metric=_(task.metric_label)))
         task_curves(members, prefix if len(groups) == 1 else f"{prefix}_{name}")
         if len(groups) > 1:
-            st.markdown("##### Measured")
+            st.markdown(_("##### Measured"))
         else:
-            st.subheader("Measured")
+            st.subheader(_("Measured"))
         st.dataframe(comparison_rows(members), hide_index=True, width="stretch",
                      key=f"{prefix}_measured" if len(groups) == 1 else f"{prefix}_measured_{name}")
-    st.subheader("How their configurations differ")
+    st.subheader(_("How their configurations differ"))
     diff = config_diff(runs)
     if diff:
         st.dataframe(diff, hide_index=True, width="stretch", key=f"{prefix}_diff")
     else:
-        st.caption("Same configuration." if len(runs) > 1 else "Choose two or more runs to see a diff.")
+        st.caption(_("Same configuration.") if len(runs) > 1 else _("Choose two or more runs to see a diff."))
     run_actions(runs, prefix)
 
 
@@ -227,14 +236,15 @@ def summary_rows(summary: list[dict]) -> list[dict]:
     for row in summary:
         task = task_of(row.get("task"))
         name, percent = task.metric_label, task.score_format.endswith("%")
+        name = _(name)
         rows.append({
-            "variant": row["variant"],
-            "runs done": f"{row['completed']} of {row['runs']}",
-            f"best val. {name} (mean ± std)": spread(row, "best_score", percent),
-            f"best val. {name} (range)": extent(row, "best_score", percent),
-            f"test {name} (mean ± std)": spread(row, "test_score", percent),
-            "s / epoch": spread(row, "seconds_per_epoch", percent=False),
-            "seeds": ", ".join(str(seed) for seed in row["seeds"]),
+            _("variant"): row["variant"],
+            _("runs done"): _("{done} of {total}").format(done=row["completed"], total=row["runs"]),
+            _("best val. {metric} (mean ± std)").format(metric=name): spread(row, "best_score", percent),
+            _("best val. {metric} (range)").format(metric=name): extent(row, "best_score", percent),
+            _("test {metric} (mean ± std)").format(metric=name): spread(row, "test_score", percent),
+            _("s / epoch"): spread(row, "seconds_per_epoch", percent=False),
+            _("seeds"): ", ".join(str(seed) for seed in row["seeds"]),
         })
     return rows
 
@@ -248,7 +258,7 @@ def experiments_view(prefix: str, mine: bool) -> None:
         fresh = visible_runs(mine_only=mine)
         ids = experiment_ids(fresh)
         if not ids:
-            st.caption("No grid experiments yet.")
+            st.caption(_("No grid experiments yet."))
         for experiment in ids:
             members = [r for r in fresh if r.spec is not None and r.spec.experiment_id == experiment]
             show_experiment(experiment, members, prefix)
@@ -264,9 +274,12 @@ def show_experiment(experiment: str, members: list[RunInfo], prefix: str) -> Non
     active = sum(r.state in ACTIVE_STATES for r in members)
     with st.container(border=True):
         st.markdown(f"#### {experiment_title(members)}")
-        st.caption(f"Experiment `{experiment}`")
-        st.progress(done / max(1, len(members)), text=f"{done} of {len(members)} runs completed"
-                    + (f" · {active} queued or running" if active else ""))
+        st.caption(_("Experiment `{experiment}`").format(experiment=experiment))
+        progress = _("{done} of {total} runs completed").format(done=done, total=len(members))
+        if active:
+            progress = _("{done} of {total} runs completed · {active} queued or running").format(
+                done=done, total=len(members), active=active)
+        st.progress(done / max(1, len(members)), text=progress)
         summary = summarise_experiment(members, experiment)
         if any(row["best_score_mean"] is not None for row in summary):
             task = members[0].task

@@ -14,13 +14,15 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from cv_core.i18n import N_, _
+
 __all__ = ["curves_figure", "curves_spec", "grid_summary_figure", "loss_curves_figure"]
 
 #: One colour per run, cycling when there are more runs than colours.
 RUN_COLOURS = qualitative.D3 + qualitative.Set2
 
-_METRIC_NAMES = {"accuracy": "Accuracy", "loss": "Loss", "mean_iou": "Mean IoU", "map50": "mAP@0.5",
-                 "map50_95": "mAP@0.5:0.95"}
+_METRIC_NAMES = {"accuracy": N_("Accuracy"), "loss": N_("Loss"), "mean_iou": N_("Mean IoU"), "map50": "mAP@0.5",
+                 "map50_95": "mAP@0.5:0.95"}  # marked; shown with _()
 #: Metrics that read as percentages on the axis.
 _PERCENT_METRICS = ("accuracy",)
 #: Scores in [0, 1] drawn on the whole 0–1 scale (a mAP of 0.000 sits on 0–1, not on −1…1).
@@ -76,7 +78,7 @@ def curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "
     Returns:
         A plotly Figure with two traces per run (runs without data are left out).
     """
-    name = _METRIC_NAMES.get(metric, metric.replace("_", " ").capitalize())
+    name = _(_METRIC_NAMES.get(metric, metric.replace("_", " ").capitalize()))
     fig = go.Figure()
     last_epoch = max((int(r.get("epoch", 0)) for rows in runs_metrics.values() for r in rows), default=1)
     shown = 0
@@ -84,7 +86,7 @@ def curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "
     for index, (label, rows) in enumerate(runs_metrics.items()):
         colour = RUN_COLOURS[index % len(RUN_COLOURS)]
         in_legend = True
-        for prefix, dash, split in (("", "solid", "training"), ("val_", "dash", "validation")):
+        for prefix, dash, split in (("", "solid", _("training")), ("val_", "dash", _("validation"))):
             xs, ys = _points(rows, prefix + metric)
             if not xs:
                 continue
@@ -94,14 +96,15 @@ def curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "
                 x=xs, y=ys, name=label, legendgroup=label, showlegend=in_legend,
                 mode="lines+markers" if prefix else "lines",
                 line=dict(color=colour, dash=dash, width=2), marker=dict(size=6),
-                hovertemplate=f"{label}<br>epoch %{{x}}<br>{split} {metric} %{{y:.4f}}<extra></extra>",
+                hovertemplate=label + "<br>" + _("epoch %{x}") + "<br>" + _("{split} {metric}").format(
+                    split=split, metric=name) + " %{y:.4f}<extra></extra>",
             )
             in_legend = False
     legend_height = 24 * max(1, shown)  # one line per run (long names do not share a line)
     fig.update_layout(
-        title=dict(text=title or f"Training and validation {name.lower()}",
-                   subtitle=dict(text="Solid: training · dashed: validation")),
-        xaxis_title="Epoch", yaxis_title=name,
+        title=dict(text=title or _("Training and validation {metric}").format(metric=name.lower()),
+                   subtitle=dict(text=_("Solid: training · dashed: validation"))),
+        xaxis_title=_("Epoch"), yaxis_title=name,
         legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", xanchor="left", x=0),
         margin=dict(t=80, b=70 + legend_height, l=60, r=10), height=400 + legend_height, hovermode="closest",
     )
@@ -171,7 +174,7 @@ def loss_curves_figure(runs_metrics: Mapping[str, Sequence[Mapping]], title: str
     return curves_figure(runs_metrics, metric="loss", title=title)
 
 
-def grid_summary_figure(summary_rows: Sequence[Mapping], title: str = "Grid experiment: mean ± std over seeds",
+def grid_summary_figure(summary_rows: Sequence[Mapping], title: str | None = None,
                         metric_label: str = "accuracy", score_format: str = ".0%") -> go.Figure:
     """Bars with ± standard deviation error bars per variant, one panel per measure.
 
@@ -186,10 +189,11 @@ def grid_summary_figure(summary_rows: Sequence[Mapping], title: str = "Grid expe
     Returns:
         A plotly Figure with three side-by-side panels; variants without a value are blank.
     """
+    metric_label = _(metric_label)
     panels = (
-        ("best_score", f"Best validation {metric_label}", score_format),
-        ("test_score", f"Test {metric_label}", score_format),
-        ("seconds_per_epoch", "Seconds per epoch", ".1f"),
+        ("best_score", _("Best validation {metric}").format(metric=metric_label), score_format),
+        ("test_score", _("Test {metric}").format(metric=metric_label), score_format),
+        ("seconds_per_epoch", _("Seconds per epoch"), ".1f"),
     )
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels],
                         horizontal_spacing=0.08)
@@ -203,11 +207,11 @@ def grid_summary_figure(summary_rows: Sequence[Mapping], title: str = "Grid expe
             x=variants, y=means, marker_color=colours, showlegend=False, name=label,
             error_y=dict(type="data", array=stds, visible=True, thickness=1.5),
             customdata=list(zip(stds, counts)),
-            hovertemplate=f"%{{x}}<br>{label}: %{{y:{fmt}}} ± %{{customdata[0]:{fmt}}}"
-                          "<br>%{customdata[1]} runs<extra></extra>",
+            hovertemplate=f"%{{x}}<br>{label}: %{{y:{fmt}}} ± %{{customdata[0]:{fmt}}}<br>"
+                          + _("%{customdata[1]} runs") + "<extra></extra>",
             row=1, col=col,
         )
         fig.update_yaxes(tickformat=fmt if fmt.endswith("%") else None, rangemode="tozero", row=1, col=col)
         fig.update_xaxes(tickangle=-30, row=1, col=col)
-    fig.update_layout(title=title, height=420, margin=dict(t=80, b=110, l=50, r=10), bargap=0.3)
+    fig.update_layout(title=_("Grid experiment: mean ± std over seeds") if title is None else title, height=420, margin=dict(t=80, b=110, l=50, r=10), bargap=0.3)
     return fig
