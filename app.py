@@ -18,6 +18,7 @@ st.set_page_config(page_title="Convnet Lab", page_icon=str(Path(__file__).parent
 PAGES = {
     "Lab": [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/tour.py", title="Chapter 9 tour", icon=":material/map:", url_path="tour"),
         st.Page("pages/datasets.py", title="Datasets", icon=":material/photo_library:"),
     ],
     "Architecture": [
