@@ -257,7 +257,8 @@ def view_segmentation() -> None:
     if shown.sample.instances is not None:
         cols[2].image(upscale(instance_picture(shown.sample.instances), 320), width="stretch",
                       caption=_("Instance segmentation: one colour per object"))
-    st.markdown(f"##### {_('Figure 9.6, live: a test picture and its predicted segmentation mask')}")
+    heading = _("Figure 9.6, live: a test picture and its predicted segmentation mask")
+    st.markdown(f"##### {heading}")
     figure_9_6()
 
 
