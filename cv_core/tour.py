@@ -113,19 +113,20 @@ BN_LISTINGS: dict[str, str] = {
 
 #: The 2 × 3 grid of the Quick preset measured by the lab (18 runs: three seeds per variant, through the
 #: worker, 2026-12-06; the README's *A quick run that teaches*): best validation accuracy per variant,
-#: mean, standard deviation, minimum and maximum. Shown where this lab has no grid of its own yet.
+#: mean, standard deviation, minimum and maximum. Shown where this lab has no grid of its own yet. (Each
+#: variant's parameter count comes from building it, not from here.)
 REFERENCE_GRID: tuple[dict, ...] = (
-    {"conv_type": "separable", "batchnorm": "before_activation", "params": 50_405,
+    {"conv_type": "separable", "batchnorm": "before_activation",
      "mean": 0.930, "std": 0.014, "min": 0.914, "max": 0.940},
-    {"conv_type": "separable", "batchnorm": "after_activation", "params": 50_405,
+    {"conv_type": "separable", "batchnorm": "after_activation",
      "mean": 0.803, "std": 0.021, "min": 0.780, "max": 0.820},
-    {"conv_type": "separable", "batchnorm": "none", "params": 49_429,
+    {"conv_type": "separable", "batchnorm": "none",
      "mean": 0.207, "std": 0.004, "min": 0.204, "max": 0.212},
-    {"conv_type": "conv2d", "batchnorm": "before_activation", "params": 309_237,
+    {"conv_type": "conv2d", "batchnorm": "before_activation",
      "mean": 0.961, "std": 0.008, "min": 0.954, "max": 0.970},
-    {"conv_type": "conv2d", "batchnorm": "after_activation", "params": 309_237,
+    {"conv_type": "conv2d", "batchnorm": "after_activation",
      "mean": 0.875, "std": 0.017, "min": 0.856, "max": 0.886},
-    {"conv_type": "conv2d", "batchnorm": "none", "params": 308_261,
+    {"conv_type": "conv2d", "batchnorm": "none",
      "mean": 0.204, "std": 0.003, "min": 0.200, "max": 0.206},
 )
 

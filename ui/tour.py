@@ -105,8 +105,8 @@ def _quick_seconds(task: str) -> float | None:
 
 
 def start_quick(task: str, prefix: str) -> None:
-    """The expected time and a button that starts the ``task``'s Quick preset; the new run is followed
-    under ``prefix`` (``<prefix>_run`` in the URL)."""
+    """A button that starts the ``task``'s Quick preset, and the expected time under it; the new run is
+    followed under ``prefix`` (``<prefix>_run`` in the URL)."""
     from cv_core.runs import SpecError, preset_spec, submit_run, validate_spec
     from cv_core.runs.compare import format_seconds
     from cv_core.serving import AccessError
@@ -115,12 +115,14 @@ def start_quick(task: str, prefix: str) -> None:
     from ui.training import flash, my_active_runs
 
     spec = preset_spec("quick", task=task)
-    seconds = _quick_seconds(task)
-    if seconds is not None:
-        st.caption(_("Expected time on a 2-core CPU: about {time}. It trains in the background; you can leave "
-                     "this page.").format(time=format_seconds(seconds)))
-    if not st.button(_("Start the Quick preset"), type="primary", icon=":material/play_arrow:",
-                     key=f"{prefix}_start_quick"):
+    clicked = st.button(_("Start the Quick preset"), type="primary", icon=":material/play_arrow:",
+                        key=f"{prefix}_start_quick")
+    if not clicked:
+        with st.spinner(_("Estimating how long it takes…")):  # the first time, the estimate builds the model
+            seconds = _quick_seconds(task)
+        if seconds is not None:
+            st.caption(_("Expected time on a 2-core CPU: about {time}. It trains in the background; you can leave "
+                         "this page.").format(time=format_seconds(seconds)))
         return
     try:
         validated = validate_spec(spec)
@@ -398,6 +400,13 @@ def placement_scores(rows: list[dict]) -> dict[tuple[str, str], float]:
     return out
 
 
+def variant_params(conv_type: str, batchnorm: str) -> int:
+    """Parameters of the Quick mini-Xception with ``conv_type`` and ``batchnorm``, from building it (cached)."""
+    from ui.architecture import anatomy
+
+    return int(anatomy(quick_description(conv_type=conv_type, batchnorm=batchnorm))["params"])
+
+
 def view_bn_placement() -> None:
     from ui.training import BN_LABELS, CONV_LABELS
 
@@ -426,7 +435,7 @@ def view_bn_placement() -> None:
                       "2026-12-06). Best validation accuracy; chance is 20%. This lab has no grid of its own yet."))
         table = [{_("convolutions"): CONV_LABELS[row["conv_type"]],
                   _("batch normalization"): BN_LABELS[row["batchnorm"]],
-                  _("parameters"): f"{row['params']:,}",
+                  _("parameters"): f"{variant_params(row['conv_type'], row['batchnorm']):,}",
                   _("best val. accuracy (mean ± std)"): f"{row['mean']:.1%} ± {row['std'] * 100:.1f}",
                   _("range"): f"{row['min']:.1%} – {row['max']:.1%}"} for row in REFERENCE_GRID]
         st.dataframe(table, hide_index=True, width="stretch", key=f"{PREFIX}_grid")
