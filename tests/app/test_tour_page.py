@@ -214,3 +214,20 @@ def test_the_tour_in_traditional_chinese(runs_root, chinese):
     text = " ".join(m.value for m in at.markdown)
     for term in ("電腦視覺的小眾任務", "影像相似性評分", "關鍵點偵測", "姿勢預估", "實體分割"):
         assert term in text
+
+
+@pytest.mark.slow
+def test_figure_9_6_shows_a_segmentation_runs_predicted_mask(runs_root):
+    """With a segmentation run that saved a model: a test picture of its dataset, the predicted mask
+    beside the true one (the Segmentation page's own row), and a link that opens the run there."""
+    from tests.app.segmentation_runs import built_run
+
+    run_dir = built_run(runs_root)
+    at = open_tour({"step": "segmentation", "tour_seg_picture": "3"})
+    assert not [b for b in at.button if b.label == "Start the Quick preset"]
+    captions = [img.proto.imgs[0].caption for img in at.get("image")]
+    assert "Predicted mask" in captions and "True mask" in captions
+    assert at.number_input(key="tour_seg_picture").value == 3
+    assert any(run_dir.name in c.value for c in at.caption)
+    (link,) = [e.proto for e in at.get("page_link") if e.proto.page == "segmentation"]
+    assert f"run={run_dir.name}" in link.query_string and "segmentation_index=3" in link.query_string

@@ -71,3 +71,20 @@ def test_walk_the_tour_with_next_and_previous(page, app_server):
     wait_for_step(page, "principles")
     shot = screenshot(page, "tour_principles")
     shutil.copy(shot, ASSETS / "screenshot-tour.png")
+
+
+def test_the_tour_in_traditional_chinese(page, app_server):
+    """With the language switch (``?lang=zh-TW``): the tour's words in the course's terms, no tofu."""
+    import importlib.util
+
+    if importlib.util.find_spec("ui.i18n") is None:
+        pytest.skip("the lab has no language switch yet (ui/i18n.py)")
+    page.goto(f"{app_server}/tour?lang=zh-TW&step=segmentation")
+    wait_for_step(page, "segmentation")
+    expect(page.get_by_role("heading", name="第 9 章導覽", exact=True)).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("heading", name="語義分割與實體分割，以及分割遮罩", exact=True)).to_be_visible()
+    expect(page.get_by_text("實體分割：每個物體一種顏色")).to_be_visible()
+    page.get_by_role("button", name="下一步").first.click()
+    wait_for_step(page, "blocks")
+    expect(page.get_by_text("金字塔式的結構").first).to_be_visible(timeout=SLOW)
+    screenshot(page, "tour_blocks_zh_TW")
