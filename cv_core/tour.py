@@ -16,6 +16,7 @@ Titles and texts are English marked with ``N_`` (translated where they are shown
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,22 +155,28 @@ class ThreeTasks:
     objects: int
 
 
-def three_tasks(image_size: int = 320) -> ThreeTasks:
-    """The showcase shapes picture (:func:`cv_core.datasets.showcase_sample`) as a label, a mask and boxes."""
+def three_tasks(image_size: int = 320, translate: Callable[[str], str] = str) -> ThreeTasks:
+    """The showcase shapes picture (:func:`cv_core.datasets.showcase_sample`) as a label, a mask and boxes.
+
+    Args:
+        image_size: the picture's side in pixels.
+        translate: turns a class name ("circle", "background") into the words drawn and returned
+            (:func:`cv_core.i18n._` for the reader's language); the names as they are by default.
+    """
     from cv_core.datasets import SHAPE_CLASSES, showcase_sample
     from cv_core.overlays import class_palette, colorize_mask, draw_boxes, mask_legend
 
     sample = showcase_sample(image_size=image_size)
-    names = ["background", *SHAPE_CLASSES]
+    names = [translate(name) for name in ["background", *SHAPE_CLASSES]]
     palette = class_palette(len(names))
     legend = mask_legend(names, palette, sample.image.shape[1])
     return ThreeTasks(
         sample=sample,
         picture=sample.image,
         mask_picture=np.concatenate([colorize_mask(sample.mask, len(names), palette), legend]),
-        boxes_picture=draw_boxes(sample.image, sample.boxes, SHAPE_CLASSES),
-        label=SHAPE_CLASSES[sample.label],
-        present=sorted({SHAPE_CLASSES[c] for c, *_ in sample.boxes}),
+        boxes_picture=draw_boxes(sample.image, sample.boxes, names[1:]),
+        label=names[1 + sample.label],
+        present=sorted({names[1 + c] for c, *_ in sample.boxes}),
         objects=len(sample.boxes),
     )
 

@@ -1,9 +1,10 @@
 """Home: what the lab does, shown on a built-in picture, and a map of the pages."""
 
+import numpy as np
 import streamlit as st
 
-from cv_core.datasets import SHAPE_CLASSES
-from cv_core.tour import three_tasks
+from cv_core.datasets import SHAPE_CLASSES, showcase_sample
+from cv_core.overlays import class_palette, colorize_mask, draw_boxes, mask_legend
 from ui import install_streamlit_patches
 
 install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
@@ -21,12 +22,20 @@ st.caption("One built-in picture from the *shapes* dataset, labelled three ways.
 
 @st.cache_data(show_spinner=False)
 def _showcase():
-    return three_tasks(image_size=320)
+    sample = showcase_sample(image_size=320)
+    names = ["background", *SHAPE_CLASSES]
+    palette = class_palette(len(names))
+    legend = mask_legend(names, palette, sample.image.shape[1])
+    return (
+        sample,
+        sample.image,
+        np.concatenate([colorize_mask(sample.mask, len(names), palette), legend]),
+        draw_boxes(sample.image, sample.boxes, SHAPE_CLASSES),
+    )
 
 
-shown = _showcase()
-sample, picture, masked, boxed = shown.sample, shown.picture, shown.mask_picture, shown.boxes_picture
-present = shown.present
+sample, picture, masked, boxed = _showcase()
+present = sorted({SHAPE_CLASSES[c] for c, *_ in sample.boxes})
 cols = st.columns(3)
 with cols[0]:
     st.image(picture, width="stretch", output_format="PNG")

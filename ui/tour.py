@@ -166,8 +166,15 @@ def rerun_when_saved(run_dir: Path) -> None:
 
 
 @st.cache_data(show_spinner=False)
+def _cached_three_tasks(language: str):
+    return three_tasks(image_size=320, translate=_)  # the class names drawn in ``language``
+
+
 def _three_tasks():
-    return three_tasks(image_size=320)
+    """The showcase picture labelled three ways, its class names in the reader's language (cached per language)."""
+    from cv_core.i18n import current_language
+
+    return _cached_three_tasks(current_language())
 
 
 def view_tasks() -> None:

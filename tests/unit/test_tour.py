@@ -111,3 +111,12 @@ def test_reference_grid_has_the_six_variants_of_the_grid():
     assert {(r["conv_type"], r["batchnorm"]) for r in REFERENCE_GRID} == {
         (c, b) for c in ("separable", "conv2d") for b in ("before_activation", "after_activation", "none")}
     assert all(r["min"] <= r["mean"] <= r["max"] and r["std"] >= 0 for r in REFERENCE_GRID)
+
+
+def test_three_tasks_draws_the_class_names_it_is_given():
+    shown = three_tasks(image_size=96, translate=str.upper)
+    plain = three_tasks(image_size=96)
+    assert shown.label == plain.label.upper() and shown.present == sorted(n.upper() for n in plain.present)
+    assert np.array_equal(shown.picture, plain.picture)
+    assert not np.array_equal(shown.boxes_picture, plain.boxes_picture)  # other words on the boxes
+    assert not np.array_equal(shown.mask_picture, plain.mask_picture)  # and in the legend
