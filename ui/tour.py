@@ -460,7 +460,7 @@ def view_separable() -> None:
     from ui.architecture import show_comparison
 
     st.markdown(_("A **depthwise separable convolution** splits a convolution in two: a depthwise convolution "
-                  "filters each input channel on its own, in space, then a **pointwise convolution** (1 × 1) mixes "
+                  "looks at each input channel on its own, in space, then a **pointwise convolution** (1 × 1) mixes "
                   "the channels. It assumes that spatial patterns and the correlations between channels can be "
                   "learned apart, and it needs far fewer parameters and multiply-adds. Below, the Quick "
                   "mini-Xception built both ways, block by block."))
