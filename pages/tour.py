@@ -12,8 +12,8 @@ install_streamlit_patches()  # first: a deep link opened on a fresh server runs 
 
 st.title(_("Chapter 9 tour"))
 st.caption(_("Chapter 9 of *Deep Learning with Python*, section by section in the slides' order: each step has one "
-             "paragraph and the part of the lab that shows it, live. Previous and Next walk through it; the address "
-             "bar keeps the step, so a link opens the same one."))
+             "paragraph and the part of the lab that shows it, live. Previous step and Next step walk through it; "
+             "the address bar keeps the step, so a link opens the same one."))
 show_flash()
 
 index = current_step()

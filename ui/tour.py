@@ -62,7 +62,7 @@ def navigation(index: int, where: str) -> None:
     """Previous and Next around the list of steps (``where``: "top" or "bottom", for the widgets' keys)."""
     before, after = neighbours(STEPS[index].key)
     cols = st.columns([1.2, 4, 1.2], vertical_alignment="bottom")
-    cols[0].button(_("Previous"), key=f"{PREFIX}_previous_{where}", icon=":material/chevron_left:",
+    cols[0].button(_("Previous step"), key=f"{PREFIX}_previous_{where}", icon=":material/chevron_left:",
                    on_click=go_to, args=(before,), disabled=before is None, width="stretch")
     if where == "top":
         keys = [step.key for step in STEPS]
@@ -71,7 +71,7 @@ def navigation(index: int, where: str) -> None:
                           on_change=_jumped, args=(widget,))
     else:
         cols[1].caption(_("Step {number} of {total}").format(number=index + 1, total=len(STEPS)))
-    cols[2].button(_("Next"), key=f"{PREFIX}_next_{where}", icon=":material/chevron_right:",
+    cols[2].button(_("Next step"), key=f"{PREFIX}_next_{where}", icon=":material/chevron_right:",
                    on_click=go_to, args=(after,), disabled=after is None, width="stretch")
 
 

@@ -43,13 +43,13 @@ def test_walk_the_tour_with_next_and_previous(page, app_server):
     expect(images).to_have_count(3)
 
     for step in STEPS[1:]:
-        page.get_by_role("button", name="Next").first.click()
+        page.get_by_role("button", name="Next step").first.click()
         wait_for_step(page, step.key)
         expect(page.get_by_role("heading", name=step.title, exact=True)).to_be_visible(timeout=SLOW)
         screenshot(page, f"tour_{step.key}")
     # The last step: Next is disabled, Previous goes back one.
-    expect(page.get_by_role("button", name="Next").first).to_be_disabled()
-    page.get_by_role("button", name="Previous").last.click()
+    expect(page.get_by_role("button", name="Next step").first).to_be_disabled()
+    page.get_by_role("button", name="Previous step").last.click()
     wait_for_step(page, STEPS[-2].key)
 
     # A step that needs a trained run says how to get one (no run in this app yet that saved a model).
