@@ -48,8 +48,8 @@ def go_to(key: str) -> None:
         st.query_params[PARAM] = key
 
 
-def _jumped(widget: str) -> None:
-    go_to(st.session_state[widget])
+def _jumped(widget: str, labels: list[str]) -> None:
+    go_to(STEPS[labels.index(st.session_state[widget])].key)
 
 
 def step_label(key: str) -> str:
@@ -65,10 +65,14 @@ def navigation(index: int, where: str) -> None:
     cols[0].button(_("Previous step"), key=f"{PREFIX}_previous_{where}", icon=":material/chevron_left:",
                    on_click=go_to, args=(before,), disabled=before is None, width="stretch")
     if where == "top":
-        keys = [step.key for step in STEPS]
-        widget = f"{PREFIX}_jump_{STEPS[index].key}"  # one per step: it starts at the step shown
-        cols[1].selectbox(_("Step"), keys, index=index, format_func=step_label, key=widget,
-                          on_change=_jumped, args=(widget,))
+        from cv_core.i18n import current_language
+
+        # The options are the labels themselves, in the reader's language (a format_func that translates
+        # would give other words wherever the language is not this page's: AppTest's own thread). One widget
+        # per step and language: it starts at the step shown.
+        labels = [step_label(step.key) for step in STEPS]
+        widget = f"{PREFIX}_jump_{STEPS[index].key}_{current_language()}"
+        cols[1].selectbox(_("Step"), labels, index=index, key=widget, on_change=_jumped, args=(widget, labels))
     else:
         cols[1].caption(_("Step {number} of {total}").format(number=index + 1, total=len(STEPS)))
     cols[2].button(_("Next step"), key=f"{PREFIX}_next_{where}", icon=":material/chevron_right:",

@@ -104,7 +104,7 @@ def test_walk_every_step_with_next_then_back_with_previous(runs_root):
 
 def test_the_step_picker_jumps_to_any_step(runs_root):
     at = open_tour()
-    at.selectbox(key="tour_jump_tasks").select("niche").run()
+    at.selectbox(key="tour_jump_tasks_en").select("9-1 · Three niche tasks").run()
     assert step_in_url(at) == "niche" and shown_title(at) == "Three niche tasks"
 
 
@@ -208,7 +208,7 @@ def test_the_tour_in_traditional_chinese(runs_root, chinese):
     for term in ("影像分類", "影像分割", "物體偵測", "邊界框"):
         assert term in text
     assert [b.label for b in at.button][:2] == ["上一步", "下一步"]
-    assert at.selectbox(key="tour_jump_tasks").label == "步驟"
+    assert at.selectbox(key="tour_jump_tasks_zh-TW").label == "步驟"
     button(at, "tour_next_top").click().run()
     assert step_in_url(at) == "niche" and shown_title(at) == "三項電腦視覺的小眾任務"
     text = " ".join(m.value for m in at.markdown)
