@@ -238,8 +238,9 @@ def view_niche() -> None:
 
 
 @st.cache_data(show_spinner=False)
-def _quick_test_picture(index: int) -> tuple[np.ndarray, np.ndarray]:
-    """A test picture of the segmentation Quick preset's dataset with its true mask coloured and a legend."""
+def _quick_test_picture(index: int, language: str) -> tuple[np.ndarray, np.ndarray]:
+    """A test picture of the segmentation Quick preset's dataset with its true mask coloured and a legend
+    (its class names in ``language``)."""
     from cv_core.datasets import open_dataset
     from cv_core.overlays import class_palette, colorize_mask, mask_legend, upscale
     from cv_core.runs import preset_spec
@@ -247,7 +248,7 @@ def _quick_test_picture(index: int) -> tuple[np.ndarray, np.ndarray]:
     spec = preset_spec("quick", task="segmentation")
     dataset = open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
     sample = dataset.sample("test", index)
-    names = list(dataset.mask_class_names or [])
+    names = [_(name) for name in dataset.mask_class_names or []]
     palette = class_palette(len(names))
     picture = upscale(sample.image, 320)
     mask = upscale(colorize_mask(sample.mask, len(names), palette), 320)
@@ -290,7 +291,12 @@ def figure_9_6() -> None:
         count = dataset.count("test")
         index = int(st.number_input(_("Test picture (0–{last})").format(last=count - 1), 0, count - 1, 0,
                                     key=f"{PREFIX}_seg_picture", bind="query-params"))
-        sample = dataset.sample("test", index)
+        try:
+            sample = dataset.sample("test", index)
+        except Exception as exc:  # noqa: BLE001 - an unreadable file of a folder dataset
+            st.error(_("Test picture {index} cannot be used: {reason}").format(index=index, reason=exc),
+                     icon=":material/broken_image:")
+            return
         from ui.data import dataset_key
 
         classes = run_classes(run, int(subject.model.output_shape[-1]))
@@ -306,7 +312,9 @@ def figure_9_6() -> None:
                   {"run": run.id, "segmentation_split": "test", "segmentation_index": str(index)},
                   icon=":material/category:")
         return
-    picture, truth = _quick_test_picture(0)
+    from cv_core.i18n import current_language
+
+    picture, truth = _quick_test_picture(0, current_language())
     cols = st.columns(3)
     cols[0].image(picture, width="stretch", caption=_("A test picture"))
     cols[2].image(truth, width="stretch", caption=_("Its true segmentation mask"))
