@@ -20,6 +20,7 @@ st.set_page_config(page_title="Convnet Lab", page_icon=str(Path(__file__).parent
 PAGES = {
     _("Lab"): [
         st.Page("pages/home.py", title=_("Home"), icon=":material/home:", default=True),
+        st.Page("pages/tour.py", title=_("Chapter 9 tour"), url_path="tour", icon=":material/map:"),
         st.Page("pages/datasets.py", title=_("Datasets"), url_path="datasets", icon=":material/photo_library:"),
     ],
     _("Architecture"): [

@@ -62,6 +62,8 @@ _EXPORTS = {
     "compare_anatomy": "cv_core.anatomy",
     "gradient_norms_by_layer": "cv_core.concepts",
     "batchnorm_training_trace": "cv_core.concepts",
+    "three_tasks": "cv_core.tour",
+    "instance_picture": "cv_core.tour",
     "TrainSpec": "cv_core.runs",
     "preset_spec": "cv_core.runs",
     "validate_spec": "cv_core.runs",

@@ -103,7 +103,7 @@ def test_every_page_through_the_sidebar(page, app_server):
     wait_idle(page)
     nav = page.get_by_test_id("stSidebarNav")
     titles = [t.splitlines()[-1].strip() for t in nav.get_by_test_id("stSidebarNavLink").all_inner_texts()]
-    assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations", "Filters",
+    assert titles == ["Home", "Chapter 9 tour", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations", "Filters",
                       "Segmentation", "Instance segmentation", "Mask studio", "Detection", "Similarity", "Keypoints and pose", "Keypoint studio"]
     for title in titles:
         nav.get_by_text(title, exact=True).click()
@@ -125,7 +125,7 @@ def test_deep_link_on_a_freshly_started_server_runs_the_router(browser, tmp_path
         wait_idle(page)
         titles = [t.splitlines()[-1].strip() for t in
                   page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink").all_inner_texts()]
-        assert titles == ["Home", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations", "Filters",
+        assert titles == ["Home", "Chapter 9 tour", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations", "Filters",
                           "Segmentation", "Instance segmentation", "Mask studio", "Detection", "Similarity", "Keypoints and pose", "Keypoint studio"]
         page.close()
 
