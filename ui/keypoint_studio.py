@@ -37,6 +37,10 @@ KEYPOINTS_PAGE = "pages/keypoints.py"
 KEYPOINTS_PAGE_PREFIX = "keypoints"
 #: The smallest batch the Train form offers: a dataset needs this many training pictures.
 SMALLEST_BATCH = 8
+#: The example a custom skeleton's fields show: point names are identifiers (kept in the dataset's COCO
+#: file and its left_/right_ pairs), so they stay as they are in every language.
+EXAMPLE_POINTS = ("nose", "left_ear", "right_ear", "tail")
+EXAMPLE_EDGES = (("nose", "left_ear"), ("nose", "right_ear"), ("nose", "tail"))
 STATUS = {0: N_("to place"), 1: N_("hidden"), 2: N_("visible")}
 #: How the next click places a point (the values stay in the URL).
 VISIBILITY_LABELS = {"visible": N_("Visible"), "hidden": N_("Hidden (labelled, not visible)")}
@@ -104,9 +108,9 @@ def new_dataset_form(store: UserKeypointStore) -> None:
                                  "them."))
         if choice == "custom":
             st.text_area(_("Point names, one per line"), key=key("new_joints"), height=110, max_chars=2000,
-                         placeholder="nose\nleft_ear\nright_ear\ntail")
+                         placeholder="\n".join(EXAMPLE_POINTS))
             st.text_area(_("Edges, one per line"), key=key("new_edges"), height=90, max_chars=4000,
-                         placeholder="nose - left_ear\nnose - right_ear\nnose - tail",
+                         placeholder="\n".join(" - ".join(edge) for edge in EXAMPLE_EDGES),
                          help=_("Two point names per line, separated by ' - ' or a comma. Points named left_… "
                                 "and right_… are swapped when a picture is mirrored for training."))
         else:

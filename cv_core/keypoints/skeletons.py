@@ -99,7 +99,8 @@ class Skeleton:
                 raise ValueError(f"Expected every joint name to be a non-empty string. Received: {joint!r}")
         duplicates = sorted({j for j in joints if joints.count(j) > 1})
         if duplicates:
-            raise ValueError(f"Expected unique joint names. Received these more than once: {duplicates}")
+            raise ValueError(_("Expected unique joint names. Received these more than once: {names}").format(
+                names=duplicates))
         object.__setattr__(self, "joints", joints)
         object.__setattr__(self, "edges", self._pairs(self.edges, "edge"))
         pairs = self._pairs(self.flip_pairs, "flip pair")
@@ -205,8 +206,8 @@ def _mirror_name(joint: str) -> str | None:
 def _as_index(joints: Sequence[str], point, edge) -> int:
     if isinstance(point, str):
         if point not in joints:
-            raise ValueError(f"Edge {tuple(edge)!r} names an unknown joint {point!r}. "
-                             f"The joints are: {', '.join(repr(j) for j in joints)}.")
+            raise ValueError(_("Edge {edge!r} names an unknown joint {point!r}. The joints are: {joints}.").format(
+                edge=tuple(edge), point=point, joints=", ".join(repr(j) for j in joints)))
         return joints.index(point)
     if isinstance(point, (int, np.integer)) and not isinstance(point, bool):
         return int(point)

@@ -147,12 +147,14 @@ def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: f
         known = np.asarray(instance.visibility) > 0
         if show_boxes:
             xs, ys = _box_line(instance.box, scale)
-            traces.append(_scatter(x=xs, y=ys, mode="lines", name=f"box {index + 1}", showlegend=False,
+            traces.append(_scatter(x=xs, y=ys, mode="lines", name=_("box {number}").format(number=index + 1),
+                                   showlegend=False,
                                    hoverinfo="skip", line=dict(color=colour, width=1.5, dash="dash")))
         xs, ys = _bones(points, known, skeleton, scale)
         traces.append(_scatter(x=xs, y=ys, mode="lines", showlegend=False, hoverinfo="skip",
                                line=dict(color=_HALO, width=6)))
-        traces.append(_scatter(x=xs, y=ys, mode="lines", name=f"bones {index + 1}", showlegend=False,
+        traces.append(_scatter(x=xs, y=ys, mode="lines", name=_("bones {number}").format(number=index + 1),
+                               showlegend=False,
                                hoverinfo="skip", line=dict(color=colour, width=3)))
         confirmed = np.asarray(instance.visibility) >= 2
         hovers = [f"<b>{joint_label(name)}</b><br>{labels[index]}<br>x {points[k, 0]:.1f}, y {points[k, 1]:.1f}"
@@ -282,7 +284,7 @@ def heatmap_figure(picture: np.ndarray, heatmap: np.ndarray, stride: int, scale:
     grey = np.asarray(picture, np.float32).mean(axis=-1, keepdims=True) * 0.55
     dimmed = np.repeat(grey, 3, axis=-1).astype(np.uint8)
     traces = [dict(type="heatmap", z=heatmap, x0=cell / 2 - 0.5, dx=cell, y0=cell / 2 - 0.5, dy=cell, zmin=0.0,
-                   zmax=1.0, colorscale=HEAT_COLOURS, opacity=opacity, name="heatmap",
+                   zmax=1.0, colorscale=HEAT_COLOURS, opacity=opacity, name=_("heatmap"),
                    colorbar=dict(title=dict(text=_("score")), thickness=12, len=0.8),
                    hovertemplate=_("heatmap {value}").format(value="%{z:.2f}") + "<extra></extra>"),
               _scatter(x=[_at(p[0], scale) for p in points], y=[_at(p[1], scale) for p in points], mode="markers",
