@@ -48,7 +48,7 @@ def test_the_keypoint_figures_speak_chinese():
     assert [t.name for t in heat.data[1:]] == ["熱力圖", "在這裡找到"]
     assert errors.layout.title.text == "每個關節的誤差（像素）" and list(errors.data[0].x)[-1] == "下巴"
     # English stays the default.
-    assert outcomes_figure(picture, found, truth, comparison, FACE_LANDMARKS).data[1].name == "true skeleton"
+    assert outcomes_figure(picture, found, truth, comparison, FACE_LANDMARKS).data[2].name == "true skeleton"
 
 
 def test_the_map_and_the_track_chart_speak_chinese():
