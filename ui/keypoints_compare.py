@@ -23,8 +23,9 @@ from ui.task_page import Picture, run_dataset
 #: The dataset the comparison is made on, and the two models compared.
 DATASET = "landmarks"
 MODELS = ("keypoint_heatmap", "keypoint_regression")
-#: The two sides' names (the keys stay English: widget keys are made from them).
-SIDE_LABELS = {"Heatmaps": N_("Heatmaps"), "Regression": N_("Regression")}
+#: The two sides' names in titles and legends (the keys stay: widget keys are made from them). Not "Heatmaps",
+#: which names the class activation heatmap page.
+SIDE_LABELS = {"Heatmaps": N_("Heatmap model"), "Regression": N_("Regression model")}
 
 
 def landmark_runs(runs: list[RunInfo]) -> dict[str, list[RunInfo]]:
