@@ -18,17 +18,18 @@ from PIL import Image, ImageDraw
 
 from cv_core.datasets import DatasetError, UserKeypointStore, open_dataset
 from cv_core.datasets.user_keypoints import KeypointAnnotation, parse_skeleton_text
+from cv_core.i18n import N_, _, ngettext
 from cv_core.images import ImageInputError
-from cv_core.keypoints import FACE_LANDMARKS, PEOPLE, Skeleton
+from cv_core.keypoints import FACE_LANDMARKS, PEOPLE, Skeleton, joint_label
 from ui.uploads import image_upload, shrink
 
 PREFIX = "keypoint_studio"
 NEW_DATASET = "__new__"
 #: The skeletons a new dataset can start from; "custom" is typed in.
-SKELETON_LABELS = {"people": "People (14 joints)", "landmarks": "Face landmarks (6 points)",
-                   "custom": "Your own points and edges"}
+SKELETON_LABELS = {"people": N_("People (14 joints)"), "landmarks": N_("Face landmarks (6 points)"),
+                   "custom": N_("Your own points and edges")}
 SKELETONS = {"people": PEOPLE, "landmarks": FACE_LANDMARKS}
-SOURCES = {"generated": "Generated", "photo": "Photo", "upload": "Upload", "saved": "Saved"}
+SOURCES = {"generated": N_("Generated"), "photo": N_("Photo"), "upload": N_("Upload"), "saved": N_("Saved")}
 #: The longest side of the clickable picture, in pixels.
 VIEW_SIDE = 560
 #: The keypoints page's Train tab, which "Train on it" opens with the dataset chosen.
@@ -36,7 +37,15 @@ KEYPOINTS_PAGE = "pages/keypoints.py"
 KEYPOINTS_PAGE_PREFIX = "keypoints"
 #: The smallest batch the Train form offers: a dataset needs this many training pictures.
 SMALLEST_BATCH = 8
-STATUS = {0: "to place", 1: "hidden", 2: "visible"}
+#: The example a custom skeleton's fields show: point names are identifiers (kept in the dataset's COCO
+#: file and its left_/right_ pairs), so they stay as they are in every language.
+EXAMPLE_POINTS = ("nose", "left_ear", "right_ear", "tail")
+EXAMPLE_EDGES = (("nose", "left_ear"), ("nose", "right_ear"), ("nose", "tail"))
+STATUS = {0: N_("to place"), 1: N_("hidden"), 2: N_("visible")}
+#: How the next click places a point (the values stay in the URL).
+VISIBILITY_LABELS = {"visible": N_("Visible"), "hidden": N_("Hidden (labelled, not visible)")}
+#: The generated pictures' kinds as named on screen.
+GENERATED_KINDS = {"people": N_("people"), "landmarks": N_("landmarks"), "shapes": N_("shapes")}
 
 
 def key(name: str) -> str:
@@ -76,35 +85,38 @@ def _create_dataset(store: UserKeypointStore) -> None:
             skeleton = SKELETONS[choice]
         store.create(name, skeleton)
     except (ValueError, DatasetError) as exc:  # DatasetError is a ValueError; both say what to change
-        flash("error", f"The dataset was not created. {exc}")
+        flash("error", _("The dataset was not created. {error}").format(error=exc))
         return
     except OSError as exc:
-        flash("error", f"The dataset could not be written under {store.root}: {exc.strerror or exc}.")
+        flash("error", _("The dataset could not be written under {folder}: {error}.").format(folder=store.root,
+                                                                                           error=exc.strerror or exc))
         return
     st.session_state[key("dataset")] = name
-    flash("success", f"Created the dataset **{name}**. Choose a picture and click to place its first point.")
+    flash("success", _("Created the dataset **{name}**. Choose a picture and click to place its first point.").format(
+        name=name))
 
 
 def new_dataset_form(store: UserKeypointStore) -> None:
     """A form that creates a keypoint dataset from a plain name and a skeleton."""
     with st.container(border=True):
-        st.text_input("Dataset name", key=key("new_name"), placeholder="e.g. my_dogs", max_chars=64,
-                      help="1 to 64 letters A–Z, digits, '-' or '_', starting with a letter or digit. "
-                           "It names a folder, so other characters are refused.")
-        choice = st.radio("Skeleton", list(SKELETON_LABELS), format_func=SKELETON_LABELS.get, key=key("skeleton"),
-                          bind="query-params", help="The points to place on every picture, in order, and the "
-                                                    "edges drawn between them.")
+        st.text_input(_("Dataset name"), key=key("new_name"), placeholder=_("e.g. my_dogs"), max_chars=64,
+                      help=_("1 to 64 letters A–Z, digits, '-' or '_', starting with a letter or digit. "
+                             "It names a folder, so other characters are refused."))
+        choice = st.radio(_("Skeleton"), list(SKELETON_LABELS), format_func=lambda s: _(SKELETON_LABELS[s]),
+                          key=key("skeleton"), bind="query-params",
+                          help=_("The points to place on every picture, in order, and the edges drawn between "
+                                 "them."))
         if choice == "custom":
-            st.text_area("Point names, one per line", key=key("new_joints"), height=110, max_chars=2000,
-                         placeholder="nose\nleft_ear\nright_ear\ntail")
-            st.text_area("Edges, one per line", key=key("new_edges"), height=90, max_chars=4000,
-                         placeholder="nose - left_ear\nnose - right_ear\nnose - tail",
-                         help="Two point names per line, separated by ' - ' or a comma. Points named left_… "
-                              "and right_… are swapped when a picture is mirrored for training.")
+            st.text_area(_("Point names, one per line"), key=key("new_joints"), height=110, max_chars=2000,
+                         placeholder="\n".join(EXAMPLE_POINTS))
+            st.text_area(_("Edges, one per line"), key=key("new_edges"), height=90, max_chars=4000,
+                         placeholder="\n".join(" - ".join(edge) for edge in EXAMPLE_EDGES),
+                         help=_("Two point names per line, separated by ' - ' or a comma. Points named left_… "
+                                "and right_… are swapped when a picture is mirrored for training."))
         else:
             skeleton = SKELETONS[choice]
-            st.caption(f"Points: {', '.join(skeleton.joints)}.")
-        st.button("Create dataset", type="primary", icon=":material/create_new_folder:", on_click=_create_dataset,
+            st.caption(_("Points: {points}.").format(points=_(", ").join(joint_label(j) for j in skeleton.joints)))
+        st.button(_("Create dataset"), type="primary", icon=":material/create_new_folder:", on_click=_create_dataset,
                   args=(store,), key=key("create"))
 
 
@@ -113,15 +125,16 @@ def dataset_chooser(store: UserKeypointStore) -> dict | None:
     try:
         names = store.list_datasets()
     except OSError as exc:
-        st.error(f"The data folder {store.root} cannot be read: {exc.strerror or exc}.", icon=":material/folder_off:")
+        st.error(_("The data folder {folder} cannot be read: {error}.").format(folder=store.root,
+                                                                               error=exc.strerror or exc), icon=":material/folder_off:")
         return None
     options = [*names, NEW_DATASET]
     if st.session_state.get(key("dataset")) not in options:
         st.session_state.pop(key("dataset"), None)
-    choice = st.selectbox("Save points into", options, key=key("dataset"), bind="query-params",
-                          format_func=lambda n: "+ New dataset…" if n == NEW_DATASET else n,
-                          help=f"Your keypoint datasets, stored in {store.root}. Each opens for training as "
-                               "`userkp:<name>`.")
+    choice = st.selectbox(_("Save points into"), options, key=key("dataset"), bind="query-params",
+                          format_func=lambda n: _("+ New dataset…") if n == NEW_DATASET else n,
+                          help=_("Your keypoint datasets, stored in {folder}. Each opens for training as "
+                                 "`userkp:<name>`.").format(folder=store.root))
     if choice == NEW_DATASET:
         new_dataset_form(store)
         return None
@@ -131,8 +144,8 @@ def dataset_chooser(store: UserKeypointStore) -> dict | None:
         st.error(str(exc), icon=":material/folder_off:")
         return None
     skeleton = info["skeleton"]
-    st.caption(f"{info['pictures']} annotated picture(s) · {skeleton.num_joints} points per object · opens for "
-               f"training as userkp:{choice}")
+    st.caption(_("{count} annotated picture(s) · {points} points per object · opens for training as "
+                 "userkp:{name}").format(count=info["pictures"], points=skeleton.num_joints, name=choice))
     train_link(info)
     return info
 
@@ -143,8 +156,10 @@ def train_link_params(name: str) -> dict[str, str]:
     The Train form's widgets are bound to the URL by their keys (``ui.training.variant_form``): the
     open tab, the Quick preset's dataset (by its label in the picker) and the smallest batch.
     """
+    from ui.training import dataset_label
+
     prefix = KEYPOINTS_PAGE_PREFIX
-    return {f"{prefix}_tab": "Train", f"{prefix}_quick_dataset": f"Your keypoints: {name}",
+    return {f"{prefix}_tab": "Train", f"{prefix}_quick_dataset": dataset_label(f"userkp:{name}"),
             f"{prefix}_quick_batch": str(SMALLEST_BATCH)}
 
 
@@ -154,18 +169,19 @@ def train_link(info: dict) -> None:
 
     name = info["name"]
     if info["pictures"] == 0:
-        st.caption("Once pictures are saved here, you can train the keypoints task on them.")
+        st.caption(_("Once pictures are saved here, you can train the keypoints task on them."))
         return
     try:
-        st.page_link(KEYPOINTS_PAGE, label="Train on it", icon=":material/model_training:",
+        st.page_link(KEYPOINTS_PAGE, label=_("Train on it"), icon=":material/model_training:",
                      query_params=train_link_params(name),
-                     help="Opens the Train tab of the Keypoints and pose page with this dataset chosen.")
+                     help=_("Opens the Train tab of the Keypoints and pose page with this dataset chosen."))
     except StreamlitAPIException:  # the keypoints page is not part of this app
-        st.caption(f"Train on it from a terminal: `python -m cv_core.train --task keypoints --dataset "
-                   f"userkp:{name} --batch-size 8`.")
+        st.caption(_("Train on it from a terminal: `python -m cv_core.train --task keypoints --dataset "
+                     "userkp:{name} --batch-size 8`.").format(name=name))
     if info["pictures"] < 2 * SMALLEST_BATCH:
-        st.caption(f"Training needs at least {SMALLEST_BATCH} pictures in the training split (the smallest batch), "
-                   f"about {2 * SMALLEST_BATCH} saved pictures in all; this dataset has {info['pictures']}.")
+        st.caption(_("Training needs at least {batch} pictures in the training split (the smallest batch), "
+                     "about {total} saved pictures in all; this dataset has {count}.").format(
+                         batch=SMALLEST_BATCH, total=2 * SMALLEST_BATCH, count=info["pictures"]))
 
 
 # -- the picture ------------------------------------------------------------------------------
@@ -202,32 +218,34 @@ def _generated_subject(skeleton: Skeleton) -> Subject | None:
     kind = skeleton.name if skeleton.name in ("people", "landmarks") else "shapes"
     dataset = _generated(kind)
     count = dataset.count("train")
-    index = int(st.number_input("Picture number", 0, count - 1, 0, key=key("index"), bind="query-params",
-                                help="Pictures drawn by the lab from a seed: the same number is the same picture."))
+    index = int(st.number_input(_("Picture number"), 0, count - 1, 0, key=key("index"), bind="query-params",
+                                help=_("Pictures drawn by the lab from a seed: the same number is the same picture.")))
     sample = dataset.sample("train", index)
     truth = list(sample.keypoints) if dataset.skeleton is not None and dataset.skeleton.joints == skeleton.joints \
         else []
-    return Subject(key=f"generated|{kind}|{index}", image=sample.image, origin=f"generated {kind} picture {index}",
+    return Subject(key=f"generated|{kind}|{index}", image=sample.image,
+                   origin=_("generated {kind} picture {index}").format(kind=_(GENERATED_KINDS.get(kind, kind)),
+                                                                      index=index),
                    instances=truth)
 
 
 def _photo_subject() -> Subject | None:
     photos = _photos()
-    name = st.selectbox("Photo", list(photos), key=key("photo"), bind="query-params", format_func=str.capitalize,
-                        help="The photos that come with the lab (from scikit-image).")
-    return Subject(key=f"photo|{name}", image=shrink(photos[name]), origin=f"the {name} photo")
+    name = st.selectbox(_("Photo"), list(photos), key=key("photo"), bind="query-params", format_func=str.capitalize,
+                        help=_("The photos that come with the lab (from scikit-image)."))
+    return Subject(key=f"photo|{name}", image=shrink(photos[name]), origin=_("the {name} photo").format(name=name))
 
 
 def _upload_subject() -> Subject | None:
-    image = image_upload("Upload a picture", key=key("upload"))
+    image = image_upload(_("Upload a picture"), key=key("upload"))
     if image is not None:
-        subject = Subject(key=f"upload|{digest(image)}", image=shrink(image), origin="your upload")
+        subject = Subject(key=f"upload|{digest(image)}", image=shrink(image), origin=_("your upload"))
         st.session_state[key("upload_kept")] = subject
         return subject
     kept = st.session_state.get(key("upload_kept"))
     if kept is not None:
-        st.caption(":material/history: Still on the picture you uploaded before. Upload another picture to "
-                   "annotate it instead.")
+        st.caption(_(":material/history: Still on the picture you uploaded before. Upload another picture to "
+                     "annotate it instead."))
     return kept
 
 
@@ -235,29 +253,30 @@ def _saved_subject(store: UserKeypointStore, info: dict) -> Subject | None:
     name = info["name"]
     items = store.list_items(name)
     if not items:
-        st.info("This dataset has no saved pictures yet. Annotate a generated picture, a photo or an upload and "
-                "save it.", icon=":material/info:")
+        st.info(_("This dataset has no saved pictures yet. Annotate a generated picture, a photo or an upload and "
+                  "save it."), icon=":material/info:")
         return None
     if st.session_state.get(key("item")) not in items:
         st.session_state.pop(key("item"), None)
-    item = st.selectbox("Saved picture", items, key=key("item"), bind="query-params",
-                        format_func=lambda n: f"Picture {n}")
+    item = st.selectbox(_("Saved picture"), items, key=key("item"), bind="query-params",
+                        format_func=lambda n: _("Picture {number}").format(number=n))
     try:
         image, instances = store.load_item(name, item)
     except DatasetError as exc:
         st.error(str(exc), icon=":material/broken_image:")
         return None
-    return Subject(key=f"saved|{name}|{item}|{store.version(name)}", image=image, origin=f"picture {item} of {name}",
+    return Subject(key=f"saved|{name}|{item}|{store.version(name)}", image=image,
+                   origin=_("picture {number} of {name}").format(number=item, name=name),
                    item=item, instances=list(instances))
 
 
 def picture_source(store: UserKeypointStore, info: dict) -> Subject | None:
     """Where the picture comes from: a generated sample, a bundled photo, an upload, or a saved picture."""
-    source = st.segmented_control("Picture", list(SOURCES), format_func=SOURCES.get, key=key("source"),
+    source = st.segmented_control(_("Picture"), list(SOURCES), format_func=lambda s: _(SOURCES[s]), key=key("source"),
                                   default="generated",
                                   bind="query-params", required=True,
-                                  help="A picture the lab draws (people or faces for those skeletons), a photo "
-                                       "that comes with the lab, a picture of your own, or one you saved before.")
+                                  help=_("A picture the lab draws (people or faces for those skeletons), a photo "
+                                         "that comes with the lab, a picture of your own, or one you saved before."))
     source = source or "generated"
     try:
         if source == "photo":
@@ -268,7 +287,7 @@ def picture_source(store: UserKeypointStore, info: dict) -> Subject | None:
             return _saved_subject(store, info)
         return _generated_subject(info["skeleton"])
     except (ImageInputError, DatasetError, IndexError) as exc:
-        st.error(f"This picture cannot be used. {exc}", icon=":material/broken_image:")
+        st.error(_("This picture cannot be used. {error}").format(error=exc), icon=":material/broken_image:")
         return None
 
 
@@ -356,10 +375,11 @@ def object_picker(subject: Subject) -> int:
     options = list(range(len(subject.instances) + 1))
     if st.session_state.get(key("object")) not in options:
         st.session_state.pop(key("object"), None)
-    return st.selectbox("Object on this picture", options, key=key("object"), bind="query-params",
-                        format_func=lambda i: f"Object {i + 1}" if i < len(subject.instances) else "+ Another object",
-                        help="A picture may hold several people (or objects): each has its own points. The others "
-                             "are drawn small and grey.")
+    return st.selectbox(_("Object on this picture"), options, key=key("object"), bind="query-params",
+                        format_func=lambda i: _("Object {number}").format(number=i + 1) if i < len(subject.instances)
+                        else _("+ Another object"),
+                        help=_("A picture may hold several people (or objects): each has its own points. The others "
+                               "are drawn small and grey."))
 
 
 def clicked_point(value, image: np.ndarray) -> tuple[float, float] | None:
@@ -393,48 +413,54 @@ def point_controls(note: KeypointAnnotation, subject_key: str) -> None:
     """The next point's name, the point picker, visible/hidden, not labelled, delete, undo, clear."""
     joints = note.skeleton.joints
     if note.complete:
-        st.success("Every point is placed or marked not labelled. Save the picture, or choose a point below and "
-                   "click on the picture to move it.", icon=":material/task_alt:")
+        st.success(_("Every point is placed or marked not labelled. Save the picture, or choose a point below and "
+                     "click on the picture to move it."), icon=":material/task_alt:")
     else:
-        st.markdown(f"#### Next point: {joints[note.current]}")
-        st.caption(f"Point {note.current + 1} of {len(joints)} · {note.num_placed} placed so far.")
+        st.markdown("#### " + _("Next point: {point}").format(point=joint_label(joints[note.current])))
+        st.caption(_("Point {number} of {count} · {placed} placed so far.").format(
+            number=note.current + 1, count=len(joints), placed=note.num_placed))
     # A new widget after every change, so that it starts on the joint the annotation moved on to.
     picture = hashlib.sha1(subject_key.encode()).hexdigest()[:8]
     widget = key(f"point_{picture}_{st.session_state.get(key('changes'), 0)}")
-    st.selectbox("Point the next click places or moves", range(len(joints)), index=note.current, key=widget,
-                 format_func=lambda j: f"{j + 1}. {joints[j]} · {status_of(note, j)}",
+    st.selectbox(_("Point the next click places or moves"), range(len(joints)), index=note.current, key=widget,
+                 format_func=lambda j: f"{j + 1}. {joint_label(joints[j])} · {status_of(note, j)}",
                  on_change=_select, args=(note, widget))
-    chosen = joints[note.current]
+    chosen = joint_label(joints[note.current])
     if note.visibility[note.current] > 0:
         x, y = note.points[note.current]
-        state = "visible" if note.visibility[note.current] == 2 else "hidden"
-        st.caption(f"{chosen} is at ({x:.1f}, {y:.1f}) in the picture's pixels, {state}; a click moves it there.")
+        if note.visibility[note.current] == 2:
+            st.caption(_("{point} is at ({x:.1f}, {y:.1f}) in the picture's pixels, visible; a click moves it "
+                         "there.").format(point=chosen, x=x, y=y))
+        else:
+            st.caption(_("{point} is at ({x:.1f}, {y:.1f}) in the picture's pixels, hidden; a click moves it "
+                         "there.").format(point=chosen, x=x, y=y))
     else:
-        st.caption(f"{chosen} is not placed yet; a click places it.")
-    st.radio("The next click places it as", ["visible", "hidden"], key=key("visibility"), horizontal=True,
+        st.caption(_("{point} is not placed yet; a click places it.").format(point=chosen))
+    st.radio(_("The next click places it as"), ["visible", "hidden"], key=key("visibility"), horizontal=True,
              bind="query-params",
-             format_func={"visible": "Visible", "hidden": "Hidden (labelled, not visible)"}.get,
-             help="COCO's v = 2 for a point you can see, v = 1 for one you know is there but cannot see "
-                  "(behind an arm, another person).")
+             format_func=lambda v: _(VISIBILITY_LABELS[v]),
+             help=_("COCO's v = 2 for a point you can see, v = 1 for one you know is there but cannot see "
+                    "(behind an arm, another person)."))
     cols = st.columns(3)
-    cols[0].button("Hide or show", key=key("toggle"), on_click=_act, args=(note, "toggle_hidden"),
+    cols[0].button(_("Hide or show"), key=key("toggle"), on_click=_act, args=(note, "toggle_hidden"),
                    width="stretch", disabled=note.visibility[note.current] == 0,
-                   help="Switch the chosen point between visible (v = 2) and hidden (v = 1).")
-    cols[1].button("Not labelled", key=key("skip"), on_click=_act, args=(note, "skip"), width="stretch",
-                   help="The chosen point is not in the picture (COCO's v = 0): leave it out and go on.")
-    cols[2].button("Delete point", key=key("delete"), on_click=_act, args=(note, "delete"), width="stretch",
-                   disabled=note.visibility[note.current] == 0, help="Remove the chosen point; it waits to be placed.")
+                   help=_("Switch the chosen point between visible (v = 2) and hidden (v = 1)."))
+    cols[1].button(_("Not labelled"), key=key("skip"), on_click=_act, args=(note, "skip"), width="stretch",
+                   help=_("The chosen point is not in the picture (COCO's v = 0): leave it out and go on."))
+    cols[2].button(_("Delete point"), key=key("delete"), on_click=_act, args=(note, "delete"), width="stretch",
+                   disabled=note.visibility[note.current] == 0,
+                   help=_("Remove the chosen point; it waits to be placed."))
     cols = st.columns(2)
-    cols[0].button("Undo", icon=":material/undo:", key=key("undo"), on_click=_act, args=(note, "undo"),
+    cols[0].button(_("Undo"), icon=":material/undo:", key=key("undo"), on_click=_act, args=(note, "undo"),
                    width="stretch", disabled=not note.history)
-    cols[1].button("Clear all", icon=":material/delete_sweep:", key=key("clear"), on_click=_act, args=(note, "clear"),
+    cols[1].button(_("Clear all"), icon=":material/delete_sweep:", key=key("clear"), on_click=_act, args=(note, "clear"),
                    width="stretch", disabled=not note.done.any())
 
 
 def status_of(note: KeypointAnnotation, joint: int) -> str:
     if note.visibility[joint] == 0 and note.skipped[joint]:
-        return "not labelled"
-    return STATUS[int(note.visibility[joint])]
+        return _("not labelled")
+    return _(STATUS[int(note.visibility[joint])])
 
 
 def points_table(note: KeypointAnnotation) -> list[dict]:
@@ -442,7 +468,7 @@ def points_table(note: KeypointAnnotation) -> list[dict]:
     rows = []
     for j, joint in enumerate(note.skeleton.joints):
         placed = note.visibility[j] > 0
-        rows.append({"#": j + 1, "point": joint, "status": status_of(note, j),
+        rows.append({"#": j + 1, _("point"): joint_label(joint), _("status"): status_of(note, j),
                      "x": f"{note.points[j, 0]:.1f}" if placed else "—",
                      "y": f"{note.points[j, 1]:.1f}" if placed else "—"})
     return rows
@@ -451,11 +477,11 @@ def points_table(note: KeypointAnnotation) -> list[dict]:
 def save_button(store: UserKeypointStore, info: dict, subject: Subject, note: KeypointAnnotation, obj: int) -> None:
     """Save the points as object ``obj`` (a new picture, or the saved one's object replaced or added); an
     empty save says what to do."""
-    label = "Save changes" if subject.item is not None else f"Save into {info['name']}"
+    label = _("Save changes") if subject.item is not None else _("Save into {name}").format(name=info["name"])
     if not st.button(label, type="primary", icon=":material/save:", key=key("save")):
         return
     if note.num_placed == 0:
-        st.warning("There is nothing to save yet: click on the picture to place at least one point.",
+        st.warning(_("There is nothing to save yet: click on the picture to place at least one point."),
                    icon=":material/warning:")
         return
     try:
@@ -464,17 +490,17 @@ def save_button(store: UserKeypointStore, info: dict, subject: Subject, note: Ke
         instances[obj:obj + 1] = [instance]
         item = store.save_item(info["name"], subject.image, instances, item=subject.item)
     except DatasetError as exc:
-        st.error(f"The picture was not saved. {exc}", icon=":material/error:")
+        st.error(_("The picture was not saved. {error}").format(error=exc), icon=":material/error:")
         return
     except OSError as exc:
-        st.error(f"The picture could not be written under {store.root}: {exc.strerror or exc}.",
+        st.error(_("The picture could not be written under {folder}: {error}.").format(folder=store.root,
+                                                                                    error=exc.strerror or exc),
                  icon=":material/error:")
         return
     st.session_state.pop(note_slot(subject, note.skeleton, obj), None)
-    if note.num_placed == 1:
-        flash("success", f"Saved picture {item} into **{info['name']}** with one point.")
-    else:
-        flash("success", f"Saved picture {item} into **{info['name']}** with {note.num_placed} points.")
+    flash("success", ngettext("Saved picture {item} into **{name}** with one point.",
+                              "Saved picture {item} into **{name}** with {count} points.", note.num_placed).format(
+                                  item=item, name=info["name"], count=note.num_placed))
     st.rerun()
 
 
@@ -508,10 +534,10 @@ def annotator(store: UserKeypointStore, info: dict, subject: Subject) -> None:
     take_click(component, note, subject.image)  # before anything is drawn: one rerun a click
     with controls:
         if subject.instances and subject.item is None:
-            st.button("Start from the true points", icon=":material/auto_fix:", key=key("truth"),
+            st.button(_("Start from the true points"), icon=":material/auto_fix:", key=key("truth"),
                       on_click=_start_from_truth, args=(note, subject),
-                      help="This generated picture knows where its main object's points are: start from them "
-                           "and correct them.")
+                      help=_("This generated picture knows where its main object's points are: start from them "
+                             "and correct them."))
         point_controls(note, subject.key)
     with picture:
         scale = view_scale(subject.image)
@@ -519,11 +545,11 @@ def annotator(store: UserKeypointStore, info: dict, subject: Subject) -> None:
         # Shown as wide as its column: a click comes back with the size it was shown at (clicked_point).
         streamlit_image_coordinates(view, key=component, cursor="crosshair", width="stretch")
         h, w = subject.image.shape[:2]
-        st.caption(f"{subject.origin} · {w} × {h} px · click to place the next point; filled dots are visible "
-                   "points, rings hidden ones.")
+        st.caption(_("{picture} · {width} × {height} px · click to place the next point; filled dots are visible "
+                     "points, rings hidden ones.").format(picture=subject.origin, width=w, height=h))
         if subject.item is None:
-            st.caption("To add another person or object to this picture, save it, then open it with Edit and choose "
-                       "+ Another object.")
+            st.caption(_("To add another person or object to this picture, save it, then open it with Edit and "
+                         "choose + Another object."))
     with controls:
         st.dataframe(points_table(note), hide_index=True, width="stretch", key=key("table"),
                      height=min(36 * (note.skeleton.num_joints + 1) + 4, 330))
@@ -550,9 +576,9 @@ def _delete(store: UserKeypointStore, name: str, item: int) -> None:
     try:
         store.delete_item(name, item)
     except DatasetError as exc:
-        flash("error", f"Picture {item} was not deleted. {exc}")
+        flash("error", _("Picture {item} was not deleted. {error}").format(item=item, error=exc))
         return
-    flash("success", f"Deleted picture {item} of **{name}**.")
+    flash("success", _("Deleted picture {item} of **{name}**.").format(item=item, name=name))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -569,69 +595,73 @@ def saved_pictures(store: UserKeypointStore, info: dict, per_page: int = 8) -> N
     """The saved pictures with their points, each with Edit and Delete."""
     name = info["name"]
     items = store.list_items(name)
-    st.subheader("Saved pictures")
+    st.subheader(_("Saved pictures"))
     if not items:
-        st.caption("Nothing saved yet.")
+        st.caption(_("Nothing saved yet."))
         return
     pages = max(1, -(-len(items) // per_page))
-    page = int(st.number_input("Page", 1, pages, 1, key=key("page"), bind="query-params")) if pages > 1 else 1
+    page = int(st.number_input(_("Page"), 1, pages, 1, key=key("page"), bind="query-params")) if pages > 1 else 1
     shown = items[(page - 1) * per_page: page * per_page]
     cols = st.columns(4)
     version = store.version(name)
     for i, item in enumerate(shown):
         with cols[i % 4]:
             try:
-                st.image(_thumbnail(str(store.root), name, item, version), caption=f"Picture {item}")
+                st.image(_thumbnail(str(store.root), name, item, version),
+                         caption=_("Picture {number}").format(number=item))
             except DatasetError as exc:
                 st.warning(str(exc), icon=":material/broken_image:")
             buttons = st.columns(2)
-            buttons[0].button("Edit", key=key(f"edit_{item}"), on_click=_edit, args=(item,), width="stretch")
-            with buttons[1].popover("Delete", width="stretch"):
-                st.write(f"Delete picture {item} and its points?")
-                st.button("Yes, delete it", key=key(f"delete_{item}"), type="primary", on_click=_delete,
+            buttons[0].button(_("Edit"), key=key(f"edit_{item}"), on_click=_edit, args=(item,), width="stretch")
+            with buttons[1].popover(_("Delete"), width="stretch"):
+                st.write(_("Delete picture {item} and its points?").format(item=item))
+                st.button(_("Yes, delete it"), key=key(f"delete_{item}"), type="primary", on_click=_delete,
                           args=(store, name, item))
 
 
-@st.cache_data(max_entries=4, show_spinner="Packing the zip…")
+@st.cache_data(max_entries=4, show_spinner=False)
 def _export(root: str, name: str, version: tuple) -> bytes:
     return UserKeypointStore(root).export_zip(name)
 
 
 def import_export(store: UserKeypointStore, info: dict | None) -> None:
     """Import a zip of pictures and a COCO keypoint file; download a dataset as one."""
-    st.subheader("Import and export")
+    st.subheader(_("Import and export"))
     cols = st.columns(2, gap="large")
     with cols[0]:
-        st.markdown("**Import** a zip of pictures with one COCO keypoint file (a COCO subset, a Label Studio or "
-                    "CVAT export in COCO keypoints format).")
-        upload = st.file_uploader("COCO keypoints zip", type=["zip"], key=key("import_zip"),
-                                  help="The JSON's file names are read beside it, or in an images/ folder.")
-        target = st.text_input("Into the dataset", key=key("import_name"), max_chars=64,
-                               placeholder="a new name, or one of yours with the same points")
-        if st.button("Import", icon=":material/upload_file:", key=key("import")):
+        st.markdown(_("**Import** a zip of pictures with one COCO keypoint file (a COCO subset, a Label Studio or "
+                      "CVAT export in COCO keypoints format)."))
+        upload = st.file_uploader(_("COCO keypoints zip"), type=["zip"], key=key("import_zip"),
+                                  help=_("The JSON's file names are read beside it, or in an images/ folder."))
+        target = st.text_input(_("Into the dataset"), key=key("import_name"), max_chars=64,
+                               placeholder=_("a new name, or one of yours with the same points"))
+        if st.button(_("Import"), icon=":material/upload_file:", key=key("import")):
             if upload is None or not target.strip():
-                st.warning("Choose a zip and type the dataset to import into first.", icon=":material/warning:")
+                st.warning(_("Choose a zip and type the dataset to import into first."), icon=":material/warning:")
             else:
                 try:
                     added, warnings = store.import_zip(target.strip(), upload.getvalue())
                 except DatasetError as exc:
-                    st.error(f"Nothing was imported. {exc}", icon=":material/error:")
+                    st.error(_("Nothing was imported. {error}").format(error=exc), icon=":material/error:")
                 else:
                     note = " ".join(warnings[:3])
-                    flash("success", f"Imported {added} pictures into **{target.strip()}**. {note}".strip())
+                    flash("success", ngettext("Imported {count} picture into **{name}**. {notes}",
+                                              "Imported {count} pictures into **{name}**. {notes}", added).format(
+                                                  count=added, name=target.strip(), notes=note).strip())
                     st.rerun()
     with cols[1]:
         if info is None or info["pictures"] == 0:
-            st.caption("Save pictures into a dataset to download it as COCO keypoints.")
+            st.caption(_("Save pictures into a dataset to download it as COCO keypoints."))
             return
-        st.markdown("**Export** this dataset as a zip: its pictures and a person_keypoints JSON that COCO tools, "
-                    "pycocotools and the lab's coco_keypoints dataset read.")
+        st.markdown(_("**Export** this dataset as a zip: its pictures and a person_keypoints JSON that COCO tools, "
+                      "pycocotools and the lab's coco_keypoints dataset read."))
         try:
-            data = _export(str(store.root), info["name"], store.version(info["name"]))
+            with st.spinner(_("Packing the zip…")):
+                data = _export(str(store.root), info["name"], store.version(info["name"]))
         except (DatasetError, OSError) as exc:
-            st.error(f"The dataset cannot be packed. {exc}", icon=":material/error:")
+            st.error(_("The dataset cannot be packed. {error}").format(error=exc), icon=":material/error:")
             return
-        st.download_button("Download COCO zip", data, file_name=f"{info['name']}-coco-keypoints.zip",
+        st.download_button(_("Download COCO zip"), data, file_name=f"{info['name']}-coco-keypoints.zip",
                            mime="application/zip", icon=":material/download:", key=key("export"))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import Dataset, resize_image
+from cv_core.i18n import N_, _, ngettext
 from cv_core.keypoints.decode import RawKeypoints
 from cv_core.overlays import upscale
 from cv_core.runs import RunInfo, best_model_path
@@ -30,31 +31,32 @@ SHOW_SIDE = 384
 DEFAULT_THRESHOLD = 0.3
 SOURCES = ["Sample", "Upload", "Camera"]
 #: The architectures of the keypoints task, as the page names them.
-MODEL_NAMES = {"pose_centernet": "Multi-person pose", "keypoint_heatmap": "One object, heatmaps",
-               "keypoint_regression": "One object, regression"}
-#: How the page says a posture (the library's words are its keys).
-POSTURE_WORDS = {"standing": "standing", "sitting": "sitting", "lying": "lying"}
-#: What each kind of model does with a picture, one sentence each.
+MODEL_NAMES = {"pose_centernet": N_("Multi-person pose"), "keypoint_heatmap": N_("One object, heatmaps"),
+               "keypoint_regression": N_("One object, regression")}
+#: How the page says a posture (the library's words are its keys; shown translated).
+POSTURE_WORDS = {"standing": N_("standing"), "sitting": N_("sitting"), "lying": N_("lying")}
+#: What each kind of model does with a picture, one sentence each (shown translated).
 KIND_CAPTIONS = {
-    "pose": "A multi-person pose model: every peak of its person-centre heatmap is a candidate person, whose joints "
-            "are read from offsets and snapped to each joint's own heatmap; the slider below only filters them.",
-    "heatmap": "A single-object heatmap model: each joint sits at the peak of its own heatmap, refined within its "
-               "cell; the object's score is the mean of those peaks.",
-    "regression": "A single-object regression model: a dense layer outputs each joint's coordinates directly, so "
-                  "it always gives exactly one object, with score 1, and has no heatmaps to show.",
+    "pose": N_("A multi-person pose model: every peak of its person-centre heatmap is a candidate person, whose "
+               "joints are read from offsets and snapped to each joint's own heatmap; the slider below only filters "
+               "them."),
+    "heatmap": N_("A single-object heatmap model: each joint sits at the peak of its own heatmap, refined within its "
+                  "cell; the object's score is the mean of those peaks."),
+    "regression": N_("A single-object regression model: a dense layer outputs each joint's coordinates directly, so "
+                     "it always gives exactly one object, with score 1, and has no heatmaps to show."),
 }
 
-#: How to read the skeletons drawn, per kind of model.
+#: How to read the skeletons drawn, per kind of model (shown translated).
 SKELETON_CAPTIONS = {
-    "pose": "Each skeleton joins the joints the model found; a filled dot is a joint its heatmap confirmed, a hollow "
-            "one was only read from the person's centre. The dashed box is the person's box, and the white arrow "
-            "points the way the torso is upright: 0° is straight up, positive angles lean to the left.",
-    "heatmap": "The skeleton joins the landmarks the model found; a filled dot is one whose heatmap peak is clear, a "
-               "hollow one a faint peak. The dashed box surrounds the landmarks, and the white arrow points the way "
-               "the face is upright (its tilt: 0° is straight up, positive angles lean to the left).",
-    "regression": "The skeleton joins the landmarks the dense layer placed. The dashed box surrounds them, and the "
-                  "white arrow points the way the face is upright (its tilt: 0° is straight up, positive angles lean "
-                  "to the left).",
+    "pose": N_("Each skeleton joins the joints the model found; a filled dot is a joint its heatmap confirmed, a "
+               "hollow one was only read from the person's centre. The dashed box is the person's box, and the white "
+               "arrow points the way the torso is upright: 0° is straight up, positive angles lean to the left."),
+    "heatmap": N_("The skeleton joins the landmarks the model found; a filled dot is one whose heatmap peak is clear, "
+                  "a hollow one a faint peak. The dashed box surrounds the landmarks, and the white arrow points the "
+                  "way the face is upright (its tilt: 0° is straight up, positive angles lean to the left)."),
+    "regression": N_("The skeleton joins the landmarks the dense layer placed. The dashed box surrounds them, and the "
+                     "white arrow points the way the face is upright (its tilt: 0° is straight up, positive angles "
+                     "lean to the left)."),
 }
 
 # --------------------------------------------------------------------------------------
@@ -78,22 +80,23 @@ def runs_without_model(runs_root: str | None = None) -> list[RunInfo]:
 
 def model_label(run: RunInfo) -> str:
     """"One object, heatmaps · heatmaps / separable · landmarks 64 px · best val. keypoint AP 0.879 · completed · <id>"."""
-    name = MODEL_NAMES.get(run.spec.model, run.spec.model) if run.spec else "Keypoints"
+    name = (_(MODEL_NAMES[run.spec.model]) if run.spec.model in MODEL_NAMES else run.spec.model) if run.spec \
+        else _("Keypoints")
     return f"{name} · {run_label(run)}"
 
 
 def run_picker(runs: list[RunInfo], prefix: str = PREFIX) -> RunInfo:
     """A selectbox of the keypoints runs (kept in the URL as ``run``); returns the chosen one."""
-    return pick_run(prefix, runs, "Keypoint model",
-                    "Keypoints runs with a saved model: a multi-person pose model on people, or a single-object "
-                    "heatmap or regression model (on the face landmarks, say).", model_label)
+    return pick_run(prefix, runs, _("Keypoint model"),
+                    _("Keypoints runs with a saved model: a multi-person pose model on people, or a single-object "
+                      "heatmap or regression model (on the face landmarks, say)."), model_label)
 
 
 def picture_picker(dataset: Dataset | None, prefix: str = PREFIX) -> Picture | None:
     """A picture of the run's dataset (with its true keypoints), an upload or a camera photo."""
     return pick_picture(prefix, dataset, SOURCES,
-                        "A picture of the run's dataset, with its true keypoints; a picture of your own; or a photo "
-                        "from your camera.")
+                        _("A picture of the run's dataset, with its true keypoints; a picture of your own; or a "
+                          "photo from your camera."))
 
 
 @dataclass(frozen=True)
@@ -151,12 +154,16 @@ def keypoint_finder(run: RunInfo, dataset: Dataset | None) -> KeypointFinder | N
     try:
         geometry = keypoint_model_geometry(loaded.model)
     except ValueError as exc:
-        st.error(f"This run's model is not a keypoint model this page can read: {exc}", icon=":material/error:")
+        st.error(_("This run's model is not a keypoint model this page can read: {error}").format(error=exc),
+                 icon=":material/error:")
         return None
     skeleton = run_skeleton(run, dataset, geometry.num_joints)
     if skeleton is None:
-        st.error(f"This model finds {geometry.num_joints} joints, but the lab cannot tell which: its dataset cannot be "
-                 "read and its scores do not name them.", icon=":material/error:")
+        st.error(ngettext("This model finds {count} joint, but the lab cannot tell which: its dataset cannot be "
+                          "read and its scores do not name it.",
+                          "This model finds {count} joints, but the lab cannot tell which: its dataset cannot be "
+                          "read and its scores do not name them.", geometry.num_joints).format(
+                              count=geometry.num_joints), icon=":material/error:")
         return None
     return KeypointFinder(run, loaded.model, loaded.key, geometry.image_size, geometry.kind, geometry.output_stride,
                           skeleton)
@@ -181,7 +188,7 @@ def true_instances(finder: KeypointFinder, picture: Picture) -> list | None:
 # --------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=64, show_spinner="Finding the keypoints…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def _outputs(_model, model_key: str, picture_key: str, _view: np.ndarray) -> tuple[RawKeypoints, np.ndarray | None]:
     from cv_core.keypoints import keypoint_model_geometry, predict_keypoint_outputs, raw_keypoints
 
@@ -196,7 +203,8 @@ def candidates(finder: KeypointFinder, picture: Picture, view: np.ndarray) -> tu
     """Every candidate object of the picture before the score threshold, and the joint heatmaps
     ((H/s, W/s, K), None for regression): one forward pass per model version and picture, so that
     moving the slider only filters them (:func:`cv_core.keypoints.filter_keypoints`)."""
-    return _outputs(finder.model, f"{finder.run.id}|{finder.key}", picture.key, view)
+    with st.spinner(_("Finding the keypoints…")):
+        return _outputs(finder.model, f"{finder.run.id}|{finder.key}", picture.key, view)
 
 
 # --------------------------------------------------------------------------------------
@@ -220,17 +228,26 @@ def readings(instances: list, skeleton) -> list:
 def object_label(number: int, score: float, reading) -> str:
     """What is written above an object's box, one whole phrase per case."""
     if reading.kind == "person" and reading.angle is not None and reading.posture is not None:
-        posture = POSTURE_WORDS.get(reading.posture, reading.posture)
-        return f"Person {number}: {score:.2f}, {posture}, {reading.angle:+.0f}°"
+        return _("Person {number}: {score:.2f}, {posture}, {angle:+.0f}°").format(
+            number=number, score=score, posture=posture_word(reading.posture), angle=reading.angle)
     if reading.kind == "person":
-        return f"Person {number}: {score:.2f}"
+        return _("Person {number}: {score:.2f}").format(number=number, score=score)
     if reading.kind == "face" and reading.angle is not None and reading.yaw is not None:
-        return f"Face {number}: {score:.2f}, tilted {reading.angle:+.0f}°, turned {reading.yaw:+.0f}°"
+        return _("Face {number}: {score:.2f}, tilted {angle:+.0f}°, turned {yaw:+.0f}°").format(
+            number=number, score=score, angle=reading.angle, yaw=reading.yaw)
     if reading.kind == "face" and reading.angle is not None:
-        return f"Face {number}: {score:.2f}, tilted {reading.angle:+.0f}°"
+        return _("Face {number}: {score:.2f}, tilted {angle:+.0f}°").format(number=number, score=score,
+                                                                           angle=reading.angle)
     if reading.kind == "face":
-        return f"Face {number}: {score:.2f}"
-    return f"Object {number}: {score:.2f}"
+        return _("Face {number}: {score:.2f}").format(number=number, score=score)
+    return _("Object {number}: {score:.2f}").format(number=number, score=score)
+
+
+def posture_word(posture: str | None) -> str:
+    """A posture (the library's word: "standing", "sitting", "lying") in the page's language; "—" for none."""
+    if not posture:
+        return "—"
+    return _(POSTURE_WORDS[posture]) if posture in POSTURE_WORDS else posture
 
 
 def _rounded(value, digits: int = 3):
@@ -242,16 +259,16 @@ def object_rows(instances: list, found_readings: list, comparison) -> list[dict]
     and how many joints hit."""
     rows = []
     for index, (instance, reading) in enumerate(zip(instances, found_readings)):
-        row = {"object": index + 1, "score": _rounded(instance.score),
-               "posture": POSTURE_WORDS.get(reading.posture, reading.posture) if reading.posture else "—",
-               "orientation (°)": _rounded(reading.angle, 1)}
+        row = {_("object"): index + 1, _("score"): _rounded(instance.score),
+               _("posture"): posture_word(reading.posture),
+               _("orientation (°)"): _rounded(reading.angle, 1)}
         if reading.kind == "face":
-            row["turn (°)"] = _rounded(reading.yaw, 1)
+            row[_("turn (°)")] = _rounded(reading.yaw, 1)
         if comparison is not None:
             match = comparison.for_prediction(index)
             row["OKS"] = _rounded(match.oks) if match else None
             row["PCK@0.2"] = _rounded(match.pck) if match else None
-            row["joints hit"] = f"{int(match.hit.sum())} / {int(match.labelled.sum())}" if match else "—"
+            row[_("joints hit")] = f"{int(match.hit.sum())} / {int(match.labelled.sum())}" if match else "—"
         rows.append(row)
     return rows
 
@@ -260,12 +277,13 @@ def truth_summary(comparison, count: int) -> str:
     """One sentence on how the shown objects pair with the true ones."""
     found, missed, extra = len(comparison.matches), len(comparison.missed), len(comparison.unmatched)
     if count == 0:
-        return "This picture has no true object with a labelled joint, so there is nothing to compare with."
+        return _("This picture has no true object with a labelled joint, so there is nothing to compare with.")
     if found == 0:
-        return (f"None of the {count} true object(s) is paired with a found one: lower the score threshold, or the "
-                "model has not learned to find them yet.")
-    return (f"{found} of {count} true object(s) paired with a found one (COCO's rule: the best-scored first, each to "
-            f"the truth it overlaps most by OKS); {missed} missed; {extra} found object(s) with no true one.")
+        return _("None of the {count} true object(s) is paired with a found one: lower the score threshold, or the "
+                 "model has not learned to find them yet.").format(count=count)
+    return _("{found} of {count} true object(s) paired with a found one (COCO's rule: the best-scored first, each to "
+             "the truth it overlaps most by OKS); {missed} missed; {extra} found object(s) with no true one.").format(
+                 found=found, count=count, missed=missed, extra=extra)
 
 
 def with_chosen_model(view, prefix: str = PREFIX, without_model: tuple | None = None) -> None:
@@ -306,17 +324,18 @@ def explain_missing_model() -> None:
     wanted = st.query_params.get("run")
     for run in runs_without_model():
         if run.id == wanted:
-            st.warning(f"Run {run.id} ({run.state}) has no saved model file (best.keras), so it cannot find "
-                       "keypoints: it stopped before its first epoch ended, or its file was removed. The newest run "
-                       "with a model is shown instead.", icon=":material/report:")
+            st.warning(_("Run {run} ({state}) has no saved model file (best.keras), so it cannot find "
+                         "keypoints: it stopped before its first epoch ended, or its file was removed. The newest run "
+                         "with a model is shown instead.").format(run=run.id, state=run.state),
+                       icon=":material/report:")
 
 
 def no_model_message() -> None:
     """Say why there is no keypoint model to use yet, and where to get one."""
     for run in runs_without_model():
-        st.warning(f"Run {run.id} ({run.state}) has no saved model file (best.keras), so it cannot find keypoints: "
-                   "it stopped before its first epoch ended, or its file was removed. Train it again in the **Train** "
-                   "tab.", icon=":material/report:")
-    st.info("No keypoint model yet. Train one in the **Train** tab: the Tiny preset takes seconds (too small to "
-            "learn, but it shows the page at work), the Quick preset finds people's joints in about five minutes.",
+        st.warning(_("Run {run} ({state}) has no saved model file (best.keras), so it cannot find keypoints: "
+                     "it stopped before its first epoch ended, or its file was removed. Train it again in the "
+                     "**Train** tab.").format(run=run.id, state=run.state), icon=":material/report:")
+    st.info(_("No keypoint model yet. Train one in the **Train** tab: the Tiny preset takes seconds (too small to "
+              "learn, but it shows the page at work), the Quick preset finds people's joints in about five minutes."),
             icon=":material/model_training:")

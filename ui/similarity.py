@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from cv_core.i18n import _
 from cv_core.runs import RunInfo
 
 PREFIX = "similarity"
@@ -96,7 +97,7 @@ def _weights_version(path: Path | None) -> str:
         return f"{path}|missing"
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading the pretrained model…")
+@st.cache_resource(max_entries=2, show_spinner=False)
 def _pretrained(name: str, version: str):
     from cv_core.pretrained import load_pretrained
 
@@ -111,14 +112,15 @@ def pretrained_embedder(name: str) -> Embedder | None:
     weights = pretrained_weights_file(name)
     version = f"pretrained:{name}|{_weights_version(weights)}"
     try:
-        pretrained = _pretrained(name, version)
+        with st.spinner(_("Loading the pretrained model…")):
+            pretrained = _pretrained(name, version)
     except PretrainedUnavailableError as exc:
         st.error(str(exc), icon=":material/wifi_off:")
         return None
     except Exception as exc:  # a damaged weights file...
-        st.error(f"The pretrained model cannot be used: {exc}", icon=":material/error:")
+        st.error(_("The pretrained model cannot be used: {error}").format(error=exc), icon=":material/error:")
         return None
-    return Embedder(name, f"{PRETRAINED_LABELS[name]} features", version, pretrained.model,
+    return Embedder(name, _("{network} features").format(network=PRETRAINED_LABELS[name]), version, pretrained.model,
                     tuple(pretrained.input_size), EMBEDDING_LAYERS[name], weights,
                     cache_dir().parent / "embeddings" / name, pretrained)
 
@@ -141,9 +143,9 @@ def run_picker(runs: list[RunInfo]) -> RunInfo:
     """A selectbox of similarity runs (kept in the URL as ``run``); returns the chosen one."""
     from ui.task_page import run_picker as pick_run
 
-    return pick_run(PREFIX, runs, "Learned embedding (a similarity run)",
-                    "Every similarity run that has saved a model (its best epoch so far): its model maps a picture "
-                    "to an embedding learned so that pictures of one class lie close together.")
+    return pick_run(PREFIX, runs, _("Learned embedding (a similarity run)"),
+                    _("Every similarity run that has saved a model (its best epoch so far): its model maps a picture "
+                      "to an embedding learned so that pictures of one class lie close together."))
 
 
 def run_embedder(run: RunInfo) -> Embedder | None:
@@ -156,10 +158,11 @@ def run_embedder(run: RunInfo) -> Embedder | None:
         return None
     shape = tuple(loaded.model.output_shape)
     if len(shape) != 2:
-        st.error(f"This run's model does not give an embedding: its output has shape {shape}, not (batch, size).",
+        st.error(_("This run's model does not give an embedding: its output has shape {shape}, not (batch, size).").format(
+            shape=shape),
                  icon=":material/error:")
         return None
-    return Embedder(f"run:{run.id}", f"the learned embedding of run {run.id}", f"run:{run.id}|{loaded.key}",
+    return Embedder(f"run:{run.id}", _("the learned embedding of run {run}").format(run=run.id), f"run:{run.id}|{loaded.key}",
                     loaded.model, loaded.input_size, None, best_model_path(run.dir), run.dir / "embeddings")
 
 
@@ -212,7 +215,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float | None:
         return None
 
 
-@st.cache_data(max_entries=32, show_spinner="Finding what makes them alike…")
+@st.cache_data(max_entries=32, show_spinner=False)
 def why_maps(_embedder: Embedder, version: str, key_a: str, key_b: str, _a: np.ndarray,
              _b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """:func:`cv_core.similarity.why_similar` on the two pictures as the embedder sees them."""
@@ -241,14 +244,16 @@ def why_pair(embedder: Embedder, first, second, captions: tuple[str, str]) -> No
     from cv_core.overlays import overlay
 
     try:
-        heat_a, heat_b, similarity = why_maps(embedder, embedder.version, first.key, second.key, first.image,
-                                              second.image)
+        with st.spinner(_("Finding what makes them alike…")):
+            heat_a, heat_b, similarity = why_maps(embedder, embedder.version, first.key, second.key, first.image,
+                                                  second.image)
     except ValueError as exc:  # a model without a feature map to explain
-        st.info(f"These pictures cannot be explained with this model: {exc}", icon=":material/info:")
+        st.info(_("These pictures cannot be explained with this model: {error}").format(error=exc), icon=":material/info:")
         return
     if not heat_a.any() and not heat_b.any():
-        st.info(f"The two pictures have the same embedding ({embedder.label}, similarity {similarity:.3f}): "
-                "nothing moves their similarity, so there is nothing to highlight.", icon=":material/info:")
+        st.info(_("The two pictures have the same embedding ({embedder}, similarity {similarity:.3f}): "
+                  "nothing moves their similarity, so there is nothing to highlight.").format(
+                      embedder=embedder.label, similarity=similarity), icon=":material/info:")
     cols = st.columns(2, gap="large")
     for col, picture, heat, caption in zip(cols, (first, second), (heat_a, heat_b), captions):
         col.image(as_picture(overlay(embedder.shown(picture.image), heat, 0.5), picture.image.shape[:2]),
@@ -274,13 +279,13 @@ def as_picture(view: np.ndarray, shape: tuple[int, int], side: int = 320) -> np.
 def ssim_reading(value: float) -> str:
     """One sentence on an SSIM value (1: the same pixels; it compares pictures position by position)."""
     if value >= 0.999:
-        return "The same pixels: SSIM is 1 only when the two pictures are identical at its size."
+        return _("The same pixels: SSIM is 1 only when the two pictures are identical at its size.")
     if value >= 0.7:
-        return "Much the same light, contrast and structure in the same places, pixel by pixel."
+        return _("Much the same light, contrast and structure in the same places, pixel by pixel.")
     if value >= 0.3:
-        return "Some structure in common at the same places; SSIM does not know what is in the pictures."
-    return ("Little in common pixel by pixel: SSIM compares the pictures place by place, so the same kind of object "
-            "moved, turned or lit differently also scores low.")
+        return _("Some structure in common at the same places; SSIM does not know what is in the pictures.")
+    return _("Little in common pixel by pixel: SSIM compares the pictures place by place, so the same kind of object "
+             "moved, turned or lit differently also scores low.")
 
 
 #: Below this pair ROC AUC an embedding tells classes apart too little for its threshold to mean much.
@@ -296,40 +301,41 @@ def features_reading(value: float | None, reference, where: str | None) -> str:
         where: the dataset it was measured on (for the sentence), with ``reference``.
     """
     if value is None:
-        return "One picture gives no features at all (a blank picture?), so its similarity is undefined."
+        return _("One picture gives no features at all (a blank picture?), so its similarity is undefined.")
     if value >= 0.999:
-        return "The same features: to this network the two pictures are one."
+        return _("The same features: to this network the two pictures are one.")
     if reference is not None and reference.auc < WEAK_AUC:
-        return (f"These features tell the classes of {where} apart little better than chance (pair ROC AUC "
-                f"{reference.auc:.3f}; 0.5 is chance), so this score cannot say whether these are the same kind of "
-                "thing.")
+        return _("These features tell the classes of {where} apart little better than chance (pair ROC AUC "
+                 "{auc:.3f}; 0.5 is chance), so this score cannot say whether these are the same kind of "
+                 "thing.").format(where=where, auc=reference.auc)
     if reference is not None:
         cut = reference.threshold.threshold
         if value >= cut:
-            return (f"At or above {cut:.3f}, the score that best separates same-class from different-class pairs of "
-                    f"{where} with these features: probably the same kind of thing.")
-        return (f"Below {cut:.3f}, the score that best separates same-class from different-class pairs of {where} "
-                "with these features: probably not the same kind of thing.")
+            return _("At or above {cut:.3f}, the score that best separates same-class from different-class pairs of "
+                     "{where} with these features: probably the same kind of thing.").format(cut=cut, where=where)
+        return _("Below {cut:.3f}, the score that best separates same-class from different-class pairs of {where} "
+                 "with these features: probably not the same kind of thing.").format(cut=cut, where=where)
     if value >= 0.8:
-        return "Many features in common: ImageNet features see much the same things in both, wherever they are."
+        return _("Many features in common: ImageNet features see much the same things in both, wherever they are.")
     if value >= 0.5:
-        return "Some features in common: parts or textures alike, the whole less so."
-    return "Few features in common: to an ImageNet network these pictures show different things."
+        return _("Some features in common: parts or textures alike, the whole less so.")
+    return _("Few features in common: to an ImageNet network these pictures show different things.")
 
 
 def learned_reading(value: float | None, threshold: float | None, auc: float | None = None) -> str:
     """One sentence on a learned-embedding cosine similarity, read against the run's pair threshold
     (and its pair ROC AUC: a run that tells classes apart barely better than chance says so)."""
     if value is None:
-        return "One picture gives an embedding of zeros, so its similarity is undefined."
+        return _("One picture gives an embedding of zeros, so its similarity is undefined.")
     if threshold is None:
-        return ("The run has no pair threshold yet (it is measured on the validation pairs when training ends), "
-                "so this score cannot be read as same or different yet.")
+        return _("The run has no pair threshold yet (it is measured on the validation pairs when training ends), "
+                 "so this score cannot be read as same or different yet.")
     if auc is not None and auc < WEAK_AUC:
-        return (f"This run tells same-class from different-class pairs little better than chance (pair ROC AUC "
-                f"{auc:.3f}; 0.5 is chance), so its score cannot say whether these are the same kind of thing.")
+        return _("This run tells same-class from different-class pairs little better than chance (pair ROC AUC "
+                 "{auc:.3f}; 0.5 is chance), so its score cannot say whether these are the same kind of thing.").format(
+                     auc=auc)
     if value >= threshold:
-        return (f"At or above this run's threshold of {threshold:.3f} (measured on its validation pairs): "
-                "probably the same kind of thing.")
-    return (f"Below this run's threshold of {threshold:.3f} (measured on its validation pairs): probably not the "
-            "same kind of thing.")
+        return _("At or above this run's threshold of {threshold:.3f} (measured on its validation pairs): "
+                 "probably the same kind of thing.").format(threshold=threshold)
+    return _("Below this run's threshold of {threshold:.3f} (measured on its validation pairs): probably not the "
+             "same kind of thing.").format(threshold=threshold)

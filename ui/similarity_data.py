@@ -18,8 +18,10 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import Dataset
+from cv_core.i18n import _, ngettext
 from cv_core.similarity.search import APPROXIMATE_FROM as _APPROXIMATE_FROM
 from ui.similarity import PREFIX, Embedder
+from ui.similarity_pictures import split_name
 
 #: Pictures embedded per cached chunk (about 2 s with SqueezeNet on 2 cores).
 CHUNK = 128
@@ -53,7 +55,7 @@ def dataset_identity(dataset: Dataset) -> str:
     return "|".join(str(getattr(dataset, attribute, "")) for attribute in ("name", "root", "seed", "image_size"))
 
 
-@st.cache_data(max_entries=16, show_spinner="Reading the dataset's pictures…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def _pictures_key(_dataset: Dataset, dataset_key: str, split: str, count: int) -> str:
     from cv_core.similarity import dataset_pictures, pictures_fingerprint
 
@@ -108,7 +110,8 @@ def _chunk(_embedder: Embedder, version: str, _dataset: Dataset, dataset_key: st
 
 def _make(embedder: Embedder, dataset: Dataset, dataset_key: str, split: str, count: int) -> np.ndarray | None:
     """Embed the split chunk by chunk under a progress bar; None (with a message) when nothing is readable."""
-    bar = st.progress(0.0, text=f"Embedding the {split} pictures with {embedder.label}…")
+    bar = st.progress(0.0, text=_("Embedding the {split} pictures with {embedder}…").format(split=split_name(split),
+                                                                                         embedder=embedder.label))
     parts = []
     started = time.perf_counter()
     for start in range(0, count, CHUNK):
@@ -116,12 +119,14 @@ def _make(embedder: Embedder, dataset: Dataset, dataset_key: str, split: str, co
         done = min(count, start + CHUNK)
         elapsed = time.perf_counter() - started
         left = elapsed / done * (count - done)
-        bar.progress(done / count, text=f"{done:,} of {count:,} {split} pictures embedded "
-                                        f"(about {left:,.0f} s left; **Stop** keeps what is done).")
+        bar.progress(done / count, text=_("{done:,} of {count:,} {split} pictures embedded (about {left:,.0f} s left; "
+                                          "**Stop** keeps what is done).").format(done=done, count=count,
+                                                                                  split=split_name(split), left=left))
     bar.empty()
     widths = {part.shape[1] for part in parts if part is not None}
     if not widths:
-        st.error(f"None of the {count:,} {split} pictures could be read.", icon=":material/broken_image:")
+        st.error(ngettext("The {split} picture could not be read.", "None of the {count:,} {split} pictures could be read.",
+                          count).format(count=count, split=split_name(split)), icon=":material/broken_image:")
         return None
     width = widths.pop()
     return np.concatenate([part if part is not None else np.full((min(CHUNK, count - i * CHUNK), width), np.nan,
@@ -148,7 +153,8 @@ def split_embeddings(embedder: Embedder, dataset: Dataset, split: str, count: in
 
     dataset_key = key_of(dataset)
     labels = split_labels(dataset, dataset_key, split)[:count]
-    pictures_key = _pictures_key(dataset, dataset_key, split, count)
+    with st.spinner(_("Reading the dataset's pictures…")):
+        pictures_key = _pictures_key(dataset, dataset_key, split, count)
     key = f"{embedder.version}|{dataset_key}|{split}|{count}"
     stored = _stored(embedder, embedder.version, dataset, dataset_key, split, count, pictures_key)
     if stored is not None:
@@ -159,16 +165,17 @@ def split_embeddings(embedder: Embedder, dataset: Dataset, split: str, count: in
     controls = st.empty()
     with controls.container():
         cols = st.columns([3, 1], vertical_alignment="center")
-        cols[0].button(f"Embed the {count:,} {split} pictures", icon=":material/scatter_plot:",
+        cols[0].button(ngettext("Embed the {count:,} {split} picture", "Embed the {count:,} {split} pictures", count).format(
+                           count=count, split=split_name(split)), icon=":material/scatter_plot:",
                        key=f"{PREFIX}_embed", type="primary", on_click=st.session_state.__setitem__,
                        args=(request, key))
         if st.session_state.get(request) != key:
-            st.caption(f"Each picture goes through {embedder.label} once; the embeddings are kept on disk, so this "
-                       "is needed only once per model and dataset.")
+            st.caption(_("Each picture goes through {embedder} once; the embeddings are kept on disk, so this "
+                         "is needed only once per model and dataset.").format(embedder=embedder.label))
             return None
-        cols[1].button("Stop", icon=":material/stop_circle:", key=f"{PREFIX}_embed_stop", on_click=_stop,
-                       args=(request,), help="Stop embedding: the pictures done so far are kept, and the next "
-                                             "request goes on from there.", width="stretch")
+        cols[1].button(_("Stop"), icon=":material/stop_circle:", key=f"{PREFIX}_embed_stop", on_click=_stop,
+                       args=(request,), help=_("Stop embedding: the pictures done so far are kept, and the next "
+                                               "request goes on from there."), width="stretch")
         rows = _make(embedder, dataset, dataset_key, split, count)
     controls.empty()
     st.session_state.pop(request, None)
@@ -181,7 +188,8 @@ def split_embeddings(embedder: Embedder, dataset: Dataset, split: str, count: in
         try:
             rows = cached_embeddings(folder, name, embedder.model_file, pictures, lambda: rows)
         except OSError as exc:  # a read-only runs folder: keep them in memory only
-            st.caption(f"The embeddings could not be kept on disk ({exc.strerror or exc}); they are kept in memory.")
+            st.caption(_("The embeddings could not be kept on disk ({error}); they are kept in memory.").format(
+                error=exc.strerror or exc))
         _stored.clear()
     return SplitEmbeddings(rows, labels, list(dataset.class_names), key)
 
@@ -191,8 +199,8 @@ def split_embeddings(embedder: Embedder, dataset: Dataset, split: str, count: in
 # --------------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=4, show_spinner="Building the search index…")
-def _index(_embeddings: np.ndarray, key: str):
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _index_of(_embeddings: np.ndarray, key: str):
     from cv_core.similarity import build_index, usable_rows
 
     rows = np.flatnonzero(usable_rows(_embeddings))
@@ -245,9 +253,19 @@ def nearest(collection: SplitEmbeddings, query: np.ndarray, k: int, leave_out: i
 # --------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=8, show_spinner="Projecting the embeddings…")
-def projection(_collection: SplitEmbeddings, key: str):
+def _index(embeddings: np.ndarray, key: str):
+    with st.spinner(_("Building the search index…")):
+        return _index_of(embeddings, key)
+
+
+def projection(collection: SplitEmbeddings, key: str):
     """(the :class:`cv_core.similarity.Projection` of the usable rows, those rows' picture numbers), or None."""
+    with st.spinner(_("Projecting the embeddings…")):
+        return _projection(collection, key)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _projection(_collection: SplitEmbeddings, key: str):
     from cv_core.similarity import pca_2d, usable_rows
 
     rows = np.flatnonzero(usable_rows(_collection.embeddings))

@@ -14,9 +14,14 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import Dataset
+from cv_core.i18n import N_, _
 from ui.similarity import PREFIX
 
 SOURCES = ["Dataset", "Photo", "Upload", "Camera"]
+#: How each source is named on screen (the values above stay in the URL in every language).
+SOURCE_LABELS = {"Dataset": N_("Dataset"), "Photo": N_("Photo"), "Upload": N_("Upload"), "Camera": N_("Camera")}
+#: A dataset split as named in sentences ("{split} picture 3"); the keys are the datasets' own.
+SPLIT_NAMES = {"train": N_("train"), "validation": N_("validation"), "test": N_("test")}
 #: Where the second picture's upload is kept for the session.
 SECOND_UPLOAD = "_similarity_upload_b"
 #: Pictures shown in the pickers are at most this many pixels on their longest side.
@@ -67,6 +72,16 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
     return upscale(image, 160)
 
 
+def split_name(split: str) -> str:
+    """A split's name in the page's language (an unknown split keeps its own name)."""
+    return _(SPLIT_NAMES[split]) if split in SPLIT_NAMES else split
+
+
+def source_label(source: str) -> str:
+    """A picture source's name in the page's language."""
+    return _(SOURCE_LABELS.get(source, source))
+
+
 def dataset_splits(dataset: Dataset) -> list[str]:
     """The splits with pictures, validation first."""
     return [s for s in ("validation", "test", "train") if dataset.count(s)]
@@ -83,24 +98,26 @@ def partner_index(labels: np.ndarray, index: int = 0) -> int:
 
 def _dataset_picture(slot: str, dataset: Dataset | None, default_index: int) -> Chosen | None:
     if dataset is None:
-        st.info("Choose a dataset above to pick its pictures.", icon=":material/folder_open:")
+        st.info(_("Choose a dataset above to pick its pictures."), icon=":material/folder_open:")
         return None
     splits = dataset_splits(dataset)
     if not splits:
-        st.info("This dataset has no pictures.", icon=":material/folder_off:")
+        st.info(_("This dataset has no pictures."), icon=":material/folder_off:")
         return None
     cols = st.columns(2)
-    split = cols[0].selectbox("Split", splits, key=f"{PREFIX}_{slot}_split", bind="query-params")
+    split = cols[0].selectbox(_("Split"), splits, format_func=split_name, key=f"{PREFIX}_{slot}_split", bind="query-params")
     count = dataset.count(split)
-    index = int(cols[1].number_input(f"Picture (0–{count - 1})", 0, count - 1, min(default_index, count - 1),
+    index = int(cols[1].number_input(_("Picture (0–{last})").format(last=count - 1), 0, count - 1, min(default_index, count - 1),
                                      key=f"{PREFIX}_{slot}_index", bind="query-params"))
     try:
         sample = dataset.sample(split, index)
     except Exception as exc:  # an unreadable file
-        st.error(f"Picture {index} of the {split} split cannot be used: {exc}", icon=":material/broken_image:")
+        st.error(_("Picture {index} of the {split} split cannot be used: {error}").format(index=index, split=split_name(split),
+                                                                                    error=exc), icon=":material/broken_image:")
         return None
     label = dataset.class_names[sample.label] if 0 <= sample.label < len(dataset.class_names) else None
-    name = f"{split} picture {index}" + (f" · {label}" if label else "")
+    name = _("{split} picture {index} · {label}").format(split=split_name(split), index=index, label=label) if label \
+        else _("{split} picture {index}").format(split=split_name(split), index=index)
     return chosen_picture(name, sample.image, label=label, split=split, index=index)
 
 
@@ -116,27 +133,28 @@ def picture_picker(slot: str, title: str, dataset: Dataset | None, default_index
     from ui.interpret import camera_photo
     from ui.uploads import KEPT_KEY, shared_image_upload
 
-    source = st.segmented_control(title, SOURCES, default="Dataset", key=f"{PREFIX}_{slot}_source",
-                                  bind="query-params", required=True,
-                                  help="A picture of the dataset chosen above, a photo that comes with the lab, a "
-                                       "picture of your own, or a photo from your camera.") or "Dataset"
+    source = st.segmented_control(title, SOURCES, default="Dataset", format_func=source_label,
+                                  key=f"{PREFIX}_{slot}_source", bind="query-params", required=True,
+                                  help=_("A picture of the dataset chosen above, a photo that comes with the lab, a "
+                                         "picture of your own, or a photo from your camera.")) or "Dataset"
     chosen = None
     if source == "Dataset":
         chosen = _dataset_picture(slot, dataset, default_index)
     elif source == "Photo":
         photos = _photos()
-        name = st.selectbox("Photo", list(photos), key=f"{PREFIX}_{slot}_photo", bind="query-params")
-        chosen = chosen_picture(f"the photo {name}", photos[name])
+        name = st.selectbox(_("Photo"), list(photos), key=f"{PREFIX}_{slot}_photo", bind="query-params")
+        chosen = chosen_picture(_("the photo {name}").format(name=name), photos[name])
     elif source == "Upload":
-        kept = shared_image_upload("Upload a picture", key=f"{PREFIX}_{slot}_upload",
+        kept = shared_image_upload(_("Upload a picture"), key=f"{PREFIX}_{slot}_upload",
                                    slot=SECOND_UPLOAD if slot == "b" else KEPT_KEY)
         if kept is not None and kept.photo is not None:
-            chosen = chosen_picture(f"your upload {kept.name}", kept.photo)
+            chosen = chosen_picture(_("your upload {name}").format(name=kept.name), kept.photo)
     else:
-        photo = camera_photo("Take a photo", key=f"{PREFIX}_{slot}_camera")
+        photo = camera_photo(_("Take a photo"), key=f"{PREFIX}_{slot}_camera")
         if photo is not None:
-            chosen = chosen_picture("your camera photo", photo)
+            chosen = chosen_picture(_("your camera photo"), photo)
     if chosen is not None:
         height, width = chosen.image.shape[:2]
-        st.image(thumbnail(chosen.image), caption=f"{chosen.name} ({width} × {height} px)")
+        st.image(thumbnail(chosen.image), caption=_("{picture} ({width} × {height} px)").format(picture=chosen.name, width=width,
+                                                                                                height=height))
     return chosen

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import Dataset
+from cv_core.i18n import _, ngettext
 from cv_core.runs import RunInfo
 from ui.similarity import (
     PREFIX,
@@ -26,7 +27,7 @@ from ui.similarity import (
     ssim_reading,
 )
 from ui.similarity_data import MAP_POINTS, SplitEmbeddings, nearest, projection, reference, split_embeddings
-from ui.similarity_pictures import Chosen, dataset_splits, thumbnail
+from ui.similarity_pictures import Chosen, dataset_splits, split_name, thumbnail
 
 #: Neighbours shown per row of the grid.
 GRID_COLUMNS = 4
@@ -52,7 +53,8 @@ def validation_reference(embedder: Embedder, dataset: Dataset | None):
                                   ask=False)
     if collection is None:
         return None, None
-    return reference(collection, collection.key), f"the {dataset_label(dataset.name)} validation pictures"
+    return reference(collection, collection.key), _("the {dataset} validation pictures").format(
+        dataset=dataset_label(dataset.name))
 
 
 def pretrained_choice(key: str) -> Embedder | None:
@@ -61,7 +63,7 @@ def pretrained_choice(key: str) -> Embedder | None:
     if len(names) > 1:
         from ui.similarity import PRETRAINED_LABELS
 
-        name = st.segmented_control("Pretrained network", names, default=names[0], format_func=PRETRAINED_LABELS.get,
+        name = st.segmented_control(_("Pretrained network"), names, default=names[0], format_func=PRETRAINED_LABELS.get,
                                     key=key, bind="query-params", required=True) or names[0]
     else:
         name = names[0] if names else "squeezenet"
@@ -73,45 +75,47 @@ def scores_row(a: Chosen, b: Chosen, dataset: Dataset | None, run: RunInfo | Non
     cols = st.columns(3, gap="medium")
     with cols[0]:
         value = pair_ssim(a.key, b.key, a.image, b.image)
-        _score(f"{PREFIX}_score_ssim", "Pixels · SSIM", value, ssim_reading(value),
-               "Structural similarity (Wang et al., 2004) of the two pictures made RGB at 128 × 128: local "
-               "brightness, contrast and structure compared place by place; 1 for identical pictures.")
+        _score(f"{PREFIX}_score_ssim", _("Pixels · SSIM"), value, ssim_reading(value),
+               _("Structural similarity (Wang et al., 2004) of the two pictures made RGB at 128 × 128: local "
+                 "brightness, contrast and structure compared place by place; 1 for identical pictures."))
     with cols[1]:
         embedder = pretrained_choice(f"{PREFIX}_pretrained")
         if embedder is not None:
             value = cosine(picture_embedding(embedder, embedder.version, a.key, a.image),
                            picture_embedding(embedder, embedder.version, b.key, b.image))
             measured, where = validation_reference(embedder, dataset)
-            note = None if measured is None else (
-                f"At that threshold {measured.threshold.true_positive_rate:.0%} of same-class pairs and "
-                f"{measured.threshold.false_positive_rate:.0%} of different-class pairs read as the same "
-                f"(pair ROC AUC {measured.auc:.3f}).")
+            note = None if measured is None else _(
+                "At that threshold {same:.0%} of same-class pairs and {different:.0%} of different-class pairs read "
+                "as the same (pair ROC AUC {auc:.3f}).").format(same=measured.threshold.true_positive_rate,
+                                                               different=measured.threshold.false_positive_rate,
+                                                               auc=measured.auc)
             if measured is None and dataset is not None:
-                note = ("Embed this dataset's validation pictures (the **Nearest neighbours** or **Embedding map** tab) "
-                        "to read this score against the threshold that best separates its classes.")
-            _score(f"{PREFIX}_score_pretrained", f"Pretrained · {embedder.label}", value,
+                note = _("Embed this dataset's validation pictures (the **Nearest neighbours** or **Embedding map** "
+                         "tab) to read this score against the threshold that best separates its classes.")
+            _score(f"{PREFIX}_score_pretrained", _("Pretrained · {embedder}").format(embedder=embedder.label), value,
                    features_reading(value, measured, where),
-                   "Cosine similarity of the two pictures' pooled ImageNet features (the last feature map before the "
-                   "classifier, averaged over space): 1 when they point the same way.", note)
+                   _("Cosine similarity of the two pictures' pooled ImageNet features (the last feature map before "
+                     "the classifier, averaged over space): 1 when they point the same way."), note)
     with cols[2]:
         if learned is not None and run is not None:
             value = cosine(picture_embedding(learned, learned.version, a.key, a.image),
                            picture_embedding(learned, learned.version, b.key, b.image))
             auc = run_pair_auc(run)
-            _score(f"{PREFIX}_score_learned", "Learned embedding", value,
+            _score(f"{PREFIX}_score_learned", _("Learned embedding"), value,
                    learned_reading(value, run_threshold(run), auc),
-                   "Cosine similarity of the two pictures' embeddings by the run's model, trained so that pictures "
-                   "of one class lie close together.",
-                   None if auc is None else f"On the run's validation pictures, a same-class pair scores above a "
-                                            f"different-class pair {auc:.0%} of the time (pair ROC AUC {auc:.3f}).")
+                   _("Cosine similarity of the two pictures' embeddings by the run's model, trained so that pictures "
+                     "of one class lie close together."),
+                   None if auc is None else _("On the run's validation pictures, a same-class pair scores above a "
+                                              "different-class pair {share:.0%} of the time (pair ROC AUC "
+                                              "{auc:.3f}).").format(share=auc, auc=auc))
         else:
             with st.container(key=f"{PREFIX}_score_learned", border=True):
-                st.metric("Learned embedding", "—")
+                st.metric(_("Learned embedding"), "—")
                 if similarity_task_ready():
-                    st.caption("No learned embedding yet: train one in the **Train** tab above (the Quick preset on "
-                               "shapes learns one in a few minutes), and its score appears here.")
+                    st.caption(_("No learned embedding yet: train one in the **Train** tab above (the Quick preset on "
+                                 "shapes learns one in a few minutes), and its score appears here."))
                 else:
-                    st.caption("This lab cannot train a similarity model yet, so there is no learned score.")
+                    st.caption(_("This lab cannot train a similarity model yet, so there is no learned score."))
 
 
 def neighbours_grid(dataset: Dataset, split: str, query: Chosen, found, collection: SplitEmbeddings) -> None:
@@ -125,18 +129,25 @@ def neighbours_grid(dataset: Dataset, split: str, query: Chosen, found, collecti
                 try:
                     sample = dataset.sample(split, index)
                 except Exception:  # a file that became unreadable since it was embedded
-                    col.caption(f"#{rank + 1} · {split} picture {index} cannot be read any more.")
+                    col.caption(_("#{rank} · {split} picture {index} cannot be read any more.").format(
+                        rank=rank + 1, split=split_name(split), index=index))
                     continue
                 label = class_names[sample.label] if 0 <= sample.label < len(class_names) else "?"
                 col.image(thumbnail(sample.image), width="stretch",
-                          caption=f"#{rank + 1} · {found.scores[rank]:.3f} · {label} · {split} picture {index}")
+                          caption=_("#{rank} · {score:.3f} · {label} · {split} picture {index}").format(
+                              rank=rank + 1, score=found.scores[rank], label=label, split=split_name(split),
+                              index=index))
     if query.label is not None and len(found.indices):
         same = sum(class_names[int(collection.labels[int(i)])] == query.label for i in found.indices)
-        st.caption(f"{same} of these {len(found.indices)} nearest pictures are of the query's class, "
-                   f"{query.label}.")
-    what = "Exact search (every embedding compared)" if found.kind == "exact" else \
-        "Approximate search (a faiss HNSW graph, as used from 100,000 pictures on)"
-    st.caption(f"{what} over {found.searched:,} embeddings took {found.seconds * 1000:.1f} ms.")
+        st.caption(ngettext("{same} of this {count} nearest picture is of the query's class, {label}.",
+                            "{same} of these {count} nearest pictures are of the query's class, {label}.",
+                            len(found.indices)).format(same=same, count=len(found.indices), label=query.label))
+    if found.kind == "exact":
+        st.caption(_("Exact search (every embedding compared) over {searched:,} embeddings took {ms:.1f} ms.").format(
+            searched=found.searched, ms=found.seconds * 1000))
+    else:
+        st.caption(_("Approximate search (a faiss HNSW graph, as used from 100,000 pictures on) over {searched:,} "
+                     "embeddings took {ms:.1f} ms.").format(searched=found.searched, ms=found.seconds * 1000))
 
 
 def neighbours_section(embedder: Embedder, dataset: Dataset, split: str, count: int, k: int,
@@ -154,19 +165,20 @@ def neighbours_section(embedder: Embedder, dataset: Dataset, split: str, count: 
     try:
         found = nearest(collection, embedding[None], k, leave_out)
     except ValueError:  # the query's embedding has no direction
-        st.warning(f"The query gives {embedder.label} nothing to compare (an embedding of zeros: a blank picture?).",
+        st.warning(_("The query gives {embedder} nothing to compare (an embedding of zeros: a blank picture?).").format(
+            embedder=embedder.label),
                    icon=":material/hide_image:")
         return None
     if found is None:
-        st.info("No picture of this split could be read and embedded, so there is nothing to search.",
+        st.info(_("No picture of this split could be read and embedded, so there is nothing to search."),
                 icon=":material/image_not_supported:")
         return None
     if not len(found.indices):
-        st.info("The only picture searched is the query itself: search more pictures to find its neighbours.",
+        st.info(_("The only picture searched is the query itself: search more pictures to find its neighbours."),
                 icon=":material/image_search:")
         return None
     if leave_out is not None:
-        st.caption("The query is a picture of this split: it is left out of its own neighbours.")
+        st.caption(_("The query is a picture of this split: it is left out of its own neighbours."))
     neighbours_grid(dataset, split, query, found, collection)
     from ui.similarity_pictures import chosen_picture
 
@@ -174,7 +186,8 @@ def neighbours_section(embedder: Embedder, dataset: Dataset, split: str, count: 
     for rank, index in enumerate(found.indices):
         sample = dataset.readable_sample(split, int(index))
         if sample is not None:
-            out.append(chosen_picture(f"neighbour #{rank + 1} ({split} picture {int(index)})", sample.image,
+            out.append(chosen_picture(_("neighbour #{rank} ({split} picture {index})").format(
+                rank=rank + 1, split=split_name(split), index=int(index)), sample.image,
                                split=split, index=int(index)))
     return tuple(out)
 
@@ -223,7 +236,7 @@ def map_section(embedder: Embedder, dataset: Dataset, query: Chosen | None, char
         collection = split_embeddings(embedder, dataset, split, count)
         fitted = projection(collection, collection.key) if collection is not None else None
         if collection is not None and fitted is None:
-            st.info("No picture of this split could be read and embedded, so there is no map.",
+            st.info(_("No picture of this split could be read and embedded, so there is no map."),
                     icon=":material/image_not_supported:")
     if fitted is None:
         return
@@ -237,24 +250,27 @@ def map_section(embedder: Embedder, dataset: Dataset, query: Chosen | None, char
         try:
             place = fitted.transform(picture_embedding(embedder, embedder.version, query.key, query.image))[0]
         except ValueError:
-            side.caption("Your picture gives an embedding of zeros (a blank picture?), so it has no place on the map.")
+            side.caption(_("Your picture gives an embedding of zeros (a blank picture?), so it has no place on the "
+                           "map."))
     explained = fitted.explained
-    title = f"{len(rows):,} {split} pictures of {dataset_label(dataset.name)}"
+    title = ngettext("{count:,} {split} picture of {dataset}", "{count:,} {split} pictures of {dataset}", len(rows)).format(
+        count=len(rows), split=split_name(split), dataset=dataset_label(dataset.name))
     figure = embedding_map_figure(fitted.points, collection.labels[rows], collection.class_names, indices=rows,
                                   query=place, title=title,
-                                  axis_titles=(f"PC 1 ({explained[0]:.0%} of the spread)",
-                                               f"PC 2 ({explained[1]:.0%} of the spread)"))
+                                  axis_titles=(_("PC 1 ({share:.0%} of the spread)").format(share=explained[0]),
+                                               _("PC 2 ({share:.0%} of the spread)").format(share=explained[1])))
     with chart:
         event = st.plotly_chart(figure, width="stretch", key=f"{PREFIX}_map", on_select="rerun",
                                 selection_mode="points")
-        st.caption(f"Each point is a picture, placed by {embedder.label} along the two directions in which the "
-                   "embeddings vary most (PCA): a class whose points cluster is a class the model finds alike.")
+        st.caption(_("Each point is a picture, placed by {embedder} along the two directions in which the "
+                     "embeddings vary most (PCA): a class whose points cluster is a class the model finds "
+                     "alike.").format(embedder=embedder.label))
         if place is not None:
-            st.caption("The black star is your picture. Click a point to see its picture beside the map.")
+            st.caption(_("The black star is your picture. Click a point to see its picture beside the map."))
         else:
-            st.caption("Click a point to see its picture beside the map.")
+            st.caption(_("Click a point to see its picture beside the map."))
         if len(rows) < 3:
-            st.caption("With fewer than three pictures the map has little to show.")
+            st.caption(_("With fewer than three pictures the map has little to show."))
     with side:
         picked = _clicked(event, f"{PREFIX}_map")
         if picked is not None and 0 <= picked < dataset.count(split):
@@ -262,46 +278,50 @@ def map_section(embedder: Embedder, dataset: Dataset, query: Chosen | None, char
             if sample is not None:
                 label = collection.class_names[sample.label]
                 st.image(thumbnail(sample.image),
-                         caption=f"The picture you clicked: {split} picture {picked} · {label}")
+                         caption=_("The picture you clicked: {split} picture {index} · {label}").format(
+                             split=split_name(split), index=picked, label=label))
 
 
 def snapshots_section(run: RunInfo, run_dataset: Dataset | None) -> None:
     """The run's embedding map epoch by epoch (its snapshots), with an epoch slider kept in the URL."""
     from cv_core.plots.similarity import embedding_map_figure
 
-    st.subheader("How the map changed while the run learned")
+    st.subheader(_("How the map changed while the run learned"))
     try:
         from cv_core.similarity.task import embedding_snapshots
     except ImportError:
-        st.caption("This lab's similarity task does not keep maps of its epochs yet.")
+        st.caption(_("This lab's similarity task does not keep maps of its epochs yet."))
         return
     try:
         snapshots = embedding_snapshots(run.dir)
     except (OSError, ValueError) as exc:
-        st.warning(f"The run's maps cannot be read: {exc}", icon=":material/broken_image:")
+        st.warning(_("The run's maps cannot be read: {error}").format(error=exc), icon=":material/broken_image:")
         return
     if not snapshots:
-        st.caption(f"Run {run.id} has no map of an epoch yet: one is saved after every epoch.")
+        st.caption(_("Run {run} has no map of an epoch yet: one is saved after every epoch.").format(run=run.id))
         return
     epochs = [int(s["epoch"]) for s in snapshots]
     side, chart = st.columns([1.6, 2.4], gap="large")
     with side:
         if len(epochs) > 1:
-            epoch = st.select_slider("Epoch", epochs, value=epochs[-1], key=f"{PREFIX}_epoch", bind="query-params",
-                                     help="The validation embeddings after this epoch, projected by a PCA fitted on "
-                                          "them.")
+            epoch = st.select_slider(_("Epoch"), epochs, value=epochs[-1], key=f"{PREFIX}_epoch", bind="query-params",
+                                     help=_("The validation embeddings after this epoch, projected by a PCA fitted on "
+                                            "them."))
         else:
             epoch = epochs[0]
-        st.caption("Early epochs mix the classes; as the embedding learns, each class gathers in a cluster of its "
-                   "own. Click a point to see its picture.")
+        st.caption(_("Early epochs mix the classes; as the embedding learns, each class gathers in a cluster of its "
+                     "own. Click a point to see its picture."))
     snapshot = snapshots[epochs.index(int(epoch))]
     points, labels = np.asarray(snapshot["points"]), np.asarray(snapshot["labels"])
     names = list(snapshot.get("class_names") or [])
     explained = np.asarray(snapshot.get("explained", np.zeros(2)), np.float32).reshape(-1)
-    axes = (f"PC 1 ({explained[0]:.0%} of the spread)", f"PC 2 ({explained[1]:.0%} of the spread)") \
+    axes = (_("PC 1 ({share:.0%} of the spread)").format(share=explained[0]),
+            _("PC 2 ({share:.0%} of the spread)").format(share=explained[1])) \
         if explained.size == 2 and explained.any() else ("PC 1", "PC 2")
     figure = embedding_map_figure(points, labels, names, indices=np.asarray(snapshot["indices"]),
-                                  title=f"After epoch {epoch} · {len(points):,} validation pictures",
+                                  title=ngettext("After epoch {epoch} · {count:,} validation picture",
+                                                 "After epoch {epoch} · {count:,} validation pictures",
+                                                 len(points)).format(epoch=epoch, count=len(points)),
                                   axis_titles=axes, figure_height=460)
     with chart:
         event = st.plotly_chart(figure, width="stretch", key=f"{PREFIX}_snapshot_map", on_select="rerun",
@@ -312,5 +332,6 @@ def snapshots_section(run: RunInfo, run_dataset: Dataset | None) -> None:
             sample = run_dataset.readable_sample("validation", picked)
             if sample is not None:
                 label = names[sample.label] if 0 <= sample.label < len(names) else "?"
-                st.image(thumbnail(sample.image), caption=f"The picture you clicked: validation picture {picked} · "
-                                                          f"{label}")
+                st.image(thumbnail(sample.image), caption=_("The picture you clicked: {split} picture {index} · "
+                                                            "{label}").format(split=split_name("validation"),
+                                                                               index=picked, label=label))

@@ -56,6 +56,7 @@ from cv_core.datasets.user_masks.files import (
     dataset_lock,
     default_data_root,
 )
+from cv_core.i18n import _
 from cv_core.images import ImageInputError, decode_image
 from cv_core.keypoints.instance import KeypointInstance, check_keypoints
 from cv_core.keypoints.skeletons import Skeleton
@@ -78,7 +79,7 @@ BOX_MARGIN = 0.1
 
 
 def instance_from_points(points, visibility, image_size: tuple[int, int], num_joints: int | None = None,
-                         what: str = "the object") -> KeypointInstance:
+                         what: str | None = None) -> KeypointInstance:
     """One object from placed points, with a box and area made from them.
 
     The box is the labelled points' bounding box grown by :data:`BOX_MARGIN` of its larger side
@@ -94,13 +95,15 @@ def instance_from_points(points, visibility, image_size: tuple[int, int], num_jo
     Raises:
         DatasetError: a wrong number of joints, NaN, a point outside the picture, no point labelled.
     """
+    what = _("the object") if what is None else what
     try:
         points, visibility = check_keypoints(points, visibility, num_joints, image_size, what)
     except ValueError as exc:
         raise DatasetError(str(exc)) from None
     labelled = visibility > 0
     if not labelled.any():
-        raise DatasetError(f"No point of {what} is placed: place at least one point (visible or hidden) first.")
+        raise DatasetError(_("No point of {what} is placed: place at least one point (visible or hidden) first.").format(
+            what=what))
     height, width = image_size
     placed = points[labelled].astype(np.float64)
     x0, y0 = placed.min(axis=0)
@@ -135,14 +138,15 @@ def parse_skeleton_text(joints_text: str, edges_text: str = "", name: str = "cus
 
     joints = [line.strip() for line in str(joints_text).splitlines() if line.strip()]
     if not joints:
-        raise ValueError("Type at least one point name, one per line.")
+        raise ValueError(_("Type at least one point name, one per line."))
     edges = []
     for line in str(edges_text).splitlines():
         if not line.strip():
             continue
         parts = _edge_parts(line.strip())
         if parts is None:
-            raise ValueError(f"The edge line {line.strip()!r} should name two points, like 'nose - tail'.")
+            raise ValueError(_("The edge line {line!r} should name two points, like 'nose - tail'.").format(
+                line=line.strip()))
         edges.append(parts)
     return custom_skeleton(joints, edges, name=name)
 
@@ -306,7 +310,8 @@ def _check_image(image) -> np.ndarray:
         raise DatasetError("Expected the picture as an (H, W, 3) uint8 RGB array. Received: "
                            f"{getattr(image, 'shape', type(image).__name__)} {getattr(image, 'dtype', '')}".strip())
     if min(image.shape[:2]) < 8:
-        raise DatasetError(f"The picture is {image.shape[1]}×{image.shape[0]} pixels; it needs at least 8 a side.")
+        raise DatasetError(_("The picture is {width}×{height} pixels; it needs at least 8 a side.").format(
+            width=image.shape[1], height=image.shape[0]))
     return image
 
 
@@ -343,7 +348,7 @@ class UserKeypointStore:
     def _existing(self, name: str) -> Path:
         folder = self._folder(name)
         if not (folder / DATASET_FILE).is_file():
-            raise DatasetError(f"There is no keypoint dataset called {name!r}. Create it first.")
+            raise DatasetError(_("There is no keypoint dataset called {name!r}. Create it first.").format(name=name))
         return folder
 
     def _write_json(self, folder: Path, file: str, data: dict) -> None:
@@ -358,8 +363,8 @@ class UserKeypointStore:
             info = json.loads((folder / DATASET_FILE).read_text(encoding="utf-8"))
             return Skeleton.from_dict(info["skeleton"])
         except (OSError, ValueError, KeyError, TypeError):
-            raise DatasetError(f"The description of keypoint dataset {name!r} ({DATASET_FILE}) is "
-                               "unreadable.") from None
+            raise DatasetError(_("The description of keypoint dataset {name!r} ({file}) is unreadable.").format(
+                name=name, file=DATASET_FILE)) from None
 
     def dataset_info(self, name: str) -> dict:
         """``name``, ``skeleton``, ``pictures`` (how many are annotated), ``objects``, ``created``, ``updated``."""
@@ -390,7 +395,8 @@ class UserKeypointStore:
             raise DatasetError(f"Expected a Skeleton (see cv_core.keypoints.custom_skeleton). Received: {skeleton!r}")
         final = self._folder(name)
         if final.exists():
-            raise DatasetError(f"A keypoint dataset called {name!r} already exists. Choose another name.")
+            raise DatasetError(_("A keypoint dataset called {name!r} already exists. Choose another name.").format(
+                name=name))
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".creating-{name}-", dir=self.root))
         try:
@@ -402,7 +408,8 @@ class UserKeypointStore:
             try:
                 os.rename(staging, final)
             except OSError:
-                raise DatasetError(f"A keypoint dataset called {name!r} already exists. Choose another name.") from None
+                raise DatasetError(_("A keypoint dataset called {name!r} already exists. Choose another name.").format(
+                    name=name)) from None
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -437,8 +444,8 @@ class UserKeypointStore:
         try:
             return json.loads((folder / ANNOTATIONS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise DatasetError(f"The annotations of keypoint dataset {folder.name!r} ({ANNOTATIONS_FILE}) "
-                               "are unreadable.") from None
+            raise DatasetError(_("The annotations of keypoint dataset {name!r} ({file}) are unreadable.").format(
+                name=folder.name, file=ANNOTATIONS_FILE)) from None
 
     def _entries(self, name: str) -> tuple[Path, Skeleton, list[dict]]:
         """The dataset's pictures and their objects, in the file's order, read through the COCO reader."""
@@ -449,9 +456,11 @@ class UserKeypointStore:
         try:
             data = read_coco_keypoints(self._coco(folder), check_images=False)
         except CocoFormatError as exc:
-            raise DatasetError(f"The annotations of keypoint dataset {name!r} are damaged: {exc}") from None
+            raise DatasetError(_("The annotations of keypoint dataset {name!r} are damaged: {error}").format(
+                name=name, error=exc)) from None
         if tuple(data.skeleton.joints) != tuple(skeleton.joints):
-            raise DatasetError(f"The annotations of keypoint dataset {name!r} name other joints than its skeleton.")
+            raise DatasetError(_("The annotations of keypoint dataset {name!r} name other joints than its "
+                                 "skeleton.").format(name=name))
         entries = [{"id": image.id, "file_name": image.file_name, "width": image.width, "height": image.height,
                     "instances": instances} for image, instances in data.items()]
         return folder, skeleton, entries
@@ -479,14 +488,16 @@ class UserKeypointStore:
         Raises:
             DatasetError: no such dataset or picture, or its file cannot be read.
         """
-        folder, _, entries = self._entries(name)
+        folder, _skeleton, entries = self._entries(name)
         entry = next((e for e in entries if e["id"] == item), None)
         if entry is None:
-            raise DatasetError(f"Keypoint dataset {name!r} has no picture number {item!r}.")
+            raise DatasetError(_("Keypoint dataset {name!r} has no picture number {item!r}.").format(name=name,
+                                                                                                    item=item))
         try:
             image = decode_image((folder / "images" / entry["file_name"]).read_bytes())
         except (OSError, ImageInputError) as exc:
-            raise DatasetError(f"Picture {item} of keypoint dataset {name!r} cannot be read: {exc}") from None
+            raise DatasetError(_("Picture {item} of keypoint dataset {name!r} cannot be read: {error}").format(
+                item=item, name=name, error=exc)) from None
         return image, list(entry["instances"])
 
     def _prepare(self, image, instances, skeleton: Skeleton, what: str) -> tuple[np.ndarray, list[KeypointInstance]]:
@@ -495,7 +506,8 @@ class UserKeypointStore:
             instances = [instances]
         instances = list(instances or [])
         if not instances:
-            raise DatasetError(f"There is nothing to save for {what}: place at least one point first.")
+            raise DatasetError(_("There is nothing to save for {what}: place at least one point first.").format(
+                what=what))
         checked = []
         height, width = image.shape[:2]
         for number, item in enumerate(instances, start=1):
@@ -537,13 +549,14 @@ class UserKeypointStore:
         folder = self._existing(name)
         with dataset_lock(folder):
             folder, skeleton, entries = self._entries(name)
-            image, checked = self._prepare(image, instances, skeleton, "this picture")
+            image, checked = self._prepare(image, instances, skeleton, _("this picture"))
             if item is None:
                 number = max((e["id"] for e in entries), default=0) + 1
             else:
                 number = item
                 if not any(e["id"] == item for e in entries):
-                    raise DatasetError(f"Keypoint dataset {name!r} has no picture number {item!r} to replace.")
+                    raise DatasetError(_("Keypoint dataset {name!r} has no picture number {item!r} to replace.").format(
+                        name=name, item=item))
             entry = {"id": number, "file_name": self._write_picture(folder, number, image),
                      "width": int(image.shape[1]), "height": int(image.shape[0]), "instances": checked}
             entries = [entry if e["id"] == number else e for e in entries]
@@ -558,7 +571,8 @@ class UserKeypointStore:
         with dataset_lock(folder):
             folder, skeleton, entries = self._entries(name)
             if not any(e["id"] == item for e in entries):
-                raise DatasetError(f"Keypoint dataset {name!r} has no picture number {item!r}.")
+                raise DatasetError(_("Keypoint dataset {name!r} has no picture number {item!r}.").format(name=name,
+                                                                                                        item=item))
             self._commit(folder, skeleton, [e for e in entries if e["id"] != item])
 
     # -- import and export ----------------------------------------------------------------
@@ -594,8 +608,9 @@ class UserKeypointStore:
         if name in self.list_datasets():
             skeleton = self.skeleton(name)
             if tuple(skeleton.joints) != tuple(data.skeleton.joints):
-                raise DatasetError(f"The file's joints ({', '.join(data.skeleton.joints)}) are not those of "
-                                   f"dataset {name!r} ({', '.join(skeleton.joints)}): import it into a new dataset.")
+                raise DatasetError(_("The file's joints ({joints}) are not those of dataset {name!r} ({theirs}): "
+                                     "import it into a new dataset.").format(
+                    joints=", ".join(data.skeleton.joints), name=name, theirs=", ".join(skeleton.joints)))
         else:
             skeleton = data.skeleton
         warnings = list(data.warnings)
@@ -603,16 +618,18 @@ class UserKeypointStore:
         for image_info, instances in data.items():
             labelled = [item for item in instances if item.num_labelled > 0 and not item.crowd]
             if not labelled:
-                warnings.append(f"The picture {image_info.file_name} has no object with a labelled point; it was "
-                                "left out.")
+                warnings.append(_("The picture {file} has no object with a labelled point; it was left out.").format(
+                    file=image_info.file_name))
                 continue
             try:
                 image = decode_image((Path(images_folder) / image_info.file_name).read_bytes())
             except (OSError, ImageInputError) as exc:
-                raise DatasetError(f"The picture {image_info.file_name} cannot be used: {exc}") from None
+                raise DatasetError(_("The picture {file} cannot be used: {error}").format(file=image_info.file_name,
+                                                                                          error=exc)) from None
             if image.shape[:2] != (image_info.height, image_info.width):
                 labelled = scale_instances(labelled, (image_info.height, image_info.width), image.shape[:2])
-            prepared.append(self._prepare(image, labelled, skeleton, f"the picture {image_info.file_name}"))
+            prepared.append(self._prepare(image, labelled, skeleton,
+                                          _("the picture {file}").format(file=image_info.file_name)))
         if name not in self.list_datasets():
             self.create(name, skeleton)
         folder = self._existing(name)
@@ -639,16 +656,17 @@ class UserKeypointStore:
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, ValueError):
-            raise DatasetError("That file is not a zip archive.") from None
+            raise DatasetError(_("That file is not a zip archive.")) from None
         with archive, tempfile.TemporaryDirectory(prefix="kp-import-") as tmp:
             members = [m for m in archive.infolist() if not m.is_dir()]
             if sum(m.file_size for m in members) > MAX_IMPORT_BYTES:
-                raise DatasetError(f"The zip unpacks to more than {MAX_IMPORT_BYTES // 2**20} MB; import a "
-                                   "smaller one.")
+                raise DatasetError(_("The zip unpacks to more than {megabytes} MB; import a smaller one.").format(
+                    megabytes=MAX_IMPORT_BYTES // 2**20))
             for member in members:
                 path = PurePosixPath(member.filename)
                 if path.is_absolute() or ".." in path.parts or "\\" in member.filename:
-                    raise DatasetError(f"The zip holds a file with an unsafe name ({member.filename!r}).")
+                    raise DatasetError(_("The zip holds a file with an unsafe name ({file!r}).").format(
+                        file=member.filename))
                 if path.name.startswith(".") or path.parts[0] == "__MACOSX":
                     continue
                 target = Path(tmp, *path.parts)
@@ -657,7 +675,8 @@ class UserKeypointStore:
                     shutil.copyfileobj(source, out)
             found = sorted(Path(tmp).rglob("*.json"))
             if len(found) != 1:
-                raise DatasetError(f"Expected one COCO keypoint file (*.json) in the zip; found {len(found)}.")
+                raise DatasetError(_("Expected one COCO keypoint file (*.json) in the zip; found {count}.").format(
+                    count=len(found)))
             annotations = found[0]
             try:
                 names = [i.get("file_name", "") for i in json.loads(annotations.read_text("utf-8")).get("images", [])]
@@ -715,8 +734,8 @@ class UserKeypointDataset(Dataset):
         self.store = UserKeypointStore(root)
         folder, skeleton, entries = self.store._entries(name)
         if not entries:
-            raise DatasetError(f"The keypoint dataset {name!r} has no annotated picture yet. Place points on at "
-                               "least one picture and save it first.")
+            raise DatasetError(_("The keypoint dataset {name!r} has no annotated picture yet. Place points on at "
+                                 "least one picture and save it first.").format(name=name))
         self.folder = folder
         self.dataset_name = name
         self.name = KEYPOINTS_PREFIX + name

@@ -27,9 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cv_core.i18n import N_, _
+
 __all__ = [
-    "COCO_JOINTS", "COCO_PERSON", "COCO_SIGMAS", "DEFAULT_SIGMA", "FACE_LANDMARKS", "KNOWN_SIGMAS", "PEOPLE",
-    "SKELETONS", "Skeleton", "custom_skeleton", "get_skeleton",
+    "COCO_JOINTS", "COCO_PERSON", "COCO_SIGMAS", "DEFAULT_SIGMA", "FACE_LANDMARKS", "JOINT_LABELS", "KNOWN_SIGMAS",
+    "PEOPLE", "SKELETONS", "Skeleton", "custom_skeleton", "get_skeleton", "joint_label",
 ]
 
 COCO_JOINTS = (
@@ -97,7 +99,8 @@ class Skeleton:
                 raise ValueError(f"Expected every joint name to be a non-empty string. Received: {joint!r}")
         duplicates = sorted({j for j in joints if joints.count(j) > 1})
         if duplicates:
-            raise ValueError(f"Expected unique joint names. Received these more than once: {duplicates}")
+            raise ValueError(_("Expected unique joint names. Received these more than once: {names}").format(
+                names=duplicates))
         object.__setattr__(self, "joints", joints)
         object.__setattr__(self, "edges", self._pairs(self.edges, "edge"))
         pairs = self._pairs(self.flip_pairs, "flip pair")
@@ -203,8 +206,8 @@ def _mirror_name(joint: str) -> str | None:
 def _as_index(joints: Sequence[str], point, edge) -> int:
     if isinstance(point, str):
         if point not in joints:
-            raise ValueError(f"Edge {tuple(edge)!r} names an unknown joint {point!r}. "
-                             f"The joints are: {', '.join(repr(j) for j in joints)}.")
+            raise ValueError(_("Edge {edge!r} names an unknown joint {point!r}. The joints are: {joints}.").format(
+                edge=tuple(edge), point=point, joints=", ".join(repr(j) for j in joints)))
         return joints.index(point)
     if isinstance(point, (int, np.integer)) and not isinstance(point, bool):
         return int(point)
@@ -303,3 +306,23 @@ def get_skeleton(name: str) -> Skeleton:
     if name not in SKELETONS:
         raise ValueError(f"Expected a skeleton name in {tuple(SKELETONS)}. Received: name={name!r}")
     return SKELETONS[name]
+
+
+#: The names of the lab's joints as people read them (marked for translation). The joints' own names
+#: (``left_ankle``) stay the keys of datasets, COCO files and URLs in every language.
+JOINT_LABELS = {
+    "nose": N_("nose"), "left_eye": N_("left_eye"), "right_eye": N_("right_eye"), "left_ear": N_("left_ear"),
+    "right_ear": N_("right_ear"), "left_shoulder": N_("left_shoulder"), "right_shoulder": N_("right_shoulder"),
+    "left_elbow": N_("left_elbow"), "right_elbow": N_("right_elbow"), "left_wrist": N_("left_wrist"),
+    "right_wrist": N_("right_wrist"), "left_hip": N_("left_hip"), "right_hip": N_("right_hip"),
+    "left_knee": N_("left_knee"), "right_knee": N_("right_knee"), "left_ankle": N_("left_ankle"),
+    "right_ankle": N_("right_ankle"), "head": N_("head"), "neck": N_("neck"), "nose_tip": N_("nose_tip"),
+    "left_mouth_corner": N_("left_mouth_corner"), "right_mouth_corner": N_("right_mouth_corner"),
+    "chin": N_("chin"),
+}
+
+
+def joint_label(name: str) -> str:
+    """A joint's name in the current language (``"left_ankle"`` in English, ``"左腳踝"`` in Chinese); a point
+    of your own skeleton keeps the name you gave it."""
+    return _(JOINT_LABELS[name]) if name in JOINT_LABELS else name

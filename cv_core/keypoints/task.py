@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from cv_core.i18n import N_
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 
@@ -32,9 +33,9 @@ KEYPOINT_ARCHITECTURES = {"pose_centernet": "pose", "keypoint_heatmap": "heatmap
 KEYPOINT_EPOCH_IMAGES = 64
 
 _LABELS = {
-    "pose_centernet": "Multi-person pose, CenterNet-style (centres, joint offsets, joint heatmaps)",
-    "keypoint_heatmap": "One object: a heatmap per joint (argmax, refined within its cell)",
-    "keypoint_regression": "One object: coordinates regressed by a dense layer",
+    "pose_centernet": N_("Multi-person pose, CenterNet-style (centres, joint offsets, joint heatmaps)"),
+    "keypoint_heatmap": N_("One object: a heatmap per joint (argmax, refined within its cell)"),
+    "keypoint_regression": N_("One object: coordinates regressed by a dense layer"),
 }
 _SHORT = {"pose_centernet": "pose", "keypoint_heatmap": "heatmaps", "keypoint_regression": "regression"}
 _SLUGS = {"pose_centernet": "pose", "keypoint_heatmap": "kphm", "keypoint_regression": "kpreg"}
@@ -186,13 +187,13 @@ TASK = register_task(Task(
     mode="max",
     metric_label="keypoint AP",
     score_format=".3f",
-    curves=(("kp_ap", "Keypoint AP (OKS 0.50:0.95)"), ("kp_ap50", "Keypoint AP at OKS 0.50"),
-            ("pck", "PCK@0.2 (joints within 0.2 of the torso or eye distance)"),
-            ("loss", "Loss (every head, weighted)")),
+    curves=(("kp_ap", N_("Keypoint AP (OKS 0.50:0.95)")), ("kp_ap50", N_("Keypoint AP at OKS 0.50")),
+            ("pck", N_("PCK@0.2 (joints within 0.2 of the torso or eye distance)")),
+            ("loss", N_("Loss (every head, weighted)"))),
     test_metric="kp_ap",
-    augmentation="Random horizontal flips that swap left and right joints, and shifts of up to a tenth of the "
-                 "picture (in the data pipeline).",
-    filters_label="Filters (the stem's width, then one block each; the map halves at every block)",
+    augmentation=N_("Random horizontal flips that swap left and right joints, and shifts of up to a tenth of the "
+                    "picture (in the data pipeline)."),
+    filters_label=N_("Filters (the stem's width, then one block each; the map halves at every block)"),
     callbacks=_callbacks,
     epoch_scored_images=_epoch_images,
     seconds_per_scored_image=2.0e-3,
@@ -202,9 +203,9 @@ TASK = register_task(Task(
     score_rows=_score_rows,
     defaults={"dataset": "people", "model": "pose_centernet", "conv_type": "separable", "dropout_rate": 0.0,
               "optimizer": "adam", "learning_rate": 2e-3, "augmentation": True},
-    preset_captions={"tiny": "32 px people, a few seconds: for tests",
-                     "quick": "96 px people, about five minutes on a quiet 2-core CPU: the recommended start",
-                     "book": "128 px people with a wider backbone and 40 epochs: meant for a GPU"},
+    preset_captions={"tiny": N_("32 px people, a few seconds: for tests"),
+                     "quick": N_("96 px people, about five minutes on a quiet 2-core CPU: the recommended start"),
+                     "book": N_("128 px people with a wider backbone and 40 epochs: meant for a GPU")},
     presets={
         "tiny": {"dataset": "people", "filters": (8, 16), "image_size": 32, "epochs": 2, "augmentation": False,
                  "dataset_options": {"image_size": 32, "train_size": 64, "validation_size": 32, "test_size": 32,

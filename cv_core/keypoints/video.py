@@ -35,6 +35,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from cv_core.i18n import _
 from cv_core.keypoints.instance import KeypointInstance
 
 __all__ = [
@@ -145,8 +146,8 @@ def video_format(data: bytes) -> str:
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return "webm"
     if not head:
-        raise UnsupportedVideoError("The file is empty.")
-    raise UnsupportedVideoError("This file is not a GIF, MP4 or WebM clip; those are the video formats read here.")
+        raise UnsupportedVideoError(_("The file is empty."))
+    raise UnsupportedVideoError(_("This file is not a GIF, MP4 or WebM clip; those are the video formats read here."))
 
 
 def _fit(width: int, height: int, side: int) -> tuple[int, int]:
@@ -176,35 +177,38 @@ def read_clip(data: bytes, limits: ClipLimits = ClipLimits(), frame_side: int = 
     import av
 
     if len(data) > limits.max_bytes:
-        raise VideoTooLargeError(f"The file is {_megabytes(len(data))}; clips of at most "
-                                 f"{_megabytes(limits.max_bytes)} are read here.")
+        raise VideoTooLargeError(_("The file is {size}; clips of at most {limit} are read here.").format(
+            size=_megabytes(len(data)), limit=_megabytes(limits.max_bytes)))
     kind = video_format(data)
     name = CLIP_FORMATS[kind][1]
     try:
         container = av.open(io.BytesIO(data), mode="r", format=CLIP_FORMATS[kind][0])
     except av.error.FFmpegError:
-        raise CorruptVideoError(f"This {name} file's data cannot be read; it may be damaged or cut short.") from None
+        raise CorruptVideoError(_("This {format} file's data cannot be read; it may be damaged or cut short.").format(
+            format=name)) from None
     with container:
         if not container.streams.video:
-            raise EmptyVideoError(f"This {name} file holds no video.")
+            raise EmptyVideoError(_("This {format} file holds no video.").format(format=name))
         stream = container.streams.video[0]
         width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
         if width < 1 or height < 1:
-            raise CorruptVideoError(f"This {name} file does not say how large its frames are; it may be damaged.")
+            raise CorruptVideoError(_("This {format} file does not say how large its frames are; it may be "
+                                      "damaged.").format(format=name))
         if max(width, height) > limits.max_side:
-            raise VideoTooLargeError(f"The frames are {width} × {height} pixels; clips of at most "
-                                     f"{limits.max_side} pixels a side are read here.")
+            raise VideoTooLargeError(_("The frames are {width} × {height} pixels; clips of at most {side} pixels a "
+                                       "side are read here.").format(width=width, height=height,
+                                                                     side=limits.max_side))
         seconds = None
         if container.duration is not None and container.duration > 0:
             seconds = container.duration / 1_000_000
         elif stream.duration is not None and stream.time_base is not None:
             seconds = float(stream.duration * stream.time_base)
         if seconds is not None and seconds > limits.max_seconds + 1e-6:
-            raise VideoTooLargeError(f"The clip lasts {seconds:.1f} seconds; clips of at most "
-                                     f"{limits.max_seconds:g} seconds are read here.")
+            raise VideoTooLargeError(_("The clip lasts {seconds:.1f} seconds; clips of at most {limit:g} seconds are "
+                                       "read here.").format(seconds=seconds, limit=limits.max_seconds))
         if stream.frames and stream.frames > limits.max_frames:
-            raise VideoTooLargeError(f"The clip has {stream.frames} frames; clips of at most {limits.max_frames} "
-                                     f"frames are read here.")
+            raise VideoTooLargeError(_("The clip has {frames} frames; clips of at most {limit} frames are read "
+                                       "here.").format(frames=stream.frames, limit=limits.max_frames))
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate and 0 < float(rate) <= 1000 else DEFAULT_FPS
         out_w, out_h = _fit(width, height, frame_side)
@@ -213,21 +217,22 @@ def read_clip(data: bytes, limits: ClipLimits = ClipLimits(), frame_side: int = 
         try:
             for frame in container.decode(stream):
                 if len(frames) >= limits.max_frames:
-                    raise VideoTooLargeError(f"The clip has more than {limits.max_frames} frames; clips of at most "
-                                             f"{limits.max_frames} frames are read here.", len(frames))
+                    raise VideoTooLargeError(_("The clip has more than {limit} frames; clips of at most {limit} "
+                                               "frames are read here.").format(limit=limits.max_frames), len(frames))
                 at = frame.time if frame.time is not None else len(frames) / fps
                 if times and at > limits.max_seconds + 1e-6:
-                    raise VideoTooLargeError(f"The clip lasts more than {limits.max_seconds:g} seconds; clips of "
-                                             f"at most {limits.max_seconds:g} seconds are read here.", len(frames))
+                    raise VideoTooLargeError(_("The clip lasts more than {limit:g} seconds; clips of at most "
+                                               "{limit:g} seconds are read here.").format(limit=limits.max_seconds),
+                                             len(frames))
                 if (frame.width, frame.height) != (width, height):  # a size change mid-clip: keep the first size
                     frame = frame.reformat(width=width, height=height)
                 frames.append(frame.to_ndarray(format="rgb24", width=out_w, height=out_h))
                 times.append(float(at))
         except av.error.FFmpegError:
-            raise CorruptVideoError(f"This {name} file's data cannot be decoded after frame {len(frames)}; it may "
-                                    f"be damaged or cut short.") from None
+            raise CorruptVideoError(_("This {format} file's data cannot be decoded after frame {frame}; it may "
+                                      "be damaged or cut short.").format(format=name, frame=len(frames))) from None
     if not frames:
-        raise EmptyVideoError(f"This {name} clip has no frames.")
+        raise EmptyVideoError(_("This {format} clip has no frames.").format(format=name))
     times = np.asarray(times, np.float64)
     times -= times[0]
     return Clip(frames=np.stack(frames), fps=fps, times=times, format=kind, source_size=(width, height))
@@ -487,7 +492,7 @@ class PoseTracker:
             pairs = [(float(similarity[rows[n], cols[n]]), int(rows[n]), int(cols[n])) for n in order]
         ids: list[int | None] = [None] * len(people)
         used = set()
-        for _, i, j in pairs:  # best first
+        for _score, i, j in pairs:  # best first
             if ids[i] is None and j not in used:
                 ids[i], used = self.tracks[j].identity, used | {j}
                 self._move(self.tracks[j], people[i])
@@ -716,7 +721,7 @@ def identity_switches(people_per_frame: list, ids_per_frame: list, truth_per_fra
             continue
         pairs = match_instances([p.as_prediction() for p in people], [truths[n].as_truth() for n in counted], sigmas,
                                 min_oks)
-        for found, index, _ in pairs:
+        for found, index, _score in pairs:
             who = truth_ids[counted[index]]
             paired += 1
             if who in last and last[who] != ids[found]:

@@ -14,6 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cv_core.i18n import _
+
 __all__ = ["JOINT_DASHES", "joint_tracks_figure"]
 
 #: Dashes of the chosen joints, in the order chosen (cycled).
@@ -28,8 +30,8 @@ def _hex(colour) -> str:
 def joint_tracks_figure(tracks: Mapping[int, np.ndarray], times, joint_names: Sequence[str],
                         chosen: Sequence[str], current_time: float | None = None,
                         frame_size: tuple[int, int] | None = None,
-                        person_label: str = "Person {identity}", x_title: str = "x (pixels)",
-                        y_title: str = "y (pixels, down)", time_title: str = "time (seconds)") -> go.Figure:
+                        person_label: str | None = None, x_title: str | None = None,
+                        y_title: str | None = None, time_title: str | None = None) -> go.Figure:
     """Chosen joints' positions over time, for every person followed through a clip.
 
     Args:
@@ -41,12 +43,20 @@ def joint_tracks_figure(tracks: Mapping[int, np.ndarray], times, joint_names: Se
         current_time: draws a vertical line at this time (the frame on screen), if given.
         frame_size: ``(width, height)``: fixes the axes to the frame (else they fit the data).
         person_label, x_title, y_title, time_title: the words shown (``person_label`` is formatted
-            with ``identity``), so a page can translate them.
+            with ``identity``); None: "Person {identity}", "x (pixels)", "y (pixels, down)" and
+            "time (seconds)" in the current language (:mod:`cv_core.i18n`). Joint names are shown
+            with :func:`cv_core.keypoints.joint_label`.
 
     Returns:
         A plotly figure with two rows (x, then y) and one line per person and joint in each.
     """
+    from cv_core.keypoints.skeletons import joint_label
     from cv_core.keypoints.video import track_colour
+
+    person_label = _("Person {identity}") if person_label is None else person_label
+    x_title = _("x (pixels)") if x_title is None else x_title
+    y_title = _("y (pixels, down)") if y_title is None else y_title
+    time_title = _("time (seconds)") if time_title is None else time_title
 
     times = np.asarray(times, np.float64)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
@@ -58,7 +68,7 @@ def joint_tracks_figure(tracks: Mapping[int, np.ndarray], times, joint_names: Se
         for n, name in enumerate(joints):
             j = list(joint_names).index(name)
             dash = JOINT_DASHES[n % len(JOINT_DASHES)]
-            label = f"{person} · {name.replace('_', ' ')}"
+            label = f"{person} · {joint_label(name).replace('_', ' ')}"
             for row, axis in ((1, 0), (2, 1)):
                 fig.add_scatter(x=times[:len(track)], y=track[:, j, axis], mode="lines", name=label,
                                 legendgroup=label, showlegend=row == 1, connectgaps=False,

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from cv_core.i18n import N_, _
 from cv_core.plots.labels import label_extent, place_labels
 
 __all__ = ["HEAT_COLOURS", "OBJECT_COLOURS", "OUTCOME_COLOURS", "arrow_end", "heatmap_figure", "joint_errors_figure",
@@ -28,6 +29,8 @@ OBJECT_COLOURS = ("#00e5ff", "#ffd600", "#ff4081", "#76ff03", "#e040fb", "#ff910
 #: Colours of a joint against the truth, and of a true object that nothing found.
 OUTCOME_COLOURS = {"hit": "#2ca02c", "miss": "#d62728", "truth": "#ffffff", "missed object": "#ff7f0e",
                    "no truth": "#9e9e9e"}
+#: The outcomes' names in the legend (shown in the current language).
+OUTCOME_NAMES = {"hit": N_("hit"), "miss": N_("miss")}
 _HALO = "rgba(0, 0, 0, 0.6)"
 #: A heatmap's colours: clear at 0 (the picture shows through), then red, orange and yellow, more opaque
 #: as the value rises, over the picture in dimmed grey, so that they read on any picture.
@@ -108,7 +111,7 @@ def _box_line(box, scale: float) -> tuple[list, list]:
 
 def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: float = 1.0,
                     readings: Sequence | None = None, labels: Sequence[str] | None = None,
-                    title: str = "Found keypoints", figure_height: int = 460, show_boxes: bool = True,
+                    title: str | None = None, figure_height: int = 460, show_boxes: bool = True,
                     font_size: int = 11) -> go.Figure:
     """The picture with each object's skeleton, box, label and orientation arrow.
 
@@ -120,7 +123,7 @@ def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: f
         readings: one :class:`~cv_core.keypoints.PoseReading` per object (or None): an arrow from
             its anchor at its angle, as long as a third of the box's longer side.
         labels: one label per object, written above its box (e.g. "Person 1 · 0.87 · standing · 12°").
-        title: the figure's title.
+        title: the figure's title (None: "Found keypoints" in the current language).
         figure_height: pixels.
         show_boxes: draw each object's box (dashed).
         font_size: the labels' font size (screen pixels).
@@ -132,6 +135,9 @@ def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: f
         label per object (placed so that none overlaps another, :func:`cv_core.plots.labels.place_labels`)
         followed by the orientation arrows.
     """
+    from cv_core.keypoints.skeletons import joint_label
+
+    title = _("Found keypoints") if title is None else title
     readings = list(readings) if readings is not None else [None] * len(instances)
     labels = list(labels) if labels is not None else [f"{index + 1}" for index in range(len(instances))]
     traces, arrows = [], []
@@ -141,15 +147,17 @@ def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: f
         known = np.asarray(instance.visibility) > 0
         if show_boxes:
             xs, ys = _box_line(instance.box, scale)
-            traces.append(_scatter(x=xs, y=ys, mode="lines", name=f"box {index + 1}", showlegend=False,
+            traces.append(_scatter(x=xs, y=ys, mode="lines", name=_("box {number}").format(number=index + 1),
+                                   showlegend=False,
                                    hoverinfo="skip", line=dict(color=colour, width=1.5, dash="dash")))
         xs, ys = _bones(points, known, skeleton, scale)
         traces.append(_scatter(x=xs, y=ys, mode="lines", showlegend=False, hoverinfo="skip",
                                line=dict(color=_HALO, width=6)))
-        traces.append(_scatter(x=xs, y=ys, mode="lines", name=f"bones {index + 1}", showlegend=False,
+        traces.append(_scatter(x=xs, y=ys, mode="lines", name=_("bones {number}").format(number=index + 1),
+                               showlegend=False,
                                hoverinfo="skip", line=dict(color=colour, width=3)))
         confirmed = np.asarray(instance.visibility) >= 2
-        hovers = [f"<b>{name}</b><br>{labels[index]}<br>x {points[k, 0]:.1f}, y {points[k, 1]:.1f}"
+        hovers = [f"<b>{joint_label(name)}</b><br>{labels[index]}<br>x {points[k, 0]:.1f}, y {points[k, 1]:.1f}"
                   for k, name in enumerate(skeleton.joints)]
         traces.append(_scatter(x=[_at(v, scale) for v in points[known, 0]], y=[_at(v, scale) for v in points[known, 1]],
                                mode="markers", name=labels[index], text=[h for h, k in zip(hovers, known) if k],
@@ -176,7 +184,7 @@ def skeleton_figure(picture: np.ndarray, instances: Sequence, skeleton, scale: f
 
 
 def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, comparison, skeleton,
-                    scale: float = 1.0, title: str = "Against the truth", figure_height: int = 460) -> go.Figure:
+                    scale: float = 1.0, title: str | None = None, figure_height: int = 460) -> go.Figure:
     """Each true object's skeleton (thin, white) and the joints paired with it: green where a joint
     is a hit (within PCK's distance), red with a line to where it should be where it is a miss.
 
@@ -189,8 +197,12 @@ def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, 
 
     Returns:
         A plotly Figure whose legend names "true skeleton", "hit", "miss", and, when there are
-        some, "true object nobody found" and "found, no true object here".
+        some, "true object nobody found" and "found, no true object here" (in the current language;
+        the title is "Against the truth" unless given).
     """
+    from cv_core.keypoints.skeletons import joint_label
+
+    title = _("Against the truth") if title is None else title
     traces = []
     xs, ys = [], []
     for truth in truths:
@@ -199,7 +211,7 @@ def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, 
         ys += by
     traces.append(_scatter(x=xs, y=ys, mode="lines", showlegend=False, hoverinfo="skip",
                            line=dict(color=_HALO, width=4.5)))  # a dark halo: white reads on any background
-    traces.append(_scatter(x=xs, y=ys, mode="lines", name="true skeleton", hoverinfo="skip",
+    traces.append(_scatter(x=xs, y=ys, mode="lines", name=_("true skeleton"), hoverinfo="skip",
                            line=dict(color=OUTCOME_COLOURS["truth"], width=2), showlegend=bool(truths)))
     groups = {"hit": ([], [], []), "miss": ([], [], [])}
     errors_x, errors_y = [], []
@@ -212,15 +224,16 @@ def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, 
             group = groups["hit" if match.hit[k] else "miss"]
             group[0].append(_at(points[k, 0], scale))
             group[1].append(_at(points[k, 1], scale))
-            group[2].append(f"<b>{name}</b><br>{match.error[k]:.1f} px off (PCK allows "
-                            f"{0.2 * match.reference:.1f} px)")
+            group[2].append("<b>{joint}</b><br>{off}".format(joint=joint_label(name), off=_(
+                "{error:.1f} px off (PCK allows {allowed:.1f} px)").format(error=match.error[k],
+                                                                         allowed=0.2 * match.reference)))
             if not match.hit[k]:
                 errors_x += [_at(points[k, 0], scale), _at(true[k, 0], scale), None]
                 errors_y += [_at(points[k, 1], scale), _at(true[k, 1], scale), None]
     traces.append(_scatter(x=errors_x, y=errors_y, mode="lines", showlegend=False, hoverinfo="skip",
                            line=dict(color=OUTCOME_COLOURS["miss"], width=1.5, dash="dot")))
     for outcome, (gx, gy, texts) in groups.items():
-        traces.append(_scatter(x=gx, y=gy, mode="markers", name=outcome, text=texts, hoverinfo="text",
+        traces.append(_scatter(x=gx, y=gy, mode="markers", name=_(OUTCOME_NAMES[outcome]), text=texts, hoverinfo="text",
                                showlegend=bool(gx), marker=dict(size=10, color=OUTCOME_COLOURS[outcome],
                                                                 line=dict(color="black", width=1))))
     if comparison.missed:
@@ -229,7 +242,7 @@ def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, 
             truth = truths[j]
             mx += [_at(v, scale) for v in np.asarray(truth.points)[truth.labelled, 0]]
             my += [_at(v, scale) for v in np.asarray(truth.points)[truth.labelled, 1]]
-        traces.append(_scatter(x=mx, y=my, mode="markers", name="true object nobody found", hoverinfo="name",
+        traces.append(_scatter(x=mx, y=my, mode="markers", name=_("true object nobody found"), hoverinfo="name",
                                marker=dict(size=9, symbol="x", color=OUTCOME_COLOURS["missed object"])))
     if comparison.unmatched:
         ux, uy = [], []
@@ -238,13 +251,13 @@ def outcomes_figure(picture: np.ndarray, predicted: Sequence, truths: Sequence, 
             known = np.asarray(instance.visibility) > 0
             ux += [_at(v, scale) for v in np.asarray(instance.points)[known, 0]]
             uy += [_at(v, scale) for v in np.asarray(instance.points)[known, 1]]
-        traces.append(_scatter(x=ux, y=uy, mode="markers", name="found, no true object here", hoverinfo="name",
+        traces.append(_scatter(x=ux, y=uy, mode="markers", name=_("found, no true object here"), hoverinfo="name",
                                marker=dict(size=7, color=OUTCOME_COLOURS["no truth"])))
     return _figure(picture, traces, title, figure_height, True)
 
 
 def heatmap_figure(picture: np.ndarray, heatmap: np.ndarray, stride: int, scale: float = 1.0,
-                   points: Sequence | None = None, title: str = "Joint heatmap", opacity: float = 1.0,
+                   points: Sequence | None = None, title: str | None = None, opacity: float = 1.0,
                    figure_height: int = 460) -> go.Figure:
     """One joint's heatmap over the picture (in dimmed grey), each cell covering the ``stride`` ×
     ``stride`` model pixels it speaks for (hover: the cell's value), with the joint's found positions
@@ -259,8 +272,10 @@ def heatmap_figure(picture: np.ndarray, heatmap: np.ndarray, stride: int, scale:
         opacity: the heatmap's overall opacity (its colours are already clear at 0).
 
     Returns:
-        A plotly Figure: the image, a heatmap trace (0–1 colour scale), and a "found here" marker trace.
+        A plotly Figure: the image, a heatmap trace (0–1 colour scale), and a "found here" marker trace
+        (names in the current language; the title is "Joint heatmap" unless given).
     """
+    title = _("Joint heatmap") if title is None else title
     heatmap = np.asarray(heatmap, np.float32)
     if heatmap.ndim != 2:
         raise ValueError(f"Expected one joint's heatmap as a 2-D array. Received shape {heatmap.shape}.")
@@ -269,19 +284,21 @@ def heatmap_figure(picture: np.ndarray, heatmap: np.ndarray, stride: int, scale:
     grey = np.asarray(picture, np.float32).mean(axis=-1, keepdims=True) * 0.55
     dimmed = np.repeat(grey, 3, axis=-1).astype(np.uint8)
     traces = [dict(type="heatmap", z=heatmap, x0=cell / 2 - 0.5, dx=cell, y0=cell / 2 - 0.5, dy=cell, zmin=0.0,
-                   zmax=1.0, colorscale=HEAT_COLOURS, opacity=opacity, name="heatmap",
-                   colorbar=dict(title=dict(text="score"), thickness=12, len=0.8),
-                   hovertemplate="heatmap %{z:.2f}<extra></extra>"),
+                   zmax=1.0, colorscale=HEAT_COLOURS, opacity=opacity, name=_("heatmap"),
+                   colorbar=dict(title=dict(text=_("score")), thickness=12, len=0.8),
+                   hovertemplate=_("heatmap {value}").format(value="%{z:.2f}") + "<extra></extra>"),
               _scatter(x=[_at(p[0], scale) for p in points], y=[_at(p[1], scale) for p in points], mode="markers",
-                       name="found here", hoverinfo="name",
+                       name=_("found here"), hoverinfo="name",
                        marker=dict(symbol="x-thin", size=14, line=dict(color="#00e5ff", width=3)))]
     return _figure(dimmed, traces, title, figure_height, False)
 
 
 def joint_errors_figure(errors: Mapping[str, Sequence[float]], joint_names: Sequence[str],
-                        title: str = "Error per joint (pixels)", unit: str = "px") -> go.Figure:
+                        title: str | None = None, unit: str = "px") -> go.Figure:
     """Grouped bars: each joint's error, one bar colour per model (``{label: (K,) errors}``; NaN:
-    no bar). A lower bar is a closer joint."""
+    no bar). A lower bar is a closer joint. ``title`` None: "Error per joint (pixels)" in the current
+    language; the joints are named as given."""
+    title = _("Error per joint (pixels)") if title is None else title
     fig = go.Figure()
     palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
     for index, (label, values) in enumerate(errors.items()):

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from cv_core.i18n import N_, _
+
 __all__ = ["QUERY_TRACE", "embedding_map_figure"]
 
-#: The name of the query's trace (a click on it selects no dataset picture).
-QUERY_TRACE = "your picture"
+#: The name of the query's trace (a click on it selects no dataset picture); shown translated.
+QUERY_TRACE = N_("your picture")
 
 
 def _rgb(colour) -> str:
@@ -36,7 +38,7 @@ def embedding_map_figure(points: np.ndarray, labels: np.ndarray, class_names: Se
 
     Returns:
         A plotly Figure with one trace per class present (named after it, in class order) and,
-        with ``query``, a last trace named :data:`QUERY_TRACE`. Each point's ``customdata`` is
+        with ``query``, a last trace named :data:`QUERY_TRACE` (in the current language). Each point's ``customdata`` is
         its picture number.
     """
     from cv_core.overlays import class_palette
@@ -51,7 +53,7 @@ def embedding_map_figure(points: np.ndarray, labels: np.ndarray, class_names: Se
     palette = class_palette(max(1, len(names)), background_first=False)
     fig = go.Figure()
     for cls in sorted(set(labels.tolist())):
-        name = names[cls] if 0 <= cls < len(names) else f"class {cls}"
+        name = names[cls] if 0 <= cls < len(names) else _("class {index}").format(index=cls)
         chosen = labels == cls
         fig.add_trace(go.Scatter(  # SVG, not WebGL: the query's star must be drawn above the points
             x=points[chosen, 0], y=points[chosen, 1], mode="markers", name=name,
@@ -59,14 +61,16 @@ def embedding_map_figure(points: np.ndarray, labels: np.ndarray, class_names: Se
                         line=dict(width=0.5, color="white")),
             customdata=indices[chosen], selected=dict(marker=dict(size=13)),
             unselected=dict(marker=dict(opacity=0.45)),
-            hovertemplate=f"<b>{name}</b><br>picture %{{customdata}}<extra></extra>",
+            hovertemplate="<b>{name}</b><br>{picture}<extra></extra>".format(
+                name=name, picture=_("picture {number}").format(number="%{customdata}")),
         ))
     if query is not None:
         q = np.asarray(query, np.float32).reshape(2)
+        query_name = _(QUERY_TRACE)
         fig.add_trace(go.Scatter(
-            x=[q[0]], y=[q[1]], mode="markers", name=QUERY_TRACE,
+            x=[q[0]], y=[q[1]], mode="markers", name=query_name,
             marker=dict(size=18, symbol="star", color="black", line=dict(width=1.5, color="white")),
-            hovertemplate=f"<b>{QUERY_TRACE}</b><extra></extra>",
+            hovertemplate=f"<b>{query_name}</b><extra></extra>",
         ))
     fig.update_layout(title=dict(text=title), height=figure_height, margin=dict(t=90, b=40, l=40, r=10),
                       legend=dict(itemsizing="constant", orientation="h", yanchor="bottom", y=1.0, x=0), clickmode="event+select", dragmode="pan")

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from cv_core.classification.data import LABELS
 from cv_core.classification.models import minimum_input_size
 from cv_core.pipeline import batches, class_balanced_batches
+from cv_core.i18n import N_
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 from cv_core.similarity.model import EMBEDDING_DIM, build_embedding_net, compile_embedding_net
@@ -113,7 +114,7 @@ TASK = register_task(Task(
     description="A vector for each picture, close for pictures alike.",
     architectures={
         "mini_xception": Architecture(
-            name="mini_xception", label="Mini-Xception, embedding head (chapter 9's backbone)",
+            name="mini_xception", label=N_("Mini-Xception, embedding head (chapter 9's backbone)"),
             build=_build_embedding_net, minimum_size=lambda spec: minimum_input_size(spec.filters),
             options=("conv_type", "batchnorm", "residual", "augmentation", "dropout_rate"),
             continue_fields=("filters", "conv_type", "batchnorm", "residual"),
@@ -127,11 +128,11 @@ TASK = register_task(Task(
     mode="max",
     metric_label="MAP@R",
     score_format=".3f",
-    curves=(("map_at_r", "MAP@R (validation, leave one out)"), ("precision_at_1", "Precision@1"),
-            ("recall_at_5", "Recall@5"), ("pair_auc", "Pair ROC AUC"), ("loss", "Loss (multi-similarity)")),
+    curves=(("map_at_r", N_("MAP@R (validation, leave one out)")), ("precision_at_1", "Precision@1"),
+            ("recall_at_5", "Recall@5"), ("pair_auc", N_("Pair ROC AUC")), ("loss", N_("Loss (multi-similarity)"))),
     test_metric="map_at_r",
-    augmentation="Random flips, rotations and zooms, as in the book (layers of the model, active in training).",
-    filters_label="Filters (the stem's width, then one block each)",
+    augmentation=N_("Random flips, rotations and zooms, as in the book (layers of the model, active in training)."),
+    filters_label=N_("Filters (the stem's width, then one block each)"),
     callbacks=_similarity_callbacks,
     epoch_scored_images=_epoch_images,
     seconds_per_scored_image=3e-4,  # leave-one-out ranking, pair AUC and the map, per picture (300: 0.08 s here)
@@ -144,8 +145,8 @@ TASK = register_task(Task(
     score_rows=_similarity_score_rows,
     defaults={"model": "mini_xception", "filters": (16, 32, 64, 128), "dropout_rate": 0.0, "optimizer": "adam",
               "learning_rate": 1e-3},
-    preset_captions={"quick": "48 px easy shapes, about two minutes on a CPU: the recommended start",
-                     "book": "Oxford pets' 37 breeds at 160 px: meant for a GPU"},
+    preset_captions={"quick": N_("48 px easy shapes, about two minutes on a CPU: the recommended start"),
+                     "book": N_("Oxford pets' 37 breeds at 160 px: meant for a GPU")},
     presets={
         "tiny": {"filters": (8, 16), "optimizer": "adam", "learning_rate": 1e-3},
         # Easy shapes (one shape a picture): on "medium" (the largest of several shapes names the

@@ -172,7 +172,7 @@ def test_import_and_export(store):
     at.text_input(key="keypoint_studio_import_name").input("copy").run()
     at.button(key="keypoint_studio_import").click().run()
     assert not at.exception, at.exception
-    assert "Imported 1 pictures into **copy**." in text(at)
+    assert "Imported 1 picture into **copy**." in text(at)
     copied, instances = store.load_item("copy", 1)
     assert np.array_equal(copied, image)
     np.testing.assert_allclose(instances[0].points, points)

@@ -166,9 +166,9 @@ def test_landmarks_regression_and_heatmaps_against_regression(roots):
     assert at.selectbox(key="keypoints_heatmap_run").value == heat.name
     assert at.selectbox(key="keypoints_regression_run").value == regression.name
     titles = list(figures(at))
-    assert "Heatmaps: 32 × 32 px in" in titles and "Regression: 32 × 32 px in" in titles
+    assert "Heatmap model: 32 × 32 px in" in titles and "Regression model: 32 × 32 px in" in titles
     errors = figures(at)["Error per landmark on this picture (pixels of the 32 × 32 picture; lower is closer)"]
-    assert [t["name"] for t in errors["data"]] == ["Heatmaps", "Regression"]
+    assert [t["name"] for t in errors["data"]] == ["Heatmap model", "Regression model"]
     assert [len(t["x"]) for t in errors["data"]] == [6, 6]
     validation = figures(at)["Mean error per landmark over the validation split (pixels at 32 px)"]
     assert validation["data"][0]["y"] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # the runs' scores.json
