@@ -33,7 +33,7 @@ from ui.keypoints_compare import compare_view
 from ui.keypoints_video import video_tab
 from ui.task_page import run_dataset, train_tab_view
 from ui.training import show_flash
-from ui.translated_tabs import translated_tabs
+from ui.i18n import tabs as translated_tabs
 
 install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 

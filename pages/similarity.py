@@ -20,7 +20,7 @@ from ui.similarity_data import split_labels
 from ui.similarity_pictures import dataset_splits, partner_index, picture_picker, split_name
 from ui.similarity_views import latest_snapshot, map_section, neighbours_section, scores_row, snapshots_section
 from ui.task_page import run_dataset, train_tab_view
-from ui.translated_tabs import translated_tabs
+from ui.i18n import tabs as translated_tabs
 from ui.training import show_flash
 
 install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
