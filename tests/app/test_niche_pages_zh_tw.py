@@ -33,7 +33,10 @@ def zh_tw(lab_roots, tmp_path, monkeypatch):
     """Pages drawn in Traditional Chinese (fresh runs and data folders); English again afterwards."""
     monkeypatch.setenv("CONVNET_LAB_CACHE", str(tmp_path / "cache"))
     i18n.set_language_source(lambda: "zh-TW")
-    yield lab_roots
+    # AppTest formats widget values with their format_func in this (the test's) thread: it reads them
+    # in the page's language, as the browser does.
+    with i18n.use_language("zh-TW"):
+        yield lab_roots
     i18n.set_language_source(None)
 
 
