@@ -17,6 +17,7 @@ import streamlit as st
 
 from cv_core.datasets import Dataset, resize_image
 from cv_core.detection import RawDetections
+from cv_core.i18n import N_, _
 from cv_core.overlays import class_palette, upscale
 from cv_core.runs import RunInfo
 from ui.task_page import Picture, run_model, task_runs
@@ -28,8 +29,8 @@ from ui.task_page import run_picker as pick_run
 SHOW_SIDE = 360
 #: Validation pictures scored by the page (the first ones of the split).
 VALIDATION_LIMIT = 200
-#: Tasks whose runs find boxes, and how the page names them.
-KINDS = {"detection": "Detector", "segmentation": "Boxes from segmentation"}
+#: Tasks whose runs find boxes, and how the page names them (translated where shown).
+KINDS = {"detection": N_("Detector"), "segmentation": N_("Boxes from segmentation")}
 SOURCES = ["Sample", "Upload", "Camera"]
 
 
@@ -45,21 +46,21 @@ def box_runs(runs_root: str | None = None) -> list[RunInfo]:
 
 def run_label(run: RunInfo) -> str:
     """"Detector · detector s4 / separable · shapes 64 px · best val. mAP@0.5 0.412 · completed · <id>"."""
-    return f"{KINDS[run.task.name]} · {task_run_label(run)}"
+    return _("{kind} · {run}").format(kind=_(KINDS[run.task.name]), run=task_run_label(run))
 
 
 def run_picker(prefix: str, runs: list[RunInfo]) -> RunInfo:
     """A selectbox of the runs that find boxes (kept in the URL as ``run``); returns the chosen one."""
-    return pick_run(prefix, runs, "Model that finds the boxes",
-                    "Detection runs, and segmentation runs: the box around each object of a predicted mask makes "
-                    "a segmentation model a detector too.", run_label)
+    return pick_run(prefix, runs, _("Model that finds the boxes"),
+                    _("Detection runs, and segmentation runs: the box around each object of a predicted mask makes "
+                      "a segmentation model a detector too."), run_label)
 
 
 def picture_picker(prefix: str, dataset: Dataset | None) -> Picture | None:
     """A picture of the run's dataset (with its true boxes), an upload or a camera photo."""
     return pick_picture(prefix, dataset, SOURCES,
-                        "A picture of the run's dataset, with its true boxes; a picture of your own; or a photo "
-                        "from your camera.")
+                        _("A picture of the run's dataset, with its true boxes; a picture of your own; or a photo "
+                          "from your camera."))
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,9 @@ def box_finder(run: RunInfo, dataset: Dataset | None) -> BoxFinder | None:
     if run.task.name == "detection":
         from cv_core.detection import detector_geometry
 
-        _, _, count = detector_geometry(model)
+        count = detector_geometry(model)[2]
         if len(names) != count:
-            names = [f"class {i}" for i in range(count)]
+            names = [_("class {index}").format(index=i) for i in range(count)]
         return BoxFinder(run, "detection", model, size, names, version=version)
     from cv_core.segmentation import box_class_map
 
@@ -145,14 +146,14 @@ def true_boxes(finder: BoxFinder, picture: Picture) -> list[tuple] | None:
 # --------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=64, show_spinner="Finding boxes…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def _detector_candidates(_model, finder_key: str, picture_key: str, _view: np.ndarray) -> RawDetections:
     from cv_core.detection import predict_raw
 
     return predict_raw(_model, _view.astype(np.float32))
 
 
-@st.cache_data(max_entries=64, show_spinner="Finding the objects in the mask…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def _segmentation_candidates(_finder: BoxFinder, finder_key: str, picture_key: str, _view: np.ndarray) -> RawDetections:
     from cv_core.detection import candidates_from_boxes
     from cv_core.segmentation import mask_to_boxes
@@ -170,9 +171,11 @@ def candidates(finder: BoxFinder, picture: Picture, view: np.ndarray) -> tuple[R
     from cv_core.detection import drop_tiny_boxes
 
     if finder.kind == "detection":
-        raw = _detector_candidates(finder.model, finder.key, picture.key, view)
+        with st.spinner(_("Finding boxes…")):
+            raw = _detector_candidates(finder.model, finder.key, picture.key, view)
     else:
-        raw = _segmentation_candidates(finder, finder.key, picture.key, view)
+        with st.spinner(_("Finding the objects in the mask…")):
+            raw = _segmentation_candidates(finder, finder.key, picture.key, view)
     return drop_tiny_boxes(raw)
 
 
@@ -202,18 +205,21 @@ def validation_scores(finder: BoxFinder, dataset: Dataset, limit: int):
 def validation_results(finder: BoxFinder, other: RunInfo | None, dataset: Dataset,
                        limit: int) -> tuple[dict, str | None]:
     """The scores of the finder's boxes and, when it can be scored, of ``other``'s (the other
-    approach), by label ("Detector (ab12)"); and why ``other`` was left out, or None."""
-    results = {f"{KINDS[finder.kind]} ({finder.run.id[-4:]})": validation_scores(finder, dataset, limit)}
+    approach), by label ("Detector (ab12)", in the current language); and why ``other`` was left out, or None."""
+    results = {_("{kind} ({run})").format(kind=_(KINDS[finder.kind]), run=finder.run.id[-4:]):
+               validation_scores(finder, dataset, limit)}
     if other is None:
         return results, None
     other_finder = box_finder(other, dataset)
     if other_finder is None:
         return results, None
     if other_finder.kind == "detection" or other_finder.class_map is not None:
-        results[f"{KINDS[other_finder.kind]} ({other.id[-4:]})"] = validation_scores(other_finder, dataset, limit)
+        results[_("{kind} ({run})").format(kind=_(KINDS[other_finder.kind]), run=other.id[-4:])] = \
+            validation_scores(other_finder, dataset, limit)
         return results, None
-    return results, (f"Run {other.id} predicts mask classes that are not the dataset's object classes "
-                     f"({', '.join(finder.class_names)}): its boxes cannot be scored against the true ones.")
+    return results, _("Run {run} predicts mask classes that are not the dataset's object classes "
+                      "({classes}): its boxes cannot be scored against the true ones.").format(
+                          run=other.id, classes=", ".join(finder.class_names))
 
 
 def curve_gap_notes(curves, class_names: list[str]) -> list[str]:
@@ -229,13 +235,14 @@ def curve_gap_notes(curves, class_names: list[str]) -> list[str]:
 
     notes = []
     if gaps.get("no_truth"):
-        notes.append(f"Classes with no true box in these pictures, so no curve: {names_of(gaps['no_truth'])}.")
+        notes.append(_("Classes with no true box in these pictures, so no curve: {classes}.").format(
+            classes=names_of(gaps["no_truth"])))
     if gaps.get("no_box"):
-        notes.append(f"Classes the model found no box of on these pictures, so their curves are empty: "
-                     f"{names_of(gaps['no_box'])}.")
+        notes.append(_("Classes the model found no box of on these pictures, so their curves are empty: "
+                       "{classes}.").format(classes=names_of(gaps["no_box"])))
     if gaps.get("no_hit"):
-        notes.append(f"Classes whose boxes never land on a true box of theirs (IoU ≥ 0.5), so their curves stay at "
-                     f"zero: {names_of(gaps['no_hit'])}.")
+        notes.append(_("Classes whose boxes never land on a true box of theirs (IoU ≥ 0.5), so their curves stay at "
+                       "zero: {classes}.").format(classes=names_of(gaps["no_hit"])))
     return notes
 
 
@@ -263,13 +270,16 @@ def boxes_table(boxes, hit: list[bool] | None, class_names: list[str]) -> list[d
     gives fractions (rounded to whole pixels, a box a pixel wide could read as (27, 18, 27, 19)).
     """
     rows = []
+    columns = {"class": _("class"), "score": _("score"), "box": _("box (x0, y0, x1, y1)"), "size": _("size (w × h)"),
+               "outcome": _("outcome")}
     for index, (cls, x0, y0, x1, y1, score) in enumerate(boxes):
-        row = {"class": class_names[cls] if 0 <= cls < len(class_names) else f"class {cls}",
-               "score": round(float(score), 3),
-               "box (x0, y0, x1, y1)": ", ".join(_pixels(v) for v in (x0, y0, x1, y1)),
-               "size (w × h)": f"{_pixels(x1 - x0)} × {_pixels(y1 - y0)}"}
+        name = class_names[cls] if 0 <= cls < len(class_names) else _("class {index}").format(index=cls)
+        row = {columns["class"]: name,
+               columns["score"]: round(float(score), 3),
+               columns["box"]: ", ".join(_pixels(v) for v in (x0, y0, x1, y1)),
+               columns["size"]: f"{_pixels(x1 - x0)} × {_pixels(y1 - y0)}"}
         if hit is not None:
-            row["outcome"] = "hit" if hit[index] else "false positive"
+            row[columns["outcome"]] = _("hit") if hit[index] else _("false positive")
         rows.append(row)
     return rows
 
@@ -290,8 +300,8 @@ def comparison_rows(results: dict, class_names: list[str]) -> list[dict]:
 
     rows = []
     for label, scores in results.items():
-        row = {"approach": label, "mAP@0.5": rounded(scores.map50), "mAP@0.5:0.95": rounded(scores.map50_95),
-               "boxes": scores.boxes}
+        row = {_("approach"): label, "mAP@0.5": rounded(scores.map50), "mAP@0.5:0.95": rounded(scores.map50_95),
+               _("boxes"): scores.boxes}
         for index, name in enumerate(class_names):
             row[f"AP@0.5 {name}"] = rounded(scores.ap50(index))
         rows.append(row)

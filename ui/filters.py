@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import streamlit as st
 
+from cv_core.i18n import _, ngettext
 from cv_core.interpret.subjects import Subject
 from ui.memory import from_link, remember, remembered, set_link
 
@@ -50,28 +51,29 @@ def _setting(prefix: str, name: str, param: str, options: list, default):
 
 def filter_settings(prefix: str) -> FilterSettings:
     """The settings form; returns plain values. Every setting is kept in the URL and the session."""
-    st.markdown("##### How to search")
+    st.markdown(_("##### How to search"))
     initial = _setting(prefix, "fourier", "fourier", ["on", "off"], "on")
-    fourier = st.toggle("Fourier parameterisation", value=initial == "on", key=f"{prefix}_fourier",
-                        help="Optimise the picture's spectrum, scaled so that coarse patterns come first, with "
-                             "decorrelated colours (the Lucid technique): far cleaner patterns than raw pixels. "
-                             "Off: the book's plain pixel ascent.")
+    fourier = st.toggle(_("Fourier parameterisation"), value=initial == "on", key=f"{prefix}_fourier",
+                        help=_("Optimise the picture's spectrum, scaled so that coarse patterns come first, with "
+                               "decorrelated colours (the Lucid technique): far cleaner patterns than raw pixels. "
+                               "Off: the book's plain pixel ascent."))
     remember(f"{prefix}_fourier", "fourier", "on" if fourier else "off")
-    steps = st.select_slider("Steps", STEPS, _setting(prefix, "steps", "steps", STEPS, 30), key=f"{prefix}_steps",
-                             help="More steps give stronger, sharper patterns and take longer.")
+    steps = st.select_slider(_("Steps"), STEPS, _setting(prefix, "steps", "steps", STEPS, 30), key=f"{prefix}_steps",
+                             help=_("More steps give stronger, sharper patterns and take longer."))
     remember(f"{prefix}_steps", "steps", steps)
-    jitter = st.select_slider("Jitter (pixels)", JITTERS, _setting(prefix, "jitter", "jitter", JITTERS, 4),
+    jitter = st.select_slider(_("Jitter (pixels)"), JITTERS, _setting(prefix, "jitter", "jitter", JITTERS, 4),
                               key=f"{prefix}_jitter",
-                              help="Shift the picture at random every step, so the pattern cannot rely on exact pixels.")
+                              help=_("Shift the picture at random every step, so the pattern cannot rely on exact "
+                                     "pixels."))
     remember(f"{prefix}_jitter", "jitter", jitter)
-    blur = st.select_slider("Blur", BLURS, _setting(prefix, "blur", "blur", BLURS, 0.0), key=f"{prefix}_blur",
-                            help="Blur the picture now and then to suppress high-frequency noise.")
+    blur = st.select_slider(_("Blur"), BLURS, _setting(prefix, "blur", "blur", BLURS, 0.0), key=f"{prefix}_blur",
+                            help=_("Blur the picture now and then to suppress high-frequency noise."))
     remember(f"{prefix}_blur", "blur", blur)
-    decay = st.select_slider("L2 decay", DECAYS, _setting(prefix, "decay", "decay", DECAYS, 0.0), key=f"{prefix}_decay",
+    decay = st.select_slider(_("L2 decay"), DECAYS, _setting(prefix, "decay", "decay", DECAYS, 0.0), key=f"{prefix}_decay",
                              format_func=lambda v: f"{v:g}",
-                             help="Each step pulls the picture towards grey by this fraction.")
+                             help=_("Each step pulls the picture towards grey by this fraction."))
     remember(f"{prefix}_decay", "decay", decay)
-    count = st.select_slider("Filters per grid", COUNTS, _setting(prefix, "count", "count", COUNTS, 8),
+    count = st.select_slider(_("Filters per grid"), COUNTS, _setting(prefix, "count", "count", COUNTS, 8),
                              key=f"{prefix}_count")
     remember(f"{prefix}_count", "count", count)
     return FilterSettings(steps=int(steps), parameterization="fourier" if fourier else "pixels", jitter=int(jitter),
@@ -154,20 +156,22 @@ def gain_caption(index: int, own: float, base: float) -> str:
 
     kind, value = search_gain(own, base)
     if kind == "failed":
-        return f"⚠ Filter {index} · search failed: {own:.3g}, below the noise's {base:.3g}"
+        return _("⚠ Filter {index} · search failed: {own:.3g}, below the noise's {base:.3g}").format(
+            index=index, own=own, base=base)
     if kind == "times":
-        return f"Filter {index} · excited {value:.1f}× more than by noise"
-    return f"Filter {index} · excited to {own:.3g} (noise: {base:.3g})"
+        return _("Filter {index} · excited {times:.1f}× more than by noise").format(index=index, times=value)
+    return _("Filter {index} · excited to {own:.3g} (noise: {base:.3g})").format(index=index, own=own, base=base)
 
 
 def failed_note(failed: list[int]) -> str:
     """The warning under a grid whose searches failed for ``failed`` filters."""
     if len(failed) == 1:
-        return (f"The search failed for filter {failed[0]}: its pattern excites the filter less than the grey noise "
-                "the search started from. Try more steps, another parameterisation, or less decay.")
+        return _("The search failed for filter {index}: its pattern excites the filter less than the grey noise "
+                 "the search started from. Try more steps, another parameterisation, or less decay.").format(
+                     index=failed[0])
     listed = ", ".join(str(i) for i in failed)
-    return (f"The search failed for filters {listed}: their patterns excite them less than the grey noise the "
-            "search started from. Try more steps, another parameterisation, or less decay.")
+    return _("The search failed for filters {listed}: their patterns excite them less than the grey noise the "
+             "search started from. Try more steps, another parameterisation, or less decay.").format(listed=listed)
 
 
 def _chunks(indices: list[int]) -> list[tuple[int, ...]]:
@@ -222,14 +226,15 @@ def pattern_grid(subject: Subject, layer: str, settings: FilterSettings, prefix:
     head = st.columns([3, 1])
     widget = f"{prefix}_page_{layer}_{count}"
     start = from_link("filter_page", range(1, pages + 1)) or st.session_state.get(f"_keep_{widget}", 1)
-    page = head[1].number_input(f"Page (of {pages})", 1, pages, min(int(start), pages), key=widget)
+    page = head[1].number_input(_("Page (of {pages})").format(pages=pages), 1, pages, min(int(start), pages), key=widget)
     st.session_state[f"_keep_{widget}"] = int(page)
     set_link("filter_page", int(page))
     first = (int(page) - 1) * count
     indices = list(range(first, min(total, first + count)))
-    head[0].markdown(f"**`{layer}`**: filters {indices[0]}–{indices[-1]} of {total}")
-    head[0].caption("Under each pattern: how many times more it excites its filter than the grey noise the search "
-                    "starts from; ⚠ marks a search that ended below that noise.")
+    head[0].markdown(_("**`{layer}`**: filters {first}–{last} of {total}").format(
+        layer=layer, first=indices[0], last=indices[-1], total=total))
+    head[0].caption(_("Under each pattern: how many times more it excites its filter than the grey noise the search "
+                      "starts from; ⚠ marks a search that ended below that noise."))
     run_grid(subject, layer, indices, settings, columns)
 
 
@@ -241,22 +246,27 @@ def run_grid(subject: Subject, layer: str, indices: list[int], settings: FilterS
     shown = 0
     failed: list[int] = []
     bar = None
+    # Translated here, in the page's thread: the search may report from elsewhere.
+    searching = _("Searching filters {first}–{last}: step {done} of {total}")
     for n, chunk in enumerate(chunks):
-        def report(done: int, total: int, n=n) -> None:
+        def report(done: int, total: int, n=n, chunk=chunk) -> None:
             if bar is not None:
                 fraction = (n + done / max(1, total)) / len(chunks)
-                bar.progress(min(1.0, fraction), text=f"Searching filters {chunk[0]}–{chunk[-1]}: step {done} of {total}")
+                bar.progress(min(1.0, fraction),
+                             text=searching.format(first=chunk[0], last=chunk[-1], done=done, total=total))
 
         if bar is None:
-            bar = st.progress(0.0, text="Searching…")
+            bar = st.progress(0.0, text=_("Searching…"))
         try:
             patterns, gains = _patterns(subject, layer, chunk, key, progress=report)
         except ValueError as exc:
-            st.error(f"These filters cannot be shown: {exc}", icon=":material/error:")
+            st.error(_("These filters cannot be shown: {error}").format(error=exc), icon=":material/error:")
             return
         failed += _show(grid, shown, patterns, gains, chunk)
         shown += len(chunk)
-        bar.progress((n + 1) / len(chunks), text=f"{shown} of {len(indices)} patterns")
+        bar.progress((n + 1) / len(chunks),
+                     text=ngettext("{done} of {total} pattern", "{done} of {total} patterns", len(indices)).format(
+                         done=shown, total=len(indices)))
     if bar is not None:
         bar.empty()
     if failed:
@@ -267,7 +277,7 @@ def comparison_grid(subject: Subject, settings: FilterSettings, prefix: str, per
     """The first filters of an early, a middle and a late layer, one row per layer, patterns side by side."""
     layers = list(subject.comparison_layers)
     if not layers:
-        st.info("This model has no convolution layers to compare.")
+        st.info(_("This model has no convolution layers to compare."))
         return
     for layer in layers:
         st.markdown(f"**`{layer}`**")

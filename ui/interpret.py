@@ -12,17 +12,20 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from cv_core.i18n import N_, _
 from cv_core.images import ImageInputError, decode_image
 from cv_core.interpret.subjects import Subject, SubjectSample
 from ui.memory import index_of, remember, remembered
 from ui.uploads import shared_image_upload
 
-#: Short enough to fit the model picker; the caption under it says the rest.
+#: Short enough to fit the model picker; the caption under it says the rest (translated where shown).
 PRETRAINED = {
-    "pretrained:squeezenet": "SqueezeNet 1.1 (offline)",
-    "pretrained:xception": "Xception (downloads 88 MB)",
+    "pretrained:squeezenet": N_("SqueezeNet 1.1 (offline)"),
+    "pretrained:xception": N_("Xception (downloads 88 MB)"),
 }
+#: Where the picture comes from: the values (kept in the URL) and what the picker shows.
 SOURCES = ["Sample", "Upload", "Camera"]
+SOURCE_LABELS = {"Sample": N_("Sample"), "Upload": N_("Upload"), "Camera": N_("Camera")}
 
 
 # --------------------------------------------------------------------------------------
@@ -31,20 +34,22 @@ SOURCES = ["Sample", "Upload", "Camera"]
 
 
 def subject_choices(runs_root: str | None = None) -> dict[str, str]:
-    """Every model the pages can explain: key -> label."""
+    """Every model the pages can explain: key -> label (in the current language)."""
     from cv_core.pretrained import operator_model_files
     from cv_core.runs import best_model_path, list_runs
 
-    choices = dict(PRETRAINED)
+    choices = {key: _(label) for key, label in PRETRAINED.items()}
     for run in list_runs(runs_root, reconcile=False):
         if best_model_path(run.dir).exists() and run.task.name == "classification":
             best = run.best_score
             if best is not None:
-                choices[f"run:{run.id}"] = f"Run {run.id} · {run.label} · {best:.0%} · {run.state}"
+                choices[f"run:{run.id}"] = _("Run {id} · {label} · {score:.0%} · {state}").format(
+                    id=run.id, label=run.label, score=best, state=run.state)
             else:
-                choices[f"run:{run.id}"] = f"Run {run.id} · {run.label} · {run.state}"
+                choices[f"run:{run.id}"] = _("Run {id} · {label} · {state}").format(
+                    id=run.id, label=run.label, state=run.state)
     for path in operator_model_files():
-        choices[f"file:{path}"] = f"File · {path.name}"
+        choices[f"file:{path}"] = _("File · {name}").format(name=path.name)
     return choices
 
 
@@ -52,7 +57,7 @@ def subject_choices(runs_root: str | None = None) -> dict[str, str]:
 def _model_file(key: str) -> Path | None:
     from cv_core.runs import best_model_path, default_runs_root
 
-    kind, _, rest = key.partition(":")
+    kind, _sep, rest = key.partition(":")
     if kind == "run":
         return best_model_path(default_runs_root() / rest)
     if kind == "file":
@@ -60,12 +65,12 @@ def _model_file(key: str) -> Path | None:
     return None
 
 
-@st.cache_resource(max_entries=6, show_spinner="Loading the model…")
+@st.cache_resource(max_entries=6, show_spinner=False)
 def _subject(key: str, file_version: str) -> Subject:
     from cv_core.interpret.subjects import subject_from_file, subject_from_pretrained, subject_from_run
     from cv_core.runs import default_runs_root
 
-    kind, _, rest = key.partition(":")
+    kind, _sep, rest = key.partition(":")
     if kind == "pretrained":
         return subject_from_pretrained(rest)
     if kind == "run":
@@ -100,33 +105,36 @@ def load_subject(key: str) -> Subject | None:
     from cv_core.pretrained import PretrainedUnavailableError
 
     try:
-        return _subject(key, _file_version(key))
+        with st.spinner(_("Loading the model…")):
+            return _subject(key, _file_version(key))
     except PretrainedUnavailableError as exc:  # Xception offline: say so plainly
         st.error(str(exc), icon=":material/wifi_off:")
         return None
     except Exception as exc:  # a corrupt file, safe mode refusing a layer...
-        st.error(f"This model cannot be used: {exc}", icon=":material/error:")
+        st.error(_("This model cannot be used: {error}").format(error=exc), icon=":material/error:")
         return None
 
 
-def model_picker(prefix: str, label: str = "Model", key_suffix: str = "", default: str | None = None,
+def model_picker(prefix: str, label: str | None = None, key_suffix: str = "", default: str | None = None,
                  param: str | None = "model") -> Subject | None:
-    """A selectbox of every model (pretrained, runs with a saved model, operator files)."""
+    """A selectbox of every model (pretrained, runs with a saved model, operator files); ``label``
+    is already translated ("Model" in the current language when None)."""
     choices = subject_choices()
     widget = f"{prefix}_model{key_suffix}"
     shared = "interpret_model" if not key_suffix else None
     initial = remembered(widget, param, list(choices), default or next(iter(choices)), shared=shared)
-    key = st.selectbox(label, list(choices), index=index_of(choices, initial), format_func=choices.get, key=widget,
-                       help="Pretrained ImageNet models, every run of the run store that saved a model, and "
-                            "`.keras` files the operator listed in `CONVNET_LAB_MODEL_FILES`. Model files cannot "
-                            "be uploaded: a model file can carry code.")
+    key = st.selectbox(label or _("Model"), list(choices), index=index_of(choices, initial), format_func=choices.get,
+                       key=widget,
+                       help=_("Pretrained ImageNet models, every run of the run store that saved a model, and "
+                              "`.keras` files the operator listed in `CONVNET_LAB_MODEL_FILES`. Model files cannot "
+                              "be uploaded: a model file can carry code."))
     remember(widget, param, key, shared=shared)
     subject = load_subject(key)
     if subject is not None:
         if not key.startswith("pretrained:"):  # a long name the picker may cut short, in full
             st.caption(choices[key])
         if subject.notes:
-            st.caption(subject.notes)
+            st.caption(_(subject.notes))
     return subject
 
 
@@ -147,7 +155,8 @@ def samples_for(subject: Subject, count: int = 12) -> list[SubjectSample]:
     try:
         return _samples(subject, version(subject), count)
     except Exception as exc:  # the run's dataset folder moved, ...
-        st.warning(f"The samples of this model's dataset cannot be read: {exc}", icon=":material/folder_off:")
+        st.warning(_("The samples of this model's dataset cannot be read: {error}").format(error=exc),
+                   icon=":material/folder_off:")
         return []
 
 
@@ -159,7 +168,7 @@ def camera_photo(label: str, key: str) -> np.ndarray | None:
     try:
         return decode_image(shot.getvalue())
     except ImageInputError as exc:
-        st.error(f"The camera picture could not be used. {exc}", icon=":material/broken_image:")
+        st.error(_("The camera picture could not be used. {error}").format(error=exc), icon=":material/broken_image:")
         return None
 
 
@@ -167,23 +176,24 @@ def picture_picker(prefix: str, subject: Subject) -> SubjectSample | None:
     """Where the picture comes from (a sample, an upload, the camera) and the picture itself."""
     widget = f"{prefix}_source"
     initial = remembered(widget, "source", SOURCES, "Sample", shared="interpret_source")
-    source = st.segmented_control("Picture", SOURCES, default=initial, key=widget,
-                                  help="A sample picture, a photo of your own, or one from your camera.")
+    source = st.segmented_control(_("Picture"), SOURCES, default=initial, key=widget,
+                                  format_func=lambda value: _(SOURCE_LABELS[value]),
+                                  help=_("A sample picture, a photo of your own, or one from your camera."))
     source = source or "Sample"
     remember(widget, "source", source, shared="interpret_source")
     if source == "Upload":
-        kept = shared_image_upload("Upload a photo", key=f"{prefix}_upload")
-        return SubjectSample("your upload", kept.photo) if kept is not None and kept.photo is not None else None
+        kept = shared_image_upload(_("Upload a photo"), key=f"{prefix}_upload")
+        return SubjectSample(_("your upload"), kept.photo) if kept is not None and kept.photo is not None else None
     if source == "Camera":
-        photo = camera_photo("Take a photo", key=f"{prefix}_camera")
-        return SubjectSample("camera photo", photo) if photo is not None else None
+        photo = camera_photo(_("Take a photo"), key=f"{prefix}_camera")
+        return SubjectSample(_("camera photo"), photo) if photo is not None else None
     samples = samples_for(subject)
     if not samples:
         return None
     names = [s.name for s in samples]
     widget = f"{prefix}_sample"
     initial = remembered(widget, "sample", names, names[0], shared="interpret_sample")
-    name = st.selectbox("Sample", names, index=index_of(names, initial), key=widget)
+    name = st.selectbox(_("Sample"), names, index=index_of(names, initial), key=widget)
     remember(widget, "sample", name, shared="interpret_sample")
     return samples[names.index(name)]
 
@@ -234,7 +244,7 @@ def model_and_picture(prefix: str, left, right, thumbnail: bool = False):
             st.image(display_photo(sample.photo, 320), caption=sample.name, width="stretch")
     if subject is None or sample is None:
         with right:
-            st.info("Choose a model and a picture on the left.", icon=":material/image_search:")
+            st.info(_("Choose a model and a picture on the left."), icon=":material/image_search:")
         st.stop()
     batch = subject.preprocess(sample.photo)
     return subject, sample, batch, digest(batch)

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import resize_image
+from cv_core.i18n import N_, _, current_language, ngettext
 from cv_core.interpret.subjects import Subject
 
 #: Longest side of a photo sent to the browser next to its heatmap.
@@ -32,9 +33,11 @@ def _explanation(_subject: Subject, subject_version: str, picture_key: str, _bat
 def explanation(subject: Subject, picture_key: str, batch: np.ndarray, method: str, class_index: int | None,
                 layer: str | None, augment: bool):
     """A cached :class:`cv_core.interpret.Explanation` (model version, picture and settings are the key)."""
+    from cv_core.interpret import METHODS
     from ui.interpret import version
 
-    with st.spinner(f"Computing the heatmap ({method.replace('_', ' ')})…"):
+    label = METHODS[method].label if method in METHODS else method
+    with st.spinner(_("Computing the heatmap ({method})…").format(method=label)):
         return _explanation(subject, version(subject), picture_key, batch, method, class_index, layer, bool(augment))
 
 
@@ -43,7 +46,7 @@ def explanation(subject: Subject, picture_key: str, batch: np.ndarray, method: s
 ACTIVATION_PICTURES = 2
 
 
-@st.cache_resource(max_entries=ACTIVATION_PICTURES, ttl=1800, show_spinner="Running the picture through every layer…")
+@st.cache_resource(max_entries=ACTIVATION_PICTURES, ttl=1800, show_spinner=False)
 def _all_activations(_subject: Subject, subject_version: str, picture_key: str, _batch: np.ndarray) -> dict:
     """Every layer's output for one picture, kept as float16 (read-only, shared); 1-D outputs
     (pooling, dense, softmax) stay float32, where float16 would round small probabilities to 0."""
@@ -62,21 +65,24 @@ def layer_outputs(subject: Subject, picture_key: str, batch: np.ndarray) -> dict
     """``{layer: (h, w, C) float16 or (C,) float32}`` for every layer the activation viewer shows (cached)."""
     from ui.interpret import version
 
-    return _all_activations(subject, version(subject), picture_key, batch)
+    with st.spinner(_("Running the picture through every layer…")):
+        return _all_activations(subject, version(subject), picture_key, batch)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _layer_infos(_subject: Subject, subject_version: str):
+def _layer_infos(_subject: Subject, subject_version: str, language: str):
+    """``language`` is in the key: each layer's description is a sentence in it."""
     from cv_core.interpret import activation_layers
 
     return activation_layers(_subject.model)
 
 
 def layer_infos(subject: Subject):
-    """The activation viewer's layers of a model (names, kinds, shapes, descriptions), cached per model version."""
+    """The activation viewer's layers of a model (names, kinds, shapes, descriptions in the page's
+    language), cached per model version and language."""
     from ui.interpret import version
 
-    return _layer_infos(subject, version(subject))
+    return _layer_infos(subject, version(subject), current_language())
 
 
 # --------------------------------------------------------------------------------------
@@ -148,15 +154,15 @@ def sanity_scores(subject: Subject, picture_key: str, batch: np.ndarray, methods
 
 _STATUS_ICONS = {"good": ":green[:material/check_circle:]", "chance": ":orange[:material/help:]",
                  "poor": ":red[:material/cancel:]", "unknown": ":grey[:material/remove:]"}
-_CHECK_TITLES = {"deletion": "Deletion", "insertion": "Insertion", "keep_heat_region": "Only the hot region kept",
-                 "localisation": "Heat on the object"}
+_CHECK_TITLES = {"deletion": N_("Deletion"), "insertion": N_("Insertion"),
+                 "keep_heat_region": N_("Only the hot region kept"), "localisation": N_("Heat on the object")}
 
 
 def show_verdict(verdict) -> None:
     """The overall reading, coloured by how far the map can be trusted."""
     show = {"good": st.success, "chance": st.warning, "poor": st.error}.get(verdict.status, st.info)
     icon = {"good": ":material/verified:", "chance": ":material/help:", "poor": ":material/warning:"}
-    show(f"**Verdict.** {verdict.sentence}", icon=icon.get(verdict.status, ":material/info:"))
+    show(_("**Verdict.** {sentence}").format(sentence=verdict.sentence), icon=icon.get(verdict.status, ":material/info:"))
 
 
 def trust_panel(subject: Subject, sample, batch: np.ndarray, picture_key: str, result, layer: str | None,
@@ -169,46 +175,49 @@ def trust_panel(subject: Subject, sample, batch: np.ndarray, picture_key: str, r
     method, class_index = result.method, int(result.class_index)
     name = subject.class_names[class_index].split(",")[0]
     probability = float(result.probabilities[class_index])
-    st.subheader("Can you trust this heatmap?")
+    st.subheader(_("Can you trust this heatmap?"))
     if augment:
-        st.caption(f"Four tests of the {METHODS[method].label} map for “{name}” above, smoothed at test time, "
-                   "measured on this picture with this model.")
+        st.caption(_("Four tests of the {method} map for “{name}” above, smoothed at test time, "
+                     "measured on this picture with this model.").format(method=METHODS[method].label, name=name))
     else:
-        st.caption(f"Four tests of the {METHODS[method].label} map for “{name}” above, measured on this picture "
-                   "with this model.")
-    with st.spinner("Removing and revealing pixels in heat order…"):
+        st.caption(_("Four tests of the {method} map for “{name}” above, measured on this picture "
+                     "with this model.").format(method=METHODS[method].label, name=name))
+    with st.spinner(_("Removing and revealing pixels in heat order…")):
         scores = trust_scores(subject, picture_key, batch, result.heatmap, class_index)
     deletion, insertion, kept = scores["deletion"], scores["insertion"], scores["kept"]
     where = localisation(result.heatmap, sample.mask) if sample.mask is not None else None
     reading = read_trust(deletion, insertion, kept, where, probability=probability, class_name=name)
     show_verdict(reading["verdict"])
     cols = st.columns(4)
-    cols[0].metric("Deletion AUC (lower is better)", f"{deletion['auc']:.3f}",
-                   delta=f"{deletion['auc'] - deletion['random_auc']:+.3f} vs random order", delta_color="inverse",
-                   help=READING["deletion"])
-    cols[1].metric("Insertion AUC (higher is better)", f"{insertion['auc']:.3f}",
-                   delta=f"{insertion['auc'] - insertion['random_auc']:+.3f} vs random order",
-                   help=READING["insertion"])
-    change = f"{kept['change']:+.0%} vs the whole picture" if np.isfinite(kept["change"]) else None
-    cols[2].metric("Only the hot region kept", f"{kept['probability_kept']:.1%}", delta=change,
-                   help=READING["keep_heat_region"] + f" Here {kept['kept_fraction']:.0%} of the pixels were kept; the "
-                        f"whole picture gives {kept['probability_full']:.1%}.")
+    cols[0].metric(_("Deletion AUC (lower is better)"), f"{deletion['auc']:.3f}",
+                   delta=_("{change:+.3f} vs random order").format(change=deletion["auc"] - deletion["random_auc"]),
+                   delta_color="inverse", help=_(READING["deletion"]))
+    cols[1].metric(_("Insertion AUC (higher is better)"), f"{insertion['auc']:.3f}",
+                   delta=_("{change:+.3f} vs random order").format(change=insertion["auc"] - insertion["random_auc"]),
+                   help=_(READING["insertion"]))
+    change = _("{change:+.0%} vs the whole picture").format(change=kept["change"]) \
+        if np.isfinite(kept["change"]) else None
+    cols[2].metric(_("Only the hot region kept"), f"{kept['probability_kept']:.1%}", delta=change,
+                   help=_(READING["keep_heat_region"]) + " "
+                   + _("Here {kept:.0%} of the pixels were kept; the whole picture gives {full:.1%}.").format(
+                       kept=kept["kept_fraction"], full=kept["probability_full"]))
     if where is not None:
-        cols[3].metric("Heat on the object", f"{where['energy_inside']:.0%}",
-                       delta=f"{where['energy_inside'] - where['mask_fraction']:+.0%} vs an even spread "
-                             f"({where['mask_fraction']:.0%})",
-                       help=READING["energy_inside"] + " " + READING["pointing_game"])
-        cols[3].caption("Hottest point: **on** the object (a hit)." if where["pointing_hit"]
-                        else "Hottest point: **off** the object (a miss).")
+        cols[3].metric(_("Heat on the object"), f"{where['energy_inside']:.0%}",
+                       delta=_("{change:+.0%} vs an even spread ({even:.0%})").format(
+                           change=where["energy_inside"] - where["mask_fraction"], even=where["mask_fraction"]),
+                       help=_(READING["energy_inside"]) + " " + _(READING["pointing_game"]))
+        cols[3].caption(_("Hottest point: **on** the object (a hit).") if where["pointing_hit"]
+                        else _("Hottest point: **off** the object (a miss)."))
     else:
-        cols[3].metric("Heat on the object", "—", help=READING["energy_inside"])
-        cols[3].caption("No true mask for this picture: pick a sample of a run trained on a dataset with masks "
-                        "(shapes, Oxford pets).")
+        cols[3].metric(_("Heat on the object"), "—", help=_(READING["energy_inside"]))
+        cols[3].caption(_("No true mask for this picture: pick a sample of a run trained on a dataset with masks "
+                          "(shapes, Oxford pets)."))
     for check, line in reading["checks"].items():
-        st.markdown(f"{_STATUS_ICONS[line.status]} **{_CHECK_TITLES[check]}.** {line.sentence}")
+        st.markdown(_("{icon} **{title}.** {sentence}").format(
+            icon=_STATUS_ICONS[line.status], title=_(_CHECK_TITLES[check]), sentence=line.sentence))
     st.plotly_chart(causal_curves_figure(deletion, insertion, class_name=name), width="stretch",
                     key="trust_curves")
-    st.caption(READING["deletion"] + " " + READING["insertion"])
+    st.caption(_(READING["deletion"]) + " " + _(READING["insertion"]))
     sanity_section(subject, batch, picture_key, method, class_index, layer, augment)
 
 
@@ -223,47 +232,55 @@ def sanity_section(subject: Subject, batch: np.ndarray, picture_key: str, method
     The methods that were checked go into the URL (``sanity``), so a reload or a shared link
     shows the check again (from the cache when it was computed before).
     """
-    from cv_core.interpret import METHODS, READING, randomisation_groups
+    from cv_core.interpret import METHODS, READING, randomisation_groups, sanity_verdict
     from cv_core.plots.interpret import sanity_figure
 
-    st.markdown("##### Sanity check: does the map depend on what the model learned?")
-    st.caption(READING["sanity_check"])
+    st.markdown(_("##### Sanity check: does the map depend on what the model learned?"))
+    st.caption(_(READING["sanity_check"]))
     if augment:
-        st.caption("The sanity check explains without test-time smoothing: it tests the method, not the smoothing.")
-    steps = ["original"] + [label for label, _ in randomisation_groups(subject.model)]
+        st.caption(_("The sanity check explains without test-time smoothing: it tests the method, not the smoothing."))
+    steps = ["original"] + [label for label, _names in randomisation_groups(subject.model)]
     options = list(METHODS)
     linked = [m for m in st.query_params.get("sanity", "").split(",") if m in METHODS]
     default = linked or [method] + (["smoothgrad"] if method != "smoothgrad" else [])
     if "trust_sanity_methods" not in st.session_state and linked:
         st.session_state["trust_sanity_request"] = ("trust_sanity_run", subject.key, picture_key, tuple(linked),
                                                     class_index, layer)
-    chosen = st.multiselect("Methods to check", options, default=default,
+    chosen = st.multiselect(_("Methods to check"), options, default=default,
                             format_func=lambda m: METHODS[m].label, key="trust_sanity_methods")
+    count = len(steps) - 1
     if len(steps) > 6:
-        st.caption(f"{len(steps) - 1} randomisation steps ({', '.join(steps[1:6])}…), each explained again with "
-                   "every chosen method: seconds for a small model, about a minute for SqueezeNet with several "
-                   "methods.")
+        st.caption(ngettext("{n} randomisation step ({blocks}…), explained again with every chosen method: seconds "
+                            "for a small model, about a minute for SqueezeNet with several methods.",
+                            "{n} randomisation steps ({blocks}…), each explained again with every chosen method: "
+                            "seconds for a small model, about a minute for SqueezeNet with several methods.",
+                            count).format(n=count, blocks=", ".join(steps[1:6])))
     else:
-        st.caption(f"{len(steps) - 1} randomisation steps ({', '.join(steps[1:])}), each explained again with "
-                   "every chosen method: seconds for a small model, about a minute for SqueezeNet with several "
-                   "methods.")
+        st.caption(ngettext("{n} randomisation step ({blocks}), explained again with every chosen method: seconds "
+                            "for a small model, about a minute for SqueezeNet with several methods.",
+                            "{n} randomisation steps ({blocks}), each explained again with every chosen method: "
+                            "seconds for a small model, about a minute for SqueezeNet with several methods.",
+                            count).format(n=count, blocks=", ".join(steps[1:])))
     run_key = ("trust_sanity_run", subject.key, picture_key, tuple(chosen), class_index, layer)
-    st.button("Run the sanity check", icon=":material/shuffle:", key="trust_sanity_go", disabled=not chosen,
+    st.button(_("Run the sanity check"), icon=":material/shuffle:", key="trust_sanity_go", disabled=not chosen,
               on_click=_request_sanity, args=(run_key,))
     if not (chosen and st.session_state.get("trust_sanity_request") == run_key):
         if "sanity" in st.query_params:
             del st.query_params["sanity"]
         return
     st.query_params["sanity"] = ",".join(chosen)
-    bar = st.progress(0.0, text="Randomising the model, one block at a time…")
+    bar = st.progress(0.0, text=_("Randomising the model, one block at a time…"))
+    waiting_text = _("Step {done} of {total}")  # translated here: the report may come from the check's thread
 
     def report(done: int, total: int) -> None:
-        bar.progress(min(1.0, done / max(1, total)), text=f"Step {done} of {total}")
+        bar.progress(min(1.0, done / max(1, total)), text=waiting_text.format(done=done, total=total))
 
     check = sanity_scores(subject, picture_key, batch, tuple(chosen), class_index, layer, progress=report)
     bar.empty()
     labels = {m: METHODS[m].label for m in chosen}
     st.plotly_chart(sanity_figure(check["steps"], check["correlations"], labels, vanished=check.get("vanished")),
                     width="stretch", key="trust_sanity_chart")
-    for m in chosen:
-        st.markdown(f"**{labels[m]}**: {check['verdicts'][m]}")
+    vanished = check.get("vanished") or {}
+    for m in chosen:  # the verdict in the page's language (the cached check keeps only numbers for this)
+        verdict = sanity_verdict(check["correlations"][m], check["steps"], vanished=vanished.get(m))
+        st.markdown(_("**{method}**: {verdict}").format(method=labels[m], verdict=verdict))

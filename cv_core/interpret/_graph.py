@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cv_core.i18n import _
+
 __all__ = [
     "LAYER_KINDS",
     "TapModel",
@@ -137,7 +139,8 @@ def last_conv_layer(model) -> str:
     names = feature_map_layers(model)
     chosen = names[-1] if names else None
     if chosen is None:
-        raise ValueError(f"Expected a model with a convolution layer. Received: model {model.name!r} has none.")
+        raise ValueError(_("Expected a model with a convolution layer. Received: model {name!r} has none.").format(
+            name=model.name))
     return chosen
 
 
@@ -210,9 +213,11 @@ def _replay(model, x, record: dict, head, head_out: dict):
 def _input_shape(model) -> tuple:
     inputs = getattr(model, "inputs", None)
     if not inputs:
-        raise ValueError(f"Expected a built model. Received: model {model.name!r} has never been called.")
+        raise ValueError(_("Expected a built model. Received: model {name!r} has never been called.").format(
+            name=model.name))
     if len(inputs) != 1:
-        raise ValueError(f"Expected a model with one input. Received: model {model.name!r} has {len(inputs)}.")
+        raise ValueError(_("Expected a model with one input. Received: model {name!r} has {count}.").format(
+            name=model.name, count=len(inputs)))
     return tuple(inputs[0].shape[1:])
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cv_core.i18n import N_, _
 from cv_core.interpret._graph import as_batch, iter_layers, layer_kind, tap_model
 from cv_core.interpret.base import compiled_forward
 
@@ -40,39 +41,89 @@ def _pair(value) -> str:
     return f"{value} × {value}"
 
 
+def _detailed(stride: str, activation: str | None, plain: str, strided: str, activated: str, both: str,
+              **values) -> str:
+    """The one of four whole sentences that fits: with or without a stride, with or without an activation."""
+    if stride and activation:
+        return _(both).format(stride=stride, activation=activation, **values)
+    if stride:
+        return _(strided).format(stride=stride, **values)
+    if activation:
+        return _(activated).format(activation=activation, **values)
+    return _(plain).format(**values)
+
+
 def describe_layer(layer) -> str:
-    """One plain sentence on what ``layer`` does (filters, window, stride, activation)."""
+    """One plain sentence on what ``layer`` does (filters, window, stride, activation), in the current language."""
     cls = type(layer).__name__
     config = layer.get_config()
     activation = config.get("activation")
-    then = f", then {activation}" if activation not in (None, "linear") else ""
+    activation = activation if activation not in (None, "linear") else None
     strides = config.get("strides")
-    stride = "" if strides in (None, 1, (1, 1), [1, 1]) else f", stride {_pair(strides)}"
+    stride = "" if strides in (None, 1, (1, 1), [1, 1]) else _pair(strides)
     if cls in ("SeparableConv2D", "SeparableConv1D"):
-        return (f"Depthwise separable convolution: one {_pair(config['kernel_size'])} filter per input channel, "
-                f"then {config['filters']} 1 × 1 filters mixing the channels{stride}{then}.")
+        return _detailed(
+            stride, activation,
+            N_("Depthwise separable convolution: one {kernel} filter per input channel, then {filters} 1 × 1 "
+               "filters mixing the channels."),
+            N_("Depthwise separable convolution: one {kernel} filter per input channel, then {filters} 1 × 1 "
+               "filters mixing the channels, stride {stride}."),
+            N_("Depthwise separable convolution: one {kernel} filter per input channel, then {filters} 1 × 1 "
+               "filters mixing the channels, then {activation}."),
+            N_("Depthwise separable convolution: one {kernel} filter per input channel, then {filters} 1 × 1 "
+               "filters mixing the channels, stride {stride}, then {activation}."),
+            kernel=_pair(config["kernel_size"]), filters=config["filters"])
     if cls == "DepthwiseConv2D":
-        return f"Depthwise convolution: one {_pair(config['kernel_size'])} filter per channel{stride}{then}."
+        return _detailed(
+            stride, activation,
+            N_("Depthwise convolution: one {kernel} filter per channel."),
+            N_("Depthwise convolution: one {kernel} filter per channel, stride {stride}."),
+            N_("Depthwise convolution: one {kernel} filter per channel, then {activation}."),
+            N_("Depthwise convolution: one {kernel} filter per channel, stride {stride}, then {activation}."),
+            kernel=_pair(config["kernel_size"]))
     if cls.endswith("Transpose"):
-        return f"Transposed convolution (upsampling): {config['filters']} filters of {_pair(config['kernel_size'])}{stride}{then}."
+        return _detailed(
+            stride, activation,
+            N_("Transposed convolution (upsampling): {filters} filters of {kernel}."),
+            N_("Transposed convolution (upsampling): {filters} filters of {kernel}, stride {stride}."),
+            N_("Transposed convolution (upsampling): {filters} filters of {kernel}, then {activation}."),
+            N_("Transposed convolution (upsampling): {filters} filters of {kernel}, stride {stride}, then "
+               "{activation}."),
+            kernel=_pair(config["kernel_size"]), filters=config["filters"])
     if layer_kind(layer) == "convolution":
-        return f"Convolution: {config['filters']} filters of {_pair(config['kernel_size'])}{stride}{then}."
+        return _detailed(
+            stride, activation,
+            N_("Convolution: {filters} filters of {kernel}."),
+            N_("Convolution: {filters} filters of {kernel}, stride {stride}."),
+            N_("Convolution: {filters} filters of {kernel}, then {activation}."),
+            N_("Convolution: {filters} filters of {kernel}, stride {stride}, then {activation}."),
+            kernel=_pair(config["kernel_size"]), filters=config["filters"])
     if cls.startswith("Global"):
-        how = "averages" if "Average" in cls else "takes the maximum of"
-        return f"Global pooling: {how} each channel over the whole map, one number per channel."
+        if "Average" in cls:
+            return _("Global pooling: averages each channel over the whole map, one number per channel.")
+        return _("Global pooling: takes the maximum of each channel over the whole map, one number per channel.")
     if layer_kind(layer) == "pooling":
-        how = "maximum" if "Max" in cls else "average"
-        return (f"Pooling: the {how} of each {_pair(config['pool_size'])} window"
-                f"{stride or ''}, which shrinks the map.")
+        window = _pair(config["pool_size"])
+        if "Max" in cls:
+            return _detailed(stride, None,
+                             N_("Pooling: the maximum of each {window} window, which shrinks the map."),
+                             N_("Pooling: the maximum of each {window} window, stride {stride}, which shrinks the map."),
+                             "", "", window=window)
+        return _detailed(stride, None,
+                         N_("Pooling: the average of each {window} window, which shrinks the map."),
+                         N_("Pooling: the average of each {window} window, stride {stride}, which shrinks the map."),
+                         "", "", window=window)
     if cls == "BatchNormalization":
-        return ("Batch normalisation: rescales each channel to zero mean and unit variance "
-                "(batch statistics in training, moving averages at inference), then a learned scale and shift.")
+        return _("Batch normalisation: rescales each channel to zero mean and unit variance "
+                 "(batch statistics in training, moving averages at inference), then a learned scale and shift.")
     if layer_kind(layer) == "normalization":
-        return f"{cls}: rescales activations to a standard range."
+        return _("{layer}: rescales activations to a standard range.").format(layer=cls)
     if layer_kind(layer) == "activation":
-        name = activation or cls.lower()
-        return f"Activation: {name} applied to every value" + (" (negative values become 0)." if name == "relu" else ".")
-    return f"{cls} layer."
+        name = config.get("activation") or cls.lower()
+        if name == "relu":
+            return _("Activation: {name} applied to every value (negative values become 0).").format(name=name)
+        return _("Activation: {name} applied to every value.").format(name=name)
+    return _("{layer} layer.").format(layer=cls)
 
 
 def _shape(layer) -> tuple:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from cv_core.datasets import resize_image
+from cv_core.i18n import N_
 
 __all__ = ["Subject", "SubjectSample", "object_mask", "subject_from_file", "subject_from_pretrained",
            "subject_from_run", "subject_samples"]
@@ -59,7 +60,8 @@ class Subject:
         preprocess_tensor: float tensor (N, H, W, 3) RGB in [0, 255] -> model input (for
             gradient ascent), or None when the model takes [0, 255] RGB itself.
         dataset: ``{"name", "root", "options"}`` of the run's dataset, or None.
-        notes: a sentence about the model for the page.
+        notes: a sentence about the model for the page, in English (marked for translation: a
+            page shows ``_(notes)``).
     """
 
     key: str
@@ -130,9 +132,9 @@ def subject_from_pretrained(name: str, **options) -> Subject:
         input_size=tuple(pretrained.input_size),
         preprocess=pretrained.preprocess,
         preprocess_tensor=getattr(pretrained, "preprocess_tensor", None),
-        notes=("SqueezeNet 1.1, trained on ImageNet (1000 classes); its weights ship in the `ndf` package, so it "
-               "works offline." if name == "squeezenet" else
-               "Xception, trained on ImageNet (1000 classes): the book's model for figures 9.17–9.20."),
+        notes=(N_("SqueezeNet 1.1, trained on ImageNet (1000 classes); its weights ship in the `ndf` package, so it "
+                  "works offline.") if name == "squeezenet" else
+               N_("Xception, trained on ImageNet (1000 classes): the book's model for figures 9.17–9.20.")),
         comparison_layers=layers,
     )
 
@@ -162,7 +164,7 @@ def subject_from_run(run_dir: str | os.PathLike) -> Subject:
     return Subject(
         key=f"run:{run_dir.name}", label=label, model=model, class_names=classes, input_size=size,
         preprocess=_plain_preprocess(size), dataset=dataset,
-        notes="Trained in this lab; it takes pictures with values in [0, 255] and rescales them itself.",
+        notes=N_("Trained in this lab; it takes pictures with values in [0, 255] and rescales them itself."),
         comparison_layers=_spread_layers(model),
     )
 
@@ -180,7 +182,7 @@ def subject_from_file(path: str | os.PathLike) -> Subject:
         key=f"file:{Path(path)}", label=Path(path).name, model=model,
         class_names=[f"class {i}" for i in range(_model_class_count(model))], input_size=size,
         preprocess=_plain_preprocess(size),
-        notes="A model file named by the operator; it is assumed to take RGB values in [0, 255].",
+        notes=N_("A model file named by the operator; it is assumed to take RGB values in [0, 255]."),
         comparison_layers=_spread_layers(model),
     )
 

@@ -14,12 +14,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from cv_core.i18n import N_, _
 from cv_core.plots.labels import label_extent, place_labels
 
 __all__ = ["EMPTY_CURVES", "OUTCOME_COLOURS", "approaches_figure", "boxes_figure", "outcomes_figure", "precision_recall_figure"]
 
-#: Colours of the outcomes of matching predicted boxes with true boxes.
+#: Colours of the outcomes of matching predicted boxes with true boxes (keys; the legend translates).
 OUTCOME_COLOURS = {"hit": "#2ca02c", "false positive": "#d62728", "missed": "#ff7f0e", "found": "#f0f0f0"}
+#: What the hover of each outcome calls it.
+_OUTCOME_NAMES = {"hit": N_("hit"), "false positive": N_("false positive"), "missed": N_("missed"), "found": N_("found")}
 _PR_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                "#17becf")
 
@@ -38,7 +41,7 @@ def _ink(colour) -> str:
 
 
 def _name(class_names: Sequence[str], index: int) -> str:
-    return class_names[index] if 0 <= index < len(class_names) else f"class {index}"
+    return class_names[index] if 0 <= index < len(class_names) else _("class {index}").format(index=index)
 
 
 def _picture(picture: np.ndarray) -> go.Figure:
@@ -77,11 +80,11 @@ def _layout(fig: go.Figure, height: int, width: int, title: str, figure_height: 
 def _describe(box, class_names) -> str:
     cls, x0, y0, x1, y1 = int(box[0]), *(round(float(v)) for v in box[1:5])
     score = f" · {float(box[5]):.2f}" if len(box) > 5 else ""
-    return f"<b>{_name(class_names, cls)}</b>{score}<br>x {x0}–{x1}, y {y0}–{y1}"
+    return f"<b>{_name(class_names, cls)}</b>{score}<br>x {x0}–{x1}, y {y0}–{y1}"  # names and numbers only
 
 
 def boxes_figure(picture: np.ndarray, boxes, class_names: Sequence[str], palette, scale: float = 1.0,
-                 title: str = "Predicted boxes", figure_height: int = 440, labels: Sequence[str] | None = None,
+                 title: str | None = None, figure_height: int = 440, labels: Sequence[str] | None = None,
                  hovers: Sequence[str] | None = None, legend: bool = True, font_size: int = 11) -> go.Figure:
     """The picture with each predicted box in its class's colour, labelled "class score".
 
@@ -94,7 +97,7 @@ def boxes_figure(picture: np.ndarray, boxes, class_names: Sequence[str], palette
         class_names: one name per class.
         palette: (C, 3) uint8 colours, one per class.
         scale: shown pixels per view pixel (``picture`` is the view enlarged this many times).
-        title: the figure title.
+        title: the figure title ("Predicted boxes" in the current language when None).
         figure_height: pixels.
         labels: one label per box instead of "class score" (e.g. "cross 2" for objects).
         hovers: one hover text per box instead of its class, score and corners.
@@ -125,12 +128,13 @@ def boxes_figure(picture: np.ndarray, boxes, class_names: Sequence[str], palette
         dict(x=where[i][0], y=where[i][1], xanchor="left", yanchor="top", showarrow=False, text=texts[i],
              font=dict(size=font_size, color=_ink(colours[i])), bgcolor=colours[i], borderpad=1)
         for i in range(len(boxes))])
-    return _layout(fig, height, width, title, figure_height, legend=legend and bool(boxes))
+    return _layout(fig, height, width, _("Predicted boxes") if title is None else title, figure_height,
+                   legend=legend and bool(boxes))
 
 
 def outcomes_figure(picture: np.ndarray, boxes, hit: Sequence[bool], truths, found: Sequence[bool],
                     class_names: Sequence[str], scale: float = 1.0,
-                    title: str = "Against the true boxes", figure_height: int = 440) -> go.Figure:
+                    title: str | None = None, figure_height: int = 440) -> go.Figure:
     """Predicted boxes coloured by what they are, with the true boxes, and a legend that says so.
 
     Green: a hit (a predicted box on a true box of its class, IoU >= 0.5); red: a false
@@ -138,7 +142,8 @@ def outcomes_figure(picture: np.ndarray, boxes, hit: Sequence[bool], truths, fou
     was found.
 
     Args:
-        picture, scale, title, figure_height: as :func:`boxes_figure`.
+        picture, scale, figure_height: as :func:`boxes_figure`.
+        title: the figure title ("Against the true boxes" in the current language when None).
         boxes: predicted ``(class_index, x0, y0, x1, y1, score)``; ``hit`` says which matched.
         truths: true ``(class_index, x0, y0, x1, y1)``; ``found`` says which were matched.
         class_names: one name per class.
@@ -148,30 +153,33 @@ def outcomes_figure(picture: np.ndarray, boxes, hit: Sequence[bool], truths, fou
     """
     fig = _picture(picture)
     kinds = [
-        ("found", f"true box, found ({sum(found)})", [t for t, f in zip(truths, found) if f], "dot"),
-        ("missed", f"true box, missed ({len(found) - sum(found)})", [t for t, f in zip(truths, found) if not f],
-         "dash"),
-        ("hit", f"hit ({sum(hit)})", [b for b, h in zip(boxes, hit) if h], "solid"),
-        ("false positive", f"false positive ({len(hit) - sum(hit)})", [b for b, h in zip(boxes, hit) if not h],
-         "solid"),
+        ("found", _("true box, found ({n})").format(n=sum(found)), [t for t, f in zip(truths, found) if f], "dot"),
+        ("missed", _("true box, missed ({n})").format(n=len(found) - sum(found)),
+         [t for t, f in zip(truths, found) if not f], "dash"),
+        ("hit", _("hit ({n})").format(n=sum(hit)), [b for b, h in zip(boxes, hit) if h], "solid"),
+        ("false positive", _("false positive ({n})").format(n=len(hit) - sum(hit)),
+         [b for b, h in zip(boxes, hit) if not h], "solid"),
     ]
     for kind, label, chosen, dash in kinds:
-        hovers = [f"{kind}<br>" + _describe(b, class_names) for b in chosen]
+        hovers = [f"{_(_OUTCOME_NAMES[kind])}<br>" + _describe(b, class_names) for b in chosen]
         _outline(fig, chosen, scale, label, OUTCOME_COLOURS[kind], hovers, dash=dash,
                  width=2.0 if kind == "found" else 2.5)
-    return _layout(fig, picture.shape[0], picture.shape[1], title, figure_height, legend=True)
+    return _layout(fig, picture.shape[0], picture.shape[1], _("Against the true boxes") if title is None else title,
+                   figure_height, legend=True)
 
 
-#: What an empty precision–recall chart says, by why it is empty (see :func:`cv_core.detection.curve_gaps`).
+#: What an empty precision–recall chart says, by why it is empty (see :func:`cv_core.detection.curve_gaps`);
+#: English, shown translated.
 EMPTY_CURVES = {
-    "no_truth": "No true box of any class in these pictures: there is nothing to find, so there is no curve.",
-    "no_box": "The model found no box on these pictures, so there is no curve to draw.",
-    "no_hit": "None of the model's boxes lands on a true box of its class (IoU ≥ 0.5), so every curve stays at zero.",
+    "no_truth": N_("No true box of any class in these pictures: there is nothing to find, so there is no curve."),
+    "no_box": N_("The model found no box on these pictures, so there is no curve to draw."),
+    "no_hit": N_("None of the model's boxes lands on a true box of its class (IoU ≥ 0.5), so every curve stays at "
+                 "zero."),
 }
 
 
 def precision_recall_figure(curves: Mapping[int, tuple], class_names: Sequence[str],
-                            title: str = "Precision–recall at IoU 0.5, class by class",
+                            title: str | None = None,
                             figure_height: int = 420) -> go.Figure:
     """One precision–recall curve per class (the area under each is the class's AP).
 
@@ -180,11 +188,14 @@ def precision_recall_figure(curves: Mapping[int, tuple], class_names: Sequence[s
     Args:
         curves: ``{class_index: (recall, precision, ap)}`` (:func:`cv_core.detection.precision_recall_curves`).
         class_names: one name per class.
+        title: the figure title ("Precision–recall at IoU 0.5, class by class" in the current language
+            when None).
 
     Returns:
         A plotly Figure with one line per class, named "class (AP 0.71)".
     """
     fig = go.Figure()
+    hover = _("{name}<br>recall {recall}<br>precision {precision}")
     for cls, (recall, precision, ap) in sorted(curves.items()):
         name = f"{_name(class_names, cls)} (AP {ap:.2f})"
         recall, precision = np.asarray(recall, float), np.asarray(precision, float)
@@ -192,16 +203,18 @@ def precision_recall_figure(curves: Mapping[int, tuple], class_names: Sequence[s
             recall, precision = np.concatenate([[0.0], recall]), np.concatenate([[precision[0]], precision])
         fig.add_scatter(x=recall, y=precision, mode="lines", name=name, line=dict(width=2, shape="hv",
                                                                                   color=_PR_COLOURS[cls % 10]),
-                        hovertemplate=f"{name}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}<extra></extra>")
+                        hovertemplate=hover.format(name=name, recall="%{x:.2f}", precision="%{y:.2f}")
+                        + "<extra></extra>")
     empty = _why_empty(curves)
     if empty is not None:
-        fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, text=EMPTY_CURVES[empty],
+        fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, text=_(EMPTY_CURVES[empty]),
                            font=dict(size=13), bgcolor="rgba(255, 255, 255, 0.85)", name="why empty")
-    fig.update_layout(title=dict(text=title, subtitle=dict(text="Each step: one more box, by descending score")),
+    title = _("Precision–recall at IoU 0.5, class by class") if title is None else title
+    fig.update_layout(title=dict(text=title, subtitle=dict(text=_("Each step: one more box, by descending score"))),
                       height=figure_height, margin=dict(t=70, b=40, l=50, r=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
-    fig.update_xaxes(title="recall", range=[0, 1.02])
-    fig.update_yaxes(title="precision", range=[0, 1.05])
+    fig.update_xaxes(title=_("recall"), range=[0, 1.02])
+    fig.update_yaxes(title=_("precision"), range=[0, 1.05])
     return fig
 
 
@@ -217,13 +230,14 @@ def _why_empty(curves: Mapping[int, tuple]) -> str | None:
     return None
 
 
-def approaches_figure(scores: Mapping[str, Mapping[str, float]], title: str = "AP@0.5 by class, side by side",
+def approaches_figure(scores: Mapping[str, Mapping[str, float]], title: str | None = None,
                       figure_height: int = 380) -> go.Figure:
     """Grouped bars: per approach, its AP@0.5 for each class and its mAP.
 
     Args:
         scores: ``{approach: {class name or "mAP": value}}``, the same keys for every approach;
             NaN or None leaves a bar out.
+        title: the figure title ("AP@0.5 by class, side by side" in the current language when None).
 
     Returns:
         A plotly Figure with one bar trace per approach.
@@ -235,7 +249,8 @@ def approaches_figure(scores: Mapping[str, Mapping[str, float]], title: str = "A
         fig.add_bar(x=keys, y=ys, name=approach, marker_color=_PR_COLOURS[index % 10],
                     text=[None if y is None else f"{y:.2f}" for y in ys], textposition="outside",
                     hovertemplate=f"{approach}<br>%{{x}}: %{{y:.3f}}<extra></extra>")
+    title = _("AP@0.5 by class, side by side") if title is None else title
     fig.update_layout(title=dict(text=title), barmode="group", height=figure_height,
                       margin=dict(t=50, b=40, l=50, r=10), legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
-    fig.update_yaxes(title="AP at IoU 0.5", range=[0, 1.1])
+    fig.update_yaxes(title=_("AP at IoU 0.5"), range=[0, 1.1])
     return fig

@@ -16,12 +16,16 @@ shown larger, every label is smaller than its estimate and still clear of the ot
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["CHAR_WIDTH", "MIN_SHOWN_SIDE", "label_extent", "overlap", "place_labels"]
+__all__ = ["CHAR_WIDTH", "MIN_SHOWN_SIDE", "WIDE_CHAR_WIDTH", "label_extent", "overlap", "place_labels", "text_width"]
 
 #: Width of a character as a share of the font size: generous for sans-serif letters and digits.
 CHAR_WIDTH = 0.62
+#: Width of a wide character (Chinese, Japanese, Korean: Unicode's East Asian Wide and Fullwidth),
+#: as a share of the font size: such a glyph fills its em square.
+WIDE_CHAR_WIDTH = 1.0
 #: Height of a line of text as a share of the font size.
 LINE_HEIGHT = 1.3
 #: The smallest side (screen pixels) a picture's longer side is assumed to be shown at.
@@ -30,13 +34,19 @@ MIN_SHOWN_SIDE = 300
 Rect = tuple[float, float, float, float]
 
 
+def text_width(text: str) -> float:
+    """The width of one line of ``text`` in font sizes: :data:`WIDE_CHAR_WIDTH` for each wide
+    (CJK) character, :data:`CHAR_WIDTH` for each other one."""
+    return sum(WIDE_CHAR_WIDTH if unicodedata.east_asian_width(c) in ("W", "F") else CHAR_WIDTH for c in text)
+
+
 def label_extent(text: str, font_size: float = 11, picture_side: float | None = None, border: float = 1,
                  shown_side: float = MIN_SHOWN_SIDE) -> tuple[float, float]:
     """The (width, height) a one-line label takes, in screen pixels or, given ``picture_side``, in
     the picture's pixels.
 
     Args:
-        text: the label's text (one line).
+        text: the label's text (one line); Chinese characters count wider than Latin ones.
         font_size: the font size in screen pixels.
         picture_side: the picture's longer side in its own pixels; None returns screen pixels.
         border: the padding around the text (plotly's ``borderpad``), screen pixels.
@@ -45,7 +55,7 @@ def label_extent(text: str, font_size: float = 11, picture_side: float | None = 
     Returns:
         ``(width, height)``.
     """
-    width = len(text) * CHAR_WIDTH * font_size + 2 * border + 2
+    width = text_width(text) * font_size + 2 * border + 2
     height = LINE_HEIGHT * font_size + 2 * border + 2
     if picture_side is None:
         return width, height

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from cv_core.i18n import _
 from cv_core.interpret import _graph, base
 from cv_core.interpret._graph import iter_layers, tap_model
 from cv_core.interpret.base import normalize_map
@@ -207,7 +208,7 @@ def sanity_check(model, image, methods=("grad_cam",), class_index: int | None = 
         ValueError: an unknown method, layer or class, or an image of the wrong shape.
     """
     functions = _method_functions(methods, layer_name)
-    _, picture, index, _ = _prepare(model, image, class_index)
+    _forward, picture, index, _size = _prepare(model, image, class_index)
     batch = picture[None]
     groups = randomisation_groups(model)
     total = len(groups) + 1
@@ -268,35 +269,38 @@ def sanity_verdict(correlations: Sequence[float], steps: Sequence[str] | None = 
     below ``threshold`` with the original; it fails at 0.8 or more; in between it is doubtful.
     A map that vanishes (``vanished``: one flag per step, see :func:`map_is_blank`) ranks no
     pixel, so its correlation of 0 means nothing: that method has not passed, whatever the
-    numbers say.
+    numbers say. The sentence is in the current language (:mod:`cv_core.i18n`).
     """
     values = [float(v) for v in correlations][1:]
     if not values:
-        return "Nothing was randomised, so there is nothing to judge."
+        return _("Nothing was randomised, so there is nothing to judge.")
     flags = [bool(v) for v in vanished] if vanished is not None else []
     if flags and flags[0]:
-        return ("Cannot be judged: the map of the trained model is already blank (every pixel the same), "
-                "so there is nothing to compare.")
+        return _("Cannot be judged: the map of the trained model is already blank (every pixel the same), "
+                 "so there is nothing to compare.")
     if any(flags[1:]):
         first = flags.index(True, 1)
         if steps is not None and len(steps) > first:
-            return (f"Not passed: the map vanished (every pixel the same) once {steps[first]!r} was randomised. "
-                    "A blank map scores a correlation of 0 without showing anything, so the method stopped "
-                    "working rather than following the model's weights.")
-        return ("Not passed: the map vanished (every pixel the same) on a randomised model. A blank map scores a "
-                "correlation of 0 without showing anything, so the method stopped working rather than "
-                "following the model's weights.")
+            return _("Not passed: the map vanished (every pixel the same) once {block!r} was randomised. "
+                     "A blank map scores a correlation of 0 without showing anything, so the method stopped "
+                     "working rather than following the model's weights.").format(block=steps[first])
+        return _("Not passed: the map vanished (every pixel the same) on a randomised model. A blank map scores a "
+                 "correlation of 0 without showing anything, so the method stopped working rather than "
+                 "following the model's weights.")
     final = values[-1]
     if final < threshold:
         first = next(i for i, v in enumerate(values) if v < threshold)
         if steps is not None and len(steps) > first + 1:
-            return (f"Passes: the map changes with the model's weights (rank correlation {final:.2f} on the fully "
-                    f"randomised model; below {threshold:g} once {steps[first + 1]!r} is randomised), so it "
-                    "explains what the model learned.")
-        return (f"Passes: the map changes with the model's weights (rank correlation {final:.2f} on the fully "
-                f"randomised model; below {threshold:g}), so it explains what the model learned.")
+            return _("Passes: the map changes with the model's weights (rank correlation {final:.2f} on the fully "
+                     "randomised model; below {threshold:g} once {block!r} is randomised), so it "
+                     "explains what the model learned.").format(final=final, threshold=threshold,
+                                                                block=steps[first + 1])
+        return _("Passes: the map changes with the model's weights (rank correlation {final:.2f} on the fully "
+                 "randomised model; below {threshold:g}), so it explains what the model learned.").format(
+                   final=final, threshold=threshold)
     if final >= 0.8:
-        return (f"Fails: the map barely changes even when every weight is random (rank correlation {final:.2f}), "
-                f"so it shows the picture, not what the model learned.")
-    return (f"Doubtful: the map only partly changes when every weight is random (rank correlation {final:.2f}); "
-            f"part of it comes from the picture or the architecture rather than what the model learned.")
+        return _("Fails: the map barely changes even when every weight is random (rank correlation {final:.2f}), "
+                 "so it shows the picture, not what the model learned.").format(final=final)
+    return _("Doubtful: the map only partly changes when every weight is random (rank correlation {final:.2f}); "
+             "part of it comes from the picture or the architecture rather than what the model learned.").format(
+               final=final)
