@@ -208,7 +208,7 @@ def precision_recall_figure(curves: Mapping[int, tuple], class_names: Sequence[s
     empty = _why_empty(curves)
     if empty is not None:
         fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, text=_(EMPTY_CURVES[empty]),
-                           font=dict(size=13), bgcolor="rgba(255, 255, 255, 0.85)", name="why empty")
+                           font=dict(size=13), bgcolor="rgba(255, 255, 255, 0.85)", name=empty)  # the reason's key, never shown
     title = _("Precision–recall at IoU 0.5, class by class") if title is None else title
     fig.update_layout(title=dict(text=title, subtitle=dict(text=_("Each step: one more box, by descending score"))),
                       height=figure_height, margin=dict(t=70, b=40, l=50, r=10),
@@ -222,7 +222,7 @@ def _why_empty(curves: Mapping[int, tuple]) -> str | None:
     """The key of :data:`EMPTY_CURVES` when no curve has a point above zero recall, else None."""
     if not curves:
         return "no_truth"
-    recalls = [np.asarray(recall, float) for recall, _, _ in curves.values()]
+    recalls = [np.asarray(curve[0], float) for curve in curves.values()]
     if all(r.size == 0 for r in recalls):
         return "no_box"
     if all(r.size == 0 or r.max() <= 0 for r in recalls):

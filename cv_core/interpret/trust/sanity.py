@@ -227,7 +227,7 @@ def sanity_check(model, image, methods=("grad_cam",), class_index: int | None = 
     clone = _clone(model)
     try:
         head = _graph._head_layer(clone)
-        for step, (_, layers) in enumerate(_layer_groups(clone), start=1):  # the same blocks as the model's
+        for step, (_label, layers) in enumerate(_layer_groups(clone), start=1):  # the same blocks as the model's
             for position, layer in enumerate(layers):
                 _randomise(layer, int(np.random.SeedSequence([seed, step, position]).generate_state(1)[0]))
             if any(layer is head for layer in layers):
@@ -241,7 +241,7 @@ def sanity_check(model, image, methods=("grad_cam",), class_index: int | None = 
         del clone
     correlations = {label: [spearman(original[label], heat) for heat in stack] for label, stack in maps.items()}
     vanished = {label: [map_is_blank(heat) for heat in stack] for label, stack in maps.items()}
-    steps = ["original", *(label for label, _ in groups)]
+    steps = ["original", *(label for label, _names in groups)]
     return {
         "steps": steps,
         "layers": {label: list(names) for label, names in groups},
