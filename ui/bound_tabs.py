@@ -1,10 +1,11 @@
 """Tabs kept in the URL whose labels are translated.
 
-``st.tabs(..., bind="query-params")`` keeps the open tab's *label* in the URL and in session
-state. A translated label would make ``?detection_tab=Train`` open the first tab in Chinese,
-and switching the language would lose the open tab. :func:`bound_tabs` maps a label of any
-language in the URL or in the session to the current language's before the tabs are drawn, so
-a shared link opens the same tab in both languages.
+``st.tabs(..., bind="query-params")`` keeps the open tab's *label* in the URL, so a translated
+label would make ``?detection_tab=Train`` open the first tab in Chinese, and a widget bound to a
+query parameter in one language refuses that parameter to the next language's widget (a
+``StreamlitAPIException`` after a switch). So the tabs here are not bound: the URL (``key``) and
+the session name the open tab by its English label in every language, and each language has its
+own tabs widget (``key.<language>``), started on the tab open before.
 """
 
 from __future__ import annotations
@@ -13,28 +14,25 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from cv_core.i18n import LANGUAGES, _, translations
+from cv_core import i18n
+from cv_core.i18n import _
 
 
-def _spellings(message: str) -> set[str]:
-    """``message`` (English, a msgid) and its translation in every language the lab speaks."""
-    return {message} | {translations(code).gettext(message) for code in LANGUAGES}
-
-
-def current_label(value: str | None, messages: Sequence[str]) -> str | None:
-    """The current language's label of the tab that ``value`` (a label in any language) names, or None."""
-    if value is None:
-        return None
-    for message in messages:
-        if value in _spellings(message):
-            return _(message)
-    return None
-
-
-def bound_tabs(messages: Sequence[str], key: str):
-    """``st.tabs`` of ``messages`` (English msgids, shown translated) bound to the URL under ``key``."""
-    for value, store in ((st.query_params.get(key), st.query_params), (st.session_state.get(key), st.session_state)):
-        label = current_label(value, messages)
-        if label is not None and label != value:
-            store[key] = label
-    return st.tabs([_(message) for message in messages], key=key, bind="query-params")
+def bound_tabs(labels: Sequence[str], key: str) -> list:
+    """``st.tabs`` of ``labels`` (English, marked with ``N_``, shown translated), the open one in the URL as ``key``."""
+    labels = list(labels)
+    shown = [_(label) for label in labels]
+    english_of = dict(zip(shown, labels)) | {label: label for label in labels}
+    memory = f"_keep_{key}"
+    wanted = english_of.get(st.query_params.get(key)) or st.session_state.get(memory)
+    if wanted not in labels:
+        wanted = labels[0]
+    containers = st.tabs(shown, key=f"{key}.{i18n.current_language()}", default=_(wanted), on_change="rerun")
+    opened = next((label for label, tab in zip(labels, containers) if getattr(tab, "open", False)), wanted)
+    st.session_state[memory] = opened
+    if opened == labels[0]:
+        if key in st.query_params:
+            del st.query_params[key]  # the first tab is the default: a plain link opens it
+    elif st.query_params.get(key) != opened:
+        st.query_params[key] = opened
+    return containers

@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from cv_core.datasets.base import Dataset, DatasetError
+from cv_core.i18n import _
 from cv_core.pipeline import TargetEncoding, batches
 
 __all__ = [
@@ -179,9 +180,9 @@ def check_detection_dataset(dataset: Dataset) -> Dataset:
     """
     if not getattr(dataset, "has_boxes", False):
         raise DatasetError(
-            f"The {getattr(dataset, 'name', '?')!r} dataset has no object boxes, so it cannot be used "
-            "to train a detector. Choose 'shapes', 'oxford_pets' (its pet or head boxes) or one of "
-            "your mask datasets (boxes around each object of its masks)."
+            _("The {name!r} dataset has no object boxes, so it cannot be used to train a detector. Choose "
+              "'shapes', 'oxford_pets' (its pet or head boxes) or one of your mask datasets (boxes around each "
+              "object of its masks).").format(name=getattr(dataset, "name", "?"))
         )
     return dataset
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cv_core.detection.model import build_detector, compile_detector
+from cv_core.i18n import N_, _
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, image_class_count, image_class_names, register_task
 
@@ -99,33 +100,36 @@ def _detection_score_rows(scores: Mapping) -> list[dict]:
         values = {split: value(scores[split]) for split in splits}
         return {"score": label, **{split: None if v is None else round(v, 3) for split, v in values.items()}}
 
-    rows = [row("mAP@0.5, all classes", lambda s: s.get("map50")),
-            row("mAP@0.5:0.95, all classes", lambda s: s.get("map50_95"))]
+    rows = [row(_("mAP@0.5, all classes"), lambda s: s.get("map50")),
+            row(_("mAP@0.5:0.95, all classes"), lambda s: s.get("map50_95"))]
     names = scores[splits[0]].get("class_names") or []
     for index, name in enumerate(names):
-        rows.append(row(f"AP@0.5, {index} · {name}",
+        rows.append(row(_("AP@0.5, {index} · {name}").format(index=index, name=name),
                         lambda s, i=index: (s.get("ap50") or [])[i] if i < len(s.get("ap50") or []) else None))
     return rows
 
 
-def _detector_label(model: str) -> str:
-    return f"CenterNet-style detector, output stride {DETECTOR_STRIDES[model]}"
+#: What the Train tab calls each architecture (English, shown translated).
+DETECTOR_LABELS = {
+    "centernet_s4": N_("CenterNet-style detector, output stride 4 (CenterNet's)"),
+    "centernet_s8": N_("CenterNet-style detector, output stride 8 (coarser, faster)"),
+}
 
 
 TASK = register_task(Task(
     name="detection",
-    label="Detection",
-    description="A box and a class for each object.",
+    label=N_("Detection"),
+    description=N_("A box and a class for each object."),
     architectures={
         name: Architecture(
-            name=name, label=_detector_label(name) + (" (CenterNet's)" if stride == 4 else " (coarser, faster)"),
+            name=name, label=DETECTOR_LABELS[name],
             build=_build_detector,
             minimum_size=lambda spec: 2 ** len(spec.filters), size_multiple=lambda spec: 2 ** len(spec.filters),
             options=("conv_type",), continue_fields=("filters", "conv_type"), default_filters=(16, 32, 64),
             variant=lambda spec: f"detector s{DETECTOR_STRIDES[spec.model]} / {spec.conv_type}",
             slug=lambda spec: f"det{DETECTOR_STRIDES[spec.model]}" + ("-sep" if spec.conv_type == "separable" else ""),
         )
-        for name, stride in DETECTOR_STRIDES.items()
+        for name in DETECTOR_STRIDES
     },
     compile=compile_detector,
     requires=("has_boxes",),
@@ -136,13 +140,14 @@ TASK = register_task(Task(
     mode="max",
     metric_label="mAP@0.5",
     score_format=".3f",
-    curves=(("map50", "mAP@0.5"), ("map50_95", "mAP@0.5:0.95"), ("loss", "Loss (the three heads, weighted)"),
-            ("heatmap_loss", "Heatmap loss (focal: where the centres are)"),
-            ("size_loss", "Size loss (L1: width and height)"), ("offset_loss", "Offset loss (L1: centre in its cell)")),
+    curves=(("map50", "mAP@0.5"), ("map50_95", "mAP@0.5:0.95"), ("loss", N_("Loss (the three heads, weighted)")),
+            ("heatmap_loss", N_("Heatmap loss (focal: where the centres are)")),
+            ("size_loss", N_("Size loss (L1: width and height)")),
+            ("offset_loss", N_("Offset loss (L1: centre in its cell)"))),
     test_metric="map50",
-    augmentation="Random horizontal flips and shifts that move each picture's boxes with it (Keras preprocessing "
-                 "layers, in the data pipeline).",
-    filters_label="Filters (the stem's width, then one block each; the map halves at every block)",
+    augmentation=N_("Random horizontal flips and shifts that move each picture's boxes with it (Keras preprocessing "
+                    "layers, in the data pipeline)."),
+    filters_label=N_("Filters (the stem's width, then one block each; the map halves at every block)"),
     callbacks=_detection_callbacks,
     epoch_scored_images=_detection_epoch_images,
     seconds_per_scored_image=1.5e-3,  # peaks, NMS and matching at ten IoU thresholds (bench/detection.py)
@@ -152,8 +157,8 @@ TASK = register_task(Task(
     score_rows=_detection_score_rows,
     defaults={"model": "centernet_s4", "conv_type": "separable", "dropout_rate": 0.0, "optimizer": "adam",
               "learning_rate": 2e-3},
-    preset_captions={"quick": "64 px easy shapes, one to two minutes on a CPU: the recommended start",
-                     "book": "Oxford pets' head boxes at 128 px: meant for a GPU"},
+    preset_captions={"quick": N_("64 px easy shapes, one to two minutes on a CPU: the recommended start"),
+                     "book": N_("Oxford pets' head boxes at 128 px: meant for a GPU")},
     presets={
         "tiny": {"filters": (8, 16), "epochs": 2,
                  "dataset_options": {"image_size": 32, "train_size": 64, "validation_size": 32, "test_size": 32,
@@ -166,9 +171,10 @@ TASK = register_task(Task(
         "book": {"dataset": "oxford_pets", "dataset_options": {"boxes": "head"}, "filters": (32, 64, 128, 256),
                  "image_size": 128, "batch_size": 32, "epochs": 40, "augmentation": True},
     },
-    anatomy=lambda spec, classes: (
-        f"{spec.variant}: backbone, neck, three heads",
-        f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; out, per cell of a grid "
-        f"{spec.image_size // DETECTOR_STRIDES[spec.model]} cells wide: {classes} centre heatmaps (one per class), "
-        f"a box size and an offset ({spec.dataset})."),
+    anatomy=lambda spec, classes: (  # called where it is shown: in the page's language
+        _("{variant}: backbone, neck, three heads").format(variant=spec.variant),
+        _("Exactly the model **Train** builds: {size} × {size} px in; out, per cell of a grid {cells} cells wide: "
+          "{classes} centre heatmaps (one per class), a box size and an offset ({dataset}).").format(
+            size=spec.image_size, cells=spec.image_size // DETECTOR_STRIDES[spec.model], classes=classes,
+            dataset=spec.dataset)),
 ))
