@@ -6,11 +6,15 @@ Chinese (not its English msgid), with the course's terms (類別激活熱力圖,
 and the page's state work in both languages.
 
 The language comes from the URL (``?lang=zh-TW``, read by ``ui.i18n``) and, for a branch where that
-is not installed yet, from a language source this module installs for the test.
+is not installed yet, from a language source this module installs for the test. AppTest formats a
+widget's value with its ``format_func`` in the test's own thread (to read it, and to send the
+widgets' state with each run): the test thread translates into the language the page was last
+drawn in (``use_language``), as the browser's page would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
@@ -32,7 +36,10 @@ SHARED = {"detection_source", "detection_split", "detection_index", "detection_u
 class _Language:
     """The language the pages under test are drawn in (a mutable source for ``cv_core.i18n``)."""
 
-    code = "zh-TW"
+    def __init__(self, stack: contextlib.ExitStack):
+        self.code = "zh-TW"
+        self.stack = stack
+        stack.enter_context(i18n.use_language(self.code))  # this (the test's) thread
 
     def __call__(self) -> str:
         return self.code
@@ -40,10 +47,11 @@ class _Language:
 
 @pytest.fixture
 def language():
-    chosen = _Language()
     previous = i18n._source
-    i18n.set_language_source(chosen)
-    yield chosen
+    with contextlib.ExitStack() as stack:
+        chosen = _Language(stack)
+        i18n.set_language_source(chosen)
+        yield chosen
     i18n.set_language_source(previous)
 
 
@@ -57,9 +65,11 @@ def open_page(path: str, language: _Language, query: dict | None = None) -> AppT
 
 
 def switch_language(at: AppTest, language: _Language, code: str) -> None:
+    """Open ``at``'s page in ``code`` (as the URL does); the widgets on screen are still in the old one."""
     language.code = code
     at.query_params["lang"] = code
     at.run()
+    language.stack.enter_context(i18n.use_language(code))
     assert not at.exception, at.exception
 
 
@@ -160,7 +170,7 @@ def test_detection_in_chinese_with_english_links(lab_roots, language):
     at = open_page("pages/detection.py", language, {"detection_score": "0.1"})
     assert tab_labels(at) == ["找出邊界框", "訓練"]
     assert_chinese(labels(at).values(), "Detection labels")
-    assert at.selectbox(key="detection_model_run").value == detector.name
+    assert at.selectbox(key="detection_model_run").value == detector.name and at.query_params["run"] == detector.name
     shown = {m.label for m in at.metric}
     assert {"顯示的邊界框", "命中", "偽陽性", "漏檢"} <= shown
     titles = [title(f) for f in figures(at)]
