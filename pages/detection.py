@@ -72,19 +72,19 @@ def boxes_section(raw, view, truths, finder, no_truth: str, tiny) -> None:
             counts[3].metric(_("Missed"), len(found) - sum(found), help=_("True boxes no predicted box found."))
         picture, scale = show(view)
         figures = st.columns(2)
-        figures[0].plotly_chart(boxes_figure(picture, boxes, finder.class_names, finder.palette, scale,
+        figures[0].plotly_chart(boxes_figure(picture, boxes, finder.shown_class_names, finder.palette, scale,
                                              title=ngettext("{n} predicted box (hover: class, score, corners)",
                                                             "{n} predicted boxes (hover: class, score, corners)",
                                                             len(boxes)).format(n=len(boxes))),
                                 width="stretch", key=f"{PREFIX}_boxes")
         if truths is not None:
-            figures[1].plotly_chart(outcomes_figure(picture, boxes, hit, truths, found, finder.class_names, scale,
+            figures[1].plotly_chart(outcomes_figure(picture, boxes, hit, truths, found, finder.shown_class_names, scale,
                                                     title=_("Against the true boxes")),
                                     width="stretch", key=f"{PREFIX}_outcomes")
         elif no_truth:
             figures[1].info(no_truth, icon=":material/info:")
         if boxes:
-            st.dataframe(boxes_table(boxes, hit, finder.class_names), hide_index=True, width="stretch",
+            st.dataframe(boxes_table(boxes, hit, finder.shown_class_names), hide_index=True, width="stretch",
                          key=f"{PREFIX}_table")
         small = int((tiny & (raw.scores > float(score))).sum())
         if small:
@@ -147,20 +147,20 @@ def validation_section(run, finder, dataset, runs) -> None:
     metrics[1].metric("mAP@0.5:0.95", f"{mine.map50_95:.3f}", help=_("The same averaged over IoU thresholds 0.50, "
                                                                      "0.55, …, 0.95 (COCO's): it rewards tight boxes."))
     metrics[2].metric(_("Pictures scored"), mine.images)
-    st.plotly_chart(precision_recall_figure(mine.curves, finder.class_names), width="stretch",
+    st.plotly_chart(precision_recall_figure(mine.curves, finder.shown_class_names), width="stretch",
                     key=f"{PREFIX}_pr")
-    notes = curve_gap_notes(mine.curves, finder.class_names)
+    notes = curve_gap_notes(mine.curves, finder.shown_class_names)
     if notes:
         st.caption("  \n".join(notes))
     st.markdown(_("**Detector and boxes from segmentation, on the same pictures**") if len(results) > 1 else
                 _("**This model's scores, class by class**"))
-    rows = comparison_rows(results, finder.class_names)
+    rows = comparison_rows(results, finder.shown_class_names)
     st.dataframe(rows, hide_index=True, width="stretch", key=f"{PREFIX}_comparison")
     for label, scores in results.items():
         if scores.boxes == 0:
             st.caption(_("{model} found no box on these pictures, so every AP is 0 (a model this undertrained "
                          "sees only background: train it longer).").format(model=label))
-    bars = {label: {"mAP": scores.map50, **{name: scores.ap50(i) for i, name in enumerate(finder.class_names)}}
+    bars = {label: {"mAP": scores.map50, **{name: scores.ap50(i) for i, name in enumerate(finder.shown_class_names)}}
             for label, scores in results.items()}
     st.plotly_chart(approaches_figure(bars), width="stretch", key=f"{PREFIX}_approaches")
 

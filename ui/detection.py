@@ -95,6 +95,12 @@ class BoxFinder:
         return f"{self.run.id}|{self.version}|{mapping}|{self.background}"
 
     @property
+    def shown_class_names(self) -> list[str]:
+        """The box classes as the page shows them: in the reader's language where the catalog has
+        the name (the shapes' circle, square, ...), as they are otherwise (a dataset's own names)."""
+        return [_(name) for name in self.class_names]
+
+    @property
     def palette(self) -> np.ndarray:
         return class_palette(max(1, len(self.class_names)), background_first=False)
 
