@@ -26,7 +26,7 @@ names = [info.name for info in infos]
 outputs = layer_outputs(subject, picture_key, batch)
 
 with right:
-    index = stepper("activations_layer", names, param="layer", label=_("Layer"))
+    index = stepper("activations_layer", names, param="layer")
     info = infos[index]
     values = np.asarray(outputs[info.name], dtype=np.float32)
     head = st.columns([3, 1])

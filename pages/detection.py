@@ -8,7 +8,6 @@ from cv_core.detection import box_outcomes, filter_detections
 from cv_core.i18n import N_, _, ngettext
 from cv_core.plots.detection import approaches_figure, boxes_figure, outcomes_figure, precision_recall_figure
 from ui import install_streamlit_patches
-from ui.bound_tabs import bound_tabs
 from ui.detection import (
     KINDS,
     VALIDATION_LIMIT,
@@ -27,6 +26,7 @@ from ui.detection import (
     true_boxes,
     validation_results,
 )
+from ui.i18n import tabs
 from ui.task_page import requested, run_dataset, train_tab_view
 from ui.training import show_flash
 
@@ -41,7 +41,7 @@ st.caption(_("A box and a class for each object. Choose a trained detector — o
              "the **Train** tab."))
 show_flash()
 
-predict_tab, train_tab = bound_tabs([N_("Find boxes"), N_("Train")], "detection_tab")
+predict_tab, train_tab = tabs([N_("Find boxes"), N_("Train")], "detection_tab")
 
 
 def boxes_section(raw, view, truths, finder, no_truth: str, tiny) -> None:

@@ -30,7 +30,7 @@ layers = visual_layers(subject)
 with right:
     one_tab, compare_tab = st.tabs([_("One layer"), _("Early, middle and late layers")])
     with one_tab:
-        index = stepper("filters_layer", layers, param="filter_layer", label=_("Layer"),
+        index = stepper("filters_layer", layers, param="filter_layer",
                         default=subject.comparison_layers[0] if subject.comparison_layers else None)
         pattern_grid(subject, layers[index], settings, "filters")
     with compare_tab:
