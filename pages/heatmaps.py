@@ -36,7 +36,7 @@ OPACITIES = [round(0.05 * i, 2) for i in range(21)]
 
 
 def _method_label(name: str) -> str:
-    return METHODS[name].label
+    return _(METHODS[name].label)
 
 
 def heatmap_panel():
@@ -132,7 +132,7 @@ if compare == "Two models":
         st.markdown(f"**{subject.label}**")
         result = explanation(subject, picture_key, batch, method, asked, layer, False)
         st.image(overlay(photo, result.heatmap, 0.5), width="stretch",
-                 caption=f"{METHODS[method].label} · {class_label(subject, result.class_index)}")
+                 caption=f"{_method_label(method)} · {class_label(subject, result.class_index)}")
     with pair[1]:
         other = model_picker("heatmaps", label=_("Second model"), key_suffix="_other", param="model2",
                              default="pretrained:squeezenet")
@@ -141,7 +141,7 @@ if compare == "Two models":
             other_first = explanation(other, digest(other_batch), other_batch, method, None, None, False)
             st.image(overlay(photo, other_first.heatmap, 0.5), width="stretch",
                      caption=_("{method} · its top class: {label}").format(
-                         method=METHODS[method].label, label=class_label(other, other_first.class_index)))
+                         method=_method_label(method), label=class_label(other, other_first.class_index)))
 else:
     second_options = [m for m in METHODS if m != method]
     second = remembered("heatmaps_method2", "method2", second_options,

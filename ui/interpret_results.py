@@ -36,7 +36,7 @@ def explanation(subject: Subject, picture_key: str, batch: np.ndarray, method: s
     from cv_core.interpret import METHODS
     from ui.interpret import version
 
-    label = METHODS[method].label if method in METHODS else method
+    label = _(METHODS[method].label) if method in METHODS else method
     with st.spinner(_("Computing the heatmap ({method})…").format(method=label)):
         return _explanation(subject, version(subject), picture_key, batch, method, class_index, layer, bool(augment))
 
@@ -178,10 +178,10 @@ def trust_panel(subject: Subject, sample, batch: np.ndarray, picture_key: str, r
     st.subheader(_("Can you trust this heatmap?"))
     if augment:
         st.caption(_("Four tests of the {method} map for “{name}” above, smoothed at test time, "
-                     "measured on this picture with this model.").format(method=METHODS[method].label, name=name))
+                     "measured on this picture with this model.").format(method=_(METHODS[method].label), name=name))
     else:
         st.caption(_("Four tests of the {method} map for “{name}” above, measured on this picture "
-                     "with this model.").format(method=METHODS[method].label, name=name))
+                     "with this model.").format(method=_(METHODS[method].label), name=name))
     with st.spinner(_("Removing and revealing pixels in heat order…")):
         scores = trust_scores(subject, picture_key, batch, result.heatmap, class_index)
     deletion, insertion, kept = scores["deletion"], scores["insertion"], scores["kept"]
@@ -247,20 +247,20 @@ def sanity_section(subject: Subject, batch: np.ndarray, picture_key: str, method
         st.session_state["trust_sanity_request"] = ("trust_sanity_run", subject.key, picture_key, tuple(linked),
                                                     class_index, layer)
     chosen = st.multiselect(_("Methods to check"), options, default=default,
-                            format_func=lambda m: METHODS[m].label, key="trust_sanity_methods")
+                            format_func=lambda m: _(METHODS[m].label), key="trust_sanity_methods")
     count = len(steps) - 1
     if len(steps) > 6:
         st.caption(ngettext("{n} randomisation step ({blocks}…), explained again with every chosen method: seconds "
                             "for a small model, about a minute for SqueezeNet with several methods.",
                             "{n} randomisation steps ({blocks}…), each explained again with every chosen method: "
                             "seconds for a small model, about a minute for SqueezeNet with several methods.",
-                            count).format(n=count, blocks=", ".join(steps[1:6])))
+                            count).format(n=count, blocks=", ".join(f"`{step}`" for step in steps[1:6])))
     else:
         st.caption(ngettext("{n} randomisation step ({blocks}), explained again with every chosen method: seconds "
                             "for a small model, about a minute for SqueezeNet with several methods.",
                             "{n} randomisation steps ({blocks}), each explained again with every chosen method: "
                             "seconds for a small model, about a minute for SqueezeNet with several methods.",
-                            count).format(n=count, blocks=", ".join(steps[1:])))
+                            count).format(n=count, blocks=", ".join(f"`{step}`" for step in steps[1:])))
     run_key = ("trust_sanity_run", subject.key, picture_key, tuple(chosen), class_index, layer)
     st.button(_("Run the sanity check"), icon=":material/shuffle:", key="trust_sanity_go", disabled=not chosen,
               on_click=_request_sanity, args=(run_key,))
@@ -277,7 +277,7 @@ def sanity_section(subject: Subject, batch: np.ndarray, picture_key: str, method
 
     check = sanity_scores(subject, picture_key, batch, tuple(chosen), class_index, layer, progress=report)
     bar.empty()
-    labels = {m: METHODS[m].label for m in chosen}
+    labels = {m: _(METHODS[m].label) for m in chosen}
     st.plotly_chart(sanity_figure(check["steps"], check["correlations"], labels, vanished=check.get("vanished")),
                     width="stretch", key="trust_sanity_chart")
     vanished = check.get("vanished") or {}

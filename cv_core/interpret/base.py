@@ -202,7 +202,8 @@ class BaseCAM:
         ValueError: an unknown layer name, or a model this cannot read (several inputs).
     """
 
-    #: Registry name and the label people see.
+    #: Registry name and the label people see (English, marked where it has words to translate;
+    #: shown through ``_()``).
     name = "base"
     label = "Base"
     #: Whether the method needs a target layer (False for pixel-level methods).

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cv_core.i18n import N_
+
 from cv_core.interpret.base import BaseCAM, _batch_and_class_signature, _cached_function, _summed_class_score, \
     compiled_forward
 
@@ -24,7 +26,7 @@ class SmoothGrad(BaseCAM):
     """
 
     name = "smoothgrad"
-    label = "SmoothGrad (pixels)"
+    label = N_("SmoothGrad (pixels)")  # translated where shown
     uses_layer = False
 
     def __init__(self, model, layer_name: str | None = None, augment: bool = False,
