@@ -44,20 +44,20 @@ from ui.segmentation import user_dataset_training
 
 install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
-st.title("Mask studio")
-st.caption("Make your own segmentation data: paint a class for every pixel of a picture (or correct a mask "
-           "you start from), then save the picture and its mask — a PNG of class indices, the chapter's mask "
-           "format — into a dataset of your own that opens for training as `user:<name>`.")
+st.title(_("Mask studio"))
+st.caption(_("Make your own segmentation data: paint a class for every pixel of a picture (or correct a mask "
+             "you start from), then save the picture and its mask — a PNG of class indices, the chapter's mask "
+             "format — into a dataset of your own that opens for training as `user:<name>`."))
 show_flash()
 
 store = mask_store()
 setup = st.columns([1, 1.2, 1], gap="large")
 with setup[0]:
-    st.subheader("Dataset")
+    st.subheader(_("Dataset"))
     info = dataset_chooser(store)
 if info is None:
     with setup[1]:
-        st.info("Choose a dataset to save into, or create one: give it a name and its classes.",
+        st.info(_("Choose a dataset to save into, or create one: give it a name and its classes."),
                 icon=":material/create_new_folder:")
     st.divider()
     st.subheader(_("Import and export COCO instances"))
@@ -69,19 +69,19 @@ def editor() -> None:
     """Picture, starting mask, canvas, preview and saving (returns early, with a message, when a
     choice cannot be used, so the list of saved masks below always shows)."""
     with setup[1]:
-        st.subheader("Picture")
+        st.subheader(_("Picture"))
         subject = picture_source(store, info)
     if subject is None:
         return
     with setup[2]:
-        st.subheader("Start from")
+        st.subheader(_("Start from"))
         start = starting_mask(subject, info)
     if start is None:
         return
     try:
         image, start_mask = prepare_for_storage(subject.image, start.mask)
     except MaskError as exc:
-        st.error(f"This picture cannot be used. {exc}", icon=":material/block:")
+        st.error(_("This picture cannot be used. {reason}").format(reason=exc), icon=":material/block:")
         return
     names, background = info["class_names"], info["background"]
     instances = start.instances
@@ -98,12 +98,12 @@ def editor() -> None:
 
     st.divider()
     heading, side_column = st.columns([3, 1], vertical_alignment="bottom")
-    heading.subheader(f"Draw on {subject.origin}")
+    heading.subheader(_("Draw on {picture}").format(picture=subject.origin))
     with side_column:
         side = canvas_side_picker()
     size = canvas_size(*image.shape[:2], side=side)
-    st.caption(size_note(subject.image.shape[:2], image.shape[:2], size) +
-               " Strokes are solid so that every colour maps back to exactly one class.")
+    st.caption(_("{sizes} Strokes are solid so that every colour maps back to exactly one class.").format(
+        sizes=size_note(subject.image.shape[:2], image.shape[:2], size)))
     canvas_key = digest(info["name"], names, background, subject.key, side, start_extra)
     draft = Draft(store, info["name"], subject, canvas_key, image)
     drawing = drawing_state(canvas_key, draft, size, len(names), background, start_extra)
@@ -131,11 +131,11 @@ def editor() -> None:
 
 editor()
 st.divider()
-st.subheader(f"Saved masks in {info['name']}")
+st.subheader(_("Saved masks in {name}").format(name=info["name"]))
 saved_masks_panel(store, info)
 st.divider()
 st.subheader(_("Import and export COCO instances"))
 coco_panel(store, info)
 st.divider()
-st.subheader(f"Train a segmentation model on {info['name']}")
+st.subheader(_("Train a segmentation model on {name}").format(name=info["name"]))
 user_dataset_training("mask_studio", info["name"], str(store.root))

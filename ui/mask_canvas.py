@@ -22,7 +22,7 @@ import streamlit as st
 from PIL import Image
 
 from cv_core.datasets import DatasetError, UserMaskStore
-from cv_core.i18n import N_, _, ngettext
+from cv_core.i18n import N_, LazyText, _, ngettext
 from cv_core.mask_drawing import (
     DRAW_SIDE,
     MAX_EXTRA_OBJECTS,
@@ -36,23 +36,23 @@ from cv_core.mask_drawing import (
 from cv_core.overlays import colorize_mask, mask_legend, overlay_mask, upscale
 from cv_core.segmentation import iou
 from ui.access import browser_id
-from ui.mask_studio import PREFIX, StartingMask, Subject, digest, studio_key
+from ui.mask_studio import PREFIX, StartingMask, Subject, bound_key, digest, studio_key
 from ui.memory import remember, remembered
 
 
 TOOLS = {
-    "brush": ("Brush", "freedraw"),
-    "eraser": ("Eraser", "freedraw"),
-    "polygon": ("Polygon", "polygon"),
-    "rect": ("Rectangle", "rect"),
+    "brush": (N_("Brush"), "freedraw"),
+    "eraser": (N_("Eraser"), "freedraw"),
+    "polygon": (N_("Polygon"), "polygon"),
+    "rect": (N_("Rectangle"), "rect"),
 }
 #: One short sentence per tool ({cls} is the class it paints). The hint sits in a box of fixed
 #: height (HINT_HEIGHT) above the canvas, so the canvas never moves when the tool changes.
 TOOL_HINTS = {
-    "brush": "Brush: drag on the picture to paint {cls}.",
-    "eraser": "Eraser: drag to erase, which paints the background class {cls}.",
-    "polygon": "Polygon: click the corners, then the first one again to fill it with {cls}.",
-    "rect": "Rectangle: drag a box to fill it with {cls}.",
+    "brush": N_("Brush: drag on the picture to paint {cls}."),
+    "eraser": N_("Eraser: drag to erase, which paints the background class {cls}."),
+    "polygon": N_("Polygon: click the corners, then the first one again to fill it with {cls}."),
+    "rect": N_("Rectangle: drag a box to fill it with {cls}."),
 }
 HINT_HEIGHT = 44  # px: one line of hint with the swatch; a longer one scrolls inside
 #: Tools that fill a shape: drawn without an outline, so the shape covers exactly what was
@@ -96,26 +96,27 @@ def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE, object
     # widget whose label is gone falls back to its first option, the background.
     classes = list(range(len(names)))
     initial = remembered(studio_key("class"), "mask_studio_class", classes, painted[0])
-    class_index = cols[0].selectbox("Class", classes, index=classes.index(initial), key=studio_key("class"),
+    class_index = cols[0].selectbox(_("Class"), classes, index=classes.index(initial), key=studio_key("class"),
                                     format_func=lambda i: f"{i} · {names[i]}",
-                                    help="The class the brush, polygon and rectangle paint.")
+                                    help=_("The class the brush, polygon and rectangle paint."))
     remember(studio_key("class"), "mask_studio_class", class_index)
     object_index = None
     if objects is not None:
         with cols[1]:
             object_index = object_picker(objects, info, palette, int(class_index))
-    st.session_state.setdefault(studio_key("tool"), "brush")
-    tool = cols[2].segmented_control("Tool", list(TOOLS), format_func=lambda t: TOOLS[t][0], key=studio_key("tool"),
+    tool_key = bound_key("tool")
+    st.session_state.setdefault(tool_key, "brush")
+    tool = cols[2].segmented_control(_("Tool"), list(TOOLS), format_func=lambda t: _(TOOLS[t][0]), key=tool_key,
                                      bind="query-params", required=True,
-                                     help="Brush, eraser (paints the background class), filled polygon, "
-                                          "filled rectangle.") or "brush"
-    width = cols[3].slider("Brush size", 1, 80, 18, key=studio_key("width"), bind="query-params",
+                                     help=_("Brush, eraser (paints the background class), filled polygon, "
+                                            "filled rectangle.")) or "brush"
+    width = cols[3].slider(_("Brush size"), 1, 80, 18, key=studio_key("width"), bind="query-params",
                            disabled=tool in FILLED_SHAPES,
-                           help="In pixels of the canvas, for the brush and the eraser. Polygons and rectangles "
-                                "have no outline: they fill exactly the corners you click or the box you drag.")
-    opacity = cols[4].slider("Starting mask under the strokes", 0.0, 1.0, 0.45, 0.05, key=studio_key("opacity"),
+                           help=_("In pixels of the canvas, for the brush and the eraser. Polygons and rectangles "
+                                  "have no outline: they fill exactly the corners you click or the box you drag."))
+    opacity = cols[4].slider(_("Starting mask under the strokes"), 0.0, 1.0, 0.45, 0.05, key=studio_key("opacity"),
                              bind="query-params",
-                             help="How strongly the starting mask is tinted over the picture on the canvas.")
+                             help=_("How strongly the starting mask is tinted over the picture on the canvas."))
     tools = Tools(int(class_index), tool, int(width), float(opacity), int(side), object_index)
     painting = tools.paint_index(background)
     with st.container(height=HINT_HEIGHT, border=False, key=studio_key("hint")):
@@ -123,7 +124,7 @@ def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE, object
         swatch.image(np.broadcast_to(palette[painting], (18, 48, 3)).copy(), output_format="PNG")
         extra = objects["extra_classes"] if objects is not None else []
         if tool == "eraser" or int(class_index) not in extra:  # one object of this class: its name says it
-            hint.caption(TOOL_HINTS[tool].format(cls=f"**{painting if tool == 'eraser' else class_index} · "
+            hint.caption(_(TOOL_HINTS[tool]).format(cls=f"**{painting if tool == 'eraser' else class_index} · "
                                                      f"{names[painting if tool == 'eraser' else class_index]}**"))
         else:
             hint.caption(_(OBJECT_HINTS[tool]).format(
@@ -226,8 +227,8 @@ class Draft:
         try:
             self.store.save_draft(self.dataset, self.id, labels, meta, image=self.image if upload else None)
         except (DatasetError, OSError) as exc:
-            st.caption(f":material/warning: Your strokes could not be kept as a draft ({exc}): save before you "
-                       "reload or leave this page.")
+            st.caption(_(":material/warning: Your strokes could not be kept as a draft ({reason}): save before you "
+                         "reload or leave this page.").format(reason=exc))
             return False
         return True
 
@@ -250,7 +251,7 @@ def upload_from_draft(store: UserMaskStore, name: str) -> Subject | None:
         meta = (kept or {}).get("meta", {})
         if kept and kept["image"] is not None and meta.get("browser") == me \
                 and str(meta.get("subject", "")).startswith("upload|") and draft == draft_id(meta["subject"]):
-            return Subject(key=meta["subject"], image=kept["image"], origin=str(meta.get("origin") or "your upload"))
+            return Subject(key=meta["subject"], image=kept["image"], origin=LazyText(N_("your upload")))
     return None
 
 
@@ -338,10 +339,10 @@ def canvas_background(image: np.ndarray, start: np.ndarray, size: tuple[int, int
 
 def canvas_side_picker() -> int:
     """The long side of the drawing canvas on screen, in pixels."""
-    return int(st.select_slider("Canvas size (px)", CANVAS_SIDES, value=DRAW_SIDE, key=studio_key("side"),
+    return int(st.select_slider(_("Canvas size (px)"), CANVAS_SIDES, value=DRAW_SIDE, key=studio_key("side"),
                                 bind="query-params",
-                                help="The long side of the canvas on the screen: larger for detail on a big "
-                                     "screen. Changing it clears the strokes on the canvas."))
+                                help=_("The long side of the canvas on the screen: larger for detail on a big "
+                                       "screen. Changing it clears the strokes on the canvas.")))
 
 
 def _keep_draft(draft: Draft | None, state: dict, labels: np.ndarray | None, objects: list) -> None:
@@ -402,19 +403,20 @@ def mask_canvas(image: np.ndarray, start: np.ndarray, info: dict, palette: np.nd
         _keep_draft(draft, state, labels, objects)
     state["labels_digest"] = digest(labels) if labels is not None else None
     cols = st.columns([1, 1, 3])
-    cols[0].button("Undo", icon=":material/undo:", key=studio_key("undo"), on_click=_undo, disabled=not objects,
-                   help="Remove the last stroke or shape.", width="stretch")
-    cols[1].button("Clear", icon=":material/ink_eraser:", key=studio_key("clear"), on_click=_clear, disabled=not objects,
-                   help="Remove every stroke: back to the starting mask (and forget the draft).", width="stretch")
+    cols[0].button(_("Undo"), icon=":material/undo:", key=studio_key("undo"), on_click=_undo, disabled=not objects,
+                   help=_("Remove the last stroke or shape."), width="stretch")
+    cols[1].button(_("Clear"), icon=":material/ink_eraser:", key=studio_key("clear"), on_click=_clear, disabled=not objects,
+                   help=_("Remove every stroke: back to the starting mask (and forget the draft)."), width="stretch")
     unsaved = labels is not None and state["labels_digest"] != state.get("saved_digest")
     with cols[2]:
-        st.caption(f"{len(objects)} stroke(s) or shape(s) on the canvas.")
+        st.caption(ngettext("{n} stroke or shape on the canvas.", "{n} strokes or shapes on the canvas.",
+                            len(objects)).format(n=len(objects)))
         if unsaved and state.get("restored") is not None:
-            st.caption(f":material/history: Your unsaved strokes from {state['restored_at']} are back: they were "
-                       "kept as a draft. Save them, or Clear to start again.")
+            st.caption(_(":material/history: Your unsaved strokes from {time} are back: they were "
+                         "kept as a draft. Save them, or Clear to start again.").format(time=state["restored_at"]))
         elif unsaved and draft is not None:
-            st.caption(":material/save: Unsaved strokes are kept as a draft until you save or clear them, so a "
-                       "reload loses nothing.")
+            st.caption(_(":material/save: Unsaved strokes are kept as a draft until you save or clear them, so a "
+                         "reload loses nothing."))
     return labels
 
 
@@ -445,10 +447,11 @@ def mask_preview(image: np.ndarray, mask: np.ndarray, info: dict, palette: np.nd
     views = {"picture": N_("Over the picture"), "mask": N_("Mask only")}
     if objects is not None:
         views["objects"] = N_("Objects")
-    if st.session_state.get(studio_key("preview")) not in views:
-        st.session_state.pop(studio_key("preview"), None)
+    preview_key = bound_key("preview")
+    if st.session_state.get(preview_key) not in views:
+        st.session_state.pop(preview_key, None)
     view = st.segmented_control(_("Preview"), list(views), format_func=lambda v: _(views[v]), default="picture",
-                                key=studio_key("preview"), bind="query-params", required=True) or "picture"
+                                key=preview_key, bind="query-params", required=True) or "picture"
     if view == "mask":
         picture = colorize_mask(mask, len(names), palette)
     elif view == "objects":
@@ -480,18 +483,19 @@ def agreement(start: StartingMask, mask: np.ndarray, info: dict) -> None:
     """IoU between the drawn mask and the starting mask (a model's prediction or a true mask)."""
     names = info["class_names"]
     if not start.compare:
-        st.caption("No IoU: you started from an empty mask.")
+        st.caption(_("No IoU: you started from an empty mask."))
         return
     scores = iou(start.mask, mask, len(names))
     present = ~np.isnan(scores)
     mean = float(np.nanmean(scores)) if present.any() else float("nan")
     changed = float((start.mask != mask).mean())
     cols = st.columns(2)
-    cols[0].metric(f"Mean IoU with {start.label}", f"{mean:.3f}" if present.any() else "–",
-                   help="Per class: pixels of the class in both masks / pixels in either; averaged over the "
-                        "classes present in at least one of them.")
-    cols[1].metric("Pixels changed", f"{changed:.1%}")
-    rows = [{"class": f"{i} · {names[i]}", "IoU": None if np.isnan(s) else round(float(s), 3),
-             f"pixels in {start.label}": int((start.mask == i).sum()), "pixels now": int((mask == i).sum())}
+    cols[0].metric(_("Mean IoU with {start}").format(start=start.label), f"{mean:.3f}" if present.any() else "–",
+                   help=_("Per class: pixels of the class in both masks / pixels in either; averaged over the "
+                          "classes present in at least one of them."))
+    cols[1].metric(_("Pixels changed"), f"{changed:.1%}")
+    rows = [{_("class"): f"{i} · {names[i]}", "IoU": None if np.isnan(s) else round(float(s), 3),
+             _("pixels in {start}").format(start=start.label): int((start.mask == i).sum()),
+             _("pixels now"): int((mask == i).sum())}
             for i, s in enumerate(scores) if present[i]]
     st.dataframe(rows, hide_index=True, width="stretch", key=studio_key("iou_table"))

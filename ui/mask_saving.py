@@ -8,12 +8,12 @@ import streamlit as st
 from PIL import Image
 
 from cv_core.datasets import DatasetError, UserMaskStore
-from cv_core.i18n import ngettext
+from cv_core.i18n import _, ngettext
 from cv_core.images import ImageInputError
 from cv_core.mask_drawing import drawing_palette, resize_labels
 from cv_core.overlays import overlay_mask
 from ui.mask_canvas import Draft
-from ui.mask_studio import Subject, item_stamp, studio_flash, studio_key
+from ui.mask_studio import Subject, bound_key, item_stamp, studio_flash, studio_key
 
 
 THUMB_SIDE = 160
@@ -27,20 +27,21 @@ def _save(store: UserMaskStore, name: str, item_id: str | None, image: np.ndarra
         try:
             exists = item_id is not None and item_id in store.list_items(name)
         except DatasetError as exc:
-            studio_flash("error", f"Nothing was saved. {exc}", name)
+            studio_flash("error", _("Nothing was saved. {reason}").format(reason=exc), name)
             return
         if exists:
-            studio_flash("error", f"Nothing was saved: {name} already has an item called {item_id!r}. Choose another "
-                            "name, or open that item (Picture → Saved mask) to edit it.", name)
+            studio_flash("error", _("Nothing was saved: {name} already has an item called '{item}'. Choose another "
+                                    "name, or open that item (Picture → Saved mask) to edit it.").format(
+                name=name, item=item_id), name)
             return
     try:
         saved = store.save_mask(name, image, mask, item_id=item_id, instances=instances)
     except DatasetError as exc:
-        studio_flash("error", f"Nothing was saved. {exc}", name)
+        studio_flash("error", _("Nothing was saved. {reason}").format(reason=exc), name)
         return
     except OSError as exc:
-        studio_flash("error", f"Nothing was saved: the disk refused ({exc.strerror or exc}). "
-                        "The previous version is intact.", name)
+        studio_flash("error", _("Nothing was saved: the disk refused ({reason}). "
+                                "The previous version is intact.").format(reason=exc.strerror or exc), name)
         return
     if not subject_key.startswith("saved|"):
         st.session_state.setdefault(studio_key("saved_as"), {})[subject_key] = saved
@@ -51,12 +52,18 @@ def _save(store: UserMaskStore, name: str, item_id: str | None, image: np.ndarra
     if draft is not None:
         draft.discard()
     st.session_state.pop(studio_key("item_name"), None)
-    verb = "Saved as a new item" if new_item else "Saved the changes to item"
     names = store.dataset_info(name)["class_names"]
     present = [names[int(v)] for v in np.unique(mask)]
-    shown = ", ".join(present[:8]) + (f" and {len(present) - 8} more" if len(present) > 8 else "")
-    text = f"{verb} **{saved}** in **{name}**: the picture ({image.shape[1]} × {image.shape[0]} px) " \
-           f"and its mask of class indices ({shown})."
+    shown = ", ".join(present[:8])
+    if len(present) > 8:
+        shown = _("{classes} and {n} more").format(classes=shown, n=len(present) - 8)
+    if new_item:
+        text = _("Saved as a new item **{item}** in **{name}**: the picture ({width} × {height} px) "
+                 "and its mask of class indices ({classes}).")
+    else:
+        text = _("Saved the changes to item **{item}** in **{name}**: the picture ({width} × {height} px) "
+                 "and its mask of class indices ({classes}).")
+    text = text.format(item=saved, name=name, width=image.shape[1], height=image.shape[0], classes=shown)
     count = len(np.unique(instances[instances > 0])) if instances is not None else 0
     if count:
         text += " " + ngettext("Its instance map holds {n} object.", "Its instance map holds {n} objects.",
@@ -75,14 +82,14 @@ def save_panel(store: UserMaskStore, info: dict, subject: Subject, image: np.nda
     if target is not None and target not in store.list_items(name):
         target = None  # deleted meanwhile
     if target is not None:
-        st.button(f"Save changes to {target}", type="primary", icon=":material/save:", key=studio_key("save"),
+        st.button(_("Save changes to {item}").format(item=target), type="primary", icon=":material/save:", key=studio_key("save"),
                   on_click=_save, args=(store, name, target, image, mask, subject.key, False, draft, instances), width="stretch")
-        st.button("Save as a new item", icon=":material/add:", key=studio_key("save_new"),
+        st.button(_("Save as a new item"), icon=":material/add:", key=studio_key("save_new"),
                   on_click=_save, args=(store, name, None, image, mask, subject.key, True, draft, instances), width="stretch")
     else:
-        st.text_input("Item name (optional)", key=studio_key("item_name"), placeholder="next number, e.g. 0001",
-                      help="A plain name: letters A–Z, digits, '-' or '_'. Empty: the next number.")
-        st.button(f"Save to {name}", type="primary", icon=":material/save:", key=studio_key("save"),
+        st.text_input(_("Item name (optional)"), key=studio_key("item_name"), placeholder=_("next number, e.g. 0001"),
+                      help=_("A plain name: letters A–Z, digits, '-' or '_'. Empty: the next number."))
+        st.button(_("Save to {name}").format(name=name), type="primary", icon=":material/save:", key=studio_key("save"),
                   on_click=_save, args=(store, name, None, image, mask, subject.key, True, draft, instances), width="stretch")
 
 
@@ -101,9 +108,9 @@ def _thumbnail(root: str, name: str, item_id: str, stamp: int, num_classes: int,
 
 
 def _open_item(item_id: str) -> None:
-    st.session_state[studio_key("source")] = "saved"
+    st.session_state[bound_key("source")] = "saved"
     st.session_state[studio_key("item")] = item_id
-    st.session_state[studio_key("start")] = "saved"
+    st.session_state[bound_key("start")] = "saved"
 
 
 def _ask_delete(item_id: str) -> None:
@@ -119,30 +126,30 @@ def _delete_item(store: UserMaskStore, name: str, item_id: str) -> None:
     try:
         store.delete_item(name, item_id)
     except DatasetError as exc:
-        studio_flash("error", f"Nothing was deleted. {exc}", name)
+        studio_flash("error", _("Nothing was deleted. {reason}").format(reason=exc), name)
         return
     if st.session_state.get(studio_key("item")) == item_id:
         st.session_state.pop(studio_key("item"), None)
     saved_as = st.session_state.get(studio_key("saved_as"), {})
     for key in [k for k, v in saved_as.items() if v == item_id]:
         del saved_as[key]
-    studio_flash("success", f"Deleted item **{item_id}** of **{name}**.", name)
+    studio_flash("success", _("Deleted item **{item}** of **{name}**.").format(item=item_id, name=name), name)
 
 
 def _delete_dataset(store: UserMaskStore, name: str) -> None:
     typed = (st.session_state.get(studio_key("confirm_dataset")) or "").strip()
     if typed != name:
-        studio_flash("error", f"Nothing was deleted: type the dataset's name, {name}, to confirm.", name)
+        studio_flash("error", _("Nothing was deleted: type the dataset's name, {name}, to confirm.").format(name=name), name)
         return
     try:
         store.delete_dataset(name)
     except DatasetError as exc:
-        studio_flash("error", f"Nothing was deleted. {exc}", name)
+        studio_flash("error", _("Nothing was deleted. {reason}").format(reason=exc), name)
         return
     for key in ("dataset", "item", "confirm_dataset", "saved_as", "drawing", "upload_kept"):
         st.session_state.pop(studio_key(key), None)
-    st.session_state[studio_key("source")] = "sample"
-    studio_flash("success", f"Deleted the dataset **{name}** and every mask in it.")
+    st.session_state[bound_key("source")] = "sample"
+    studio_flash("success", _("Deleted the dataset **{name}** and every mask in it.").format(name=name))
 
 
 def saved_masks_panel(store: UserMaskStore, info: dict) -> None:
@@ -150,12 +157,12 @@ def saved_masks_panel(store: UserMaskStore, info: dict) -> None:
     name = info["name"]
     items = store.list_items(name)
     if not items:
-        st.caption(f"No masks saved in {name} yet.")
+        st.caption(_("No masks saved in {name} yet.").format(name=name))
     else:
         pages = (len(items) - 1) // THUMBS_PER_PAGE + 1
         page = 1
         if pages > 1:
-            page = int(st.number_input(f"Page (of {pages})", 1, pages, 1, key=studio_key("thumb_page")))
+            page = int(st.number_input(_("Page (of {pages})").format(pages=pages), 1, pages, 1, key=studio_key("thumb_page")))
         shown = items[(page - 1) * THUMBS_PER_PAGE: page * THUMBS_PER_PAGE]
         columns = st.columns(6)
         for i, item_id in enumerate(shown):
@@ -163,25 +170,26 @@ def saved_masks_panel(store: UserMaskStore, info: dict) -> None:
                 thumb = _thumbnail(str(store.root), name, item_id, item_stamp(store, name, item_id),
                                    len(info["class_names"]), info["background"])
                 if thumb is None:
-                    st.warning(f"{item_id}: unreadable", icon=":material/broken_image:")
+                    st.warning(_("{item}: unreadable").format(item=item_id), icon=":material/broken_image:")
                 else:
                     st.image(thumb, caption=item_id, output_format="PNG", width="stretch")
                 buttons = st.columns(2)
-                buttons[0].button("Edit", key=studio_key(f"edit_{item_id}"), on_click=_open_item, args=(item_id,),
+                buttons[0].button(_("Edit"), key=studio_key(f"edit_{item_id}"), on_click=_open_item, args=(item_id,),
                                   width="stretch")
-                buttons[1].button("Delete", key=studio_key(f"delete_{item_id}"), on_click=_ask_delete, args=(item_id,),
+                buttons[1].button(_("Delete"), key=studio_key(f"delete_{item_id}"), on_click=_ask_delete, args=(item_id,),
                                   width="stretch")
         pending = st.session_state.get(studio_key("confirm_delete"))
         if pending in items:
             with st.container(border=True):
-                st.warning(f"Delete item **{pending}** of **{name}** (its picture and its mask)? "
-                           "This cannot be undone.",
+                st.warning(_("Delete item **{item}** of **{name}** (its picture and its mask)? "
+                             "This cannot be undone.").format(item=pending, name=name),
                            icon=":material/delete_forever:")
                 cols = st.columns([1, 1, 3])
-                cols[0].button(f"Yes, delete {pending}", type="primary", key=studio_key("confirm_yes"),
+                cols[0].button(_("Yes, delete {item}").format(item=pending), type="primary", key=studio_key("confirm_yes"),
                                on_click=_delete_item, args=(store, name, pending), width="stretch")
-                cols[1].button("Cancel", key=studio_key("confirm_no"), on_click=_cancel_delete, width="stretch")
-    with st.expander(f"Delete the whole dataset {name}", icon=":material/delete:"):
-        st.text_input(f"Type {name} to confirm", key=studio_key("confirm_dataset"))
-        st.button(f"Delete {name} and its {len(items)} mask(s)", key=studio_key("delete_dataset"),
+                cols[1].button(_("Cancel"), key=studio_key("confirm_no"), on_click=_cancel_delete, width="stretch")
+    with st.expander(_("Delete the whole dataset {name}").format(name=name), icon=":material/delete:"):
+        st.text_input(_("Type {name} to confirm").format(name=name), key=studio_key("confirm_dataset"))
+        st.button(ngettext("Delete {name} and its {n} mask", "Delete {name} and its {n} masks", len(items)).format(
+            name=name, n=len(items)), key=studio_key("delete_dataset"),
                   on_click=_delete_dataset, args=(store, name))

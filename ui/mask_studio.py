@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import SHAPE_CLASSES, DatasetError, UserMaskStore, resize_image
-from cv_core.i18n import _
+from cv_core.i18n import N_, LazyText, _, ngettext
 from cv_core.images import ImageInputError, decode_label_map
 from cv_core.mask_drawing import (
     STORE_MAX_SIDE,
@@ -30,13 +30,15 @@ from cv_core.mask_drawing import (
 )
 from cv_core.overlays import mask_legend
 from ui.data import dataset_key, dataset_picker
+from ui.i18n import widget_key
 from ui.memory import remember, remembered
 from ui.uploads import image_upload
 
 
 PREFIX = "mask_studio"
 NEW_DATASET = "__new__"
-SOURCES = {"sample": "Built-in sample", "upload": "Upload", "saved": "Saved mask"}
+SOURCES = {"sample": N_("Built-in sample"), "upload": N_("Upload"), "saved": N_("Saved mask")}
+SPLITS = {"train": N_("train"), "validation": N_("validation"), "test": N_("test")}
 CLASS_PRESETS = {
     "shapes": ["background", *SHAPE_CLASSES],
     "pets": ["background", "foreground", "boundary"],
@@ -46,6 +48,11 @@ LEGEND_WIDTH = 280  # px: about the width of the dataset column, so the names st
 
 def studio_key(name: str) -> str:
     return f"{PREFIX}_{name}"
+
+
+def bound_key(name: str) -> str:
+    """The key of a studio widget bound to the URL whose option labels are translated (one per language)."""
+    return widget_key(studio_key(name))
 
 
 def studio_flash(kind: str, text: str, dataset: str | None = None) -> None:
@@ -92,14 +99,15 @@ def _create_dataset(store: UserMaskStore) -> None:
         names = parse_class_names(st.session_state.get(studio_key("new_classes")) or "")
         store.create(name, names, background=0)
     except (MaskError, DatasetError) as exc:
-        studio_flash("error", f"The dataset was not created. {exc}", NEW_DATASET)
+        studio_flash("error", _("The dataset was not created. {reason}").format(reason=exc), NEW_DATASET)
         return
     except OSError as exc:
-        studio_flash("error", f"The dataset could not be written under {store.root}: {exc.strerror or exc}.", NEW_DATASET)
+        studio_flash("error", _("The dataset could not be written under {folder}: {reason}.").format(
+            folder=store.root, reason=exc.strerror or exc), NEW_DATASET)
         return
     st.session_state[studio_key("dataset")] = name
-    studio_flash("success", f"Created the dataset **{name}** with the classes {', '.join(names)}. "
-                      "Choose a picture and start drawing.", name)
+    studio_flash("success", _("Created the dataset **{name}** with the classes {classes}. Choose a picture and start "
+                               "drawing.").format(name=name, classes=", ".join(names)), name)
 
 
 def _use_preset(preset: str) -> None:
@@ -108,20 +116,20 @@ def _use_preset(preset: str) -> None:
 
 def new_dataset_form(store: UserMaskStore) -> None:
     """A form that creates a user dataset from a plain name and its class names."""
-    st.caption("Fill in the classes of a built-in dataset, to start from its true masks:")
+    st.caption(_("Fill in the classes of a built-in dataset, to start from its true masks:"))
     cols = st.columns(2)
-    cols[0].button("Shapes", key=studio_key("preset_shapes"), on_click=_use_preset, args=("shapes",),
-                   help="background, " + ", ".join(SHAPE_CLASSES), width="stretch")
-    cols[1].button("Oxford pets", key=studio_key("preset_pets"), on_click=_use_preset, args=("pets",),
-                   help="background, foreground, boundary", width="stretch")
+    cols[0].button(_("Shapes"), key=studio_key("preset_shapes"), on_click=_use_preset, args=("shapes",),
+                   help=", ".join(["background", *SHAPE_CLASSES]), width="stretch")
+    cols[1].button(_("Oxford pets"), key=studio_key("preset_pets"), on_click=_use_preset, args=("pets",),
+                   help=", ".join(CLASS_PRESETS["pets"]), width="stretch")
     st.session_state.setdefault(studio_key("new_classes"), "background\nforeground")
     with st.container(border=True):
-        st.text_input("Dataset name", key=studio_key("new_name"), placeholder="e.g. my_cats",
-                      help="1 to 64 letters A–Z, digits, '-' or '_', starting with a letter or digit. "
-                           "It names a folder, so other characters are refused.")
-        st.text_area("Classes, one per line (the first is the background)", key=studio_key("new_classes"), height=130,
-                     help="The mask value of each class is its line number minus one: the background is 0.")
-        st.button("Create dataset", type="primary", icon=":material/create_new_folder:", on_click=_create_dataset,
+        st.text_input(_("Dataset name"), key=studio_key("new_name"), placeholder=_("e.g. my_cats"),
+                      help=_("1 to 64 letters A–Z, digits, '-' or '_', starting with a letter or digit. "
+                             "It names a folder, so other characters are refused."))
+        st.text_area(_("Classes, one per line (the first is the background)"), key=studio_key("new_classes"), height=130,
+                     help=_("The mask value of each class is its line number minus one: the background is 0."))
+        st.button(_("Create dataset"), type="primary", icon=":material/create_new_folder:", on_click=_create_dataset,
                   args=(store,), key=studio_key("create"))
 
 
@@ -130,15 +138,16 @@ def dataset_chooser(store: UserMaskStore) -> dict | None:
     try:
         names = store.list_datasets()
     except OSError as exc:
-        st.error(f"The data folder {store.root} cannot be read: {exc.strerror or exc}.", icon=":material/folder_off:")
+        st.error(_("The data folder {folder} cannot be read: {reason}.").format(folder=store.root, reason=exc.strerror or exc),
+                 icon=":material/folder_off:")
         return None
     options = [*names, NEW_DATASET]
     if st.session_state.get(studio_key("dataset")) not in options:
         st.session_state.pop(studio_key("dataset"), None)
-    choice = st.selectbox("Save masks into", options, key=studio_key("dataset"), bind="query-params",
-                          format_func=lambda n: "+ New dataset…" if n == NEW_DATASET else n,
-                          help=f"Your mask datasets, stored in {store.root}. Each opens for training as "
-                               "`user:<name>`.")
+    choice = st.selectbox(_("Save masks into"), options, key=studio_key("dataset"), bind="query-params",
+                          format_func=lambda n: _("+ New dataset…") if n == NEW_DATASET else n,
+                          help=_("Your mask datasets, stored in {folder}. Each opens for training as "
+                                 "`user:<name>`.").format(folder=store.root))
     if choice == NEW_DATASET:
         new_dataset_form(store)
         return None
@@ -149,7 +158,9 @@ def dataset_chooser(store: UserMaskStore) -> dict | None:
         return None
     palette = drawing_palette(len(info["class_names"]), info["background"])
     st.image(mask_legend(info["class_names"], palette, LEGEND_WIDTH), output_format="PNG",
-             caption=f"{info['items']} saved mask(s) · open it for training as user:{choice}")
+             caption=ngettext("{n} saved mask · open it for training as user:{name}",
+                                     "{n} saved masks · open it for training as user:{name}", info["items"]).format(
+                 n=info["items"], name=choice))
     return info
 
 
@@ -193,21 +204,24 @@ def _sample_subject() -> Subject | None:
     if dataset is None:
         return None
     cols = st.columns(2)
-    split = cols[0].selectbox("Split", ["train", "validation", "test"], key=studio_key("src_split"), bind="query-params")
+    split = cols[0].selectbox(_("Split"), list(SPLITS), format_func=lambda s: _(SPLITS[s]), key=bound_key("src_split"),
+                              bind="query-params")
     count = dataset.count(split)
     if count == 0:
-        st.info(f"The {split} split of {dataset.name} is empty.")
+        st.info(_("The {split} split of {dataset} is empty.").format(split=_(SPLITS[split]), dataset=dataset.name))
         return None
-    index = int(cols[1].number_input("Picture number", 0, count - 1, 0, key=studio_key("src_index"),
+    index = int(cols[1].number_input(_("Picture number"), 0, count - 1, 0, key=studio_key("src_index"),
                                      bind="query-params"))
     try:
         sample = dataset.sample(split, index)
     except (ImageInputError, IndexError) as exc:
-        st.error(f"Picture {index} of the {split} split cannot be used. {exc}", icon=":material/broken_image:")
+        st.error(_("Picture {index} of the {split} split cannot be used. {reason}").format(
+            index=index, split=_(SPLITS[split]), reason=exc), icon=":material/broken_image:")
         return None
     return Subject(
         key=f"sample|{dataset_key(dataset)}|{split}|{index}", image=sample.image,
-        origin=f"{dataset.name}, {split} picture {index}", true_mask=sample.mask,
+        origin=LazyText(N_("{dataset}, {split} picture {index}"), dataset=dataset.name,
+                        split=LazyText(SPLITS[split]), index=index), true_mask=sample.mask,
         true_names=list(dataset.mask_class_names or []), true_background=dataset.mask_background,
         true_instances=sample.instances,
     )
@@ -217,18 +231,18 @@ def _saved_subject(store: UserMaskStore, info: dict) -> Subject | None:
     name = info["name"]
     items = store.list_items(name)
     if not items:
-        st.info(f"{name} has no saved masks yet. Draw on a built-in sample or an upload and save it.",
+        st.info(_("{name} has no saved masks yet. Draw on a built-in sample or an upload and save it.").format(name=name),
                 icon=":material/info:")
         return None
     if st.session_state.get(studio_key("item")) not in items:
         st.session_state.pop(studio_key("item"), None)
-    item_id = st.selectbox("Saved mask", items, key=studio_key("item"), bind="query-params")
+    item_id = st.selectbox(_("Saved mask"), items, key=studio_key("item"), bind="query-params")
     try:
         image, mask = load_saved_item(store, name, item_id)
     except (DatasetError, ImageInputError) as exc:
-        st.error(f"Item {item_id} cannot be opened. {exc}", icon=":material/broken_image:")
+        st.error(_("Item {item} cannot be opened. {reason}").format(item=item_id, reason=exc), icon=":material/broken_image:")
         return None
-    return Subject(key=f"saved|{name}|{item_id}", image=image, origin=f"item {item_id} of {name}",
+    return Subject(key=f"saved|{name}|{item_id}", image=image, origin=LazyText(N_("item {item} of {name}"), item=item_id, name=name),
                    item_id=item_id, saved_mask=mask, saved_instances=saved_instances(store, info, item_id, image, mask))
 
 
@@ -263,15 +277,16 @@ def saved_instances(store: UserMaskStore, info: dict, item_id: str, image: np.nd
 
 def picture_source(store: UserMaskStore, info: dict) -> Subject | None:
     """Where the picture comes from: a built-in sample, an upload, or a saved item to edit."""
-    st.session_state.setdefault(studio_key("source"), "sample")
-    source = st.segmented_control("Picture", list(SOURCES), format_func=SOURCES.get, key=studio_key("source"),
+    source_key = bound_key("source")
+    st.session_state.setdefault(source_key, "sample")
+    source = st.segmented_control(_("Picture"), list(SOURCES), format_func=lambda s: _(SOURCES[s]), key=source_key,
                                   bind="query-params", required=True,
-                                  help="A sample of shapes or Oxford pets (with its true mask), a picture of "
-                                       "your own, or a mask you saved before.") or "sample"
+                                  help=_("A sample of shapes or Oxford pets (with its true mask), a picture of "
+                                         "your own, or a mask you saved before.")) or "sample"
     if source == "upload":
-        image = image_upload("Upload a picture", key=studio_key("upload"))
+        image = image_upload(_("Upload a picture"), key=studio_key("upload"))
         if image is not None:
-            subject = Subject(key=f"upload|{digest(image)}", image=image, origin="your upload")
+            subject = Subject(key=f"upload|{digest(image)}", image=image, origin=LazyText(N_("your upload")))
             st.session_state[studio_key("upload_kept")] = subject
             return subject
         from ui.mask_canvas import upload_from_draft  # (the canvas module builds on this one)
@@ -280,8 +295,8 @@ def picture_source(store: UserMaskStore, info: dict) -> Subject | None:
         if kept is None:
             return None
         st.session_state[studio_key("upload_kept")] = kept
-        st.caption(":material/history: Still drawing on the picture you uploaded before. Upload another picture "
-                   "to draw on it instead.")
+        st.caption(_(":material/history: Still drawing on the picture you uploaded before. Upload another picture "
+                     "to draw on it instead."))
         return kept
     if source == "saved":
         return _saved_subject(store, info)
@@ -328,10 +343,10 @@ def initial_mask_from_model(image: np.ndarray, class_names: list[str], backgroun
     by_id = {run.id: run for run in runs}
     # Kept in the URL by run id (its label changes while it trains).
     initial = remembered(f"{key}_run", f"{key}_run", list(by_id), runs[0].id)
-    chosen = st.selectbox("Model for “start from the prediction”", list(by_id), key=f"{key}_run",
+    chosen = st.selectbox(_("Model for “start from the prediction”"), list(by_id), key=f"{key}_run",
                           index=list(by_id).index(initial), format_func=lambda rid: run_label(by_id[rid]),
-                          help="A segmentation run of this lab (Segmentation page). Its classes are matched to "
-                               "this dataset's by name.")
+                          help=_("A segmentation run of this lab (Segmentation page). Its classes are matched to "
+                                 "this dataset's by name."))
     remember(f"{key}_run", f"{key}_run", chosen)
     run = by_id[chosen]
     subject = run_model(run)
@@ -344,9 +359,9 @@ def initial_mask_from_model(image: np.ndarray, class_names: list[str], backgroun
     try:
         mask = remap_mask(predicted, classes.names, class_names, classes.background, background)
     except MaskError as exc:
-        st.caption(f":material/block: The prediction of run {run.id} cannot start this mask: {exc}")
+        st.caption(_(":material/block: The prediction of run {run} cannot start this mask: {reason}").format(run=run.id, reason=exc))
         return None
-    return StartingMask(mask, f"the prediction of run {run.id}")
+    return StartingMask(mask, LazyText(N_("the prediction of run {run}"), run=run.id))
 
 
 def starting_mask(subject: Subject, info: dict) -> StartingMask | None:
@@ -359,45 +374,49 @@ def starting_mask(subject: Subject, info: dict) -> StartingMask | None:
         try:
             true_mask = remap_mask(subject.true_mask, subject.true_names, names, subject.true_background, background)
         except MaskError as exc:
-            true_problem = str(exc)
+            true_problem = exc
     options = {}
     if subject.saved_mask is not None:
-        options["saved"] = "The saved mask"
+        options["saved"] = N_("The saved mask")
     if model is not None:
-        options["model"] = "The model's prediction"
+        options["model"] = N_("The model's prediction")
     if true_mask is not None:
-        options["true"] = "The dataset's true mask"
-    options["empty"] = "An empty mask (all background)"
-    options["file"] = "A mask file (PNG of class indices)"
-    if st.session_state.get(studio_key("start")) not in options:
-        st.session_state[studio_key("start")] = next(iter(options))
-    choice = st.radio("Start from", list(options), format_func=options.get, key=studio_key("start"), bind="query-params",
-                      help="Your strokes are painted over this mask; where you do not paint, it is kept.")
+        options["true"] = N_("The dataset's true mask")
+    options["empty"] = N_("An empty mask (all background)")
+    options["file"] = N_("A mask file (PNG of class indices)")
+    start_key = bound_key("start")
+    if st.session_state.get(start_key) not in options:
+        st.session_state[start_key] = next(iter(options))
+    choice = st.radio(_("Start from"), list(options), format_func=lambda o: _(options[o]), key=start_key,
+                      bind="query-params",
+                      help=_("Your strokes are painted over this mask; where you do not paint, it is kept."))
     if true_problem:
-        st.caption(f":material/block: The dataset's true mask cannot start a mask of {info['name']}: {true_problem}")
+        st.caption(_(":material/block: The dataset's true mask cannot start a mask of {name}: {reason}").format(
+            name=info["name"], reason=true_problem))
     if model is None and not st.session_state.get(studio_key("model_run")):
-        st.caption(":material/model_training: Starting from a model's prediction becomes possible once a "
-                   "segmentation model has been trained (Segmentation page).")
+        st.caption(_(":material/model_training: Starting from a model's prediction becomes possible once a "
+                     "segmentation model has been trained (Segmentation page)."))
     if choice == "saved":
-        return StartingMask(subject.saved_mask, "the saved mask", instances=subject.saved_instances)
+        return StartingMask(subject.saved_mask, LazyText(N_("the saved mask")), instances=subject.saved_instances)
     if choice == "model":
         return model
     if choice == "true":
-        return StartingMask(true_mask, "the dataset's true mask", instances=subject.true_instances)
+        return StartingMask(true_mask, LazyText(N_("the dataset's true mask")), instances=subject.true_instances)
     if choice == "file":
-        upload = st.file_uploader("Mask file", type=["png"], key=studio_key("mask_file"),
-                                  help=f"A single-channel PNG of class indices 0 to {len(names) - 1}, exactly "
-                                       f"{shape[1]} × {shape[0]} pixels like the picture.")
+        upload = st.file_uploader(_("Mask file"), type=["png"], key=studio_key("mask_file"),
+                                  help=_("A single-channel PNG of class indices 0 to {top}, exactly "
+                                         "{width} × {height} pixels like the picture.").format(
+                                      top=len(names) - 1, width=shape[1], height=shape[0]))
         if upload is None:
-            st.info("Upload a mask PNG to start from.", icon=":material/upload_file:")
+            st.info(_("Upload a mask PNG to start from."), icon=":material/upload_file:")
             return None
         try:
             mask = validate_mask(decode_label_map(upload.getvalue()), shape, len(names))
         except (MaskError, ImageInputError) as exc:
-            st.error(f"**{upload.name}** cannot be used as this picture's mask. {exc}", icon=":material/block:")
+            st.error(_("**{file}** cannot be used as this picture's mask. {reason}").format(file=upload.name, reason=exc), icon=":material/block:")
             return None
-        return StartingMask(mask, f"your mask file {upload.name}")
-    return StartingMask(blank_mask(shape, background), "an empty mask", compare=False)
+        return StartingMask(mask, LazyText(N_("your mask file {file}"), file=upload.name))
+    return StartingMask(blank_mask(shape, background), LazyText(N_("an empty mask")), compare=False)
 
 
 def size_note(original: tuple[int, int], stored: tuple[int, int], canvas: tuple[int, int]) -> str:
@@ -405,12 +424,15 @@ def size_note(original: tuple[int, int], stored: tuple[int, int], canvas: tuple[
     (oh, ow), (sh, sw), (ch, cw) = original, stored, canvas
     parts = []
     if (sh, sw) != (oh, ow):
-        parts.append(f"This picture is {ow} × {oh} px; it is stored at {sw} × {sh} px (pictures are kept at most "
-                     f"{STORE_MAX_SIDE} px on their long side: the lab trains at about 200 px).")
+        parts.append(_("This picture is {width} × {height} px; it is stored at {stored_width} × {stored_height} px "
+                       "(pictures are kept at most {side} px on their long side: the lab trains at about 200 px).").format(
+            width=ow, height=oh, stored_width=sw, stored_height=sh, side=STORE_MAX_SIDE))
     else:
-        parts.append(f"The picture is {sw} × {sh} px and is stored at that size.")
+        parts.append(_("The picture is {width} × {height} px and is stored at that size.").format(width=sw, height=sh))
     if (ch, cw) != (sh, sw):
-        verb = "an enlarged" if ch > sh else "a reduced"
-        parts.append(f"You draw on {verb} {cw} × {ch} view.")
-    parts.append(f"The mask is saved at {sw} × {sh} px, the stored picture's size.")
+        if ch > sh:
+            parts.append(_("You draw on an enlarged {width} × {height} view.").format(width=cw, height=ch))
+        else:
+            parts.append(_("You draw on a reduced {width} × {height} view.").format(width=cw, height=ch))
+    parts.append(_("The mask is saved at {width} × {height} px, the stored picture's size.").format(width=sw, height=sh))
     return " ".join(parts)

@@ -132,7 +132,7 @@ def test_paint_a_stroke_save_and_read_the_png(page, app_server):
     box = canvas.bounding_box()
     assert (round(box["width"]), round(box["height"])) == (480, 480)  # 96 px shapes enlarged 5×
     _drag(page, canvas, [(0.2, 0.5), (0.8, 0.5)])
-    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("1 stroke or shape on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     screenshot(page, "mask_studio_stroke")
 
@@ -154,10 +154,10 @@ def test_paint_a_stroke_save_and_read_the_png(page, app_server):
     _choose(page, "Class", "1 · circle")
     expect(page.get_by_text("Brush: drag on the picture to paint 1 · circle")).to_be_visible(timeout=WAIT)
     _drag(page, canvas, [(0.5, 0.1), (0.5, 0.9)])
-    expect(page.get_by_text("2 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("2 strokes or shapes on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     page.get_by_role("button", name="Undo", exact=True).first.click()
-    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("1 stroke or shape on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     page.get_by_role("button", name="Save changes to 0001").click()
     wait_idle(page)
@@ -178,7 +178,7 @@ def test_paint_a_stroke_save_and_read_the_png(page, app_server):
     for fx, fy in corners:
         page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
         page.wait_for_timeout(150)
-    expect(page.get_by_text("2 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("2 strokes or shapes on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     screenshot(page, "mask_studio_polygon")
     page.get_by_role("button", name="Save changes to 0001").click()
@@ -218,7 +218,7 @@ def test_a_big_upload_is_drawn_reduced_and_saved_at_its_stored_size(page, app_se
     box = canvas.bounding_box()
     assert (round(box["width"]), round(box["height"])) == (480, 360)
     _drag(page, canvas, [(0.1, 0.25), (0.9, 0.25)])
-    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("1 stroke or shape on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     page.get_by_role("button", name="Save to e2e_uploads").click()
     expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("(background, road)", timeout=WAIT)
@@ -276,7 +276,7 @@ def test_the_canvas_stays_put_and_a_rectangle_covers_what_was_dragged(page, app_
     for t in np.linspace(0, 1, 10)[1:]:
         page.mouse.move(box["x"] + 264 + t * 144, box["y"] + 264 + t * 120)
     page.mouse.up()
-    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("1 stroke or shape on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     screenshot(page, "mask_studio_rectangle")
     page.get_by_role("button", name="Save to e2e_rects").click()
@@ -298,7 +298,7 @@ def test_a_reload_keeps_the_picture_the_choices_and_the_unsaved_strokes(page, ap
     _choose(page, "Class", "3 · triangle")
     canvas = page.locator("canvas.upper-canvas")
     _drag(page, canvas, [(0.2, 0.3), (0.8, 0.3)])
-    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("1 stroke or shape on the canvas.")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text("Unsaved strokes are kept as a draft")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     expect(page).to_have_url(re.compile("mask_studio_src_index=7"))  # waits: the URL follows the rerun
@@ -310,7 +310,7 @@ def test_a_reload_keeps_the_picture_the_choices_and_the_unsaved_strokes(page, ap
     expect(page.get_by_role("combobox", name="Save masks into", exact=True)).to_have_value("e2e_reload")
     expect(page.get_by_role("combobox", name="Class", exact=True)).to_have_value("3 · triangle")
     expect(page.get_by_role("radio", name="An empty mask (all background)")).to_be_checked()
-    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("1 stroke or shape on the canvas.")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text(re.compile("Your unsaved strokes from .* are back"))).to_be_visible(timeout=WAIT)
     canvas = page.locator("canvas.upper-canvas")
     _settle(page)
@@ -322,10 +322,10 @@ def test_a_reload_keeps_the_picture_the_choices_and_the_unsaved_strokes(page, ap
 
     # The strokes are live again: a second one adds to them, Undo takes it back off.
     _drag(page, canvas, [(0.5, 0.6), (0.5, 0.9)])
-    expect(page.get_by_text("2 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("2 strokes or shapes on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     page.get_by_role("button", name="Undo", exact=True).first.click()
-    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("1 stroke or shape on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     page.get_by_role("button", name="Save to e2e_reload").click()
     expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("(background, triangle)", timeout=WAIT)
@@ -364,7 +364,7 @@ def test_paint_two_touching_objects_of_one_class_with_new_object_and_save(page, 
     # 96 px picture on a 480 px canvas: 5 canvas px a picture px. First square: canvas x 100-240,
     # y 150-300 (picture 20-48 across, 30-60 down).
     _rectangle(page, canvas, 100, 150, 240, 300)
-    expect(page.get_by_text("1 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("1 stroke or shape on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     page.get_by_role("button", name="New object", exact=True).click()
     wait_idle(page)
@@ -372,7 +372,7 @@ def test_paint_two_touching_objects_of_one_class_with_new_object_and_save(page, 
     expect(page.get_by_text("Rectangle: drag a box to fill it with square object 2.")).to_be_visible(timeout=WAIT)
     # The second, touching it: canvas x 240-380 (picture 48-76 across).
     _rectangle(page, canvas, 240, 150, 380, 300)
-    expect(page.get_by_text("2 stroke(s) or shape(s) on the canvas.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("2 strokes or shapes on the canvas.")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     expect(page.get_by_text("2 objects are saved in the instance map beside the mask.")).to_be_visible(timeout=WAIT)
     page.get_by_role("radio", name="Objects", exact=True).click()
