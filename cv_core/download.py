@@ -16,13 +16,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from cv_core.i18n import N_, TranslatedError
 
 __all__ = ["DownloadError", "DownloadProgress", "download_file", "extract_archive", "file_digest"]
 
 CHUNK = 1 << 16
 
 
-class DownloadError(RuntimeError):
+class DownloadError(TranslatedError, RuntimeError):
     """A download failed; the message says why and what to do about it."""
 
 
@@ -56,8 +57,9 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
 
 def _offline_error(url: str, exc: BaseException) -> DownloadError:
     return DownloadError(
-        f"Could not reach {url} ({exc}). This machine looks offline or the server is down. "
-        "Download the file on a connected machine and put it in the data folder, or try again later."
+        N_("Could not reach {url} ({exc}). This machine looks offline or the server is down. "
+           "Download the file on a connected machine and put it in the data folder, or try again "
+           "later."), url=url, exc=exc
     )
 
 
@@ -109,13 +111,13 @@ def download_file(
         if exc.code == 416 and done:  # the partial file is already complete
             response = None
         else:
-            raise DownloadError(f"The server refused {url}: HTTP {exc.code} {exc.reason}.") from None
+            raise DownloadError(N_("The server refused {url}: HTTP {code} {reason}."), url=url, code=exc.code, reason=exc.reason) from None
     except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
         raise _offline_error(url, getattr(exc, "reason", exc)) from None
     except http.client.HTTPException as exc:  # e.g. BadStatusLine: not a web server's reply
         raise DownloadError(
-            f"The server at {url} did not answer like a web server ({type(exc).__name__}). "
-            "Check the address, or try again later."
+            N_("The server at {url} did not answer like a web server ({__name__}). Check the address, "
+               "or try again later."), url=url, __name__=type(exc).__name__
         ) from None
 
     total = expected_size
@@ -139,24 +141,24 @@ def download_file(
                             progress(DownloadProgress(url, done, total))
             except (socket.timeout, ConnectionError, OSError, http.client.HTTPException) as exc:
                 raise DownloadError(
-                    f"The download of {url} stopped after {done:,} bytes ({exc}). "
-                    "Run it again to resume where it stopped."
+                    N_("The download of {url} stopped after {done:,} bytes ({exc}). Run it again to resume "
+                       "where it stopped."), url=url, done=done, exc=exc
                 ) from None
     size = partial.stat().st_size
     if total is not None and size != total:
         if size > total:
             partial.unlink()
         raise DownloadError(
-            f"The download of {url} is incomplete: {size:,} of {total:,} bytes. "
-            "Run it again to resume where it stopped."
+            N_("The download of {url} is incomplete: {size:,} of {total:,} bytes. Run it again to "
+               "resume where it stopped."), url=url, size=size, total=total
         )
     if checksum is not None:
         digest = file_digest(partial, algorithm)
         if digest.lower() != checksum.lower():
             partial.unlink()
             raise DownloadError(
-                f"The file from {url} is corrupt: its {algorithm} checksum is {digest}, "
-                f"expected {checksum}. The bad copy was deleted; please download it again."
+                N_("The file from {url} is corrupt: its {algorithm} checksum is {digest}, expected "
+                   "{checksum}. The bad copy was deleted; please download it again."), url=url, algorithm=algorithm, digest=digest, checksum=checksum
             )
     os.replace(partial, destination)
     return destination
@@ -184,6 +186,6 @@ def extract_archive(archive: str | os.PathLike, destination: str | os.PathLike) 
         with tarfile.open(archive) as tar:
             tar.extractall(destination, filter="data")
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DownloadError(f"Could not unpack {Path(archive).name}: {exc}.") from None
+        raise DownloadError(N_("Could not unpack {name}: {exc}."), name=Path(archive).name, exc=exc) from None
     return destination
 

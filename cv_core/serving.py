@@ -28,6 +28,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from cv_core.i18n import N_, TranslatedError
 
 __all__ = [
     "DATA_ROOTS_ENV", "MAX_RUNS_ENV", "MODE_ENV", "OPERATOR_TOKEN_ENV", "AccessError", "ServingPolicy",
@@ -40,7 +41,7 @@ MAX_RUNS_ENV = "CONVNET_LAB_MAX_RUNS_PER_BROWSER"
 MODES = ("local", "class")
 
 
-class AccessError(ValueError):
+class AccessError(TranslatedError, ValueError):
     """Something this browser may not do while the lab serves a class; the message says why."""
 
 
@@ -103,8 +104,8 @@ class ServingPolicy:
             return
         if not self.data_roots:
             raise AccessError(
-                "This lab serves a class and its operator has not named any data folders "
-                f"(${DATA_ROOTS_ENV}), so only the built-in shapes can be used."
+                N_("This lab serves a class and its operator has not named any data folders "
+                   "(${DATA_ROOTS_ENV}), so only the built-in shapes can be used."), DATA_ROOTS_ENV=DATA_ROOTS_ENV
             )
         try:
             resolved = Path(os.path.realpath(os.path.expanduser(str(folder))))
@@ -115,7 +116,7 @@ class ServingPolicy:
                 if resolved == root or root in resolved.parents:
                     return
         allowed = ", ".join(str(root) for root in self.data_roots)
-        raise AccessError(f"This lab serves a class: dataset folders must be inside {allowed}.")
+        raise AccessError(N_("This lab serves a class: dataset folders must be inside {allowed}."), allowed=allowed)
 
     def check_queue(self, active_runs: int, adding: int = 1, operator: bool = False) -> None:
         """Refuse queueing ``adding`` runs when this browser already has ``active_runs`` waiting or running.
@@ -128,7 +129,7 @@ class ServingPolicy:
         if active_runs + adding > self.max_active_runs:
             what = "this run" if adding == 1 else f"these {adding} runs"
             raise AccessError(
-                f"This lab serves a class: each browser may have at most {self.max_active_runs} runs queued or "
-                f"running at once, and you have {active_runs}. Wait for one to finish (or cancel one) to start "
-                f"{what}."
+                N_("This lab serves a class: each browser may have at most {max_active_runs} runs queued or "
+                   "running at once, and you have {active_runs}. Wait for one to finish (or cancel one) to "
+                   "start {what}."), max_active_runs=self.max_active_runs, active_runs=active_runs, what=what
             )

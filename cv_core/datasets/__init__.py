@@ -72,17 +72,17 @@ def open_dataset(name: str, root: str | os.PathLike | None = None, **options) ->
         try:
             return UserMaskDataset(name[len(USER_PREFIX):], root, **options)
         except TypeError as exc:
-            raise DatasetError(f"Unknown option for the {name!r} dataset: {exc}.") from None
+            raise DatasetError(N_("Unknown option for the {name} dataset: {exc}."), name=repr(name), exc=exc) from None
     if isinstance(name, str) and name.startswith(KEYPOINTS_PREFIX):
         try:
             return UserKeypointDataset(name[len(KEYPOINTS_PREFIX):], root, **options)
         except TypeError as exc:
-            raise DatasetError(f"Unknown option for the {name!r} dataset: {exc}.") from None
+            raise DatasetError(N_("Unknown option for the {name} dataset: {exc}."), name=repr(name), exc=exc) from None
     registry = {**DATASETS, **KEYPOINT_DATASETS}
     if name not in registry:
-        raise DatasetError(f"Expected a dataset name in {tuple(registry)}. Received: name={name!r}")
+        raise DatasetError(N_("Expected a dataset name in {tuple}. Received: name={name}"), tuple=tuple(registry), name=repr(name))
     cls, needs_root, _ = registry[name]
     try:
         return cls(root, **options) if needs_root else cls(**options)
     except TypeError as exc:
-        raise DatasetError(f"Unknown option for the {name!r} dataset: {exc}.") from None
+        raise DatasetError(N_("Unknown option for the {name} dataset: {exc}."), name=repr(name), exc=exc) from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cv_core.images import ImageInputError, resize_image, resize_nearest
+from cv_core.i18n import N_, TranslatedError
 
 __all__ = ["SPLITS", "Box", "Dataset", "DatasetError", "Sample", "resize_image", "resize_mask"]
 
@@ -21,7 +22,7 @@ SPLITS = ("train", "validation", "test")
 Box = tuple[int, int, int, int, int]
 
 
-class DatasetError(ValueError):
+class DatasetError(TranslatedError, ValueError):
     """A dataset cannot be opened or used as asked; the message says what to change."""
 
 
@@ -62,7 +63,7 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def check_split(split: str) -> str:
     if split not in SPLITS:
-        raise DatasetError(f"Expected `split` to be one of {SPLITS}. Received: split={split!r}")
+        raise DatasetError(N_("Expected `split` to be one of {SPLITS}. Received: split={split}"), SPLITS=SPLITS, split=repr(split))
     return split
 
 
@@ -208,7 +209,7 @@ class Dataset:
 
         offered = tuple(name for name, entry in TASKS.items() if entry.sample_targets is not None)
         if task not in offered:
-            raise DatasetError(f"Expected `task` to be one of {offered}. Received: task={task!r}")
+            raise DatasetError(N_("Expected `task` to be one of {offered}. Received: task={task}"), offered=offered, task=repr(task))
         return batches(self, split, TASKS[task].sample_targets, image_size=image_size, batch_size=batch_size,
                        shuffle=shuffle, seed=seed, cache=cache)
 

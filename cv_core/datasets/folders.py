@@ -22,12 +22,12 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
 def check_root(root: str | os.PathLike | None, what: str) -> Path:
     """Return ``root`` as a Path if it is an existing folder; raise a friendly DatasetError if not."""
     if root is None or str(root).strip() == "":
-        raise DatasetError(f"The {what} dataset needs a folder: please give its path.")
+        raise DatasetError(N_("The {what} dataset needs a folder: please give its path."), what=what)
     path = Path(os.path.expanduser(str(root)))
     if not path.exists():
-        raise DatasetError(f"The folder {str(path)!r} does not exist. Check the path and try again.")
+        raise DatasetError(N_("The folder {str} does not exist. Check the path and try again."), str=repr(str(path)))
     if not path.is_dir():
-        raise DatasetError(f"{str(path)!r} is a file, not a folder. Please give the folder that holds the images.")
+        raise DatasetError(N_("{str} is a file, not a folder. Please give the folder that holds the images."), str=repr(str(path)))
     return path
 
 
@@ -122,8 +122,8 @@ class ImageFolderDataset(FileDataset):
         root_path = check_root(root, "image folder")
         if not (0 <= validation_split < 1 and 0 <= test_split < 1 and validation_split + test_split < 1):
             raise DatasetError(
-                "Expected `validation_split` and `test_split` in [0, 1) with a sum below 1. "
-                f"Received: validation_split={validation_split}, test_split={test_split}"
+                N_("Expected `validation_split` and `test_split` in [0, 1) with a sum below 1. Received: "
+                   "validation_split={validation_split}, test_split={test_split}"), validation_split=validation_split, test_split=test_split
             )
         self.root = root_path
         split_dirs = self._split_dirs(root_path)
@@ -173,13 +173,13 @@ class ImageFolderDataset(FileDataset):
     def _check_classes(classes: list[str], root: Path) -> None:
         if not classes:
             raise DatasetError(
-                f"The folder {str(root)!r} has no class sub-folders. Put the images of each class "
-                "in a sub-folder named after the class, e.g. cats/ and dogs/."
+                N_("The folder {str} has no class sub-folders. Put the images of each class in a sub-folder "
+                   "named after the class, e.g. cats/ and dogs/."), str=repr(str(root))
             )
         if len(classes) < 2:
             raise DatasetError(
-                f"The folder {str(root)!r} has a single class ({classes[0]!r}). A classifier needs at "
-                "least two classes: add another sub-folder of images."
+                N_("The folder {str} has a single class ({classes}). A classifier needs at least two "
+                   "classes: add another sub-folder of images."), str=repr(str(root)), classes=repr(classes[0])
             )
 
 
@@ -219,8 +219,8 @@ class CatsVsDogsDataset(FileDataset):
         per_class = self._find(root_path)
         if per_class is None:
             raise DatasetError(
-                f"{str(root_path)!r} does not look like the cats vs dogs data. Expected Kaggle's "
-                "train/ folder (cat.0.jpg, dog.0.jpg, …) or Microsoft's PetImages/ folder (Cat/, Dog/)."
+                N_("{str} does not look like the cats vs dogs data. Expected Kaggle's train/ folder "
+                   "(cat.0.jpg, dog.0.jpg, …) or Microsoft's PetImages/ folder (Cat/, Dog/)."), str=repr(str(root_path))
             )
         self.class_names = self.names_before_opening()["class_names"]
         for label, numbered in enumerate(per_class):
@@ -230,7 +230,7 @@ class CatsVsDogsDataset(FileDataset):
             for split, (start, stop) in self._ranges(len(paths)).items():
                 self.files[split] += [(p, label) for p in paths[start:stop]]
         if not all(self.files[s] for s in SPLITS):
-            raise DatasetError(f"Too few readable cat and dog pictures in {str(root_path)!r} to make three splits.")
+            raise DatasetError(N_("Too few readable cat and dog pictures in {str} to make three splits."), str=repr(str(root_path)))
         self.description = LazyText(N_("The book's cats vs dogs subset: 2000 training, 1000 validation and 2000 test images."))
 
     @classmethod

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from cv_core.instances.data import InstanceDataError
+from cv_core.i18n import N_
 
 __all__ = ["CocoFormatError", "CocoImage", "CocoInstances", "CocoOverlapError", "coco_instances_dict",
            "mask_to_polygons", "mask_to_rle", "read_coco_instances", "write_coco_instances"]
@@ -114,9 +115,9 @@ class CocoInstances:
                 earlier = sorted({objects[j]["id"] for j in np.unique(owner[shared])})
                 if overlap == "refuse":
                     raise CocoOverlapError(
-                        f"Annotation {obj['id']} of picture {image.file_name!r} overlaps annotation(s) {earlier} on "
-                        f"{int(shared.sum())} pixels: an instance map gives every pixel to one object. Fix the file, "
-                        f"or read it with overlap='later_in_front' (the later annotation takes the shared pixels).")
+                        N_("Annotation {id} of picture {file_name} overlaps annotation(s) {earlier} on {int} "
+                           "pixels: an instance map gives every pixel to one object. Fix the file, or read it with "
+                           "overlap='later_in_front' (the later annotation takes the shared pixels)."), id=obj['id'], file_name=repr(image.file_name), earlier=earlier, int=int(shared.sum()))
                 lost.update(earlier)
             owner[obj["mask"]] = k
             class_mask[obj["mask"]] = obj["class"]
@@ -175,7 +176,7 @@ def _decode(segmentation, image: CocoImage, where: str) -> np.ndarray:
         try:
             mask = mask_utils.decode(rle).astype(bool)
         except Exception as exc:  # noqa: BLE001 - a corrupt compressed string
-            raise CocoFormatError(f"The RLE of annotation {where} could not be decoded: {exc}") from None
+            raise CocoFormatError(N_("The RLE of annotation {where} could not be decoded: {exc}"), where=where, exc=exc) from None
         if isinstance(counts, (str, bytes)) and int(mask_utils.area(rle)) != int(mask.sum()):
             _fail(f"The RLE of annotation {where} does not fit a [{h}, {w}] picture.")
         return mask
@@ -204,7 +205,7 @@ def read_coco_instances(annotations, min_area: int = 1) -> CocoInstances:
         try:
             data = json.loads(Path(annotations).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CocoFormatError(f"The COCO file {str(annotations)!r} could not be read as JSON: {exc}") from None
+            raise CocoFormatError(N_("The COCO file {str} could not be read as JSON: {exc}"), str=repr(str(annotations)), exc=exc) from None
     if not isinstance(data, Mapping):
         _fail("Expected a COCO file to hold an object with 'images', 'annotations' and 'categories'.")
     for section in ("images", "annotations", "categories"):
@@ -287,7 +288,7 @@ def coco_instances_dict(items: Iterable, class_names, encoding: str = "rle", bac
         InstanceDataError: an unknown encoding, an object with no pixels, or masks of different sizes in one picture.
     """
     if encoding not in ("rle", "polygon"):
-        raise InstanceDataError(f"Expected `encoding` to be 'rle' or 'polygon'. Received: encoding={encoding!r}")
+        raise InstanceDataError(N_("Expected `encoding` to be 'rle' or 'polygon'. Received: encoding={encoding}"), encoding=repr(encoding))
     classes = [c for c in range(len(class_names)) if c != background]
     categories = [{"id": c, "name": str(class_names[c]), "supercategory": "object"} for c in classes]
     images, annotations = [], []
@@ -295,18 +296,17 @@ def coco_instances_dict(items: Iterable, class_names, encoding: str = "rle", bac
         file_name, objects = item[0], list(item[1])
         size = tuple(item[2]) if len(item) > 2 else (np.asarray(objects[0]["mask"]).shape if objects else None)
         if size is None:
-            raise InstanceDataError(f"Picture {file_name!r} has no objects: give its (height, width).")
+            raise InstanceDataError(N_("Picture {file_name} has no objects: give its (height, width)."), file_name=repr(file_name))
         images.append({"id": n, "file_name": str(file_name), "height": int(size[0]), "width": int(size[1])})
         for obj in objects:
             mask = np.asarray(obj["mask"], bool)
             if mask.shape != tuple(size[:2]):
-                raise InstanceDataError(f"An object of picture {file_name!r} has a {mask.shape} mask; the picture is "
-                                        f"{tuple(size[:2])}.")
+                raise InstanceDataError(N_("An object of picture {file_name} has a {shape} mask; the picture is {tuple}."), file_name=repr(file_name), shape=mask.shape, tuple=tuple(size[:2]))
             if not mask.any():
-                raise InstanceDataError(f"An object of picture {file_name!r} has no pixels: COCO cannot store it.")
+                raise InstanceDataError(N_("An object of picture {file_name} has no pixels: COCO cannot store it."), file_name=repr(file_name))
             if int(obj["class"]) not in classes:
-                raise InstanceDataError(f"An object of picture {file_name!r} has class {obj['class']!r}, which is not "
-                                        f"one of the classes {classes}.")
+                raise InstanceDataError(N_("An object of picture {file_name} has class {class_}, which is not one of the classes "
+                                           "{classes}."), file_name=repr(file_name), class_=repr(obj['class']), classes=classes)
             ys, xs = np.nonzero(mask)
             annotation = {
                 "id": len(annotations) + 1, "image_id": n, "category_id": int(obj["class"]),

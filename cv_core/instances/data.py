@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from cv_core.datasets.base import DatasetError, Sample
+from cv_core.i18n import N_
 
 __all__ = ["InstanceDataError", "InstanceMap", "instance_list", "instances_from_maps", "read_instance_map",
            "sample_instances", "touching_pairs"]
@@ -68,7 +69,7 @@ def instance_list(instances: np.ndarray, boxes) -> list[dict]:
     instances = np.asarray(instances)
     ids = np.unique(instances[instances > 0])
     if len(ids) and int(ids.max()) > len(boxes):
-        raise InstanceDataError(f"The instance map has id {int(ids.max())} but only {len(boxes)} boxes.")
+        raise InstanceDataError(N_("The instance map has id {int} but only {n} boxes."), int=int(ids.max()), n=len(boxes))
     out = []
     for i, box in enumerate(boxes, start=1):
         mask = instances == i
@@ -100,13 +101,13 @@ def read_instance_map(source) -> np.ndarray:
         with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
             if image.mode not in ("L", "I", "I;16", "P", "1"):
                 raise InstanceDataError(
-                    f"Expected an instance map to be a single-channel PNG of ids (8 or 16 bits). Received a "
-                    f"{image.mode} picture.")
+                    N_("Expected an instance map to be a single-channel PNG of ids (8 or 16 bits). Received a "
+                       "{mode} picture."), mode=image.mode)
             array = np.asarray(image if image.mode != "P" else image.convert("L")).astype(np.int64)
     except InstanceDataError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder error becomes one message
-        raise InstanceDataError(f"The instance map could not be read as a PNG: {exc}") from None
+        raise InstanceDataError(N_("The instance map could not be read as a PNG: {exc}"), exc=exc) from None
     return array
 
 
@@ -138,18 +139,18 @@ def instances_from_maps(class_mask: np.ndarray, instance_map: np.ndarray, image_
     where = f" ({source})" if source else ""
     class_mask, instance_map = np.asarray(class_mask), np.asarray(instance_map)
     if instance_map.ndim != 2 or class_mask.ndim != 2:
-        raise InstanceDataError(f"Expected the class mask and the instance map to be (H, W) arrays{where}. "
-                                f"Received shapes {class_mask.shape} and {instance_map.shape}.")
+        raise InstanceDataError(N_("Expected the class mask and the instance map to be (H, W) arrays{where}. Received "
+                                   "shapes {shape} and {shape2}."), where=where, shape=class_mask.shape, shape2=instance_map.shape)
     if image_shape is not None and tuple(instance_map.shape) != tuple(image_shape[:2]):
         raise InstanceDataError(
-            f"The instance map{where} is {instance_map.shape[1]} × {instance_map.shape[0]} pixels but its picture is "
-            f"{image_shape[1]} × {image_shape[0]}: a mask must have its picture's size.")
+            N_("The instance map{where} is {shape} × {shape2} pixels but its picture is {image_shape} × "
+               "{image_shape2}: a mask must have its picture's size."), where=where, shape=instance_map.shape[1], shape2=instance_map.shape[0], image_shape=image_shape[1], image_shape2=image_shape[0])
     if instance_map.shape != class_mask.shape:
         raise InstanceDataError(
-            f"The instance map{where} is {instance_map.shape[1]} × {instance_map.shape[0]} pixels but its class mask "
-            f"is {class_mask.shape[1]} × {class_mask.shape[0]}: they must have the same size.")
+            N_("The instance map{where} is {shape} × {shape2} pixels but its class mask is {shape3} × "
+               "{shape4}: they must have the same size."), where=where, shape=instance_map.shape[1], shape2=instance_map.shape[0], shape3=class_mask.shape[1], shape4=class_mask.shape[0])
     if instance_map.size and int(instance_map.min()) < 0:
-        raise InstanceDataError(f"Expected instance ids >= 0 (0 = no object){where}. Received {int(instance_map.min())}.")
+        raise InstanceDataError(N_("Expected instance ids >= 0 (0 = no object){where}. Received {int}."), where=where, int=int(instance_map.min()))
     on_object = class_mask != background
     ids = [int(i) for i in np.unique(instance_map[instance_map > 0])]
     if declared:
@@ -157,18 +158,17 @@ def instances_from_maps(class_mask: np.ndarray, instance_map: np.ndarray, image_
             pixels = (instance_map == int(key)) & on_object
             if not pixels.any():
                 raise InstanceDataError(
-                    f"Instance {int(key)}{where} has no pixels: paint it, or delete it from the list.")
+                    N_("Instance {int}{where} has no pixels: paint it, or delete it from the list."), int=int(key), where=where)
             if int(np.bincount(class_mask[pixels].astype(np.int64)).argmax()) != int(cls):
-                raise InstanceDataError(f"Instance {int(key)}{where} is listed as class {int(cls)} but its pixels are "
-                                        f"mostly class {int(np.bincount(class_mask[pixels].astype(np.int64)).argmax())}.")
+                raise InstanceDataError(N_("Instance {int}{where} is listed as class {int2} but its pixels are mostly class {int3}."), int=int(key), where=where, int2=int(cls), int3=int(np.bincount(class_mask[pixels].astype(np.int64)).argmax()))
     out = np.zeros(instance_map.shape, np.uint16)
     boxes, renumbered, mixed = [], {}, []
     for original in ids:
         pixels = (instance_map == original) & on_object
         if not pixels.any():
             raise InstanceDataError(
-                f"Instance {original}{where} has no pixels on an object of the class mask (all its pixels are "
-                f"background): paint its class too, or remove it from the instance map.")
+                N_("Instance {original}{where} has no pixels on an object of the class mask (all its pixels "
+                   "are background): paint its class too, or remove it from the instance map."), original=original, where=where)
         counts = np.bincount(class_mask[pixels].astype(np.int64))
         if np.count_nonzero(counts) > 1:
             mixed.append(original)

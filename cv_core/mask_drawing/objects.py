@@ -38,6 +38,7 @@ import numpy as np
 from cv_core.mask_drawing.masks import MaskError
 from cv_core.mask_drawing.palette import MIN_BLEND_CLEARANCE, MIN_COLOUR_DISTANCE, blend_clearance
 from cv_core.mask_drawing.strokes import NOT_DRAWN, resize_labels
+from cv_core.i18n import N_
 
 #: Value of an object map where no object is.
 NO_OBJECT = -1
@@ -96,12 +97,12 @@ def extra_colours(class_palette, count: int) -> np.ndarray:
     """
     palette = np.asarray(class_palette)
     if palette.ndim != 2 or palette.shape[1] != 3 or not len(palette):
-        raise MaskError(f"Expected a (K, 3) class palette. Received: shape {palette.shape}")
+        raise MaskError(N_("Expected a (K, 3) class palette. Received: shape {shape}"), shape=palette.shape)
     if isinstance(count, bool) or not 0 <= int(count) <= MAX_EXTRA_OBJECTS:
-        raise MaskError(f"A picture can have at most {MAX_EXTRA_OBJECTS} extra objects. Received: {count!r}")
+        raise MaskError(N_("A picture can have at most {MAX_EXTRA_OBJECTS} extra objects. Received: {count}"), MAX_EXTRA_OBJECTS=MAX_EXTRA_OBJECTS, count=repr(count))
     extras = _extras(np.ascontiguousarray(palette, np.uint8).tobytes())
     if len(extras) < count:  # pragma: no cover - only with a palette that fills RGB space
-        raise MaskError(f"This class palette leaves room for {len(extras)} extra object colours, not {count}.")
+        raise MaskError(N_("This class palette leaves room for {n} extra object colours, not {count}."), n=len(extras), count=count)
     return extras[:int(count)].copy()
 
 
@@ -114,9 +115,9 @@ def object_palette(class_palette, extra: int) -> np.ndarray:
 def _check_classes(class_mask, num_classes: int, background: int) -> np.ndarray:
     class_mask = np.asarray(class_mask)
     if class_mask.ndim != 2 or not np.issubdtype(class_mask.dtype, np.integer):
-        raise MaskError(f"Expected a 2-D integer class mask. Received: shape {class_mask.shape}, {class_mask.dtype}")
+        raise MaskError(N_("Expected a 2-D integer class mask. Received: shape {shape}, {dtype}"), shape=class_mask.shape, dtype=class_mask.dtype)
     if not 0 <= background < num_classes:
-        raise MaskError(f"Expected `background` in [0, {num_classes}). Received: {background!r}")
+        raise MaskError(N_("Expected `background` in [0, {num_classes}). Received: {background}"), num_classes=num_classes, background=repr(background))
     return class_mask
 
 
@@ -153,8 +154,8 @@ def starting_objects(class_mask, instance_map, num_classes: int, background: int
         return objects, extra_classes
     instance_map = np.asarray(instance_map)
     if instance_map.shape != class_mask.shape:
-        raise MaskError(f"The instance map is {instance_map.shape[1]} × {instance_map.shape[0]} pixels but the class "
-                        f"mask is {class_mask.shape[1]} × {class_mask.shape[0]}: they must be the same size.")
+        raise MaskError(N_("The instance map is {shape} × {shape2} pixels but the class mask is {shape3} × "
+                           "{shape4}: they must be the same size."), shape=instance_map.shape[1], shape2=instance_map.shape[0], shape3=class_mask.shape[1], shape4=class_mask.shape[0])
     first_of_class: set[int] = set()
     on_object = class_mask != background
     for original in np.unique(instance_map[(instance_map > 0) & on_object]):
@@ -166,8 +167,8 @@ def starting_objects(class_mask, instance_map, num_classes: int, background: int
         else:
             extra_classes.append(cls)
             if len(extra_classes) > MAX_EXTRA_OBJECTS:
-                raise MaskError(f"This picture has more objects than the studio can colour apart "
-                                f"({MAX_EXTRA_OBJECTS} beyond one a class).")
+                raise MaskError(N_("This picture has more objects than the studio can colour apart ({MAX_EXTRA_OBJECTS} "
+                                   "beyond one a class)."), MAX_EXTRA_OBJECTS=MAX_EXTRA_OBJECTS)
             index = num_classes + len(extra_classes) - 1
         objects[pixels] = index
     return objects, extra_classes
@@ -195,7 +196,7 @@ def paint_objects(class_mask, objects, labels, extra_classes: Sequence[int], num
     class_mask = _check_classes(class_mask, num_classes, background)
     objects = np.asarray(objects)
     if objects.shape != class_mask.shape:
-        raise MaskError("Expected the object map and the class mask to have the same size.")
+        raise MaskError(N_("Expected the object map and the class mask to have the same size."))
     classes_out = class_mask.astype(np.uint8, copy=True)
     objects_out = objects.astype(np.int16, copy=True)
     if labels is None:
@@ -206,7 +207,7 @@ def paint_objects(class_mask, objects, labels, extra_classes: Sequence[int], num
         return classes_out, objects_out
     top = num_classes + len(extra_classes)
     if int(painted[drawn].min()) < 0 or int(painted[drawn].max()) >= top:
-        raise MaskError(f"Expected stroke indices from 0 to {top - 1}. Received: {int(painted[drawn].max())}")
+        raise MaskError(N_("Expected stroke indices from 0 to {value}. Received: {int}"), value=top - 1, int=int(painted[drawn].max()))
     table = np.array([*range(num_classes), *[int(c) for c in extra_classes]], np.int64)
     classes_out[drawn] = table[painted[drawn]].astype(np.uint8)
     erased = drawn & (painted == background)

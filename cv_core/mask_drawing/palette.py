@@ -6,6 +6,7 @@ import numpy as np
 
 from cv_core.mask_drawing.masks import MaskError, _check_num_classes
 from cv_core.overlays import class_palette
+from cv_core.i18n import N_
 
 #: A drawn pixel this close (Euclidean RGB distance) to a palette colour takes its class.
 CLEAN_TOLERANCE = 8.0
@@ -96,7 +97,7 @@ def drawing_palette(num_classes: int, background: int = 0) -> np.ndarray:
     """
     n = _check_num_classes(num_classes)
     if isinstance(background, bool) or not isinstance(background, (int, np.integer)) or not 0 <= background < n:
-        raise MaskError(f"Expected `background` to be a class index in [0, {n}). Received: background={background!r}")
+        raise MaskError(N_("Expected `background` to be a class index in [0, {n}). Received: background={background}"), n=n, background=repr(background))
     hues = class_palette(n, background_first=True)
     if n <= EXACT_BLEND_CLASSES and _min_distance(hues) >= MIN_COLOUR_DISTANCE \
             and blend_clearance(hues) >= MIN_BLEND_CLEARANCE:

@@ -7,6 +7,7 @@ from PIL import Image
 
 from cv_core.mask_drawing.masks import MaskError
 from cv_core.mask_drawing.strokes import resize_labels
+from cv_core.i18n import N_
 
 #: Long side of the drawing canvas, in screen pixels (the default; the studio lets you choose).
 DRAW_SIDE = 480
@@ -26,11 +27,11 @@ def storage_size(height: int, width: int, max_side: int = STORE_MAX_SIDE) -> tup
     """
     height, width = int(height), int(width)
     if min(height, width) < _MIN_SIDE:
-        raise MaskError(f"The picture is {width} × {height} pixels: too small to draw on "
-                        f"(at least {_MIN_SIDE} px a side).")
+        raise MaskError(N_("The picture is {width} × {height} pixels: too small to draw on (at least {_MIN_SIDE} px "
+                           "a side)."), width=width, height=height, _MIN_SIDE=_MIN_SIDE)
     if max(height, width) > MAX_ASPECT * min(height, width):
-        raise MaskError(f"The picture is {width} × {height} pixels: too long and thin to draw a mask on "
-                        f"(at most {MAX_ASPECT} times longer than wide). Crop it first.")
+        raise MaskError(N_("The picture is {width} × {height} pixels: too long and thin to draw a mask on (at most "
+                           "{MAX_ASPECT} times longer than wide). Crop it first."), width=width, height=height, MAX_ASPECT=MAX_ASPECT)
     long_side = max(height, width)
     if long_side <= max_side:
         return height, width
@@ -68,12 +69,11 @@ def prepare_for_storage(image, mask=None, max_side: int = STORE_MAX_SIDE):
     """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise MaskError("Expected the picture as an (H, W, 3) uint8 RGB array. "
-                        f"Received: shape {image.shape}, {image.dtype}")
+        raise MaskError(N_("Expected the picture as an (H, W, 3) uint8 RGB array. Received: shape {shape}, {dtype}"), shape=image.shape, dtype=image.dtype)
     height, width = storage_size(*image.shape[:2], max_side=max_side)
     if mask is not None and np.asarray(mask).shape != image.shape[:2]:
-        raise MaskError(f"The mask is {mask.shape[1]} × {mask.shape[0]} pixels but the picture is "
-                        f"{image.shape[1]} × {image.shape[0]}: they must be the same size.")
+        raise MaskError(N_("The mask is {shape} × {shape2} pixels but the picture is {shape3} × {shape4}: they must "
+                           "be the same size."), shape=mask.shape[1], shape2=mask.shape[0], shape3=image.shape[1], shape4=image.shape[0])
     if (height, width) == image.shape[:2]:
         return image, mask
     small = np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BOX))

@@ -9,6 +9,7 @@ import numpy as np
 from cv_core.images import resize_nearest
 from cv_core.mask_drawing.masks import MAX_CLASSES, MaskError
 from cv_core.mask_drawing.palette import CLEAN_TOLERANCE
+from cv_core.i18n import N_
 
 #: Canvas pixels with an alpha below this (out of 255) are not drawn.
 ALPHA_DRAWN = 128
@@ -34,11 +35,10 @@ def canvas_to_labels(rgba, palette, alpha_threshold: int = ALPHA_DRAWN,
     """
     rgba = np.asarray(rgba)
     if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
-        raise MaskError("Expected the canvas as an (H, W, 4) uint8 RGBA array. "
-                        f"Received: shape {rgba.shape}, {rgba.dtype}")
+        raise MaskError(N_("Expected the canvas as an (H, W, 4) uint8 RGBA array. Received: shape {shape}, {dtype}"), shape=rgba.shape, dtype=rgba.dtype)
     palette = np.asarray(palette)
     if palette.ndim != 2 or palette.shape[1] != 3 or not len(palette):
-        raise MaskError(f"Expected a (K, 3) palette. Received: shape {palette.shape}")
+        raise MaskError(N_("Expected a (K, 3) palette. Received: shape {shape}"), shape=palette.shape)
     labels = np.full(rgba.shape[:2], NOT_DRAWN, dtype=np.int16)
     drawn = rgba[..., 3] >= alpha_threshold
     if not drawn.any():
@@ -80,9 +80,9 @@ def resize_labels(labels, size: tuple[int, int]) -> np.ndarray:
     labels = np.asarray(labels)
     height, width = (int(s) for s in size)
     if labels.ndim != 2:
-        raise MaskError(f"Expected a 2-D map. Received: shape {labels.shape}")
+        raise MaskError(N_("Expected a 2-D map. Received: shape {shape}"), shape=labels.shape)
     if height < 1 or width < 1:
-        raise MaskError(f"Expected a positive size. Received: {size}")
+        raise MaskError(N_("Expected a positive size. Received: {size}"), size=size)
     if labels.shape == (height, width):
         return labels.copy()
     return resize_nearest(labels, (height, width))
@@ -101,8 +101,7 @@ def apply_strokes(base_mask, labels) -> np.ndarray:
     """
     base = np.asarray(base_mask)
     if base.ndim != 2 or not np.issubdtype(base.dtype, np.integer):
-        raise MaskError("Expected the starting mask as a 2-D integer array. "
-                        f"Received: shape {base.shape}, {base.dtype}")
+        raise MaskError(N_("Expected the starting mask as a 2-D integer array. Received: shape {shape}, {dtype}"), shape=base.shape, dtype=base.dtype)
     out = base.astype(np.uint8, copy=True)
     if labels is None:
         return out
@@ -132,15 +131,15 @@ def fill_polygon(mask, points: Sequence[tuple[float, float]], class_index: int) 
 
     mask = np.asarray(mask)
     if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer):
-        raise MaskError(f"Expected a 2-D integer mask. Received: shape {mask.shape}, {mask.dtype}")
+        raise MaskError(N_("Expected a 2-D integer mask. Received: shape {shape}, {dtype}"), shape=mask.shape, dtype=mask.dtype)
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3:
-        raise MaskError(f"Expected three or more (x, y) corners. Received: {len(pts) if pts.ndim else 0} point(s)")
+        raise MaskError(N_("Expected three or more (x, y) corners. Received: {value} point(s)"), value=len(pts) if pts.ndim else 0)
     if not np.isfinite(pts).all():
-        raise MaskError("Expected finite corner coordinates.")
+        raise MaskError(N_("Expected finite corner coordinates."))
     if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)) \
             or not 0 <= class_index < MAX_CLASSES:
-        raise MaskError(f"Expected `class_index` in [0, {MAX_CLASSES}). Received: class_index={class_index!r}")
+        raise MaskError(N_("Expected `class_index` in [0, {MAX_CLASSES}). Received: class_index={class_index}"), MAX_CLASSES=MAX_CLASSES, class_index=repr(class_index))
     rows, cols = polygon(pts[:, 1] - 0.5, pts[:, 0] - 0.5, shape=mask.shape)
     out = mask.copy()
     out[rows, cols] = class_index

@@ -45,6 +45,7 @@ import numpy as np
 from cv_core.datasets.base import DatasetError
 from cv_core.datasets.user_masks.files import MAX_NAME_LENGTH, _PLAIN_NAME, check_plain_name, dataset_lock
 from cv_core.images import ImageInputError, decode_image
+from cv_core.i18n import N_
 
 #: A zip that unpacks to more than this is refused.
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
@@ -130,12 +131,12 @@ class CocoMixin:
 
         check_plain_name(name)
         if overlap not in ("refuse", "later_in_front"):
-            raise DatasetError(f"Expected `overlap` to be 'refuse' or 'later_in_front'. Received: overlap={overlap!r}")
+            raise DatasetError(N_("Expected `overlap` to be 'refuse' or 'later_in_front'. Received: overlap={overlap}"), overlap=repr(overlap))
         if isinstance(annotations, (bytes, bytearray)):
             try:
                 annotations = json.loads(bytes(annotations).decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise DatasetError(f"The COCO file could not be read as JSON: {exc}") from None
+                raise DatasetError(N_("The COCO file could not be read as JSON: {exc}"), exc=exc) from None
         data = read_coco_instances(annotations)
         exists = name in self.list_datasets()
         if exists:
@@ -145,8 +146,8 @@ class CocoMixin:
             missing = [n for n in data.class_names[1:] if n.strip().casefold() not in by_name]
             if missing:
                 raise DatasetError(
-                    f"The file's categories {', '.join(repr(m) for m in missing)} are not classes of the dataset "
-                    f"{name!r} ({', '.join(names)}): import it into a new dataset, or add these classes.")
+                    N_("The file's categories {items} are not classes of the dataset {name} ({items2}): import "
+                       "it into a new dataset, or add these classes."), items=', '.join(repr(m) for m in missing), name=repr(name), items2=', '.join(names))
             table = np.array([background, *(by_name[n.strip().casefold()] for n in data.class_names[1:])], np.uint8)
             taken = set(self.list_items(name))
         else:
@@ -160,20 +161,20 @@ class CocoMixin:
             try:
                 path = _find_picture(folder, image.file_name)
                 if path is None:
-                    raise DatasetError(f"The picture {image.file_name!r} is not among the pictures given.")
+                    raise DatasetError(N_("The picture {file_name} is not among the pictures given."), file_name=repr(image.file_name))
                 try:
                     picture = decode_image(path.read_bytes())
                 except (OSError, ImageInputError) as exc:
-                    raise DatasetError(f"The picture {image.file_name!r} cannot be used: {exc}") from None
+                    raise DatasetError(N_("The picture {file_name} cannot be used: {exc}"), file_name=repr(image.file_name), exc=exc) from None
                 if picture.shape[:2] != (image.height, image.width):
                     raise DatasetError(
-                        f"The picture {image.file_name!r} is {picture.shape[1]} × {picture.shape[0]} pixels but the "
-                        f"COCO file says {image.width} × {image.height}: its masks would not fit. Give the picture the "
-                        "file describes, or correct its width and height.")
+                        N_("The picture {file_name} is {shape} × {shape2} pixels but the COCO file says {width} × "
+                           "{height}: its masks would not fit. Give the picture the file describes, or correct its "
+                           "width and height."), file_name=repr(image.file_name), shape=picture.shape[1], shape2=picture.shape[0], width=image.width, height=image.height)
                 try:
                     classes, instances, lost = data.instance_map(image.id, overlap=overlap)
                 except CocoOverlapError as exc:
-                    raise DatasetError(f"{exc}") from None
+                    raise DatasetError(N_("{exc}"), exc=exc) from None
             except DatasetError as exc:
                 if not skip_bad:
                     raise
@@ -212,15 +213,15 @@ class CocoMixin:
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, ValueError):
-            raise DatasetError("That file is not a zip archive.") from None
+            raise DatasetError(N_("That file is not a zip archive.")) from None
         with archive, tempfile.TemporaryDirectory(prefix="mask-import-") as tmp:
             members = [m for m in archive.infolist() if not m.is_dir()]
             if sum(m.file_size for m in members) > MAX_IMPORT_BYTES:
-                raise DatasetError(f"The zip unpacks to more than {MAX_IMPORT_BYTES // 2**20} MB; import a smaller one.")
+                raise DatasetError(N_("The zip unpacks to more than {value} MB; import a smaller one."), value=MAX_IMPORT_BYTES // 2**20)
             for member in members:
                 path = PurePosixPath(member.filename)
                 if path.is_absolute() or ".." in path.parts or "\\" in member.filename:
-                    raise DatasetError(f"The zip holds a file with an unsafe name ({member.filename!r}).")
+                    raise DatasetError(N_("The zip holds a file with an unsafe name ({filename})."), filename=repr(member.filename))
                 if path.name.startswith(".") or path.parts[0] == "__MACOSX":
                     continue
                 target = Path(tmp, *path.parts)
@@ -229,7 +230,7 @@ class CocoMixin:
                     shutil.copyfileobj(source, out)
             found = sorted(Path(tmp).rglob("*.json"))
             if len(found) != 1:
-                raise DatasetError(f"Expected one COCO instance file (*.json) in the zip; found {len(found)}.")
+                raise DatasetError(N_("Expected one COCO instance file (*.json) in the zip; found {n}."), n=len(found))
             annotations = found[0]
             candidates = [annotations.parent, annotations.parent.parent]
             folder = next((c for c in candidates if (c / "images").is_dir()), annotations.parent)
@@ -264,7 +265,7 @@ class CocoMixin:
                     objects = [{"mask": o["mask"], "class": o["class_index"]}
                                for o in mask_to_objects(mask, background=background, min_area=1)]
             except (DatasetError, ImageInputError) as exc:
-                raise DatasetError(f"Item {item!r} of {name!r} cannot be exported: {exc}") from None
+                raise DatasetError(N_("Item {item} of {name} cannot be exported: {exc}"), item=repr(item), name=repr(name), exc=exc) from None
             items.append((f"{item}.png", objects, image.shape[:2]))
         return coco_instances_dict(items, info["class_names"], encoding=encoding, background=background)
 

@@ -11,6 +11,7 @@ from cv_core.datasets.base import SPLITS, Dataset, DatasetError, Sample
 from cv_core.datasets.user_masks.files import USER_PREFIX, mask_label
 from cv_core.datasets.user_masks.store import UserMaskStore
 from cv_core.images import ImageInputError
+from cv_core.i18n import N_
 
 _SPLIT_FRACTIONS = (0.70, 0.15)  # train, validation; the rest is test
 
@@ -82,7 +83,7 @@ class UserMaskDataset(Dataset):
                  min_area: int = 4) -> None:
         super().__init__()
         if isinstance(min_area, bool) or not isinstance(min_area, int) or min_area < 1:
-            raise DatasetError(f"Expected `min_area` to be a whole number >= 1. Received: min_area={min_area!r}")
+            raise DatasetError(N_("Expected `min_area` to be a whole number >= 1. Received: min_area={min_area}"), min_area=repr(min_area))
         self.store = UserMaskStore(root)
         info = self.store.dataset_info(name)
         self.dataset_name = name
@@ -95,7 +96,7 @@ class UserMaskDataset(Dataset):
         items = self.store.list_items(name)
         if not items:
             raise DatasetError(
-                f"The user dataset {name!r} has no saved masks yet. Draw and save at least one first."
+                N_("The user dataset {name} has no saved masks yet. Draw and save at least one first."), name=repr(name)
             )
         self.items = split_items(items, seed)
         # An instance map beside a class mask (instances/<id>.png): instance segmentation can use it.

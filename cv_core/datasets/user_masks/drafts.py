@@ -23,6 +23,7 @@ from cv_core.datasets.user_masks.files import (
     check_plain_name,
 )
 from cv_core.images import decode_image
+from cv_core.i18n import N_
 
 
 class DraftsMixin:
@@ -62,24 +63,22 @@ class DraftsMixin:
         data_path, image_path = self._draft_paths(name, draft_id)
         labels = np.asarray(labels)
         if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer) or labels.size == 0:
-            raise DatasetError(f"Expected the draft's labels as a 2-D integer array. Received: shape {labels.shape}, "
-                               f"{labels.dtype}")
+            raise DatasetError(N_("Expected the draft's labels as a 2-D integer array. Received: shape {shape}, {dtype}"), shape=labels.shape, dtype=labels.dtype)
         # A class index, or an extra object's index after the classes (Mask studio's objects).
         from cv_core.mask_drawing.objects import MAX_EXTRA_OBJECTS
 
         classes = len(info["class_names"]) + MAX_EXTRA_OBJECTS
         if int(labels.min()) < -1 or int(labels.max()) >= classes:
-            raise DatasetError(f"Expected draft labels from -1 (not drawn) to {classes - 1}. "
-                               f"Received: {int(labels.min())} to {int(labels.max())}")
+            raise DatasetError(N_("Expected draft labels from -1 (not drawn) to {value}. Received: {int} to {int2}"), value=classes - 1, int=int(labels.min()), int2=int(labels.max()))
         try:
             text = json.dumps({**(meta or {}), "saved": _now()}, ensure_ascii=False).encode("utf-8")
         except (TypeError, ValueError) as exc:
-            raise DatasetError(f"The draft's description cannot be written as JSON: {exc}") from None
+            raise DatasetError(N_("The draft's description cannot be written as JSON: {exc}"), exc=exc) from None
         if image is not None:
             image = np.asarray(image)
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-                raise DatasetError(f"Expected the draft's picture as an (H, W, 3) uint8 RGB array. Received: shape "
-                                   f"{image.shape}, {image.dtype}")
+                raise DatasetError(N_("Expected the draft's picture as an (H, W, 3) uint8 RGB array. Received: shape {shape}, "
+                                      "{dtype}"), shape=image.shape, dtype=image.dtype)
         data_path.parent.mkdir(exist_ok=True)
         if image is not None and not image_path.exists():
             buffer = io.BytesIO()

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from cv_core.datasets.base import DatasetError
+from cv_core.i18n import N_
 
 try:  # advisory locks between writers; absent on Windows, where writers are not serialised
     import fcntl
@@ -64,13 +65,13 @@ def default_data_root(data_root: str | os.PathLike | None = None) -> Path:
 def check_plain_name(name, what: str = "dataset name") -> str:
     """Return ``name`` if it is a plain name (see the module docstring), else raise DatasetError."""
     if not isinstance(name, str) or not name:
-        raise DatasetError(f"Please give a {what}: 1 to {MAX_NAME_LENGTH} letters, digits, '-' or '_'.")
+        raise DatasetError(N_("Please give a {what}: 1 to {MAX_NAME_LENGTH} letters, digits, '-' or '_'."), what=what, MAX_NAME_LENGTH=MAX_NAME_LENGTH)
     if len(name) > MAX_NAME_LENGTH:
-        raise DatasetError(f"The {what} {name[:20]!r}... is too long: at most {MAX_NAME_LENGTH} characters.")
+        raise DatasetError(N_("The {what} {name}... is too long: at most {MAX_NAME_LENGTH} characters."), what=what, name=repr(name[:20]), MAX_NAME_LENGTH=MAX_NAME_LENGTH)
     if not _PLAIN_NAME.fullmatch(name):
         raise DatasetError(
-            f"The {what} {name!r} is not a plain name. Use only the letters A-Z and a-z, digits, "
-            "'-' and '_', and start with a letter or a digit."
+            N_("The {what} {name} is not a plain name. Use only the letters A-Z and a-z, digits, '-' "
+               "and '_', and start with a letter or a digit."), what=what, name=repr(name)
         )
     return name
 

@@ -36,6 +36,7 @@ from cv_core.datasets.user_masks.files import (
     default_data_root,
 )
 from cv_core.images import MAX_SIDE, MIN_SIDE, decode_image, decode_label_map
+from cv_core.i18n import N_
 
 
 def _instance_png(instance_map: np.ndarray, mask_bytes: bytes) -> bytes:
@@ -82,7 +83,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
     def _existing(self, name: str) -> Path:
         folder = self._folder(name)
         if not (folder / DATASET_FILE).is_file():
-            raise DatasetError(f"There is no user dataset called {name!r}. Create it first.")
+            raise DatasetError(N_("There is no user dataset called {name}. Create it first."), name=repr(name))
         return folder
 
     def dataset_info(self, name: str) -> dict:
@@ -98,9 +99,9 @@ class UserMaskStore(CocoMixin, DraftsMixin):
             class_names = [str(c) for c in info["class_names"]]
             background = int(info.get("background", 0))
         except (OSError, ValueError, KeyError, TypeError):
-            raise DatasetError(f"The description of user dataset {name!r} ({DATASET_FILE}) is unreadable.") from None
+            raise DatasetError(N_("The description of user dataset {name} ({DATASET_FILE}) is unreadable."), name=repr(name), DATASET_FILE=DATASET_FILE) from None
         if not 2 <= len(class_names) <= MAX_CLASSES or not 0 <= background < len(class_names):
-            raise DatasetError(f"The description of user dataset {name!r} ({DATASET_FILE}) is invalid.")
+            raise DatasetError(N_("The description of user dataset {name} ({DATASET_FILE}) is invalid."), name=repr(name), DATASET_FILE=DATASET_FILE)
         return {
             "name": name,
             "class_names": class_names,
@@ -133,27 +134,26 @@ class UserMaskStore(CocoMixin, DraftsMixin):
         """
         check_plain_name(name)
         if isinstance(class_names, str) or not isinstance(class_names, (list, tuple)):
-            raise DatasetError(f"Expected a list of class names. Received: {class_names!r}")
+            raise DatasetError(N_("Expected a list of class names. Received: {class_names}"), class_names=repr(class_names))
         names = [c.strip() if isinstance(c, str) else c for c in class_names]
         if not all(isinstance(c, str) and 0 < len(c) <= MAX_NAME_LENGTH and c.isprintable() for c in names):
             raise DatasetError(
-                f"Expected class names that are non-empty printable text of at most {MAX_NAME_LENGTH} "
-                f"characters. Received: {class_names!r}"
+                N_("Expected class names that are non-empty printable text of at most {MAX_NAME_LENGTH} "
+                   "characters. Received: {class_names}"), MAX_NAME_LENGTH=MAX_NAME_LENGTH, class_names=repr(class_names)
             )
         if not 2 <= len(names) <= MAX_CLASSES:
             raise DatasetError(
-                f"Expected 2 to {MAX_CLASSES} classes (the background counts as one). "
-                f"Received: {len(names)}"
+                N_("Expected 2 to {MAX_CLASSES} classes (the background counts as one). Received: {n}"), MAX_CLASSES=MAX_CLASSES, n=len(names)
             )
         if len(set(names)) != len(names):
-            raise DatasetError(f"Expected distinct class names. Received: {names!r}")
+            raise DatasetError(N_("Expected distinct class names. Received: {names}"), names=repr(names))
         if isinstance(background, bool) or not isinstance(background, (int, np.integer)) or not 0 <= background < len(names):
             raise DatasetError(
-                f"Expected `background` to be a class index in [0, {len(names)}). Received: background={background!r}"
+                N_("Expected `background` to be a class index in [0, {n}). Received: background={background}"), n=len(names), background=repr(background)
             )
         final = self._folder(name)
         if final.exists():
-            raise DatasetError(f"A user dataset called {name!r} already exists. Choose another name.")
+            raise DatasetError(N_("A user dataset called {name} already exists. Choose another name."), name=repr(name))
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".creating-{name}-", dir=self.root))
         try:
@@ -167,7 +167,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
             try:
                 os.rename(staging, final)  # atomic; fails if another writer got there first
             except OSError:
-                raise DatasetError(f"A user dataset called {name!r} already exists. Choose another name.") from None
+                raise DatasetError(N_("A user dataset called {name} already exists. Choose another name."), name=repr(name)) from None
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -215,7 +215,8 @@ class UserMaskStore(CocoMixin, DraftsMixin):
         height, width = image.shape[:2]
         if min(height, width) < MIN_SIDE or max(height, width) > MAX_SIDE:
             raise DatasetError(
-                f"The image is {width} x {height} pixels. Expected sides between {MIN_SIDE} and {MAX_SIDE} pixels."
+                N_("The image is {width} x {height} pixels. Expected sides between {MIN_SIDE} and "
+                   "{MAX_SIDE} pixels."), width=width, height=height, MIN_SIDE=MIN_SIDE, MAX_SIDE=MAX_SIDE
             )
         if (
             not isinstance(mask, np.ndarray)
@@ -228,16 +229,16 @@ class UserMaskStore(CocoMixin, DraftsMixin):
             )
         if mask.shape != (height, width):
             raise DatasetError(
-                f"The mask is {mask.shape[1]} x {mask.shape[0]} pixels but the image is {width} x {height}: "
-                "they must be the same size."
+                N_("The mask is {shape} x {shape2} pixels but the image is {width} x {height}: they must be "
+                   "the same size."), shape=mask.shape[1], shape2=mask.shape[0], width=width, height=height
             )
         classes = len(info["class_names"])
         low, high = int(mask.min()), int(mask.max())
         if low < 0 or high >= classes:
             bad = low if low < 0 else high
             raise DatasetError(
-                f"The mask has the value {bad} but the dataset {info['name']!r} has {classes} classes "
-                f"(values 0 to {classes - 1})."
+                N_("The mask has the value {bad} but the dataset {name} has {classes} classes (values 0 to "
+                   "{value})."), bad=bad, name=repr(info['name']), classes=classes, value=classes - 1
             )
         return image, mask.astype(np.uint8)
 
@@ -417,7 +418,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
         check_plain_name(item_id, "item id")
         mask_bytes = _read(folder / "masks" / f"{item_id}.png")
         if mask_bytes is None:
-            raise DatasetError(f"The user dataset {name!r} has no item {item_id!r}.")
+            raise DatasetError(N_("The user dataset {name} has no item {item_id}."), name=repr(name), item_id=repr(item_id))
         wanted = _sha256(mask_bytes)
         for path in (folder / INSTANCES_DIR / f"{item_id}.png", folder / INSTANCES_DIR / f".{item_id}.next.png"):
             data = _read(path)
@@ -449,7 +450,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
             mask_bytes = _read(mask_path)
             image_bytes = _read(image_path)
             if mask_bytes is None or image_bytes is None:
-                raise DatasetError(f"The user dataset {name!r} has no item {item_id!r}.")
+                raise DatasetError(N_("The user dataset {name} has no item {item_id}."), name=repr(name), item_id=repr(item_id))
             wanted = _mask_image_hash(mask_bytes)
             previous = _read(folder / "images" / f".{item_id}.prev.png")
             if wanted is None:
@@ -464,15 +465,15 @@ class UserMaskStore(CocoMixin, DraftsMixin):
                 break
         else:
             raise DatasetError(
-                f"The image and the mask of item {item_id!r} in {name!r} do not belong together "
-                "(one of them was changed outside the lab)."
+                N_("The image and the mask of item {item_id} in {name} do not belong together (one of them "
+                   "was changed outside the lab)."), item_id=repr(item_id), name=repr(name)
             )
         image = decode_image(image_bytes)
         mask = decode_label_map(mask_bytes)
         if mask.shape != image.shape[:2]:
             raise DatasetError(
-                f"The mask of item {item_id!r} in {name!r} is {mask.shape[1]} x {mask.shape[0]} pixels "
-                f"but its image is {image.shape[1]} x {image.shape[0]}."
+                N_("The mask of item {item_id} in {name} is {shape} x {shape2} pixels but its image is "
+                   "{shape3} x {shape4}."), item_id=repr(item_id), name=repr(name), shape=mask.shape[1], shape2=mask.shape[0], shape3=image.shape[1], shape4=image.shape[0]
             )
         return image, mask
 
@@ -482,7 +483,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
         check_plain_name(item_id, "item id")
         data = _read(folder / "masks" / f"{item_id}.png")
         if data is None:
-            raise DatasetError(f"The user dataset {name!r} has no item {item_id!r}.")
+            raise DatasetError(N_("The user dataset {name} has no item {item_id}."), name=repr(name), item_id=repr(item_id))
         return decode_label_map(data)
 
     def delete_item(self, name: str, item_id: str) -> None:
@@ -497,7 +498,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
             self._tidy(folder, item_id)
             mask_path = folder / "masks" / f"{item_id}.png"
             if not mask_path.exists():
-                raise DatasetError(f"The user dataset {name!r} has no item {item_id!r}.")
+                raise DatasetError(N_("The user dataset {name} has no item {item_id}."), name=repr(name), item_id=repr(item_id))
             mask_path.unlink()
             with contextlib.suppress(FileNotFoundError):
                 (folder / "images" / f"{item_id}.png").unlink()
