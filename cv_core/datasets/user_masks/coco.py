@@ -174,7 +174,7 @@ class CocoMixin:
                 try:
                     classes, instances, lost = data.instance_map(image.id, overlap=overlap)
                 except CocoOverlapError as exc:
-                    raise DatasetError(N_("{exc}"), exc=exc) from None
+                    raise DatasetError(exc.message, exc.fields) from None  # (its words, translated when read)
             except DatasetError as exc:
                 if not skip_bad:
                     raise
