@@ -127,9 +127,12 @@ class ServingPolicy:
         if not self.class_mode or operator:
             return
         if active_runs + adding > self.max_active_runs:
-            what = "this run" if adding == 1 else f"these {adding} runs"
-            raise AccessError(
-                N_("This lab serves a class: each browser may have at most {max_active_runs} runs queued or "
-                   "running at once, and you have {active_runs}. Wait for one to finish (or cancel one) to "
-                   "start {what}."), max_active_runs=self.max_active_runs, active_runs=active_runs, what=what
-            )
+            if adding == 1:
+                message = N_("This lab serves a class: each browser may have at most {max_active_runs} runs queued "
+                             "or running at once, and you have {active_runs}. Wait for one to finish (or cancel one) "
+                             "to start this run.")
+            else:
+                message = N_("This lab serves a class: each browser may have at most {max_active_runs} runs queued "
+                             "or running at once, and you have {active_runs}. Wait for one to finish (or cancel one) "
+                             "to start these {adding} runs.")
+            raise AccessError(message, max_active_runs=self.max_active_runs, active_runs=active_runs, adding=adding)

@@ -22,7 +22,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
 def check_root(root: str | os.PathLike | None, what: str) -> Path:
     """Return ``root`` as a Path if it is an existing folder; raise a friendly DatasetError if not."""
     if root is None or str(root).strip() == "":
-        raise DatasetError(N_("The {what} dataset needs a folder: please give its path."), what=what)
+        raise DatasetError(N_("The {what} dataset needs a folder: please give its path."), what=LazyText(what))
     path = Path(os.path.expanduser(str(root)))
     if not path.exists():
         raise DatasetError(N_("The folder {str} does not exist. Check the path and try again."), str=repr(str(path)))
@@ -119,7 +119,7 @@ class ImageFolderDataset(FileDataset):
     def __init__(self, root: str | os.PathLike | None, validation_split: float = 0.2,
                  test_split: float = 0.1, seed: int = 1337) -> None:
         super().__init__()
-        root_path = check_root(root, "image folder")
+        root_path = check_root(root, N_("image folder"))
         if not (0 <= validation_split < 1 and 0 <= test_split < 1 and validation_split + test_split < 1):
             raise DatasetError(
                 N_("Expected `validation_split` and `test_split` in [0, 1) with a sum below 1. Received: "

@@ -32,7 +32,7 @@ class DraftsMixin:
 
     def _draft_paths(self, name: str, draft_id: str) -> tuple[Path, Path]:
         folder = self._existing(name) / DRAFTS_DIR
-        check_plain_name(draft_id, "draft id")
+        check_plain_name(draft_id, N_("draft id"))
         return folder / f"{draft_id}.npz", folder / f"{draft_id}.png"
 
     def save_draft(self, name: str, draft_id: str, labels: np.ndarray, meta: dict | None = None,

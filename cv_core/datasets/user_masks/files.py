@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from cv_core.datasets.base import DatasetError
-from cv_core.i18n import N_
+from cv_core.i18n import N_, LazyText
 
 try:  # advisory locks between writers; absent on Windows, where writers are not serialised
     import fcntl
@@ -62,16 +62,16 @@ def default_data_root(data_root: str | os.PathLike | None = None) -> Path:
     return Path(os.path.expanduser(str(chosen))).absolute()
 
 
-def check_plain_name(name, what: str = "dataset name") -> str:
+def check_plain_name(name, what: str = N_("dataset name")) -> str:
     """Return ``name`` if it is a plain name (see the module docstring), else raise DatasetError."""
     if not isinstance(name, str) or not name:
-        raise DatasetError(N_("Please give a {what}: 1 to {MAX_NAME_LENGTH} letters, digits, '-' or '_'."), what=what, MAX_NAME_LENGTH=MAX_NAME_LENGTH)
+        raise DatasetError(N_("Please give a {what}: 1 to {MAX_NAME_LENGTH} letters, digits, '-' or '_'."), what=LazyText(what), MAX_NAME_LENGTH=MAX_NAME_LENGTH)
     if len(name) > MAX_NAME_LENGTH:
-        raise DatasetError(N_("The {what} {name}... is too long: at most {MAX_NAME_LENGTH} characters."), what=what, name=repr(name[:20]), MAX_NAME_LENGTH=MAX_NAME_LENGTH)
+        raise DatasetError(N_("The {what} {name}... is too long: at most {MAX_NAME_LENGTH} characters."), what=LazyText(what), name=repr(name[:20]), MAX_NAME_LENGTH=MAX_NAME_LENGTH)
     if not _PLAIN_NAME.fullmatch(name):
         raise DatasetError(
             N_("The {what} {name} is not a plain name. Use only the letters A-Z and a-z, digits, '-' "
-               "and '_', and start with a letter or a digit."), what=what, name=repr(name)
+               "and '_', and start with a letter or a digit."), what=LazyText(what), name=repr(name)
         )
     return name
 

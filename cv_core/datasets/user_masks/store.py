@@ -307,7 +307,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
         info = self.dataset_info(name)
         folder = self._folder(name)
         if item_id is not None:
-            check_plain_name(item_id, "item id")
+            check_plain_name(item_id, N_("item id"))
         image, mask = self._check_pair(info, image, mask)
         instance_map = None
         if instances is not None:
@@ -415,7 +415,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
         from cv_core.instances.data import read_instance_map
 
         folder = self._existing(name)
-        check_plain_name(item_id, "item id")
+        check_plain_name(item_id, N_("item id"))
         mask_bytes = _read(folder / "masks" / f"{item_id}.png")
         if mask_bytes is None:
             raise DatasetError(N_("The user dataset {name} has no item {item_id}."), name=repr(name), item_id=repr(item_id))
@@ -443,7 +443,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
             cv_core.images.ImageInputError: a file that cannot be decoded.
         """
         folder = self._existing(name)
-        check_plain_name(item_id, "item id")
+        check_plain_name(item_id, N_("item id"))
         image_path = folder / "images" / f"{item_id}.png"
         mask_path = folder / "masks" / f"{item_id}.png"
         for _ in range(3):  # a save may finish between our reads: look again
@@ -480,7 +480,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
     def load_mask(self, name: str, item_id: str) -> np.ndarray:
         """Only the mask of an item, (H, W) uint8 (cheaper than :meth:`load_item`)."""
         folder = self._existing(name)
-        check_plain_name(item_id, "item id")
+        check_plain_name(item_id, N_("item id"))
         data = _read(folder / "masks" / f"{item_id}.png")
         if data is None:
             raise DatasetError(N_("The user dataset {name} has no item {item_id}."), name=repr(name), item_id=repr(item_id))
@@ -493,7 +493,7 @@ class UserMaskStore(CocoMixin, DraftsMixin):
             DatasetError: a bad name or id, no such dataset or item.
         """
         folder = self._existing(name)
-        check_plain_name(item_id, "item id")
+        check_plain_name(item_id, N_("item id"))
         with dataset_lock(folder):
             self._tidy(folder, item_id)
             mask_path = folder / "masks" / f"{item_id}.png"
