@@ -122,7 +122,9 @@ def new_dataset_form(store: UserMaskStore) -> None:
                    help=", ".join(["background", *SHAPE_CLASSES]), width="stretch")
     cols[1].button(_("Oxford pets"), key=studio_key("preset_pets"), on_click=_use_preset, args=("pets",),
                    help=", ".join(CLASS_PRESETS["pets"]), width="stretch")
-    st.session_state.setdefault(studio_key("new_classes"), "background\nforeground")
+    # A suggestion in the reader's language (class names are the user's words; the presets above keep the
+    # built-in datasets' names, which their true masks are matched by).
+    st.session_state.setdefault(studio_key("new_classes"), "\n".join([_("background"), _("foreground")]))
     with st.container(border=True):
         st.text_input(_("Dataset name"), key=studio_key("new_name"), placeholder=_("e.g. my_cats"),
                       help=_("1 to 64 letters A–Z, digits, '-' or '_', starting with a letter or digit. "
