@@ -154,7 +154,7 @@ def test_keypoints_in_chinese(zh_tw):
     run = keypoint_runs.built_run(zh_tw[0])
     at = open_page("pages/keypoints.py")
     assert at.title[0].value == shown("Keypoints and pose")
-    assert [tab.label for tab in at.tabs] == ["找出關鍵點", "熱力圖 vs 迴歸", "影片", shown("Train")]
+    assert [tab.label for tab in at.tabs] == ["找出關鍵點", "熱力圖與迴歸對照", "影片", shown("Train")]
     assert at.selectbox(key="keypoints_model_run").value == run.name
     at.slider(key="keypoints_score").set_value(0.0).run()
     assert not at.exception, at.exception
