@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from cv_core.i18n import N_, _, ngettext
 from cv_core.runs import (
     ACTIVE_STATES,
     RunInfo,
@@ -92,10 +93,12 @@ def _outcome_line(run: RunInfo) -> str:
     task = run.task
     parts = []
     if run.best_score is not None:
-        parts.append(f"best validation {task.metric_label} {task.format_score(run.best_score)}")
+        parts.append(_("best validation {metric} {score}").format(metric=_(task.metric_label),
+                                                                    score=task.format_score(run.best_score)))
     if run.test_score is not None:
-        parts.append(f"test {task.metric_label} {task.format_score(run.test_score)}")
-    return ", ".join(parts)
+        parts.append(_("test {metric} {score}").format(metric=_(task.metric_label),
+                                                       score=task.format_score(run.test_score)))
+    return _(", ").join(parts)
 
 
 def _final_scores(run: RunInfo, prefix: str) -> None:
@@ -105,28 +108,43 @@ def _final_scores(run: RunInfo, prefix: str) -> None:
     scores = read_scores(run.dir) if run.task.score_rows else None
     rows = run.task.score_rows(scores) if scores else []
     if rows:
-        st.markdown("**The best model, class by class**")
+        st.markdown(_("**The best model, class by class**"))
         st.dataframe(rows, hide_index=True, width="stretch", key=f"{prefix}_scores_{run.id}")
 
 
-#: How a cancelled run's panel says where the cancel came from (``cancel_origin``), one whole sentence each.
-CANCELLED_TEXT = {
-    "here": "Cancelled from this browser after {epochs} finished epoch(s).",
-    "elsewhere": "Cancelled from another browser after {epochs} finished epoch(s): someone else stopped this run.",
-    "operator": "Cancelled by the class's operator after {epochs} finished epoch(s).",
-    "outside": "Cancelled from outside the lab's pages (the command line or a script) after {epochs} finished epoch(s).",
-    "unknown": "Cancelled after {epochs} finished epoch(s).",
-}
+def cancelled_text(origin: str, epochs: int) -> str:
+    """A cancelled run's sentence in the reader's language, by where the cancel came from
+    (``cancel_origin``: here, elsewhere, operator, outside, unknown), for ``epochs`` finished epochs."""
+    if origin == "here":
+        text = ngettext("Cancelled from this browser after {epochs} finished epoch.",
+                        "Cancelled from this browser after {epochs} finished epochs.", epochs)
+    elif origin == "elsewhere":
+        text = ngettext("Cancelled from another browser after {epochs} finished epoch: someone else stopped this run.",
+                        "Cancelled from another browser after {epochs} finished epochs: someone else stopped this run.",
+                        epochs)
+    elif origin == "operator":
+        text = ngettext("Cancelled by the class's operator after {epochs} finished epoch.",
+                        "Cancelled by the class's operator after {epochs} finished epochs.", epochs)
+    elif origin == "outside":
+        text = ngettext("Cancelled from outside the lab's pages (the command line or a script) after {epochs} "
+                        "finished epoch.",
+                        "Cancelled from outside the lab's pages (the command line or a script) after {epochs} "
+                        "finished epochs.", epochs)
+    else:
+        text = ngettext("Cancelled after {epochs} finished epoch.", "Cancelled after {epochs} finished epochs.", epochs)
+    return text.format(epochs=epochs)
+
+
 #: A running run whose cancel was asked for, by where the cancel came from.
 CANCELLING_TEXT = {
-    "here": "Cancelling: it stops after the current batch.",
-    "elsewhere": "Cancelling: someone in another browser asked for it, and it stops after the current batch.",
-    "operator": "Cancelling: the class's operator asked for it, and it stops after the current batch.",
-    "outside": "Cancelling: it was asked from outside the lab's pages (the command line or a script), and it stops "
-               "after the current batch.",
-    "unknown": "Cancelling: it stops after the current batch.",
+    "here": N_("Cancelling: it stops after the current batch."),
+    "elsewhere": N_("Cancelling: someone in another browser asked for it, and it stops after the current batch."),
+    "operator": N_("Cancelling: the class's operator asked for it, and it stops after the current batch."),
+    "outside": N_("Cancelling: it was asked from outside the lab's pages (the command line or a script), and it "
+                  "stops after the current batch."),
+    "unknown": N_("Cancelling: it stops after the current batch."),
 }
-RESUME_NOTE = "Resume continues from the last finished epoch; its finished epochs are kept."
+RESUME_NOTE = N_("Resume continues from the last finished epoch; its finished epochs are kept.")
 #: Seconds between looks at a finished run's folder (was it deleted, resumed or cancelled elsewhere?).
 WATCH_SECONDS = 3.0
 
@@ -152,11 +170,12 @@ def _run_signature(run_dir: Path) -> tuple:
 def _deleted_notice(run_dir: Path, prefix: str) -> None:
     """A followed run whose folder is gone: say so, with no run buttons, and offer to follow another."""
     if run_dir.name in st.session_state.get("training_deleted", ()):
-        st.info(f"You deleted run `{run_dir.name}`: its curves and checkpoints are gone.", icon=":material/delete:")
+        st.info(_("You deleted run `{run}`: its curves and checkpoints are gone.").format(run=run_dir.name),
+                icon=":material/delete:")
     else:
-        st.warning(f"Run `{run_dir.name}` no longer exists: it was deleted from another browser or the command "
-                   "line, and its curves and checkpoints went with it.", icon=":material/delete_forever:")
-    st.button("Show the newest run", icon=":material/update:", key=f"{prefix}_forget_{run_dir.name}",
+        st.warning(_("Run `{run}` no longer exists: it was deleted from another browser or the command line, and its "
+                     "curves and checkpoints went with it.").format(run=run_dir.name), icon=":material/delete_forever:")
+    st.button(_("Show the newest run"), icon=":material/update:", key=f"{prefix}_forget_{run_dir.name}",
               on_click=forget_run, args=(prefix,))
 
 
@@ -168,7 +187,7 @@ def _watch(run_dir: Path, seen: tuple) -> None:
         now = _run_signature(run_dir)
         if now != seen:
             if not now[0]:
-                flash("The run this page follows was deleted from another browser or the command line.",
+                flash(_("The run this page follows was deleted from another browser or the command line."),
                       ":material/delete_forever:")
             st.rerun()
 
@@ -193,7 +212,7 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
         if not run_dir.is_dir():
             _deleted_notice(run_dir, prefix)
             if refresh is not None:
-                flash("The run this page follows was deleted from another browser or the command line.",
+                flash(_("The run this page follows was deleted from another browser or the command line."),
                       ":material/delete_forever:")
                 st.rerun()  # stop refreshing
             return
@@ -206,41 +225,59 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
         title = run_dir.name
         allowed = may_manage(run)
         origin = _origin(status)
-        st.markdown(f"#### {spec.variant} · seed {spec.seed}" if spec else f"#### Run `{title}`")
-        st.caption(f"Run `{title}`" + (f" · {spec.dataset} at {spec.image_size} px, {spec.epochs} epochs" if spec else ""))
+        st.markdown(_("#### {variant} · seed {seed}").format(variant=spec.variant, seed=spec.seed) if spec
+                    else _("#### Run `{run}`").format(run=title))
+        if spec:
+            st.caption(ngettext("Run `{run}` · {dataset} at {size} px, {epochs} epoch",
+                                "Run `{run}` · {dataset} at {size} px, {epochs} epochs", spec.epochs).format(
+                run=title, dataset=spec.dataset, size=spec.image_size, epochs=spec.epochs))
+        else:
+            st.caption(_("Run `{run}`").format(run=title))
         if spec is not None and spec.continues:
             from cv_core.runs import read_spec
 
             parent = read_spec(spec.continues)
             if parent is None or parent.dataset == spec.dataset:
-                st.caption(f":material/link: Continues run `{Path(spec.continues).name}` from its final weights.")
+                st.caption(_(":material/link: Continues run `{run}` from its final weights.").format(
+                    run=Path(spec.continues).name))
             else:
-                st.caption(f":material/link: Fine-tunes the final weights of run `{Path(spec.continues).name}` "
-                           f"({parent.dataset}) on {dataset_label(spec.dataset)}.")
+                st.caption(_(":material/link: Fine-tunes the final weights of run `{run}` ({parent_dataset}) on "
+                             "{dataset}.").format(run=Path(spec.continues).name, parent_dataset=parent.dataset,
+                                                  dataset=dataset_label(spec.dataset)))
         message = status.get("message") or ""
         if state in ACTIVE_STATES and origin is not None:
-            st.info(CANCELLING_TEXT[origin], icon=STATE_ICONS["cancelled"])
+            st.info(_(CANCELLING_TEXT[origin]), icon=STATE_ICONS["cancelled"])
         if state == "queued":
-            st.info("Queued: it starts when the run before it finishes. " + message, icon=STATE_ICONS["queued"])
+            st.info(_("Queued: it starts when the run before it finishes. {message}").format(message=message).strip(),
+                    icon=STATE_ICONS["queued"])
         elif state == "running":
             epochs = progress.get("epochs") or status.get("epochs") or 1
             epoch = progress.get("epoch") or 0
             left = eta_seconds(status, progress, metrics)
-            when = "estimating the time left…" if left is None else f"about {format_seconds(left)} left"
+            if left is None:
+                text = _("Epoch {epoch} of {epochs} · {finished} finished · estimating the time left…")
+            else:
+                text = _("Epoch {epoch} of {epochs} · {finished} finished · about {left} left")
             st.progress(min(1.0, len(metrics) / epochs),
-                        text=f"Epoch {min(epoch, epochs)} of {epochs} · {len(metrics)} finished · {when}")
+                        text=text.format(epoch=min(epoch, epochs), epochs=epochs, finished=len(metrics),
+                                         left=format_seconds(left) if left is not None else ""))
             batches = progress.get("batches") or 0
             batch = progress.get("batch") or 0
-            phase = "validating" if progress.get("phase") == "validation" else "training"
+            validating = progress.get("phase") == "validation"
             loss = progress.get("loss")
+            if isinstance(loss, (int, float)):
+                text = (_("Batch {batch} of {batches} (validating) · loss {loss}") if validating
+                        else _("Batch {batch} of {batches} (training) · loss {loss}"))
+            else:
+                text = _("Batch {batch} of {batches} (validating)") if validating else _("Batch {batch} of {batches} (training)")
             st.progress(min(1.0, batch / batches) if batches else 0.0,
-                        text=f"Batch {batch} of {batches or '?'} ({phase})"
-                             + (f" · loss {loss:.3f}" if isinstance(loss, (int, float)) else ""))
+                        text=text.format(batch=batch, batches=batches or "?",
+                                         loss=f"{loss:.3f}" if isinstance(loss, (int, float)) else ""))
             if allowed and origin is None:
-                st.button("Cancel", icon=":material/stop:", key=f"{prefix}_cancel_{title}", on_click=cancel_clicked,
+                st.button(_("Cancel"), icon=":material/stop:", key=f"{prefix}_cancel_{title}", on_click=cancel_clicked,
                           args=(prefix, run_dir))
         elif state == "completed":
-            st.success(f"Completed: {_outcome_line(run)}.", icon=STATE_ICONS["completed"])
+            st.success(_("Completed: {outcome}.").format(outcome=_outcome_line(run)), icon=STATE_ICONS["completed"])
             _final_scores(run, prefix)
             if spec is not None and spec.preset == "tiny":
                 # The form above says the same with its Switch to Quick button, while it is on Tiny.
@@ -248,32 +285,35 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
             if allowed:
                 continue_controls(run, prefix)
         elif state == "failed":
-            st.error(f"Failed: {status.get('error') or message or 'see worker.log in the run folder'}",
+            why = status.get("error") or message
+            st.error(_("Failed: {error}").format(error=why) if why else _("Failed: see worker.log in the run folder"),
                      icon=STATE_ICONS["failed"])
         elif state in RESUMABLE_STATES:
             if state == "cancelled":
-                text = CANCELLED_TEXT[origin or "unknown"].format(epochs=len(metrics))
+                text = cancelled_text(origin or "unknown", len(metrics))
             else:
-                text = f"Interrupted after {len(metrics)} finished epoch(s): its worker stopped."
-            st.warning(f"{text} {RESUME_NOTE}", icon=STATE_ICONS[state])
+                text = ngettext("Interrupted after {epochs} finished epoch: its worker stopped.",
+                                "Interrupted after {epochs} finished epochs: its worker stopped.",
+                                len(metrics)).format(epochs=len(metrics))
+            st.warning(_("{text} {note}").format(text=text, note=_(RESUME_NOTE)), icon=STATE_ICONS[state])
             if allowed:
-                st.button("Resume", icon=":material/play_arrow:", key=f"{prefix}_resume_{title}", on_click=resume_clicked,
+                st.button(_("Resume"), icon=":material/play_arrow:", key=f"{prefix}_resume_{title}", on_click=resume_clicked,
                           args=(prefix, run_dir))
         if metrics:
-            data = {"this run": metrics}
+            data = {_("this run"): metrics}
             curves = list(run.task.curves)
             for row in range(0, len(curves), 2):
                 cols = st.columns(2)
                 for col, (metric, name) in zip(cols, curves[row:row + 2]):
                     short = {"accuracy": "acc"}.get(metric, metric)
                     # Vega-Lite, not Plotly: the Train tab paints with the page (Plotly's script came seconds later).
-                    col.vega_lite_chart(curves_spec(data, metric, title=name), width="stretch",
+                    col.vega_lite_chart(curves_spec(data, metric, title=_(name)), width="stretch",
                                         key=f"{prefix}_{short}_{title}")
         elif state in ACTIVE_STATES:
-            st.caption("Curves appear when the first epoch ends.")
+            st.caption(_("Curves appear when the first epoch ends."))
         if (state in ACTIVE_STATES) != (refresh is not None):
             if state == "cancelled" and origin in ("elsewhere", "operator", "outside"):
-                flash(CANCELLED_TEXT[origin].format(epochs=len(metrics)), STATE_ICONS["cancelled"])
+                flash(cancelled_text(origin, len(metrics)), STATE_ICONS["cancelled"])
             st.rerun()  # the run changed phase: switch auto-refresh on or off
 
     panel()
@@ -310,11 +350,11 @@ def resume_clicked(prefix: str, run_dir: Path) -> None:
         policy().check_queue(my_active_runs(str(Path(run_dir).parent)), 1, operator=is_operator())
         resume_run(run_dir)
     except RunGoneError as exc:
-        say_after_action(prefix, "error", f"It cannot be resumed. {exc}")
+        say_after_action(prefix, "error", _("It cannot be resumed. {reason}").format(reason=exc))
     except (RunStateError, AccessError) as exc:
         say_after_action(prefix, "error", str(exc))
     else:
-        flash("Resuming from the last finished epoch.", ":material/play_arrow:")
+        flash(_("Resuming from the last finished epoch."), ":material/play_arrow:")
 
 
 def delete_clicked(prefix: str, run_dir: Path) -> None:
@@ -323,12 +363,13 @@ def delete_clicked(prefix: str, run_dir: Path) -> None:
     try:
         delete_run(run_dir)
     except RunGoneError:
-        say_after_action(prefix, "info", f"Run `{name}` was already deleted, from another browser or the command line.")
+        say_after_action(prefix, "info", _("Run `{run}` was already deleted, from another browser or the command "
+                                           "line.").format(run=name))
     except (RunStateError, OSError) as exc:
         say_after_action(prefix, "error", str(exc))
     else:
         st.session_state.setdefault("training_deleted", set()).add(name)
-        flash(f"Deleted run `{name}`.", ":material/delete:")
+        flash(_("Deleted run `{run}`.").format(run=name), ":material/delete:")
 
 
 def continue_controls(run: RunInfo, prefix: str) -> None:
@@ -336,19 +377,21 @@ def continue_controls(run: RunInfo, prefix: str) -> None:
     if run.state not in CONTINUABLE_STATES:
         return
     cols = st.columns([1, 2], vertical_alignment="bottom")
-    more = cols[0].number_input("More epochs", 1, 500, max(1, run.spec.epochs if run.spec else 5),
+    more = cols[0].number_input(_("More epochs"), 1, 500, max(1, run.spec.epochs if run.spec else 5),
                                 key=f"{prefix}_more_{run.id}")
-    if cols[1].button("Continue for more epochs", icon=":material/fast_forward:", key=f"{prefix}_continue_{run.id}",
-                      help="Starts a new run from this run's final weights, with a fresh optimizer and "
-                           "learning-rate schedule over the new epochs. This run stays as it is."):
+    if cols[1].button(_("Continue for more epochs"), icon=":material/fast_forward:", key=f"{prefix}_continue_{run.id}",
+                      help=_("Starts a new run from this run's final weights, with a fresh optimizer and "
+                             "learning-rate schedule over the new epochs. This run stays as it is.")):
         try:
             policy().check_queue(my_active_runs(str(run.dir.parent)), 1, operator=is_operator())
             new_dir = continue_run(run.dir, int(more), owner=browser_id())
         except (RunStateError, SpecError, AccessError) as exc:
-            st.error(f"It cannot continue: {exc}", icon=":material/block:")
+            st.error(_("It cannot continue: {reason}").format(reason=exc), icon=":material/block:")
             return
         follow_run(prefix, new_dir)
-        flash(f"Continuing {run.label} for {int(more)} more epochs as a new run.", ":material/fast_forward:")
+        flash(ngettext("Continuing {run} for {epochs} more epoch as a new run.",
+                       "Continuing {run} for {epochs} more epochs as a new run.", int(more)).format(
+            run=run.label, epochs=int(more)), ":material/fast_forward:")
         st.rerun()
 
 
@@ -366,21 +409,22 @@ def active_runs_summary(runs_root: str | None = None) -> list[str]:
         if read_status(path).get("state") not in ACTIVE_STATES:
             continue
         run = load_run(path)
-        mine = " (yours)" if me is not None and run.owner == me else ""
+        mine = me is not None and run.owner == me
         if run.state == "running":
             progress = read_progress(path) or {}
-            lines.append(f"{run.label}{mine}: epoch {progress.get('epoch', '?')}/{progress.get('epochs', '?')}")
+            line = _("{run} (yours): epoch {epoch}/{epochs}") if mine else _("{run}: epoch {epoch}/{epochs}")
+            lines.append(line.format(run=run.label, epoch=progress.get("epoch", "?"), epochs=progress.get("epochs", "?")))
         elif run.state == "queued":
-            lines.append(f"{run.label}{mine}: queued")
+            lines.append((_("{run} (yours): queued") if mine else _("{run}: queued")).format(run=run.label))
     return lines
 
 
 #: A cancelled run's line in "Manage these runs", by where the cancel came from.
 CANCEL_NOTES = {
-    "here": "Cancelled from this browser.",
-    "elsewhere": "Cancelled from another browser.",
-    "operator": "Cancelled by the class's operator.",
-    "outside": "Cancelled from the command line or a script.",
+    "here": N_("Cancelled from this browser."),
+    "elsewhere": N_("Cancelled from another browser."),
+    "operator": N_("Cancelled by the class's operator."),
+    "outside": N_("Cancelled from the command line or a script."),
 }
 
 
@@ -391,25 +435,25 @@ def run_actions(runs: list[RunInfo], prefix: str) -> None:
     browser) gives a clear message instead of an error.
     """
     show_action_message(prefix)
-    with st.expander("Manage these runs"):
+    with st.expander(_("Manage these runs")):
         for run in runs:
             cols = st.columns([3, 1, 1, 1])
-            cols[0].markdown(f"{run.label} · **{run.state}** · `{run.id}`")
+            cols[0].markdown(_("{run} · **{state}** · `{id}`").format(run=run.label, state=_(run.state), id=run.id))
             note = CANCEL_NOTES.get(_origin(run.status) or "")
             if note:
-                cols[0].caption(note)
+                cols[0].caption(_(note))
             if not may_manage(run):
-                cols[1].caption("started by another browser")
+                cols[1].caption(_("started by another browser"))
                 continue
             if run.state in ACTIVE_STATES:
-                cols[1].button("Cancel", key=f"{prefix}_cancel_{run.id}", on_click=cancel_clicked, args=(prefix, run.dir))
+                cols[1].button(_("Cancel"), key=f"{prefix}_cancel_{run.id}", on_click=cancel_clicked, args=(prefix, run.dir))
             if run.state in RESUMABLE_STATES:
-                cols[2].button("Resume", key=f"{prefix}_resume_{run.id}", on_click=resume_clicked, args=(prefix, run.dir))
+                cols[2].button(_("Resume"), key=f"{prefix}_resume_{run.id}", on_click=resume_clicked, args=(prefix, run.dir))
             if run.state in CONTINUABLE_STATES:
-                with cols[2].popover("Continue", icon=":material/fast_forward:"):
+                with cols[2].popover(_("Continue"), icon=":material/fast_forward:"):
                     continue_controls(run, prefix)
             if run.state not in ACTIVE_STATES:
-                with cols[3].popover("Delete", icon=":material/delete:"):
-                    st.markdown(f"Delete `{run.id}` and its checkpoints for good?")
-                    st.button("Yes, delete it", type="primary", key=f"{prefix}_delete_{run.id}", on_click=delete_clicked,
+                with cols[3].popover(_("Delete"), icon=":material/delete:"):
+                    st.markdown(_("Delete `{run}` and its checkpoints for good?").format(run=run.id))
+                    st.button(_("Yes, delete it"), type="primary", key=f"{prefix}_delete_{run.id}", on_click=delete_clicked,
                               args=(prefix, run.dir))

@@ -24,7 +24,9 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import Dataset
+from cv_core.i18n import N_, _
 from cv_core.runs import RunInfo, best_model_path
+from ui.i18n import widget_key
 from ui.memory import index_of, remember, remembered
 from ui.run_panel import visible_runs
 
@@ -42,10 +44,13 @@ def task_runs(tasks: tuple[str, ...] | list[str], runs_root: str | None = None) 
 def run_label(run: RunInfo) -> str:
     """"U-Net / conv2d · shapes 48 px · best val. mean IoU 0.712 · completed · <id>"."""
     spec = run.spec
-    where = f" · {spec.dataset} {spec.image_size} px" if spec else ""
-    score = f" · best val. {run.task.metric_label} {run.task.format_score(run.best_score)}" \
-        if run.best_score is not None else ""
-    return f"{run.label}{where}{score} · {run.state} · {run.id}"
+    parts = [run.label]
+    if spec:
+        parts.append(_("{dataset} {size} px").format(dataset=spec.dataset, size=spec.image_size))
+    if run.best_score is not None:
+        parts.append(_("best val. {metric} {score}").format(metric=_(run.task.metric_label),
+                                                           score=run.task.format_score(run.best_score)))
+    return " · ".join([*parts, _(run.state), run.id])
 
 
 def run_picker(prefix: str, runs: list[RunInfo], label: str, help: str,
@@ -71,12 +76,18 @@ def model_version(run: RunInfo) -> str:
         return f"{path}|missing"
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _best_model(run_dir: str, version: str):
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _cached_best_model(run_dir: str, version: str):
     """The model of ``run_dir``'s best-model file at ``version`` (shared: never train or change it)."""
     from cv_core.runs import load_best_model
 
     return load_best_model(Path(run_dir))
+
+
+def _best_model(run_dir: str, version: str):
+    """:func:`_cached_best_model` under a spinner in the reader's language (a decorator's text is English)."""
+    with st.spinner(_("Loading the model…")):
+        return _cached_best_model(run_dir, version)
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,7 @@ def run_model(run: RunInfo) -> RunModel | None:
     try:
         model = _best_model(str(run.dir), version)
     except Exception as exc:  # a corrupt file, safe mode refusing a layer...
-        st.error(f"This model cannot be used: {exc}", icon=":material/error:")
+        st.error(_("This model cannot be used: {reason}").format(reason=exc), icon=":material/error:")
         return None
     return RunModel(run, model, version, tuple(int(d) for d in model.input_shape[1:3]))
 
@@ -117,7 +128,7 @@ def run_dataset(run: RunInfo) -> Dataset | None:
     try:
         return load_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
     except Exception as exc:  # the folder moved, a user dataset was deleted...
-        st.warning(f"The pictures of this run's dataset cannot be read: {exc}", icon=":material/folder_off:")
+        st.warning(_("The pictures of this run's dataset cannot be read: {reason}").format(reason=exc), icon=":material/folder_off:")
         return None
 
 
@@ -151,6 +162,12 @@ class Picture:
     instances: np.ndarray | None = None
 
 
+#: The picture sources a task page offers, as a person reads them (the values stay English: URL and state).
+SOURCE_LABELS = {"Sample": N_("Sample"), "Upload": N_("Upload"), "Camera": N_("Camera")}
+#: The dataset splits, as a person reads them.
+SPLIT_NAMES = {"train": N_("train"), "validation": N_("validation"), "test": N_("test")}
+
+
 def picture_picker(prefix: str, dataset: Dataset | None, sources: list[str], help: str) -> Picture | None:
     """A picture of ``dataset`` (validation split by default), an upload or a camera photo.
 
@@ -163,15 +180,16 @@ def picture_picker(prefix: str, dataset: Dataset | None, sources: list[str], hel
 
     widget = f"{prefix}_source"
     initial = remembered(widget, "source", sources, "Sample")
-    source = st.segmented_control("Picture", sources, default=initial, key=widget, help=help)
+    source = st.segmented_control(_("Picture"), sources, default=initial, key=widget, help=help,
+                                  format_func=lambda name: _(SOURCE_LABELS.get(name, name)))
     source = source or "Sample"
     remember(widget, "source", source)
     if source == "Upload":
-        image = image_upload("Upload a picture", key=f"{prefix}_upload")
-        return None if image is None else Picture(f"upload|{digest(image)}", "your upload", image)
+        image = image_upload(_("Upload a picture"), key=f"{prefix}_upload")
+        return None if image is None else Picture(f"upload|{digest(image)}", _("your upload"), image)
     if source == "Camera":
-        image = camera_photo("Take a photo", key=f"{prefix}_camera")
-        return None if image is None else Picture(f"camera|{digest(image)}", "camera photo", image)
+        image = camera_photo(_("Take a photo"), key=f"{prefix}_camera")
+        return None if image is None else Picture(f"camera|{digest(image)}", _("camera photo"), image)
     if dataset is None:
         return None
     return dataset_picture(prefix, dataset)
@@ -183,22 +201,25 @@ def dataset_picture(prefix: str, dataset: Dataset) -> Picture | None:
 
     splits = [s for s in ("validation", "test", "train") if dataset.count(s)]
     if not splits:
-        st.info("The run's dataset has no pictures left.", icon=":material/folder_off:")
+        st.info(_("The run's dataset has no pictures left."), icon=":material/folder_off:")
         return None
     cols = st.columns(2)
-    split = cols[0].selectbox("Split", splits, key=f"{prefix}_split", bind="query-params")
+    split = cols[0].selectbox(_("Split"), splits, key=widget_key(f"{prefix}_split"), bind="query-params",
+                              format_func=lambda name: _(SPLIT_NAMES[name]))
     count = dataset.count(split)
-    index = int(cols[1].number_input(f"Picture (0–{count - 1})", 0, count - 1, 0, key=f"{prefix}_index",
+    index = int(cols[1].number_input(_("Picture (0–{last})").format(last=count - 1), 0, count - 1, 0, key=f"{prefix}_index",
                                      bind="query-params"))
     try:
         sample = dataset.sample(split, index)
     except Exception as exc:  # an unreadable file
-        st.error(f"Picture {index} of the {split} split cannot be used: {exc}", icon=":material/broken_image:")
+        st.error(_("Picture {index} of the {split} split cannot be used: {reason}").format(
+            index=index, split=_(SPLIT_NAMES[split]), reason=exc), icon=":material/broken_image:")
         return None
     boxes = tuple(sample.boxes) if dataset.has_boxes else None
     keypoints = tuple(sample.keypoints or ()) if getattr(dataset, "has_keypoints", False) else None
     instances = sample.instances if getattr(dataset, "has_instances", False) else None
-    return Picture(f"{dataset_key(dataset)}|{split}|{index}", f"{split} picture {index} ({sample.source})",
+    name = _("{split} picture {index} ({source})").format(split=_(SPLIT_NAMES[split]), index=index, source=sample.source)
+    return Picture(f"{dataset_key(dataset)}|{split}|{index}", name,
                    sample.image, sample.mask, boxes, keypoints, instances)
 
 
@@ -235,13 +256,13 @@ def train_tab_view(prefix: str, task: str, empty_message: str) -> None:
     anatomy = task_of(task).anatomy
     form, main = st.columns([1, 2.2], gap="large")
     with form:
-        st.subheader("Model and data")
+        st.subheader(_("Model and data"))
         spec = variant_form(prefix, task=task)
     with main:
         if spec is not None:
             classes, why = class_count(spec)
             if classes is None and why is not None:  # (None without a reason: a task with no class output)
-                st.info(f"The model's size appears once the dataset is known. {why}", icon=":material/folder_open:")
+                st.info(_("The model's size appears once the dataset is known. {reason}").format(reason=why), icon=":material/folder_open:")
             else:
                 title, caption = anatomy(spec, classes) if anatomy else (spec.variant, None)
                 show_anatomy(describe_spec(spec, classes), title=title, caption=caption)
@@ -251,5 +272,5 @@ def train_tab_view(prefix: str, task: str, empty_message: str) -> None:
             st.info(empty_message)
         else:
             if run_dir.is_dir():  # (a run deleted elsewhere has nothing left to compare)
-                st.page_link("pages/compare_runs.py", label="Compare this run with others", icon=":material/compare:")
+                st.page_link("pages/compare_runs.py", label=_("Compare this run with others"), icon=":material/compare:")
             live_run_panel(run_dir, prefix)

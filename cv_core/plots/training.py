@@ -128,12 +128,13 @@ def curves_spec(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "ac
 
     Returns:
         A Vega-Lite spec with one data row per point: ``epoch``, ``value``, ``run`` and
-        ``split`` ("training" or "validation").
+        ``split`` ("training" or "validation", in the reader's language).
     """
-    name = _METRIC_NAMES.get(metric, metric.replace("_", " ").capitalize())
+    name = _(_METRIC_NAMES.get(metric, metric.replace("_", " ").capitalize()))
+    splits = (_("training"), _("validation"))
     points, values = [], []
     for label, rows in runs_metrics.items():
-        for prefix, split in (("", "training"), ("val_", "validation")):
+        for prefix, split in zip(("", "val_"), splits):
             xs, ys = _points(rows, prefix + metric)
             points += [{"epoch": x, "value": y, "run": label, "split": split} for x, y in zip(xs, ys)]
             values += ys
@@ -149,19 +150,19 @@ def curves_spec(runs_metrics: Mapping[str, Sequence[Mapping]], metric: str = "ac
     if len(runs) < 2:
         colour["legend"] = None
     return {
-        "title": {"text": title or f"Training and validation {name.lower()}",
-                  "subtitle": "Solid: training · dashed: validation", "anchor": "start"},
+        "title": {"text": title or _("Training and validation {metric}").format(metric=name.lower()),
+                  "subtitle": _("Solid: training · dashed: validation"), "anchor": "start"},
         "data": {"values": points},
         # Points mark each epoch while they can be told apart; a long run is a line.
         "mark": {"type": "line", "point": {"size": 30} if len({p["epoch"] for p in points}) <= 40 else False,
                  "strokeWidth": 2, "tooltip": True},
         "encoding": {
-            "x": {"field": "epoch", "type": "quantitative", "title": "Epoch",
+            "x": {"field": "epoch", "type": "quantitative", "title": _("Epoch"),
                   "axis": {"format": "d", "tickMinStep": 1}},
             "y": y_axis,
             "color": colour,
             "strokeDash": {"field": "split", "type": "nominal", "title": None,
-                           "scale": {"domain": ["training", "validation"], "range": [[1, 0], [6, 4]]},
+                           "scale": {"domain": list(splits), "range": [[1, 0], [6, 4]]},
                            "legend": None},  # the subtitle says it (a legend of dashes drew no lines here)
             "detail": {"field": "split"},
         },

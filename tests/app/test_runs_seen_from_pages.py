@@ -173,7 +173,7 @@ def test_a_run_cancelled_from_another_browser_says_so(root):
     assert not [b for b in at.button if b.key == f"architecture_lab_cancel_{run_dir.name}"]
     files.update_status(run_dir, state="cancelled", pid=None)  # the worker stops
     at.run()
-    assert "Cancelled from another browser after 0 finished epoch(s)" in texts(at)
+    assert "Cancelled from another browser after 0 finished epochs" in texts(at)
 
 
 def test_a_run_cancelled_here_says_so(root):
@@ -184,7 +184,7 @@ def test_a_run_cancelled_here_says_so(root):
     assert status["cancel_requested_by"] and jobs.cancel_origin(status, status["cancel_requested_by"]) == "here"
     files.update_status(run_dir, state="cancelled", pid=None)
     at.run()
-    assert "Cancelled from this browser after 2 finished epoch(s)" in texts(at)
+    assert "Cancelled from this browser after 2 finished epochs" in texts(at)
 
 
 def test_compare_page_says_who_cancelled(root):

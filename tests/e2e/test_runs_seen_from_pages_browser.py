@@ -76,7 +76,7 @@ def test_a_run_cancelled_elsewhere_shows_who_at_once(lab, page):
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
     files.update_status(run_dir, state="cancelled", pid=None)  # its worker stops
     # Said on the page and in a toast: the page's own notice must show.
-    notice = page.get_by_test_id("stAlertContentWarning").get_by_text("Cancelled from another browser after 2 finished epoch(s)")
+    notice = page.get_by_test_id("stAlertContentWarning").get_by_text("Cancelled from another browser after 2 finished epochs")
     expect(notice).to_be_visible(timeout=30_000)
     wait_idle(page)
     screenshot(page, "architecture_lab_run_cancelled_elsewhere")
@@ -92,7 +92,7 @@ def test_no_widget_warning_in_the_server_log_when_a_dead_worker_is_noticed(lab, 
     page.goto(url + LAB + "&architecture_lab_preset=Tiny")
     page.get_by_role("heading", name="Architecture lab").wait_for()
     wait_idle(page, timeout=90_000)
-    expect(page.get_by_text("Interrupted after 2 finished epoch(s)")).to_be_visible()
+    expect(page.get_by_text("Interrupted after 2 finished epochs")).to_be_visible()
     page.get_by_role("button", name="Switch to Quick").first.click()
     expect(page.get_by_role("radio", name="Quick")).to_be_checked()
     wait_idle(page)
