@@ -64,7 +64,8 @@ def objects_section(finder, found, semantic, view, truths, picture, route) -> No
         counts = st.columns(4)
         with counts[0].container(key=f"{PREFIX}_count"):
             st.metric(_("Objects shown"), len(shown),
-                      help=_("Of {count} objects found before the threshold.").format(count=len(found)))
+                      help=ngettext("Of {count} object found before the threshold.",
+                                    "Of {count} objects found before the threshold.", len(found)).format(count=len(found)))
         if outcomes is not None:
             counts[1].metric(_("Hits"), outcomes.hits,
                              help=_("Objects on a true object of their class with mask IoU ≥ 0.5 (each true object "
@@ -87,8 +88,9 @@ def objects_section(finder, found, semantic, view, truths, picture, route) -> No
             st.dataframe(object_rows(shown, labels, finder.class_names, outcomes), hide_index=True,
                          width="stretch", key=f"{PREFIX}_table")
         elif found:
-            st.caption(_("No object reaches this score: lower the threshold to see the {count} found.").format(
-                count=len(found)))
+            st.caption(ngettext("No object reaches this score: lower the threshold to see the {count} found.",
+                                "No object reaches this score: lower the threshold to see the {count} found.",
+                                len(found)).format(count=len(found)))
         else:
             st.caption(_("The model finds no object in this picture: no centre peak stands out, or it calls every "
                          "pixel background. An undertrained model does this: train it longer."))

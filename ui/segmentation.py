@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import Dataset, resize_image, resize_mask
+from cv_core.i18n import _, ngettext
 from cv_core.overlays import class_palette, colorize_mask, mask_legend, overlay_mask, upscale
 from cv_core.runs import RunInfo
 from cv_core.segmentation import box_class_map, dice, iou, mask_to_objects, region_sizes
@@ -37,14 +38,14 @@ def segmentation_runs(runs_root: str | None = None) -> list[RunInfo]:
 
 def run_picker(prefix: str, runs: list[RunInfo]) -> RunInfo:
     """A selectbox of segmentation runs (kept in the URL as ``run``); returns the chosen one."""
-    return pick_run(prefix, runs, "Trained segmentation run",
-                    "Every segmentation run that has saved a model (its best epoch so far).")
+    return pick_run(prefix, runs, _("Trained segmentation run"),
+                    _("Every segmentation run that has saved a model (its best epoch so far)."))
 
 
 def picture_picker(prefix: str, dataset: Dataset | None) -> Picture | None:
     """A picture of the run's dataset (validation split by default), with its true mask, or an upload."""
     return pick_picture(prefix, dataset, ["Sample", "Upload"],
-                        "A picture of the run's dataset, with its true mask, or a picture of your own.")
+                        _("A picture of the run's dataset, with its true mask, or a picture of your own."))
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def run_classes(run: RunInfo, count: int) -> RunClasses:
     summary = run.summary or {}
     names = list(summary.get("class_names") or [])
     if len(names) != count:
-        names = [f"class {i}" for i in range(count)]
+        names = [_("class {index}").format(index=i) for i in range(count)]
     background = summary.get("mask_background")
     background = background if isinstance(background, int) and 0 <= background < count else 0
     return RunClasses(names, background, class_palette(count, background_first=background == 0))
@@ -72,12 +73,17 @@ def run_classes(run: RunInfo, count: int) -> RunClasses:
 # --------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=32, show_spinner="Predicting the mask…")
-def predict(_subject: RunModel, subject_key: str, picture_key: str, view: np.ndarray) -> np.ndarray:
-    """(H, W, C) probabilities of the model's view of a picture (cached per model version and picture)."""
+@st.cache_data(max_entries=32, show_spinner=False)
+def _predict(_subject: RunModel, subject_key: str, picture_key: str, view: np.ndarray) -> np.ndarray:
     from cv_core.segmentation import predict_mask
 
     return predict_mask(_subject.model, view).probabilities
+
+
+def predict(_subject: RunModel, subject_key: str, picture_key: str, view: np.ndarray) -> np.ndarray:
+    """(H, W, C) probabilities of the model's view of a picture (cached per model version and picture)."""
+    with st.spinner(_("Predicting the mask…")):
+        return _predict(_subject, subject_key, picture_key, view)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -96,7 +102,7 @@ def validation_boxes(subject: RunModel, dataset: Dataset, min_area: int) -> tupl
     from ui.data import dataset_key
 
     total = dataset.count("validation")
-    bar = st.progress(0.0, text="Predicting the validation pictures…")
+    bar = st.progress(0.0, text=_("Predicting the validation pictures…"))
     predictions, truths = [], []
     for start in range(0, total, BOX_CHUNK):
         found, true = box_chunk(subject, subject.key, dataset, dataset_key(dataset), start,
@@ -104,19 +110,25 @@ def validation_boxes(subject: RunModel, dataset: Dataset, min_area: int) -> tupl
         predictions += found
         truths += true
         done = min(total, start + BOX_CHUNK)
-        bar.progress(done / max(1, total), text=f"{done} of {total} validation pictures")
+        bar.progress(done / max(1, total), text=_("{done} of {total} validation pictures").format(done=done, total=total))
     bar.empty()
     return predictions, truths
 
 
-@st.cache_data(max_entries=32, show_spinner="Computing the class-activation map…")
-def activation_map(_subject: RunModel, subject_key: str, picture_key: str, view: np.ndarray, method: str,
-                   class_index: int, layer: str) -> np.ndarray:
-    """The heatmap of one class over its predicted region (cached)."""
+@st.cache_data(max_entries=32, show_spinner=False)
+def _activation_map(_subject: RunModel, subject_key: str, picture_key: str, view: np.ndarray, method: str,
+                    class_index: int, layer: str) -> np.ndarray:
     from cv_core.interpret import explain
 
     return explain(_subject.model, view.astype(np.float32), method=method, class_index=class_index,
                    layer_name=layer).heatmap
+
+
+def activation_map(_subject: RunModel, subject_key: str, picture_key: str, view: np.ndarray, method: str,
+                   class_index: int, layer: str) -> np.ndarray:
+    """The heatmap of one class over its predicted region (cached)."""
+    with st.spinner(_("Computing the class-activation map…")):
+        return _activation_map(_subject, subject_key, picture_key, view, method, class_index, layer)
 
 
 # --------------------------------------------------------------------------------------
@@ -133,8 +145,9 @@ def class_scores_table(truth: np.ndarray, mask: np.ndarray, classes: RunClasses)
     """Per-class IoU and Dice of this picture's prediction, for the classes in either mask."""
     count = len(classes.names)
     ious, dices = iou(truth, mask, count), dice(truth, mask, count)
-    return [{"class": f"{i} · {classes.names[i]}", "true pixels": int((truth == i).sum()),
-             "predicted pixels": int((mask == i).sum()), "IoU": round(float(ious[i]), 3),
+    return [{_("class"): _("{index} · {name}").format(index=i, name=classes.names[i]),
+             _("true pixels"): int((truth == i).sum()),
+             _("predicted pixels"): int((mask == i).sum()), "IoU": round(float(ious[i]), 3),
              "Dice": round(float(dices[i]), 3)}
             for i in range(count) if not np.isnan(ious[i])]
 
@@ -148,14 +161,16 @@ def objects_picture(view: np.ndarray, objects: list[dict], classes: RunClasses):
     labels = []
     for obj in objects:
         counts[obj["class_index"]] = counts.get(obj["class_index"], 0) + 1
-        labels.append(f"{classes.names[obj['class_index']]} {counts[obj['class_index']]}")
+        labels.append(_("{name} {number}").format(name=classes.names[obj["class_index"]],
+                                                   number=counts[obj["class_index"]]))
     colours = class_palette(max(1, len(objects)), background_first=False)
     instance_map = np.zeros(view.shape[:2], np.int32)
     for number, obj in enumerate(objects, start=1):
         instance_map[obj["mask"]] = number
     palette = np.concatenate([np.zeros((1, 3), np.uint8), colours])
     big = show(overlay_mask(view, instance_map, len(palette), 0.55, ignore=(0,), palette=palette))
-    title = f"{len(objects)} object(s), each in its own colour"
+    title = ngettext("{n} object, in its own colour", "{n} objects, each in its own colour", len(objects)).format(
+        n=len(objects))
     return objects_figure(big, objects, labels, colours, big.shape[0] / view.shape[0], title=title), labels
 
 
@@ -166,35 +181,44 @@ def no_objects_message(sizes: dict[int, tuple[int, int]], classes: RunClasses, m
         sizes: :func:`cv_core.segmentation.region_sizes` of the predicted mask.
     """
     if not sizes:
-        return "No objects: the model predicts only the background here."
-    hint = "Lower **Smallest object (pixels)** to count these regions as objects."
+        return _("No objects: the model predicts only the background here.")
+    hint = _("Lower **Smallest object (pixels)** to count these regions as objects.")
     if len(sizes) == 1:
         ((cls, (pixels, largest)),) = sizes.items()
-        return "  \n".join(["No objects in this mask.",
-                            f"The model marks {pixels} pixel(s) of {classes.names[cls]}, but no region of them "
-                            f"reaches the smallest object size of {min_area} pixels (the largest has {largest}).",
+        return "  \n".join([_("No objects in this mask."),
+                            ngettext("The model marks {pixels} pixel of {name}, but no region of them reaches the "
+                                     "smallest object size of {min_area} pixels (the largest has {largest}).",
+                                     "The model marks {pixels} pixels of {name}, but no region of them reaches the "
+                                     "smallest object size of {min_area} pixels (the largest has {largest}).",
+                                     pixels).format(pixels=pixels, name=classes.names[cls], min_area=min_area,
+                                                    largest=largest),
                             hint])
-    lines = [f"- {classes.names[cls]}: {pixels} pixel(s), the largest region {largest}."
+    lines = [ngettext("- {name}: {pixels} pixel, the largest region {largest}.",
+                      "- {name}: {pixels} pixels, the largest region {largest}.", pixels).format(
+                 name=classes.names[cls], pixels=pixels, largest=largest)
              for cls, (pixels, largest) in sizes.items()]
-    return "\n".join(["No objects in this mask.",
-                      f"The model marks pixels of {len(sizes)} classes, but no region of them reaches the smallest "
-                      f"object size of {min_area} pixels:", "", *lines, "", hint])
+    return "\n".join([_("No objects in this mask."),
+                      _("The model marks pixels of {n} classes, but no region of them reaches the smallest object "
+                        "size of {min_area} pixels:").format(n=len(sizes), min_area=min_area),
+                      "", *lines, "", hint])
 
 
 def specks_note(objects: list[dict], sizes: dict[int, tuple[int, int]], min_area: int) -> str | None:
     """How many predicted pixels are left out as specks (regions under ``min_area``), or None."""
     kept = sum(obj["area"] for obj in objects)
-    left = sum(pixels for pixels, _ in sizes.values()) - kept
+    left = sum(pixels for pixels, _largest in sizes.values()) - kept
     if left <= 0:
         return None
-    return f"{left} predicted pixel(s) in regions smaller than {min_area} pixels are left out as specks."
+    return ngettext("{n} predicted pixel in regions smaller than {min_area} pixels is left out as a speck.",
+                    "{n} predicted pixels in regions smaller than {min_area} pixels are left out as specks.",
+                    left).format(n=left, min_area=min_area)
 
 
 def objects_table(objects: list[dict], labels: list[str], classes: RunClasses) -> list[dict]:
     """One row per object: its label, class, area, box and mean confidence."""
-    return [{"object": label, "class": classes.names[obj["class_index"]], "area (px)": obj["area"],
-             "box (x0, y0, x1, y1)": ", ".join(str(v) for v in obj["box"]),
-             "mean confidence": round(obj["confidence"], 3) if obj["confidence"] is not None else None}
+    return [{_("object"): label, _("class"): classes.names[obj["class_index"]], _("area (px)"): obj["area"],
+             _("box (x0, y0, x1, y1)"): ", ".join(str(v) for v in obj["box"]),
+             _("mean confidence"): round(obj["confidence"], 3) if obj["confidence"] is not None else None}
             for obj, label in zip(objects, labels)]
 
 
@@ -218,12 +242,12 @@ def masks_row(view: np.ndarray, mask: np.ndarray, truth: np.ndarray | None, clas
     """The book's figure 9.6: the picture, the predicted mask and, when known, the true mask."""
     count = len(classes.names)
     cols = st.columns(3)
-    cols[0].image(show(view), caption="The picture, as the model sees it", width="stretch")
-    cols[1].image(show(colorize_mask(mask, count, classes.palette)), caption="Predicted mask", width="stretch")
+    cols[0].image(show(view), caption=_("The picture, as the model sees it"), width="stretch")
+    cols[1].image(show(colorize_mask(mask, count, classes.palette)), caption=_("Predicted mask"), width="stretch")
     if truth is not None:
-        cols[2].image(show(colorize_mask(truth, count, classes.palette)), caption="True mask", width="stretch")
+        cols[2].image(show(colorize_mask(truth, count, classes.palette)), caption=_("True mask"), width="stretch")
     else:
-        cols[2].info("No true mask for an upload: the scores need one.", icon=":material/info:")
+        cols[2].info(_("No true mask for an upload: the scores need one."), icon=":material/info:")
     st.image(legend(classes), width="stretch")
 
 
@@ -276,31 +300,32 @@ def user_dataset_training(prefix: str, dataset_name: str, store_root: str) -> No
 
     task = task_of("segmentation")
     dataset = f"{USER_PREFIX}{dataset_name}"
-    st.caption("Trains in the background like any run (the Segmentation page and Compare runs list it). Pictures "
-               "are split 70 / 15 / 15 into training, validation and test by a stable hash of their names; at least "
-               "two saved masks are needed (one to learn from, one to pick the best epoch).")
+    st.caption(_("Trains in the background like any run (the Segmentation page and Compare runs list it). Pictures "
+                 "are split 70 / 15 / 15 into training, validation and test by a stable hash of their names; at least "
+                 "two saved masks are needed (one to learn from, one to pick the best epoch)."))
     parents = _fine_tune_choices(segmentation_runs())
     options = ["scratch", *parents]
-    start = st.selectbox("Start from", options, key=f"{prefix}_train_from",
-                         format_func=lambda o: "Scratch (random weights)" if o == "scratch" else
-                         f"Fine-tune {run_label(parents[o])}",
-                         help="Fine-tuning starts from a completed segmentation run's final weights: with a few "
-                              "masks of your own it learns far faster than from scratch.")
+    start = st.selectbox(_("Start from"), options, key=f"{prefix}_train_from",
+                         format_func=lambda o: _("Scratch (random weights)") if o == "scratch" else
+                         _("Fine-tune {run}").format(run=run_label(parents[o])),
+                         help=_("Fine-tuning starts from a completed segmentation run's final weights: with a few "
+                                "masks of your own it learns far faster than from scratch."))
     parent = parents.get(start)
     cols = st.columns(3)
     if parent is None:
         models = list(task.architectures)
-        model = cols[0].selectbox("Model", models, format_func=lambda m: task.architectures[m].label,
+        model = cols[0].selectbox(_("Model"), models, format_func=lambda m: _(task.architectures[m].label),
                                   key=f"{prefix}_train_model")
         base = preset_spec("quick", task="segmentation", model=model,
                            filters=task.architectures[model].default_filters)
     else:
         base = parent.spec
-        cols[0].markdown(f"**Model**  \n{base.variant}, filters {', '.join(str(f) for f in base.filters)}")
-    size = cols[1].select_slider("Image size (px)", USER_SIZES, 128, key=f"{prefix}_train_size")
-    epochs = cols[2].number_input("Epochs", 1, 200, 20, key=f"{prefix}_train_epochs")
+        cols[0].markdown(_("**Model**  \n{variant}, filters {filters}").format(
+            variant=base.variant, filters=", ".join(str(f) for f in base.filters)))
+    size = cols[1].select_slider(_("Image size (px)"), USER_SIZES, 128, key=f"{prefix}_train_size")
+    epochs = cols[2].number_input(_("Epochs"), 1, 200, 20, key=f"{prefix}_train_epochs")
     # The request is recorded in a callback: a click survives a rerun that starts before this line.
-    st.button(f"Train on {dataset_name}", type="primary", icon=":material/model_training:", key=f"{prefix}_train_go",
+    st.button(_("Train on {dataset}").format(dataset=dataset_name), type="primary", icon=":material/model_training:", key=f"{prefix}_train_go",
               on_click=st.session_state.__setitem__, args=(f"{prefix}_train_asked", dataset_name))
     if st.session_state.pop(f"{prefix}_train_asked", None) == dataset_name:
         try:
@@ -315,10 +340,10 @@ def user_dataset_training(prefix: str, dataset_name: str, store_root: str) -> No
             spec = validate_spec(spec, dataset=opened)
             policy().check_queue(my_active_runs(None), 1, operator=is_operator())
         except (SpecError, AccessError) as exc:
-            st.error(f"This run cannot start: {exc}", icon=":material/block:")
+            st.error(_("This run cannot start: {reason}").format(reason=exc), icon=":material/block:")
         else:
             follow_run(prefix, submit_run(spec, owner=browser_id()))
-            flash(f"Training on {dataset_name} started in the background.", ":material/rocket_launch:")
+            flash(_("Training on {dataset} started in the background.").format(dataset=dataset_name), ":material/rocket_launch:")
             st.rerun()
     run_dir = current_run(prefix, task="segmentation") if st.session_state.get(f"{prefix}_run") else None
     if run_dir is not None:
@@ -356,7 +381,6 @@ def objects_source(prefix: str, classes: RunClasses):
         The chosen instance model (:class:`ui.instances.InstanceFinder`), or None for connected
         components (also when no instance run has these classes: nothing is shown then, but a caption).
     """
-    from cv_core.i18n import _
     from ui.instances import id_selectbox, instance_finder, instance_runs
     from ui.task_page import run_label as label_of
 

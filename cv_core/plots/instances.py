@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from cv_core.i18n import _
+from cv_core.i18n import _, ngettext
 from cv_core.overlays import class_palette, overlay_mask, upscale
 
 __all__ = ["OUTCOME_RGB", "instance_colours", "instances_figure", "instance_outcomes_figure", "object_labels"]
@@ -89,8 +89,9 @@ def instances_figure(view: np.ndarray, objects: Sequence[dict], class_names: Seq
     boxes = [(number, *o["box"], float(o.get("score", 0.0))) for number, o in enumerate(objects)]
     hovers = [_hover(label, o, class_names) for label, o in zip(labels, objects)]
     if title is None:
-        title = _("{count} object(s), each in its own colour (hover: class, score, area, box)").format(
-            count=len(objects))
+        title = ngettext("{count} object, in its own colour (hover: class, score, area, box)",
+                         "{count} objects, each in its own colour (hover: class, score, area, box)",
+                         len(objects)).format(count=len(objects))
     return boxes_figure(big, boxes, labels, colours, scale, title=title, figure_height=figure_height,
                         labels=labels, hovers=hovers, legend=False)
 

@@ -106,7 +106,8 @@ def test_objects_found_once_the_slider_filters_them_and_the_truth(roots, monkeyp
     counts = metrics(at)
     assert int(counts["Hits"]) + int(counts["False positives"]) == shown
     assert int(counts["Missed"]) > 0
-    title = f"{shown} object(s), each in its own colour (hover: class, score, area, box)"
+    title = (f"{shown} objects, each in its own colour (hover: class, score, area, box)" if shown != 1
+             else "1 object, in its own colour (hover: class, score, area, box)")
     figure = figures(at)[title]
     outlines = [t for t in figure["data"] if t.get("hoverinfo") == "text"]
     hovers = [h for t in outlines for h in t["text"] if h]

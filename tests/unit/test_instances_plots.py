@@ -30,7 +30,7 @@ def test_labels_number_each_class_on_its_own():
 def test_each_object_its_colour_label_and_hover():
     view = np.full((16, 16, 3), 100, np.uint8)
     figure = instances_figure(view, objects(), NAMES, min_side=64)
-    assert figure.layout.title.text == "3 object(s), each in its own colour (hover: class, score, area, box)"
+    assert figure.layout.title.text == "3 objects, each in its own colour (hover: class, score, area, box)"
     assert [a.text for a in figure.layout.annotations] == ["square 1", "square 2", "circle 1"]
     hovers = [h for trace in figure.data if trace.hoverinfo == "text" for h in trace.text if h]
     assert "<b>square 2</b> · square · score 0.60<br>16 px · box x 4–8, y 0–4" in hovers
@@ -49,7 +49,7 @@ def test_each_object_its_colour_label_and_hover():
 
 def test_no_objects_is_an_empty_picture_not_an_error():
     figure = instances_figure(np.zeros((8, 8, 3), np.uint8), [], NAMES, min_side=8)
-    assert figure.layout.title.text.startswith("0 object(s)") and not figure.layout.annotations
+    assert figure.layout.title.text.startswith("0 objects") and not figure.layout.annotations
 
 
 def test_outcomes_paint_hits_false_positives_and_misses():
