@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from cv_core.datasets import Dataset, resize_image, resize_mask
-from cv_core.i18n import _, ngettext
+from cv_core.i18n import N_, _, ngettext
 from cv_core.overlays import class_palette, colorize_mask, mask_legend, overlay_mask, upscale
 from cv_core.runs import RunInfo
 from cv_core.segmentation import box_class_map, dice, iou, mask_to_objects, region_sizes
@@ -360,8 +360,8 @@ def validate_dataset_for_training(dataset: str, root: str):
     except ValueError as exc:
         raise SpecError(str(exc)) from None
     if opened.count("train") == 0 or opened.count("validation") == 0:
-        raise SpecError(f"{dataset} needs at least two saved masks: one to train on and one to validate on "
-                        f"(it has {sum(opened.count(s) for s in ('train', 'validation', 'test'))}).")
+        raise SpecError(N_("{dataset} needs at least two saved masks: one to train on and one to validate on (it has "
+                           "{count})."), dataset=dataset, count=sum(opened.count(s) for s in ("train", "validation", "test")))
     return opened
 
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cv_core.i18n import N_, LazyText, TranslatedError
 from cv_core.runs.files import (
     SPEC_FILE,
     STATUS_FILE,
@@ -40,8 +41,10 @@ __all__ = [
 SCORE = ("val_accuracy", "max")
 
 
-class RunStateError(ValueError):
-    """An operation that the run's current state does not allow (e.g. deleting a running run)."""
+class RunStateError(TranslatedError, ValueError):
+    """An operation that the run's current state does not allow (e.g. deleting a running run).
+
+    Its message is read in the reader's language (:class:`cv_core.i18n.TranslatedError`)."""
 
 
 class RunGoneError(RunStateError):
@@ -56,8 +59,8 @@ def require_run(run_dir: str | os.PathLike) -> Path:
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise RunGoneError(f"Run {run_dir.name!r} no longer exists: it was deleted, and its curves and "
-                           "checkpoints went with it.")
+        raise RunGoneError(N_("Run {run!r} no longer exists: it was deleted, and its curves and checkpoints went "
+                              "with it."), run=run_dir.name)
     return run_dir
 
 
@@ -269,9 +272,8 @@ def delete_run(run_dir: str | os.PathLike) -> None:
     reconcile_run(run_dir)
     state = read_status(run_dir).get("state")
     if state in ACTIVE_STATES:
-        raise RunStateError(
-            f"Run {run_dir.name!r} is {state}; cancel it and wait for it to stop before deleting it."
-        )
+        raise RunStateError(N_("Run {run!r} is {state}; cancel it and wait for it to stop before deleting it."),
+                            run=run_dir.name, state=LazyText(state))
     try:
         shutil.rmtree(run_dir)
     except FileNotFoundError:  # deleted by someone else at the same moment

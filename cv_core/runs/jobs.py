@@ -228,7 +228,7 @@ def prepare_resume(run_dir: str | os.PathLike) -> dict:
         attempt=int(read_status(run_dir).get("attempt") or 1) + 1,
     )
     if status is None:
-        raise RunStateError(f"Run {run_dir.name!r} changed state while resuming; try again.")
+        raise RunStateError(N_("Run {run!r} changed state while resuming; try again."), run=run_dir.name)
     return status
 
 
@@ -276,7 +276,8 @@ def continue_run(run_dir: str | os.PathLike, epochs: int, runs_root: str | os.Pa
         )
     spec = read_spec(run_dir)
     if spec is None:
-        raise RunStateError(f"Run {run_dir.name!r} has no readable {files.SPEC_FILE}; it cannot be continued.")
+        raise RunStateError(N_("Run {run!r} has no readable {file}; it cannot be continued."), run=run_dir.name,
+                            file=files.SPEC_FILE)
     changes = {"epochs": epochs, "continues": str(run_dir), "experiment_id": None, "experiment_label": None,
                "notes": f"Continues {run_dir.name}"}
     if learning_rate is not None:

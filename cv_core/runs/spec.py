@@ -31,6 +31,7 @@ __all__ = [
 from cv_core.blocks import BATCHNORM_PLACEMENTS as BATCHNORMS
 from cv_core.blocks import CONV_TYPES, OPTIMIZERS, is_positive_int_sequence
 from cv_core.blocks import is_int as _is_int
+from cv_core.i18n import N_, LazyText, TranslatedError
 
 #: "constant": the learning rate as given. "cosine": one warm-up epoch from a tenth of it,
 #: then cosine decay to zero at the last step (smooth, and the same total for any epochs).
@@ -43,8 +44,12 @@ ARCHITECTURE_FIELDS = ("task", "model", "conv_type", "batchnorm", "residual", "f
                        "dropout_rate")
 
 
-class SpecError(ValueError):
-    """A training spec that cannot run; the message says what was expected and received."""
+class SpecError(TranslatedError, ValueError):
+    """A training spec that cannot run; the message says what was expected and received.
+
+    The messages a person meets in the lab (an image too small, a dataset that cannot train) are marked
+    and read in the reader's language (:class:`cv_core.i18n.TranslatedError`); those only code can cause
+    ("Expected `seed` to be a whole number...") stay English."""
 
 
 @dataclass(frozen=True)
@@ -349,18 +354,16 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
 
     minimum = max(_MIN_IMAGE_SIZE, minimum_image_size(spec))
     if spec.image_size < minimum:
-        raise SpecError(
-            f"Expected `image_size` of at least {minimum} px for a {spec.model} with "
-            f"{len(spec.filters)} blocks (each one shrinks the image). Received: "
-            f"image_size={spec.image_size}. Use a larger image or fewer filters."
-        )
+        raise SpecError(N_("Expected `image_size` of at least {minimum} px for a {model} with {blocks} blocks (each one "
+                           "shrinks the image). Received: image_size={size}. Use a larger image or fewer filters."),
+                        minimum=minimum, model=spec.model, blocks=len(spec.filters), size=spec.image_size)
     multiple = architecture.size_multiple(spec)
     if spec.image_size % multiple:
-        raise SpecError(
-            f"Expected `image_size` to be a multiple of {multiple} px for {architecture.label} with "
-            f"{len(spec.filters)} levels (each one halves the image, and the mask must come back at the "
-            f"image's size). Received: image_size={spec.image_size}."
-        )
+        raise SpecError(N_("Expected `image_size` to be a multiple of {multiple} px for {model} with {levels} levels "
+                           "(each one halves the image, and the mask must come back at the image's size). Received: "
+                           "image_size={size}."),
+                        multiple=multiple, model=LazyText(architecture.label), levels=len(spec.filters),
+                        size=spec.image_size)
     check_resources(spec, measure=False)  # absurd sizes, at once: before a folder is scanned or a model built
     if spec.continues is not None:
         _check_continues(spec)
@@ -371,9 +374,9 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
         try:
             dataset = open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options)
         except ValueError as exc:  # DatasetError is a ValueError
-            raise SpecError(f"The dataset cannot be used: {exc}") from None
+            raise SpecError(N_("The dataset cannot be used: {reason}"), reason=exc) from None
         except OSError as exc:  # a path too long for the file system, a folder we may not read...
-            raise SpecError(f"The dataset's folder cannot be read: {exc.strerror or exc}.") from None
+            raise SpecError(N_("The dataset's folder cannot be read: {reason}."), reason=exc.strerror or exc) from None
     if not task.accepts(dataset):
         needs = " and ".join(attribute.removeprefix("has_") for attribute in task.requires)
         own = " or a mask dataset of your own (user:<name>)" if "has_masks" in task.requires else ""
@@ -383,17 +386,15 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
         )
     train_count = dataset.count("train")
     if train_count == 0:
-        raise SpecError(f"The training split of {spec.dataset!r} is empty: there is nothing to train on.")
+        raise SpecError(N_("The training split of {dataset!r} is empty: there is nothing to train on."),
+                        dataset=spec.dataset)
     if dataset.count("validation") == 0:
-        raise SpecError(
-            f"The validation split of {spec.dataset!r} is empty: a run needs validation images "
-            "to pick its best epoch."
-        )
+        raise SpecError(N_("The validation split of {dataset!r} is empty: a run needs validation images to pick its "
+                           "best epoch."), dataset=spec.dataset)
     if spec.batch_size > train_count:
-        raise SpecError(
-            f"Expected `batch_size` to be at most the {train_count} training images of "
-            f"{spec.dataset!r}. Received: batch_size={spec.batch_size}"
-        )
+        raise SpecError(N_("Expected `batch_size` to be at most the {count} training images of {dataset!r}. Received: "
+                           "batch_size={batch_size}"),
+                        count=train_count, dataset=spec.dataset, batch_size=spec.batch_size)
     classes = task.num_classes(dataset)  # None: a model without class outputs (an embedding, keypoints)
     check_resources(spec, num_classes=None if classes is None else max(2, classes), train_images=train_count,
                     cached_images=train_count + dataset.count("validation"), keep_tensorflow_out=True)
@@ -426,6 +427,5 @@ def _check_continues(spec: TrainSpec) -> None:
                if getattr(earlier, name) != getattr(spec, name) and not (
                    name == "filters" and tuple(earlier.filters) == tuple(spec.filters))]
     if changed:
-        raise SpecError(
-            f"A continued run must keep the architecture of the run it continues. Received changes to: {changed}"
-        )
+        raise SpecError(N_("A continued run must keep the architecture of the run it continues. Received changes to: "
+                           "{changed}"), changed=changed)

@@ -219,7 +219,7 @@ def test_no_objects_says_when_predicted_pixels_are_too_small_to_count(roots, mon
     at = open_page()
     message = " ".join(i.value for i in at.info)
     assert "only the background" not in message
-    assert ("The model marks 3 pixel(s) of star, but no region of them reaches the smallest object size of "
+    assert ("The model marks 3 pixels of star, but no region of them reaches the smallest object size of "
             f"{DEFAULT_MIN_AREA} pixels (the largest has 1).") in message
     at.slider(key="segmentation_min_area").set_value(1).run()
     (objects,) = [df.value for df in at.dataframe if "area (px)" in df.value.columns]
