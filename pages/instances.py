@@ -6,8 +6,9 @@ picture's objects; train an instance model."""
 import numpy as np
 import streamlit as st
 
-from cv_core.i18n import _, ngettext
+from cv_core.i18n import N_, _, ngettext
 from ui import install_streamlit_patches
+from ui.i18n import tabs
 from ui.instances import (
     DEFAULT_SCORE,
     PREFIX,
@@ -44,7 +45,7 @@ if start_requested_preset() is not None:
     st.rerun()
 show_flash()
 
-find_tab, train_tab = st.tabs([_("Find objects"), _("Train")], key=f"{PREFIX}_tab", bind="query-params")
+find_tab, train_tab = tabs([N_("Find objects"), N_("Train")], key=f"{PREFIX}_tab")
 
 
 def objects_section(finder, found, semantic, view, truths, picture, route) -> None:

@@ -225,12 +225,12 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
         title = run_dir.name
         allowed = may_manage(run)
         origin = _origin(status)
-        st.markdown(_("#### {variant} · seed {seed}").format(variant=spec.variant, seed=spec.seed) if spec
+        st.markdown(_("#### {variant} · seed {seed}").format(variant=_(spec.variant), seed=spec.seed) if spec
                     else _("#### Run `{run}`").format(run=title))
         if spec:
             st.caption(ngettext("Run `{run}` · {dataset} at {size} px, {epochs} epoch",
                                 "Run `{run}` · {dataset} at {size} px, {epochs} epochs", spec.epochs).format(
-                run=title, dataset=spec.dataset, size=spec.image_size, epochs=spec.epochs))
+                run=title, dataset=dataset_label(spec.dataset), size=spec.image_size, epochs=spec.epochs))
         else:
             st.caption(_("Run `{run}`").format(run=title))
         if spec is not None and spec.continues:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from cv_core.i18n import N_, _, ngettext
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
+from cv_core.segmentation.task import dataset_name
 
 __all__ = ["INSTANCE_EPOCH_IMAGES", "TASK", "instance_model_arguments"]
 
@@ -90,6 +92,10 @@ def _scores(model, dataset, spec: TrainSpec) -> dict:
     return scores
 
 
+#: The architecture's variant names (marked: the pages show them with ``_()``).
+_VARIANTS = {"conv2d": N_("instance U-Net / conv2d"), "separable": N_("instance U-Net / separable")}
+
+
 def _score_rows(scores: Mapping) -> list[dict]:
     """Mask AP, AP50, AP75 and pairs separated, instances then connected components; then AP50 per class."""
     splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
@@ -97,39 +103,40 @@ def _score_rows(scores: Mapping) -> list[dict]:
         return []
 
     def row(label: str, value) -> dict:
-        out = {"score": label}
+        out = {_("score"): label}
         for split in splits:
             v = value(scores[split])
             out[split] = None if v is None else (round(v, 3) if isinstance(v, float) else v)
         return out
 
     rows = []
-    for route, pick, name in (("instances", lambda s: s, "Instance model"),
-                              ("components", lambda s: s.get("components") or {}, "Connected components")):
-        rows += [row(f"{name}: mask AP (IoU 0.50:0.95)", lambda s, p=pick: p(s).get("mask_ap")),
-                 row(f"{name}: mask AP at IoU 0.50", lambda s, p=pick: p(s).get("mask_ap50")),
-                 row(f"{name}: mask AP at IoU 0.75", lambda s, p=pick: p(s).get("mask_ap75")),
-                 row(f"{name}: touching same-class pairs separated",
-                     lambda s, p=pick: f"{p(s).get('pairs_separated', 0)} of {p(s).get('touching_pairs', 0)}")]
+    for route, pick, name in (("instances", lambda s: s, _("Instance model")),
+                              ("components", lambda s: s.get("components") or {}, _("Connected components"))):
+        rows += [row(_("{name}: mask AP (IoU 0.50:0.95)").format(name=name), lambda s, p=pick: p(s).get("mask_ap")),
+                 row(_("{name}: mask AP at IoU 0.50").format(name=name), lambda s, p=pick: p(s).get("mask_ap50")),
+                 row(_("{name}: mask AP at IoU 0.75").format(name=name), lambda s, p=pick: p(s).get("mask_ap75")),
+                 row(_("{name}: touching same-class pairs separated").format(name=name),
+                     lambda s, p=pick: _("{separated} of {pairs}").format(separated=p(s).get("pairs_separated", 0),
+                                                                         pairs=p(s).get("touching_pairs", 0)))]
     names = scores.get("class_names") or []
     for index, class_name in enumerate(names):
         if any(str(index) in (scores[split].get("per_class") or {}) for split in splits):
-            rows.append(row(f"Instance model: mask AP at IoU 0.50, {class_name}",
+            rows.append(row(_("Instance model: mask AP at IoU 0.50, {name}").format(name=class_name),
                             lambda s, i=index: ((s.get("per_class") or {}).get(str(i)) or {}).get("AP50")))
     return rows
 
 
 TASK = register_task(Task(
     name="instances",
-    label="Instance segmentation",
-    description="Every object's own mask: touching objects of one class apart, an occluded object whole.",
+    label=N_("Instance segmentation"),
+    description=N_("Every object's own mask: touching objects of one class apart, an occluded object whole."),
     architectures={
         "instance_unet": Architecture(
-            name="instance_unet", label="U-Net with centre and offset heads (Panoptic-DeepLab)", build=_build,
+            name="instance_unet", label=N_("U-Net with centre and offset heads (Panoptic-DeepLab)"), build=_build,
             minimum_size=lambda spec: 2 ** max(0, len(spec.filters) - 1),
             size_multiple=lambda spec: 2 ** max(0, len(spec.filters) - 1), options=("conv_type",),
             continue_fields=("filters", "conv_type"), default_filters=(16, 32, 64),
-            variant=lambda spec: f"instance U-Net / {spec.conv_type}",
+            variant=lambda spec: _VARIANTS.get(spec.conv_type, f"instance U-Net / {spec.conv_type}"),
             slug=lambda spec: "inst-sep" if spec.conv_type == "separable" else "inst",
         ),
     },
@@ -140,14 +147,14 @@ TASK = register_task(Task(
     targets=_targets,
     monitor="val_mask_ap",
     mode="max",
-    metric_label="mask AP",
+    metric_label=N_("mask AP"),
     score_format=".3f",
-    curves=(("mask_ap", "Mask AP (IoU 0.50:0.95)"), ("mask_ap50", "Mask AP at IoU 0.50"),
-            ("mask_ap75", "Mask AP at IoU 0.75"), ("loss", "Loss (three heads, weighted)")),
+    curves=(("mask_ap", N_("Mask AP (IoU 0.50:0.95)")), ("mask_ap50", N_("Mask AP at IoU 0.50")),
+            ("mask_ap75", N_("Mask AP at IoU 0.75")), ("loss", N_("Loss (three heads, weighted)"))),
     test_metric="mask_ap",
-    augmentation="Random left-right mirroring of each picture with its masks, centres and offsets (in the data "
-                 "pipeline).",
-    filters_label="Filters (one level each: the map halves at every level, then grows back)",
+    augmentation=N_("Random left-right mirroring of each picture with its masks, centres and offsets (in the data "
+                    "pipeline)."),
+    filters_label=N_("Filters (one level each: the map halves at every level, then grows back)"),
     callbacks=_callbacks,
     epoch_scored_images=_epoch_images,
     seconds_per_scored_image=3.0e-3,  # decoding and matching beyond the forward pass (quiet Tiny epochs, 32 px)
@@ -157,9 +164,9 @@ TASK = register_task(Task(
     score_rows=_score_rows,
     defaults={"dataset": "shapes", "model": "instance_unet", "conv_type": "conv2d", "dropout_rate": 0.0,
               "optimizer": "adam", "learning_rate": 2e-3, "augmentation": True},
-    preset_captions={"tiny": "32 px crowded shapes, seconds: for tests",
-                     "quick": "64 px crowded shapes, a few minutes on a CPU: the recommended start",
-                     "book": "96 px crowded shapes with a wider U-Net and 40 epochs: meant for a GPU"},
+    preset_captions={"tiny": N_("32 px crowded shapes, seconds: for tests"),
+                     "quick": N_("64 px crowded shapes, a few minutes on a CPU: the recommended start"),
+                     "book": N_("96 px crowded shapes with a wider U-Net and 40 epochs: meant for a GPU")},
     presets={
         "tiny": {"filters": (8, 16), "image_size": 32, "epochs": 2, "augmentation": False,
                  "dataset_options": {"image_size": 32, "train_size": 64, "validation_size": 32, "test_size": 32,
@@ -174,8 +181,9 @@ TASK = register_task(Task(
                                      "test_size": 500, "difficulty": "crowded"}},
     },
     anatomy=lambda spec, classes: (
-        f"{spec.variant}: the U-Net, then three heads",
-        f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; out, per pixel: "
-        f"{classes} class probabilities, {classes} heatmaps of object centres (one per class), and the offset to the "
-        f"centre of the object this pixel belongs to ({spec.dataset})."),
+        _("{variant}: the U-Net, then three heads").format(variant=_(spec.variant)),
+        _("Exactly the model **Train** builds: {size} × {size} px in; out, per pixel: {classes} class probabilities, "
+          "{classes} heatmaps of object centres (one per class), and the offset to the centre of the object this "
+          "pixel belongs to ({dataset}).").format(size=spec.image_size, classes=classes,
+                                                  dataset=dataset_name(spec.dataset))),
 ))

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cv_core.i18n import N_, LazyText, TranslatedError
+from cv_core.i18n import N_, LazyText, TranslatedError, _
 from cv_core.runs.files import (
     SPEC_FILE,
     STATUS_FILE,
@@ -177,12 +177,13 @@ class RunInfo:
 
     @property
     def label(self) -> str:
-        """A short human name: the grid variant, else the architecture variant and seed."""
+        """A short human name: the grid variant, else the architecture variant and seed (in the reader's
+        language: a name for people, never a key)."""
         if self.spec is None:
             return self.id
         if self.spec.experiment_label:
             return self.spec.experiment_label
-        return f"{self.spec.variant} (seed {self.spec.seed})"
+        return _("{variant} (seed {seed})").format(variant=_(self.spec.variant), seed=self.spec.seed)
 
     @property
     def task(self) -> Task:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cv_core.i18n import N_
+from cv_core.i18n import N_, _, ngettext
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 from cv_core.segmentation.data import MASKS, segmentation_dataset
@@ -42,6 +42,16 @@ def _segmentation_scores(model, dataset, spec: TrainSpec) -> dict:
             for split in ("validation", "test") if dataset.count(split)}
 
 
+#: The datasets a mask task's anatomy caption may name, as a person reads them (the same words as the
+#: training form's dataset choice, ``ui.data.DATASET_LABELS``).
+_DATASET_NAMES = {"shapes": N_("Shapes (built in)"), "oxford_pets": N_("Oxford-IIIT Pets (local copy)")}
+
+
+def dataset_name(name: str) -> str:
+    """A dataset as a person reads it, in the reader's language (other names as they are)."""
+    return _(_DATASET_NAMES[name]) if name in _DATASET_NAMES else name
+
+
 def _segmentation_score_rows(scores: Mapping) -> list[dict]:
     """One row per mask class: IoU and Dice on each split that was scored."""
     splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
@@ -50,12 +60,14 @@ def _segmentation_score_rows(scores: Mapping) -> list[dict]:
     names = scores[splits[0]].get("class_names") or []
     rows = []
     for index, name in enumerate(names):
-        row = {"class": f"{index} · {name}"}
+        row = {_("class"): _("{index} · {name}").format(index=index, name=name)}
         for split in splits:
             for measure in ("iou", "dice"):
                 values = scores[split].get(measure) or []
                 value = values[index] if index < len(values) else None
-                row[f"{split} {'IoU' if measure == 'iou' else 'Dice'}"] = None if value is None else round(value, 3)
+                column = (_("validation {measure}") if split == "validation" else _("test {measure}")).format(
+                    measure="IoU" if measure == "iou" else "Dice")
+                row[column] = None if value is None else round(value, 3)
         rows.append(row)
     return rows
 
@@ -69,7 +81,7 @@ TASK = register_task(Task(
             name="segmentation_model", label=N_("The book's model (strided convs, transposed convs)"),
             build=_build_segmentation_model,
             minimum_size=lambda spec: 2 ** len(spec.filters), size_multiple=lambda spec: 2 ** len(spec.filters),
-            default_filters=(64, 128, 256), variant=lambda spec: "book's model", slug=lambda spec: "segbook",
+            default_filters=(64, 128, 256), variant=lambda spec: N_("book's model"), slug=lambda spec: "segbook",
         ),
         "unet": Architecture(
             name="unet", label=N_("U-Net (skip connections)"), build=_build_unet,
@@ -111,7 +123,10 @@ TASK = register_task(Task(
                  "learning_rate": 1e-3},
     },
     anatomy=lambda spec, classes: (
-        f"{spec.variant}: the map shrinks, then grows back",
-        f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in, one probability per "
-        f"class and pixel out ({classes} classes, {spec.dataset})."),
+        _("{variant}: the map shrinks, then grows back").format(variant=_(spec.variant)),
+        ngettext("Exactly the model **Train** builds: {size} × {size} px in, one probability per class and pixel out "
+                 "({classes} class, {dataset}).",
+                 "Exactly the model **Train** builds: {size} × {size} px in, one probability per class and pixel out "
+                 "({classes} classes, {dataset}).", classes or 0).format(
+            size=spec.image_size, classes=classes, dataset=dataset_name(spec.dataset))),
 ))

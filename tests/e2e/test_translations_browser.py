@@ -68,10 +68,15 @@ def data_names() -> list[str]:
 LAYER_NAME = re.compile(r"(?<![A-Za-z])[a-z]+\d*(?:_[a-z0-9]+)+(?![A-Za-z])|(?<![A-Za-z])(?:conv|pool|fire|block)\d+(?![A-Za-z])")
 
 
-def english_on_screen(page) -> list[str]:
+#: :data:`VISIBLE_TEXT` without the charts' axis tick labels: there they are data (a model's layer names,
+#: enc1_conv1 / image / offset, on the Train tabs' anatomy chart), not UI words.
+VISIBLE_TEXT_BUT_TICKS = VISIBLE_TEXT.replace(".modebar,", ".modebar, .xaxislayer-above, .yaxislayer-above,")
+
+
+def english_on_screen(page, script: str = VISIBLE_TEXT) -> list[str]:
     allowed, data = allowlist(), data_names()
     found = []
-    for text in page.evaluate(VISIBLE_TEXT):
+    for text in page.evaluate(script):
         words = allowed + [name for name in data if name in text]
         text = re.sub(r"\S+\.(png|jpe?g|json|keras|py)\b|\S*/\S*", " ", text)  # file names and paths are data
         text = LAYER_NAME.sub(" ", text)  # layer names are the model's, as Keras writes them
@@ -94,6 +99,43 @@ def test_translated_pages_show_no_english_ui_words(page, app_server):
             problems[path] = words
         screenshot(page, f"zh-TW-{PAGES[path] or 'home'}")
     assert problems == {}, "\n".join(f"{path}: {words}" for path, words in problems.items())
+
+
+def test_task_pages_train_tabs_and_run_panel_show_no_english_ui_words(page, app_server):
+    """The Segmentation and Instance segmentation pages' Train tabs, with a completed segmentation run
+    followed in the run panel, and Compare runs listing it with its run actions: all in Chinese."""
+    import os
+
+    from cv_core.runs import create_run, preset_spec
+    from cv_core.runs.files import update_status, write_metrics
+
+    for path in ("pages/segmentation.py", "pages/instances.py", "pages/compare_runs.py"):
+        assert path in TRANSLATED, path
+    run_dir = create_run(preset_spec("tiny", task="segmentation"), Path(os.environ["CONVNET_LAB_RUNS_E2E"]))
+    try:
+        write_metrics(run_dir, [{"epoch": 1, "loss": 1.0, "mean_iou": 0.2, "val_loss": 1.1, "val_mean_iou": 0.18,
+                                 "accuracy": 0.8, "val_accuracy": 0.8, "seconds": 1.0}])
+        update_status(run_dir, state="completed")
+        problems = {}
+        for name, address in (("segmentation-train", "segmentation?segmentation_tab=Train&lang=zh-TW"),
+                              ("instances-train", "instances?instances_tab=Train&lang=zh-TW"),
+                              ("compare-runs-with-a-run", "compare_runs?lang=zh-TW")):
+            page.goto(f"{app_server}/{address}")
+            wait_idle(page, timeout=90_000)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            if name == "segmentation-train":  # the run panel follows the run
+                expect(page.get_by_test_id("stAlertContentSuccess").get_by_text("已完成")).to_be_visible()
+            if name == "compare-runs-with-a-run":
+                page.get_by_text("管理這些訓練", exact=True).click()  # open the run actions
+                wait_idle(page, timeout=90_000)
+                expect(page.get_by_text("已完成", exact=True).first).to_be_visible()
+            words = english_on_screen(page, VISIBLE_TEXT_BUT_TICKS)
+            if words:
+                problems[name] = words
+            screenshot(page, f"zh-TW-{name}")
+        assert problems == {}, "\n".join(f"{name}: {words}" for name, words in problems.items())
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)  # the session's other browser tests expect no such run
 
 
 def test_home_in_chinese_then_english_without_losing_the_url(page, app_server):
