@@ -35,7 +35,7 @@ def test_train_tiny_run_watch_curves_and_compare(page, app_server):
     epochs.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.get_by_text("shapes at 32 px, 6 epochs")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Shapes (built in) at 32 px, 6 epochs")).to_be_visible(timeout=30_000)
     # The sidebar lists the new run at once, without navigating (it used to stay empty).
     expect(page.get_by_test_id("stSidebar").get_by_text("Training in the background")).to_be_visible(timeout=10_000)
     # The form and the open tab are in the URL...

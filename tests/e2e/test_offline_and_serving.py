@@ -143,7 +143,7 @@ def test_class_mode_owner_operator_and_limits(browser, tmp_path, monkeypatch):
             wait_idle(page)
             # My run: recorded as mine; a second one is over this browser's limit.
             page.get_by_role("button", name="Train", exact=True).click()
-            expect(page.get_by_text("shapes at 32 px, 2 epochs")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("Shapes (built in) at 32 px, 2 epochs")).to_be_visible(timeout=30_000)
             mine = [run for run in list_runs(runs) if run.owner not in (None, "another-browser")]
             assert len(mine) == 1
             page.get_by_role("button", name="Train", exact=True).click()
