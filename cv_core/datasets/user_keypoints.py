@@ -39,7 +39,7 @@ import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -55,6 +55,7 @@ from cv_core.datasets.user_masks.files import (
     check_plain_name,
     dataset_lock,
     default_data_root,
+    unpacked_zip,
 )
 from cv_core.i18n import _
 from cv_core.images import ImageInputError, decode_image
@@ -73,7 +74,6 @@ DATASET_FILE = "dataset.json"
 #: Longest side of a stored picture; larger ones are shrunk once (their points scaled with them).
 MAX_STORED_SIDE = 1024
 #: A zip to import may unpack to at most this many bytes (a zip bomb is refused before unpacking).
-MAX_IMPORT_BYTES = 512 * 1024 * 1024
 #: The share of an object's point spread added on each side of its box when no box is given.
 BOX_MARGIN = 0.1
 
@@ -653,26 +653,7 @@ class UserKeypointStore:
             DatasetError: not a zip, unsafe member names, too large once unpacked, no or several JSON
                 files, and everything :meth:`import_coco` refuses.
         """
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, ValueError):
-            raise DatasetError(_("That file is not a zip archive.")) from None
-        with archive, tempfile.TemporaryDirectory(prefix="kp-import-") as tmp:
-            members = [m for m in archive.infolist() if not m.is_dir()]
-            if sum(m.file_size for m in members) > MAX_IMPORT_BYTES:
-                raise DatasetError(_("The zip unpacks to more than {megabytes} MB; import a smaller one.").format(
-                    megabytes=MAX_IMPORT_BYTES // 2**20))
-            for member in members:
-                path = PurePosixPath(member.filename)
-                if path.is_absolute() or ".." in path.parts or "\\" in member.filename:
-                    raise DatasetError(_("The zip holds a file with an unsafe name ({file!r}).").format(
-                        file=member.filename))
-                if path.name.startswith(".") or path.parts[0] == "__MACOSX":
-                    continue
-                target = Path(tmp, *path.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(member) as source, open(target, "wb") as out:
-                    shutil.copyfileobj(source, out)
+        with unpacked_zip(data, "kp-import-") as tmp:
             found = sorted(Path(tmp).rglob("*.json"))
             if len(found) != 1:
                 raise DatasetError(_("Expected one COCO keypoint file (*.json) in the zip; found {count}.").format(

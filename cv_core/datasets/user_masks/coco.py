@@ -34,8 +34,6 @@ import io
 import json
 import os
 import re
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -43,12 +41,12 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from cv_core.datasets.base import DatasetError
-from cv_core.datasets.user_masks.files import MAX_NAME_LENGTH, _PLAIN_NAME, check_plain_name, dataset_lock
+from cv_core.datasets.user_masks.files import (MAX_IMPORT_BYTES, MAX_NAME_LENGTH, _PLAIN_NAME, check_plain_name,
+                                               dataset_lock, unpacked_zip)
 from cv_core.images import ImageInputError, decode_image
 from cv_core.i18n import N_
 
 #: A zip that unpacks to more than this is refused.
-MAX_IMPORT_BYTES = 512 * 1024 * 1024
 
 __all__ = ["MAX_IMPORT_BYTES", "CocoImportReport", "CocoMixin"]
 
@@ -210,24 +208,7 @@ class CocoMixin:
                 JSON files, and everything :meth:`import_coco` refuses.
         """
         check_plain_name(name)
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, ValueError):
-            raise DatasetError(N_("That file is not a zip archive.")) from None
-        with archive, tempfile.TemporaryDirectory(prefix="mask-import-") as tmp:
-            members = [m for m in archive.infolist() if not m.is_dir()]
-            if sum(m.file_size for m in members) > MAX_IMPORT_BYTES:
-                raise DatasetError(N_("The zip unpacks to more than {value} MB; import a smaller one."), value=MAX_IMPORT_BYTES // 2**20)
-            for member in members:
-                path = PurePosixPath(member.filename)
-                if path.is_absolute() or ".." in path.parts or "\\" in member.filename:
-                    raise DatasetError(N_("The zip holds a file with an unsafe name ({filename})."), filename=repr(member.filename))
-                if path.name.startswith(".") or path.parts[0] == "__MACOSX":
-                    continue
-                target = Path(tmp, *path.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(member) as source, open(target, "wb") as out:
-                    shutil.copyfileobj(source, out)
+        with unpacked_zip(data, "mask-import-") as tmp:
             found = sorted(Path(tmp).rglob("*.json"))
             if len(found) != 1:
                 raise DatasetError(N_("Expected one COCO instance file (*.json) in the zip; found {n}."), n=len(found))

@@ -134,3 +134,41 @@ def _mask_image_hash(data: bytes) -> str | None:
     except Exception:
         return None
     return value if isinstance(value, str) else None
+
+
+#: The most an imported zip may unpack to (pictures and one COCO file).
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def unpacked_zip(data: bytes, prefix: str, max_bytes: int = MAX_IMPORT_BYTES):
+    """Unpack a zip someone uploaded into a temporary folder (yielded as a ``Path``), safely; removed after.
+
+    Refuses (``DatasetError``) what is not a zip, a zip that unpacks to more than ``max_bytes``, and any
+    member whose name is absolute, climbs out with ``..`` or holds a backslash (nothing is written
+    outside the folder). Hidden files and macOS's ``__MACOSX`` folder are left out. The mask and
+    keypoint stores' COCO imports share it.
+    """
+    import shutil
+    import zipfile
+    from pathlib import PurePosixPath
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError):
+        raise DatasetError(N_("That file is not a zip archive.")) from None
+    with archive, tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if sum(m.file_size for m in members) > max_bytes:
+            raise DatasetError(N_("The zip unpacks to more than {value} MB; import a smaller one."), value=max_bytes // 2**20)
+        for member in members:
+            path = PurePosixPath(member.filename)
+            if path.is_absolute() or ".." in path.parts or "\\" in member.filename:
+                raise DatasetError(N_("The zip holds a file with an unsafe name ({filename})."), filename=repr(member.filename))
+            if path.name.startswith(".") or path.parts[0] == "__MACOSX":
+                continue
+            target = Path(tmp, *path.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(member) as source, open(target, "wb") as out:
+                shutil.copyfileobj(source, out)
+        yield Path(tmp)
