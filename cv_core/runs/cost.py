@@ -27,6 +27,7 @@ import os
 import sys
 from dataclasses import dataclass
 
+from cv_core.i18n import N_
 from cv_core.runs.spec import SpecError, TrainSpec
 
 __all__ = [
@@ -252,7 +253,8 @@ class ResourceBudget:
             except ValueError:
                 megabytes = -1.0
             if not math.isfinite(megabytes) or megabytes <= 0:
-                raise SpecError(f"Expected ${MEMORY_BUDGET_ENV} to be a number of megabytes > 0. Received: {text!r}")
+                raise SpecError(N_("Expected ${variable} to be a number of megabytes > 0. Received: {text!r}"),
+                                variable=MEMORY_BUDGET_ENV, text=text)
             return cls(memory_bytes=int(megabytes * 1024**2))
         physical = _physical_memory()
         return cls(memory_bytes=physical // 2) if physical else cls()
@@ -292,20 +294,34 @@ def _gigabytes(n: int) -> str:
 def _refuse(cost: ArchitectureCost, spec: TrainSpec, budget: ResourceBudget, need: int, training: bool,
             margin: int) -> None:
     """Raise the budget's message when ``cost`` (or ``need``) is over ``margin`` times a limit."""
-    rough = "roughly " if margin > 1 else ""
+    rough = margin > 1
     if cost.params > margin * budget.max_params:
-        raise SpecError(
-            f"This model would have {rough}{cost.params:,} parameters; the lab's limit is {budget.max_params:,}. "
-            f"Use fewer or narrower filters (received filters={list(spec.filters)})."
-        )
+        message = (N_("This model would have roughly {params} parameters; the lab's limit is {limit}. Use fewer or "
+                      "narrower filters (received filters={filters}).") if rough else
+                   N_("This model would have {params} parameters; the lab's limit is {limit}. Use fewer or narrower "
+                      "filters (received filters={filters})."))
+        raise SpecError(message, params=f"{cost.params:,}", limit=f"{budget.max_params:,}",
+                        filters=list(spec.filters))
     if need > margin * budget.memory_bytes:
-        what = "to train" if training else "to build"
-        raise SpecError(
-            f"This run would need {rough or 'about '}{_gigabytes(need)} of memory {what} "
-            f"({cost.activations:,} activations per image at {spec.image_size} px, batch {spec.batch_size}, "
-            f"{rough}{cost.params:,} parameters); the limit on this machine is {_gigabytes(budget.memory_bytes)} "
-            f"(set ${MEMORY_BUDGET_ENV} to change it). Use smaller images, a smaller batch or fewer filters."
-        )
+        if training:
+            message = (N_("This run would need roughly {need} of memory to train ({activations} activations per "
+                          "image at {size} px, batch {batch}, roughly {params} parameters); the limit on this machine "
+                          "is {limit} (set ${variable} to change it). Use smaller images, a smaller batch or fewer "
+                          "filters.") if rough else
+                       N_("This run would need about {need} of memory to train ({activations} activations per image "
+                          "at {size} px, batch {batch}, {params} parameters); the limit on this machine is {limit} "
+                          "(set ${variable} to change it). Use smaller images, a smaller batch or fewer filters."))
+        else:
+            message = (N_("This run would need roughly {need} of memory to build ({activations} activations per "
+                          "image at {size} px, batch {batch}, roughly {params} parameters); the limit on this machine "
+                          "is {limit} (set ${variable} to change it). Use smaller images, a smaller batch or fewer "
+                          "filters.") if rough else
+                       N_("This run would need about {need} of memory to build ({activations} activations per image "
+                          "at {size} px, batch {batch}, {params} parameters); the limit on this machine is {limit} "
+                          "(set ${variable} to change it). Use smaller images, a smaller batch or fewer filters."))
+        raise SpecError(message, need=_gigabytes(need), activations=f"{cost.activations:,}", size=spec.image_size,
+                        batch=spec.batch_size, params=f"{cost.params:,}", limit=_gigabytes(budget.memory_bytes),
+                        variable=MEMORY_BUDGET_ENV)
 
 
 def check_resources(spec: TrainSpec, *, num_classes: int | None = 2, train_images: int = 0,

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cv_core.i18n import N_
 from cv_core.runs import files
 from cv_core.runs.files import read_spec, read_status, update_status
 from cv_core.runs.folders import RunStateError, create_run, require_run
@@ -124,10 +125,9 @@ def submit_grid(base_spec: TrainSpec | dict, conv_types: Sequence[str] = CONV_TY
         SpecError: an empty grid, or a variant that cannot run.
     """
     if not conv_types or not batchnorms or not seeds:
-        raise SpecError(
-            "Expected at least one conv type, batch norm placement and seed. "
-            f"Received: conv_types={tuple(conv_types)}, batchnorms={tuple(batchnorms)}, seeds={tuple(seeds)}"
-        )
+        raise SpecError(N_("Expected at least one conv type, batch norm placement and seed. Received: "
+                           "conv_types={conv_types}, batchnorms={batchnorms}, seeds={seeds}"),
+                        conv_types=tuple(conv_types), batchnorms=tuple(batchnorms), seeds=tuple(seeds))
     base = validate_spec(base_spec)
     from cv_core.datasets import open_dataset
 
