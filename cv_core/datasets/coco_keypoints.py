@@ -20,6 +20,7 @@ import numpy as np
 
 from cv_core.datasets.base import SPLITS, Dataset, DatasetError, Sample
 from cv_core.datasets.folders import check_root
+from cv_core.i18n import N_, LazyText
 from cv_core.images import ImageInputError, decode_image
 
 __all__ = ["CocoKeypointDataset"]
@@ -30,13 +31,14 @@ def _find_annotations(root: Path, annotations: str | os.PathLike | None) -> Path
         path = Path(annotations)
         path = path if path.is_absolute() else root / path
         if not path.is_file():
-            raise DatasetError(f"The annotation file {str(path)!r} does not exist.")
+            raise DatasetError(N_("The annotation file {path!r} does not exist."), path=str(path))
         return path
     found = sorted(p for folder in (root, root / "annotations") if folder.is_dir() for p in folder.glob("*.json"))
     if len(found) != 1:
-        listed = ", ".join(p.name for p in found[:5]) or "none"
-        raise DatasetError(f"Expected one COCO keypoint file (*.json) in {root} or its annotations/ folder; found "
-                           f"{len(found)} ({listed}). Name the one to read with `annotations`.")
+        listed = ", ".join(p.name for p in found[:5]) or LazyText(N_("none"))
+        raise DatasetError(N_("Expected one COCO keypoint file (*.json) in {root} or its annotations/ folder; found "
+                              "{count} ({listed}). Name the one to read with `annotations`."), root=root,
+                           count=len(found), listed=listed)
     return found[0]
 
 
@@ -65,15 +67,15 @@ class CocoKeypointDataset(Dataset):
         root = check_root(root, "COCO keypoints")
         for name, value in (("validation_split", validation_split), ("test_split", test_split)):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
-                raise DatasetError(f"Expected `{name}` between 0 and 1. Received: {name}={value!r}")
+                raise DatasetError(N_("Expected `{name}` between 0 and 1. Received: {name}={value!r}"), name=name, value=value)
         if validation_split + test_split >= 1:
-            raise DatasetError("Expected `validation_split` + `test_split` below 1, so that something trains.")
+            raise DatasetError(N_("Expected `validation_split` + `test_split` below 1, so that something trains."))
         path = _find_annotations(root, annotations)
         pictures = root / "images" if (root / "images").is_dir() else root
         try:
             data = read_coco_keypoints(path, images_folder=pictures, category=category)
         except CocoFormatError as exc:
-            raise DatasetError(f"{path.name}: {exc}") from None
+            raise DatasetError(N_("{file}: {error}"), file=path.name, error=exc) from None
         self.data, self.folder, self.annotations = data, pictures, path
         self.skeleton = data.skeleton
         self.warnings = list(data.warnings)

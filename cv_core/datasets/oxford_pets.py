@@ -81,17 +81,16 @@ class OxfordPetsDataset(Dataset):
                  boxes: str = "pet") -> None:
         super().__init__()
         if labels not in ("species", "breed"):
-            raise DatasetError(f"Expected `labels` to be one of ('species', 'breed'). Received: labels={labels!r}")
+            raise DatasetError(N_("Expected `labels` to be one of ('species', 'breed'). Received: labels={labels!r}"),
+                               labels=labels)
         if boxes not in ("pet", "head"):
-            raise DatasetError(f"Expected `boxes` to be one of ('pet', 'head'). Received: boxes={boxes!r}")
+            raise DatasetError(N_("Expected `boxes` to be one of ('pet', 'head'). Received: boxes={boxes!r}"), boxes=boxes)
         root_path = check_root(root, "Oxford-IIIT Pets")
         images_dir, trimaps_dir = root_path / "images", root_path / "annotations" / "trimaps"
         if not images_dir.is_dir() or not trimaps_dir.is_dir():
-            raise DatasetError(
-                f"{str(root_path)!r} does not hold the Oxford-IIIT Pets layout. Expected the folders "
-                "images/ (the .jpg photos) and annotations/trimaps/ (the .png masks), as unpacked from "
-                "images.tar.gz and annotations.tar.gz."
-            )
+            raise DatasetError(N_("{folder!r} does not hold the Oxford-IIIT Pets layout. Expected the folders images/ "
+                                  "(the .jpg photos) and annotations/trimaps/ (the .png masks), as unpacked from "
+                                  "images.tar.gz and annotations.tar.gz."), folder=str(root_path))
         self.root = root_path
         trimaps = {p.stem: p for p in trimaps_dir.glob("*.png") if not p.name.startswith(".")}
         pairs = []
@@ -109,7 +108,7 @@ class OxfordPetsDataset(Dataset):
         if boxes == "head":
             pairs = self._with_head_boxes(root_path, pairs)
         if not pairs:
-            raise DatasetError(f"No photos with trimaps were found under {str(root_path)!r}.")
+            raise DatasetError(N_("No photos with trimaps were found under {folder!r}."), folder=str(root_path))
         breeds = sorted({_breed(img.stem) for img, _ in pairs}, key=str.lower)
         self.labels_kind = labels
         known = self.names_before_opening(labels)
@@ -132,12 +131,14 @@ class OxfordPetsDataset(Dataset):
         try:
             self.head_boxes, problems = read_pet_head_boxes(root_path)
         except PetsXmlError as exc:
-            raise DatasetError(f"{exc} Head boxes need annotations.tar.gz unpacked next to images/.") from None
+            raise DatasetError(N_("{error} Head boxes need annotations.tar.gz unpacked next to images/."),
+                               error=exc) from None
         for problem in problems:
             self._note_skip(f"head box {problem}")
         kept = [(image, trimap) for image, trimap in pairs if image.stem in self.head_boxes]
         if not kept:
-            raise DatasetError(f"No photo under {str(root_path)!r} has a readable head box in annotations/xmls/.")
+            raise DatasetError(N_("No photo under {folder!r} has a readable head box in annotations/xmls/."),
+                               folder=str(root_path))
         return kept
 
     def _label(self, stem: str, breeds: list[str]) -> int:
@@ -160,12 +161,12 @@ class OxfordPetsDataset(Dataset):
             image = decode_image(image_path.read_bytes())
             trimap = decode_label_map(trimap_path.read_bytes())
         except OSError as exc:
-            raise ImageInputError(f"Could not read {image_path.name}: {exc.strerror or exc}.") from None
+            raise ImageInputError(N_("Could not read {file}: {error}."), file=image_path.name,
+                                  error=exc.strerror or exc) from None
         if trimap.shape != image.shape[:2]:
-            raise ImageInputError(
-                f"The trimap of {image_path.name} is {trimap.shape[1]} x {trimap.shape[0]} pixels but "
-                f"the photo is {image.shape[1]} x {image.shape[0]}."
-            )
+            raise ImageInputError(N_("The trimap of {file} is {width} x {height} pixels but the photo is "
+                                     "{photo_width} x {photo_height}."), file=image_path.name, width=trimap.shape[1],
+                                  height=trimap.shape[0], photo_width=image.shape[1], photo_height=image.shape[0])
         mask = (np.clip(trimap, 1, 3) - 1).astype(np.uint8)
         if self.boxes_kind == "head":
             x0, y0, x1, y1 = self.head_boxes[image_path.stem]

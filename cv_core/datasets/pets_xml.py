@@ -28,24 +28,27 @@ import os
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from cv_core.i18n import N_, LazyText, TranslatedError
+
 __all__ = ["MAX_XML_BYTES", "PetsXmlError", "read_pet_head_box", "read_pet_head_boxes"]
 
 #: The real files are under 1 KB; anything larger is not one of them.
 MAX_XML_BYTES = 64 * 1024
 
 
-class PetsXmlError(ValueError):
+class PetsXmlError(TranslatedError, ValueError):
     """An annotation file that is missing, too large or not a valid head box."""
 
 
 def _number(node, tag: str, name: str) -> float:
     text = node.findtext(tag)
     if text is None:
-        raise PetsXmlError(f"{name}: no <{tag}>.")
+        raise PetsXmlError(N_("{name}: no <{tag}>."), name=name, tag=tag)
     try:
         return float(text.strip())
     except ValueError:
-        raise PetsXmlError(f"{name}: <{tag}> is {text.strip()!r}, not a number.") from None
+        raise PetsXmlError(N_("{name}: <{tag}> is {text!r}, not a number."), name=name, tag=tag,
+                           text=text.strip()) from None
 
 
 def read_pet_head_box(xml_bytes_or_path) -> tuple[int, int, int, int]:
@@ -70,23 +73,23 @@ def read_pet_head_box(xml_bytes_or_path) -> tuple[int, int, int, int]:
         name = path.name
         try:
             if path.stat().st_size > MAX_XML_BYTES:
-                raise PetsXmlError(f"{name}: larger than {MAX_XML_BYTES} bytes.")
+                raise PetsXmlError(N_("{name}: larger than {limit} bytes."), name=name, limit=MAX_XML_BYTES)
             data = path.read_bytes()
         except OSError as exc:
-            raise PetsXmlError(f"{name}: cannot be read ({exc.strerror or exc}).") from None
+            raise PetsXmlError(N_("{name}: cannot be read ({error})."), name=name, error=exc.strerror or exc) from None
     else:
-        raise PetsXmlError(f"Expected XML bytes or a path. Received: {type(xml_bytes_or_path).__name__}")
+        raise PetsXmlError(N_("Expected XML bytes or a path. Received: {type}"), type=type(xml_bytes_or_path).__name__)
     if len(data) > MAX_XML_BYTES:
-        raise PetsXmlError(f"{name}: larger than {MAX_XML_BYTES} bytes.")
+        raise PetsXmlError(N_("{name}: larger than {limit} bytes."), name=name, limit=MAX_XML_BYTES)
     if b"<!DOCTYPE" in data.upper():
-        raise PetsXmlError(f"{name}: has a DOCTYPE, which annotation files never have.")
+        raise PetsXmlError(N_("{name}: has a DOCTYPE, which annotation files never have."), name=name)
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
-        raise PetsXmlError(f"{name}: malformed XML ({exc}).") from None
+        raise PetsXmlError(N_("{name}: malformed XML ({error})."), name=name, error=exc) from None
     box = root.find("./object/bndbox")
     if box is None:
-        raise PetsXmlError(f"{name}: no <object><bndbox>.")
+        raise PetsXmlError(N_("{name}: no <object><bndbox>."), name=name)
     xmin, ymin, xmax, ymax = (_number(box, tag, name) for tag in ("xmin", "ymin", "xmax", "ymax"))
     x0, y0, x1, y1 = round(xmin) - 1, round(ymin) - 1, round(xmax), round(ymax)
     x0, y0 = max(x0, 0), max(y0, 0)
@@ -95,7 +98,8 @@ def read_pet_head_box(xml_bytes_or_path) -> tuple[int, int, int, int]:
         width, height = _number(size, "width", name), _number(size, "height", name)
         x1, y1 = min(x1, round(width)), min(y1, round(height))
     if x1 <= x0 or y1 <= y0:
-        raise PetsXmlError(f"{name}: empty box (xmin {xmin:g}, ymin {ymin:g}, xmax {xmax:g}, ymax {ymax:g}).")
+        raise PetsXmlError(N_("{name}: empty box (xmin {xmin}, ymin {ymin}, xmax {xmax}, ymax {ymax})."), name=name,
+                           xmin=f"{xmin:g}", ymin=f"{ymin:g}", xmax=f"{xmax:g}", ymax=f"{ymax:g}")
     return int(x0), int(y0), int(x1), int(y1)
 
 
@@ -118,10 +122,8 @@ def read_pet_head_boxes(root) -> tuple[dict[str, tuple[int, int, int, int]], lis
     """
     xml_dir = Path(root) / "annotations" / "xmls"
     if not xml_dir.is_dir():
-        raise PetsXmlError(
-            f"{str(xml_dir)!r} is not a folder. Expected the Oxford-IIIT Pets annotations "
-            "(annotations/xmls/*.xml, from annotations.tar.gz)."
-        )
+        raise PetsXmlError(N_("{folder!r} is not a folder. Expected the Oxford-IIIT Pets annotations "
+                              "(annotations/xmls/*.xml, from annotations.tar.gz)."), folder=str(xml_dir))
     boxes: dict[str, tuple[int, int, int, int]] = {}
     skipped: list[str] = []
     for path in sorted(xml_dir.glob("*.xml")):
@@ -130,7 +132,7 @@ def read_pet_head_boxes(root) -> tuple[dict[str, tuple[int, int, int, int]], lis
         try:
             boxes[path.stem] = read_pet_head_box(path)
         except PetsXmlError as exc:
-            skipped.append(str(exc))
+            skipped.append(LazyText(exc.message, exc.fields))  # English as a str, read in the reader's language
     trainval = Path(root) / "annotations" / "trainval.txt"
     if trainval.is_file():
         malformed = {line.split(":", 1)[0].rsplit(".", 1)[0] for line in skipped}

@@ -281,16 +281,18 @@ def check_generator_options(seed, image_size, split_sizes, difficulty: str, *, m
             a difficulty not in ``levels``, or a split size outside 0..``max_split_size``.
     """
     if not isinstance(image_size, int) or isinstance(image_size, bool) or not min_size <= image_size <= 512:
-        raise DatasetError(f"Expected `image_size` between {min_size} and 512. Received: image_size={image_size!r}")
+        raise DatasetError(N_("Expected `image_size` between {minimum} and 512. Received: image_size={image_size!r}"),
+                           minimum=min_size, image_size=image_size)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise DatasetError(f"Expected `seed` to be a whole number >= 0. Received: seed={seed!r}")
+        raise DatasetError(N_("Expected `seed` to be a whole number >= 0. Received: seed={seed!r}"), seed=seed)
     if difficulty not in levels:
-        raise DatasetError(f"Expected `difficulty` to be one of {tuple(levels)}. Received: difficulty={difficulty!r}")
+        raise DatasetError(N_("Expected `difficulty` to be one of {levels}. Received: difficulty={difficulty!r}"),
+                           levels=tuple(levels), difficulty=difficulty)
     sizes = dict(zip(("train", "validation", "test"), split_sizes))
     for split, n in sizes.items():
         if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= max_split_size:
-            raise DatasetError(
-                f"Expected a whole number of {split} samples between 0 and {max_split_size:,}. Received: {n!r}")
+            raise DatasetError(N_("Expected a whole number of {split} samples between 0 and {maximum}. Received: {n!r}"),
+                               split=split, maximum=f"{max_split_size:,}", n=n)
     return sizes
 
 

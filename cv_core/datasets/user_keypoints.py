@@ -57,7 +57,7 @@ from cv_core.datasets.user_masks.files import (
     default_data_root,
     unpacked_zip,
 )
-from cv_core.i18n import _
+from cv_core.i18n import TranslatedError, _
 from cv_core.images import ImageInputError, decode_image
 from cv_core.keypoints.instance import KeypointInstance, check_keypoints
 from cv_core.keypoints.skeletons import Skeleton
@@ -98,8 +98,8 @@ def instance_from_points(points, visibility, image_size: tuple[int, int], num_jo
     what = _("the object") if what is None else what
     try:
         points, visibility = check_keypoints(points, visibility, num_joints, image_size, what)
-    except ValueError as exc:
-        raise DatasetError(str(exc)) from None
+    except ValueError as exc:  # a KeypointError: its words, translated when read
+        raise DatasetError(*((exc.message, exc.fields) if isinstance(exc, TranslatedError) else (str(exc),))) from None
     labelled = visibility > 0
     if not labelled.any():
         raise DatasetError(_("No point of {what} is placed: place at least one point (visible or hidden) first.").format(
@@ -604,7 +604,7 @@ class UserKeypointStore:
         try:
             data = read_coco_keypoints(annotations, images_folder=images_folder, category=category)
         except CocoFormatError as exc:
-            raise DatasetError(str(exc)) from None
+            raise DatasetError(exc.message, exc.fields) from None  # (its words, translated when read)
         if name in self.list_datasets():
             skeleton = self.skeleton(name)
             if tuple(skeleton.joints) != tuple(data.skeleton.joints):

@@ -34,7 +34,7 @@ _EXPORTS = {
     **{name: "cv_core.keypoints.skeletons" for name in (
         "COCO_JOINTS", "COCO_PERSON", "COCO_SIGMAS", "DEFAULT_SIGMA", "FACE_LANDMARKS", "JOINT_LABELS", "KNOWN_SIGMAS",
         "PEOPLE", "SKELETONS", "Skeleton", "custom_skeleton", "get_skeleton", "joint_label")},
-    **{name: "cv_core.keypoints.instance" for name in ("KeypointInstance", "check_keypoints")},
+    **{name: "cv_core.keypoints.instance" for name in ("KeypointError", "KeypointInstance", "check_keypoints")},
     **{name: "cv_core.keypoints.metrics" for name in (
         "MAX_DETECTIONS", "OKS_THRESHOLDS", "RECALL_THRESHOLDS", "keypoint_average_precision", "match_instances",
         "mean_joint_error", "object_keypoint_similarity", "oks_matrix", "pck", "reference_length")},

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cv_core.i18n import N_, LazyText, TranslatedError
 from cv_core.keypoints.instance import KeypointInstance, check_keypoints
 from cv_core.keypoints.skeletons import Skeleton, custom_skeleton
 
@@ -57,7 +58,7 @@ _REQUIRED = {
 }
 
 
-class CocoFormatError(ValueError):
+class CocoFormatError(TranslatedError, ValueError):
     """A COCO keypoint file that cannot be read as one; the message says what and where."""
 
 
@@ -108,12 +109,13 @@ def _whole(value) -> bool:
 
 def _check_fields(entry, section: str, where: str, unknown: dict) -> None:
     if not isinstance(entry, Mapping):
-        raise CocoFormatError(f"{where} should be an object with fields {', '.join(_REQUIRED[section])}; "
-                              f"it is {type(entry).__name__}.")
+        raise CocoFormatError(N_("{where} should be an object with fields {fields}; it is {type}."), where=where,
+                              fields=", ".join(_REQUIRED[section]), type=type(entry).__name__)
     missing = [name for name in _REQUIRED[section] if name not in entry]
     if missing:
-        raise CocoFormatError(f"{where} has no {', '.join(repr(m) for m in missing)} field"
-                              f"{'s' if len(missing) > 1 else ''}, which COCO's keypoint format requires.")
+        message = (N_("{where} has no {fields} fields, which COCO's keypoint format requires.") if len(missing) > 1
+                   else N_("{where} has no {fields} field, which COCO's keypoint format requires."))
+        raise CocoFormatError(message, where=where, fields=", ".join(repr(m) for m in missing))
     for name in set(entry) - _FIELDS[section]:
         unknown.setdefault((section, name), 0)
         unknown[(section, name)] += 1
@@ -125,15 +127,17 @@ def _category(categories: list, category, unknown: dict) -> tuple[dict, Skeleton
         if isinstance(cat, Mapping) and "keypoints" in cat:
             keypoint_categories.append((i, cat))
     if not keypoint_categories:
-        raise CocoFormatError("No category has a 'keypoints' list: this is not a COCO keypoint file.")
+        raise CocoFormatError(N_("No category has a 'keypoints' list: this is not a COCO keypoint file."))
     if category is not None:
         chosen = [(i, c) for i, c in keypoint_categories if category in (c.get("id"), c.get("name"))]
         if not chosen:
             names = [c.get("name") for _, c in keypoint_categories]
-            raise CocoFormatError(f"No keypoint category is named or numbered {category!r}; the file has {names}.")
+            raise CocoFormatError(N_("No keypoint category is named or numbered {category!r}; the file has {names}."),
+                                  category=category, names=names)
     elif len(keypoint_categories) > 1:
         names = [c.get("name") for _, c in keypoint_categories]
-        raise CocoFormatError(f"The file has {len(names)} keypoint categories ({names}); choose one with `category`.")
+        raise CocoFormatError(N_("The file has {count} keypoint categories ({names}); choose one with `category`."),
+                              count=len(names), names=names)
     else:
         chosen = keypoint_categories
     i, cat = chosen[0]
@@ -141,26 +145,28 @@ def _category(categories: list, category, unknown: dict) -> tuple[dict, Skeleton
     _check_fields(cat, "categories", where, unknown)
     names = cat["keypoints"]
     if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-        raise CocoFormatError(f"{where}: 'keypoints' should be a non-empty list of joint names.")
+        raise CocoFormatError(N_("{where}: 'keypoints' should be a non-empty list of joint names."), where=where)
     if len(set(names)) != len(names):
-        raise CocoFormatError(f"{where}: 'keypoints' names a joint more than once.")
+        raise CocoFormatError(N_("{where}: 'keypoints' names a joint more than once."), where=where)
     edges = []
     if not isinstance(cat["skeleton"], list):
-        raise CocoFormatError(f"{where}: 'skeleton' should be a list of [a, b] joint numbers.")
+        raise CocoFormatError(N_("{where}: 'skeleton' should be a list of [a, b] joint numbers."), where=where)
     for edge in cat["skeleton"]:
         if not (isinstance(edge, list) and len(edge) == 2 and all(_whole(v) for v in edge)):
-            raise CocoFormatError(f"{where}: skeleton edge {edge!r} should be two whole joint numbers.")
+            raise CocoFormatError(N_("{where}: skeleton edge {edge!r} should be two whole joint numbers."), where=where,
+                                  edge=edge)
         for v in edge:
             if not 1 <= v <= len(names):
-                raise CocoFormatError(f"{where}: skeleton edge {edge} names joint {v}, but the category has "
-                                      f"{len(names)} keypoints, numbered from 1 to {len(names)} as COCO counts them.")
+                raise CocoFormatError(N_("{where}: skeleton edge {edge} names joint {joint}, but the category has "
+                                         "{count} keypoints, numbered from 1 to {count} as COCO counts them."),
+                                      where=where, edge=edge, joint=v, count=len(names))
         edges.append((edge[0] - 1, edge[1] - 1))
     reference = ("left_shoulder", "right_hip") if {"left_shoulder", "right_hip"} <= set(names) else None
     try:
         skeleton = custom_skeleton(names, edges, name=str(cat["name"]), reference=reference,
                                    description=f"Read from a COCO file's category {cat['name']!r}.")
     except ValueError as exc:
-        raise CocoFormatError(f"{where}: {exc}") from None
+        raise CocoFormatError(N_("{where}: {error}"), where=where, error=exc) from None
     return cat, skeleton
 
 
@@ -170,13 +176,16 @@ def _images(images: list, unknown: dict) -> dict[int, CocoImage]:
         where = f"images[{i}]"
         _check_fields(image, "images", where, unknown)
         if not _whole(image["id"]) or image["id"] in out:
-            raise CocoFormatError(f"{where}: 'id' should be a whole number used once; it is {image['id']!r}.")
+            raise CocoFormatError(N_("{where}: 'id' should be a whole number used once; it is {id!r}."), where=where,
+                                  id=image["id"])
         if not isinstance(image["file_name"], str) or not image["file_name"]:
-            raise CocoFormatError(f"{where}: 'file_name' should be a file name; it is {image['file_name']!r}.")
+            raise CocoFormatError(N_("{where}: 'file_name' should be a file name; it is {file_name!r}."), where=where,
+                                  file_name=image["file_name"])
         for name in ("width", "height"):
             if not _whole(image[name]) or image[name] <= 0:
-                raise CocoFormatError(f"{where} ({image['file_name']!r}): '{name}' should be a whole number of "
-                                      f"pixels above 0; it is {image[name]!r}.")
+                raise CocoFormatError(N_("{where} ({file_name!r}): '{name}' should be a whole number of pixels "
+                                         "above 0; it is {value!r}."), where=where, file_name=image["file_name"],
+                                      name=name, value=image[name])
         out[image["id"]] = CocoImage(image["id"], image["file_name"], image["width"], image["height"])
     return out
 
@@ -185,34 +194,35 @@ def _annotation(ann: Mapping, where: str, image: CocoImage, k: int, names) -> Ke
     raw = ann["keypoints"]
     if not isinstance(raw, list) or len(raw) != 3 * k:
         count = len(raw) if isinstance(raw, list) else type(raw).__name__
-        raise CocoFormatError(f"{where}: 'keypoints' holds {count} numbers; the category has {k} keypoints, "
-                              f"so it should hold {3 * k} (x, y, v for each).")
+        raise CocoFormatError(N_("{where}: 'keypoints' holds {count} numbers; the category has {k} keypoints, so it "
+                                 "should hold {needed} (x, y, v for each)."), where=where, count=count, k=k,
+                              needed=3 * k)
     for j in range(k):
         x, y, v = raw[3 * j: 3 * j + 3]
-        joint = f"joint {j + 1} ({names[j]!r})"
+        joint = LazyText(N_("joint {number} ({name!r})"), number=j + 1, name=names[j])
         if not all(_is_number(q) for q in (x, y, v)) or not all(math.isfinite(q) for q in (x, y, v)):
-            raise CocoFormatError(f"{where}: {joint} is [{x}, {y}, {v}]; x, y and v should be finite numbers "
-                                  "(no NaN).")
+            raise CocoFormatError(N_("{where}: {joint} is [{x}, {y}, {v}]; x, y and v should be finite numbers "
+                                     "(no NaN)."), where=where, joint=joint, x=x, y=y, v=v)
         if v not in (0, 1, 2):
-            raise CocoFormatError(f"{where}: {joint} has v = {v}; COCO's v is 0 (not labelled), 1 (hidden) or "
-                                  "2 (visible).")
+            raise CocoFormatError(N_("{where}: {joint} has v = {v}; COCO's v is 0 (not labelled), 1 (hidden) or "
+                                     "2 (visible)."), where=where, joint=joint, v=v)
         half = COCO_PIXEL_OFFSET  # a tool that writes continuous pixels may put a point on the far edge
         if v > 0 and not (-half <= x <= image.width + half and -half <= y <= image.height + half):
-            raise CocoFormatError(f"{where}: {joint} is at ({x}, {y}), outside the {image.width}×{image.height} "
-                                  "picture.")
+            raise CocoFormatError(N_("{where}: {joint} is at ({x}, {y}), outside the {width}×{height} picture."),
+                                  where=where, joint=joint, x=x, y=y, width=image.width, height=image.height)
     values = np.asarray(raw, dtype=np.float64).reshape(k, 3)
     visibility = values[:, 2].astype(np.uint8)
     if ann["num_keypoints"] != int((visibility > 0).sum()):
-        raise CocoFormatError(f"{where}: 'num_keypoints' is {ann['num_keypoints']!r} but {int((visibility > 0).sum())} "
-                              "keypoints have v > 0.")
+        raise CocoFormatError(N_("{where}: 'num_keypoints' is {stated!r} but {count} keypoints have v > 0."),
+                              where=where, stated=ann["num_keypoints"], count=int((visibility > 0).sum()))
     box = ann["bbox"]
     if not (isinstance(box, list) and len(box) == 4 and all(_is_number(b) and math.isfinite(b) for b in box)) \
             or box[2] < 0 or box[3] < 0:
-        raise CocoFormatError(f"{where}: 'bbox' should be [x, y, width, height], four finite numbers with a width "
-                              f"and height of at least 0; it is {box!r}.")
+        raise CocoFormatError(N_("{where}: 'bbox' should be [x, y, width, height], four finite numbers with a width "
+                                 "and height of at least 0; it is {box!r}."), where=where, box=box)
     if not _is_number(ann["area"]) or not math.isfinite(ann["area"]) or ann["area"] < 0:
-        raise CocoFormatError(f"{where}: 'area' should be a finite number of pixels² of at least 0; it is "
-                              f"{ann['area']!r}.")
+        raise CocoFormatError(N_("{where}: 'area' should be a finite number of pixels² of at least 0; it is "
+                                 "{area!r}."), where=where, area=ann["area"])
     shifted = np.clip(values[:, :2] + COCO_PIXEL_OFFSET, 0, [image.width, image.height])
     points = np.where(visibility[:, None] > 0, shifted, 0.0)
     return KeypointInstance(points=points.astype(np.float32), visibility=visibility,
@@ -246,16 +256,17 @@ def read_coco_keypoints(annotations, images_folder: str | os.PathLike | None = N
         try:
             data = json.loads(Path(annotations).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            raise CocoFormatError(f"The file {annotations} cannot be read: {exc}.") from None
+            raise CocoFormatError(N_("The file {file} cannot be read: {error}."), file=annotations,
+                                  error=exc) from None
         except json.JSONDecodeError as exc:
-            raise CocoFormatError(f"The file {annotations} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                  f"column {exc.colno}.") from None
+            raise CocoFormatError(N_("The file {file} is not valid JSON: {error} at line {line}, column {column}."),
+                                  file=annotations, error=exc.msg, line=exc.lineno, column=exc.colno) from None
     if not isinstance(data, Mapping):
-        raise CocoFormatError("A COCO file is a JSON object with 'images', 'annotations' and 'categories'.")
+        raise CocoFormatError(N_("A COCO file is a JSON object with 'images', 'annotations' and 'categories'."))
     for name in ("images", "annotations", "categories"):
         if not isinstance(data.get(name), list):
-            raise CocoFormatError(f"The file has no {name!r} list; a COCO keypoint file needs 'images', "
-                                  "'annotations' and 'categories'.")
+            raise CocoFormatError(N_("The file has no {name!r} list; a COCO keypoint file needs 'images', "
+                                     "'annotations' and 'categories'."), name=name)
     unknown: dict = {(("top", name)): 1 for name in set(data) - _FIELDS["top"]}
     cat, skeleton = _category(data["categories"], category, unknown)
     images = _images(data["images"], unknown)
@@ -268,17 +279,25 @@ def read_coco_keypoints(annotations, images_folder: str | os.PathLike | None = N
             continue
         image = images.get(ann["image_id"])
         if image is None:
-            raise CocoFormatError(f"annotations[{i}] (id {ann['id']!r}) belongs to image {ann['image_id']!r}, "
-                                  "which 'images' does not list.")
-        where = f"annotations[{i}] (id {ann['id']!r}, picture {image.file_name!r})"
+            raise CocoFormatError(N_("annotations[{index}] (id {id!r}) belongs to image {image!r}, which 'images' "
+                                     "does not list."), index=i, id=ann["id"], image=ann["image_id"])
+        where = LazyText(N_("annotations[{index}] (id {id!r}, picture {file_name!r})"), index=i, id=ann["id"],
+                         file_name=image.file_name)
         instances.setdefault(image.id, []).append(_annotation(ann, where, image, skeleton.num_joints, skeleton.joints))
-    warnings = [f"{'The file' if section == 'top' else section.capitalize()} {'has' if section == 'top' else 'have'} "
-                f"a field {name!r} that COCO's keypoint format does not define ({count} times); it was ignored."
+    warnings = [LazyText(N_("The file has a field {name!r} that COCO's keypoint format does not define ({count} "
+                            "times); it was ignored.") if section == "top" else
+                         N_("{section} have a field {name!r} that COCO's keypoint format does not define ({count} "
+                            "times); it was ignored."), section=section.capitalize(), name=name, count=count)
                 for (section, name), count in sorted(unknown.items())]
-    if strict and warnings:
-        raise CocoFormatError(warnings[0].replace("; it was ignored.", "."))
+    if strict and unknown:
+        (section, name), count = min(unknown.items())
+        raise CocoFormatError(N_("The file has a field {name!r} that COCO's keypoint format does not define ({count} "
+                                 "times).") if section == "top" else
+                              N_("{section} have a field {name!r} that COCO's keypoint format does not define "
+                                 "({count} times)."), section=section.capitalize(), name=name, count=count)
     if skipped:
-        warnings.append(f"{skipped} annotations of other categories than {cat['name']!r} were skipped.")
+        warnings.append(LazyText(N_("{count} annotations of other categories than {name!r} were skipped."),
+                                 count=skipped, name=cat["name"]))
     folder = Path(images_folder) if images_folder is not None else None
     if folder is not None:
         _check_pictures(folder, list(images.values()), check_images)
@@ -287,11 +306,12 @@ def read_coco_keypoints(annotations, images_folder: str | os.PathLike | None = N
 
 def _check_pictures(folder: Path, images: list[CocoImage], check_sizes: bool) -> None:
     if not folder.is_dir():
-        raise CocoFormatError(f"The pictures' folder {folder} does not exist.")
+        raise CocoFormatError(N_("The pictures' folder {folder} does not exist."), folder=folder)
     missing = [image.file_name for image in images if not (folder / image.file_name).is_file()]
     if missing:
-        raise CocoFormatError(f"{len(missing)} of the {len(images)} pictures the file names are not in {folder}: "
-                              f"{', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}.")
+        raise CocoFormatError(N_("{count} of the {total} pictures the file names are not in {folder}: {names}."),
+                              count=len(missing), total=len(images), folder=folder,
+                              names=", ".join(missing[:3]) + (" …" if len(missing) > 3 else ""))
     if not check_sizes:
         return
     from PIL import Image, UnidentifiedImageError
@@ -301,10 +321,11 @@ def _check_pictures(folder: Path, images: list[CocoImage], check_sizes: bool) ->
             with Image.open(folder / image.file_name) as picture:
                 size = picture.size
         except (OSError, UnidentifiedImageError):
-            raise CocoFormatError(f"The picture {image.file_name} cannot be read as an image.") from None
+            raise CocoFormatError(N_("The picture {file} cannot be read as an image."), file=image.file_name) from None
         if size != (image.width, image.height):
-            raise CocoFormatError(f"The picture {image.file_name} is {size[0]}×{size[1]} pixels, but the file says "
-                                  f"{image.width}×{image.height}.")
+            raise CocoFormatError(N_("The picture {file} is {width}×{height} pixels, but the file says "
+                                     "{file_width}×{file_height}."), file=image.file_name, width=size[0],
+                                  height=size[1], file_width=image.width, file_height=image.height)
 
 
 def coco_keypoints_dict(items: Iterable, skeleton: Skeleton, category_name: str | None = None,
@@ -328,7 +349,8 @@ def coco_keypoints_dict(items: Iterable, skeleton: Skeleton, category_name: str 
         images.append({"id": image.id, "file_name": image.file_name, "width": image.width, "height": image.height})
         for item in instances:
             points, visibility = check_keypoints(item.points, item.visibility, skeleton.num_joints,
-                                                 (image.height, image.width), f"a person of {image.file_name}")
+                                                 (image.height, image.width),
+                                                 LazyText(N_("a person of {file}"), file=image.file_name))
             values = []
             for (x, y), v in zip(points.astype(np.float64), visibility):
                 values += [round(x - COCO_PIXEL_OFFSET, 2), round(y - COCO_PIXEL_OFFSET, 2), int(v)] if v else [0, 0, 0]

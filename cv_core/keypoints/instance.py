@@ -13,12 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["KeypointInstance", "check_keypoints"]
+from cv_core.i18n import N_, LazyText, TranslatedError
+
+__all__ = ["KeypointError", "KeypointInstance", "check_keypoints"]
+
+
+class KeypointError(TranslatedError, ValueError):
+    """Keypoints that cannot be used (a wrong shape, NaN, a point outside its picture); read in the
+    reader's language."""
 
 
 def check_keypoints(points, visibility, num_joints: int | None = None,
                     image_size: tuple[int, int] | None = None,
-                    what: str = "keypoints") -> tuple[np.ndarray, np.ndarray]:
+                    what: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Check one object's keypoints and return them as (K, 2) float32 and (K,) uint8 arrays.
 
     Args:
@@ -26,32 +33,37 @@ def check_keypoints(points, visibility, num_joints: int | None = None,
         visibility: (K,) values in {0, 1, 2} (booleans read as 0 and 2).
         num_joints: the skeleton's K, when known.
         image_size: ``(height, width)``: labelled points must lie inside ``[0, W] × [0, H]``.
-        what: how messages name the object ("person 2").
+        what: how messages name the object ("person 2"); None: "keypoints".
 
     Raises:
-        ValueError: a wrong shape or number of joints, NaN or infinite coordinates of a labelled
+        KeypointError: (a ValueError) a wrong shape or number of joints, NaN or infinite coordinates of a labelled
             joint, a visibility outside {0, 1, 2}, a labelled point outside the picture.
     """
+    what = LazyText(N_("keypoints")) if what is None else what
     points = np.asarray(points, dtype=np.float64)
     visibility = np.asarray(visibility)
     if visibility.dtype == bool:
         visibility = np.where(visibility, 2, 0)
     if points.ndim != 2 or points.shape[1] != 2:
-        raise ValueError(f"Expected {what} as a (K, 2) array of (x, y). Received shape {points.shape}.")
+        raise KeypointError(N_("Expected {what} as a (K, 2) array of (x, y). Received shape {shape}."), what=what,
+                            shape=points.shape)
     k = points.shape[0]
     if num_joints is not None and k != num_joints:
-        raise ValueError(f"Expected {num_joints} joints in {what} (one per joint of the skeleton). Received {k}.")
+        raise KeypointError(N_("Expected {count} joints in {what} (one per joint of the skeleton). Received {k}."),
+                            count=num_joints, what=what, k=k)
     if visibility.shape != (k,):
-        raise ValueError(f"Expected one visibility flag per joint ({k}) in {what}. Received shape {visibility.shape}.")
+        raise KeypointError(N_("Expected one visibility flag per joint ({k}) in {what}. Received shape {shape}."),
+                            k=k, what=what, shape=visibility.shape)
     if not np.all(np.isin(visibility, (0, 1, 2))):
-        raise ValueError(f"Expected visibility flags 0 (not labelled), 1 (hidden) or 2 (visible) in {what}. "
-                         f"Received: {sorted(set(np.asarray(visibility).ravel().tolist()))}")
+        raise KeypointError(N_("Expected visibility flags 0 (not labelled), 1 (hidden) or 2 (visible) in {what}. "
+                               "Received: {values}"), what=what,
+                            values=sorted(set(np.asarray(visibility).ravel().tolist())))
     visibility = visibility.astype(np.uint8)
     labelled = visibility > 0
     bad = labelled & ~np.all(np.isfinite(points), axis=1)
     if bad.any():
-        raise ValueError(f"Expected finite coordinates for every labelled joint of {what}. "
-                         f"Joint {int(np.argmax(bad))} is {points[np.argmax(bad)].tolist()}.")
+        raise KeypointError(N_("Expected finite coordinates for every labelled joint of {what}. Joint {joint} is "
+                               "{point}."), what=what, joint=int(np.argmax(bad)), point=points[np.argmax(bad)].tolist())
     points = np.where(labelled[:, None], points, 0.0)
     if image_size is not None:
         height, width = image_size
@@ -59,8 +71,9 @@ def check_keypoints(points, visibility, num_joints: int | None = None,
         outside = labelled & ((x < 0) | (x > width) | (y < 0) | (y > height))
         if outside.any():
             j = int(np.argmax(outside))
-            raise ValueError(f"Expected the labelled joints of {what} inside the {width}×{height} picture. "
-                             f"Joint {j} is at ({points[j, 0]:g}, {points[j, 1]:g}).")
+            raise KeypointError(N_("Expected the labelled joints of {what} inside the {width}×{height} picture. "
+                                   "Joint {joint} is at ({x}, {y})."), what=what, width=width, height=height, joint=j,
+                                x=f"{points[j, 0]:g}", y=f"{points[j, 1]:g}")
     return points.astype(np.float32), visibility
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from cv_core.datasets.base import Dataset, DatasetError
+from cv_core.i18n import N_
 from cv_core.detection.targets import draw_gaussian, gaussian_radius
 from cv_core.pipeline import TargetEncoding, batches
 
@@ -56,9 +57,9 @@ def check_keypoint_dataset(dataset: Dataset) -> Dataset:
         DatasetError: ``dataset.has_keypoints`` is false, with a message that says what to choose.
     """
     if not getattr(dataset, "has_keypoints", False) or getattr(dataset, "skeleton", None) is None:
-        raise DatasetError(
-            f"The {getattr(dataset, 'name', '?')!r} dataset has no keypoints, so it cannot train a keypoint model. "
-            "Choose 'people', 'landmarks' or a folder with a COCO keypoint file ('coco_keypoints').")
+        raise DatasetError(N_("The {name!r} dataset has no keypoints, so it cannot train a keypoint model. Choose "
+                              "'people', 'landmarks' or a folder with a COCO keypoint file ('coco_keypoints')."),
+                           name=getattr(dataset, "name", "?"))
     return dataset
 
 

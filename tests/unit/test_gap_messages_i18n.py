@@ -71,3 +71,116 @@ def test_an_empty_grid_is_refused_in_both_languages(tmp_path):
                                  "conv_types=(), batchnorms=('none',), seeds=(0,)")
     with use_language("zh-TW"):
         assert str(caught.value).startswith("至少需要一種卷積類型、一種批次正規化位置和一個隨機種子。")
+
+
+# --- the built-in datasets' own errors, the keypoint files' CocoFormatError, check_keypoints ---
+
+def _both(error):
+    """``(english, chinese)`` of one error, the Chinese also after pickling (st.cache_data)."""
+    english = str(error)
+    with use_language("zh-TW"):
+        chinese = str(error)
+        assert str(pickle.loads(pickle.dumps(error))) == chinese
+    assert str(error) == english
+    return english, chinese
+
+
+def test_the_shapes_options_are_refused_in_both_languages():
+    from cv_core.datasets import DatasetError, open_dataset
+
+    with pytest.raises(DatasetError) as caught:
+        open_dataset("shapes", image_size=4)
+    english, chinese = _both(caught.value)
+    assert english.startswith("Expected `image_size` between ") and english.endswith(
+        " and 512. Received: image_size=4")
+    assert chinese.startswith("`image_size` 應在 ") and chinese.endswith("收到：image_size=4")
+    with pytest.raises(DatasetError) as caught:
+        open_dataset("shapes", difficulty="impossible")
+    english, chinese = _both(caught.value)
+    assert english.startswith("Expected `difficulty` to be one of (") and english.endswith(
+        "Received: difficulty='impossible'")
+    assert "之一。收到：difficulty='impossible'" in chinese
+
+
+def test_an_oxford_pets_folder_of_another_layout_is_refused_in_both_languages(tmp_path):
+    from cv_core.datasets import DatasetError, open_dataset
+
+    with pytest.raises(DatasetError) as caught:
+        open_dataset("oxford_pets", tmp_path)
+    english, chinese = _both(caught.value)
+    assert english == (f"{str(tmp_path)!r} does not hold the Oxford-IIIT Pets layout. Expected the folders images/ "
+                       "(the .jpg photos) and annotations/trimaps/ (the .png masks), as unpacked from images.tar.gz "
+                       "and annotations.tar.gz.")
+    assert chinese.startswith(f"{str(tmp_path)!r} 不是 Oxford-IIIT Pets 的結構。")
+
+
+def test_a_pets_head_box_file_is_refused_in_both_languages(tmp_path):
+    from cv_core.datasets.pets_xml import PetsXmlError, read_pet_head_box, read_pet_head_boxes
+
+    with pytest.raises(PetsXmlError) as caught:
+        read_pet_head_box(b"<annotation><object><bndbox><xmin>a</xmin></bndbox></object></annotation>")
+    assert _both(caught.value) == ("annotation: <xmin> is 'a', not a number.", "annotation: <xmin> 是 'a'，不是數字。")
+    (tmp_path / "annotations" / "xmls").mkdir(parents=True)
+    (tmp_path / "annotations" / "xmls" / "Abyssinian_1.xml").write_bytes(b"<annotation>")
+    boxes, skipped = read_pet_head_boxes(tmp_path)
+    assert boxes == {} and skipped[0].startswith("Abyssinian_1.xml: malformed XML (")
+    with use_language("zh-TW"):
+        assert str(skipped[0]).startswith("Abyssinian_1.xml: XML 格式錯誤（")
+
+
+def test_a_coco_keypoint_file_problem_reads_in_both_languages(tmp_path):
+    from cv_core.datasets import DatasetError, open_dataset
+    from cv_core.keypoints.coco import CocoFormatError, read_coco_keypoints
+
+    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+            "annotations": [{"id": 7, "image_id": 1, "category_id": 1, "keypoints": [3, 4, 5], "num_keypoints": 1,
+                             "bbox": [0, 0, 5, 5], "area": 25}],
+            "categories": [{"id": 1, "name": "dot", "keypoints": ["tip"], "skeleton": []}]}
+    with pytest.raises(CocoFormatError) as caught:
+        read_coco_keypoints(data)
+    english, chinese = _both(caught.value)
+    # the f-string's English: where = annotations[0] (id 7, picture 'a.jpg'), joint = joint 1 ('tip')
+    assert english == ("annotations[0] (id 7, picture 'a.jpg'): joint 1 ('tip') has v = 5; COCO's v is 0 (not "
+                       "labelled), 1 (hidden) or 2 (visible).")
+    assert chinese == ("annotations[0]（id 7，圖片 'a.jpg'）：關節 1（'tip'）的 v = 5；COCO 的 v 是 0（未標註）、1（隱藏）"
+                       "或 2（可見）。")
+    data["annotations"][0]["keypoints"] = [3, 4, 2]
+    data["annotations"][0]["extra"] = 1
+    assert str(read_coco_keypoints(data).warnings[0]) == (
+        "Annotations have a field 'extra' that COCO's keypoint format does not define (1 times); it was ignored.")
+    with pytest.raises(CocoFormatError) as caught:
+        read_coco_keypoints(data, strict=True)
+    assert _both(caught.value) == (
+        "Annotations have a field 'extra' that COCO's keypoint format does not define (1 times).",
+        "Annotations 有 COCO 關鍵點格式未定義的欄位 'extra'（1 次）。")
+    with use_language("zh-TW"):
+        assert str(read_coco_keypoints(data).warnings[0]).endswith("（1 次）；已忽略。")
+    # the dataset names the file before the file's own problem, in the reader's language
+    (tmp_path / "people.json").write_text('{"images": []}', encoding="utf-8")
+    with pytest.raises(DatasetError) as caught:
+        open_dataset("coco_keypoints", tmp_path)
+    assert _both(caught.value) == (
+        "people.json: The file has no 'annotations' list; a COCO keypoint file needs 'images', 'annotations' and "
+        "'categories'.",
+        "people.json：檔案沒有 'annotations' 清單；COCO 關鍵點檔案需要 'images'、'annotations' 和 'categories'。")
+
+
+def test_check_keypoints_and_a_dataset_without_keypoints_in_both_languages():
+    from cv_core.datasets import DatasetError, open_dataset
+    from cv_core.keypoints import KeypointError, check_keypoints
+    from cv_core.keypoints.targets import check_keypoint_dataset
+
+    with pytest.raises(KeypointError) as caught:
+        check_keypoints([[1.0, 2.0], [30.0, 4.0]], [2, 2], 2, (10, 20))
+    assert isinstance(caught.value, ValueError)
+    assert _both(caught.value) == (
+        "Expected the labelled joints of keypoints inside the 20×10 picture. Joint 1 is at (30, 4).",
+        "關鍵點的已標註關節應在 20×10 的圖片內。關節 1 位於 (30, 4)。")
+    with pytest.raises(KeypointError) as caught:
+        check_keypoints([[1.0, 2.0]], [2], 3, what="person 2")
+    assert str(caught.value) == "Expected 3 joints in person 2 (one per joint of the skeleton). Received 1."
+    with pytest.raises(DatasetError) as caught:
+        check_keypoint_dataset(open_dataset("shapes", train_size=2, validation_size=1, test_size=1))
+    english, chinese = _both(caught.value)
+    assert english.startswith("The 'shapes' dataset has no keypoints, so it cannot train a keypoint model.")
+    assert chinese.startswith("'shapes' 資料集沒有關鍵點，無法訓練關鍵點模型。")
