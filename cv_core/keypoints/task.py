@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cv_core.i18n import N_
+from cv_core.i18n import N_, _
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 
@@ -129,39 +129,47 @@ def _score_rows(scores: Mapping) -> list[dict]:
     if not splits:
         return []
 
+    from cv_core.keypoints.skeletons import joint_label
+
+    columns = {"validation": _("validation"), "test": _("test")}  # (the reader's words; English as before)
+
     def row(label: str, value, digits: int = 3) -> dict:
         values = {split: value(scores[split]) for split in splits}
-        return {"score": label, **{split: None if v is None else round(v, digits) for split, v in values.items()}}
+        return {_("score"): label,
+                **{columns[split]: None if v is None else round(v, digits) for split, v in values.items()}}
 
     def joint(key: str, index: int):
         return lambda s: (s.get(key) or [])[index] if index < len(s.get(key) or []) else None
 
-    rows = [row("Keypoint AP (OKS 0.50:0.95)", lambda s: s.get("kp_ap")),
-            row("Keypoint AP at OKS 0.50", lambda s: s.get("kp_ap50")),
-            row("Keypoint AP at OKS 0.75", lambda s: s.get("kp_ap75")),
-            row("PCK@0.2, all joints", lambda s: s.get("pck"))]
+    rows = [row(_("Keypoint AP (OKS 0.50:0.95)"), lambda s: s.get("kp_ap")),
+            row(_("Keypoint AP at OKS 0.50"), lambda s: s.get("kp_ap50")),
+            row(_("Keypoint AP at OKS 0.75"), lambda s: s.get("kp_ap75")),
+            row(_("PCK@0.2, all joints"), lambda s: s.get("pck"))]
     names = scores[splits[0]].get("joint_names") or []
-    rows += [row(f"PCK@0.2, {name}", joint("joint_pck", i)) for i, name in enumerate(names)]
-    rows += [row(f"Mean error in pixels, {name}", joint("joint_error", i), 2) for i, name in enumerate(names)]
+    rows += [row(_("PCK@0.2, {joint}").format(joint=joint_label(name)), joint("joint_pck", i))
+             for i, name in enumerate(names)]
+    rows += [row(_("Mean error in pixels, {joint}").format(joint=joint_label(name)), joint("joint_error", i), 2)
+             for i, name in enumerate(names)]
     return rows
 
 
 def _anatomy(spec: TrainSpec, joints) -> tuple[str, str]:
     kind = KEYPOINT_ARCHITECTURES[spec.model]
     cells = spec.image_size // KEYPOINT_STRIDE
+    fields = {"variant": spec.variant, "size": spec.image_size, "cells": cells, "joints": joints,
+              "dataset": spec.dataset}
     if kind == "pose":
-        return (f"{spec.variant}: backbone, neck, six heads",
-                f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; out, per cell of a "
-                f"grid {cells} cells wide: a person-centre heatmap, a box size and offset, {joints} joint offsets from "
-                f"the centre, {joints} joint heatmaps and their in-cell offsets ({spec.dataset}).")
+        return (_("{variant}: backbone, neck, six heads").format(**fields),
+                _("Exactly the model **Train** builds: {size} × {size} px in; out, per cell of a grid {cells} cells "
+                  "wide: a person-centre heatmap, a box size and offset, {joints} joint offsets from the centre, "
+                  "{joints} joint heatmaps and their in-cell offsets ({dataset}).").format(**fields))
     if kind == "heatmap":
-        return (f"{spec.variant}: backbone, neck, two heads",
-                f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; out, per cell of a "
-                f"grid {cells} cells wide: {joints} joint heatmaps and each joint's offset within its cell "
-                f"({spec.dataset}).")
-    return (f"{spec.variant}: backbone, dense coordinates",
-            f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; out: {joints} joints' "
-            f"(x, y) as fractions of the picture, from a dense layer on the last block's features ({spec.dataset}).")
+        return (_("{variant}: backbone, neck, two heads").format(**fields),
+                _("Exactly the model **Train** builds: {size} × {size} px in; out, per cell of a grid {cells} cells "
+                  "wide: {joints} joint heatmaps and each joint's offset within its cell ({dataset}).").format(**fields))
+    return (_("{variant}: backbone, dense coordinates").format(**fields),
+            _("Exactly the model **Train** builds: {size} × {size} px in; out: {joints} joints' (x, y) as fractions "
+              "of the picture, from a dense layer on the last block's features ({dataset}).").format(**fields))
 
 
 TASK = register_task(Task(

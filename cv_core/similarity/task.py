@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from cv_core.classification.data import LABELS
 from cv_core.classification.models import minimum_input_size
 from cv_core.pipeline import batches, class_balanced_batches
-from cv_core.i18n import N_
+from cv_core.i18n import N_, _
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 from cv_core.similarity.model import EMBEDDING_DIM, build_embedding_net, compile_embedding_net
@@ -88,23 +88,24 @@ def _similarity_scores(model, dataset, spec: TrainSpec) -> dict:
 
 #: The rows of the final scores' table, in order: (key, what it is for people).
 _SCORE_ROWS = (
-    ("precision_at_1", "Precision@1: the nearest other picture is of the same class"),
-    ("recall_at_1", "Recall@1: a same-class picture among the nearest 1"),
-    ("recall_at_5", "Recall@5: a same-class picture among the nearest 5"),
-    ("map_at_r", "MAP@R: same-class pictures ranked first (R = the other pictures of the class)"),
-    ("pair_auc", "Pair ROC AUC: a same-class pair scores above a different-class pair"),
-    ("threshold", "Threshold: a pair at or above this cosine similarity reads as the same kind of thing"),
+    ("precision_at_1", N_("Precision@1: the nearest other picture is of the same class")),
+    ("recall_at_1", N_("Recall@1: a same-class picture among the nearest 1")),
+    ("recall_at_5", N_("Recall@5: a same-class picture among the nearest 5")),
+    ("map_at_r", N_("MAP@R: same-class pictures ranked first (R = the other pictures of the class)")),
+    ("pair_auc", N_("Pair ROC AUC: a same-class pair scores above a different-class pair")),
+    ("threshold", N_("Threshold: a pair at or above this cosine similarity reads as the same kind of thing")),
 )
 
 
 def _similarity_score_rows(scores: Mapping) -> list[dict]:
     """One row per score, one column per split scored."""
     splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
+    columns = {"validation": _("validation"), "test": _("test")}  # (the reader's words; English as before)
     rows = []
     for key, label in _SCORE_ROWS if splits else ():
         values = {split: scores[split].get(key) for split in splits}
-        rows.append({"score": label, **{split: None if value is None else round(float(value), 3)
-                                        for split, value in values.items()}})
+        rows.append({_("score"): _(label), **{columns[split]: None if value is None else round(float(value), 3)
+                                              for split, value in values.items()}})
     return rows
 
 
@@ -161,8 +162,9 @@ TASK = register_task(Task(
                  "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "cosine"},
     },
     anatomy=lambda spec, classes: (
-        f"{spec.variant}: a picture in, a vector out",
-        f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in, {EMBEDDING_DIM} numbers "
-        f"out, scaled to length 1; no class output: two pictures compare by the cosine of their vectors, and "
-        f"training pulls the pictures of a class of {spec.dataset} together."),
+        _("{variant}: a picture in, a vector out").format(variant=spec.variant),
+        _("Exactly the model **Train** builds: {size} × {size} px in, {dimensions} numbers out, scaled to length 1; "
+          "no class output: two pictures compare by the cosine of their vectors, and training pulls the pictures of "
+          "a class of {dataset} together.").format(size=spec.image_size, dimensions=EMBEDDING_DIM,
+                                                    dataset=spec.dataset)),
 ))

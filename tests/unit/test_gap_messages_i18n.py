@@ -184,3 +184,82 @@ def test_check_keypoints_and_a_dataset_without_keypoints_in_both_languages():
     english, chinese = _both(caught.value)
     assert english.startswith("The 'shapes' dataset has no keypoints, so it cannot train a keypoint model.")
     assert chinese.startswith("'shapes' 資料集沒有關鍵點，無法訓練關鍵點模型。")
+
+
+# --- the keypoints and similarity task tables: summaries and score rows ---
+
+def test_the_keypoint_score_rows_read_in_both_languages():
+    from cv_core.runs.tasks import TASKS
+
+    scores = {"validation": {"kp_ap": 0.5, "kp_ap50": 0.8, "kp_ap75": 0.4, "pck": 0.9,
+                             "joint_names": ["left_ankle", "tip"], "joint_pck": [1.0, 0.5], "joint_error": [2.0, 3.0]}}
+    english = TASKS["keypoints"].score_rows(scores)
+    assert english[4] == {"score": "PCK@0.2, left_ankle", "validation": 1.0}
+    assert english[7] == {"score": "Mean error in pixels, tip", "validation": 3.0}
+    with use_language("zh-TW"):
+        chinese = TASKS["keypoints"].score_rows(scores)
+    assert [row["分數"] for row in chinese] == [
+        "關鍵點 AP（OKS 0.50:0.95）", "OKS 0.50 下的關鍵點 AP", "OKS 0.75 下的關鍵點 AP", "PCK@0.2，所有關節",
+        "PCK@0.2，左腳踝", "PCK@0.2，tip", "平均誤差（像素），左腳踝", "平均誤差（像素），tip"]
+    assert [row["驗證"] for row in chinese] == [row["validation"] for row in english]
+
+
+def test_the_similarity_score_rows_read_in_both_languages():
+    from cv_core.runs.tasks import TASKS
+
+    scores = {"validation": {"precision_at_1": 0.9, "map_at_r": 0.7}, "test": {"precision_at_1": 0.8}}
+    english = TASKS["similarity"].score_rows(scores)
+    assert english[0] == {"score": "Precision@1: the nearest other picture is of the same class",
+                          "validation": 0.9, "test": 0.8}
+    with use_language("zh-TW"):
+        chinese = TASKS["similarity"].score_rows(scores)
+    assert chinese[0] == {"分數": "Precision@1：最近的另一張圖片屬於同一類別", "驗證": 0.9, "測試": 0.8}
+    assert chinese[3]["分數"].startswith("MAP@R：") and chinese[3]["驗證"] == 0.7
+
+
+@pytest.mark.parametrize("model", ["pose_centernet", "keypoint_heatmap", "keypoint_regression"])
+def test_the_keypoint_model_summaries_read_in_both_languages(model):
+    from cv_core.keypoints.task import KEYPOINT_STRIDE
+    from cv_core.runs.tasks import TASKS
+
+    task = TASKS["keypoints"]
+    spec = preset_spec("tiny", task="keypoints", model=model)
+    title, caption = task.anatomy(spec, 17)
+    cells = spec.image_size // KEYPOINT_STRIDE
+    old = {  # the f-strings' English
+        "pose_centernet": (f"{spec.variant}: backbone, neck, six heads",
+                           f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; out, per "
+                           f"cell of a grid {cells} cells wide: a person-centre heatmap, a box size and offset, 17 "
+                           f"joint offsets from the centre, 17 joint heatmaps and their in-cell offsets "
+                           f"({spec.dataset})."),
+        "keypoint_heatmap": (f"{spec.variant}: backbone, neck, two heads",
+                             f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; out, "
+                             f"per cell of a grid {cells} cells wide: 17 joint heatmaps and each joint's offset within "
+                             f"its cell ({spec.dataset})."),
+        "keypoint_regression": (f"{spec.variant}: backbone, dense coordinates",
+                                f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in; "
+                                f"out: 17 joints' (x, y) as fractions of the picture, from a dense layer on the last "
+                                f"block's features ({spec.dataset})."),
+    }[model]
+    assert (title, caption) == old
+    with use_language("zh-TW"):
+        title, caption = task.anatomy(spec, 17)
+    assert title.startswith(f"{spec.variant}：骨幹網路")
+    assert caption.startswith(f"正是 **訓練** 建立的模型：輸入 {spec.image_size} × {spec.image_size} px")
+    assert f"（{spec.dataset}）" in caption and ("熱力圖" in caption) == (model != "keypoint_regression")
+
+
+def test_the_similarity_model_summary_reads_in_both_languages():
+    from cv_core.runs.tasks import TASKS
+    from cv_core.similarity.model import EMBEDDING_DIM
+
+    spec = preset_spec("tiny", task="similarity")
+    assert TASKS["similarity"].anatomy(spec, None) == (
+        f"{spec.variant}: a picture in, a vector out",
+        f"Exactly the model **Train** builds: {spec.image_size} × {spec.image_size} px in, {EMBEDDING_DIM} numbers "
+        f"out, scaled to length 1; no class output: two pictures compare by the cosine of their vectors, and "
+        f"training pulls the pictures of a class of {spec.dataset} together.")
+    with use_language("zh-TW"):
+        title, caption = TASKS["similarity"].anatomy(spec, None)
+    assert title == f"{spec.variant}：輸入一張圖片，輸出一個向量"
+    assert f"輸出 {EMBEDDING_DIM} 個數字" in caption and spec.dataset in caption
