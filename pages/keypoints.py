@@ -34,6 +34,7 @@ from ui.keypoints_video import video_tab
 from ui.task_page import run_dataset, train_tab_view
 from ui.training import show_flash
 from ui.i18n import tabs as translated_tabs
+from ui.i18n import widget_key
 
 install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
 
@@ -103,7 +104,8 @@ def points_section(finder, raw, heatmaps, view, truths, no_truth: str) -> None:
         st.subheader(_("One joint's heatmap"))
         joints = list(finder.skeleton.joints)
         cols = st.columns([1, 2], gap="large")
-        joint = cols[0].selectbox(_("Joint"), joints, format_func=joint_label, key=f"{PREFIX}_joint",
+        joint = cols[0].selectbox(_("Joint"), joints, format_func=joint_label,
+                                  key=widget_key(f"{PREFIX}_joint", joints, joint_label),
                                   bind="query-params",
                                   help=_("The model paints one heatmap per joint: bright where it believes that joint "
                                          "is, for every object in the picture at once."))

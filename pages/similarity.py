@@ -21,6 +21,7 @@ from ui.similarity_pictures import dataset_splits, partner_index, picture_picker
 from ui.similarity_views import latest_snapshot, map_section, neighbours_section, scores_row, snapshots_section
 from ui.task_page import run_dataset, train_tab_view
 from ui.i18n import tabs as translated_tabs
+from ui.i18n import widget_key
 from ui.training import show_flash
 
 install_streamlit_patches()  # first: a deep link opened on a fresh server runs this page before app.py
@@ -86,7 +87,8 @@ def features_picker(learned, label: str = N_("Embedding")):
     options = pretrained_names() + (["run"] if learned is not None else [])
     names = {**{name: _("{network} (pretrained)").format(network=PRETRAINED_LABELS[name]) for name in PRETRAINED_LABELS},
              "run": _("Learned (the chosen run)")}
-    choice = st.selectbox(_(label), options, format_func=names.get, key=f"{PREFIX}_features", bind="query-params",
+    choice = st.selectbox(_(label), options, format_func=names.get, key=widget_key(f"{PREFIX}_features", options, names.get),
+                          bind="query-params",
                           help=_("SqueezeNet's pooled ImageNet features work at once on any photo (Xception's too, "
                                  "where its weights are on this machine); a similarity run's embedding was trained "
                                  "for your classes."))
@@ -136,7 +138,8 @@ def search_view() -> None:
     with right:
         embedder = features_picker(learned)
         cols = st.columns(3)
-        split = cols[0].selectbox(_("Search in"), splits, format_func=split_name, key=f"{PREFIX}_search_split", bind="query-params")
+        split = cols[0].selectbox(_("Search in"), splits, format_func=split_name, bind="query-params",
+                                  key=widget_key(f"{PREFIX}_search_split", splits, split_name))
         total = dataset.count(split)
         count = int(cols[1].number_input(_("Pictures searched"), 1, total, min(total, SEARCH_DEFAULT),
                                          key=f"{PREFIX}_limit", bind="query-params",

@@ -144,7 +144,8 @@ def dataset_picker(prefix: str, segmentation_only: bool = False, user_datasets: 
     if user_datasets:
         helps.append(_("**Your masks**: the datasets you made in the Mask studio, stored in {folder}.")
                      .format(folder=store.root))
-    key = widget_key(f"{prefix}_dataset") if url else f"{prefix}_dataset"  # its labels are translated
+    # Its labels are translated: one key (and URL parameter) per language, a link of either language read.
+    key = widget_key(f"{prefix}_dataset", names, dataset_label) if url else f"{prefix}_dataset"
     name = st.selectbox(_("Dataset"), names, format_func=dataset_label, key=key, bind=url,
                         help="\n\n".join(helps))
     if name.startswith(USER_PREFIX):

@@ -18,7 +18,7 @@ and widgets with a ``key`` keep their values (Streamlit identifies them by key, 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import streamlit as st
 
@@ -118,13 +118,19 @@ def tabs(labels: Sequence[str], key: str) -> list:
     return containers
 
 
-def widget_key(key: str) -> str:
+def widget_key(key: str, options: Sequence | None = None, format_func: Callable[[object], object] | None = None,
+               *, multiple: bool = False) -> str:
     """The key for a widget bound to the URL whose option labels are translated (a radio of presets).
 
     ``bind="query-params"`` keeps the *label* in the URL, so "Tiny" means nothing to the same widget in
     Chinese, which would start over at its default. Each language therefore has its own widget (``key``
     in English, ``key.zh-TW`` in Chinese, each bound to its own URL parameter), and the first time one is
     drawn it starts from the value the other language's widget had: switching keeps the choice.
+
+    Given the widget's ``options`` and ``format_func``, a link written in another language is read too:
+    ``?similarity_a_source=Photo&lang=zh-TW`` opens the Chinese widget on the same option (the label is
+    looked up among the options' labels in the link's language); ``multiple=True`` for a multiselect
+    (its labels are repeated parameters).
     """
     language = i18n.current_language()
     own = key if language == SOURCE_LANGUAGE else f"{key}.{language}"
@@ -133,4 +139,26 @@ def widget_key(key: str) -> str:
             if other != own and other in st.session_state:
                 st.session_state[own] = st.session_state[other]  # before the widget exists: allowed
                 break
+        else:
+            if options is not None and format_func is not None and own not in st.query_params:
+                found = _linked_value(key, own, options, format_func, multiple)
+                if found:
+                    st.session_state[own] = found[0]
     return own
+
+
+def _linked_value(key: str, own: str, options: Sequence, format_func: Callable[[object], object],
+                  multiple: bool = False) -> tuple:
+    """``(value,)`` of the option whose label another language's URL parameter of ``key`` holds (``(values,)``
+    of a multiselect's labels); ``()`` when there is none, or no label is an option's in that language."""
+    for code in LANGUAGES:
+        param = key if code == SOURCE_LANGUAGE else f"{key}.{code}"
+        if param == own or param not in st.query_params:
+            continue
+        labels = st.query_params.get_all(param) if multiple else [st.query_params[param]]
+        with i18n.use_language(code):
+            value_of = {str(format_func(option)): option for option in reversed(options)}  # the first one wins
+        matches = [value_of[label] for label in labels if label in value_of]
+        if matches:
+            return (list(dict.fromkeys(matches)),) if multiple else (matches[0],)
+    return ()

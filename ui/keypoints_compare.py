@@ -8,6 +8,7 @@ import streamlit as st
 from cv_core.i18n import N_, _
 from cv_core.keypoints import joint_label
 from cv_core.runs import RunInfo
+from ui.i18n import widget_key
 from ui.keypoints import (
     PREFIX,
     KeypointFinder,
@@ -55,7 +56,8 @@ def missing_runs_message(found: dict[str, list[RunInfo]]) -> str:
 
 def pick(runs: list[RunInfo], label: str, key: str) -> RunInfo:
     by_id = {run.id: run for run in runs}
-    chosen = st.selectbox(label, list(by_id), format_func=lambda rid: model_label(by_id[rid]), key=key,
+    name = lambda rid: model_label(by_id[rid])  # noqa: E731 - the label, also read in the link's language
+    chosen = st.selectbox(label, list(by_id), format_func=name, key=widget_key(key, list(by_id), name),
                           bind="query-params")
     return by_id.get(chosen, runs[0])
 

@@ -33,6 +33,7 @@ from cv_core.keypoints.video import (
     walking_clip,
     write_clip,
 )
+from ui.i18n import widget_key
 
 PREFIX = "kpvideo"
 SOURCES = ("bundled", "upload")
@@ -160,10 +161,15 @@ def _frame_table(people, ids) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
+def _joint_name(name: str) -> str:
+    return joint_label(name).replace("_", " ")
+
+
 def _joint_names(skeleton) -> list[str]:
     chosen = st.multiselect(_("Joints to chart"), list(skeleton.joints),
                             default=[j for j in DEFAULT_JOINTS if j in skeleton.joints] or [skeleton.joints[0]],
-                            format_func=lambda name: joint_label(name).replace("_", " "), key=f"{PREFIX}_joints",
+                            format_func=_joint_name, key=widget_key(f"{PREFIX}_joints", list(skeleton.joints),
+                                                                    _joint_name, multiple=True),
                             bind="query-params",
                             help=_("Each chosen joint's position in every frame, one line per person and joint."))
     return list(chosen)
@@ -238,7 +244,8 @@ def video_tab(model, skeleton, image_size) -> None:
     height, width = (image_size, image_size) if isinstance(image_size, int) else (int(d) for d in image_size)
     st.caption(limits_sentence())
     source = st.segmented_control(_("Clip"), SOURCES, default="bundled", format_func=lambda s: _(SOURCE_LABELS[s]),
-                                  key=f"{PREFIX}_source", bind="query-params", required=True) or "bundled"
+                                  key=widget_key(f"{PREFIX}_source", SOURCES, lambda s: _(SOURCE_LABELS[s])),
+                                  bind="query-params", required=True) or "bundled"
     truth = None
     if source == "upload":
         upload = st.file_uploader(_("A short clip"), type=UPLOAD_TYPES, key=f"{PREFIX}_upload", help=limits_sentence())

@@ -15,6 +15,7 @@ import streamlit as st
 
 from cv_core.datasets import Dataset
 from cv_core.i18n import N_, _
+from ui.i18n import widget_key
 from ui.similarity import PREFIX
 
 SOURCES = ["Dataset", "Photo", "Upload", "Camera"]
@@ -105,7 +106,8 @@ def _dataset_picture(slot: str, dataset: Dataset | None, default_index: int) -> 
         st.info(_("This dataset has no pictures."), icon=":material/folder_off:")
         return None
     cols = st.columns(2)
-    split = cols[0].selectbox(_("Split"), splits, format_func=split_name, key=f"{PREFIX}_{slot}_split", bind="query-params")
+    split = cols[0].selectbox(_("Split"), splits, format_func=split_name, bind="query-params",
+                              key=widget_key(f"{PREFIX}_{slot}_split", splits, split_name))
     count = dataset.count(split)
     index = int(cols[1].number_input(_("Picture (0–{last})").format(last=count - 1), 0, count - 1, min(default_index, count - 1),
                                      key=f"{PREFIX}_{slot}_index", bind="query-params"))
@@ -134,7 +136,8 @@ def picture_picker(slot: str, title: str, dataset: Dataset | None, default_index
     from ui.uploads import KEPT_KEY, shared_image_upload
 
     source = st.segmented_control(title, SOURCES, default="Dataset", format_func=source_label,
-                                  key=f"{PREFIX}_{slot}_source", bind="query-params", required=True,
+                                  key=widget_key(f"{PREFIX}_{slot}_source", SOURCES, source_label),
+                                  bind="query-params", required=True,
                                   help=_("A picture of the dataset chosen above, a photo that comes with the lab, a "
                                          "picture of your own, or a photo from your camera.")) or "Dataset"
     chosen = None

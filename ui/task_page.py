@@ -204,8 +204,9 @@ def dataset_picture(prefix: str, dataset: Dataset) -> Picture | None:
         st.info(_("The run's dataset has no pictures left."), icon=":material/folder_off:")
         return None
     cols = st.columns(2)
-    split = cols[0].selectbox(_("Split"), splits, key=widget_key(f"{prefix}_split"), bind="query-params",
-                              format_func=lambda name: _(SPLIT_NAMES[name]))
+    split_name = lambda name: _(SPLIT_NAMES[name])  # noqa: E731
+    split = cols[0].selectbox(_("Split"), splits, key=widget_key(f"{prefix}_split", splits, split_name),
+                              bind="query-params", format_func=split_name)
     count = dataset.count(split)
     index = int(cols[1].number_input(_("Picture (0–{last})").format(last=count - 1), 0, count - 1, 0, key=f"{prefix}_index",
                                      bind="query-params"))

@@ -135,7 +135,7 @@ def test_similarity_in_chinese(zh_tw):
     labels = widget_labels(at, ("similarity_a_", "similarity_b_", "similarity_features", "similarity_run"))
     assert_chinese(labels.values(), {"First picture", "Second picture", "Split", "Explain with", "Embedding"})
     # The source control shows Chinese while its value (kept in the URL of English links) stays the key.
-    split = at.selectbox(key="similarity_a_split")
+    split = at.selectbox(key="similarity_a_split.zh-TW")  # its labels are translated: its own key (ui.i18n)
     assert split.value in ("validation", "test", "train") and shown("validation") in split.options
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     assert any("和第二張圖片相像的地方" in c for c in captions)
@@ -148,6 +148,35 @@ def test_an_english_link_opens_the_same_tab_in_chinese(zh_tw):
     assert "這個比較需要兩個在臉部特徵點上的訓練紀錄" in text(at)  # the comparison tab, said in Chinese
     at = open_page("pages/keypoints.py", {"keypoints_tab": chinese("Heatmaps vs regression")})
     assert "這個比較需要兩個在臉部特徵點上的訓練紀錄" in text(at)  # a Chinese link too
+
+
+def test_an_english_links_choices_open_in_chinese_and_a_switch_keeps_them(zh_tw):
+    """Widgets bound to the URL whose labels are translated have a key (and URL parameter) per language
+    (``ui.i18n.widget_key``); the English parameters of a link still choose the same options in Chinese."""
+    at = open_page("pages/similarity.py", {"similarity_a_source": "Photo", "similarity_a_photo": "coffee",
+                                           "similarity_b_split": "test"})
+    assert at.get("button_group")  # (the source controls)
+    assert at.button_group(key="similarity_a_source.zh-TW").value == "Photo"
+    assert at.selectbox(key="similarity_a_photo").value == "coffee"
+    assert at.selectbox(key="similarity_b_split.zh-TW").value == "test"
+    assert at.button_group(key="similarity_b_source.zh-TW").value == "Dataset"  # not in the link: the default
+    at.session_state["language_switch"] = "en"  # the sidebar's switch (see tests/app/test_language_switch.py)
+    at.run()
+    assert not at.exception, at.exception
+    with i18n.use_language("en"):
+        assert at.query_params["lang"] == "en"
+        assert at.button_group(key="similarity_a_source").value == "Photo"
+        assert at.selectbox(key="similarity_b_split").value == "test"
+    # A link written in Chinese opens the same choices in English.
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params.update({"lang": "en", "similarity_a_source.zh-TW": chinese("Photo"),
+                            "similarity_b_split.zh-TW": chinese("test")})
+    at.run()
+    at.switch_page("pages/similarity.py").run()
+    assert not at.exception, at.exception
+    with i18n.use_language("en"):
+        assert at.button_group(key="similarity_a_source").value == "Photo"
+        assert at.selectbox(key="similarity_b_split").value == "test"
 
 
 def test_keypoints_in_chinese(zh_tw):
@@ -168,25 +197,34 @@ def test_keypoints_in_chinese(zh_tw):
     assert "真實骨架" in {t.get("name") for t in outcomes["data"]}
     (table,) = [df.value for df in at.dataframe]
     assert {"物體", shown("score"), "姿態", "方向（°）", "命中的關節"} <= set(table.columns)
-    joint = at.selectbox(key="keypoints_joint")
+    joint = at.selectbox(key="keypoints_joint.zh-TW")
     assert joint.value == "head" and "左手腕" in joint.options
     joint.set_value("left_wrist").run()
     assert "左手腕的熱力圖" in figures(at), dict(at.query_params)
     labels = widget_labels(at, ("keypoints_",))
     assert_chinese(labels.values(), {"Score threshold", "Joint", "Keypoint model"})
     assert "熱力圖" in text(at) and "邊界框" in text(at)
+    # The joint of an English link (its value, which is also its English label) opens in Chinese.
+    at = open_page("pages/keypoints.py", {"keypoints_score": "0.0", "keypoints_joint": "right_knee"})
+    assert at.selectbox(key="keypoints_joint.zh-TW").value == "right_knee"
+    assert f"{chinese('right_knee')}的熱力圖" in figures(at)
 
 
 def test_the_video_tab_in_chinese(zh_tw):
     at = open_page("pages/keypoints.py", {"keypoints_tab": "Video"})
     assert "影片" in [tab.label for tab in at.tabs]
     assert "畫出的骨架是影片的真實關節" in text(at)
-    joints = at.multiselect(key="kpvideo_joints")
+    joints = at.multiselect(key="kpvideo_joints.zh-TW")  # its labels are translated: its own key (ui.i18n)
     assert joints.value == ["left_ankle", "right_ankle"] and "左腳踝" in joints.options
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert {t["name"] for t in chart["data"]} >= {"人物 0 · 左腳踝", "人物 0 · 右腳踝"}
     assert chart["layout"]["xaxis2"]["title"]["text"] == "時間（秒）"
     assert_chinese(widget_labels(at, ("kpvideo_",)).values(), {"Frame", "Joints to chart", "Clip"})
+    # An English link's joints (repeated parameters, English labels) chart the same joints in Chinese.
+    at = open_page("pages/keypoints.py", {"keypoints_tab": "Video", "kpvideo_joints": ["left wrist", "head"]})
+    assert at.multiselect(key="kpvideo_joints.zh-TW").value == ["left_wrist", "head"]
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {t["name"] for t in chart["data"]} >= {"人物 0 · 左手腕", "人物 0 · 頭"}
 
 
 def test_keypoint_studio_in_chinese(zh_tw):
