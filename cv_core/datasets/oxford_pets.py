@@ -134,7 +134,7 @@ class OxfordPetsDataset(Dataset):
             raise DatasetError(N_("{error} Head boxes need annotations.tar.gz unpacked next to images/."),
                                error=exc) from None
         for problem in problems:
-            self._note_skip(f"head box {problem}")
+            self._note_skip("head box " + problem)  # a skip note stays English, as the others (str + LazyText)
         kept = [(image, trimap) for image, trimap in pairs if image.stem in self.head_boxes]
         if not kept:
             raise DatasetError(N_("No photo under {folder!r} has a readable head box in annotations/xmls/."),
