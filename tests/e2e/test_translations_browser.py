@@ -61,7 +61,38 @@ def data_names() -> list[str]:
     names = set(SAMPLE_PHOTO_NAMES) | {"predictions"}
     for name in imagenet_class_names():
         names.update(part.strip() for part in name.split(",") if part.strip())
-    return sorted(names, key=len, reverse=True)
+    return sorted(names | session_data_names(), key=len, reverse=True)
+
+
+def session_data_names() -> set[str]:
+    """What earlier browser tests of the session made on the shared app: its runs' labels (a grid variant
+    such as "conv2d / none", README › Translations › Other gaps), the user datasets' names and class
+    names, the built-in datasets' ids (``shapes``) and the ``user:`` / ``userkp:`` prefixes of dataset ids."""
+    import json
+    import os
+
+    from cv_core.datasets import DATASETS
+    from cv_core.runs.folders import list_runs
+
+    from cv_core.blocks import BATCHNORM_PLACEMENTS, CONV_TYPES
+
+    # A grid run's label is its spec's values, "conv2d / none" (README › Translations › Other gaps).
+    names = set(DATASETS) | {"user", "userkp", *CONV_TYPES, *BATCHNORM_PLACEMENTS}
+    runs = os.environ.get("CONVNET_LAB_RUNS_E2E")
+    if runs:
+        for run in list_runs(runs, reconcile=False):
+            if run.spec is not None and run.spec.experiment_label:
+                names.update(part.strip() for part in run.spec.experiment_label.split("/") if part.strip())
+    data = os.environ.get("CONVNET_LAB_DATA_E2E")
+    if data:
+        for file in Path(data).rglob("dataset.json"):
+            names.add(file.parent.name)
+            try:
+                described = json.loads(file.read_text("utf-8"))
+            except ValueError:
+                continue
+            names.update(str(name) for name in described.get("class_names", []) if isinstance(name, str))
+    return {name for name in names if name}
 
 
 #: A Keras layer name: lower-case letters and digits joined by underscores (fire2_squeeze1x1, conv2d_3).
@@ -80,6 +111,7 @@ def english_on_screen(page, script: str = VISIBLE_TEXT) -> list[str]:
         words = allowed + [name for name in data if name in text]
         text = re.sub(r"\S+\.(png|jpe?g|json|keras|py)\b|\S*/\S*", " ", text)  # file names and paths are data
         text = LAYER_NAME.sub(" ", text)  # layer names are the model's, as Keras writes them
+        text = re.sub(r"·\s*[0-9a-f]{4}\b", " ", text)  # a run chip's last four hex digits of its id ("· 03fc")
         if english_words(text, words):
             found.append(text)
     return found
