@@ -133,7 +133,7 @@ def true_objects(finder: InstanceFinder, picture: Picture) -> list[dict] | None:
 # --------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=64, show_spinner=N_("Finding the objects…"))
+@st.cache_data(max_entries=64, show_spinner=False)  # the caller shows a spinner in the reader's language
 def _outputs(_model, model_key: str, picture_key: str, _view: np.ndarray, background: int):
     from cv_core.instances import decode_instances, predict_raw_instances
 
@@ -146,10 +146,11 @@ def candidates(finder: InstanceFinder, picture: Picture, view: np.ndarray) -> tu
     """Every object the model finds in the picture before the score threshold, best first, and its
     semantic head's (H, W, C) probabilities: one forward pass per model version and picture, so that
     moving the slider only filters them (:func:`cv_core.instances.filter_instances`)."""
-    return _outputs(finder.model, finder.key, picture.key, view, finder.background)
+    with st.spinner(_("Finding the objects…")):
+        return _outputs(finder.model, finder.key, picture.key, view, finder.background)
 
 
-@st.cache_data(max_entries=32, show_spinner=N_("Predicting the semantic mask…"))
+@st.cache_data(max_entries=32, show_spinner=False)  # the caller shows a spinner in the reader's language
 def _semantic_probabilities(_model, model_key: str, picture_key: str, _view: np.ndarray) -> np.ndarray:
     from cv_core.segmentation import predict_mask
 
@@ -239,7 +240,8 @@ def semantic_components(route: SemanticRoute, picture: Picture, own_semantic: np
     if route.model is None:
         return connected_components(own_semantic, route.background)
     view = model_view(route.input_size, picture)
-    probabilities = _semantic_probabilities(route.model, route.key, picture.key, view)
+    with st.spinner(_("Predicting the semantic mask…")):
+        probabilities = _semantic_probabilities(route.model, route.key, picture.key, view)
     return resize_objects(connected_components(probabilities, route.background), size)
 
 
