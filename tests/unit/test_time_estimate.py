@@ -4,10 +4,11 @@ Timing on a shared 2-core machine is noisy, so the test compares per-epoch times
 the same test, after the first epoch (tracing, filling the data cache). The estimate is of a
 quiet machine's typical epoch. On the shared VMs a disturbed epoch takes two or four times as
 long, in steps, and sometimes most of a run's epochs are disturbed (a CI run of the keypoints
-Tiny preset: 0.32 s epochs between others of 0.65 s and 1.28 s). So the test takes the lower
-quartile of the epochs: a typical undisturbed epoch when up to three quarters are disturbed,
-and not the fastest one (the best model is saved on some epochs and not on others, so the
-fastest epoch is below the estimate by design). Marked ``slow``: it trains.
+Tiny preset: 0.32 s epochs between others of 0.65 s and 1.28 s; a CI run of the similarity Tiny
+preset on 2026-12-07: three epochs of 0.19-0.21 s among nine of 0.30-0.48 s). So the test takes the
+second-fastest epoch: a typical undisturbed epoch when up to all but two are disturbed, and not the
+fastest one (the best model is saved on some epochs and not on others, so the fastest epoch is
+below the estimate by design). Marked ``slow``: it trains.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def test_the_epoch_estimate_is_within_a_factor_of_the_measured_epochs(task, tmp_
     assert [row["epoch"] for row in rows] == list(range(1, EPOCHS + 1))
     # From one epoch's end to the next: the epoch, its evaluation and every callback after it.
     epochs = [later["time"] - earlier["time"] for earlier, later in zip(rows, rows[1:])]
-    measured = sorted(epochs)[len(epochs) // 4]
+    measured = sorted(epochs)[1]
     estimate = estimate_epoch_seconds(spec)
     assert 1 / FACTOR <= estimate / measured <= FACTOR, (
         f"{task}: estimated {estimate:.3f} s per epoch, measured {measured:.3f} s (epochs 2-{EPOCHS}: "
