@@ -158,3 +158,36 @@ def xception_blocks(
             x = layers.Add(name=f"{prefix}_add")([x, shortcut])
         outputs.append(x)
     return outputs
+
+
+def pyramid_backbone(keras, img_size, filters, conv_type, stride: int | None, batchnorm_momentum: float = 0.9):
+    """``image`` -> ``rescaling`` -> the mini-Xception's blocks -> a neck that climbs back to ``stride``.
+
+    The backbone shared by the detector (:func:`cv_core.detection.build_detector`) and the pose
+    models (:mod:`cv_core.keypoints.models`): the stem padded ``"same"`` so that block ``i`` has
+    stride exactly ``2 ** i``, batch normalization before each activation, residual shortcuts;
+    then, while the map is coarser than ``stride``, one neck level each: upsample by 2,
+    concatenate the block of that stride, a 3x3 convolution of that block's width, batch
+    normalization and ReLU (layers ``neck{level}_*``). ``stride=None`` leaves the neck out.
+
+    Returns:
+        ``(inputs, x)``: the ``keras.Input`` named ``image`` and the last feature map.
+    """
+    layers = keras.layers
+    conv_layer = layers.SeparableConv2D if conv_type == "separable" else layers.Conv2D
+    conv_name = "sepconv" if conv_type == "separable" else "conv"
+    inputs = keras.Input(shape=(*img_size, 3), name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    blocks = xception_blocks(layers, x, filters, conv_type, "before_activation", True, stem_padding="same",
+                             batchnorm_momentum=batchnorm_momentum)
+    x = blocks[-1]
+    level = len(filters)
+    while stride is not None and 2 ** level > stride:
+        level -= 1  # the block whose output has the stride we climb to
+        prefix = f"neck{level}"
+        x = layers.UpSampling2D(2, name=f"{prefix}_upsample")(x)
+        x = layers.Concatenate(name=f"{prefix}_concat")([x, blocks[level - 1]])
+        x = conv_layer(filters[level - 1], 3, padding="same", use_bias=False, name=f"{prefix}_{conv_name}")(x)
+        x = layers.BatchNormalization(momentum=batchnorm_momentum, name=f"{prefix}_bn")(x)
+        x = layers.Activation("relu", name=f"{prefix}_act")(x)
+    return inputs, x

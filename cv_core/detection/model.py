@@ -29,7 +29,7 @@ from cv_core.blocks import (
     check_name,
     is_int,
     make_optimizer,
-    xception_blocks,
+    pyramid_backbone,
 )
 
 __all__ = [
@@ -166,25 +166,7 @@ def build_detector(
 
     keras = _keras()
     layers = keras.layers
-    conv_layer = layers.SeparableConv2D if conv_type == "separable" else layers.Conv2D
-    conv_name = "sepconv" if conv_type == "separable" else "conv"
-
-    inputs = keras.Input(shape=(*img_size, 3), name="image")
-    x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
-    blocks = xception_blocks(
-        layers, x, filters, conv_type, "before_activation", True, stem_padding="same",
-        batchnorm_momentum=_BATCHNORM_MOMENTUM,
-    )
-    x = blocks[-1]
-    level = len(filters)
-    while 2**level > stride:
-        level -= 1  # the block whose output has the stride we climb to
-        prefix = f"neck{level}"
-        x = layers.UpSampling2D(2, name=f"{prefix}_upsample")(x)
-        x = layers.Concatenate(name=f"{prefix}_concat")([x, blocks[level - 1]])
-        x = conv_layer(filters[level - 1], 3, padding="same", use_bias=False, name=f"{prefix}_{conv_name}")(x)
-        x = layers.BatchNormalization(momentum=_BATCHNORM_MOMENTUM, name=f"{prefix}_bn")(x)
-        x = layers.Activation("relu", name=f"{prefix}_act")(x)
+    inputs, x = pyramid_backbone(keras, img_size, filters, conv_type, stride, _BATCHNORM_MOMENTUM)
 
     outputs = {}
     for head, units in zip(OUTPUT_NAMES, (num_classes, 2, 2)):

@@ -30,7 +30,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from cv_core.blocks import check_choice, check_filters, check_learning_rate, check_name, is_int, make_optimizer
+from cv_core.blocks import (
+    check_choice,
+    check_filters,
+    check_learning_rate,
+    check_name,
+    is_int,
+    make_optimizer,
+    pyramid_backbone,
+)
 
 __all__ = [
     "HEATMAP_OUTPUTS", "KEYPOINT_CONV_TYPES", "KEYPOINT_KINDS", "KEYPOINT_OPTIMIZERS", "POSE_OUTPUTS",
@@ -85,30 +93,6 @@ def _check_stride(output_stride, num_blocks: int) -> int:
     return output_stride
 
 
-def _backbone(keras, img_size, filters, conv_type, stride: int | None):
-    """``image`` -> ``rescaling`` -> the detector's backbone, and its neck up to ``stride`` (None: no neck)."""
-    from cv_core.blocks import xception_blocks
-
-    layers = keras.layers
-    conv_layer = layers.SeparableConv2D if conv_type == "separable" else layers.Conv2D
-    conv_name = "sepconv" if conv_type == "separable" else "conv"
-    inputs = keras.Input(shape=(*img_size, 3), name="image")
-    x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
-    blocks = xception_blocks(layers, x, filters, conv_type, "before_activation", True, stem_padding="same",
-                             batchnorm_momentum=_BATCHNORM_MOMENTUM)
-    x = blocks[-1]
-    level = len(filters)
-    while stride is not None and 2 ** level > stride:
-        level -= 1
-        prefix = f"neck{level}"
-        x = layers.UpSampling2D(2, name=f"{prefix}_upsample")(x)
-        x = layers.Concatenate(name=f"{prefix}_concat")([x, blocks[level - 1]])
-        x = conv_layer(filters[level - 1], 3, padding="same", use_bias=False, name=f"{prefix}_{conv_name}")(x)
-        x = layers.BatchNormalization(momentum=_BATCHNORM_MOMENTUM, name=f"{prefix}_bn")(x)
-        x = layers.Activation("relu", name=f"{prefix}_act")(x)
-    return inputs, x
-
-
 def _head(keras, x, head: str, units: int, head_width: int, heatmap: bool):
     """``<head>_conv`` (3x3) -> ``<head>_act`` -> ``<head>`` (1x1; sigmoids with the prior bias for a heatmap)."""
     layers = keras.layers
@@ -152,7 +136,7 @@ def build_pose_model(img_size=(128, 128), num_joints=14, backbone_filters=(16, 3
     from cv_core._tf import keras as _keras
 
     keras = _keras()
-    inputs, x = _backbone(keras, img_size, filters, conv_type, stride)
+    inputs, x = pyramid_backbone(keras, img_size, filters, conv_type, stride, _BATCHNORM_MOMENTUM)
     units = {"centre": 1, "size": 2, "offset": 2, "joint_offsets": 2 * num_joints, "joint_heatmap": num_joints,
              "joint_refine": 2 * num_joints}
     outputs = {head: _head(keras, x, head, units[head], head_width, head in ("centre", "joint_heatmap"))
@@ -177,7 +161,7 @@ def build_keypoint_heatmap_model(img_size=(128, 128), num_joints=6, backbone_fil
     from cv_core._tf import keras as _keras
 
     keras = _keras()
-    inputs, x = _backbone(keras, img_size, filters, conv_type, stride)
+    inputs, x = pyramid_backbone(keras, img_size, filters, conv_type, stride, _BATCHNORM_MOMENTUM)
     outputs = {"joint_heatmap": _head(keras, x, "joint_heatmap", num_joints, head_width, True),
                "joint_refine": _head(keras, x, "joint_refine", 2 * num_joints, head_width, False)}
     return keras.Model(inputs, outputs, name=name)
@@ -202,7 +186,7 @@ def build_keypoint_regression_model(img_size=(128, 128), num_joints=6, backbone_
 
     keras = _keras()
     layers = keras.layers
-    inputs, x = _backbone(keras, img_size, filters, conv_type, None)
+    inputs, x = pyramid_backbone(keras, img_size, filters, conv_type, None, _BATCHNORM_MOMENTUM)
     x = layers.Conv2D(head_width, 3, padding="same", name="joints_conv")(x)
     x = layers.Activation("relu", name="joints_act")(x)
     x = layers.Flatten(name="joints_flatten")(x)
