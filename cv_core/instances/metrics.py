@@ -25,12 +25,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cv_core.coco_accumulate import RECALL_THRESHOLDS, interpolated_precision
+
 __all__ = ["IOU_THRESHOLDS", "MAX_DETECTIONS", "RECALL_THRESHOLDS", "mask_average_precision", "mask_iou_matrix"]
 
 #: COCO's IoU thresholds 0.50:0.05:0.95, computed as pycocotools computes them.
 IOU_THRESHOLDS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
-#: COCO's 101 recall points 0:0.01:1.
-RECALL_THRESHOLDS = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
 #: COCO keeps the 100 best-scored predictions of each class in each picture.
 MAX_DETECTIONS = 100
 
@@ -100,24 +100,9 @@ def _class_precision(predictions, truths, cls: int, max_detections: int) -> np.n
         all_scores.append(scores)
         all_matched.append(matched)
         counted += len(g)
-    precision = -np.ones((len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)))
     if counted == 0:
-        return precision
-    scores = np.concatenate(all_scores)
-    order = np.argsort(-scores, kind="mergesort")
-    matched = np.concatenate(all_matched, axis=1)[:, order]
-    tp_sum = np.cumsum(matched, axis=1).astype(float)
-    fp_sum = np.cumsum(~matched, axis=1).astype(float)
-    precision[:] = 0.0
-    for t, (tp, fp) in enumerate(zip(tp_sum, fp_sum)):
-        if not len(tp):
-            continue
-        recall = tp / counted
-        pr = tp / (fp + tp + np.spacing(1))
-        pr = np.maximum.accumulate(pr[::-1])[::-1]  # precision envelope, right to left
-        inds = np.searchsorted(recall, RECALL_THRESHOLDS, side="left")
-        precision[t] = np.where(inds < len(pr), pr[np.minimum(inds, len(pr) - 1)], 0.0)
-    return precision
+        return -np.ones((len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)))
+    return interpolated_precision(all_scores, all_matched, counted)
 
 
 def _mean(values: np.ndarray) -> float:

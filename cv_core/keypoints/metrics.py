@@ -27,6 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cv_core.coco_accumulate import RECALL_THRESHOLDS, interpolated_precision
+
 __all__ = [
     "MAX_DETECTIONS", "OKS_THRESHOLDS", "RECALL_THRESHOLDS", "keypoint_average_precision", "match_instances",
     "mean_joint_error", "object_keypoint_similarity", "oks_matrix", "pck", "reference_length",
@@ -34,8 +36,6 @@ __all__ = [
 
 #: COCO's OKS thresholds 0.50:0.05:0.95, computed as pycocotools computes them.
 OKS_THRESHOLDS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
-#: COCO's 101 recall points 0:0.01:1.
-RECALL_THRESHOLDS = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
 #: COCO's keypoint evaluation keeps the 20 best-scored predictions of each picture.
 MAX_DETECTIONS = 20
 #: COCO's area range "all" (a truth outside it would be ignored).
@@ -228,21 +228,7 @@ def keypoint_average_precision(predictions: Sequence[Sequence[dict]], truths: Se
         counted += n
     if counted == 0:
         raise ValueError("Keypoint AP needs at least one true object with a visible joint; there is none.")
-    scores = np.concatenate(all_scores)
-    order = np.argsort(-scores, kind="mergesort")
-    matched = np.concatenate(all_matched, axis=1)[:, order]
-    ignored = np.concatenate(all_ignored, axis=1)[:, order]
-    tp_sum = np.cumsum(matched & ~ignored, axis=1).astype(float)
-    fp_sum = np.cumsum(~matched & ~ignored, axis=1).astype(float)
-    precision = np.zeros((len(OKS_THRESHOLDS), len(RECALL_THRESHOLDS)))
-    for t, (tp, fp) in enumerate(zip(tp_sum, fp_sum)):
-        if not len(tp):
-            continue
-        recall = tp / counted
-        pr = tp / (fp + tp + np.spacing(1))
-        pr = np.maximum.accumulate(pr[::-1])[::-1]  # precision envelope, right to left
-        inds = np.searchsorted(recall, RECALL_THRESHOLDS, side="left")
-        precision[t] = np.where(inds < len(pr), pr[np.minimum(inds, len(pr) - 1)], 0.0)
+    precision = interpolated_precision(all_scores, all_matched, counted, all_ignored)
     return {"AP": float(np.mean(precision)), "AP50": float(np.mean(precision[0])),
             "AP75": float(np.mean(precision[5]))}
 
