@@ -35,7 +35,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -47,13 +46,13 @@ from PIL import Image
 from cv_core.datasets.base import Dataset, DatasetError, Sample
 from cv_core.datasets.user_masks.dataset import split_items
 from cv_core.datasets.user_masks.files import (
-    MAX_NAME_LENGTH,
-    _PLAIN_NAME,
     _fsync_dir,
     _now,
     _write_temp,
     check_plain_name,
+    create_dataset_folder,
     dataset_lock,
+    dataset_names,
     default_data_root,
     unpacked_zip,
 )
@@ -393,36 +392,21 @@ class UserKeypointStore:
         check_plain_name(name)
         if not isinstance(skeleton, Skeleton):
             raise DatasetError(f"Expected a Skeleton (see cv_core.keypoints.custom_skeleton). Received: {skeleton!r}")
-        final = self._folder(name)
-        if final.exists():
-            raise DatasetError(_("A keypoint dataset called {name!r} already exists. Choose another name.").format(
-                name=name))
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".creating-{name}-", dir=self.root))
-        try:
+        self._folder(name)
+
+        def fill(staging: Path) -> None:
             (staging / "images").mkdir()
             now = _now()
             self._write_json(staging, DATASET_FILE, {"format": 1, "name": name, "skeleton": skeleton.to_dict(),
                                                      "created": now, "updated": now})
             self._write_json(staging, ANNOTATIONS_FILE, self._coco_dict([], skeleton))
-            try:
-                os.rename(staging, final)
-            except OSError:
-                raise DatasetError(_("A keypoint dataset called {name!r} already exists. Choose another name.").format(
-                    name=name)) from None
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _fsync_dir(self.root)
-        return final
+
+        return create_dataset_folder(self.root, name, fill, lambda: DatasetError(
+            _("A keypoint dataset called {name!r} already exists. Choose another name.").format(name=name)))
 
     def list_datasets(self) -> list[str]:
         """Names of the datasets in the store, sorted."""
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir()
-                      if _PLAIN_NAME.fullmatch(p.name) and len(p.name) <= MAX_NAME_LENGTH
-                      and (p / DATASET_FILE).is_file())
+        return dataset_names(self.root)
 
     def delete_dataset(self, name: str) -> None:
         """Delete a dataset and its pictures (it disappears at once, then is removed)."""

@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,6 +103,49 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def create_dataset_folder(root: Path, name: str, fill, already_exists) -> Path:
+    """Create the dataset folder ``root / name`` all at once, or not at all.
+
+    ``fill(staging)`` writes the new dataset's files into a hidden staging folder of ``root``,
+    which is then renamed into place (atomic; it fails if another writer got there first). On any
+    error the staging folder is removed and nothing is left behind.
+
+    Args:
+        root: the store's folder (made if missing).
+        name: a plain dataset name (checked by the caller).
+        fill: ``fill(staging: Path) -> None``.
+        already_exists: ``already_exists() -> Exception``, raised when ``root / name`` exists.
+
+    Returns:
+        The new folder.
+    """
+    final = root / name
+    if final.exists():
+        raise already_exists()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".creating-{name}-", dir=root))
+    try:
+        fill(staging)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            raise already_exists() from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _fsync_dir(root)
+    return final
+
+
+def dataset_names(root: Path) -> list[str]:
+    """The names of the datasets in a store folder, sorted: plain-named folders with a ``dataset.json``."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if _PLAIN_NAME.fullmatch(p.name) and len(p.name) <= MAX_NAME_LENGTH
+                  and (p / DATASET_FILE).is_file())
 
 
 def _write_temp(folder: Path, stem: str, data: bytes) -> Path:

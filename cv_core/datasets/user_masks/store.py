@@ -7,7 +7,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -32,7 +31,9 @@ from cv_core.datasets.user_masks.files import (
     _sha256,
     _write_temp,
     check_plain_name,
+    create_dataset_folder,
     dataset_lock,
+    dataset_names,
     default_data_root,
 )
 from cv_core.images import MAX_SIDE, MIN_SIDE, decode_image, decode_label_map
@@ -151,12 +152,9 @@ class UserMaskStore(CocoMixin, DraftsMixin):
             raise DatasetError(
                 N_("Expected `background` to be a class index in [0, {n}). Received: background={background}"), n=len(names), background=repr(background)
             )
-        final = self._folder(name)
-        if final.exists():
-            raise DatasetError(N_("A user dataset called {name} already exists. Choose another name."), name=repr(name))
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".creating-{name}-", dir=self.root))
-        try:
+        self._folder(name)
+
+        def fill(staging: Path) -> None:
             (staging / "images").mkdir()
             (staging / "masks").mkdir()
             now = _now()
@@ -164,24 +162,13 @@ class UserMaskStore(CocoMixin, DraftsMixin):
                 "format": 1, "name": name, "class_names": names, "background": int(background),
                 "created": now, "updated": now,
             })
-            try:
-                os.rename(staging, final)  # atomic; fails if another writer got there first
-            except OSError:
-                raise DatasetError(N_("A user dataset called {name} already exists. Choose another name."), name=repr(name)) from None
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _fsync_dir(self.root)
-        return final
+
+        return create_dataset_folder(self.root, name, fill, lambda: DatasetError(
+            N_("A user dataset called {name} already exists. Choose another name."), name=repr(name)))
 
     def list_datasets(self) -> list[str]:
         """Names of the datasets in the store, sorted."""
-        if not self.root.is_dir():
-            return []
-        return sorted(
-            p.name for p in self.root.iterdir()
-            if _PLAIN_NAME.fullmatch(p.name) and len(p.name) <= MAX_NAME_LENGTH and (p / DATASET_FILE).is_file()
-        )
+        return dataset_names(self.root)
 
     def delete_dataset(self, name: str) -> None:
         """Delete a dataset and every mask in it (it disappears at once, then is removed).
