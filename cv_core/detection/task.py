@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from cv_core.detection.model import build_detector, compile_detector
 from cv_core.i18n import N_, _
+from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, image_class_count, image_class_names, register_task
 
@@ -66,9 +67,6 @@ def _detection_epoch_images(spec: TrainSpec, validation_images: int) -> int:
     return min(DETECTION_EPOCH_IMAGES, validation_images)
 
 
-def _number(value) -> float | None:
-    return None if value is None or value != value else float(value)  # NaN (no true box) -> None
-
 
 def _detection_scores(model, dataset, spec: TrainSpec) -> dict:
     """mAP@0.5, mAP@0.5:0.95 and AP@0.5 per class of the best model on the validation and test splits."""
@@ -76,15 +74,13 @@ def _detection_scores(model, dataset, spec: TrainSpec) -> dict:
 
     size = (spec.image_size, spec.image_size)
     scores = {}
-    for split in ("validation", "test"):
-        if not dataset.count(split):
-            continue
+    for split in splits_with_pictures(dataset):
         images, truths = detection_samples(dataset, split, size)
         result = evaluate_detector(model, images, truths, batch_size=spec.batch_size)
         curves = precision_recall_curves(result.predictions, truths, 0.5)
         scores[split] = {
-            "map50": _number(result.map50), "map50_95": _number(result.map50_95),
-            "ap50": [_number(curves[c][2]) if c in curves else None for c in range(len(dataset.class_names))],
+            "map50": json_number(result.map50), "map50_95": json_number(result.map50_95),
+            "ap50": [json_number(curves[c][2]) if c in curves else None for c in range(len(dataset.class_names))],
             "class_names": list(dataset.class_names), "images": len(images),
         }
     return scores
@@ -92,7 +88,7 @@ def _detection_scores(model, dataset, spec: TrainSpec) -> dict:
 
 def _detection_score_rows(scores: Mapping) -> list[dict]:
     """mAP@0.5 and mAP@0.5:0.95 over all classes, then AP@0.5 of each class: one column per split scored."""
-    splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
+    splits = scored_splits(scores)
     if not splits:
         return []
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cv_core.i18n import N_, _, ngettext
+from cv_core.i18n import N_, _
+from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 from cv_core.segmentation.task import dataset_name
@@ -62,14 +63,11 @@ def _epoch_images(spec: TrainSpec, validation_images: int) -> int:
     return min(INSTANCE_EPOCH_IMAGES, validation_images)
 
 
-def _number(value) -> float | None:
-    return None if value is None or value != value else float(value)  # NaN (nothing to score) -> None
-
 
 def _clean(scores: Mapping) -> dict:
-    return {"mask_ap": _number(scores["mask_ap"]), "mask_ap50": _number(scores["mask_ap50"]),
-            "mask_ap75": _number(scores["mask_ap75"]),
-            "per_class": {str(c): {k: _number(v) if k != "truths" else int(v) for k, v in s.items()}
+    return {"mask_ap": json_number(scores["mask_ap"]), "mask_ap50": json_number(scores["mask_ap50"]),
+            "mask_ap75": json_number(scores["mask_ap75"]),
+            "per_class": {str(c): {k: json_number(v) if k != "truths" else int(v) for k, v in s.items()}
                           for c, s in scores["per_class"].items()},
             "pairs_separated": int(scores["pairs_separated"]), "touching_pairs": int(scores["touching_pairs"])}
 
@@ -81,9 +79,7 @@ def _scores(model, dataset, spec: TrainSpec) -> dict:
 
     size = (spec.image_size, spec.image_size)
     scores = {}
-    for split in ("validation", "test"):
-        if not dataset.count(split):
-            continue
+    for split in splits_with_pictures(dataset):
         images, truths = instance_samples(dataset, split, size)
         result = evaluate_instance_model(model, images, truths, dataset.mask_background, batch_size=spec.batch_size)
         scores[split] = {**_clean(result["instances"]), "components": _clean(result["components"]),
@@ -98,7 +94,7 @@ _VARIANTS = {"conv2d": N_("instance U-Net / conv2d"), "separable": N_("instance 
 
 def _score_rows(scores: Mapping) -> list[dict]:
     """Mask AP, AP50, AP75 and pairs separated, instances then connected components; then AP50 per class."""
-    splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
+    splits = scored_splits(scores)
     if not splits:
         return []
 

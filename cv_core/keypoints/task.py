@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cv_core.i18n import N_, _
+from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 
@@ -98,9 +99,6 @@ def _epoch_images(spec: TrainSpec, validation_images: int) -> int:
     return min(KEYPOINT_EPOCH_IMAGES, validation_images)
 
 
-def _number(value) -> float | None:
-    return None if value is None or value != value else float(value)  # NaN (nothing to score) -> None
-
 
 def _scores(model, dataset, spec: TrainSpec) -> dict:
     """Keypoint AP, AP50, AP75, PCK@0.2, and each joint's PCK and mean error of the best model, per split."""
@@ -108,15 +106,13 @@ def _scores(model, dataset, spec: TrainSpec) -> dict:
 
     size = (spec.image_size, spec.image_size)
     scores = {}
-    for split in ("validation", "test"):
-        if not dataset.count(split):
-            continue
+    for split in splits_with_pictures(dataset):
         images, truths = keypoint_samples(dataset, split, size)
         result = evaluate_keypoint_model(model, images, truths, dataset.skeleton, batch_size=spec.batch_size)
         scores[split] = {
-            "kp_ap": _number(result.ap), "kp_ap50": _number(result.ap50), "kp_ap75": _number(result.ap75),
-            "pck": _number(result.pck), "joint_pck": [_number(v) for v in result.joint_pck],
-            "joint_error": [_number(v) for v in result.joint_error], "joint_names": _joint_names(dataset),
+            "kp_ap": json_number(result.ap), "kp_ap50": json_number(result.ap50), "kp_ap75": json_number(result.ap75),
+            "pck": json_number(result.pck), "joint_pck": [json_number(v) for v in result.joint_pck],
+            "joint_error": [json_number(v) for v in result.joint_error], "joint_names": _joint_names(dataset),
             "images": len(images),
         }
     scores["skeleton"] = dataset.skeleton.to_dict()
@@ -125,7 +121,7 @@ def _scores(model, dataset, spec: TrainSpec) -> dict:
 
 def _score_rows(scores: Mapping) -> list[dict]:
     """AP, AP50, AP75 and PCK@0.2 over all joints, then each joint's PCK@0.2 and mean error: a column per split."""
-    splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
+    splits = scored_splits(scores)
     if not splits:
         return []
 

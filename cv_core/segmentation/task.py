@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cv_core.i18n import N_, _, ngettext
+from cv_core.runs.scoring import scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 from cv_core.segmentation.data import MASKS, segmentation_dataset
@@ -39,7 +40,7 @@ def _segmentation_targets(dataset, split: str, spec: TrainSpec, training: bool):
 def _segmentation_scores(model, dataset, spec: TrainSpec) -> dict:
     size = (spec.image_size, spec.image_size)
     return {split: evaluate_segmenter(model, dataset, split, size, batch_size=spec.batch_size)
-            for split in ("validation", "test") if dataset.count(split)}
+            for split in splits_with_pictures(dataset)}
 
 
 #: The datasets a mask task's anatomy caption may name, as a person reads them (the same words as the
@@ -54,7 +55,7 @@ def dataset_name(name: str) -> str:
 
 def _segmentation_score_rows(scores: Mapping) -> list[dict]:
     """One row per mask class: IoU and Dice on each split that was scored."""
-    splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
+    splits = scored_splits(scores)
     if not splits:
         return []
     names = scores[splits[0]].get("class_names") or []

@@ -19,6 +19,7 @@ from cv_core.classification.data import LABELS
 from cv_core.classification.models import minimum_input_size
 from cv_core.pipeline import batches, class_balanced_batches
 from cv_core.i18n import N_, _
+from cv_core.runs.scoring import scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 from cv_core.similarity.model import EMBEDDING_DIM, build_embedding_net, compile_embedding_net
@@ -83,7 +84,7 @@ def _similarity_scores(model, dataset, spec: TrainSpec) -> dict:
     size = (spec.image_size, spec.image_size)
     return {split: split_scores(model, dataset, split, size, limit=FINAL_SCORE_IMAGES,
                                 batch_size=max(spec.batch_size, 64))
-            for split in ("validation", "test") if dataset.count(split)}
+            for split in splits_with_pictures(dataset)}
 
 
 #: The rows of the final scores' table, in order: (key, what it is for people).
@@ -99,7 +100,7 @@ _SCORE_ROWS = (
 
 def _similarity_score_rows(scores: Mapping) -> list[dict]:
     """One row per score, one column per split scored."""
-    splits = [split for split in ("validation", "test") if isinstance(scores.get(split), Mapping)]
+    splits = scored_splits(scores)
     columns = {"validation": _("validation"), "test": _("test")}  # (the reader's words; English as before)
     rows = []
     for key, label in _SCORE_ROWS if splits else ():

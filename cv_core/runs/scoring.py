@@ -1,0 +1,30 @@
+"""Small pieces every task's final scores share: which splits are scored, and numbers that JSON can hold.
+
+A task entry's ``final_scores`` scores the best model on the splits that have pictures, and its
+``score_rows`` reads back the splits that were scored (``scores.json`` of a run, which may be old or
+partial); a score that does not exist (no true object to find: NaN) is written as ``null``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["SCORED_SPLITS", "json_number", "scored_splits", "splits_with_pictures"]
+
+#: The splits a run's best model is scored on after training, in this order.
+SCORED_SPLITS = ("validation", "test")
+
+
+def json_number(value) -> float | None:
+    """``value`` as a float, or None for None and NaN (a score of nothing: no truth to find)."""
+    return None if value is None or value != value else float(value)
+
+
+def splits_with_pictures(dataset) -> list[str]:
+    """The :data:`SCORED_SPLITS` of ``dataset`` that have at least one picture."""
+    return [split for split in SCORED_SPLITS if dataset.count(split)]
+
+
+def scored_splits(scores: Mapping) -> list[str]:
+    """The :data:`SCORED_SPLITS` present in a run's ``scores.json`` (as a mapping each)."""
+    return [split for split in SCORED_SPLITS if isinstance(scores.get(split), Mapping)]

@@ -1,0 +1,25 @@
+"""cv_core.runs.scoring: the splits a run is scored on, and scores JSON can hold."""
+
+import math
+
+from cv_core.runs.scoring import SCORED_SPLITS, json_number, scored_splits, splits_with_pictures
+
+
+def test_a_score_of_nothing_is_written_as_null():
+    assert json_number(float("nan")) is None and json_number(None) is None
+    assert json_number(0.25) == 0.25 and isinstance(json_number(1), float)
+    assert not math.isnan(json_number(0.0))
+
+
+def test_only_splits_with_pictures_are_scored():
+    class Dataset:
+        def count(self, split):
+            return {"validation": 3, "test": 0}[split]
+
+    assert splits_with_pictures(Dataset()) == ["validation"]
+
+
+def test_score_rows_read_the_splits_that_were_scored_in_order():
+    assert scored_splits({"test": {"map50": 0.5}, "validation": {}, "class_names": ["a"]}) == list(SCORED_SPLITS)
+    assert scored_splits({"validation": None, "test": {"x": 1}}) == ["test"]
+    assert scored_splits({}) == []
