@@ -372,7 +372,9 @@ def summarise_in_subprocess(description: dict, timeout: float = 600.0, cpu_only:
     ``cpu_only`` hides any GPU from it (measuring needs none).
 
     Raises:
-        ValueError: the model cannot be built (the child's message), or the child failed.
+        ValueError: the model cannot be built (the child's message; the child's
+            :class:`~cv_core.i18n.TranslatedError` itself, so it reads in the caller's language),
+            or the child failed.
     """
     import json
     import os
@@ -386,10 +388,34 @@ def summarise_in_subprocess(description: dict, timeout: float = 600.0, cpu_only:
         timeout=timeout, cwd=str(Path(__file__).resolve().parents[1]), env=env,
     )
     if result.returncode != 0:
+        translated = _translated_error(result.stderr)
+        if translated is not None:
+            raise translated
         lines = [line for line in result.stderr.strip().splitlines() if line.startswith("error: ")]
         raise ValueError(lines[-1].removeprefix("error: ") if lines else
                          f"Measuring the model failed (exit status {result.returncode}).")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+_TRANSLATED = "translated-error: "
+
+
+def _translated_error(stderr: str):
+    """The child's :class:`~cv_core.i18n.TranslatedError` (a ValueError) from its last
+    ``translated-error:`` line (its message and fields, pickled), or None."""
+    import base64
+    import pickle
+
+    from cv_core.i18n import TranslatedError
+
+    lines = [line for line in stderr.strip().splitlines() if line.startswith(_TRANSLATED)]
+    if not lines:
+        return None
+    try:  # our own child's output: the error it raised, as it raised it
+        error = pickle.loads(base64.b64decode(lines[-1].removeprefix(_TRANSLATED)))
+    except Exception:  # noqa: BLE001 - unreadable: fall back to the English line
+        return None
+    return error if isinstance(error, TranslatedError) and isinstance(error, ValueError) else None
 
 
 def _main() -> int:
@@ -401,6 +427,16 @@ def _main() -> int:
         description = json.loads(sys.stdin.read())
         summary = summarise(build_described(description))
     except Exception as exc:  # reported to the parent as a message
+        from cv_core.i18n import TranslatedError
+
+        if isinstance(exc, TranslatedError) and isinstance(exc, ValueError):
+            import base64
+            import pickle
+
+            try:
+                print(_TRANSLATED + base64.b64encode(pickle.dumps(exc)).decode("ascii"), file=sys.stderr)
+            except Exception:  # noqa: BLE001 - fields that do not pickle: the English line below
+                pass
         print(f"error: {type(exc).__name__ + ': ' if not isinstance(exc, ValueError) else ''}{exc}", file=sys.stderr)
         return 2
     print(json.dumps(summary))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from cv_core.i18n import N_, TranslatedError
+
 CONV_TYPES = ("separable", "conv2d")
 BATCHNORM_PLACEMENTS = ("before_activation", "after_activation", "none")
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
@@ -21,8 +23,13 @@ STEM_KERNEL = 5
 
 
 # --------------------------------------------------------------------------------------
-# Argument checks (each raises ValueError saying what was expected and received)
+# Argument checks (each raises ModelArgumentError, a ValueError, saying what was expected and received)
 # --------------------------------------------------------------------------------------
+
+
+class ModelArgumentError(TranslatedError, ValueError):
+    """A model builder's refusal of its arguments (filters, sizes, strides), read in the reader's
+    language: the training form passes it on when a spec's model cannot be built."""
 
 
 def is_int(value) -> bool:
@@ -42,26 +49,26 @@ def is_positive_int_sequence(value) -> bool:
 
 def check_choice(name: str, value, choices: tuple) -> None:
     if value not in choices:
-        raise ValueError(f"Expected `{name}` to be one of {choices}. Received: {name}={value!r}")
+        raise ModelArgumentError(N_("Expected `{name}` to be one of {choices}. Received: {name}={value!r}"),
+                                 name=name, choices=choices, value=value)
 
 
 def check_bool(name: str, value) -> None:
     if not isinstance(value, bool):
-        raise ValueError(f"Expected `{name}` to be True or False. Received: {name}={value!r}")
+        raise ModelArgumentError(N_("Expected `{name}` to be True or False. Received: {name}={value!r}"), name=name,
+                                 value=value)
 
 
 def check_filters(filters) -> tuple[int, ...]:
     if not is_positive_int_sequence(filters):
-        raise ValueError(
-            "Expected `filters` to be a non-empty sequence of positive integers. "
-            f"Received: filters={filters!r}"
-        )
+        raise ModelArgumentError(N_("Expected `filters` to be a non-empty sequence of positive integers. Received: "
+                                    "filters={value!r}"), value=filters)
     return tuple(filters)
 
 
 def check_name(name) -> None:
     if not isinstance(name, str) or not name:
-        raise ValueError(f"Expected `name` to be a non-empty string. Received: name={name!r}")
+        raise ModelArgumentError(N_("Expected `name` to be a non-empty string. Received: name={value!r}"), value=name)
 
 
 def check_learning_rate(learning_rate) -> None:
@@ -74,10 +81,8 @@ def check_learning_rate(learning_rate) -> None:
         or not math.isfinite(learning_rate)
         or learning_rate <= 0
     ):
-        raise ValueError(
-            "Expected `learning_rate` to be a positive number. "
-            f"Received: learning_rate={learning_rate!r}"
-        )
+        raise ModelArgumentError(N_("Expected `learning_rate` to be a positive number. Received: learning_rate={value!r}"),
+                                 value=learning_rate)
 
 
 def make_optimizer(keras, optimizer: str, learning_rate):

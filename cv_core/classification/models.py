@@ -19,6 +19,7 @@ from cv_core.blocks import (
     CONV_TYPES,
     OPTIMIZERS,
     STEM_KERNEL,
+    ModelArgumentError,
     augmentation_layers,
     check_bool,
     check_choice,
@@ -30,6 +31,7 @@ from cv_core.blocks import (
     make_optimizer,
     xception_blocks,
 )
+from cv_core.i18n import N_, LazyText
 
 __all__ = [
     "build_mini_xception",
@@ -48,10 +50,8 @@ def _check_input_shape(input_shape) -> tuple[int, int, int]:
         or not all(is_int(d) and d > 0 for d in input_shape)
         or input_shape[2] not in (1, 3)
     ):
-        raise ValueError(
-            "Expected `input_shape` to be (height, width, channels) with positive integer sizes "
-            f"and 1 or 3 channels. Received: input_shape={input_shape!r}"
-        )
+        raise ModelArgumentError(N_("Expected `input_shape` to be (height, width, channels) with positive integer sizes "
+                                    "and 1 or 3 channels. Received: input_shape={value!r}"), value=input_shape)
     return tuple(input_shape)
 
 
@@ -68,18 +68,16 @@ def _check_dropout_rate(dropout_rate) -> None:
         or not isinstance(dropout_rate, (int, float))
         or not 0 <= dropout_rate < 1
     ):
-        raise ValueError(
-            f"Expected `dropout_rate` to be a number in [0, 1). Received: dropout_rate={dropout_rate!r}"
-        )
+        raise ModelArgumentError(N_("Expected `dropout_rate` to be a number in [0, 1). Received: dropout_rate={value!r}"),
+                                 value=dropout_rate)
 
 
 def _check_input_size(input_shape, minimum: int, model: str) -> None:
     height, width, _ = input_shape
     if min(height, width) < minimum:
-        raise ValueError(
-            f"Expected `input_shape` height and width of at least {minimum} pixels for {model} "
-            f"with these filters. Received: input_shape={input_shape!r}"
-        )
+        raise ModelArgumentError(N_("Expected `input_shape` height and width of at least {minimum} pixels for {model} "
+                                    "with these filters. Received: input_shape={value!r}"), minimum=minimum, model=model,
+                                 value=input_shape)
 
 
 def _check_classifier(input_shape, num_classes, filters, augmentation, dropout_rate, name, minimum, model: str):
@@ -231,7 +229,7 @@ def build_mini_xception(
     check_choice("batchnorm", batchnorm, BATCHNORM_PLACEMENTS)
     check_bool("residual", residual)
     input_shape, filters = _check_classifier(input_shape, num_classes, filters, augmentation, dropout_rate, name,
-                                             minimum_input_size, "the mini-Xception")
+                                             minimum_input_size, LazyText(N_("the mini-Xception")))
     keras, inputs, x = _image_input(input_shape, augmentation)
     x = xception_blocks(keras.layers, x, filters, conv_type, batchnorm, residual)[-1]
     x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
@@ -272,7 +270,7 @@ def build_small_convnet(
         ValueError: if an argument is out of range, or the image is too small for the depth.
     """
     input_shape, filters = _check_classifier(input_shape, num_classes, filters, augmentation, dropout_rate, name,
-                                             minimum_small_convnet_size, "the small convnet")
+                                             minimum_small_convnet_size, LazyText(N_("the small convnet")))
     keras, inputs, x = _image_input(input_shape, augmentation)
     layers = keras.layers
     for block, size in enumerate(filters, start=1):

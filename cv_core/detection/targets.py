@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from cv_core.datasets.base import Dataset, DatasetError
-from cv_core.i18n import _
+from cv_core.i18n import N_
 from cv_core.pipeline import TargetEncoding, batches
 
 __all__ = [
@@ -180,10 +180,9 @@ def check_detection_dataset(dataset: Dataset) -> Dataset:
     """
     if not getattr(dataset, "has_boxes", False):
         raise DatasetError(
-            _("The {name!r} dataset has no object boxes, so it cannot be used to train a detector. Choose "
-              "'shapes', 'oxford_pets' (its pet or head boxes) or one of your mask datasets (boxes around each "
-              "object of its masks).").format(name=getattr(dataset, "name", "?"))
-        )
+            N_("The {name!r} dataset has no object boxes, so it cannot be used to train a detector. Choose "
+               "'shapes', 'oxford_pets' (its pet or head boxes) or one of your mask datasets (boxes around each "
+               "object of its masks)."), name=getattr(dataset, "name", "?"))
     return dataset
 
 

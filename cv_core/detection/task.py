@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cv_core.detection.model import build_detector, compile_detector
-from cv_core.i18n import N_, _
+from cv_core.i18n import N_, _, TranslatedError
 from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, image_class_count, image_class_names, register_task
@@ -38,7 +38,11 @@ def detector_arguments(spec: TrainSpec, num_classes: int) -> dict:
 def _build_detector(spec: TrainSpec, num_classes: int):
     try:
         return build_detector(**detector_arguments(spec, num_classes))
-    except ValueError as exc:  # an output stride deeper than the backbone...: say it in the spec's words
+    except TranslatedError as exc:  # an output stride deeper than the backbone...: say it in the spec's words
+        if "filters_name" not in exc.fields:
+            raise
+        raise type(exc)(exc.message, {**exc.fields, "filters_name": "filters"}) from None
+    except ValueError as exc:
         raise ValueError(str(exc).replace("backbone_filters", "filters")) from None
 
 
@@ -129,6 +133,7 @@ TASK = register_task(Task(
     },
     compile=compile_detector,
     requires=("has_boxes",),
+    missing_data=N_("The {dataset!r} dataset has no boxes, which detection needs. Choose one of {choices}."),
     num_classes=image_class_count,
     class_names=image_class_names,
     targets=_detection_targets,

@@ -24,7 +24,8 @@ Importing this module does not import TensorFlow; the losses module does.
 
 from __future__ import annotations
 
-from cv_core.blocks import OPTIMIZERS, check_choice, check_learning_rate, make_optimizer
+from cv_core.blocks import OPTIMIZERS, ModelArgumentError, check_choice, check_learning_rate, make_optimizer
+from cv_core.i18n import N_
 
 __all__ = ["INSTANCE_HEADS", "LOSS_WEIGHTS", "OFFSET_SCALE", "build_instance_unet", "compile_instance_model",
            "load_instance_model"]
@@ -68,7 +69,7 @@ def build_instance_unet(img_size=(64, 64), num_classes=6, filters=(16, 32, 64, 1
     layers = keras.layers
     width = int(head_width or 2 * filters[0])
     if width < 1:
-        raise ValueError(f"Expected `head_width` >= 1. Received: head_width={head_width!r}")
+        raise ModelArgumentError(N_("Expected `head_width` >= 1. Received: head_width={value!r}"), value=head_width)
     features = unet.get_layer("dec1_act2").output
     centre = layers.Conv2D(width, 3, padding="same", activation="relu", name="centre_conv")(features)
     centre = layers.Conv2D(num_classes, 1, activation="sigmoid", name="centre",

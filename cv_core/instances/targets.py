@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cv_core.i18n import N_
 from cv_core.datasets.base import DatasetError, resize_mask
 from cv_core.instances.models import OFFSET_SCALE
 from cv_core.pipeline import TargetEncoding, batches
@@ -44,9 +45,9 @@ def check_instance_dataset(dataset) -> None:
         DatasetError: the dataset's samples carry no instances.
     """
     if not getattr(dataset, "has_instances", False):
-        raise DatasetError(
-            f"The {getattr(dataset, 'name', '?')!r} dataset has no instances (one mask per object), which instance "
-            f"segmentation needs. Choose 'shapes' (its 'crowded' difficulty has touching objects).")
+        raise DatasetError(N_("The {name!r} dataset has no instances (one mask per object), which instance "
+                              "segmentation needs. Choose 'shapes' (its 'crowded' difficulty has touching objects)."),
+                           name=getattr(dataset, "name", "?"))
 
 
 def encode_instance_targets(class_mask: np.ndarray, instances: np.ndarray, num_classes: int) -> dict:

@@ -138,6 +138,8 @@ TASK = register_task(Task(
     },
     compile=_compile,
     requires=("has_instances",),
+    missing_data=N_("The {dataset!r} dataset has no instances, which instance segmentation needs. "
+                    "Choose one of {choices}."),
     num_classes=lambda dataset: len(dataset.mask_class_names),
     class_names=lambda dataset: list(dataset.mask_class_names),
     targets=_targets,

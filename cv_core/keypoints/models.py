@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from cv_core.blocks import (
+    ModelArgumentError,
     check_choice,
     check_filters,
     check_learning_rate,
@@ -39,6 +40,7 @@ from cv_core.blocks import (
     make_optimizer,
     pyramid_backbone,
 )
+from cv_core.i18n import N_
 
 __all__ = [
     "HEATMAP_OUTPUTS", "KEYPOINT_CONV_TYPES", "KEYPOINT_KINDS", "KEYPOINT_OPTIMIZERS", "POSE_OUTPUTS",
@@ -62,7 +64,8 @@ _BATCHNORM_MOMENTUM = 0.9
 
 def _positive(name: str, value) -> int:
     if not is_int(value) or value < 1:
-        raise ValueError(f"Expected `{name}` to be a positive integer. Received: {name}={value!r}")
+        raise ModelArgumentError(N_("Expected `{name}` to be a positive integer. Received: {name}={value!r}"),
+                                 name=name, value=value)
     return value
 
 
@@ -71,25 +74,28 @@ def _check_common(img_size, num_joints, backbone_filters, conv_type, head_width,
     try:
         filters = check_filters(backbone_filters)
     except ValueError:
-        raise ValueError("Expected `backbone_filters` to be a non-empty sequence of positive integers. "
-                         f"Received: backbone_filters={backbone_filters!r}") from None
+        raise ModelArgumentError(N_("Expected `{filters_name}` to be a non-empty sequence of positive integers. "
+                                    "Received: {filters_name}={value!r}"), value=backbone_filters,
+                                 filters_name="backbone_filters") from None
     check_choice("conv_type", conv_type, KEYPOINT_CONV_TYPES)
     _positive("head_width", head_width)
     check_name(name)
     divisor = 2 ** len(filters)
     if (isinstance(img_size, (str, bytes)) or not isinstance(img_size, Sequence) or len(img_size) != 2
             or not all(is_int(d) and d > 0 and d % divisor == 0 for d in img_size)):
-        raise ValueError(f"Expected `img_size` to be (height, width), each a positive multiple of {divisor} "
-                         f"(2 ** len(backbone_filters), so every block halves the map exactly). "
-                         f"Received: img_size={img_size!r}")
+        raise ModelArgumentError(N_("Expected `img_size` to be (height, width), each a positive multiple of {divisor} "
+                                    "(2 ** len({filters_name}), so every block halves the map exactly). Received: "
+                                    "img_size={value!r}"), divisor=divisor, value=img_size,
+                                 filters_name="backbone_filters")
     return tuple(img_size), filters
 
 
 def _check_stride(output_stride, num_blocks: int) -> int:
     allowed = tuple(2 ** i for i in range(1, num_blocks + 1))
     if not is_int(output_stride) or output_stride not in allowed:
-        raise ValueError(f"Expected `output_stride` to be one of {allowed} (a power of two no larger than the "
-                         f"backbone's stride, 2 ** len(backbone_filters)). Received: output_stride={output_stride!r}")
+        raise ModelArgumentError(N_("Expected `output_stride` to be one of {allowed} (a power of two no larger than the "
+                                    "backbone's stride, 2 ** len({filters_name})). Received: output_stride={value!r}"),
+                                 allowed=allowed, value=output_stride, filters_name="backbone_filters")
     return output_stride
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cv_core.i18n import N_, _
+from cv_core.i18n import N_, _, TranslatedError
 from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
@@ -63,7 +63,11 @@ def _build(spec: TrainSpec, num_joints: int):
                "regression": models.build_keypoint_regression_model}[KEYPOINT_ARCHITECTURES[spec.model]]
     try:
         return builder(**keypoint_model_arguments(spec, num_joints))
-    except ValueError as exc:  # an output stride deeper than the backbone...: say it in the spec's words
+    except TranslatedError as exc:  # an output stride deeper than the backbone...: say it in the spec's words
+        if "filters_name" not in exc.fields:
+            raise
+        raise type(exc)(exc.message, {**exc.fields, "filters_name": "filters"}) from None
+    except ValueError as exc:
         raise ValueError(str(exc).replace("backbone_filters", "filters")) from None
 
 
@@ -184,6 +188,8 @@ TASK = register_task(Task(
     },
     compile=_compile,
     requires=("has_keypoints",),
+    missing_data=N_("The {dataset!r} dataset has no keypoints, which keypoints and pose needs. "
+                    "Choose one of {choices}."),
     num_classes=_num_joints,
     class_names=_joint_names,
     targets=_targets,

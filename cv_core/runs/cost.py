@@ -27,7 +27,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from cv_core.i18n import N_
+from cv_core.i18n import N_, TranslatedError
 from cv_core.runs.spec import SpecError, TrainSpec
 
 __all__ = [
@@ -156,7 +156,9 @@ def _measured(key: tuple, num_classes: int | None, keep_tensorflow_out: bool) ->
             description = {"kind": "spec", "num_classes": num_classes,
                            "spec": {name: list(value) if name == "filters" else value for name, value in key}}
             size = summarise_in_subprocess(description, cpu_only=True)
-    except ValueError as exc:  # the builder's own checks (an output stride deeper than the backbone...)
+    except TranslatedError as exc:  # the builder's own checks (an output stride deeper than the backbone...)
+        raise SpecError(exc.message, exc.fields) from None  # still read in the reader's language
+    except ValueError as exc:
         raise SpecError(str(exc)) from None
     cost = ArchitectureCost(**{name: int(size[name]) for name in ("params", "mult_adds", "activations",
                                                                    "largest_map", "weight_tensors")})

@@ -48,8 +48,9 @@ class SpecError(TranslatedError, ValueError):
     """A training spec that cannot run; the message says what was expected and received.
 
     The messages a person meets in the lab (an image too small, a dataset that cannot train) are marked
-    and read in the reader's language (:class:`cv_core.i18n.TranslatedError`); those only code can cause
-    ("Expected `seed` to be a whole number...") stay English."""
+    and read in the reader's language (:class:`cv_core.i18n.TranslatedError`), those only code can cause
+    ("Expected `seed` to be a whole number...") too: a spec file, a link or the command line can hold
+    anything."""
 
 
 @dataclass(frozen=True)
@@ -123,11 +124,12 @@ class TrainSpec:
     def from_dict(cls, data: Mapping) -> TrainSpec:
         """Build a spec from a dict such as ``spec.json``; unknown keys raise SpecError."""
         if not isinstance(data, Mapping):
-            raise SpecError(f"Expected a spec as a dict. Received: {type(data).__name__}")
+            raise SpecError(N_("Expected a spec as a dict. Received: {received}"), received=type(data).__name__)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise SpecError(f"Expected spec fields among {sorted(known)}. Received unknown: {unknown}")
+            raise SpecError(N_("Expected spec fields among {known}. Received unknown: {unknown}"), known=sorted(known),
+                            unknown=unknown)
         values = dict(data)
         if isinstance(values.get("filters"), list):
             values["filters"] = tuple(values["filters"])
@@ -221,7 +223,8 @@ def preset_spec(name: str = "quick", **overrides) -> TrainSpec:
     from cv_core.runs.tasks import task_of
 
     if name not in PRESETS:
-        raise SpecError(f"Expected `preset` to be one of {tuple(PRESETS)}. Received: preset={name!r}")
+        raise SpecError(N_("Expected `preset` to be one of {choices}. Received: preset={value!r}"), choices=tuple(PRESETS),
+                        value=name)
     task = task_of(overrides.get("task"))
     values = {**PRESETS[name], **task.defaults, **task.presets.get(name, {}), "task": task.name, "preset": name,
               **overrides}
@@ -239,41 +242,43 @@ def _is_real(value) -> bool:
 
 def _positive_int(name: str, value) -> int:
     if not _is_int(value) or value <= 0:
-        raise SpecError(f"Expected `{name}` to be a positive whole number. Received: {name}={value!r}")
+        raise SpecError(N_("Expected `{name}` to be a positive whole number. Received: {name}={value!r}"), name=name,
+                        value=value)
     return value
 
 
 def _choice(name: str, value, choices: tuple) -> str:
     if value not in choices:
-        raise SpecError(f"Expected `{name}` to be one of {choices}. Received: {name}={value!r}")
+        raise SpecError(N_("Expected `{name}` to be one of {choices}. Received: {name}={value!r}"), name=name,
+                        choices=choices, value=value)
     return value
 
 
 def _boolean(name: str, value) -> bool:
     if not isinstance(value, bool):
-        raise SpecError(f"Expected `{name}` to be True or False. Received: {name}={value!r}")
+        raise SpecError(N_("Expected `{name}` to be True or False. Received: {name}={value!r}"), name=name, value=value)
     return value
 
 
 def _optional_str(name: str, value) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise SpecError(f"Expected `{name}` to be text or None. Received: {name}={value!r}")
+        raise SpecError(N_("Expected `{name}` to be text or None. Received: {name}={value!r}"), name=name, value=value)
     return value
 
 
 def _check_fields(spec: TrainSpec) -> TrainSpec:
     """Type and range checks that need neither the dataset nor the model code."""
     if not isinstance(spec.dataset, str) or not spec.dataset:
-        raise SpecError(f"Expected `dataset` to be a dataset name. Received: dataset={spec.dataset!r}")
+        raise SpecError(N_("Expected `dataset` to be a dataset name. Received: dataset={value!r}"), value=spec.dataset)
     _optional_str("dataset_root", spec.dataset_root)
     if not isinstance(spec.dataset_options, Mapping):
-        raise SpecError(
-            f"Expected `dataset_options` to be a dict. Received: dataset_options={spec.dataset_options!r}"
-        )
+        raise SpecError(N_("Expected `dataset_options` to be a dict. Received: dataset_options={value!r}"),
+                        value=spec.dataset_options)
     from cv_core.runs.tasks import TASKS
 
     if not isinstance(spec.task, str) or spec.task not in TASKS:
-        raise SpecError(f"Expected `task` to be one of {tuple(TASKS)}. Received: task={spec.task!r}")
+        raise SpecError(N_("Expected `task` to be one of {choices}. Received: task={value!r}"), choices=tuple(TASKS),
+                        value=spec.task)
     _choice("model", spec.model, tuple(TASKS[spec.task].architectures))
     _choice("conv_type", spec.conv_type, CONV_TYPES)
     _choice("batchnorm", spec.batchnorm, BATCHNORMS)
@@ -284,27 +289,25 @@ def _check_fields(spec: TrainSpec) -> TrainSpec:
     _boolean("augmentation", spec.augmentation)
     filters = spec.filters
     if not is_positive_int_sequence(filters):
-        raise SpecError(
-            f"Expected `filters` to be a non-empty list of positive whole numbers. Received: filters={filters!r}"
-        )
+        raise SpecError(N_("Expected `filters` to be a non-empty list of positive whole numbers. Received: filters={value!r}"),
+                        value=filters)
     _positive_int("image_size", spec.image_size)
     _positive_int("epochs", spec.epochs)
     _positive_int("batch_size", spec.batch_size)
     if not _is_real(spec.learning_rate) or not math.isfinite(spec.learning_rate) or spec.learning_rate <= 0:
-        raise SpecError(
-            "Expected `learning_rate` to be a finite number > 0. "
-            f"Received: learning_rate={spec.learning_rate!r}"
-        )
+        raise SpecError(N_("Expected `learning_rate` to be a finite number > 0. Received: learning_rate={value!r}"),
+                        value=spec.learning_rate)
     if not _is_real(spec.dropout_rate) or not 0 <= spec.dropout_rate < 1:
-        raise SpecError(f"Expected `dropout_rate` in [0, 1). Received: dropout_rate={spec.dropout_rate!r}")
+        raise SpecError(N_("Expected `dropout_rate` in [0, 1). Received: dropout_rate={value!r}"), value=spec.dropout_rate)
     if not _is_int(spec.seed) or spec.seed < 0:
-        raise SpecError(f"Expected `seed` to be a whole number >= 0. Received: seed={spec.seed!r}")
+        raise SpecError(N_("Expected `seed` to be a whole number >= 0. Received: seed={value!r}"), value=spec.seed)
     if spec.preset is not None and spec.preset not in PRESETS:
-        raise SpecError(f"Expected `preset` to be one of {tuple(PRESETS)} or None. Received: preset={spec.preset!r}")
+        raise SpecError(N_("Expected `preset` to be one of {choices} or None. Received: preset={value!r}"),
+                        choices=tuple(PRESETS), value=spec.preset)
     _optional_str("experiment_id", spec.experiment_id)
     _optional_str("experiment_label", spec.experiment_label)
     if not isinstance(spec.notes, str):
-        raise SpecError(f"Expected `notes` to be text. Received: notes={spec.notes!r}")
+        raise SpecError(N_("Expected `notes` to be text. Received: notes={value!r}"), value=spec.notes)
     return spec.replace(
         filters=tuple(filters),
         dataset_options=dict(spec.dataset_options),
@@ -378,12 +381,11 @@ def validate_spec(spec: TrainSpec | Mapping, *, dataset=None) -> TrainSpec:
         except OSError as exc:  # a path too long for the file system, a folder we may not read...
             raise SpecError(N_("The dataset's folder cannot be read: {reason}."), reason=exc.strerror or exc) from None
     if not task.accepts(dataset):
-        needs = " and ".join(attribute.removeprefix("has_") for attribute in task.requires)
-        own = " or a mask dataset of your own (user:<name>)" if "has_masks" in task.requires else ""
-        raise SpecError(
-            f"The {spec.dataset!r} dataset has no {needs}, which {task.label.lower()} needs. "
-            f"Choose one of {dataset_names(task)}{own}."
-        )
+        if task.missing_data:  # each task's own sentence, translated whole
+            raise SpecError(task.missing_data, dataset=spec.dataset, choices=dataset_names(task))
+        raise SpecError(N_("The {dataset!r} dataset lacks what the {task} task needs ({needs}). Choose one of "
+                           "{choices}."), dataset=spec.dataset, task=spec.task, needs=", ".join(task.requires),
+                        choices=dataset_names(task))
     train_count = dataset.count("train")
     if train_count == 0:
         raise SpecError(N_("The training split of {dataset!r} is empty: there is nothing to train on."),
@@ -415,13 +417,11 @@ def _check_continues(spec: TrainSpec) -> None:
 
     parent = Path(spec.continues)
     if not any((parent / name).is_file() for name in (LAST_MODEL_FILE, BEST_MODEL_FILE)):
-        raise SpecError(
-            f"Expected `continues` to be a run folder with a saved model ({LAST_MODEL_FILE} or {BEST_MODEL_FILE}). "
-            f"Received: continues={spec.continues!r}"
-        )
+        raise SpecError(N_("Expected `continues` to be a run folder with a saved model ({last} or {best}). Received: "
+                           "continues={value!r}"), last=LAST_MODEL_FILE, best=BEST_MODEL_FILE, value=spec.continues)
     earlier = read_spec(parent)
     if earlier is None:
-        raise SpecError(f"The run to continue has no readable spec: {spec.continues!r}")
+        raise SpecError(N_("The run to continue has no readable spec: {value!r}"), value=spec.continues)
     kept = ("task", "model", *architecture_of(spec).continue_fields)
     changed = [name for name in kept
                if getattr(earlier, name) != getattr(spec, name) and not (

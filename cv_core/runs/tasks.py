@@ -33,6 +33,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from cv_core.i18n import N_
 from cv_core.runs.spec import SpecError, TrainSpec
 
 __all__ = [
@@ -136,6 +137,10 @@ class Task:
             ``num_classes`` gives it, None included).
         requires: dataset attributes that must be true for a dataset to qualify, e.g.
             ``("has_masks",)`` (see :func:`dataset_names`).
+        missing_data: the sentence that refuses a dataset without them, for people, marked with
+            ``N_`` and filled in with ``dataset`` (the spec's name) and ``choices`` (the datasets that
+            qualify): ``N_("The {dataset!r} dataset has no boxes, which detection needs. Choose one of
+            {choices}.")``. Empty: a general sentence.
         num_classes: ``dataset -> int | None``, the width of the model's class output
             (image classes, mask classes...), passed to ``build`` and ``compile``. None for
             a task whose model has no class output (an embedding, keypoints): the default.
@@ -204,6 +209,7 @@ class Task:
     sample_targets: object | None = None
     class_names: Callable = _no_class_names
     requires: tuple[str, ...] = ()
+    missing_data: str = ""
     augmentation: str = ""
     filters_label: str = "Filters"
     score_format: str = ".3f"
@@ -244,9 +250,9 @@ def register_task(task: Task) -> Task:
     The table keeps the order of :data:`TASK_MODULES` whichever entry is imported first.
     """
     if not task.architectures:
-        raise ValueError(f"Expected task {task.name!r} to have at least one architecture.")
+        raise ValueError(f"Expected task {task.name!r} to have at least one architecture.")  # code only
     if task.mode not in ("max", "min"):
-        raise ValueError(f"Expected `mode` to be 'max' or 'min'. Received: mode={task.mode!r}")
+        raise ValueError(f"Expected `mode` to be 'max' or 'min'. Received: mode={task.mode!r}")  # code only
     TASKS[task.name] = task
     order = list(TASK_MODULES)
     ranked = sorted(TASKS.values(), key=lambda t: order.index(t.name) if t.name in order else len(order))
@@ -264,7 +270,8 @@ def task_of(spec_or_name: TrainSpec | str | None) -> Task:
     name = spec_or_name if isinstance(spec_or_name, str) or spec_or_name is None else spec_or_name.task
     name = "classification" if name is None else name
     if name not in TASKS:
-        raise SpecError(f"Expected `task` to be one of {tuple(TASKS)}. Received: task={name!r}")
+        raise SpecError(N_("Expected `task` to be one of {choices}. Received: task={value!r}"), choices=tuple(TASKS),
+                        value=name)
     return TASKS[name]
 
 
@@ -276,8 +283,8 @@ def architecture_of(spec: TrainSpec) -> Architecture:
     """
     task = task_of(spec)
     if spec.model not in task.architectures:
-        raise SpecError(f"Expected `model` to be one of {tuple(task.architectures)} for the {task.name} task. "
-                        f"Received: model={spec.model!r}")
+        raise SpecError(N_("Expected `model` to be one of {choices} for the {task} task. Received: model={value!r}"),
+                        choices=tuple(task.architectures), task=task.name, value=spec.model)
     return task.architectures[spec.model]
 
 

@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 
+from cv_core.i18n import N_
 from cv_core.datasets.base import Dataset, DatasetError, resize_mask
 from cv_core.pipeline import TargetEncoding, batches
 
@@ -65,10 +66,8 @@ def augment_pairs(tf, images, masks, seed, min_scale: float = MIN_CROP_SCALE):
 
 def _check_masks(dataset) -> None:
     if not dataset.has_masks:
-        raise DatasetError(
-            f"The {dataset.name!r} dataset has no segmentation masks, so it cannot be used to "
-            "train a segmentation model. Choose 'shapes' or 'oxford_pets'."
-        )
+        raise DatasetError(N_("The {name!r} dataset has no segmentation masks, so it cannot be used to train a "
+                              "segmentation model. Choose 'shapes' or 'oxford_pets'."), name=dataset.name)
 
 
 def _mask(sample, size) -> tuple[np.ndarray]:

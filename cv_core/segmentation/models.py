@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from cv_core.blocks import (
     OPTIMIZERS,
+    ModelArgumentError,
     check_choice,
     check_filters,
     check_learning_rate,
@@ -19,6 +20,7 @@ from cv_core.blocks import (
     is_int,
     make_optimizer,
 )
+from cv_core.i18n import N_, LazyText
 
 __all__ = ["SEGMENTATION_CONV_TYPES", "build_segmentation_model", "build_unet", "compile_segmenter"]
 
@@ -32,15 +34,12 @@ def _check_img_size(img_size, divisor: int, model: str) -> tuple[int, int]:
         or len(img_size) != 2
         or not all(is_int(d) and d > 0 for d in img_size)
     ):
-        raise ValueError(
-            "Expected `img_size` to be (height, width) with positive integer sizes. "
-            f"Received: img_size={img_size!r}"
-        )
+        raise ModelArgumentError(N_("Expected `img_size` to be (height, width) with positive integer sizes. Received: "
+                                    "img_size={value!r}"), value=img_size)
     if any(d % divisor for d in img_size):
-        raise ValueError(
-            f"Expected `img_size` height and width to be multiples of {divisor} for {model} with "
-            f"these filters (so the output mask has the input's size). Received: img_size={img_size!r}"
-        )
+        raise ModelArgumentError(N_("Expected `img_size` height and width to be multiples of {divisor} for {model} with "
+                                    "these filters (so the output mask has the input's size). Received: "
+                                    "img_size={value!r}"), divisor=divisor, model=model, value=img_size)
     return tuple(img_size)
 
 
@@ -88,7 +87,7 @@ def build_segmentation_model(
     """
     _check_mask_classes(num_classes)
     filters = check_filters(filters)
-    img_size = _check_img_size(img_size, 2 ** len(filters), "the segmentation model")
+    img_size = _check_img_size(img_size, 2 ** len(filters), LazyText(N_("the segmentation model")))
     check_name(name)
 
     from cv_core._tf import keras as _keras
@@ -149,12 +148,10 @@ def build_unet(
     _check_mask_classes(num_classes)
     filters = check_filters(filters)
     if len(filters) < 2:
-        raise ValueError(
-            "Expected `filters` to have at least two levels (one encoder level and the bottleneck). "
-            f"Received: filters={filters!r}"
-        )
+        raise ModelArgumentError(N_("Expected `filters` to have at least two levels (one encoder level and the "
+                                    "bottleneck). Received: filters={value!r}"), value=filters)
     check_choice("conv_type", conv_type, SEGMENTATION_CONV_TYPES)
-    img_size = _check_img_size(img_size, 2 ** (len(filters) - 1), "the U-Net")
+    img_size = _check_img_size(img_size, 2 ** (len(filters) - 1), LazyText(N_("the U-Net")))
     check_name(name)
 
     from cv_core._tf import keras as _keras

@@ -95,6 +95,8 @@ TASK = register_task(Task(
     },
     compile=compile_segmenter,
     requires=("has_masks",),
+    missing_data=N_("The {dataset!r} dataset has no masks, which segmentation needs. Choose one of {choices} or a "
+                    "mask dataset of your own (user:<name>)."),
     num_classes=lambda dataset: len(dataset.mask_class_names),
     class_names=lambda dataset: list(dataset.mask_class_names),
     targets=_segmentation_targets,

@@ -14,6 +14,7 @@ from cv_core.blocks import (
     BATCHNORM_PLACEMENTS,
     CONV_TYPES,
     OPTIMIZERS,
+    ModelArgumentError,
     augmentation_layers,
     check_bool,
     check_choice,
@@ -25,6 +26,7 @@ from cv_core.blocks import (
     xception_blocks,
 )
 from cv_core.classification.models import minimum_input_size
+from cv_core.i18n import N_, LazyText
 
 __all__ = ["BATCHNORM_MOMENTUM", "EMBEDDING_DIM", "build_embedding_net", "compile_embedding_net", "embedding_width"]
 
@@ -92,18 +94,21 @@ def build_embedding_net(
     check_name(name)
     filters = check_filters(filters)
     if not is_int(embedding_dim) or embedding_dim < 2:
-        raise ValueError(f"Expected `embedding_dim` to be an integer >= 2. Received: embedding_dim={embedding_dim!r}")
+        raise ModelArgumentError(N_("Expected `embedding_dim` to be an integer >= 2. Received: embedding_dim={value!r}"),
+                                 value=embedding_dim)
     if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, (int, float)) or not 0 <= dropout_rate < 1:
-        raise ValueError(f"Expected `dropout_rate` to be a number in [0, 1). Received: dropout_rate={dropout_rate!r}")
+        raise ModelArgumentError(N_("Expected `dropout_rate` to be a number in [0, 1). Received: dropout_rate={value!r}"),
+                                 value=dropout_rate)
     shape_ok = (isinstance(input_shape, (tuple, list)) and len(input_shape) == 3
                 and all(is_int(d) and d > 0 for d in input_shape) and input_shape[2] in (1, 3))
     if not shape_ok:
-        raise ValueError("Expected `input_shape` to be (height, width, channels) with positive integer sizes "
-                         f"and 1 or 3 channels. Received: input_shape={input_shape!r}")
+        raise ModelArgumentError(N_("Expected `input_shape` to be (height, width, channels) with positive integer sizes "
+                                    "and 1 or 3 channels. Received: input_shape={value!r}"), value=input_shape)
     minimum = minimum_input_size(filters)
     if min(input_shape[:2]) < minimum:
-        raise ValueError(f"Expected `input_shape` height and width of at least {minimum} pixels for the "
-                         f"mini-Xception with these filters. Received: input_shape={tuple(input_shape)!r}")
+        raise ModelArgumentError(N_("Expected `input_shape` height and width of at least {minimum} pixels for {model} "
+                                    "with these filters. Received: input_shape={value!r}"), minimum=minimum,
+                                 model=LazyText(N_("the mini-Xception")), value=tuple(input_shape))
 
     from cv_core._tf import keras as _keras
 
