@@ -59,8 +59,9 @@ def short_name(run: RunInfo) -> str:
 def whose_runs(prefix: str) -> bool:
     """The "My runs / All runs" switch; returns True for "my runs"."""
     default = "My runs" if policy().class_mode and not is_operator() else "All runs"
-    choice = st.segmented_control(_("Show"), [N_("My runs"), N_("All runs")], default=default,
-                                  key=widget_key(f"{prefix}_whose"), format_func=_, bind="query-params",
+    options = [N_("My runs"), N_("All runs")]
+    choice = st.segmented_control(_("Show"), options, default=default,
+                                  key=widget_key(f"{prefix}_whose", options, _), format_func=_, bind="query-params",
                                   help=_("Runs started from this browser, or everyone's."))
     return (choice or default) == "My runs"
 

@@ -104,7 +104,7 @@ def drawing_tools(info: dict, palette: np.ndarray, side: int = DRAW_SIDE, object
     if objects is not None:
         with cols[1]:
             object_index = object_picker(objects, info, palette, int(class_index))
-    tool_key = bound_key("tool")
+    tool_key = bound_key("tool", list(TOOLS), lambda t: _(TOOLS[t][0]))
     st.session_state.setdefault(tool_key, "brush")
     tool = cols[2].segmented_control(_("Tool"), list(TOOLS), format_func=lambda t: _(TOOLS[t][0]), key=tool_key,
                                      bind="query-params", required=True,
@@ -447,7 +447,7 @@ def mask_preview(image: np.ndarray, mask: np.ndarray, info: dict, palette: np.nd
     views = {"picture": N_("Over the picture"), "mask": N_("Mask only")}
     if objects is not None:
         views["objects"] = N_("Objects")
-    preview_key = bound_key("preview")
+    preview_key = bound_key("preview", list(views), lambda v: _(views[v]))
     if st.session_state.get(preview_key) not in views:
         st.session_state.pop(preview_key, None)
     view = st.segmented_control(_("Preview"), list(views), format_func=lambda v: _(views[v]), default="picture",

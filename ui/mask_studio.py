@@ -50,9 +50,10 @@ def studio_key(name: str) -> str:
     return f"{PREFIX}_{name}"
 
 
-def bound_key(name: str) -> str:
-    """The key of a studio widget bound to the URL whose option labels are translated (one per language)."""
-    return widget_key(studio_key(name))
+def bound_key(name: str, options=None, format_func=None) -> str:
+    """The key of a studio widget bound to the URL whose option labels are translated (one per language);
+    given its ``options`` and ``format_func``, a link written in the other language opens the same option."""
+    return widget_key(studio_key(name), options, format_func)
 
 
 def studio_flash(kind: str, text: str, dataset: str | None = None) -> None:
@@ -206,7 +207,7 @@ def _sample_subject() -> Subject | None:
     if dataset is None:
         return None
     cols = st.columns(2)
-    split = cols[0].selectbox(_("Split"), list(SPLITS), format_func=lambda s: _(SPLITS[s]), key=bound_key("src_split"),
+    split = cols[0].selectbox(_("Split"), list(SPLITS), format_func=lambda s: _(SPLITS[s]), key=bound_key("src_split", list(SPLITS), lambda s: _(SPLITS[s])),
                               bind="query-params")
     count = dataset.count(split)
     if count == 0:
@@ -279,7 +280,7 @@ def saved_instances(store: UserMaskStore, info: dict, item_id: str, image: np.nd
 
 def picture_source(store: UserMaskStore, info: dict) -> Subject | None:
     """Where the picture comes from: a built-in sample, an upload, or a saved item to edit."""
-    source_key = bound_key("source")
+    source_key = bound_key("source", list(SOURCES), lambda s: _(SOURCES[s]))
     st.session_state.setdefault(source_key, "sample")
     source = st.segmented_control(_("Picture"), list(SOURCES), format_func=lambda s: _(SOURCES[s]), key=source_key,
                                   bind="query-params", required=True,
@@ -386,7 +387,7 @@ def starting_mask(subject: Subject, info: dict) -> StartingMask | None:
         options["true"] = N_("The dataset's true mask")
     options["empty"] = N_("An empty mask (all background)")
     options["file"] = N_("A mask file (PNG of class indices)")
-    start_key = bound_key("start")
+    start_key = bound_key("start", list(options), lambda o: _(options[o]))
     if st.session_state.get(start_key) not in options:
         st.session_state[start_key] = next(iter(options))
     choice = st.radio(_("Start from"), list(options), format_func=lambda o: _(options[o]), key=start_key,

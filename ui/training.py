@@ -143,7 +143,7 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     Every widget is bound to the URL.
     """
     presets = [p for p in PRESET_LABELS if p in PRESETS]
-    preset_key = widget_key(f"{prefix}_preset")
+    preset_key = widget_key(f"{prefix}_preset", presets, lambda p: _(PRESET_LABELS[p]))
     # A starting value only while the widget has none: one set through session state ("Switch
     # to Quick", or the URL's before an st.rerun) plus a default makes Streamlit log a warning.
     preset = st.radio(_("Preset"), presets, index=None if preset_key in st.session_state else presets.index("quick"),
@@ -156,7 +156,7 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     bound = {"bind": "query-params"}
     architectures = list(table.architectures)
     model = st.radio(_("Model"), architectures, index=architectures.index(base.model),
-                     format_func=lambda name: _(table.architectures[name].label), key=widget_key(f"{k}_model"), horizontal=True,
+                     format_func=lambda name: _(table.architectures[name].label), key=widget_key(f"{k}_model", architectures, lambda name: _(table.architectures[name].label)), horizontal=True,
                      **bound)
     architecture = table.architectures[model]
     offered = {option for a in table.architectures.values() for option in a.options}
@@ -167,7 +167,7 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
                              format_func=CONV_LABELS.get, key=f"{k}_conv", captions=[_(CONV_CAPTIONS[c]) for c in CONV_TYPES],
                              disabled="conv_type" not in uses, **bound)
     if "batchnorm" in offered:
-        batchnorm = st.radio(_("Batch normalisation"), BATCHNORMS, format_func=lambda b: _(BN_LABELS[b]), key=widget_key(f"{k}_bn"),
+        batchnorm = st.radio(_("Batch normalisation"), BATCHNORMS, format_func=lambda b: _(BN_LABELS[b]), key=widget_key(f"{k}_bn", BATCHNORMS, lambda b: _(BN_LABELS[b])),
                              captions=[_(BN_CAPTIONS[b]) for b in BATCHNORMS], disabled="batchnorm" not in uses, **bound)
     if "residual" in offered:
         residual = st.toggle(_("Residual connections"), value=True, key=f"{k}_residual", disabled="residual" not in uses,
@@ -189,7 +189,7 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     optimizer = cols[0].selectbox(_("Optimizer"), OPTIMIZERS, index=OPTIMIZERS.index(base.optimizer),
                                   format_func=OPTIMIZER_LABELS.get, key=f"{k}_optimizer", **bound)
     schedule = cols[1].selectbox(_("Learning-rate schedule"), LR_SCHEDULES, index=LR_SCHEDULES.index(base.lr_schedule),
-                                 format_func=lambda s: _(SCHEDULE_LABELS[s]), key=widget_key(f"{k}_schedule"), **bound)
+                                 format_func=lambda s: _(SCHEDULE_LABELS[s]), key=widget_key(f"{k}_schedule", LR_SCHEDULES, lambda s: _(SCHEDULE_LABELS[s])), **bound)
     cols = st.columns(2)
     dropout = base.dropout_rate
     if "dropout_rate" in offered:
@@ -205,16 +205,19 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     if base.dataset not in dataset_names_:
         dataset_names_.insert(0, base.dataset)
     dataset = st.selectbox(_("Dataset"), dataset_names_, index=dataset_names_.index(base.dataset),
-                           format_func=dataset_label, key=widget_key(f"{k}_dataset"), **bound)
+                           format_func=dataset_label, key=widget_key(f"{k}_dataset", dataset_names_, dataset_label), **bound)
     root = None
     options = dict(base.dataset_options) if dataset == base.dataset else {}
     if dataset in _REGISTRY and not _REGISTRY[dataset][1]:  # drawn, not read from a folder (shapes, people...)
         levels = list(getattr(_REGISTRY[dataset][0], "DIFFICULTY_LEVELS", DIFFICULTIES))
         label, help_text = DIFFICULTY_TEXTS.get(dataset, DIFFICULTY_TEXTS[None])
+
+        def difficulty_label(level):
+            return _(DIFFICULTY_LABELS[level]) if level in DIFFICULTY_LABELS else level.capitalize()
+
         difficulty = st.selectbox(_(label), levels,
-                                  index=levels.index(options.get("difficulty", "hard")), key=widget_key(f"{k}_difficulty"),
-                                  format_func=lambda level: _(DIFFICULTY_LABELS[level]) if level in DIFFICULTY_LABELS
-                                  else level.capitalize(), **bound, help=_(help_text))
+                                  index=levels.index(options.get("difficulty", "hard")), key=widget_key(f"{k}_difficulty", levels, difficulty_label),
+                                  format_func=difficulty_label, **bound, help=_(help_text))
         options["difficulty"] = difficulty
         options["image_size"] = int(image_size)  # draw the pictures at the training size
         options = {**dataset_split_defaults(dataset), **options}
@@ -370,7 +373,7 @@ def grid_form(prefix: str, runs_root: str | None = None) -> None:
     cols = st.columns(3)
     presets = [p for p in PRESET_LABELS if p in PRESETS]
     preset = cols[0].selectbox(_("Preset"), presets, index=presets.index("quick"), format_func=lambda p: _(PRESET_LABELS[p]),
-                               key=widget_key(f"{prefix}_grid_preset"), bind="query-params")
+                               key=widget_key(f"{prefix}_grid_preset", presets, lambda p: _(PRESET_LABELS[p])), bind="query-params")
     seeds = cols[1].number_input(_("Seeds per variant"), 1, 5, 3, key=f"{prefix}_grid_seeds", bind="query-params")
     epochs = cols[2].number_input(_("Epochs"), 1, 200, preset_spec(preset).epochs, key=f"{prefix}_grid_{preset}_epochs",
                                   bind="query-params")
