@@ -81,13 +81,42 @@ def _switched() -> None:
 
 
 def language_switch() -> None:
-    """English / 繁體中文 in the sidebar; the change applies to the rerun it starts."""
+    """English / 繁體中文 in the sidebar (the change applies to the rerun it starts), and the page's ``<html lang>``."""
     current = i18n.current_language()
     options = list(LANGUAGES)
     if SWITCH in st.session_state and st.session_state[SWITCH] != current:
         del st.session_state[SWITCH]  # the URL changed the language: show it
     st.radio(_("Language"), options, index=options.index(current), format_func=LANGUAGES.get, key=SWITCH,
              horizontal=True, on_change=_switched, label_visibility="collapsed")
+    document_language()
+
+
+#: The ``<html lang>`` of each language (BCP 47): screen readers pick their voice and rules from it, and
+#: the browser its CJK glyph forms and line breaking.
+HTML_LANG = {"en": "en", "zh-TW": "zh-Hant-TW"}
+DOCUMENT_LANGUAGE = "lab_document_language"  # the key of the hidden container that sets it
+_SET_LANG = "<script>document.documentElement.lang = {lang};</script>"
+#: The container, and a wrapper that holds only it (Streamlit 1.67 wraps it in one), take no space: a
+#: hidden element still counts in its column's flex gap unless the box in that column is hidden.
+_HIDE = ("<style>.st-key-lab_document_language, :has(> .st-key-lab_document_language:only-child) "
+         "{display: none;}</style>")
+
+
+def document_language() -> None:
+    """Set the page's ``<html lang>`` to the session's language (Streamlit's page says ``en``).
+
+    Streamlit 1.67 has no setting for it; ``st.html(..., unsafe_allow_javascript=True)`` runs a one-line
+    script in the page itself (not an iframe: no request, nothing loaded). Its container is hidden by its
+    ``key`` class (``st-key-...``, which Streamlit documents for styling), with the wrapper that holds only
+    it, so it adds no gap to the sidebar.
+    The script runs again when its text changes, that is when the language does.
+    """
+    import json
+
+    lang = HTML_LANG.get(i18n.current_language(), "en")
+    st.html(_HIDE)  # style only: Streamlit puts it in its event container, which takes no space
+    with st.container(key=DOCUMENT_LANGUAGE):
+        st.html(_SET_LANG.format(lang=json.dumps(lang)), unsafe_allow_javascript=True)
 
 
 def tabs(labels: Sequence[str], key: str) -> list:
