@@ -263,3 +263,216 @@ def test_the_similarity_model_summary_reads_in_both_languages():
         title, caption = TASKS["similarity"].anatomy(spec, None)
     assert title == f"{spec.variant}：輸入一張圖片，輸出一個向量"
     assert f"輸出 {EMBEDDING_DIM} 個數字" in caption and spec.dataset in caption
+
+
+# --- the spec's own field checks, each task's missing-data sentence, the model builders' refusals ---
+
+def _spec_error(call):
+    with pytest.raises(SpecError) as caught:
+        call()
+    return _both(caught.value)
+
+
+FIELD_CASES = {
+    # override: (the English the f-strings of cv_core/runs/spec.py wrote, the start of the Chinese)
+    "epochs": (0, "Expected `epochs` to be a positive whole number. Received: epochs=0", "`epochs` 應為正整數。"),
+    "conv_type": ("depthwise", "Expected `conv_type` to be one of ('separable', 'conv2d'). Received: "
+                  "conv_type='depthwise'", "`conv_type` 應為 ('separable', 'conv2d') 其中之一。"),
+    "residual": ("yes", "Expected `residual` to be True or False. Received: residual='yes'", "`residual` 應為 True 或 False。"),
+    "continues": (5, "Expected `continues` to be text or None. Received: continues=5", "`continues` 應為文字或 None。"),
+    "dataset": ("", "Expected `dataset` to be a dataset name. Received: dataset=''", "`dataset` 應為資料集名稱。"),
+    "dataset_options": ([], "Expected `dataset_options` to be a dict. Received: dataset_options=[]",
+                        "`dataset_options` 應為 dict。"),
+    "task": ("painting", f"Expected `task` to be one of {tuple(__import__('cv_core.runs.tasks').runs.tasks.TASKS)}. "
+             "Received: task='painting'", "`task` 應為 ("),
+    "model": ("vgg", "Expected `model` to be one of ('mini_xception', 'small_convnet'). Received: model='vgg'",
+              "`model` 應為 ('mini_xception', 'small_convnet') 其中之一。"),
+    "filters": ((), "Expected `filters` to be a non-empty list of positive whole numbers. Received: filters=()",
+                "`filters`（過濾器數量）應為"),
+    "learning_rate": (float("inf"), "Expected `learning_rate` to be a finite number > 0. Received: learning_rate=inf",
+                      "`learning_rate` 應為大於 0 的有限數。"),
+    "dropout_rate": (1.0, "Expected `dropout_rate` in [0, 1). Received: dropout_rate=1.0", "`dropout_rate` 應在 [0, 1) 之間。"),
+    "seed": (-1, "Expected `seed` to be a whole number >= 0. Received: seed=-1", "`seed` 應為 >= 0 的整數。"),
+    "preset": ("huge", "Expected `preset` to be one of ('tiny', 'quick', 'book') or None. Received: preset='huge'",
+               "`preset` 應為 ('tiny', 'quick', 'book') 其中之一或 None。"),
+    "notes": (3, "Expected `notes` to be text. Received: notes=3", "`notes` 應為文字。"),
+}
+
+
+@pytest.mark.parametrize("field", FIELD_CASES)
+def test_the_spec_field_checks_read_as_before_in_english_and_in_chinese(field):
+    from cv_core.runs import validate_spec
+
+    value, old, start = FIELD_CASES[field]
+    english, chinese = _spec_error(lambda: validate_spec(QUICK.replace(**{field: value})))
+    assert english == old
+    assert chinese.startswith(start), chinese
+    assert chinese.endswith("收到的是：" + old.split("Received: ", 1)[1])  # the received value, unchanged
+
+
+def test_a_spec_that_is_not_a_dict_or_has_unknown_fields_or_an_unknown_preset_in_both_languages():
+    import dataclasses
+
+    from cv_core.runs.spec import TrainSpec
+
+    english, chinese = _spec_error(lambda: TrainSpec.from_dict([1, 2]))
+    assert (english, chinese) == ("Expected a spec as a dict. Received: list", "訓練設定應為 dict。收到的是：list")
+    known = sorted(f.name for f in dataclasses.fields(TrainSpec))
+    english, chinese = _spec_error(lambda: TrainSpec.from_dict({"nope": 1}))
+    assert english == f"Expected spec fields among {known}. Received unknown: ['nope']"
+    assert chinese == f"訓練設定的欄位應在 {known} 之中。收到不認得的欄位：['nope']"
+    english, chinese = _spec_error(lambda: preset_spec("huge"))
+    assert english == "Expected `preset` to be one of ('tiny', 'quick', 'book'). Received: preset='huge'"
+    assert chinese == "`preset` 應為 ('tiny', 'quick', 'book') 其中之一。收到的是：preset='huge'"
+
+
+def test_the_task_tables_lookups_in_both_languages():
+    from cv_core.runs.tasks import TASKS, architecture_of, task_of
+
+    english, chinese = _spec_error(lambda: task_of("painting"))
+    assert english == f"Expected `task` to be one of {tuple(TASKS)}. Received: task='painting'"
+    assert chinese == f"`task` 應為 {tuple(TASKS)} 其中之一。收到的是：task='painting'"
+    english, chinese = _spec_error(lambda: architecture_of(QUICK.replace(task="segmentation", model="vgg")))
+    models = tuple(TASKS["segmentation"].architectures)
+    assert english == f"Expected `model` to be one of {models} for the segmentation task. Received: model='vgg'"
+    assert chinese == f"segmentation 任務的 `model` 應為 {models} 其中之一。收到的是：model='vgg'"
+
+
+def test_a_run_to_continue_without_a_model_or_a_spec_in_both_languages(tmp_path):
+    from cv_core.runs import validate_spec
+    from cv_core.runs.files import BEST_MODEL_FILE, LAST_MODEL_FILE
+
+    english, chinese = _spec_error(lambda: validate_spec(QUICK.replace(continues=str(tmp_path))))
+    assert english == (f"Expected `continues` to be a run folder with a saved model ({LAST_MODEL_FILE} or "
+                       f"{BEST_MODEL_FILE}). Received: continues={str(tmp_path)!r}")
+    assert chinese.startswith("`continues` 應為存有模型") and chinese.endswith(f"continues={str(tmp_path)!r}")
+    (tmp_path / LAST_MODEL_FILE).write_bytes(b"")
+    english, chinese = _spec_error(lambda: validate_spec(QUICK.replace(continues=str(tmp_path))))
+    assert english == f"The run to continue has no readable spec: {str(tmp_path)!r}"
+    assert chinese == f"要接著訓練的那次訓練沒有可讀取的訓練設定：{str(tmp_path)!r}"
+
+
+def _old_missing(task, dataset: str) -> str:
+    """The English the spec's f-string built from the task's words before each task had its sentence."""
+    from cv_core.runs.tasks import dataset_names
+
+    needs = " and ".join(attribute.removeprefix("has_") for attribute in task.requires)
+    own = " or a mask dataset of your own (user:<name>)" if "has_masks" in task.requires else ""
+    return (f"The {dataset!r} dataset has no {needs}, which {task.label.lower()} needs. "
+            f"Choose one of {dataset_names(task)}{own}.")
+
+
+@pytest.mark.parametrize(("task_name", "word"), [("segmentation", "影像分割"), ("instances", "實體分割"),
+                                                 ("detection", "物體偵測"), ("keypoints", "關鍵點偵測與姿勢預估")])
+def test_a_dataset_without_what_the_task_needs_is_refused_in_a_whole_sentence(tmp_path, task_name, word):
+    from cv_core.datasets import open_dataset
+    from cv_core.runs import validate_spec
+    from cv_core.runs.tasks import dataset_names, task_of
+    from tests.unit.fixtures_data import write_picture
+
+    for name in ("a", "b"):
+        for i in range(4):
+            write_picture(tmp_path / name / f"{i}.png")
+    folder = open_dataset("image_folder", str(tmp_path))
+    spec = preset_spec("tiny", task=task_name).replace(dataset="image_folder", dataset_root=str(tmp_path),
+                                                       dataset_options={}, batch_size=2)
+    english, chinese = _spec_error(lambda: validate_spec(spec, dataset=folder))
+    task = task_of(task_name)
+    assert english == _old_missing(task, "image_folder")
+    assert chinese.startswith("'image_folder' 資料集沒有" + word) and str(dataset_names(task)) in chinese
+
+
+def test_the_task_data_checks_of_the_pipelines_in_both_languages(tmp_path):
+    from cv_core.datasets import DatasetError, open_dataset
+    from cv_core.detection.targets import check_detection_dataset
+    from cv_core.instances.targets import check_instance_dataset
+    from cv_core.segmentation.data import _check_masks
+    from tests.unit.fixtures_data import write_picture
+
+    for name in ("a", "b"):
+        write_picture(tmp_path / name / "0.png")
+    folder = open_dataset("image_folder", str(tmp_path))
+    expected = {
+        _check_masks: ("The 'image_folder' dataset has no segmentation masks, so it cannot be used to train a "
+                       "segmentation model. Choose 'shapes' or 'oxford_pets'.", "分割遮罩"),
+        check_instance_dataset: ("The 'image_folder' dataset has no instances (one mask per object), which instance "
+                                 "segmentation needs. Choose 'shapes' (its 'crowded' difficulty has touching objects).",
+                                 "實體分割"),
+        check_detection_dataset: ("The 'image_folder' dataset has no object boxes, so it cannot be used to train a "
+                                  "detector. Choose 'shapes', 'oxford_pets' (its pet or head boxes) or one of your mask "
+                                  "datasets (boxes around each object of its masks).", "'image_folder' 資料集"),
+    }
+    for check, (old, word) in expected.items():
+        with pytest.raises(DatasetError) as caught:
+            check(folder)
+        english, chinese = _both(caught.value)
+        assert english == old and word in chinese and chinese.startswith("'image_folder'"), chinese
+
+
+BUILDER_CASES = [
+    # (builder path, arguments, the English the f-strings wrote, a piece of the Chinese)
+    ("cv_core.segmentation.models:build_unet", dict(filters=(8,)),
+     "Expected `filters` to have at least two levels (one encoder level and the bottleneck). Received: filters=(8,)",
+     "至少要有兩層"),
+    ("cv_core.segmentation.models:build_unet", dict(img_size=(102, 102), filters=(8, 16, 32)),
+     "Expected `img_size` height and width to be multiples of 4 for the U-Net with these filters (so the output mask "
+     "has the input's size). Received: img_size=(102, 102)", "用這些過濾器的 U-Net 需要"),
+    ("cv_core.segmentation.models:build_segmentation_model", dict(img_size=(100, 100), filters=(8, 16, 32)),
+     "Expected `img_size` height and width to be multiples of 8 for the segmentation model with these filters (so "
+     "the output mask has the input's size). Received: img_size=(100, 100)", "的 影像分割模型 需要"),
+    ("cv_core.classification.models:build_mini_xception", dict(input_shape=(6, 6, 3)),
+     None, "用這些過濾器的 mini-Xception 需要"),
+    ("cv_core.classification.models:build_small_convnet", dict(input_shape=(6, 6, 3)),
+     None, "的 小型卷積網路 需要"),
+    ("cv_core.similarity.model:build_embedding_net", dict(input_shape=(6, 6, 3)), None, "用這些過濾器的 mini-Xception 需要"),
+    ("cv_core.detection.model:build_detector", dict(backbone_filters=(8, 16), output_stride=8),
+     "Expected `output_stride` to be one of (2, 4) (a power of two no larger than the backbone's stride, "
+     "2 ** len(backbone_filters)). Received: output_stride=8", "（2 的次方，且不大於骨幹網路的步幅 2 ** len(backbone_filters)）"),
+    ("cv_core.detection.model:build_detector", dict(backbone_filters=()),
+     "Expected `backbone_filters` to be a non-empty sequence of positive integers. Received: backbone_filters=()",
+     "`backbone_filters` 應為非空的正整數序列"),
+    ("cv_core.keypoints.models:build_pose_model", dict(img_size=(102, 102), backbone_filters=(8, 16)),
+     "Expected `img_size` to be (height, width), each a positive multiple of 4 (2 ** len(backbone_filters), so every "
+     "block halves the map exactly). Received: img_size=(102, 102)", "都是 4 的正整數倍"),
+    ("cv_core.classification.models:build_mini_xception", dict(conv_type="depthwise"),
+     "Expected `conv_type` to be one of ('separable', 'conv2d'). Received: conv_type='depthwise'",
+     "`conv_type` 應為 ('separable', 'conv2d') 其中之一。"),
+]
+
+
+@pytest.mark.parametrize(("builder", "arguments", "old", "piece"), BUILDER_CASES)
+def test_the_model_builders_refusals_read_in_both_languages(builder, arguments, old, piece):
+    import importlib
+
+    from cv_core.blocks import ModelArgumentError
+
+    module, name = builder.split(":")
+    build = getattr(importlib.import_module(module), name)
+    with pytest.raises(ModelArgumentError) as caught:
+        build(**arguments)
+    assert isinstance(caught.value, ValueError)  # what callers catch
+    english, chinese = _both(caught.value)
+    if old is None:  # the minimum depends on the default filters: the sentence around it is what is checked
+        model = {"build_small_convnet": "the small convnet"}.get(name, "the mini-Xception")
+        assert english.startswith("Expected `input_shape` height and width of at least ") and english.endswith(
+            f" pixels for {model} with these filters. Received: input_shape=(6, 6, 3)")
+    else:
+        assert english == old
+    assert piece in chinese and "收到的是：" in chinese, chinese
+
+
+@pytest.mark.parametrize("where", [pytest.param("in_process", marks=pytest.mark.slow), "child_process"])  # TF: ~8 s
+def test_a_builder_refusal_passed_on_by_check_resources_reads_in_chinese(where, monkeypatch):
+    """The Train form's refusal of a detector whose stride its backbone cannot reach: measured in this process
+    or in the short-lived child that keeps TensorFlow out of it (its error comes back whole, not as text)."""
+    from cv_core.runs import cost
+
+    spec = preset_spec("tiny", task="detection", model="centernet_s8")  # stride 8 needs three blocks
+    cost.clear_measurements()
+    # Every model measured here, or every one in a child process (the builder refuses before Keras is imported).
+    monkeypatch.setattr(cost, "IN_PROCESS_PARAMS", 10**12 if where == "in_process" else -1)
+    english, chinese = _spec_error(lambda: cost.architecture_cost(spec, 5))
+    assert english == ("Expected `output_stride` to be one of (2, 4) (a power of two no larger than the backbone's "
+                       "stride, 2 ** len(filters)). Received: output_stride=8")
+    assert chinese == ("`output_stride` 應為 (2, 4) 其中之一（2 的次方，且不大於骨幹網路的步幅 2 ** len(filters)）。"
+                       "收到的是：output_stride=8")
