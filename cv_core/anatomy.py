@@ -23,6 +23,7 @@ Layers whose output size is unknown (an input with ``None`` height or width) get
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -376,7 +377,6 @@ def summarise_in_subprocess(description: dict, timeout: float = 600.0, cpu_only:
             :class:`~cv_core.i18n.TranslatedError` itself, so it reads in the caller's language),
             or the child failed.
     """
-    import json
     import os
     import subprocess
     import sys
@@ -400,27 +400,52 @@ def summarise_in_subprocess(description: dict, timeout: float = 600.0, cpu_only:
 _TRANSLATED = "translated-error: "
 
 
-def _translated_error(stderr: str):
-    """The child's :class:`~cv_core.i18n.TranslatedError` (a ValueError) from its last
-    ``translated-error:`` line (its message and fields, pickled), or None."""
-    import base64
-    import pickle
+def _error_fields_to_json(fields: dict) -> dict:
+    """A TranslatedError's fields as JSON: LazyText keeps its sentence and fields, text and numbers
+    stay, anything else becomes its text."""
+    from cv_core.i18n import LazyText
 
-    from cv_core.i18n import TranslatedError
+    def encode(value):
+        if isinstance(value, LazyText):
+            return {"lazy": value.message, "fields": _error_fields_to_json(value.fields or {})}
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        return str(value)
+
+    return {str(name): encode(value) for name, value in fields.items()}
+
+
+def _error_fields_from_json(fields: dict) -> dict:
+    from cv_core.i18n import LazyText
+
+    def decode(value):
+        if isinstance(value, dict):
+            return LazyText(str(value.get("lazy", "")), _error_fields_from_json(value.get("fields") or {}))
+        return value
+
+    return {str(name): decode(value) for name, value in fields.items()}
+
+
+def _translated_error(stderr: str):
+    """The child's model-argument refusal, read in the reader's language, from its last
+    ``translated-error:`` line (a JSON object: the sentence to translate and its fields), or None."""
+    from cv_core.blocks import ModelArgumentError
 
     lines = [line for line in stderr.strip().splitlines() if line.startswith(_TRANSLATED)]
     if not lines:
         return None
-    try:  # our own child's output: the error it raised, as it raised it
-        error = pickle.loads(base64.b64decode(lines[-1].removeprefix(_TRANSLATED)))
+    try:  # plain JSON, never a pickle: the sentence and its fields
+        data = json.loads(lines[-1].removeprefix(_TRANSLATED))
+        message, fields = data["message"], data.get("fields") or {}
+        if not isinstance(message, str) or not isinstance(fields, dict):
+            return None
+        return ModelArgumentError(message, _error_fields_from_json(fields))
     except Exception:  # noqa: BLE001 - unreadable: fall back to the English line
         return None
-    return error if isinstance(error, TranslatedError) and isinstance(error, ValueError) else None
 
 
 def _main() -> int:
     """``python -m cv_core.anatomy`` < description.json: print the summary as one JSON line."""
-    import json
     import sys
 
     try:
@@ -430,13 +455,8 @@ def _main() -> int:
         from cv_core.i18n import TranslatedError
 
         if isinstance(exc, TranslatedError) and isinstance(exc, ValueError):
-            import base64
-            import pickle
-
-            try:
-                print(_TRANSLATED + base64.b64encode(pickle.dumps(exc)).decode("ascii"), file=sys.stderr)
-            except Exception:  # noqa: BLE001 - fields that do not pickle: the English line below
-                pass
+            print(_TRANSLATED + json.dumps({"message": exc.message,
+                                            "fields": _error_fields_to_json(exc.fields or {})}), file=sys.stderr)
         print(f"error: {type(exc).__name__ + ': ' if not isinstance(exc, ValueError) else ''}{exc}", file=sys.stderr)
         return 2
     print(json.dumps(summary))

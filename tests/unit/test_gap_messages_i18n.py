@@ -476,3 +476,25 @@ def test_a_builder_refusal_passed_on_by_check_resources_reads_in_chinese(where, 
                        "stride, 2 ** len(filters)). Received: output_stride=8")
     assert chinese == ("`output_stride` 應為 (2, 4) 其中之一（2 的次方，且不大於骨幹網路的步幅 2 ** len(filters)）。"
                        "收到的是：output_stride=8")
+
+
+def test_a_childs_refusal_comes_back_as_json_with_its_nested_sentences():
+    """The measuring child writes its refusal as JSON (never a pickle); a nested LazyText field stays a
+    sentence to translate, so the parent reads the whole refusal in the reader's language."""
+    import json
+
+    from cv_core import anatomy
+    from cv_core.blocks import ModelArgumentError
+    from cv_core.i18n import N_, LazyText
+
+    error = ModelArgumentError(N_("Expected `img_size` to fit {model}. Received: {size}"),
+                               model=LazyText(N_("the U-Net")), size=(7, 9))
+    line = anatomy._TRANSLATED + json.dumps({"message": error.message,
+                                             "fields": anatomy._error_fields_to_json(error.fields)})
+    back = anatomy._translated_error("noise\n" + line + "\nerror: English\n")
+    assert isinstance(back, ModelArgumentError) and isinstance(back, ValueError)
+    assert str(back) == str(error) == "Expected `img_size` to fit the U-Net. Received: (7, 9)"
+    with use_language("zh-TW"):
+        assert "U-Net" in str(back.fields["model"]) and str(back.fields["model"]) != "the U-Net"
+    assert anatomy._translated_error(anatomy._TRANSLATED + "not json") is None
+    assert anatomy._translated_error(anatomy._TRANSLATED + json.dumps({"message": 3})) is None
