@@ -3,6 +3,7 @@
 import streamlit as st
 
 from cv_core.i18n import N_, _
+from cv_core.runs.labels import variant_label
 from ui import install_streamlit_patches
 from ui.architecture import (
     REFERENCE_MODELS,
@@ -51,7 +52,7 @@ with main:
                            _("Exactly the model **Train** builds: {size} × {size} px input, {classes} classes ({dataset}), "
                              "dropout {dropout}."))
                 info = show_anatomy(
-                    this, title=_("{model}: feature maps shrink while filters grow").format(model=spec.variant),
+                    this, title=_("{model}: feature maps shrink while filters grow").format(model=variant_label(spec.variant)),
                     caption=caption.format(size=spec.image_size, classes=classes, dataset=_(spec.dataset),
                                            dropout=f"{spec.dropout_rate:g}"))
                 if info is not None:

@@ -16,6 +16,7 @@ import streamlit as st
 from cv_core.i18n import N_, _
 from cv_core.plots.training import curves_figure, grid_summary_figure
 from cv_core.runs import ACTIVE_STATES, RunInfo, Task, experiment_title, summarise_experiment
+from cv_core.runs.labels import experiment_row_label
 from cv_core.runs.compare import compare_table, config_diff
 from ui.access import is_operator, policy
 from ui.i18n import widget_key
@@ -239,7 +240,7 @@ def summary_rows(summary: list[dict]) -> list[dict]:
         name, percent = task.metric_label, task.score_format.endswith("%")
         name = _(name)
         rows.append({
-            _("variant"): row["variant"],
+            _("variant"): experiment_row_label(row),
             _("runs done"): _("{done} of {total}").format(done=row["completed"], total=row["runs"]),
             _("best val. {metric} (mean ± std)").format(metric=name): spread(row, "best_score", percent),
             _("best val. {metric} (range)").format(metric=name): extent(row, "best_score", percent),
@@ -284,7 +285,8 @@ def show_experiment(experiment: str, members: list[RunInfo], prefix: str) -> Non
         summary = summarise_experiment(members, experiment)
         if any(row["best_score_mean"] is not None for row in summary):
             task = members[0].task
-            figure = grid_summary_figure(summary, metric_label=task.metric_label,
+            shown = [{**row, "variant": experiment_row_label(row)} for row in summary]  # the reader's words
+            figure = grid_summary_figure(shown, metric_label=task.metric_label,
                                          score_format=".0%" if task.score_format.endswith("%") else ".2f")
             st.plotly_chart(figure, width="stretch", key=f"{prefix}_grid_{experiment}")
         st.dataframe(summary_rows(summary), hide_index=True, width="stretch", key=f"{prefix}_summary_{experiment}")

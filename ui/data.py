@@ -21,19 +21,12 @@ from cv_core.datasets import (
     resize_mask,
 )
 from cv_core.i18n import N_, LazyText, _, use_language
+from cv_core.runs import labels as dataset_labels
 from cv_core.overlays import class_palette, draw_boxes, mask_legend, overlay_mask, scale_boxes, upscale
 from ui.i18n import widget_key
 
-#: Names for people (marked here, translated where shown: ``dataset_label``).
-DATASET_LABELS = {
-    "shapes": N_("Shapes (built in)"),
-    "image_folder": N_("Image folder (your own)"),
-    "cats_vs_dogs": N_("Cats vs dogs (local copy)"),
-    "oxford_pets": N_("Oxford-IIIT Pets (local copy)"),
-    "people": N_("People (built in)"),
-    "landmarks": N_("Face landmarks (built in)"),
-    "coco_keypoints": N_("COCO keypoints folder (your own)"),
-}
+#: Names for people (marked in cv_core, translated where shown: ``dataset_label``).
+DATASET_LABELS = dataset_labels.DATASET_LABELS
 #: Longest side of a sample picture sent to the browser.
 GRID_SIDE = 384
 #: Longest folder path a person may type.

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cv_core.i18n import N_, _
+from cv_core.i18n import N_, LazyText, _
 from cv_core.images import ImageInputError, decode_image
 from cv_core.interpret.subjects import Subject, SubjectSample
 from ui.memory import index_of, remember, remembered
@@ -44,10 +44,10 @@ def subject_choices(runs_root: str | None = None) -> dict[str, str]:
             best = run.best_score
             if best is not None:
                 choices[f"run:{run.id}"] = _("Run {id} · {label} · {score:.0%} · {state}").format(
-                    id=run.id, label=run.label, score=best, state=run.state)
+                    id=run.id, label=run.label, score=best, state=_(run.state))
             else:
                 choices[f"run:{run.id}"] = _("Run {id} · {label} · {state}").format(
-                    id=run.id, label=run.label, state=run.state)
+                    id=run.id, label=run.label, state=_(run.state))
     for path in operator_model_files():
         choices[f"file:{path}"] = _("File · {name}").format(name=path.name)
     return choices
@@ -218,7 +218,9 @@ def class_label(subject: Subject, index: int) -> str:
 
 
 def short_name(name: str) -> str:
-    """ImageNet's "tabby, tabby cat" -> "tabby"."""
+    """ImageNet's "tabby, tabby cat" -> "tabby"; a lab-made name ("class 3") in the reader's language."""
+    if isinstance(name, LazyText):
+        return str(name)
     return name.split(",")[0].strip() or name
 
 

@@ -171,9 +171,10 @@ def trust_panel(subject: Subject, sample, batch: np.ndarray, picture_key: str, r
     from cv_core.interpret import METHODS, READING, localisation
     from cv_core.interpret.trust import read_trust
     from cv_core.plots.interpret import causal_curves_figure
+    from ui.interpret import short_name
 
     method, class_index = result.method, int(result.class_index)
-    name = subject.class_names[class_index].split(",")[0]
+    name = short_name(subject.class_names[class_index])
     probability = float(result.probabilities[class_index])
     st.subheader(_("Can you trust this heatmap?"))
     if augment:

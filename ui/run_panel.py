@@ -27,6 +27,7 @@ from cv_core.runs import (
 )
 from cv_core.runs.compare import eta_seconds, format_seconds
 from cv_core.runs.folders import RunGoneError
+from cv_core.runs.labels import variant_label
 from cv_core.runs.jobs import CONTINUABLE_STATES, RESUMABLE_STATES, cancel_origin
 from cv_core.runs.liveness import reconcile_run, run_dirs
 from cv_core.plots.training import curves_spec
@@ -225,7 +226,7 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
         title = run_dir.name
         allowed = may_manage(run)
         origin = _origin(status)
-        st.markdown(_("#### {variant} · seed {seed}").format(variant=_(spec.variant), seed=spec.seed) if spec
+        st.markdown(_("#### {variant} · seed {seed}").format(variant=variant_label(spec.variant), seed=spec.seed) if spec
                     else _("#### Run `{run}`").format(run=title))
         if spec:
             st.caption(ngettext("Run `{run}` · {dataset} at {size} px, {epochs} epoch",

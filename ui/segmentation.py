@@ -15,6 +15,7 @@ from cv_core.datasets import Dataset, resize_image, resize_mask
 from cv_core.i18n import N_, _, ngettext
 from cv_core.overlays import class_palette, colorize_mask, mask_legend, overlay_mask, upscale
 from cv_core.runs import RunInfo
+from cv_core.runs.labels import variant_label
 from cv_core.segmentation import box_class_map, dice, iou, mask_to_objects, region_sizes
 from ui.task_page import Picture, RunModel, run_label, task_runs
 from ui.task_page import picture_picker as pick_picture
@@ -321,7 +322,7 @@ def user_dataset_training(prefix: str, dataset_name: str, store_root: str) -> No
     else:
         base = parent.spec
         cols[0].markdown(_("**Model**  \n{variant}, filters {filters}").format(
-            variant=base.variant, filters=", ".join(str(f) for f in base.filters)))
+            variant=variant_label(base.variant), filters=", ".join(str(f) for f in base.filters)))
     size = cols[1].select_slider(_("Image size (px)"), USER_SIZES, 128, key=f"{prefix}_train_size")
     epochs = cols[2].number_input(_("Epochs"), 1, 200, 20, key=f"{prefix}_train_epochs")
     # The request is recorded in a callback: a click survives a rerun that starts before this line.

@@ -26,6 +26,7 @@ import streamlit as st
 from cv_core.datasets import Dataset
 from cv_core.i18n import N_, _
 from cv_core.runs import RunInfo, best_model_path
+from cv_core.runs.labels import variant_label
 from ui.i18n import widget_key
 from ui.memory import index_of, remember, remembered
 from ui.run_panel import visible_runs
@@ -265,7 +266,7 @@ def train_tab_view(prefix: str, task: str, empty_message: str) -> None:
             if classes is None and why is not None:  # (None without a reason: a task with no class output)
                 st.info(_("The model's size appears once the dataset is known. {reason}").format(reason=why), icon=":material/folder_open:")
             else:
-                title, caption = anatomy(spec, classes) if anatomy else (spec.variant, None)
+                title, caption = anatomy(spec, classes) if anatomy else (variant_label(spec.variant), None)
                 show_anatomy(describe_spec(spec, classes), title=title, caption=caption)
             start_button(spec, prefix)
         run_dir = current_run(prefix, task=task)

@@ -130,7 +130,7 @@ def view_bn_placement() -> None:
         st.markdown(_("**Measured by the lab**: the Quick preset's 2 × 3 grid, three seeds per variant (18 runs, "
                       "2026-12-06). Best validation accuracy; chance is 20%. This lab has no grid of its own yet."))
         table = [{_("convolutions"): CONV_LABELS[row["conv_type"]],
-                  _("batch normalization"): BN_LABELS[row["batchnorm"]],
+                  _("batch normalization"): _(BN_LABELS[row["batchnorm"]]),
                   _("parameters"): f"{variant_params(row['conv_type'], row['batchnorm']):,}",
                   _("best val. accuracy (mean ± std)"): f"{row['mean']:.1%} ± {row['std'] * 100:.1f}",
                   _("range"): f"{row['min']:.1%} – {row['max']:.1%}"} for row in REFERENCE_GRID]

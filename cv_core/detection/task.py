@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from cv_core.detection.model import build_detector, compile_detector
 from cv_core.i18n import N_, _, TranslatedError
+from cv_core.runs.labels import dataset_label, variant_label
 from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, image_class_count, image_class_names, register_task
@@ -173,9 +174,9 @@ TASK = register_task(Task(
                  "image_size": 128, "batch_size": 32, "epochs": 40, "augmentation": True},
     },
     anatomy=lambda spec, classes: (  # called where it is shown: in the page's language
-        _("{variant}: backbone, neck, three heads").format(variant=spec.variant),
+        _("{variant}: backbone, neck, three heads").format(variant=variant_label(spec.variant)),
         _("Exactly the model **Train** builds: {size} × {size} px in; out, per cell of a grid {cells} cells wide: "
           "{classes} centre heatmaps (one per class), a box size and an offset ({dataset}).").format(
             size=spec.image_size, cells=spec.image_size // DETECTOR_STRIDES[spec.model], classes=classes,
-            dataset=spec.dataset)),
+            dataset=dataset_label(spec.dataset))),
 ))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cv_core.i18n import N_, _
+from cv_core.runs.labels import variant_label
 from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
@@ -179,7 +180,7 @@ TASK = register_task(Task(
                                      "test_size": 500, "difficulty": "crowded"}},
     },
     anatomy=lambda spec, classes: (
-        _("{variant}: the U-Net, then three heads").format(variant=_(spec.variant)),
+        _("{variant}: the U-Net, then three heads").format(variant=variant_label(spec.variant)),
         _("Exactly the model **Train** builds: {size} × {size} px in; out, per pixel: {classes} class probabilities, "
           "{classes} heatmaps of object centres (one per class), and the offset to the centre of the object this "
           "pixel belongs to ({dataset}).").format(size=spec.image_size, classes=classes,

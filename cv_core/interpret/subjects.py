@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from cv_core.datasets import resize_image
-from cv_core.i18n import N_
+from cv_core.i18n import N_, LazyText
 
 __all__ = ["Subject", "SubjectSample", "object_mask", "subject_from_file", "subject_from_pretrained",
            "subject_from_run", "subject_samples"]
@@ -113,6 +113,22 @@ def _model_class_count(model) -> int:
     return tap_model(model).num_classes
 
 
+def class_numbers(count: int) -> list[str]:
+    """Names for the classes of a model that has none: "class 0", "class 1", … in English, read in the
+    reader's language where shown (``LazyText``: the subject is cached and shared by every session)."""
+    return [LazyText(N_("class {index}"), index=i) for i in range(count)]
+
+
+def run_subject_label(spec, run_id: str) -> str:
+    """A run's model in the picker: "separable / none · seed 0 · shapes (run id)" in English, the variant,
+    the dataset and the words around them in the reader's language where shown (``LazyText``)."""
+    from cv_core.runs.labels import DisplayName, dataset_id_label, variant_label
+
+    return LazyText(N_("{variant} · seed {seed} · {dataset} ({run})"),
+                    variant=DisplayName(variant_label, spec.variant), seed=spec.seed,
+                    dataset=DisplayName(dataset_id_label, spec.dataset), run=run_id)
+
+
 def subject_from_pretrained(name: str, **options) -> Subject:
     """A pretrained ImageNet model ("squeezenet" works offline; "xception" downloads once).
 
@@ -155,12 +171,12 @@ def subject_from_run(run_dir: str | os.PathLike) -> Subject:
     classes = list(summary.get("class_names") or [])
     count = _model_class_count(model)
     if len(classes) != count:
-        classes = [f"class {i}" for i in range(count)]
+        classes = class_numbers(count)
     dataset = None
     label = run_dir.name
     if spec is not None:
         dataset = {"name": spec.dataset, "root": spec.dataset_root, "options": dict(spec.dataset_options)}
-        label = f"{spec.variant} · seed {spec.seed} · {spec.dataset} ({run_dir.name})"
+        label = run_subject_label(spec, run_dir.name)
     return Subject(
         key=f"run:{run_dir.name}", label=label, model=model, class_names=classes, input_size=size,
         preprocess=_plain_preprocess(size), dataset=dataset,
@@ -180,7 +196,7 @@ def subject_from_file(path: str | os.PathLike) -> Subject:
     size = _input_size(model)
     return Subject(
         key=f"file:{Path(path)}", label=Path(path).name, model=model,
-        class_names=[f"class {i}" for i in range(_model_class_count(model))], input_size=size,
+        class_names=class_numbers(_model_class_count(model)), input_size=size,
         preprocess=_plain_preprocess(size),
         notes=N_("A model file named by the operator; it is assumed to take RGB values in [0, 255]."),
         comparison_layers=_spread_layers(model),

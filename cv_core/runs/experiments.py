@@ -5,7 +5,12 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
+from cv_core.i18n import N_, _, ngettext
 from cv_core.runs.folders import RunInfo
+from cv_core.runs.labels import dataset_id_label
+
+#: The presets' names in a title (the Train form's words).
+PRESET_WORDS = {"tiny": N_("Tiny"), "quick": N_("Quick"), "book": N_("Book")}
 
 __all__ = ["experiment_title", "summarise_experiment"]
 
@@ -58,17 +63,20 @@ def summarise_experiment(runs: Iterable[RunInfo], experiment_id: str | None = No
 
 
 def experiment_title(runs: Iterable[RunInfo]) -> str:
-    """A name for a grid experiment that says its settings, e.g.
-    "Quick · shapes 64 px · 15 epochs · 3 seeds · 2 × 3 variants"."""
+    """A name for a grid experiment that says its settings, in the reader's language, e.g.
+    "Quick · shapes 64 px · 15 epochs · 3 seeds · 2 × 3 variants" (the dataset's id in English, its
+    name in other languages: :func:`cv_core.runs.labels.dataset_id_label`)."""
     members = [r for r in runs if r.spec is not None]
     if not members:
-        return "Experiment"
+        return _("Experiment")
     spec = members[0].spec
     seeds = sorted({r.spec.seed for r in members})
     convs = sorted({r.spec.conv_type for r in members})
     bns = sorted({r.spec.batchnorm for r in members})
-    parts = [spec.preset.capitalize() if spec.preset else "Custom",
-             f"{spec.dataset} {spec.image_size} px", f"{spec.epochs} epochs",
-             f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}",
-             f"{len(convs)} × {len(bns)} variants"]
+    preset = spec.preset.capitalize() if spec.preset else N_("Custom")
+    parts = [_(PRESET_WORDS.get(spec.preset, preset)),
+             _("{dataset} {size} px").format(dataset=dataset_id_label(spec.dataset), size=spec.image_size),
+             ngettext("{n} epoch", "{n} epochs", spec.epochs).format(n=spec.epochs),
+             ngettext("{n} seed", "{n} seeds", len(seeds)).format(n=len(seeds)),
+             _("{convs} × {batchnorms} variants").format(convs=len(convs), batchnorms=len(bns))]
     return " · ".join(parts)

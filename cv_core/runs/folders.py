@@ -27,6 +27,7 @@ from cv_core.runs.files import (
     read_test_metrics,
     write_json_atomic,
 )
+from cv_core.runs.labels import run_label
 from cv_core.runs.liveness import ACTIVE_STATES, reconcile_run, reconcile_runs, run_dirs
 from cv_core.runs.spec import TrainSpec, validate_spec
 from cv_core.runs.tasks import TASKS, Task, architecture_of, task_of
@@ -178,12 +179,10 @@ class RunInfo:
     @property
     def label(self) -> str:
         """A short human name: the grid variant, else the architecture variant and seed (in the reader's
-        language: a name for people, never a key)."""
+        language: a name for people, never a key; :func:`cv_core.runs.labels.run_label`)."""
         if self.spec is None:
             return self.id
-        if self.spec.experiment_label:
-            return self.spec.experiment_label
-        return _("{variant} (seed {seed})").format(variant=_(self.spec.variant), seed=self.spec.seed)
+        return run_label(self.spec)
 
     @property
     def task(self) -> Task:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cv_core.i18n import N_, _, ngettext
+from cv_core.runs.labels import dataset_label, variant_label
 from cv_core.runs.scoring import scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
@@ -43,14 +44,9 @@ def _segmentation_scores(model, dataset, spec: TrainSpec) -> dict:
             for split in splits_with_pictures(dataset)}
 
 
-#: The datasets a mask task's anatomy caption may name, as a person reads them (the same words as the
-#: training form's dataset choice, ``ui.data.DATASET_LABELS``).
-_DATASET_NAMES = {"shapes": N_("Shapes (built in)"), "oxford_pets": N_("Oxford-IIIT Pets (local copy)")}
-
-
 def dataset_name(name: str) -> str:
-    """A dataset as a person reads it, in the reader's language (other names as they are)."""
-    return _(_DATASET_NAMES[name]) if name in _DATASET_NAMES else name
+    """A dataset as a person reads it, in the reader's language (:func:`cv_core.runs.labels.dataset_label`)."""
+    return dataset_label(name)
 
 
 def _segmentation_score_rows(scores: Mapping) -> list[dict]:
@@ -126,7 +122,7 @@ TASK = register_task(Task(
                  "learning_rate": 1e-3},
     },
     anatomy=lambda spec, classes: (
-        _("{variant}: the map shrinks, then grows back").format(variant=_(spec.variant)),
+        _("{variant}: the map shrinks, then grows back").format(variant=variant_label(spec.variant)),
         ngettext("Exactly the model **Train** builds: {size} × {size} px in, one probability per class and pixel out "
                  "({classes} class, {dataset}).",
                  "Exactly the model **Train** builds: {size} × {size} px in, one probability per class and pixel out "
