@@ -26,7 +26,7 @@ import streamlit as st
 from cv_core.datasets import Dataset
 from cv_core.i18n import N_, _
 from cv_core.runs import RunInfo, best_model_path
-from cv_core.runs.labels import variant_label
+from cv_core.runs.labels import dataset_id_label, variant_label
 from ui.i18n import widget_key
 from ui.memory import index_of, remember, remembered
 from ui.run_panel import visible_runs
@@ -47,7 +47,7 @@ def run_label(run: RunInfo) -> str:
     spec = run.spec
     parts = [run.label]
     if spec:
-        parts.append(_("{dataset} {size} px").format(dataset=spec.dataset, size=spec.image_size))
+        parts.append(_("{dataset} {size} px").format(dataset=dataset_id_label(spec.dataset), size=spec.image_size))
     if run.best_score is not None:
         parts.append(_("best val. {metric} {score}").format(metric=_(run.task.metric_label),
                                                            score=run.task.format_score(run.best_score)))
