@@ -3,7 +3,7 @@
 import streamlit as st
 
 from cv_core.i18n import N_, _
-from cv_core.runs.labels import variant_label
+from cv_core.runs.labels import dataset_id_label, variant_label
 from ui import install_streamlit_patches
 from ui.architecture import (
     REFERENCE_MODELS,
@@ -53,7 +53,7 @@ with main:
                              "dropout {dropout}."))
                 info = show_anatomy(
                     this, title=_("{model}: feature maps shrink while filters grow").format(model=variant_label(spec.variant)),
-                    caption=caption.format(size=spec.image_size, classes=classes, dataset=_(spec.dataset),
+                    caption=caption.format(size=spec.image_size, classes=classes, dataset=dataset_id_label(spec.dataset),
                                            dropout=f"{spec.dropout_rate:g}"))
                 if info is not None:
                     st.markdown(_("##### Compare with"))

@@ -6,6 +6,7 @@ import streamlit as st
 
 from cv_core.detection import box_outcomes, filter_detections
 from cv_core.i18n import N_, _, ngettext
+from cv_core.runs.labels import dataset_id_label
 from cv_core.plots.detection import approaches_figure, boxes_figure, outcomes_figure, precision_recall_figure
 from ui import install_streamlit_patches
 from ui.detection import (
@@ -124,15 +125,15 @@ def validation_section(run, finder, dataset, runs) -> None:
     elif other_kind == "segmentation":
         st.caption(_("To set boxes from segmentation beside this detector, train a segmentation model on "
                      "**{dataset}** on the Segmentation page (its **Train** tab); it appears here.").format(
-                         dataset=run.spec.dataset))
+                         dataset=dataset_id_label(run.spec.dataset)))
     else:
         st.caption(_("To set a detector beside these boxes, train one on **{dataset}** in the **Train** tab "
-                     "above; it appears here.").format(dataset=run.spec.dataset))
+                     "above; it appears here.").format(dataset=dataset_id_label(run.spec.dataset)))
     st.caption(ngettext("Both scored on the first {n} validation picture of **{dataset}**, at a score threshold of "
                         "0.01 (as benchmarks do: the precision–recall curve needs the unsure boxes too).",
                         "Both scored on the first {n} validation pictures of **{dataset}**, at a score threshold of "
                         "0.01 (as benchmarks do: the precision–recall curve needs the unsure boxes too).",
-                        limit).format(n=limit, dataset=run.spec.dataset))
+                        limit).format(n=limit, dataset=dataset_id_label(run.spec.dataset)))
     if not requested(PREFIX, "score_validation", _("Score the validation split"), ":material/analytics:",
                      (finder.key, other.id if other else None)):
         return

@@ -136,7 +136,7 @@ def test_a_grid_fills_in_without_a_reload(page, app_server):
     epochs.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Run the grid").click()
-    expect(page.get_by_text("Tiny · shapes 32 px · 1 epochs · 1 seed · 2 × 3 variants")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Tiny · shapes 32 px · 1 epoch · 1 seed · 2 × 3 variants")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("6 of 6 runs completed")).to_be_visible(timeout=240_000)
     runs = [run for run in list_runs(os.environ["CONVNET_LAB_RUNS_E2E"]) if run.spec and run.spec.experiment_id]
     experiment = runs[0].spec.experiment_id  # the newest
