@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from cv_core.detection.model import build_detector, compile_detector
 from cv_core.i18n import N_, _, TranslatedError
-from cv_core.runs.labels import dataset_label, variant_label
+from cv_core.runs.labels import dataset_id_label, variant_label
 from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, image_class_count, image_class_names, register_task
@@ -178,5 +178,5 @@ TASK = register_task(Task(
         _("Exactly the model **Train** builds: {size} × {size} px in; out, per cell of a grid {cells} cells wide: "
           "{classes} centre heatmaps (one per class), a box size and an offset ({dataset}).").format(
             size=spec.image_size, cells=spec.image_size // DETECTOR_STRIDES[spec.model], classes=classes,
-            dataset=dataset_label(spec.dataset))),
+            dataset=dataset_id_label(spec.dataset))),
 ))

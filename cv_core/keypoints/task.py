@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cv_core.i18n import N_, _, TranslatedError
-from cv_core.runs.labels import dataset_label, variant_label
+from cv_core.runs.labels import dataset_id_label, variant_label
 from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
@@ -158,7 +158,7 @@ def _anatomy(spec: TrainSpec, joints) -> tuple[str, str]:
     kind = KEYPOINT_ARCHITECTURES[spec.model]
     cells = spec.image_size // KEYPOINT_STRIDE
     fields = {"variant": variant_label(spec.variant), "size": spec.image_size, "cells": cells, "joints": joints,
-              "dataset": dataset_label(spec.dataset)}
+              "dataset": dataset_id_label(spec.dataset)}
     if kind == "pose":
         return (_("{variant}: backbone, neck, six heads").format(**fields),
                 _("Exactly the model **Train** builds: {size} × {size} px in; out, per cell of a grid {cells} cells "

@@ -19,7 +19,7 @@ from cv_core.classification.data import LABELS
 from cv_core.classification.models import minimum_input_size
 from cv_core.pipeline import batches, class_balanced_batches
 from cv_core.i18n import N_, _
-from cv_core.runs.labels import dataset_label, variant_label
+from cv_core.runs.labels import dataset_id_label, variant_label
 from cv_core.runs.scoring import scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
@@ -168,5 +168,5 @@ TASK = register_task(Task(
         _("Exactly the model **Train** builds: {size} × {size} px in, {dimensions} numbers out, scaled to length 1; "
           "no class output: two pictures compare by the cosine of their vectors, and training pulls the pictures of "
           "a class of {dataset} together.").format(size=spec.image_size, dimensions=EMBEDDING_DIM,
-                                                    dataset=dataset_label(spec.dataset))),
+                                                    dataset=dataset_id_label(spec.dataset))),
 ))

@@ -10,14 +10,15 @@ lacks fails here rather than passing as English.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cv_core.i18n import use_language
+from cv_core.i18n import _, use_language
 from cv_core.runs import files, folders, preset_spec, read_spec
-from cv_core.runs.labels import grid_label, variant_label
+from cv_core.runs.labels import dataset_label, grid_label, variant_label
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 #: Two of the grid's six variants: one of each convolution type, with and without batch normalization.
@@ -105,3 +106,41 @@ def test_architecture_lab_shows_a_grid_runs_variant_in_chinese(grid):
     assert variant in text  # the run panel's heading
     assert "conv2d / none" not in text
     assert at.query_params["architecture_lab_run"] in (run_dir.name, [run_dir.name])  # the URL keeps the id
+
+
+def run_without_class_names(runs_root: Path) -> Path:
+    """A finished grid run with a saved model and no class names in its summary (no training needed)."""
+    from cv_core.models import build_mini_xception
+    from cv_core.runs import best_model_path
+
+    spec = preset_spec("tiny").replace(conv_type="conv2d", batchnorm="none", experiment_id="exp-zh",
+                                       experiment_label="conv2d / none")
+    run_dir = folders.create_run(spec, runs_root)
+    model = build_mini_xception(input_shape=(32, 32, 3), num_classes=5, filters=spec.filters, augmentation=False,
+                                conv_type="conv2d", batchnorm="none")
+    model.save(best_model_path(run_dir))
+    files.update_status(run_dir, state="completed")
+    return run_dir
+
+
+@pytest.mark.slow  # loads a Keras model and explains a picture
+def test_heatmaps_names_a_grid_runs_model_and_its_classes_in_chinese(runs_root):
+    run_dir = run_without_class_names(runs_root)
+    at = open_in_chinese("pages/heatmaps.py", {"model": f"run:{run_dir.name}", "compare": "Two models"})
+    with use_language("zh-TW"):
+        variant = chinese("conv2d", "none")
+        model_label = _("{variant} · seed {seed} · {dataset} ({run})").format(
+            variant=variant, seed=0, dataset=dataset_label("shapes"), run=run_dir.name)
+        first_class = _("class {index}").format(index=0)
+    assert first_class != "class 0"
+    picker = at.selectbox(key="heatmaps_model")
+    assert picker.value == f"run:{run_dir.name}"  # the URL keeps the run's id
+    assert any(variant in option and "conv2d / none" not in option for option in picker.options), picker.options
+    text = shown_text(at)
+    assert f"**{model_label}**" in text  # the "Two models" column's title
+    assert "conv2d / none" not in text and " seed 0 " not in text
+    # The model has no class names: its classes are numbered, in the reader's words ("類別 4").
+    captions = " ".join(img.proto.imgs[0].caption for img in at.get("image"))
+    numbered = re.escape(first_class).replace("0", r"\d")
+    assert re.search(numbered, captions) and re.search(numbered, text), captions
+    assert not re.search(r"\bclass \d", captions + text)

@@ -164,6 +164,52 @@ def test_task_pages_train_tabs_and_run_panel_show_no_english_ui_words(page, app_
         shutil.rmtree(run_dir, ignore_errors=True)  # the session's other browser tests expect no such run
 
 
+def test_a_grids_runs_show_in_chinese_on_compare_runs_and_the_architecture_lab(page, app_server):
+    """A grid's runs ("conv2d / none", "separable / before_activation") on Compare runs (the run chips, the
+    curves' legends, the run actions, the grid's title, chart and table) and followed on the Architecture lab:
+    no English variant on screen, the charts' tick labels included."""
+    import os
+
+    from cv_core.runs import create_run, preset_spec
+    from cv_core.runs.files import TEST_METRICS_FILE, update_status, write_json_atomic, write_metrics
+
+    made = []
+    try:
+        for conv, bn in (("separable", "before_activation"), ("conv2d", "none")):
+            spec = preset_spec("tiny").replace(conv_type=conv, batchnorm=bn, experiment_id="exp-zh-browser",
+                                               experiment_label=f"{conv} / {bn}")
+            run_dir = create_run(spec, Path(os.environ["CONVNET_LAB_RUNS_E2E"]))
+            made.append(run_dir)
+            write_metrics(run_dir, [{"epoch": e, "loss": 1.0 / e, "accuracy": 0.2 * e, "val_loss": 1.1 / e,
+                                     "val_accuracy": 0.2 * e, "seconds": 0.2} for e in (1, 2)])
+            write_json_atomic(run_dir / TEST_METRICS_FILE, {"accuracy": 0.3})
+            update_status(run_dir, state="completed")
+        problems = {}
+        for name, address in (("compare-runs-grid-runs", "compare_runs?lang=zh-TW"),
+                              ("compare-runs-grid", "compare_runs?compare_runs_tab=Run+the+grid&lang=zh-TW"),
+                              ("architecture-lab-grid-run", f"architecture_lab?architecture_lab_tab=Train"
+                                                            f"&architecture_lab_run={made[-1].name}&lang=zh-TW")):
+            page.goto(f"{app_server}/{address}")
+            wait_idle(page, timeout=90_000)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            if name == "compare-runs-grid-runs":
+                page.get_by_text("管理這些訓練", exact=True).click()  # the run actions name each run
+                wait_idle(page, timeout=90_000)
+            on_screen = page.evaluate(VISIBLE_TEXT)
+            assert any("一般卷積" in text for text in on_screen), on_screen  # a grid label, in Chinese
+            text = "\n".join(on_screen)
+            for run_dir in made:  # a run's id and the 4 hex digits Compare runs shows of it are data
+                text = text.replace(run_dir.name, " ").replace(run_dir.name[-4:], " ")
+            words = [line for line in text.splitlines() if english_words(line, allowlist())]
+            if words:
+                problems[name] = words
+            screenshot(page, f"zh-TW-{name}")
+        assert problems == {}, "\n".join(f"{name}: {words}" for name, words in problems.items())
+    finally:
+        for run_dir in made:
+            shutil.rmtree(run_dir, ignore_errors=True)  # the session's other browser tests expect no such runs
+
+
 def test_home_in_chinese_then_english_without_losing_the_url(page, app_server):
     page.set_viewport_size({"width": 1280, "height": 1500})
     page.goto(f"{app_server}/?lang=zh-TW")

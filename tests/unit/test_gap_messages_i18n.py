@@ -11,6 +11,7 @@ import pytest
 from cv_core.i18n import use_language
 from cv_core.runs import SpecError
 from cv_core.runs.cost import MEMORY_BUDGET_ENV, ArchitectureCost, ResourceBudget, _gigabytes, _refuse
+from cv_core.runs.labels import dataset_label, variant_label
 from cv_core.runs.spec import preset_spec
 
 QUICK = preset_spec("quick")
@@ -244,9 +245,11 @@ def test_the_keypoint_model_summaries_read_in_both_languages(model):
     assert (title, caption) == old
     with use_language("zh-TW"):
         title, caption = task.anatomy(spec, 17)
-    assert title.startswith(f"{spec.variant}：骨幹網路")
+        variant, dataset = variant_label(spec.variant), dataset_label(spec.dataset)
+    assert variant != spec.variant and dataset != spec.dataset  # the variant and dataset in the reader's words
+    assert title.startswith(f"{variant}：骨幹網路")
     assert caption.startswith(f"正是 **訓練** 建立的模型：輸入 {spec.image_size} × {spec.image_size} px")
-    assert f"（{spec.dataset}）" in caption and ("熱力圖" in caption) == (model != "keypoint_regression")
+    assert f"（{dataset}）" in caption and ("熱力圖" in caption) == (model != "keypoint_regression")
 
 
 def test_the_similarity_model_summary_reads_in_both_languages():
@@ -261,8 +264,10 @@ def test_the_similarity_model_summary_reads_in_both_languages():
         f"training pulls the pictures of a class of {spec.dataset} together.")
     with use_language("zh-TW"):
         title, caption = TASKS["similarity"].anatomy(spec, None)
-    assert title == f"{spec.variant}：輸入一張圖片，輸出一個向量"
-    assert f"輸出 {EMBEDDING_DIM} 個數字" in caption and spec.dataset in caption
+        variant, dataset = variant_label(spec.variant), dataset_label(spec.dataset)
+    assert variant != spec.variant and dataset != spec.dataset
+    assert title == f"{variant}：輸入一張圖片，輸出一個向量"
+    assert f"輸出 {EMBEDDING_DIM} 個數字" in caption and dataset in caption
 
 
 # --- the spec's own field checks, each task's missing-data sentence, the model builders' refusals ---
