@@ -13,8 +13,8 @@ memory and time of a spec, the resource budget), ``model`` (the model a spec bui
 ``files`` (the files of a run folder), ``folders`` (creating, listing, deleting run
 folders), ``liveness`` (noticing dead workers), ``jobs`` (worker processes, the queue,
 cancel, resume, continue), ``worker`` and ``callbacks`` (the training itself),
-``cluster`` (multi-worker ``TF_CONFIG``), ``experiments`` (grid summaries), ``compare``
-(comparison tables, ETA), ``artifacts`` (loading a run's model), ``tasks`` (what differs
+``cluster`` (multi-worker ``TF_CONFIG``), ``experiments`` (grid summaries), ``labels`` (run,
+variant and dataset names for people, in the reader's language), ``compare`` (comparison tables, ETA), ``artifacts`` (loading a run's model), ``tasks`` (what differs
 between classification and segmentation: one table entry per task).
 """
 
