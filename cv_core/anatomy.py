@@ -400,48 +400,20 @@ def summarise_in_subprocess(description: dict, timeout: float = 600.0, cpu_only:
 _TRANSLATED = "translated-error: "
 
 
-def _error_fields_to_json(fields: dict) -> dict:
-    """A TranslatedError's fields as JSON: LazyText keeps its sentence and fields, text and numbers
-    stay, anything else becomes its text."""
-    from cv_core.i18n import LazyText
-
-    def encode(value):
-        if isinstance(value, LazyText):
-            return {"lazy": value.message, "fields": _error_fields_to_json(value.fields or {})}
-        if value is None or isinstance(value, (bool, int, float, str)):
-            return value
-        return str(value)
-
-    return {str(name): encode(value) for name, value in fields.items()}
-
-
-def _error_fields_from_json(fields: dict) -> dict:
-    from cv_core.i18n import LazyText
-
-    def decode(value):
-        if isinstance(value, dict):
-            return LazyText(str(value.get("lazy", "")), _error_fields_from_json(value.get("fields") or {}))
-        return value
-
-    return {str(name): decode(value) for name, value in fields.items()}
-
-
 def _translated_error(stderr: str):
     """The child's model-argument refusal, read in the reader's language, from its last
-    ``translated-error:`` line (a JSON object: the sentence to translate and its fields), or None."""
+    ``translated-error:`` line (JSON: :func:`cv_core.i18n.text_to_json`), or None."""
     from cv_core.blocks import ModelArgumentError
+    from cv_core.i18n import text_from_json
 
     lines = [line for line in stderr.strip().splitlines() if line.startswith(_TRANSLATED)]
     if not lines:
         return None
     try:  # plain JSON, never a pickle: the sentence and its fields
-        data = json.loads(lines[-1].removeprefix(_TRANSLATED))
-        message, fields = data["message"], data.get("fields") or {}
-        if not isinstance(message, str) or not isinstance(fields, dict):
-            return None
-        return ModelArgumentError(message, _error_fields_from_json(fields))
-    except Exception:  # noqa: BLE001 - unreadable: fall back to the English line
+        text = text_from_json(json.loads(lines[-1].removeprefix(_TRANSLATED)))
+    except ValueError:  # unreadable: fall back to the English line
         return None
+    return None if text is None else ModelArgumentError(text.message, text.fields)
 
 
 def _main() -> int:
@@ -455,8 +427,9 @@ def _main() -> int:
         from cv_core.i18n import TranslatedError
 
         if isinstance(exc, TranslatedError) and isinstance(exc, ValueError):
-            print(_TRANSLATED + json.dumps({"message": exc.message,
-                                            "fields": _error_fields_to_json(exc.fields or {})}), file=sys.stderr)
+            from cv_core.i18n import text_to_json
+
+            print(_TRANSLATED + json.dumps(text_to_json(exc)), file=sys.stderr)
         print(f"error: {type(exc).__name__ + ': ' if not isinstance(exc, ValueError) else ''}{exc}", file=sys.stderr)
         return 2
     print(json.dumps(summary))

@@ -207,3 +207,54 @@ class TranslatedError(Exception):
 
     def __str__(self) -> str:
         return _read(self.message, self.fields)
+
+
+def text_to_json(text) -> dict | None:
+    """A sentence to translate (a :class:`LazyText` or a :class:`TranslatedError`) as plain JSON, for
+    files another process reads (a run's ``status.json``, a measuring child's report); None for other text.
+
+    ``{"en": the English, "message": the sentence to translate, "fields": {...}}``: a field that is itself
+    a LazyText keeps its sentence; text and numbers stay; anything else becomes its English text.
+    ``en`` lets a reader check that the stored English still says the same (see :func:`text_from_json`).
+    """
+    if isinstance(text, TranslatedError):
+        message, fields = text.message, text.fields or {}
+    elif isinstance(text, LazyText):
+        message, fields = text.message, text.fields or {}
+    else:
+        return None
+    with use_language("en"):
+        english = str(text)
+
+    def encode(value):
+        if isinstance(value, LazyText):
+            return text_to_json(value)
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        with use_language("en"):
+            return str(value)
+
+    return {"en": english, "message": message, "fields": {str(k): encode(v) for k, v in fields.items()}}
+
+
+def text_from_json(data, english: str | None = None) -> LazyText | None:
+    """The sentence :func:`text_to_json` wrote, as a :class:`LazyText` read in the reader's language.
+
+    Args:
+        data: what :func:`text_to_json` returned (read back from JSON); anything else gives None.
+        english: when given, the text must still match the stored English (a file whose text was
+            changed since, by a writer that did not know about the translation, is read as it is).
+
+    Returns:
+        The LazyText, or None where ``data`` is not such a sentence or no longer matches.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+        return None
+    if english is not None and data.get("en") != english:
+        return None
+    fields = data.get("fields") if isinstance(data.get("fields"), dict) else {}
+
+    def decode(value):
+        return (text_from_json(value) or str(value.get("en", ""))) if isinstance(value, dict) else value
+
+    return LazyText(data["message"], {str(k): decode(v) for k, v in fields.items()})

@@ -26,6 +26,7 @@ from cv_core.runs import (
     resume_run,
 )
 from cv_core.runs.compare import eta_seconds, format_seconds
+from cv_core.runs.files import status_text
 from cv_core.runs.folders import RunGoneError
 from cv_core.runs.labels import variant_label
 from cv_core.runs.jobs import CONTINUABLE_STATES, RESUMABLE_STATES, cancel_origin
@@ -245,7 +246,7 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
                 st.caption(_(":material/link: Fine-tunes the final weights of run `{run}` ({parent_dataset}) on "
                              "{dataset}.").format(run=Path(spec.continues).name, parent_dataset=parent.dataset,
                                                   dataset=dataset_label(spec.dataset)))
-        message = status.get("message") or ""
+        message = status_text(status, "message")
         if state in ACTIVE_STATES and origin is not None:
             st.info(_(CANCELLING_TEXT[origin]), icon=STATE_ICONS["cancelled"])
         if state == "queued":
@@ -286,7 +287,7 @@ def live_run_panel(run_dir: Path, prefix: str) -> None:
             if allowed:
                 continue_controls(run, prefix)
         elif state == "failed":
-            why = status.get("error") or message
+            why = status_text(status, "error") or message
             st.error(_("Failed: {error}").format(error=why) if why else _("Failed: see worker.log in the run folder"),
                      icon=STATE_ICONS["failed"])
         elif state in RESUMABLE_STATES:

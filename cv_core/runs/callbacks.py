@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cv_core.i18n import N_, LazyText
 from cv_core.runs import files
 
 __all__ = ["WARMUP_BATCHES", "RunMonitor", "RunStopped", "make_callbacks"]
@@ -35,7 +36,7 @@ class RunStopped(Exception):
     backup stays at the last completed epoch.
     """
 
-    def __init__(self, state: str, reason: str) -> None:
+    def __init__(self, state: str, reason: str) -> None:  # reason: a LazyText where a person reads it
         super().__init__(reason)
         self.state = state
         self.reason = reason
@@ -135,8 +136,9 @@ class RunMonitor:
             self._timed_from = (done, self._last_batch_time)
         loss = (logs or {}).get("loss")
         if isinstance(loss, (int, float)) and not math.isfinite(loss):
-            word = "NaN" if math.isnan(loss) else "infinite"
-            raise RunStopped("failed", f"Loss became {word} at epoch {self._epoch} batch {done}.")
+            reason = (N_("Loss became NaN at epoch {epoch} batch {batch}.") if math.isnan(loss)
+                      else N_("Loss became infinite at epoch {epoch} batch {batch}."))
+            raise RunStopped("failed", LazyText(reason, epoch=self._epoch, batch=done))
         self._check_cancel(done, "train")
         now = time.monotonic()
         if now - self._last_progress >= self.progress_seconds:

@@ -43,7 +43,7 @@ __all__ = [
     "PROGRESS_FILE", "RUNS_ROOT_ENV", "SCORES_FILE", "SPEC_FILE", "STATUS_FILE", "SUMMARY_FILE", "TENSORBOARD_DIR",
     "TEST_METRICS_FILE", "TRAIN_LOCK_FILE", "cancel_requested", "default_runs_root", "read_json",
     "read_metrics", "read_progress", "read_scores", "read_spec", "read_status", "read_summary", "read_test_metrics",
-    "record_epoch", "update_status", "write_json_atomic", "write_metrics",
+    "record_epoch", "status_text", "update_status", "write_json_atomic", "write_metrics",
 ]
 
 RUNS_ROOT_ENV = "CONVNET_LAB_RUNS"
@@ -113,6 +113,26 @@ def read_status(run_dir: str | os.PathLike) -> dict:
         return {"state": "unknown", "message": "status.json is missing or unreadable"}
     data.setdefault("state", "unknown")
     return data
+
+
+def status_text(status: dict, key: str) -> str:
+    """A status sentence (``"message"`` or ``"error"``) in the reader's language where it can be.
+
+    The worker writes the English (``status[key]``, for logs, scripts and older readers) and, for a
+    sentence the lab translates (a ``TranslatedError``, a NaN loss, a run waiting to resume), the
+    sentence itself as ``status[key + "_text"]`` (:func:`cv_core.i18n.text_to_json`). That is used
+    while the English still contains its English; otherwise (a later writer changed the text, an
+    error that is not the lab's, a run from before) the English is returned as it is.
+    """
+    from cv_core.i18n import text_from_json
+
+    english = status.get(key) or ""
+    data = status.get(f"{key}_text")
+    if isinstance(data, dict) and isinstance(data.get("en"), str) and data["en"] and data["en"] in str(english):
+        text = text_from_json(data)
+        if text is not None:
+            return str(text)  # in the language of whoever reads it now
+    return str(english)
 
 
 def read_progress(run_dir: str | os.PathLike) -> dict | None:

@@ -21,12 +21,15 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cv_core.i18n import N_
+from cv_core.i18n import N_, LazyText, text_to_json
 from cv_core.runs import files
 from cv_core.runs.files import read_spec, read_status, update_status
 from cv_core.runs.folders import RunStateError, create_run, require_run
 from cv_core.runs.liveness import FINAL_STATES, process_start_time, reconcile_run, run_dirs, worker_alive
 from cv_core.runs.spec import BATCHNORMS, CONV_TYPES, SpecError, TrainSpec, validate_spec
+
+#: A resumed run's status message while it waits (``message`` in English, ``message_text`` to translate).
+_WAITING_TO_RESUME = text_to_json(LazyText(N_("Waiting to resume from its last completed epoch")))
 
 __all__ = [
     "CANCEL_ORIGINS",
@@ -223,7 +226,7 @@ def prepare_resume(run_dir: str | os.PathLike) -> dict:
     status = update_status(
         run_dir, only_if=(state,),
         state="queued", queued_at=time.time(), pid=None, pid_start=None,
-        finished_at=None, error=None, message="Waiting to resume from its last completed epoch",
+        finished_at=None, error=None, error_text=None, message=_WAITING_TO_RESUME["en"], message_text=_WAITING_TO_RESUME,
         cancel_requested_by=None, cancel_requested_at=None,
         attempt=int(read_status(run_dir).get("attempt") or 1) + 1,
     )

@@ -30,6 +30,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from cv_core.i18n import N_, LazyText, text_to_json
 from cv_core.runs import files, jobs
 from cv_core.runs.callbacks import RunMonitor, RunStopped, make_callbacks
 from cv_core.runs.cluster import keras_multi_worker
@@ -71,6 +72,10 @@ class Heartbeat:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+
+
+#: A run's status message while its worker waits in the queue (translated where it is shown).
+_WAITING_FOR_TURN = text_to_json(LazyText(N_("Waiting for its turn to train")))
 
 
 def _strategy(tf):
@@ -324,7 +329,7 @@ def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
     spec = read_spec(run_dir)
     pid = os.getpid()
     update_status(run_dir, pid=pid, pid_start=process_start_time(pid),
-                  worker_started_at=time.time(), message="Waiting for its turn to train")
+                  worker_started_at=time.time(), message=_WAITING_FOR_TURN["en"], message_text=_WAITING_FOR_TURN)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_interrupt)
     heartbeat = Heartbeat(run_dir).start()
@@ -349,16 +354,18 @@ def main(run_dir: str | os.PathLike, echo: Callable[[str], None] | None = None,
             final = {"state": "completed",
                      "message": "Completed" + (f": test {task.metric_label} {score:.3f}" if score is not None else "")}
     except RunStopped as stop:
-        final = {"state": stop.state, "message": stop.reason}
+        final = {"state": stop.state, "message": str(stop.reason)}
         if stop.state == "failed":
-            final["error"] = stop.reason
+            final["error"] = str(stop.reason)
+            final["error_text"] = text_to_json(stop.reason)  # read in the reader's language
     except KeyboardInterrupt:
         final = {"state": "interrupted", "message": "Stopped by a signal; resume it to continue.",
                  "error": "Stopped by a signal"}
     except Exception as exc:
         traceback.print_exc()
         reason = f"{type(exc).__name__}: {exc}"
-        final = {"state": "failed", "message": f"Failed: {reason}", "error": reason}
+        final = {"state": "failed", "message": f"Failed: {reason}", "error": reason,
+                 "error_text": text_to_json(exc)}  # a TranslatedError: read in the reader's language
     finally:
         heartbeat.stop()
         if final:

@@ -18,6 +18,7 @@ import numpy as np
 
 from cv_core._tf import keras as _keras
 from cv_core.datasets.base import DatasetError, check_split, resize_image
+from cv_core.i18n import N_, LazyText
 from cv_core.similarity.embed import embed_images
 from cv_core.similarity.metrics import pair_auc, pair_threshold, retrieval_scores
 from cv_core.similarity.projection import pca_2d
@@ -73,8 +74,10 @@ def check_scorable(labels, split: str = "validation") -> None:
     _, counts = np.unique(np.asarray(labels), return_counts=True)
     if counts.size < 2 or counts.max() < 2:
         raise DatasetError(
-            f"Expected the {split} split to hold at least two classes, one of them with two pictures or more, "
-            f"to score retrieval. Received: {int(counts.sum())} readable picture(s) in {counts.size} class(es).")
+            N_("Expected the {split} split to hold at least two classes, one of them with two pictures or more, "
+               "to score retrieval. Received: {pictures} readable picture(s) in {classes} class(es)."),
+            split=LazyText(split) if split in ("train", "validation", "test") else split,
+            pictures=int(counts.sum()), classes=int(counts.size))
 
 
 def similarity_scores(embeddings, labels) -> dict:

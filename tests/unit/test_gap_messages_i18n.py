@@ -494,8 +494,9 @@ def test_a_childs_refusal_comes_back_as_json_with_its_nested_sentences():
 
     error = ModelArgumentError(N_("Expected `img_size` to fit {model}. Received: {size}"),
                                model=LazyText(N_("the U-Net")), size=(7, 9))
-    line = anatomy._TRANSLATED + json.dumps({"message": error.message,
-                                             "fields": anatomy._error_fields_to_json(error.fields)})
+    from cv_core.i18n import text_to_json
+
+    line = anatomy._TRANSLATED + json.dumps(text_to_json(error))
     back = anatomy._translated_error("noise\n" + line + "\nerror: English\n")
     assert isinstance(back, ModelArgumentError) and isinstance(back, ValueError)
     assert str(back) == str(error) == "Expected `img_size` to fit the U-Net. Received: (7, 9)"
