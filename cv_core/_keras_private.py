@@ -11,7 +11,11 @@ Keras' public API has no way to do three things the lab needs:
   ``tf.distribute.MultiWorkerMirroredStrategy`` (keras-team/keras#20585, open):
   ``keras.src.backend.tensorflow.trainer.reduce_per_replica``, its helpers
   ``_collective_all_reduce_multi_worker`` and ``_is_per_replica_instance``, and the
-  model's ``_distribute_strategy``.
+  model's ``_distribute_strategy``;
+* save a model without recomputing, on every save, what Keras' saving walk skips (Keras 3.15
+  stores its cache under another key than it reads, so it never hits: a third of a small
+  model's ``save``): ``keras.src.saving.saving_lib.get_attr_skipset`` and the global-state key
+  it reads, ``saving_attr_skiplist_<type>``.
 
 The rest of cv_core reaches them only through the functions below. :func:`check` compares the
 installed Keras with the versions these were checked against (:data:`CHECKED_VERSIONS`) and looks
@@ -35,6 +39,7 @@ __all__ = [
     "PRIVATE_APIS",
     "KerasPrivateApiError",
     "KerasPrivateApiWarning",
+    "cache_saving_skipsets",
     "check",
     "keep_logs_averaged_across_workers",
     "producing_operation",
@@ -55,7 +60,13 @@ PRIVATE_APIS = {
                      "`_collective_all_reduce_multi_worker`, `_is_per_replica_instance` and a model's "
                      "`_distribute_strategy`",
                      "training on several machines (TF_CONFIG) cannot run; training on one machine is unaffected"),
+    "saving": ("`keras.src.saving.saving_lib.get_attr_skipset(obj_type)` reading the global attribute "
+               "`saving_attr_skiplist_<obj_type>`",
+               "saving a model takes about a third longer (nothing else changes)"),
 }
+
+#: The object types whose skip sets Keras' saving walk asks for.
+_SAVING_TYPES = ("Operation", "Layer", "Functional", "Sequential", "Metric", "Optimizer", "Loss")
 
 
 #: The private method of a Functional model that replays its graph.
@@ -148,7 +159,26 @@ def _multi_worker_problem() -> str | None:
     return None
 
 
-_PROBLEMS = {"graph": _graph_problem, "history": _history_problem, "multi_worker": _multi_worker_problem}
+def _saving_module():
+    import importlib
+
+    return importlib.import_module("keras.src.saving.saving_lib")
+
+
+def _saving_problem() -> str | None:
+    try:
+        saving = _saving_module()
+    except ImportError:
+        return _moved("saving", "the module `keras.src.saving.saving_lib` is gone")
+    if not callable(getattr(saving, "get_attr_skipset", None)) or not hasattr(saving, "global_state"):
+        return _moved("saving", "`get_attr_skipset` or its `global_state` is missing")
+    if _parameters(saving.get_attr_skipset) != ["obj_type"]:
+        return _moved("saving", f"`get_attr_skipset` now takes {_parameters(saving.get_attr_skipset)}")
+    return None
+
+
+_PROBLEMS = {"graph": _graph_problem, "history": _history_problem, "multi_worker": _multi_worker_problem,
+             "saving": _saving_problem}
 _FOUND: dict[str, str | None] = {}
 _LOCK = threading.Lock()
 
@@ -230,3 +260,20 @@ def keep_logs_averaged_across_workers(model, strategy):
         yield
     finally:
         trainer.reduce_per_replica = original
+
+
+def cache_saving_skipsets() -> bool:
+    """Let Keras' saving walk find the attribute skip sets it computes; True if they are cached.
+
+    Each set is Keras' own (computed by ``get_attr_skipset``), stored under the key Keras reads,
+    so saves write the same files, faster. Without the private API (a moved name) nothing
+    changes but the speed.
+    """
+    if not _require("saving"):
+        return False
+    saving = _saving_module()
+    for obj_type in _SAVING_TYPES:
+        key = f"saving_attr_skiplist_{obj_type}"
+        if saving.global_state.get_global_attribute(key, None) is None:
+            saving.global_state.set_global_attribute(key, saving.get_attr_skipset(obj_type))
+    return True

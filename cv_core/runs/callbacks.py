@@ -190,7 +190,7 @@ class RunMonitor:
 
 
 def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike,
-                   score: tuple[str, str] = ("val_accuracy", "max")) -> list:
+                   score: tuple[str, str] = ("val_accuracy", "max"), writer=None) -> list:
     """The callbacks for ``model.fit`` in a run: monitor, best model, TensorBoard, backup.
 
     Order matters. The monitor comes first so that an epoch's metrics row is written
@@ -205,6 +205,11 @@ def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike,
         score: the epoch-log key that picks the best model and "max" or "min": the task's
             ``(Task.monitor, Task.mode)``. A metric added by a callback works if that callback
             comes before these.
+        writer: a :class:`cv_core.runs.checkpoints.CheckpointWriter` of the model: the best model
+            and the backup are then written off the training thread (the run waits for the
+            writes before it records that ``fit`` completed; call its ``wait()`` when ``fit``
+            raises). The writes of one epoch run during the next, which waits for them before
+            it records its row. None: Keras writes them on the training thread.
     """
     key, mode = score
     from cv_core._tf import keras as _keras
@@ -212,9 +217,14 @@ def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike,
     keras = _keras()
     run_dir = Path(run_dir)
     best_path = run_dir / files.BEST_MODEL_FILE
-    checkpoint = keras.callbacks.ModelCheckpoint(
-        str(best_path), monitor=key, mode=mode, save_best_only=True, verbose=0,
-    )
+    if writer is None:
+        checkpoint = keras.callbacks.ModelCheckpoint(
+            str(best_path), monitor=key, mode=mode, save_best_only=True, verbose=0,
+        )
+    else:
+        from cv_core.runs.checkpoints import BestModelCheckpoint
+
+        checkpoint = BestModelCheckpoint(str(best_path), writer, monitor=key, mode=mode, verbose=0)
 
     class RunMonitorCallback(keras.callbacks.Callback):
         """Forwards Keras events to a :class:`RunMonitor`."""
@@ -241,9 +251,16 @@ def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike,
             monitor.test_batch_end(batch)
 
         def on_epoch_end(self, epoch, logs=None):
+            if writer is not None:
+                # The previous epoch's backup is on disk before this epoch's row: once a row is
+                # written, a resume never repeats more than that one epoch (as with synchronous
+                # saves, where a kill between the row and the backup repeats it).
+                writer.wait()
             monitor.epoch_end(epoch, logs, _learning_rate(self.model))
 
         def on_train_end(self, logs=None):
+            if writer is not None:
+                writer.wait()  # every epoch's best model and backup are on disk before fit counts as done
             monitor.train_end()
 
     # Per-epoch scalars (loss, accuracy, learning rate) for `tensorboard --logdir runs`; no
@@ -251,9 +268,14 @@ def make_callbacks(monitor: RunMonitor, run_dir: str | os.PathLike,
     tensorboard = keras.callbacks.TensorBoard(
         log_dir=str(run_dir / files.TENSORBOARD_DIR), write_graph=False, update_freq="epoch", profile_batch=0,
     )
-    backup = keras.callbacks.BackupAndRestore(
-        backup_dir=str(run_dir / files.BACKUP_DIR), save_freq="epoch", double_checkpoint=True,
-    )
+    if writer is None:
+        backup = keras.callbacks.BackupAndRestore(
+            backup_dir=str(run_dir / files.BACKUP_DIR), save_freq="epoch", double_checkpoint=True,
+        )
+    else:
+        from cv_core.runs.checkpoints import BackupCheckpoint
+
+        backup = BackupCheckpoint(str(run_dir / files.BACKUP_DIR), writer, save_freq="epoch", double_checkpoint=True)
     return [RunMonitorCallback(), checkpoint, tensorboard, backup]
 
 

@@ -189,13 +189,21 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
     })
 
     if not read_status(run_dir).get("fit_completed"):
+        from cv_core.runs.checkpoints import CheckpointWriter
+
+        writer = CheckpointWriter(model)  # the best model and the backup are written off the training thread
         monitor = RunMonitor(run_dir, spec.epochs, steps_per_epoch, echo=echo,
                              metrics=tuple(m for m, _ in task.curves if m != "loss"))
         callbacks = [*callbacks_first, *task.callbacks(dataset, spec, run_dir),
-                     *make_callbacks(monitor, run_dir, (task.monitor, task.mode)), *callbacks_last]
-        with _expected_end_of_data(), keras_multi_worker(model, strategy):
-            model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False, callbacks=callbacks,
-                      verbose=0)
+                     *make_callbacks(monitor, run_dir, (task.monitor, task.mode), writer), *callbacks_last]
+        try:
+            with _expected_end_of_data(), keras_multi_worker(model, strategy):
+                model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False, callbacks=callbacks,
+                          verbose=0)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the reason fit stopped is the one to report
+                writer.wait()
+            raise
         model.save(run_dir / files.LAST_MODEL_FILE)
         update_status(run_dir, trainable_weights_sha256=weights_digest(model))
 
