@@ -54,7 +54,7 @@ detection task: its data pipeline with box-aware augmentation, every run callbac
 per-epoch mAP on the first validation pictures, ``DETECTION_EPOCH_IMAGES`` of them) against a
 bare ``model.fit`` of the same detector on the same ``tf.data`` pipeline. The two sides take
 turns epoch by epoch in two processes, the order alternating (``bench/train_throughput.py``'s
-``interleaved_epochs``); epoch 1 of each side is left out. Ratio per epoch: bare seconds /
+``worker_against_bare``); epoch 1 of each side is left out. Ratio per epoch: bare seconds /
 worker seconds; reported as the median with its interquartile range. Goal (issues 8 and 14):
 >= 0.95. The worker side does more than the bare side by design: the mAP callback decodes and
 scores those pictures after every epoch (that is how the curves show mAP and how the best
@@ -205,7 +205,7 @@ def page_path(calls: int) -> None:
 def training(args) -> None:
     """Part 3: the worker path against a bare fit, epoch by epoch, interleaved."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from train_throughput import worker_against_bare
+    from train_throughput import scored_training_table
 
     from cv_core.detection.task import DETECTION_EPOCH_IMAGES
     from cv_core.runs import preset_spec
@@ -214,7 +214,7 @@ def training(args) -> None:
                "test_size": 0, "difficulty": "easy"}
     spec = preset_spec("quick", task="detection", epochs=args.epochs, dataset_options=options)
     scored = min(DETECTION_EPOCH_IMAGES, args.validation_size)
-    worker_against_bare(spec, args.training_repeats, 5, scored, "convnet-lab-bench-det-")
+    scored_training_table(spec, args.training_repeats, 5, scored)
 
 
 def map_share(args) -> None:

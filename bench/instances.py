@@ -41,7 +41,7 @@ Goal: < 0.5 s a picture.
 **Training**: the run worker's path (:func:`cv_core.runs.worker.run_training` on the instances
 task: its pipeline with flips, every run callback, mask AP on the first validation pictures
 every epoch) against a bare ``model.fit`` of the same model on the same ``tf.data`` pipeline, in two
-processes taking turns epoch by epoch (``bench/train_throughput.py``'s ``interleaved_epochs``); the
+processes taking turns epoch by epoch (``bench/train_throughput.py``'s ``worker_against_bare``); the
 first epoch of each side is left out. Ratio per epoch: bare seconds / worker seconds, the median with
 its interquartile range. Goal: >= 0.95, with mask AP each epoch.
 """
@@ -226,7 +226,7 @@ def screen(runs_folder: str | None, calls: int) -> float:
 def training(args) -> float:
     """Part 3: the worker path against a bare fit, epoch by epoch, interleaved."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from train_throughput import worker_against_bare
+    from train_throughput import scored_training_table
 
     from cv_core.instances.task import INSTANCE_EPOCH_IMAGES
     from cv_core.runs import preset_spec
@@ -235,7 +235,7 @@ def training(args) -> float:
                "test_size": 0, "difficulty": "crowded"}
     spec = preset_spec("quick", task="instances", epochs=args.epochs, dataset_options=options)
     scored = min(INSTANCE_EPOCH_IMAGES, args.validation_size)
-    return worker_against_bare(spec, args.training_repeats, 6, scored, "convnet-lab-bench-inst-")
+    return scored_training_table(spec, args.training_repeats, 6, scored)
 
 
 def quality(pairs: list[str]) -> None:

@@ -8,7 +8,7 @@ Usage: python bench/segmentation.py [--image-size 64] [--train-size 384] [--epoc
    model on the same ``tf.data`` pipeline: the book's segmentation model (filters 64-128-256,
    2,880,643 parameters with 3 classes; 6 mask classes here) on the built-in shapes. The two
    sides take turns epoch by epoch, each in its own process, with the order alternating
-   (``bench/train_throughput.py``'s ``interleaved_epochs``, which this reuses); epoch 1 of
+   (``bench/train_throughput.py``'s ``worker_against_bare``, which this reuses); epoch 1 of
    each side is left out. Ratio per epoch: bare seconds / worker seconds (worker throughput
    over bare throughput); reported as the median with its interquartile range. Goal: >= 0.95.
 2. **Prediction**: one picture through the Segmentation page's path
@@ -27,14 +27,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_throughput import interleaved_epochs, quartiles  # noqa: E402
+from train_throughput import quartiles, worker_against_bare  # noqa: E402
 
 from cv_core.runs import architecture_cost, preset_spec  # noqa: E402
 
@@ -49,17 +48,9 @@ def training_ratio(image_size: int, train_size: int, validation_size: int, epoch
     spec = preset_spec("quick", task="segmentation", model="segmentation_model", filters=filters,
                        image_size=image_size, dataset_options=options, epochs=epochs, batch_size=batch_size,
                        optimizer="rmsprop", learning_rate=1e-3, lr_schedule="constant")
-    bare: list[float] = []
-    worker: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="convnet-lab-bench-seg-") as root:
-        for repeat in range(repeats):
-            b, w = interleaved_epochs(spec.replace(seed=repeat), root, smoke=smoke)
-            bare += b
-            worker += w
-            print(f"training run {repeat + 1}: bare {[round(t, 2) for t in b]} s, "
-                  f"worker {[round(t, 2) for t in w]} s", flush=True)
-    ratios = [b / w for b, w in zip(bare, worker)]
-    q1, median, q3 = quartiles(ratios)
+    comparison = worker_against_bare(spec, repeats, smoke=smoke)
+    bare, worker, ratios = comparison.bare, comparison.worker, comparison.ratios
+    q1, median, q3 = comparison.quartiles()
     params = architecture_cost(spec, 6).params
     row = (f"| training: worker path / bare `fit` (img/s) | {image_size} px, {params:,} params | "
            f"{train_size / statistics.median(bare):.1f} | {train_size / statistics.median(worker):.1f} | "

@@ -43,6 +43,7 @@ import tempfile
 import time
 import types
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -160,38 +161,66 @@ def interleaved_epochs(spec: TrainSpec, runs_root: str, smoke: bool = False) -> 
     return bare, worker
 
 
+@dataclass
+class Comparison:
+    """Epoch seconds of both sides over every run (epoch 1 of each run left out), pair by pair."""
 
-def worker_against_bare(spec: TrainSpec, repeats: int, num_classes: int, scored: int, prefix: str) -> float:
-    """Interleaved runs of ``spec`` (one seed per repeat), then one Markdown row: the worker path
-    against a bare ``fit`` with the task's ``scored`` validation pictures scored every epoch.
+    bare: list[float]
+    worker: list[float]
+
+    @property
+    def ratios(self) -> list[float]:
+        """Per epoch: bare seconds / worker seconds (the worker's throughput over the bare one's)."""
+        return [b / w for b, w in zip(self.bare, self.worker)]
+
+    def quartiles(self) -> tuple[float, float, float]:
+        """(first quartile, median, third quartile) of :attr:`ratios`."""
+        return quartiles(self.ratios)
+
+
+def worker_against_bare(spec: TrainSpec, repeats: int, runs_root: str | None = None, smoke: bool = False,
+                        label: str = "training") -> Comparison:
+    """Interleaved runs of ``spec``, one seed per repeat, each run's epoch times printed as
+    ``"<label> run <n>: bare [...] s, worker [...] s"`` (``smoke``: stand-in epochs, no training).
+
+    Every benchmark of the worker path against a bare ``fit`` runs through this; ``runs_root``
+    (default: a temporary folder) receives the worker side's run folders.
+    """
+    bare: list[float] = []
+    worker: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="convnet-lab-bench-") as temporary:
+        for repeat in range(repeats):
+            b, w = interleaved_epochs(spec.replace(seed=repeat), runs_root or temporary, smoke=smoke)
+            bare += b
+            worker += w
+            print(f"{label} run {repeat + 1}: bare {[round(t, 2) for t in b]} s, "
+                  f"worker {[round(t, 2) for t in w]} s", flush=True)
+    return Comparison(bare, worker)
+
+
+def scored_training_table(spec: TrainSpec, repeats: int, num_classes: int, scored: int) -> float:
+    """:func:`worker_against_bare`, then one Markdown row: the worker path against a bare ``fit``
+    with the task's ``scored`` validation pictures scored every epoch.
 
     The detection and instance benchmarks' training part; returns the median ratio.
     """
     from cv_core.runs import architecture_cost
 
     options = spec.dataset_options
-    bare: list[float] = []
-    worker: list[float] = []
-    with tempfile.TemporaryDirectory(prefix=prefix) as root:
-        for repeat in range(repeats):
-            b, w = interleaved_epochs(spec.replace(seed=repeat), root)
-            bare += b
-            worker += w
-            print(f"training run {repeat + 1}: bare {[round(t, 2) for t in b]} s, "
-                  f"worker {[round(t, 2) for t in w]} s", flush=True)
-    ratios = [b / w for b, w in zip(bare, worker)]
-    q1, median, q3 = quartiles(ratios)
+    comparison = worker_against_bare(spec, repeats)
+    q1, median, q3 = comparison.quartiles()
     params = architecture_cost(spec, num_classes).params
     train, validation = options["train_size"], options["validation_size"]
     print()
     print("| training | model | bare img/s | worker img/s | epochs | ratio (median, IQR) | goal |")
     print("|---|---|---:|---:|---:|---:|---|")
     print(f"| worker path / bare `fit` | {spec.variant}, {options['image_size']} px, {params:,} params, {validation} "
-          f"validation pictures, {scored} scored per epoch | {train / statistics.median(bare):.1f} | "
-          f"{train / statistics.median(worker):.1f} | {len(ratios)} | {median:.3f} ({q1:.3f} – {q3:.3f}) "
-          f"| ≥ 0.95 |")
+          f"validation pictures, {scored} scored per epoch | {train / statistics.median(comparison.bare):.1f} | "
+          f"{train / statistics.median(comparison.worker):.1f} | {len(comparison.ratios)} | "
+          f"{median:.3f} ({q1:.3f} – {q3:.3f}) | ≥ 0.95 |")
     print(f"goal >= 0.95: {'met' if median >= 0.95 else 'NOT met'}")
     return median
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
@@ -239,16 +268,9 @@ def main(argv: list[str] | None = None) -> int:
             from cv_core.runs import architecture_cost
 
             params = "—" if args.smoke else f"{architecture_cost(spec, 5).params:,}"  # building it needs TensorFlow
-            bare: list[float] = []
-            worker: list[float] = []
-            for repeat in range(args.repeats):
-                b, w = interleaved_epochs(spec.replace(seed=repeat), root, smoke=args.smoke)
-                bare += b
-                worker += w
-                print(f"{variant} run {repeat + 1}: bare {[round(t, 2) for t in b]} s, "
-                      f"worker {[round(t, 2) for t in w]} s", flush=True)
-            ratios = [b / w for b, w in zip(bare, worker)]
-            q1, median, q3 = quartiles(ratios)
+            comparison = worker_against_bare(spec, args.repeats, root, smoke=args.smoke, label=variant)
+            ratios, bare, worker = comparison.ratios, comparison.bare, comparison.worker
+            q1, median, q3 = comparison.quartiles()
             lines.append(
                 f"| {variant} | {params} | {args.train_size / statistics.median(bare):.0f} "
                 f"| {args.train_size / statistics.median(worker):.0f} | {len(ratios)} "

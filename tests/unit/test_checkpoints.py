@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cv_core._tf import keras as _keras
+from cv_core.runs.tasks import TASKS
 
 keras = _keras()
 
@@ -124,8 +125,7 @@ def test_keras_saving_finds_its_cached_skip_sets():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["classification", "segmentation", "detection", "similarity", "keypoints",
-                                  "instances"])
+@pytest.mark.parametrize("task", list(TASKS))
 def test_every_task_model_is_written_as_keras_writes_it(tmp_path, task):
     """Custom layers, losses and metrics of every task survive the twin (its config, its arrays)."""
     from cv_core.runs import build_model, compile_model, preset_spec
