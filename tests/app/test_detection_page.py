@@ -8,49 +8,24 @@ test trains a Tiny detector from the page through a real worker.
 
 from __future__ import annotations
 
-import io
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from cv_core.runs import list_runs
 from tests.app import detection_runs, segmentation_runs
+from tests.app.helpers import figures_by_id as figures
+from tests.app.helpers import metrics, page_opener, png, text
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/detection.py"
 FINAL = ("completed", "failed", "cancelled", "interrupted")
+open_page = page_opener(PAGE, timeout=180)
 
 
 @pytest.fixture
 def roots(lab_roots):
     return lab_roots[0]
-
-
-def open_page(path: str = PAGE, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def text(at: AppTest) -> str:
-    kinds = ("markdown", "caption", "info", "warning", "error", "success", "subheader")
-    return " ".join(str(e.value) for kind in kinds for e in getattr(at, kind))
-
-
-def metrics(at: AppTest) -> dict:
-    return {m.label: m.value for m in at.metric}
-
-
-def figures(at: AppTest) -> dict:
-    return {chart.proto.id: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
 
 
 def legend(figure: dict) -> list[str]:
@@ -99,23 +74,21 @@ def test_boxes_thresholds_outcomes_and_the_validation_split(roots):
 
 def test_a_segmentation_run_finds_boxes_too_and_an_upload_has_no_truth(roots):
     seg = segmentation_runs.built_run(roots)
-    at = open_page(query={"run": seg.name})
+    at = open_page({"run": seg.name})
     assert at.selectbox(key="detection_model_run").value == seg.name
     assert "connected region" in text(at) and "Boxes shown" in metrics(at)
     assert "To set a detector beside these boxes" in text(at)
     at.segmented_control(key="detection_source").set_value("Upload").run()
     photo = np.zeros((60, 90, 3), np.uint8)
     photo[10:40, 20:60] = (220, 40, 40)
-    buffer = io.BytesIO()
-    Image.fromarray(photo).save(buffer, format="PNG")
-    at.file_uploader(key="detection_upload").set_value(("red.png", buffer.getvalue(), "image/png")).run()
+    at.file_uploader(key="detection_upload").set_value(("red.png", png(photo), "image/png")).run()
     assert not at.exception
     assert "No true boxes for your own picture" in text(at) and "Hits" not in metrics(at)
 
 
 def test_compare_runs_scores_detection_runs_by_map(roots):
     det = detection_runs.built_run(roots)
-    at = open_page("pages/compare_runs.py")
+    at = open_page(path="pages/compare_runs.py")
     at.multiselect(key="compare_runs_chosen").set_value([det.name]).run()
     assert not at.exception
     (table,) = [df.value for df in at.dataframe if "best val. mAP@0.5" in df.value.columns]
@@ -126,7 +99,7 @@ def test_compare_runs_scores_detection_runs_by_map(roots):
 
 @pytest.mark.slow
 def test_the_train_tab_trains_a_tiny_detector_that_the_page_then_offers(roots):
-    at = open_page(query={"detection_tab": "Train", "detection_preset": "Tiny"})
+    at = open_page({"detection_tab": "Train", "detection_preset": "Tiny"})
     from cv_core.runs import architecture_cost, preset_spec
 
     expected = architecture_cost(preset_spec("tiny", task="detection"), 5).params
@@ -147,7 +120,7 @@ def test_the_train_tab_trains_a_tiny_detector_that_the_page_then_offers(roots):
     assert len(scores) == 7 and list(scores.columns) == ["score", "validation", "test"]
     curves = " ".join(c.proto.spec for c in at.get("vega_lite_chart"))  # the Train tab's live curves
     assert "mAP@0.5" in curves and "Offset loss" in curves
-    found = open_page(query={"detection_tab": "Find boxes"})
+    found = open_page({"detection_tab": "Find boxes"})
     assert found.selectbox(key="detection_model_run").value == run.id
 
 
@@ -168,7 +141,7 @@ def test_the_box_table_never_shows_a_box_of_zero_size():
 def test_candidates_under_a_pixel_are_left_out_and_counted(roots):
     # The untrained detector's candidates include boxes a fraction of a pixel wide: none reaches the table.
     detection_runs.built_run(roots)
-    at = open_page(query={"detection_score": "0.05", "detection_nms": "1.0"})
+    at = open_page({"detection_score": "0.05", "detection_nms": "1.0"})
     assert not at.exception
     (table,) = [df.value for df in at.dataframe if "outcome" in df.value.columns]
     for corners in table["box (x0, y0, x1, y1)"]:
@@ -204,7 +177,7 @@ def test_the_train_tab_describes_the_model_with_the_task_entrys_words(roots, pat
     from cv_core.datasets import open_dataset
     from cv_core.runs import preset_spec, task_of
 
-    at = open_page(path, {tab: "Train", f"{task}_preset": "Quick"})
+    at = open_page({tab: "Train", f"{task}_preset": "Quick"}, path=path)
     spec = preset_spec("quick", task=task)
     classes = task_of(task).num_classes(open_dataset(spec.dataset, spec.dataset_root, **spec.dataset_options))
     _, caption = task_of(task).anatomy(spec, classes)

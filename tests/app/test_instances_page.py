@@ -9,19 +9,17 @@ score under 0.1, so none passes the default threshold 0.2 and every one passes 0
 
 from __future__ import annotations
 
-import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.app import instance_runs, segmentation_runs
+from tests.app.helpers import figures, metrics, page_opener, png, text
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/instances.py"
+open_page = page_opener(PAGE)
 
 pytestmark = pytest.mark.slow  # each test builds a model and imports TensorFlow in the page
 
@@ -31,39 +29,10 @@ def roots(lab_roots):
     return lab_roots[0]
 
 
-def open_page(query: dict | None = None, page: str = PAGE) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def text(at: AppTest) -> str:
-    kinds = ("markdown", "caption", "info", "warning", "error", "success", "subheader")
-    return " ".join(str(e.value) for kind in kinds for e in getattr(at, kind))
-
-
-def metrics(at: AppTest) -> dict:
-    return {m.label: m.value for m in at.metric}
-
-
-def figures(at: AppTest) -> dict:
-    return {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
-            for c in at.get("plotly_chart")}
-
-
 def table(at: AppTest, column: str):
     """The one table with ``column``."""
     (frame,) = [df.value for df in at.dataframe if column in df.value.columns]
     return frame
-
-
-def png(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def test_without_a_run_the_page_offers_to_start_one(roots, fake_worker):
@@ -198,7 +167,7 @@ def test_uploads_bad_and_good(roots):
 
 def test_segmentation_page_finds_objects_with_the_instance_model(roots):
     segmentation_runs.built_run(roots)
-    at = open_page(page="pages/segmentation.py")
+    at = open_page(path="pages/segmentation.py")
     assert "An instance segmentation model with these classes would find" in text(at)
     inst = instance_runs.built_run(roots)
     at = open_page({"segmentation_objects_from": inst.name, "segmentation_instance_score": "0.0"},

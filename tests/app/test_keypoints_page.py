@@ -9,8 +9,6 @@ score about 0.09, so none pass the default threshold 0.3 and several pass 0.
 from __future__ import annotations
 
 import io
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +16,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.app import keypoint_runs
+from tests.app.helpers import figures, metrics, page_opener, png, text
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/keypoints.py"
+open_page = page_opener(PAGE)
 
 pytestmark = pytest.mark.slow  # each test builds a model and imports TensorFlow in the page
 
@@ -28,35 +27,6 @@ pytestmark = pytest.mark.slow  # each test builds a model and imports TensorFlow
 @pytest.fixture
 def roots(lab_roots):
     return lab_roots[0]
-
-
-def open_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def text(at: AppTest) -> str:
-    kinds = ("markdown", "caption", "info", "warning", "error", "success", "subheader")
-    return " ".join(str(e.value) for kind in kinds for e in getattr(at, kind))
-
-
-def metrics(at: AppTest) -> dict:
-    return {m.label: m.value for m in at.metric}
-
-
-def figures(at: AppTest) -> dict:
-    return {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
-            for c in at.get("plotly_chart")}
-
-
-def png(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def test_without_a_model_the_page_says_to_train_one(roots):
