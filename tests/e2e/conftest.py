@@ -58,34 +58,44 @@ def running_app(runs: Path, logs: Path, data: Path | None = None, extra_env: dic
     ``extra_env`` is added to the app's environment (e.g. :data:`FAKE_WORKER`); ``script`` another
     Streamlit script to run instead of the app (relative to the repository).
     """
-    port = _free_port()
     log = open(logs / "streamlit.log", "w")
     env = dict(os.environ, CONVNET_LAB_RUNS=str(runs), PYTHONUNBUFFERED="1", **(extra_env or {}))
     if data is not None:
         env["CONVNET_LAB_DATA"] = str(data)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    process = None
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.2)
+        # A free port can be taken between _free_port and the app's bind (another pytest-xdist worker
+        # starting its own app): a server that exits at once is started again on another port.
+        for _attempt in range(3):
+            port = _free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.time() + 60
+            while time.time() < deadline and process.poll() is None:
+                try:
+                    if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    time.sleep(0.2)
+            else:
+                if process.poll() is not None:
+                    continue  # it exited (port taken?): try another port
+                pytest.fail("The app did not start within 60 s; see " + log.name)
+            break
         else:
-            pytest.fail("The app did not start within 60 s; see " + log.name)
+            pytest.fail("The app exited at start three times; see " + log.name)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
         log.close()
 
 

@@ -34,6 +34,7 @@ def upload(page, slot: str, path: str) -> None:
     page.locator(f".st-key-similarity_{slot}_upload input[type=file]").set_input_files(path)
 
 
+@pytest.mark.timing  # the warm second upload must be on screen within 3 s
 def test_upload_two_pictures_and_read_three_scores(browser, tmp_path):
     red = write_picture(tmp_path / "red.png", (220, 30, 30))
     red_moved = write_picture(tmp_path / "red_moved.png", (220, 30, 30), size=(200, 150), square=(90, 40, 70))

@@ -8,7 +8,8 @@ Tiny preset: 0.32 s epochs between others of 0.65 s and 1.28 s; a CI run of the 
 preset on 2026-12-07: three epochs of 0.19-0.21 s among nine of 0.30-0.48 s). So the test takes the
 second-fastest epoch: a typical undisturbed epoch when up to all but two are disturbed, and not the
 fastest one (the best model is saved on some epochs and not on others, so the fastest epoch is
-below the estimate by design). Marked ``slow``: it trains.
+below the estimate by design). Marked ``slow`` (it trains) and ``timing`` (it runs alone, after the
+parallel part of the suite: see ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ EPOCHS = 13
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 @pytest.mark.parametrize("task", list(TASKS))
 def test_the_epoch_estimate_is_within_a_factor_of_the_measured_epochs(task, tmp_path):
     from cv_core.runs.worker import run_training
