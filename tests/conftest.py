@@ -3,8 +3,8 @@
 Markers (``pytest.ini`` refuses unknown ones):
 
 - ``slow``: trains a real model, starts TensorFlow worker processes or a browser, or takes more
-  than about 2 s. ``python -m pytest -m "not slow"`` is the fast lane for edit-test loops; CI and
-  ``python -m pytest`` run everything.
+  than about 2 s. ``python -m pytest -n 2 -m "not slow"`` is the fast lane for edit-test loops; CI
+  runs everything (the README's command; a plain ``python -m pytest`` does too, serially).
 - ``browser``: drives headless Chromium (every test under ``tests/e2e``; also ``slow``).
 - ``bench``: runs a script of ``bench/`` on a tiny setting (``tests/unit/test_bench.py``).
 - ``timing``: compares a measured wall-clock time with an estimate or a bound, so it must run alone
@@ -24,8 +24,8 @@ WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 PARALLEL = WORKERS > 1
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Each worker's TensorFlow (and the training processes it starts) gets its share of the cores.
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, min(2, (os.cpu_count() or 2) // WORKERS))))
+# Two threads per worker also under pytest-xdist: one each was not faster (tests/unit training slice).
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "2")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "2")
 
 TESTS = Path(__file__).resolve().parent
