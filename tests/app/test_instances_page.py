@@ -171,7 +171,7 @@ def test_segmentation_page_finds_objects_with_the_instance_model(roots):
     assert "An instance segmentation model with these classes would find" in text(at)
     inst = instance_runs.built_run(roots)
     at = open_page({"segmentation_objects_from": inst.name, "segmentation_instance_score": "0.0"},
-                   page="pages/segmentation.py")
+                   path="pages/segmentation.py")
     assert at.selectbox(key="segmentation_objects_from").value == inst.name
     assert at.query_params["segmentation_objects_from"] == inst.name
     assert f"Objects of the instance model {inst.name}" in text(at)
