@@ -6,9 +6,11 @@ quiet machine's typical epoch. On the shared VMs a disturbed epoch takes two or 
 long, in steps, and sometimes most of a run's epochs are disturbed (a CI run of the keypoints
 Tiny preset: 0.32 s epochs between others of 0.65 s and 1.28 s; a CI run of the similarity Tiny
 preset on 2026-12-07: three epochs of 0.19-0.21 s among nine of 0.30-0.48 s). So the test takes the
-second-fastest epoch: a typical undisturbed epoch when up to all but two are disturbed, and not the
-fastest one (the best model is saved on some epochs and not on others, so the fastest epoch is
-below the estimate by design). Marked ``slow`` (it trains) and ``timing`` (it runs alone, after the
+fastest epoch: a typical undisturbed epoch when up to all but one are disturbed (and whole runs on
+this VM move in steps: on 2026-12-07 a quiet machine's tiny classification epochs were 0.10-0.11 s
+in one run and 0.13-0.15 s in the next). Epochs that save the best model and epochs that do not
+differ by little since the checkpoints are written off the training thread, so the fastest epoch
+is not far below the typical one either: the upper bound keeps its meaning. Marked ``slow`` (it trains) and ``timing`` (it runs alone, after the
 parallel part of the suite: see ``tests/conftest.py``).
 """
 
@@ -36,7 +38,7 @@ def test_the_epoch_estimate_is_within_a_factor_of_the_measured_epochs(task, tmp_
     assert [row["epoch"] for row in rows] == list(range(1, EPOCHS + 1))
     # From one epoch's end to the next: the epoch, its evaluation and every callback after it.
     epochs = [later["time"] - earlier["time"] for earlier, later in zip(rows, rows[1:])]
-    measured = sorted(epochs)[1]
+    measured = min(epochs)
     estimate = estimate_epoch_seconds(spec)
     assert 1 / FACTOR <= estimate / measured <= FACTOR, (
         f"{task}: estimated {estimate:.3f} s per epoch, measured {measured:.3f} s (epochs 2-{EPOCHS}: "
