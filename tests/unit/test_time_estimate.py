@@ -10,8 +10,8 @@ fastest epoch: a typical undisturbed epoch when up to all but one are disturbed 
 this VM move in steps: on 2026-12-07 a quiet machine's tiny classification epochs were 0.10-0.11 s
 in one run and 0.13-0.15 s in the next). Epochs that save the best model and epochs that do not
 differ by little since the checkpoints are written off the training thread, so the fastest epoch
-is not far below the typical one either: the upper bound keeps its meaning. Marked ``slow`` (it trains) and ``timing`` (it runs alone, after the
-parallel part of the suite: see ``tests/conftest.py``).
+is not far below the typical one either: the upper bound keeps its meaning. Marked ``slow`` (it
+trains) and ``timing`` (it runs alone, after the parallel part of the suite: see ``tests/conftest.py``).
 """
 
 from __future__ import annotations
