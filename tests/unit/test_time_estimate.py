@@ -6,11 +6,12 @@ quiet machine's typical epoch. On the shared VMs a disturbed epoch takes two or 
 long, in steps, and sometimes most of a run's epochs are disturbed (a CI run of the keypoints
 Tiny preset: 0.32 s epochs between others of 0.65 s and 1.28 s; a CI run of the similarity Tiny
 preset on 2026-12-07: three epochs of 0.19-0.21 s among nine of 0.30-0.48 s). So the test takes the
-fastest epoch: a typical undisturbed epoch when up to all but one are disturbed (and whole runs on
-this VM move in steps: on 2026-12-07 a quiet machine's tiny classification epochs were 0.10-0.11 s
-in one run and 0.13-0.15 s in the next). Epochs that save the best model and epochs that do not
-differ by little since the checkpoints are written off the training thread, so the fastest epoch
-is not far below the typical one either: the upper bound keeps its meaning. Marked ``slow`` (it
+second-fastest epoch: a typical undisturbed epoch when up to all but two are disturbed, and not the
+fastest one (before the checkpoints were written off the training thread, an epoch that skipped the
+best-model save was 1.59x faster than the estimate on CI). Whole runs on this VM also move in steps
+(on 2026-12-07 a quiet machine's tiny segmentation epochs were 0.10-0.15 s in one run and 0.13-0.32 s
+in another, the code unchanged). A run out of bounds is
+followed by one more (``RUNS``): both must be out for the test to fail. Marked ``slow`` (it
 trains) and ``timing`` (it runs alone, after the parallel part of the suite: see ``tests/conftest.py``).
 """
 
@@ -25,24 +26,36 @@ FACTOR = 1.5
 EPOCHS = 13
 
 
-@pytest.mark.slow
-@pytest.mark.timing
-@pytest.mark.parametrize("task", list(TASKS))
-def test_the_epoch_estimate_is_within_a_factor_of_the_measured_epochs(task, tmp_path):
+#: Independent runs tried before the test fails: this VM's whole runs move in steps (a run whose every
+#: epoch sits a step slower than the quiet machine's), so one more run is trained when the first is out.
+RUNS = 2
+
+
+def _measured_epoch(task: str, folder) -> tuple[float, list[float]]:
     from cv_core.runs.worker import run_training
 
     spec = preset_spec("tiny", task=task, epochs=EPOCHS)
-    run_dir = create_run(spec, tmp_path)
+    run_dir = create_run(spec, folder)
     run_training(spec, run_dir)
     rows = read_metrics(run_dir)
     assert [row["epoch"] for row in rows] == list(range(1, EPOCHS + 1))
     # From one epoch's end to the next: the epoch, its evaluation and every callback after it.
     epochs = [later["time"] - earlier["time"] for earlier, later in zip(rows, rows[1:])]
-    measured = min(epochs)
-    estimate = estimate_epoch_seconds(spec)
-    assert 1 / FACTOR <= estimate / measured <= FACTOR, (
-        f"{task}: estimated {estimate:.3f} s per epoch, measured {measured:.3f} s (epochs 2-{EPOCHS}: "
-        f"{[round(e, 3) for e in epochs]})")
+    return sorted(epochs)[1], epochs
+
+
+@pytest.mark.slow
+@pytest.mark.timing
+@pytest.mark.parametrize("task", list(TASKS))
+def test_the_epoch_estimate_is_within_a_factor_of_the_measured_epochs(task, tmp_path):
+    estimate = estimate_epoch_seconds(preset_spec("tiny", task=task, epochs=EPOCHS))
+    tried = []
+    for attempt in range(RUNS):
+        measured, epochs = _measured_epoch(task, tmp_path / f"run{attempt}")
+        tried.append(f"measured {measured:.3f} s (epochs 2-{EPOCHS}: {[round(e, 3) for e in epochs]})")
+        if 1 / FACTOR <= estimate / measured <= FACTOR:
+            return
+    pytest.fail(f"{task}: estimated {estimate:.3f} s per epoch; " + "; ".join(tried))
 
 
 def test_a_tasks_per_epoch_scoring_is_in_its_estimate(monkeypatch):
