@@ -31,6 +31,11 @@ def page_opener(default_path: str, timeout: float = 240):
     return open_page
 
 
+def open_in_chinese(page: str, query: dict | None = None, timeout: float = 240) -> AppTest:
+    """The app opened with ``?lang=zh-TW`` (and ``query``) in its URL, then switched to ``page``."""
+    return page_opener(page, timeout)({"lang": "zh-TW", **(query or {})})
+
+
 def text(at: AppTest) -> str:
     """Every sentence on screen (markdown, captions, alerts, subheaders), joined by spaces."""
     return " ".join(str(e.value) for kind in TEXT_KINDS for e in getattr(at, kind))

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from cv_core.i18n import _, use_language
 from cv_core.runs import files, folders, preset_spec, read_spec
 from cv_core.runs.labels import dataset_label, grid_label, variant_label
+from tests.app.helpers import open_in_chinese
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 #: Two of the grid's six variants: one of each convolution type, with and without batch normalization.
@@ -47,15 +48,6 @@ def chinese(conv: str, bn: str) -> str:
         label = grid_label(conv, bn)
     assert label != f"{conv} / {bn}", f"not translated: {conv} / {bn}"
     return label
-
-
-def open_in_chinese(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.query_params.update({"lang": "zh-TW", **(query or {})})
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def shown_text(at: AppTest) -> str:

@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cv_core.i18n import _, use_language
+from tests.app.helpers import open_in_chinese
 from tests.app.segmentation_runs import built_run
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -28,15 +29,6 @@ def zh(english: str) -> str:
         text = _(english)
     assert text != english, f"not translated: {english!r}"
     return text
-
-
-def open_in_chinese(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.query_params.update({"lang": "zh-TW", **(query or {})})
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def texts(at: AppTest) -> str:

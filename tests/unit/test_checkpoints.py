@@ -56,16 +56,21 @@ def assert_same_arrays(ours, keras_own):
 
 
 @pytest.mark.slow
-def test_the_written_files_are_those_keras_writes_from_the_model(tmp_path):
+def save_both_ways(model, folder) -> None:
+    """The model and its weights written by a CheckpointWriter (``ours.*``) and by Keras itself (``keras.*``)."""
     from cv_core.runs.checkpoints import CheckpointWriter
 
-    model = trained_model()
     writer = CheckpointWriter(model)
-    writer.save_model(tmp_path / "ours.keras")
-    writer.save_weights(tmp_path / "ours.weights.h5")
+    writer.save_model(folder / "ours.keras")
+    writer.save_weights(folder / "ours.weights.h5")
     writer.wait()
-    model.save(tmp_path / "keras.keras")
-    model.save_weights(tmp_path / "keras.weights.h5")
+    model.save(folder / "keras.keras")
+    model.save_weights(folder / "keras.weights.h5")
+
+
+def test_the_written_files_are_those_keras_writes_from_the_model(tmp_path):
+    model = trained_model()
+    save_both_ways(model, tmp_path)
 
     our_config, our_weights = keras_archive(tmp_path / "ours.keras")
     keras_config, keras_weights = keras_archive(tmp_path / "keras.keras")
@@ -129,7 +134,6 @@ def test_keras_saving_finds_its_cached_skip_sets():
 def test_every_task_model_is_written_as_keras_writes_it(tmp_path, task):
     """Custom layers, losses and metrics of every task survive the twin (its config, its arrays)."""
     from cv_core.runs import build_model, compile_model, preset_spec
-    from cv_core.runs.checkpoints import CheckpointWriter
 
     spec = preset_spec("tiny", task=task)
     model = build_model(spec, 3)
@@ -138,12 +142,7 @@ def test_every_task_model_is_written_as_keras_writes_it(tmp_path, task):
     rng = np.random.default_rng(0)
     for variable in model.optimizer.variables:  # optimizer state that differs from a fresh one
         variable.assign(rng.random(variable.shape).astype(variable.dtype) if variable.dtype != "int64" else 5)
-    writer = CheckpointWriter(model)
-    writer.save_model(tmp_path / "ours.keras")
-    writer.save_weights(tmp_path / "ours.weights.h5")
-    writer.wait()
-    model.save(tmp_path / "keras.keras")
-    model.save_weights(tmp_path / "keras.weights.h5")
+    save_both_ways(model, tmp_path)
     our_config, our_weights = keras_archive(tmp_path / "ours.keras")
     keras_config, keras_weights = keras_archive(tmp_path / "keras.keras")
     assert our_config == keras_config
