@@ -42,8 +42,12 @@ def score_axis_range(metric: str, values: Sequence[float]) -> list[float] | None
     if metric in _FULL_SCALE_METRICS or (metric in _PERCENT_METRICS and not values):
         low, high = 0.0, 1.0
     elif metric in _PERCENT_METRICS:
-        span = max(max(values) - min(values), 0.05)
-        low, high = max(0.0, min(values) - 0.1 * span), min(1.0, max(values) + 0.1 * span)
+        spread = max(values) - min(values)
+        span = max(spread, 0.05)  # at least 5 points wide, centred on the values (whole-percent ticks differ)
+        pad = 0.1 * span + (span - spread) / 2
+        low, high = min(values) - pad, max(values) + pad
+        low, high = low - max(0.0, high - 1.0), high + max(0.0, -low)  # slide inside 0–1, keeping the width
+        low, high = max(0.0, low), min(1.0, high)
     else:
         return None
     margin = _AXIS_MARGIN * (high - low)

@@ -353,3 +353,14 @@ def test_curves_figure_solid_training_dashed_validation():
     assert figure.layout.xaxis.title.text == "Epoch" and "accuracy" in figure.layout.title.text
     loss = loss_curves_figure({"run a": rows})
     assert list(loss.data[1].y) == [1.3, 1.1] and loss.layout.yaxis.title.text == "Loss"
+
+
+def test_a_flat_accuracy_curve_gets_an_axis_wide_enough_for_distinct_whole_percent_ticks():
+    """One value (a run's first epoch) used to give a 1-point-wide axis whose ticks all read "80%"."""
+    from cv_core.plots.training import score_axis_range
+
+    low, high = score_axis_range("accuracy", [0.8])
+    assert high - low >= 0.05 and low < 0.8 < high
+    assert abs((0.8 - low) - (high - 0.8)) < 1e-9  # centred on the value
+    low, high = score_axis_range("accuracy", [0.999, 1.0])
+    assert high - low >= 0.05 and high <= 1.0 + 0.05  # still within 0–1 plus the drawing margin
