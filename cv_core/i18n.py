@@ -215,14 +215,12 @@ def text_to_json(text) -> dict | None:
 
     ``{"en": the English, "message": the sentence to translate, "fields": {...}}``: a field that is itself
     a LazyText keeps its sentence; text and numbers stay; anything else becomes its English text.
-    ``en`` lets a reader check that the stored English still says the same (see :func:`text_from_json`).
+    ``en`` lets a reader check that the stored English still says the same (see
+    :func:`cv_core.runs.files.status_text`).
     """
-    if isinstance(text, TranslatedError):
-        message, fields = text.message, text.fields or {}
-    elif isinstance(text, LazyText):
-        message, fields = text.message, text.fields or {}
-    else:
+    if not isinstance(text, (TranslatedError, LazyText)):
         return None
+    message, fields = text.message, text.fields or {}
     with use_language("en"):
         english = str(text)
 
@@ -237,20 +235,18 @@ def text_to_json(text) -> dict | None:
     return {"en": english, "message": message, "fields": {str(k): encode(v) for k, v in fields.items()}}
 
 
-def text_from_json(data, english: str | None = None) -> LazyText | None:
+def text_from_json(data) -> LazyText | None:
     """The sentence :func:`text_to_json` wrote, as a :class:`LazyText` read in the reader's language.
 
     Args:
         data: what :func:`text_to_json` returned (read back from JSON); anything else gives None.
-        english: when given, the text must still match the stored English (a file whose text was
-            changed since, by a writer that did not know about the translation, is read as it is).
+            (Whether the English it was stored beside still says the same is the reader's check:
+            :func:`cv_core.runs.files.status_text`.)
 
     Returns:
-        The LazyText, or None where ``data`` is not such a sentence or no longer matches.
+        The LazyText, or None where ``data`` is not such a sentence.
     """
     if not isinstance(data, dict) or not isinstance(data.get("message"), str):
-        return None
-    if english is not None and data.get("en") != english:
         return None
     fields = data.get("fields") if isinstance(data.get("fields"), dict) else {}
 

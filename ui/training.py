@@ -76,6 +76,18 @@ DIFFICULTY_TEXTS = {
 DIFFICULTY_LABELS = {"easy": N_("Easy"), "medium": N_("Medium"), "hard": N_("Hard"), "crowded": N_("Crowded")}
 
 
+def preset_label(preset: str) -> str:
+    return _(PRESET_LABELS[preset])
+
+
+def bn_label(batchnorm: str) -> str:
+    return _(BN_LABELS[batchnorm])
+
+
+def schedule_label(schedule: str) -> str:
+    return _(SCHEDULE_LABELS[schedule])
+
+
 def parse_filters(text: str) -> tuple[int, ...]:
     """'32, 64, 128' -> (32, 64, 128). Raises SpecError with a friendly message otherwise."""
     parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
@@ -143,11 +155,11 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     Every widget is bound to the URL.
     """
     presets = [p for p in PRESET_LABELS if p in PRESETS]
-    preset_key = widget_key(f"{prefix}_preset", presets, lambda p: _(PRESET_LABELS[p]))
+    preset_key = widget_key(f"{prefix}_preset", presets, preset_label)
     # A starting value only while the widget has none: one set through session state ("Switch
     # to Quick", or the URL's before an st.rerun) plus a default makes Streamlit log a warning.
     preset = st.radio(_("Preset"), presets, index=None if preset_key in st.session_state else presets.index("quick"),
-                      format_func=lambda p: _(PRESET_LABELS[p]),
+                      format_func=preset_label,
                       captions=[_(task_of(task).preset_captions.get(p, PRESET_CAPTIONS[p])) for p in presets],
                       key=preset_key, bind="query-params")
     base = preset_spec(preset or "quick", task=task)
@@ -155,8 +167,12 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     k = f"{prefix}_{preset}"
     bound = {"bind": "query-params"}
     architectures = list(table.architectures)
+
+    def model_label(name: str) -> str:
+        return _(table.architectures[name].label)
+
     model = st.radio(_("Model"), architectures, index=architectures.index(base.model),
-                     format_func=lambda name: _(table.architectures[name].label), key=widget_key(f"{k}_model", architectures, lambda name: _(table.architectures[name].label)), horizontal=True,
+                     format_func=model_label, key=widget_key(f"{k}_model", architectures, model_label), horizontal=True,
                      **bound)
     architecture = table.architectures[model]
     offered = {option for a in table.architectures.values() for option in a.options}
@@ -167,7 +183,7 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
                              format_func=CONV_LABELS.get, key=f"{k}_conv", captions=[_(CONV_CAPTIONS[c]) for c in CONV_TYPES],
                              disabled="conv_type" not in uses, **bound)
     if "batchnorm" in offered:
-        batchnorm = st.radio(_("Batch normalisation"), BATCHNORMS, format_func=lambda b: _(BN_LABELS[b]), key=widget_key(f"{k}_bn", BATCHNORMS, lambda b: _(BN_LABELS[b])),
+        batchnorm = st.radio(_("Batch normalisation"), BATCHNORMS, format_func=bn_label, key=widget_key(f"{k}_bn", BATCHNORMS, bn_label),
                              captions=[_(BN_CAPTIONS[b]) for b in BATCHNORMS], disabled="batchnorm" not in uses, **bound)
     if "residual" in offered:
         residual = st.toggle(_("Residual connections"), value=True, key=f"{k}_residual", disabled="residual" not in uses,
@@ -189,7 +205,7 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
     optimizer = cols[0].selectbox(_("Optimizer"), OPTIMIZERS, index=OPTIMIZERS.index(base.optimizer),
                                   format_func=OPTIMIZER_LABELS.get, key=f"{k}_optimizer", **bound)
     schedule = cols[1].selectbox(_("Learning-rate schedule"), LR_SCHEDULES, index=LR_SCHEDULES.index(base.lr_schedule),
-                                 format_func=lambda s: _(SCHEDULE_LABELS[s]), key=widget_key(f"{k}_schedule", LR_SCHEDULES, lambda s: _(SCHEDULE_LABELS[s])), **bound)
+                                 format_func=schedule_label, key=widget_key(f"{k}_schedule", LR_SCHEDULES, schedule_label), **bound)
     cols = st.columns(2)
     dropout = base.dropout_rate
     if "dropout_rate" in offered:
@@ -372,8 +388,8 @@ def grid_form(prefix: str, runs_root: str | None = None) -> None:
                   "you see are measured, with their spread, not asserted."))
     cols = st.columns(3)
     presets = [p for p in PRESET_LABELS if p in PRESETS]
-    preset = cols[0].selectbox(_("Preset"), presets, index=presets.index("quick"), format_func=lambda p: _(PRESET_LABELS[p]),
-                               key=widget_key(f"{prefix}_grid_preset", presets, lambda p: _(PRESET_LABELS[p])), bind="query-params")
+    preset = cols[0].selectbox(_("Preset"), presets, index=presets.index("quick"), format_func=preset_label,
+                               key=widget_key(f"{prefix}_grid_preset", presets, preset_label), bind="query-params")
     seeds = cols[1].number_input(_("Seeds per variant"), 1, 5, 3, key=f"{prefix}_grid_seeds", bind="query-params")
     epochs = cols[2].number_input(_("Epochs"), 1, 200, preset_spec(preset).epochs, key=f"{prefix}_grid_{preset}_epochs",
                                   bind="query-params")

@@ -20,7 +20,6 @@ is, and how a run resumes stay Keras'.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from cv_core._tf import keras as _keras
+from cv_core.runs.files import write_json_atomic
 
 keras = _keras()
 
@@ -193,7 +193,7 @@ class BackupCheckpoint(keras.callbacks.BackupAndRestore):
         self.writer = writer
 
     def _save_model(self):
-        metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         weights, record = Path(self._weights_path), Path(self._training_metadata_path)
         pairs = ((weights, Path(self._prev_weights_path)), (record, Path(self._prev_training_metadata_path)))
 
@@ -202,12 +202,7 @@ class BackupCheckpoint(keras.callbacks.BackupAndRestore):
                 if current.exists():
                     _copy_atomically(current, previous)
 
-        def write_metadata():
-            temporary = record.with_name(f".{record.name}.writing")
-            temporary.write_text(metadata)
-            os.replace(temporary, record)
-
-        self.writer.save_weights(weights, before=keep_previous, after=write_metadata)
+        self.writer.save_weights(weights, before=keep_previous, after=lambda: write_json_atomic(record, metadata))
 
     def on_train_end(self, logs=None):
         self.writer.wait()
