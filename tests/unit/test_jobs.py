@@ -80,26 +80,6 @@ def runs_root(tmp_path):
             os.kill(status["pid"], signal.SIGKILL)
 
 
-@pytest.mark.slow
-def test_a_real_run_trains_and_writes_every_file(runs_root):
-    from cv_core.runs import build_model
-
-    spec = tiny(epochs=3)
-    first = jobs.submit_run(spec, runs_root)
-    status = wait_final(first)
-    assert status["state"] == "completed", status
-    assert [row["epoch"] for row in files.read_metrics(first)] == [1, 2, 3]
-    row = files.read_metrics(first)[-1]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"} <= set(row)
-    assert (first / "best.keras").is_file() and (first / "last.keras").is_file()
-    assert 0 <= files.read_test_metrics(first)["accuracy"] <= 1
-    # The summary counts the model the spec builds (5 classes: the shapes).
-    assert files.read_summary(first)["params"] == build_model(spec, 5).count_params()
-    assert any(p.is_file() for p in (first / "tensorboard").rglob("*"))
-    assert not (first / "backup").exists()  # BackupAndRestore cleans up after a finished fit
-    assert status["heartbeat"] >= status["started_at"] and status["epoch"] == 3
-
-
 def test_two_runs_complete_one_at_a_time_in_order(runs_root, fake_worker):
     first = jobs.submit_run(tiny(epochs=3), runs_root)
     second = jobs.submit_run(tiny(epochs=2, seed=1), runs_root)
@@ -189,14 +169,40 @@ def test_nan_loss_fails_the_run_with_the_reason(runs_root, worker):
 
 
 @pytest.mark.slow
-def test_completed_run_continues_as_a_new_linked_run_from_its_final_weights(runs_root):
-    from cv_core.runs import continue_run, load_best_model
+def test_real_runs_write_every_file_repeat_with_their_seed_and_continue_from_their_final_weights(runs_root):
+    """Three claims on the same real runs (each worker start imports TensorFlow: seconds).
+
+    A run writes every file; TensorFlow's op determinism is on in the worker, so two runs of one
+    spec agree to the bit and another seed does not; a completed run continues as a new linked run
+    from its final weights.
+    """
+    from cv_core.runs import build_model, continue_run, load_best_model
     from cv_core.runs.folders import RunStateError
     from cv_core.runs.worker import _starting_weights
 
-    first = jobs.submit_run(tiny(epochs=2), runs_root)
-    assert wait_final(first)["state"] == "completed"
-    assert (first / "last.keras").is_file()
+    spec = longer(128, epochs=3, augmentation=True, dropout_rate=0.5)
+    first, second = jobs.submit_run(spec, runs_root), jobs.submit_run(spec, runs_root)
+    status = wait_final(first)
+    assert status["state"] == wait_final(second)["state"] == "completed"
+    # Every file.
+    assert [row["epoch"] for row in files.read_metrics(first)] == [1, 2, 3]
+    row = files.read_metrics(first)[-1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"} <= set(row)
+    assert (first / "best.keras").is_file() and (first / "last.keras").is_file()
+    assert 0 <= files.read_test_metrics(first)["accuracy"] <= 1
+    # The summary counts the model the spec builds (5 classes: the shapes).
+    assert files.read_summary(first)["params"] == build_model(spec, 5).count_params()
+    assert any(p.is_file() for p in (first / "tensorboard").rglob("*"))
+    assert not (first / "backup").exists()  # BackupAndRestore cleans up after a finished fit
+    assert status["heartbeat"] >= status["started_at"] and status["epoch"] == 3
+    # The same seed, the same curve; another seed, another curve.
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+    curves = [[{k: row[k] for k in keys} for row in files.read_metrics(run)] for run in (first, second)]
+    assert len(curves[0]) == 3 and curves[0] == curves[1]
+    other = jobs.submit_run(spec.replace(seed=1), runs_root)
+    assert wait_final(other)["state"] == "completed"
+    assert [{k: row[k] for k in keys} for row in files.read_metrics(other)] != curves[0]
+    # Continued.
     with pytest.raises(SpecError, match="positive whole number"):
         continue_run(first, 0)
     later = continue_run(first, 3, owner="browser-a")
@@ -221,17 +227,3 @@ def test_completed_run_continues_as_a_new_linked_run_from_its_final_weights(runs
         interrupted = folders.create_run(tiny(), runs_root)
         files.update_status(interrupted, state="interrupted")
         continue_run(interrupted, 2)
-
-
-@pytest.mark.slow
-def test_the_same_seed_gives_the_same_curve(runs_root):
-    """TensorFlow's op determinism is on in the worker: two runs of one spec agree to the bit."""
-    spec = longer(128, epochs=3, augmentation=True, dropout_rate=0.5)
-    first, second = jobs.submit_run(spec, runs_root), jobs.submit_run(spec, runs_root)
-    assert wait_final(first)["state"] == wait_final(second)["state"] == "completed"
-    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
-    curves = [[{k: row[k] for k in keys} for row in files.read_metrics(run)] for run in (first, second)]
-    assert len(curves[0]) == 3 and curves[0] == curves[1]
-    other = jobs.submit_run(spec.replace(seed=1), runs_root)
-    assert wait_final(other)["state"] == "completed"
-    assert [{k: row[k] for k in keys} for row in files.read_metrics(other)] != curves[0]

@@ -59,33 +59,12 @@ def wait_all(processes, timeout: float = TIMEOUT) -> list[int]:
 
 
 @pytest.mark.slow
-def test_two_workers_train_in_step_and_the_chief_writes_the_run(tmp_path):
+def test_two_workers_train_in_step_resume_when_run_again_and_the_chief_writes_the_run(tmp_path):
+    """One test for both (each start of two TensorFlow workers costs seconds): killed mid-epoch, run again,
+    the two workers resume from the backup, finish in step, and the lab lists the chief's run only."""
     from cv_core._tf import keras
     from cv_core.runs.worker import weights_digest
 
-    runs = tmp_path / "runs"
-    codes = wait_all(start_workers(runs, "--epochs", "3", logs=tmp_path))
-    logs = "\n".join((tmp_path / f"worker{i}.log").read_text()[-3000:] for i in range(2))
-    assert codes == [0, 0], logs
-
-    chief = runs / "two-machines"
-    other = chief / "workers" / "worker-1"
-    assert [run.dir for run in list_runs(runs)] == [chief]  # the lab lists the chief's run only
-    status, other_status = read_status(chief), read_status(other)
-    assert status["state"] == other_status["state"] == "completed"
-    assert (chief / "best.keras").is_file() and (chief / "last.keras").is_file()
-    assert json.loads((chief / "summary.json").read_text())["replicas"] == 2
-    # In step: the same metrics every epoch, and the same final weights as the chief's saved model.
-    strip = [{k: v for k, v in row.items() if k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")}
-             for row in read_metrics(chief)]
-    assert [row["epoch"] for row in strip] == [1, 2, 3]
-    assert strip == [{k: v for k, v in row.items() if k in strip[0]} for row in read_metrics(other)]
-    saved = weights_digest(keras().models.load_model(chief / "last.keras", compile=False))
-    assert status["trainable_weights_sha256"] == other_status["trainable_weights_sha256"] == saved
-
-
-@pytest.mark.slow
-def test_a_multi_worker_run_resumes_when_run_again(tmp_path):
     runs = tmp_path / "runs"
     # Long enough epochs (160 steps of 8 images) that both workers are surely mid-epoch when stopped;
     # two epochs: the first is kept, the second is cut short and trained again.
@@ -116,6 +95,19 @@ def test_a_multi_worker_run_resumes_when_run_again(tmp_path):
     assert final[0]["time"] == before[0]["time"], "epoch 1 must not be trained again"
     assert "Resuming after epoch 1/2" in (tmp_path / "worker0.log").read_text()
     assert "Resuming after epoch 1/2" in (tmp_path / "worker1.log").read_text()
+
+    other = chief / "workers" / "worker-1"
+    assert [run.dir for run in list_runs(runs)] == [chief]  # the lab lists the chief's run only
+    status, other_status = read_status(chief), read_status(other)
+    assert status["state"] == other_status["state"] == "completed"
+    assert (chief / "best.keras").is_file() and (chief / "last.keras").is_file()
+    assert json.loads((chief / "summary.json").read_text())["replicas"] == 2
+    # In step: the same metrics every epoch, and the same final weights as the chief's saved model.
+    keys = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
+    strip = [{k: v for k, v in row.items() if k in keys} for row in final]
+    assert strip == [{k: v for k, v in row.items() if k in keys} for row in read_metrics(other)]
+    saved = weights_digest(keras().models.load_model(chief / "last.keras", compile=False))
+    assert status["trainable_weights_sha256"] == other_status["trainable_weights_sha256"] == saved
 
 
 def test_a_cluster_needs_a_run_id(tmp_path):
