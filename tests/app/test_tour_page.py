@@ -85,21 +85,21 @@ def test_a_step_comes_from_the_url_and_an_unknown_one_falls_back_to_the_first(ru
 
 
 @pytest.mark.slow
-def test_walk_every_step_with_next_then_back_with_previous(runs_root):
-    at = open_tour()
-    for index, step in enumerate(STEPS[1:], start=1):
-        button(at, "tour_next_top" if index % 2 else "tour_next_bottom").click().run()
-        assert not at.exception, (step.key, at.exception)
-        assert step_in_url(at) == step.key
-        assert shown_title(at) == step.title
-        assert at.subheader[0].value == f"{step.section} {SECTIONS[step.section]}"
-        assert not at.error, (step.key, [e.value for e in at.error])
+def test_walk_back_from_the_last_step_to_the_first_with_previous(runs_root):
+    """Every step, each with its section heading and no error, from the last to the first. The walk
+    forward with Next is the browser's (e2e test_walk_the_tour_with_next_and_previous)."""
+    at = open_tour({"step": STEPS[-1].key})
+    assert step_in_url(at) == STEPS[-1].key and shown_title(at) == STEPS[-1].title
     assert button(at, "tour_next_top").disabled and button(at, "tour_next_bottom").disabled
-    for step in reversed(STEPS[:-1]):
-        button(at, "tour_previous_top").click().run()
+    for index, step in reversed(list(enumerate(STEPS[:-1]))):
+        button(at, "tour_previous_top" if index % 2 else "tour_previous_bottom").click().run()
         assert not at.exception, (step.key, at.exception)
         assert step_in_url(at) == step.key and shown_title(at) == step.title
-    assert button(at, "tour_previous_bottom").disabled
+        assert at.subheader[0].value == f"{step.section} {SECTIONS[step.section]}"
+        assert not at.error, (step.key, [e.value for e in at.error])
+    assert button(at, "tour_previous_top").disabled and button(at, "tour_previous_bottom").disabled
+    button(at, "tour_next_bottom").click().run()
+    assert step_in_url(at) == STEPS[1].key
 
 
 def test_the_step_picker_jumps_to_any_step(runs_root):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import urlparse
 
 import numpy as np
 import pytest
@@ -98,6 +99,11 @@ def test_upload_corrupt_then_good_picture(page, app_server, tmp_path):
     expect(page.get_by_test_id("stAlertContentSuccess")).to_be_visible()
 
 
+def link_paths(links) -> list[str]:
+    """The address paths the links lead to, as the browser resolved them."""
+    return [urlparse(href).path.rstrip("/") for href in links.evaluate_all("els => els.map(e => e.href)")]
+
+
 def test_every_page_through_the_sidebar(page, app_server):
     page.goto(app_server)
     wait_idle(page)
@@ -105,6 +111,10 @@ def test_every_page_through_the_sidebar(page, app_server):
     titles = [t.splitlines()[-1].strip() for t in nav.get_by_test_id("stSidebarNavLink").all_inner_texts()]
     assert titles == ["Home", "Chapter 9 tour", "Datasets", "Architecture lab", "Compare runs", "Heatmaps", "Activations", "Filters",
                       "Segmentation", "Instance segmentation", "Mask studio", "Detection", "Similarity", "Keypoints and pose", "Keypoint studio"]
+    # Home's page map: each card's link goes where a sidebar link goes (each of those is opened below).
+    sidebar = link_paths(nav.locator("a"))
+    cards = link_paths(page.get_by_test_id("stMain").get_by_test_id("stPageLink").locator("a"))
+    assert len(cards) >= 3 and set(cards) <= set(sidebar), (cards, sidebar)
     for title in titles:
         nav.get_by_text(title, exact=True).click()
         heading = "Convnet Lab" if title == "Home" else title

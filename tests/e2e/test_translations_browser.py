@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from cv_core.datasets.shapes import SHAPE_CLASSES
 from tests.e2e.conftest import screenshot, wait_idle
+from tests.e2e.test_chart_layout import check_charts, chinese_views_on_page_addresses, finished_runs
 from tools.ui_strings import allowlist, english_words, pending
 
 pytestmark = pytest.mark.browser
@@ -96,6 +98,13 @@ LAYER_NAME = re.compile(r"(?<![A-Za-z])[a-z]+\d*(?:_[a-z0-9]+)+(?![A-Za-z])|(?<!
 VISIBLE_TEXT_BUT_TICKS = VISIBLE_TEXT.replace(".modebar,", ".modebar, .xaxislayer-above, .yaxislayer-above,")
 
 
+#: The last four hex digits of a run's id, as a run chip shows them ("· 03fc"): data, not words.
+RUN_ID_TAIL = re.compile(r"·\s*[0-9a-f]{4}\b")
+#: A built-in shape class quoted as it is stored: the Mask studio names a mask's classes ('square',
+#: 'triangle') this way when another dataset lacks them. Unquoted, a shape's name is a UI word (translated).
+QUOTED_SHAPE_CLASS = re.compile("'(?:" + "|".join(SHAPE_CLASSES) + ")'")
+
+
 def english_on_screen(page, script: str = VISIBLE_TEXT) -> list[str]:
     allowed, data = allowlist(), data_names()
     found = []
@@ -103,14 +112,21 @@ def english_on_screen(page, script: str = VISIBLE_TEXT) -> list[str]:
         words = allowed + [name for name in data if name in text]
         text = re.sub(r"\S+\.(png|jpe?g|json|keras|py)\b|\S*/\S*", " ", text)  # file names and paths are data
         text = LAYER_NAME.sub(" ", text)  # layer names are the model's, as Keras writes them
-        text = re.sub(r"·\s*[0-9a-f]{4}\b", " ", text)  # a run chip's last four hex digits of its id ("· 03fc")
+        text = RUN_ID_TAIL.sub(" ", text)  # a run chip's last four hex digits of its id ("· 03fc")
+        text = QUOTED_SHAPE_CLASS.sub(" ", text)  # a mask's class names, quoted as they are stored ('square')
         if english_words(text, words):
             found.append(text)
     return found
 
 
 def test_translated_pages_show_no_english_ui_words(page, app_server):
+    """Also the chart check of ``test_chart_layout`` on the chart pages it opens (at 1280 px, as there):
+    no chart text on text in Chinese, and at least the charts each view draws."""
     assert "pages/home.py" in TRANSLATED and "pages/datasets.py" in TRANSLATED
+    charts = {url: least for _file, url, least in chinese_views_on_page_addresses()}
+    assert set(charts) <= {"/" + PAGES[path] for path in TRANSLATED}, "a chart page the sweep would not open"
+    finished_runs()  # Compare runs draws its curves
+    page.set_viewport_size({"width": 1280, "height": 1200})
     problems = {}
     page.goto(f"{app_server}/?lang=zh-TW")  # the router first: a fresh server's first run is the page alone
     expect(page.get_by_test_id("stSidebarNav").get_by_text("首頁", exact=True)).to_be_visible(timeout=90_000)
@@ -122,6 +138,9 @@ def test_translated_pages_show_no_english_ui_words(page, app_server):
         if words:
             problems[path] = words
         screenshot(page, f"zh-TW-{PAGES[path] or 'home'}")
+        if "/" + PAGES[path] in charts:
+            count = check_charts(page, "zh-TW_1280_" + PAGES[path])
+            assert count >= charts["/" + PAGES[path]], f"{path}: {count} charts"
     assert problems == {}, "\n".join(f"{path}: {words}" for path, words in problems.items())
 
 
@@ -200,6 +219,7 @@ def test_a_grids_runs_show_in_chinese_on_compare_runs_and_the_architecture_lab(p
             text = "\n".join(on_screen)
             for run_dir in made:  # a run's id and the 4 hex digits Compare runs shows of it are data
                 text = text.replace(run_dir.name, " ").replace(run_dir.name[-4:], " ")
+            text = RUN_ID_TAIL.sub(" ", text)  # so are other runs' ("· 95ba": the session's other tests made them)
             words = [line for line in text.splitlines() if english_words(line, allowlist())]
             if words:
                 problems[name] = words
