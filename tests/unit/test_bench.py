@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench_main import run_main
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
@@ -63,23 +65,21 @@ def test_segmentation_benchmark_reports_both_ratios():
 
 @pytest.mark.slow
 def test_detection_benchmark_times_the_page_path():
-    result = subprocess.run([sys.executable, "bench/detection.py", "--only", "page", "--page-calls", "2"],
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    (row,) = [line for line in result.stdout.splitlines() if line.startswith("| resize, predict_raw")]
-    assert 0.0 < float(row.split("|")[2]) < float("inf") and "goal < 1 s:" in result.stdout  # timed, not judged
+    status, out = run_main("bench/detection.py", "--only", "page", "--page-calls", "2")
+    assert status == 0, out[-3000:]
+    (row,) = [line for line in out.splitlines() if line.startswith("| resize, predict_raw")]
+    assert 0.0 < float(row.split("|")[2]) < float("inf") and "goal < 1 s:" in out  # timed, not judged
 
 
 @pytest.mark.slow
 def test_keypoint_video_benchmark_times_every_step_of_the_pipeline():
-    result = subprocess.run([sys.executable, "bench/keypoints.py", "--only", "video", "--video-frames", "8",
-                             "--repeats", "6"], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
+    status, out = run_main("bench/keypoints.py", "--only", "video", "--video-frames", "8", "--repeats", "6")
+    assert status == 0, out[-3000:]
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
     for step in ("decode", "pose", "draw", "encode MP4", "forward only", "encode GIF"):
         assert 0.0 < float(rows[step].split("|")[2]) < float("inf")  # timed, not judged: the README has the numbers
-    assert re.search(r"Decode \+ pose \+ draw \+ encode: [0-9.]+ frames a second", result.stdout)
-    assert "Goal >= 10 frames a second:" in result.stdout
+    assert re.search(r"Decode \+ pose \+ draw \+ encode: [0-9.]+ frames a second", out)
+    assert "Goal >= 10 frames a second:" in out
 
 
 @pytest.mark.parametrize("script", ["bench/memory.py", "bench/startup_time.py", "bench/train_throughput.py",
@@ -91,9 +91,8 @@ def test_benchmarks_explain_themselves(script):
 
 @pytest.mark.slow
 def test_keypoints_page_benchmark_times_the_page_against_the_forward_pass():
-    result = subprocess.run([sys.executable, "bench/keypoints.py", "--only", "page", "--image-size", "32",
-                             "--repeats", "8"], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = {line.split(":")[0].strip(): line for line in result.stdout.splitlines() if ":" in line}
+    status, out = run_main("bench/keypoints.py", "--only", "page", "--image-size", "32", "--repeats", "8")
+    assert status == 0, out[-3000:]
+    lines = {line.split(":")[0].strip(): line for line in out.splitlines() if ":" in line}
     assert {"forward", "picture to figures", "slider move"} <= set(lines)
-    assert re.search(r"is \d+\.\d+x the forward pass; goal < 500 ms: (met|missed)", result.stdout)
+    assert re.search(r"is \d+\.\d+x the forward pass; goal < 500 ms: (met|missed)", out)

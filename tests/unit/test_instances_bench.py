@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench_main import run_main
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -20,16 +22,12 @@ def test_the_benchmark_explains_itself():
 @pytest.mark.slow
 def test_decoding_and_page_parts_report_ratios_and_times():
     for part, marker in (("decoding", "decode, realistic / forward = "), ("page", "goal < 0.5 s:")):
-        result = subprocess.run([sys.executable, "bench/instances.py", "--only", part, "--repeats", "3",
-                                 "--page-calls", "2"], cwd=REPO, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert marker in result.stdout  # timed, not judged: the numbers belong to the machine
-    assert "worst case" in result.stdout or part == "page"
+        status, out = run_main("bench/instances.py", "--only", part, "--repeats", "3", "--page-calls", "2")
+        assert status == 0 and marker in out, out[-3000:]  # timed, not judged: the numbers belong to the machine
+        assert "worst case" in out or part == "page"
 
 
 @pytest.mark.slow
 def test_the_on_screen_part_runs_the_page_and_reports():
-    result = subprocess.run([sys.executable, "bench/instances.py", "--only", "screen", "--page-calls", "2"], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "| another picture: the whole page script |" in result.stdout and "goal < 0.5 s:" in result.stdout
+    status, out = run_main("bench/instances.py", "--only", "screen", "--page-calls", "2")
+    assert status == 0 and "| another picture: the whole page script |" in out and "goal < 0.5 s:" in out, out[-3000:]
