@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.bench_main import run_main
+
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.bench
@@ -19,10 +21,9 @@ pytestmark = pytest.mark.bench
 
 @pytest.mark.slow
 def test_similarity_benchmark_smoke_run_reports_every_measurement():
-    result = subprocess.run([sys.executable, "bench/similarity.py", "--smoke"], cwd=REPO, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    status, out = run_main("bench/similarity.py", "--smoke")
+    assert status == 0, out[-3000:]
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line][1:]
     names = [row.split("|")[1].strip() for row in rows]
     assert [name.split(" ")[0] for name in names] == ["embedding", "exact", "faiss", "faiss"]
     for row in rows:
