@@ -38,6 +38,7 @@ def test_without_a_model_the_page_points_to_train_and_segmentation(roots):
     assert "No detector yet" in text(at) and "Segmentation page" in text(at)
 
 
+@pytest.mark.slow  # about 3 s here: left out of the fast lane
 def test_boxes_thresholds_outcomes_and_the_validation_split(roots):
     seg = segmentation_runs.built_run(roots)
     det = detection_runs.built_run(roots)

@@ -28,6 +28,7 @@ def layer_slider(at):
     return next(s for s in at.select_slider if s.key.startswith("filters_layer_"))
 
 
+@pytest.mark.slow  # about 3 s here: left out of the fast lane
 def test_filters_of_a_run_fill_the_grid_and_step_through_layers(runs_root):
     run_id = fake_run(runs_root)
     at = open_filters({"model": f"run:{run_id}"})

@@ -152,6 +152,7 @@ def test_activations_in_chinese_describe_each_layer_in_chinese(runs_root, langua
     assert not any(CJK.search(c.value) for c in at.caption if c.value.startswith(("Convolution", "Depthwise")))
 
 
+@pytest.mark.slow  # about 3 s here: left out of the fast lane
 def test_filters_in_chinese(runs_root, language):
     run_id = fake_run(runs_root)
     at = open_page("pages/filters.py", language, {"model": f"run:{run_id}"})

@@ -47,6 +47,7 @@ def fake_run(root: Path) -> str:
     return run_dir.name
 
 
+@pytest.mark.slow  # about 3 s here: left out of the fast lane
 def test_heatmaps_explains_a_bundled_photo_with_squeezenet_offline(runs_root):
     at = open_page("pages/heatmaps.py")
     assert at.title[0].value == "Heatmaps"
@@ -72,6 +73,7 @@ def test_heatmaps_every_method(runs_root, method, label):
     assert any(c.startswith(label) for c in captions(at))
 
 
+@pytest.mark.slow  # about 3 s here: left out of the fast lane
 def test_heatmaps_explains_any_class_and_another_sample(runs_root):
     at = open_page("pages/heatmaps.py")
     at.selectbox(key="heatmaps_sample").select("coffee").run()
@@ -97,6 +99,7 @@ def test_heatmaps_upload_bad_then_good_photo(runs_root):
     assert "Your picture (your upload)" in captions(at)
 
 
+@pytest.mark.slow  # about 3 s here: left out of the fast lane
 def test_heatmaps_side_by_side_models_and_offline_xception(runs_root):
     from cv_core.pretrained import XCEPTION_WEIGHTS_FILE
 
@@ -120,6 +123,7 @@ def test_heatmaps_side_by_side_models_and_offline_xception(runs_root):
     assert any("Choose a model and a picture" in i.value for i in at.info)
 
 
+@pytest.mark.slow  # about 3 s here: left out of the fast lane
 def test_heatmaps_restores_choices_from_the_address(runs_root):
     at = open_page("pages/heatmaps.py", {"model": "pretrained:squeezenet", "sample": "rocket", "method": "hires_cam",
                                          "target": "fire9_concat"})

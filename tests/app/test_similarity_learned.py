@@ -29,6 +29,7 @@ def roots(lab_roots, tmp_path, monkeypatch):
     return lab_roots
 
 
+@pytest.mark.slow  # about 3 s here: left out of the fast lane
 @needs_task
 def test_the_learned_score_is_read_against_the_runs_threshold(roots, tmp_path):
     from cv_core.datasets import resize_image

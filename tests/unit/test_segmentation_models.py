@@ -136,6 +136,7 @@ def test_bad_arguments_are_refused(build, kwargs, message):
         build(**kwargs)
 
 
+@pytest.mark.slow  # about 3 s here: left out of the fast lane
 def test_compile_segmenter_trains_and_its_mean_iou_is_the_pixel_iou():
     model = compile_segmenter(build_unet(**TINY_UNET), num_classes=4)
     rng = np.random.default_rng(0)
