@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_main(script: str, *args: str) -> tuple[int, str]:
     """``script``'s (e.g. ``"bench/instances.py"``) exit status and what it printed on standard output."""
-    path = REPO / script
-    spec = importlib.util.spec_from_file_location(f"bench_main_{path.stem}", path)
+    file = REPO / script
+    spec = importlib.util.spec_from_file_location(f"bench_main_{file.stem}", file)
     module = importlib.util.module_from_spec(spec)
-    environ, path = dict(os.environ), list(sys.path)
+    environ, search_path = dict(os.environ), list(sys.path)
     sys.modules[spec.name] = module  # dataclasses and pickling look their module up there
     out = io.StringIO()
     try:
@@ -35,7 +35,7 @@ def run_main(script: str, *args: str) -> tuple[int, str]:
         status = stop.code
     finally:
         sys.modules.pop(spec.name, None)
-        sys.path[:] = path
+        sys.path[:] = search_path
         os.environ.clear()
         os.environ.update(environ)
     return int(status or 0), out.getvalue()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import SCREENSHOTS, wait_idle
+from tools.ui_strings import pending
 
 pytestmark = pytest.mark.browser
 
@@ -159,30 +160,24 @@ CHART_VIEWS = [
 ]
 
 
-def pending_files() -> set[str]:
-    """The files locale/pending.txt lists now (not translated yet)."""
-    lines = (ROOT / "locale" / "pending.txt").read_text(encoding="utf-8").splitlines()
-    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
-
-
 def test_chart_views_name_pages_of_the_lab():
     for file, url, _least in CHART_VIEWS:
         assert (ROOT / file).is_file(), file
         assert url.split("?")[0] == "/" + Path(file).stem  # each page's url_path is its file name (app.py)
 
 
-def chinese_views_on_page_addresses() -> list[tuple[str, str, int]]:
-    """The translated chart views at a page's own address (no query): the Chinese page sweep
-    (``test_translations_browser``) opens those pages anyway and checks their charts there."""
-    pending = pending_files()
-    return [(file, url, least) for file, url, least in CHART_VIEWS if file not in pending and "?" not in url]
+def chinese_views(on_page_address: bool) -> list[tuple[str, str, int]]:
+    """The translated chart views at a page's own address (no query), or the others: the Chinese page
+    sweep (``test_translations_browser``) opens the pages' own addresses anyway and checks their charts."""
+    untranslated = pending()  # locale/pending.txt, read now
+    return [(file, url, least) for file, url, least in CHART_VIEWS
+            if file not in untranslated and ("?" not in url) == on_page_address]
 
 
 def test_no_chart_text_overlaps_in_chinese(browser, app_server):
     """Chinese labels are wider and taller than English ones: the same check at 1280 px, in zh-TW, on the
     views behind a tab or a setting in the address (the pages' own addresses: see the Chinese page sweep)."""
-    pending = pending_files()
-    views = [(file, url, least) for file, url, least in CHART_VIEWS if file not in pending and "?" in url]
+    views = chinese_views(on_page_address=False)
     if not views:
         pytest.skip("no chart page is translated yet (all listed in locale/pending.txt)")
     finished_runs()

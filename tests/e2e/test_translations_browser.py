@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from cv_core.datasets.shapes import SHAPE_CLASSES
 from tests.e2e.conftest import screenshot, wait_idle
-from tests.e2e.test_chart_layout import check_charts, chinese_views_on_page_addresses, finished_runs
+from tests.e2e.test_chart_layout import check_charts, chinese_views, finished_runs
 from tools.ui_strings import allowlist, english_words, pending
 
 pytestmark = pytest.mark.browser
@@ -123,7 +123,7 @@ def test_translated_pages_show_no_english_ui_words(page, app_server):
     """Also the chart check of ``test_chart_layout`` on the chart pages it opens (at 1280 px, as there):
     no chart text on text in Chinese, and at least the charts each view draws."""
     assert "pages/home.py" in TRANSLATED and "pages/datasets.py" in TRANSLATED
-    charts = {url: least for _file, url, least in chinese_views_on_page_addresses()}
+    charts = {url: least for _file, url, least in chinese_views(on_page_address=True)}
     assert set(charts) <= {"/" + PAGES[path] for path in TRANSLATED}, "a chart page the sweep would not open"
     finished_runs()  # Compare runs draws its curves
     page.set_viewport_size({"width": 1280, "height": 1200})

@@ -66,7 +66,7 @@ def test_two_workers_train_in_step_resume_when_run_again_and_the_chief_writes_th
     from cv_core.runs.worker import weights_digest
 
     runs = tmp_path / "runs"
-    # Long enough epochs (160 steps of 8 images) that both workers are surely mid-epoch when stopped;
+    # Long enough epochs (80 steps of 8 images) that both workers are surely mid-epoch when stopped;
     # two epochs: the first is kept, the second is cut short and trained again.
     options = ["--epochs", "2", "--batch-size", "8", "--dataset-option", "train_size=640",
                "--dataset-option", "validation_size=32"]
