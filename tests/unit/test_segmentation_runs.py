@@ -27,9 +27,10 @@ def all_background_mean_iou(options: dict, split: str = "validation") -> float:
 @pytest.mark.slow
 def test_a_tiny_segmentation_run_killed_and_resumed_beats_an_all_background_guess(runs_root):  # noqa: F811
     """One real run for both claims (each worker start imports TensorFlow): killed after its second
-    epoch, it resumes from its last finished epoch, and the resumed run still learns."""
+    epoch, it resumes from its last finished epoch, and the resumed run still learns. With the joint
+    picture-and-mask augmentation on, as the earlier resume test had it."""
     spec = preset_spec("tiny", task="segmentation", model="unet", filters=(8, 16, 32), dataset_options=EASY,
-                       epochs=12, batch_size=8, optimizer="adam", learning_rate=3e-3)
+                       epochs=12, batch_size=8, optimizer="adam", learning_rate=3e-3, augmentation=True)
     run_dir = jobs.submit_run(spec, runs_root)
     rows = wait_for(lambda: len(files.read_metrics(run_dir)) >= 2 and files.read_metrics(run_dir), timeout=240,
                     what="two epochs")
