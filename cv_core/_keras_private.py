@@ -12,6 +12,10 @@ Keras' public API has no way to do three things the lab needs:
   ``keras.src.backend.tensorflow.trainer.reduce_per_replica``, its helpers
   ``_collective_all_reduce_multi_worker`` and ``_is_per_replica_instance``, and the
   model's ``_distribute_strategy``;
+* build a compiled model's optimizer, loss and metric state before ``fit`` traces its first
+  step, as Keras itself does under a distribution strategy (without one it defers this to the
+  trace, creates variables inside it, and so traces the training step twice: about a third
+  of a tiny run's time here): ``Trainer._symbolic_build(data_batch=...)``;
 * save a model without recomputing, on every save, what Keras' saving walk skips (Keras 3.15
   stores its cache under another key than it reads, so it never hits: a third of a small
   model's ``save``): ``keras.src.saving.saving_lib.get_attr_skipset`` and the global-state key
@@ -39,6 +43,7 @@ __all__ = [
     "PRIVATE_APIS",
     "KerasPrivateApiError",
     "KerasPrivateApiWarning",
+    "build_before_first_step",
     "cache_saving_skipsets",
     "check",
     "keep_logs_averaged_across_workers",
@@ -60,6 +65,8 @@ PRIVATE_APIS = {
                      "`_collective_all_reduce_multi_worker`, `_is_per_replica_instance` and a model's "
                      "`_distribute_strategy`",
                      "training on several machines (TF_CONFIG) cannot run; training on one machine is unaffected"),
+    "build": ("a model's `_symbolic_build(iterator=None, data_batch=None)`",
+              "a run's first epoch traces its training step twice (slower; nothing else changes)"),
     "saving": ("`keras.src.saving.saving_lib.get_attr_skipset(obj_type)` reading the global attribute "
                "`saving_attr_skiplist_<obj_type>`",
                "saving a model takes about a third longer (nothing else changes)"),
@@ -177,8 +184,19 @@ def _saving_problem() -> str | None:
     return None
 
 
+def _build_problem() -> str | None:
+    keras = _keras()
+    inputs = keras.Input((1,))
+    method = getattr(keras.Model(inputs, inputs), "_symbolic_build", None)
+    if method is None:
+        return _moved("build", "a model has no `_symbolic_build`")
+    if "data_batch" not in _parameters(method):
+        return _moved("build", f"its parameters are now {_parameters(method)}")
+    return None
+
+
 _PROBLEMS = {"graph": _graph_problem, "history": _history_problem, "multi_worker": _multi_worker_problem,
-             "saving": _saving_problem}
+             "saving": _saving_problem, "build": _build_problem}
 _FOUND: dict[str, str | None] = {}
 _LOCK = threading.Lock()
 
@@ -260,6 +278,21 @@ def keep_logs_averaged_across_workers(model, strategy):
         yield
     finally:
         trainer.reduce_per_replica = original
+
+
+def build_before_first_step(model, element_spec) -> bool:
+    """Create a compiled ``model``'s optimizer, loss and metric variables now; True if built.
+
+    ``element_spec`` is the training dataset's (``tf.data.Dataset.element_spec``: shapes and
+    dtypes, no data is read). Keras builds these itself before ``fit`` only under a
+    distribution strategy; otherwise inside the first traced step, which TensorFlow then traces
+    again without them. Built first, ``fit`` traces each step function once (the same graph,
+    the same numbers). Without the private API (a moved name) nothing changes but the speed.
+    """
+    if not _require("build"):
+        return False
+    model._symbolic_build(data_batch=element_spec)
+    return True
 
 
 def cache_saving_skipsets() -> bool:

@@ -196,6 +196,10 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
                              metrics=tuple(m for m, _ in task.curves if m != "loss"))
         callbacks = [*callbacks_first, *task.callbacks(dataset, spec, run_dir),
                      *make_callbacks(monitor, run_dir, (task.monitor, task.mode), writer), *callbacks_last]
+        if strategy.num_replicas_in_sync == 1:  # several: keras_multi_worker defers building (a Keras bug)
+            from cv_core._keras_private import build_before_first_step
+
+            build_before_first_step(model, train_ds.element_spec)  # fit traces its step once, not twice
         try:
             with _expected_end_of_data(), keras_multi_worker(model, strategy):
                 model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, shuffle=False, callbacks=callbacks,
@@ -209,9 +213,9 @@ def run_training(spec: TrainSpec, run_dir: str | os.PathLike,
 
     update_status(run_dir, message="Evaluating the best model on the test split")
     best_path = run_dir / files.BEST_MODEL_FILE
-    if best_path.exists():
+    if best_path.exists():  # its weights into this model: evaluate reuses the traced validation step
         with strategy.scope():
-            model = keras.models.load_model(best_path)
+            model.load_weights(best_path)
     best = best_epoch_row(read_metrics(run_dir), (task.monitor, task.mode))
     best_epoch = best["epoch"] if best else None
     results = {"model": best_path.name if best_path.exists() else "final weights", "best_epoch": best_epoch}

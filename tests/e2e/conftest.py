@@ -9,10 +9,12 @@ tested in ``tests/unit/test_jobs.py``).
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -26,6 +28,8 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 #: The environment of an app whose runs the fake worker trains, 0.25 s a batch: a Tiny run lasts
 #: a few seconds, long enough to be seen queued and running.
 FAKE_WORKER = {"CONVNET_LAB_WORKER_MODULE": "tests.fake_worker", "CONVNET_LAB_FAKE_BATCH_SECONDS": "0.25"}
+#: Every app origin started by :func:`running_app` this session (:class:`WarmBrowser` clears their storage).
+APP_ORIGINS: set[str] = set()
 
 
 def _require_browser() -> None:
@@ -74,6 +78,7 @@ def running_app(runs: Path, logs: Path, data: Path | None = None, extra_env: dic
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
             url = f"http://127.0.0.1:{port}"
+            APP_ORIGINS.add(url)
             deadline = time.time() + 60
             while time.time() < deadline and process.poll() is None:
                 try:
@@ -111,28 +116,77 @@ def app_server(tmp_path_factory):
         yield url
 
 
+class WarmBrowser:
+    """The session's Chromium, whose :meth:`new_page` opens every page in one shared context.
+
+    A page in a new context starts a new renderer process, which compiles Streamlit's scripts
+    from nothing: about 5 s of CPU here, more than the page's own work in a short test. With
+    ``--process-per-site`` and a blank page of 127.0.0.1 kept open, every test's page of any app
+    on 127.0.0.1 opens in that one warm process instead (about 2 s). Each page is still new (its
+    own listeners, history and session storage), and :meth:`new_page` first clears what a
+    context keeps between pages: cookies, permissions and every app's local storage.
+    Anything else (``new_context``, ``close``, ``version``) is the Playwright browser's own.
+    """
+
+    def __init__(self, browser, anchor_url: str):
+        self._browser = browser
+        self.context = browser.new_context(accept_downloads=True)
+        self._anchor = self.context.new_page()
+        self._anchor.goto(anchor_url)
+        self._cdp = self.context.new_cdp_session(self._anchor)
+
+    def new_page(self, viewport: dict | None = None, accept_downloads: bool = True):
+        """A new page (tab) of the shared context, of the given viewport, with no stored state."""
+        assert accept_downloads, "pages of the shared context always accept downloads"
+        self.context.clear_cookies()
+        self.context.clear_permissions()
+        for origin in sorted(APP_ORIGINS):
+            self._cdp.send("Storage.clearDataForOrigin", {"origin": origin,
+                                                          "storageTypes": "local_storage,indexeddb,cache_storage"})
+        page = self.context.new_page()
+        page.set_viewport_size(viewport or {"width": 1280, "height": 720})
+        return page
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
+class _Blank(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (the standard library's name)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<!doctype html><title>anchor</title>")
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="session")
 def browser():
     _require_browser()
     from playwright.sync_api import sync_playwright
 
+    anchor = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Blank)
+    threading.Thread(target=anchor.serve_forever, daemon=True).start()
     with sync_playwright() as p:
         instance = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                  "--process-per-site"],
         )
-        yield instance
+        yield WarmBrowser(instance, f"http://127.0.0.1:{anchor.server_address[1]}/")
         instance.close()
+    anchor.shutdown()
 
 
 @pytest.fixture
 def page(browser, app_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1600})
-    page = context.new_page()
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
     page.set_default_timeout(30_000)
     yield page
-    context.close()
+    page.close()
 
 
 @pytest.fixture

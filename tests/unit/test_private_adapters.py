@@ -127,6 +127,58 @@ def test_a_moved_multi_worker_helper_stops_only_multi_worker_training_with_a_cle
             pass
 
 
+def _variables_created_while_tracing(model, data) -> list[str]:
+    """Names of the variables ``model.fit`` creates inside a traced function (graph mode)."""
+    from cv_core._tf import tensorflow
+
+    tf = tensorflow()
+    created = []
+
+    def creator(next_creator, **kwargs):
+        if not tf.executing_eagerly():
+            created.append(kwargs.get("name"))
+        return next_creator(**kwargs)
+
+    with tf.variable_creator_scope(creator):
+        model.fit(data, epochs=1, verbose=0)
+    return created
+
+
+def _compiled_tiny_model_and_data():
+    from cv_core._tf import tensorflow
+
+    tf = tensorflow()
+    model = tiny_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices((rng.random((8, 4, 4, 1)).astype(np.float32),
+                                               rng.integers(0, 3, 8))).batch(4)
+    return model, data
+
+
+def test_a_model_built_before_its_first_step_creates_no_variable_while_tracing(keras_private):
+    # Keras without a distribution strategy creates Adam's slots and the loss and metric trackers
+    # inside the first traced step (which makes TensorFlow trace it again): the adapter's reason to exist.
+    model, data = _compiled_tiny_model_and_data()
+    assert _variables_created_while_tracing(model, data)  # Keras' own behaviour, still there
+
+    model, data = _compiled_tiny_model_and_data()
+    assert keras_private.build_before_first_step(model, data.element_spec) is True
+    assert model.optimizer.built and len(model.optimizer.variables) > 2  # iterations, learning rate, slots
+    assert _variables_created_while_tracing(model, data) == []
+
+
+def test_a_moved_symbolic_build_leaves_the_model_to_keras_with_the_feature_named(keras_private, monkeypatch):
+    import importlib
+
+    monkeypatch.delattr(importlib.import_module("keras.src.trainers.trainer").Trainer, "_symbolic_build")
+    problems = keras_private.check()
+    assert len(problems) == 1 and "_symbolic_build" in problems[0] and "traces its training step twice" in problems[0]
+    model, data = _compiled_tiny_model_and_data()
+    assert keras_private.build_before_first_step(model, data.element_spec) is False
+    assert not model.optimizer.built  # nothing done: fit builds it as Keras always did
+
+
 def test_a_keras_outside_the_checked_versions_is_said_once(keras_private):
     from cv_core._tf import keras
 
