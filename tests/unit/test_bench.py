@@ -82,8 +82,18 @@ def test_keypoint_video_benchmark_times_every_step_of_the_pipeline():
     assert "Goal >= 10 frames a second:" in out
 
 
+def test_tiny_run_start_benchmark_takes_turns_and_reports_both_ratios():
+    status, out = run_main("bench/tiny_run_start.py", "--smoke", "--tasks", "classification,keypoints", "--repeats", "2")
+    assert status == 0, out
+    rows = [line for line in out.splitlines() if line.startswith("| classification |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["built", "reference"]
+    # The smoke run's made-up seconds (2 vs 3 to epoch 1, 4 vs 6 in all): the ratios are computed from them.
+    assert "classification: built / reference = 0.67 to the end of epoch 1, 0.67 for the whole run" in out
+    assert "keypoints: built / reference" in out
+
+
 @pytest.mark.parametrize("script", ["bench/memory.py", "bench/startup_time.py", "bench/train_throughput.py",
-                                    "bench/segmentation.py", "bench/detection.py"])
+                                    "bench/segmentation.py", "bench/detection.py", "bench/tiny_run_start.py"])
 def test_benchmarks_explain_themselves(script):
     result = subprocess.run([sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "usage:" in result.stdout
