@@ -1,6 +1,6 @@
 """Every private Keras API that cv_core relies on, behind one door.
 
-Keras' public API has no way to do three things the lab needs:
+Keras' public API has no way to do five things the lab needs:
 
 * replay a Functional model's graph with our own call around each layer (the interpretation
   methods record every layer's output and swap the classifier's softmax for its logits):
