@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CHROMIUM, screenshot, wait_idle
+from tests.e2e.conftest import CHROMIUM, screenshot, still, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +118,7 @@ def test_take_a_photo_with_the_camera(browser, app_server):
               "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
     )
     try:
-        context = camera_browser.new_context(viewport={"width": 1400, "height": 1600}, permissions=["camera"])
+        context = still(camera_browser.new_context(viewport={"width": 1400, "height": 1600}, permissions=["camera"]))
         page = context.new_page()
         page.set_default_timeout(60_000)
         open_page(page, app_server, "Heatmaps")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import running_app, wait_idle
+from tests.e2e.conftest import running_app, still, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -159,7 +159,8 @@ def test_a_camera_photo_is_compared_like_any_picture(browser, tmp_path):
     try:
         with running_app(tmp_path / "runs", tmp_path, data=tmp_path / "data",
                          extra_env={"CONVNET_LAB_CACHE": str(tmp_path / "cache")}) as url:
-            context = camera_browser.new_context(viewport={"width": 1400, "height": 1800}, permissions=["camera"])
+            context = still(camera_browser.new_context(viewport={"width": 1400, "height": 1800},
+                                                       permissions=["camera"]))
             page = context.new_page()
             page.set_default_timeout(60_000)
             page.goto(url + "/similarity?similarity_b_source=Camera")
