@@ -53,6 +53,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="a timing test runs alone: python -m pytest -m timing"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def suite_cache(tmp_path_factory):
+    """One cache folder (``$CONVNET_LAB_CACHE``) for the whole run, shared by the xdist workers and
+    by the apps and run workers the tests start: converted models and model measurements
+    (:mod:`cv_core.measurements`) are made by the first test that needs them, and no test reads
+    what an earlier run or the developer's own use of the lab left in ``~/.cache``."""
+    from cv_core.pretrained.cache import CACHE_ENV
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the workers' common folder
+    folder = shared / "convnet_lab_cache"
+    os.environ[CACHE_ENV] = str(folder)
+    return folder
+
+
 @pytest.fixture
 def fake_worker(monkeypatch):
     """Workers started during this test run ``tests/fake_worker.py``: the real worker's queue, status

@@ -1,0 +1,112 @@
+"""Model measurements kept on disk, so a model is built to be measured once per version of the code.
+
+Measuring a model the lab describes (its parameters, multiply-adds and blocks,
+:func:`cv_core.anatomy.summarise_in_subprocess`) starts a Python process that imports
+TensorFlow and builds the model: 5–10 s of CPU each time a server starts and shows an estimate or
+a reference model. The answer only depends on the description and on the code that builds it, so
+it is kept in ``$CONVNET_LAB_CACHE/measurements`` (by default ``~/.cache/convnet_lab``), one JSON
+file per description, in a folder named by a fingerprint of that code: every ``.py`` file of
+``cv_core`` and the versions of Python, Keras and TensorFlow. Changing any of them starts a new
+folder (older folders beyond the newest :data:`KEEP_VERSIONS` are deleted), so a stale number is
+never read. Files are plain JSON, written to a temporary file then renamed into place; one that
+cannot be read or does not match its description is ignored and measured again. Only successful
+measurements are kept: a refusal is the builder's to give each time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from cv_core.pretrained.cache import CACHE_ENV
+
+__all__ = ["KEEP_VERSIONS", "code_fingerprint", "measurements_dir", "recall", "remember"]
+
+_log = logging.getLogger(__name__)
+
+#: Folders of older code versions kept beside the current one (other checkouts may share the cache).
+KEEP_VERSIONS = 4
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hex digest of every ``.py`` file of ``cv_core`` (names and bytes) and of the Python,
+    Keras and TensorFlow versions: what a model's measurement depends on besides its description."""
+    digest = hashlib.sha256()
+    for name in ("keras", "tensorflow"):
+        try:
+            digest.update(f"{name}={metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=none\0".encode())
+    digest.update(f"python={sys.version}\0".encode())
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def measurements_dir() -> Path:
+    """This code version's folder: ``$CONVNET_LAB_CACHE/measurements/<fingerprint>``."""
+    root = os.environ.get(CACHE_ENV) or os.path.join("~", ".cache", "convnet_lab")
+    return Path(root).expanduser() / "measurements" / code_fingerprint()[:20]
+
+
+def _file(description: dict) -> Path:
+    key = hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
+    return measurements_dir() / f"{key[:32]}.json"
+
+
+def recall(description: dict) -> dict | None:
+    """The measurement kept for ``description`` by this code version, or None."""
+    try:
+        kept = json.loads(_file(description).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("description") != json.loads(json.dumps(description)) \
+            or not isinstance(kept.get("measurement"), dict):
+        return None
+    return kept["measurement"]
+
+
+def remember(description: dict, measurement: dict) -> None:
+    """Keep ``measurement`` (JSON-friendly) for ``description``; a cache that cannot be written
+    (read-only home, full disk) is logged and skipped."""
+    path = _file(description)
+    temp = None
+    try:
+        fresh = not path.parent.exists()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            _prune(path.parent)
+        fd, temp = tempfile.mkstemp(prefix=".measurement-", suffix=".json", dir=path.parent)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"description": description, "measurement": measurement}, handle)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+        temp = None
+    except OSError as exc:
+        _log.warning("Could not keep the model's measurement at %s: %s", path, exc)
+    finally:
+        if temp is not None:
+            try:
+                os.remove(temp)
+            except OSError:
+                pass
+
+
+def _prune(current: Path) -> None:
+    """Delete the folders of older code versions beyond the newest :data:`KEEP_VERSIONS`."""
+    others = [p for p in current.parent.iterdir() if p.is_dir() and p != current]
+    others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[KEEP_VERSIONS:]:
+        shutil.rmtree(old, ignore_errors=True)
