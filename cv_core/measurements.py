@@ -22,11 +22,10 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from cv_core.pretrained.cache import CACHE_ENV
+from cv_core.pretrained.cache import CACHE_ENV, write_atomically
 
 __all__ = ["KEEP_VERSIONS", "code_fingerprint", "measurements_dir", "recall", "remember"]
 
@@ -82,26 +81,14 @@ def remember(description: dict, measurement: dict) -> None:
     """Keep ``measurement`` (JSON-friendly) for ``description``; a cache that cannot be written
     (read-only home, full disk) is logged and skipped."""
     path = _file(description)
-    temp = None
     try:
-        fresh = not path.parent.exists()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if fresh:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
             _prune(path.parent)
-        fd, temp = tempfile.mkstemp(prefix=".measurement-", suffix=".json", dir=path.parent)
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"description": description, "measurement": measurement}, handle)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-        temp = None
+        record = json.dumps({"description": description, "measurement": measurement})
+        write_atomically(path, ".json", lambda temp: Path(temp).write_text(record))
     except OSError as exc:
         _log.warning("Could not keep the model's measurement at %s: %s", path, exc)
-    finally:
-        if temp is not None:
-            try:
-                os.remove(temp)
-            except OSError:
-                pass
 
 
 def _prune(current: Path) -> None:

@@ -19,22 +19,28 @@ def cache_dir() -> Path:
     return Path(root).expanduser() / "models"
 
 
-def save_atomically(model, path: Path) -> None:
-    """Save ``model`` to ``path`` via a temporary file, or log why not (the model still works)."""
-    temp = None
+def write_atomically(path: Path, suffix: str, write) -> None:
+    """Write ``path`` by ``write(temporary_path)`` on a temporary file beside it, then rename it into
+    place (a reader never sees half a file); the temporary file is removed if anything fails,
+    and the error is raised."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".keras", dir=path.parent)
-        os.close(fd)
-        model.save(temp)
+        write(temp)
         os.chmod(temp, 0o644)  # mkstemp makes it private; the cache is not secret
         os.replace(temp, path)
-        temp = None
+    except BaseException:
+        try:
+            os.remove(temp)
+        except OSError:
+            pass
+        raise
+
+
+def save_atomically(model, path: Path) -> None:
+    """Save ``model`` to ``path`` via a temporary file, or log why not (the model still works)."""
+    try:
+        write_atomically(path, ".keras", model.save)
     except Exception as exc:  # read-only home, full disk, ...: keep working from memory
         _log.warning("Could not cache the converted model at %s: %s", path, exc)
-    finally:
-        if temp is not None:
-            try:
-                os.remove(temp)
-            except OSError:
-                pass
