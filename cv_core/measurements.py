@@ -19,13 +19,12 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
 
-from cv_core.pretrained.cache import CACHE_ENV, write_atomically
+from cv_core.pretrained.cache import cache_root, write_atomically
 
 __all__ = ["KEEP_VERSIONS", "code_fingerprint", "measurements_dir", "recall", "remember"]
 
@@ -56,8 +55,7 @@ def code_fingerprint() -> str:
 
 def measurements_dir() -> Path:
     """This code version's folder: ``$CONVNET_LAB_CACHE/measurements/<fingerprint>``."""
-    root = os.environ.get(CACHE_ENV) or os.path.join("~", ".cache", "convnet_lab")
-    return Path(root).expanduser() / "measurements" / code_fingerprint()[:20]
+    return cache_root() / "measurements" / code_fingerprint()[:20]
 
 
 def _file(description: dict) -> Path:

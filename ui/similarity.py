@@ -106,7 +106,7 @@ def _pretrained(name: str, version: str):
 
 def pretrained_embedder(name: str) -> Embedder | None:
     """SqueezeNet's (or Xception's) pooled ImageNet features; None, with the reason shown, if they cannot load."""
-    from cv_core.pretrained import PretrainedUnavailableError, cache_dir, pretrained_weights_file
+    from cv_core.pretrained import PretrainedUnavailableError, cache_root, pretrained_weights_file
     from cv_core.similarity import EMBEDDING_LAYERS
 
     weights = pretrained_weights_file(name)
@@ -122,7 +122,7 @@ def pretrained_embedder(name: str) -> Embedder | None:
         return None
     return Embedder(name, _("{network} features").format(network=PRETRAINED_LABELS[name]), version, pretrained.model,
                     tuple(pretrained.input_size), EMBEDDING_LAYERS[name], weights,
-                    cache_dir().parent / "embeddings" / name, pretrained)
+                    cache_root() / "embeddings" / name, pretrained)
 
 
 def similarity_task_ready() -> bool:

@@ -40,7 +40,7 @@ Importing this module does not import TensorFlow; loading a model does.
 
 from __future__ import annotations
 
-from cv_core.pretrained.cache import cache_dir
+from cv_core.pretrained.cache import cache_dir, cache_root
 from cv_core.pretrained.classes import imagenet_class_names
 from cv_core.pretrained.classifier import Pretrained
 from cv_core.pretrained.errors import ModelFileError, PretrainedUnavailableError
@@ -60,6 +60,7 @@ __all__ = [
     "PretrainedUnavailableError",
     "build_squeezenet",
     "cache_dir",
+    "cache_root",
     "imagenet_class_names",
     "load_model_file",
     "load_pretrained",

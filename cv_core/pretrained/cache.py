@@ -12,11 +12,15 @@ _log = logging.getLogger(__name__)
 CACHE_ENV = "CONVNET_LAB_CACHE"
 
 
+def cache_root() -> Path:
+    """The lab's cache folder: ``$CONVNET_LAB_CACHE``, by default ``~/.cache/convnet_lab``."""
+    return Path(os.environ.get(CACHE_ENV) or os.path.join("~", ".cache", "convnet_lab")).expanduser()
+
+
 def cache_dir() -> Path:
     """Where converted models are kept: ``$CONVNET_LAB_CACHE/models``, by default
     ``~/.cache/convnet_lab/models``."""
-    root = os.environ.get(CACHE_ENV) or os.path.join("~", ".cache", "convnet_lab")
-    return Path(root).expanduser() / "models"
+    return cache_root() / "models"
 
 
 def write_atomically(path: Path, suffix: str, write) -> None:

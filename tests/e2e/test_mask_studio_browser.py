@@ -31,8 +31,8 @@ def _saved(name: str, item: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _draw(page, canvas, moves, count: str) -> None:
-    """Press, move through ``moves(box)`` (page coordinates from the canvas's box), release, and wait for the app to count
-    ``count`` strokes. On a busy machine the browser can lose a whole drag (the canvas applies a
+    """Press, move through ``moves(box)`` (page coordinates from the canvas's box), release, and
+    wait for the app to count ``count`` strokes. On a busy machine the browser can lose a whole drag (the canvas applies a
     rerun's settings when it gets to them, and a tool set up again mid-drag drops the stroke): when
     nothing changed on the canvas, the drag is made once more. A drag that painted but was never
     reported still fails."""
