@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.estimate:
             print(json.dumps(spec.to_dict(), indent=1))
-            print(f"estimated time on a 2-core CPU: {estimate_seconds(spec):.0f} s")
+            print(f"estimated time on this machine: {_estimate(spec):.0f} s")
             return 0
         try:
             run_dir = _run_folder(spec, args, workers)
@@ -170,11 +170,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         echo(f"run directory: {run_dir}")
-        echo(f"estimated time on a 2-core CPU: {estimate_seconds(spec):.0f} s")
+        echo(f"estimated time on this machine: {_estimate(spec):.0f} s")
     state = worker.main(run_dir, echo=echo, queue=workers == 1)
     if args.quiet:
         print(f"{run_dir}: {state}")
     return worker.EXIT_CODES.get(state, 1)
+
+
+def _estimate(spec) -> float:
+    """The run's expected seconds on this machine; the first time, the machine is timed (said on stderr)."""
+    from cv_core.runs.calibration import known_machine_speed
+
+    if known_machine_speed() is None:
+        print("timing this machine once for the time estimate (two tiny training runs, about half a minute)...",
+              file=sys.stderr)
+    return estimate_seconds(spec)
 
 
 def _safe_name(name: str) -> bool:

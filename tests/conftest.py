@@ -55,16 +55,20 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session", autouse=True)
 def suite_cache(tmp_path_factory):
-    """One cache folder (``$CONVNET_LAB_CACHE``) for the whole run, shared by the xdist workers and
+    """One cache folder (``$CONVNET_LAB_CACHE``) and a machine speed of 1 for the whole run, shared by the xdist workers and
     by the apps and run workers the tests start: converted models and model measurements
     (:mod:`cv_core.measurements`) are made by the first test that needs them, and no test reads
     what an earlier run or the developer's own use of the lab left in ``~/.cache``."""
     from cv_core.pretrained.cache import CACHE_ENV
+    from cv_core.runs.calibration import MACHINE_SPEED_ENV
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the workers' common folder
     folder = shared / "convnet_lab_cache"
     os.environ[CACHE_ENV] = str(folder)
+    # The time estimate at the tuning machine's speed: timing this machine (cv_core.runs.calibration) under
+    # the suite's own load would measure the load. The timing tests remove it and time the machine.
+    os.environ.setdefault(MACHINE_SPEED_ENV, "1")
     return folder
 
 

@@ -118,10 +118,19 @@ def start_quick(task: str, prefix: str) -> None:
     clicked = st.button(_("Start the Quick preset"), type="primary", icon=":material/play_arrow:",
                         key=f"{prefix}_start_quick")
     if not clicked:
-        with st.spinner(_("Estimating how long it takes…")):  # the first time, the estimate builds the model
+        from cv_core.runs.calibration import known_machine_speed
+
+        try:
+            timed = known_machine_speed() is not None
+        except SpecError:  # a bad $CONVNET_LAB_MACHINE_SPEED: the estimate is left out below
+            timed = True
+        # the first time, the estimate builds the model; the very first, it also times this machine
+        with st.spinner(_("Estimating how long it takes…") if timed else
+                        _("Timing this machine once for the time estimate: two tiny training runs, about half a "
+                          "minute…")):
             seconds = _quick_seconds(task)
         if seconds is not None:
-            st.caption(_("Expected time on a 2-core CPU: about {time}. It trains in the background; you can leave "
+            st.caption(_("Expected time on this machine: about {time}. It trains in the background; you can leave "
                          "this page.").format(time=format_seconds(seconds)))
         return
     try:

@@ -297,6 +297,22 @@ def my_active_runs(runs_root: str | None) -> int:
     return sum(1 for status in statuses if status.get("owner") == me and status.get("state") in ACTIVE_STATES)
 
 
+def estimate_on_this_machine(spec: TrainSpec) -> float:
+    """:func:`~cv_core.runs.estimate_seconds` of ``spec``, under a spinner the first time, while the lab
+    times this machine (:func:`cv_core.runs.calibration.machine_speed`, half a minute, once).
+
+    Raises:
+        SpecError, DatasetError: as :func:`~cv_core.runs.estimate_seconds`.
+    """
+    from cv_core.runs.calibration import known_machine_speed
+
+    if known_machine_speed() is not None:
+        return estimate_seconds(spec)
+    with st.spinner(_("Timing this machine once for the time estimate: two tiny training runs, about half a "
+                      "minute…")):
+        return estimate_seconds(spec)
+
+
 def start_button(spec: TrainSpec, prefix: str, runs_root: str | None = None) -> Path | None:
     """Show the expected time and a Train button; validate and submit on click.
 
@@ -306,11 +322,11 @@ def start_button(spec: TrainSpec, prefix: str, runs_root: str | None = None) -> 
         message instead.
     """
     try:
-        seconds = estimate_seconds(spec)
+        seconds = estimate_on_this_machine(spec)
     except (SpecError, DatasetError) as exc:  # cannot be estimated yet; anything else is a bug and shows
         st.caption(_(":material/timer_off: No time estimate yet: {reason}").format(reason=exc))
     else:
-        st.caption(_("Expected time on a 2-core CPU: **{duration}** (much less on a GPU). Training runs in the "
+        st.caption(_("Expected time on this machine: **{duration}** (much less on a GPU). Training runs in the "
                      "background; you can leave this page.").format(duration=format_duration(seconds, about=True)))
     if spec.preset == "tiny":
         smoke_test_note(spec, prefix, SMOKE_TEST_BEFORE)
@@ -400,11 +416,11 @@ def grid_form(prefix: str, runs_root: str | None = None) -> None:
         base = base.replace(dataset_root=root)
     total = len(CONV_TYPES) * len(BATCHNORMS) * int(seeds)
     try:
-        per_run = estimate_seconds(base)
+        per_run = estimate_on_this_machine(base)
     except (SpecError, DatasetError) as exc:  # cannot be estimated yet; anything else is a bug and shows
         st.caption(_(":material/timer_off: No time estimate yet: {reason}").format(reason=exc))
     else:
-        st.caption(_("{total} runs, one at a time: **{duration}** on a 2-core CPU.").format(
+        st.caption(_("{total} runs, one at a time: **{duration}** on this machine.").format(
             total=total, duration=format_duration(per_run * total, about=True)))
     if st.button(_("Run the grid"), type="primary", icon=":material/grid_view:", key=f"{prefix}_grid_go"):
         try:

@@ -19,6 +19,7 @@ between classification and segmentation: one table entry per task).
 """
 
 from cv_core.runs.artifacts import RunModelError, best_model_path, load_best_model
+from cv_core.runs.calibration import machine_speed
 from cv_core.runs.cost import ResourceBudget, architecture_cost, check_resources, estimate_seconds, mult_adds
 from cv_core.runs.experiments import experiment_title, summarise_experiment
 from cv_core.runs.files import (
@@ -64,7 +65,7 @@ __all__ = [
     "RunStateError", "SpecError", "Task", "TrainSpec", "architecture_cost", "architecture_of", "best_model_path",
     "build_model", "check_resources", "compile_model", "continue_run", "create_run", "dataset_names",
     "default_runs_root", "delete_run", "estimate_seconds", "experiment_title", "list_runs", "load_best_model",
-    "load_run", "minimum_image_size", "mult_adds", "prepare_resume", "preset_spec", "read_metrics",
+    "load_run", "machine_speed", "minimum_image_size", "mult_adds", "prepare_resume", "preset_spec", "read_metrics",
     "read_progress", "read_scores", "read_spec", "read_status", "read_summary", "read_test_metrics",
     "reconcile_runs", "register_task", "request_cancel", "resume_run", "run_training", "start_worker",
     "submit_grid", "submit_run", "summarise_experiment", "task_of", "validate_spec",

@@ -17,7 +17,9 @@ down with it. :func:`check_resources` refuses such specs against a stated
 
 So a model's size is written once, in its builder: adding a model adds nothing here.
 
-:func:`estimate_seconds` is the expected wall time on the 2-core CPU this lab was tuned on.
+:func:`estimate_seconds` is the expected wall time on this machine: a formula fitted on the
+2-core CPU this lab was tuned on, times this machine's speed factor
+(:func:`cv_core.runs.calibration.machine_speed`, timed once per machine).
 """
 
 from __future__ import annotations
@@ -424,12 +426,14 @@ def _batches(images: int, batch_size: int) -> int:
 
 
 def estimate_epoch_seconds(spec: TrainSpec, *, train_images: int | None = None,
-                           validation_images: int | None = None) -> float:
-    """Expected wall time of one epoch after the first, in seconds, on the 2-core CPU::
+                           validation_images: int | None = None, speed: float | None = None) -> float:
+    """Expected wall time of one epoch after the first, in seconds, on this machine::
 
-        epoch_overhead + weight_tensors * t_backup + improving * t_best + batches * t_batch
-        + train * (t_train + t_task) + validation * t_eval + scored * (t_eval + t_score)
+        speed * (epoch_overhead + weight_tensors * t_backup + improving * t_best + batches * t_batch
+        + train * (t_train + t_task) + validation * t_eval + scored * (t_eval + t_score))
 
+    ``speed`` is this machine's speed factor (:func:`~cv_core.runs.calibration.machine_speed`: 1 on
+    the 2-core machine the constants were fitted on, 2 on one that trains half as fast).
     ``t_train = mult_adds * t_mult_add + activations * t_activation`` of the spec's model
     (:func:`architecture_cost`; ``t_mult_add`` for separable or regular convolutions), ``t_eval
     = t_train / 3`` (forward pass only), augmentation adds 25 %; the backup writes every
@@ -442,9 +446,12 @@ def estimate_epoch_seconds(spec: TrainSpec, *, train_images: int | None = None,
     Args:
         spec: the run's spec (its fields type-checked).
         train_images, validation_images: split sizes; :func:`split_sizes` when not given.
+        speed: the speed factor; :func:`~cv_core.runs.calibration.machine_speed` when not given
+            (which times this machine the first time, 10 to 25 s).
     """
     from cv_core.runs.tasks import task_of
 
+    speed = _speed(spec, speed)
     sizes = split_sizes(spec)
     train = sizes[0] if train_images is None else train_images
     validation = sizes[1] if validation_images is None else validation_images
@@ -453,21 +460,23 @@ def estimate_epoch_seconds(spec: TrainSpec, *, train_images: int | None = None,
     scored = task.epoch_scored_images(spec, validation)
     batches = _batches(train, spec.batch_size) + _batches(validation, spec.batch_size)
     checkpoints = _timing_cost(spec).weight_tensors * _WEIGHT_TENSOR_SECONDS + _IMPROVING_SHARE * _BEST_SAVE_SECONDS
-    return float(_EPOCH_SECONDS + checkpoints + batches * _BATCH_SECONDS
-                 + train * (t_train + task.seconds_per_training_image) + validation * t_eval
-                 + scored * (t_eval + task.seconds_per_scored_image))
+    return float(speed * (_EPOCH_SECONDS + checkpoints + batches * _BATCH_SECONDS
+                          + train * (t_train + task.seconds_per_training_image) + validation * t_eval
+                          + scored * (t_eval + task.seconds_per_scored_image)))
 
 
 def estimate_seconds(spec: TrainSpec, *, train_images: int | None = None,
-                     validation_images: int | None = None, test_images: int | None = None) -> float:
-    """Expected wall time of a run on the 2-core CPU this lab was tuned on, in seconds.
+                     validation_images: int | None = None, test_images: int | None = None,
+                     speed: float | None = None) -> float:
+    """Expected wall time of a run on this machine, in seconds.
 
-    A simple model, calibrated on this machine::
+    A simple model fitted on the 2-core CPU this lab was tuned on, times this machine's speed
+    factor (``speed``, as :func:`estimate_epoch_seconds`)::
 
-        startup + images * decode                # TF import, tracing (Task.startup_seconds); the cache
-        + epochs * epoch                         # estimate_epoch_seconds: its evaluation included
-        + test * t_eval                          # the best model on the test split
-        + (validation + test) * (t_eval + t_score)   # the task's final scores, if it has any
+        speed * (startup + images * decode         # TF import, tracing (Task.startup_seconds); the cache
+                 + epochs * epoch                  # estimate_epoch_seconds at speed 1: its evaluation included
+                 + test * t_eval                   # the best model on the test split
+                 + (validation + test) * (t_eval + t_score))  # the task's final scores, if it has any
 
     A GPU is far faster: treat the estimate as an upper bound there.
 
@@ -475,18 +484,35 @@ def estimate_seconds(spec: TrainSpec, *, train_images: int | None = None,
         spec: the run's spec (its fields type-checked).
         train_images, validation_images, test_images: split sizes; :func:`split_sizes` when
             not given.
+        speed: the speed factor; :func:`~cv_core.runs.calibration.machine_speed` when not given.
 
     Returns:
         Estimated seconds, as a float.
+
+    Raises:
+        SpecError: the spec is refused (absurd sizes, a builder's refusal), or
+            ``$CONVNET_LAB_MACHINE_SPEED`` is not a number > 0.
     """
     from cv_core.runs.tasks import task_of
 
+    speed = _speed(spec, speed)
     sizes = split_sizes(spec)
     train, validation, test = (size if given is None else given
                                for size, given in zip(sizes, (train_images, validation_images, test_images)))
     task = task_of(spec)
     _, t_eval = _image_seconds(spec)
-    epoch = estimate_epoch_seconds(spec, train_images=train, validation_images=validation)
+    epoch = estimate_epoch_seconds(spec, train_images=train, validation_images=validation, speed=1.0)
     final = (validation + test) * (t_eval + task.seconds_per_scored_image) if task.final_scores else 0.0
-    return float(_STARTUP_SECONDS + task.startup_seconds + (train + validation + test) * _DECODE_SECONDS
-                 + spec.epochs * epoch + test * t_eval + final)
+    return float(speed * (_STARTUP_SECONDS + task.startup_seconds + (train + validation + test) * _DECODE_SECONDS
+                          + spec.epochs * epoch + test * t_eval + final))
+
+
+def _speed(spec: TrainSpec, speed: float | None) -> float:
+    """``speed``, else this machine's factor; the spec's model is measured first, so an absurd spec
+    is refused before the machine is timed."""
+    if speed is not None:
+        return float(speed)
+    from cv_core.runs.calibration import machine_speed
+
+    _timing_cost(spec)
+    return machine_speed()

@@ -214,6 +214,39 @@ def test_number_inputs_at_their_limits(runs_root, key, value):
     assert any("Expected time" in c.value for c in at.caption)
 
 
+def test_the_train_tab_times_this_machine_once_and_shows_its_estimate(runs_root, monkeypatch, tmp_path):
+    """The estimate is this machine's: timed the first time (a child process, faked here at 3x the tuning
+    machine's time), the same as a factor of 3 set by hand, and not timed again."""
+    import subprocess
+
+    from cv_core.runs import calibration
+
+    def estimate_caption(**query) -> str:
+        at = open_page("pages/architecture_lab.py", {"architecture_lab_tab": "Train", **query})
+        captions = [c.value for c in at.caption if "Expected time on this machine" in c.value]
+        assert len(captions) == 1, [c.value for c in at.caption]
+        return captions[0]
+
+    tuned = estimate_caption()  # the suite's factor of 1
+    monkeypatch.setenv(calibration.MACHINE_SPEED_ENV, "3")
+    by_hand = estimate_caption()
+    monkeypatch.delenv(calibration.MACHINE_SPEED_ENV)
+    monkeypatch.setenv("CONVNET_LAB_CACHE", str(tmp_path / "cache"))
+    calibration._forget()
+    timings = []
+
+    def child():
+        timings.append(1)
+        return subprocess.CompletedProcess([], 0, json.dumps({"speed": 3.0}), "")
+
+    monkeypatch.setattr(calibration, "_child", child)
+    try:
+        assert estimate_caption() == estimate_caption() == by_hand != tuned
+    finally:
+        calibration._forget()
+    assert timings == [1]
+
+
 # -- the URL keeps the form and the tab -------------------------------------------------------
 
 
