@@ -85,18 +85,22 @@ def test_a_step_comes_from_the_url_and_an_unknown_one_falls_back_to_the_first(ru
 
 
 @pytest.mark.slow
-def test_walk_back_from_the_last_step_to_the_first_with_previous(runs_root):
-    """Every step, each with its section heading and no error, from the last to the first. The walk
-    forward with Next is the browser's (e2e test_walk_the_tour_with_next_and_previous)."""
+def test_previous_walks_back_one_step_at_a_time_and_stops_at_the_first(runs_root):
+    """Previous (top and bottom) from the last step, and at the first step; each step with its section
+    heading and no error. Every step is drawn, without an error, in the browser's walk
+    (e2e test_walk_the_tour_with_next_and_previous)."""
     at = open_tour({"step": STEPS[-1].key})
     assert step_in_url(at) == STEPS[-1].key and shown_title(at) == STEPS[-1].title
     assert button(at, "tour_next_top").disabled and button(at, "tour_next_bottom").disabled
-    for index, step in reversed(list(enumerate(STEPS[:-1]))):
-        button(at, "tour_previous_top" if index % 2 else "tour_previous_bottom").click().run()
+    for key, step in (("tour_previous_top", STEPS[-2]), ("tour_previous_bottom", STEPS[-3])):
+        button(at, key).click().run()
         assert not at.exception, (step.key, at.exception)
         assert step_in_url(at) == step.key and shown_title(at) == step.title
         assert at.subheader[0].value == f"{step.section} {SECTIONS[step.section]}"
         assert not at.error, (step.key, [e.value for e in at.error])
+    at = open_tour({"step": STEPS[1].key})
+    button(at, "tour_previous_top").click().run()
+    assert step_in_url(at) == STEPS[0].key and shown_title(at) == STEPS[0].title and not at.error
     assert button(at, "tour_previous_top").disabled and button(at, "tour_previous_bottom").disabled
     button(at, "tour_next_bottom").click().run()
     assert step_in_url(at) == STEPS[1].key

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from cv_core.tour import STEPS
+from cv_core.tour import SECTIONS, STEPS
 from tests.e2e.conftest import screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -46,6 +46,8 @@ def test_walk_the_tour_with_next_and_previous(page, app_server):
         page.get_by_role("button", name="Next step").first.click()
         wait_for_step(page, step.key)
         expect(page.get_by_role("heading", name=step.title, exact=True)).to_be_visible(timeout=SLOW)
+        expect(page.get_by_role("heading", name=f"{step.section} {SECTIONS[step.section]}", exact=True)).to_be_visible()
+        expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
         screenshot(page, f"tour_{step.key}")
     # The last step: Next is disabled, Previous goes back one.
     expect(page.get_by_role("button", name="Next step").first).to_be_disabled()

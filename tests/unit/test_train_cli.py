@@ -117,10 +117,12 @@ def test_flags_choose_the_task_and_presets_apply_to_it():
 
 
 @pytest.mark.slow
-def test_tiny_segmentation_run_from_the_command_line(tmp_path):
-    result = run_cli("--task", "segmentation", "--preset", "tiny", "--runs-root", str(tmp_path / "runs"))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "val_mean_iou" in result.stdout and "test mean IoU" in result.stdout
+def test_tiny_segmentation_run_from_the_command_line(tmp_path, capsys):
+    """In this process (TensorFlow is loaded once): the same main() as ``python -m cv_core.train``, whose
+    process entry point is tested above."""
+    assert train.main(["--task", "segmentation", "--preset", "tiny", "--runs-root", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "val_mean_iou" in out and "test mean IoU" in out
     (run,) = folders.list_runs(tmp_path / "runs")
     assert run.state == "completed" and run.task.name == "segmentation"
     assert {"loss", "accuracy", "mean_iou", "val_loss", "val_accuracy", "val_mean_iou"} <= set(run.metrics[-1])
