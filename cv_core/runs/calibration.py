@@ -102,31 +102,35 @@ def _valid(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
-def machine_speed() -> float:
+def machine_speed(retime: bool = False) -> float:
     """This machine's training time over the tuning machine's, for :func:`~cv_core.runs.cost.estimate_seconds`.
 
     ``$CONVNET_LAB_MACHINE_SPEED`` if set; else the factor kept for this machine and code version;
     else measured now (:func:`measure_machine_speed` in a child process, 10 to 35 s) and kept.
     1.0 when the timing fails (logged).
 
+    Args:
+        retime: time the machine again and keep the new factor (a timing that fell into one of a
+            shared VM's slow minutes is kept until then); ignored when the variable is set.
+
     Raises:
         SpecError: ``$CONVNET_LAB_MACHINE_SPEED`` is not a number > 0.
     """
     global _speed
     known = known_machine_speed()
-    if known is not None:
+    if known is not None and not (retime and _from_environment() is None):
         return known
     with _lock:  # two sessions of one app time the machine once, not against each other
-        if _speed is None:
-            _speed = _measure_in_subprocess()
+        if _speed is None or retime:
+            _speed = _measure_in_subprocess(use_kept=not retime)
         return _speed
 
 
-def _measure_in_subprocess() -> float:
+def _measure_in_subprocess(use_kept: bool = True) -> float:
     from cv_core import measurements
 
     description = _description()
-    kept = measurements.recall(description)
+    kept = measurements.recall(description) if use_kept else None
     if kept and _valid(kept.get("speed")):
         return float(kept["speed"])
     try:

@@ -76,6 +76,17 @@ def test_the_machine_is_timed_once_and_the_factor_kept(unset):
     assert len(calls) == 1
 
 
+def test_timing_again_replaces_the_kept_factor(unset, monkeypatch):
+    calls = unset(speed=2.2)
+    assert machine_speed() == 2.2
+    unset(speed=1.8)
+    assert machine_speed() == 2.2 and machine_speed(retime=True) == 1.8 and machine_speed() == 1.8
+    calibration._forget()
+    assert known_machine_speed() == 1.8 and len(calls) == 2  # one timing each; the new factor kept on disk
+    monkeypatch.setenv(MACHINE_SPEED_ENV, "3")
+    assert machine_speed(retime=True) == 3.0  # a factor set by hand is not timed
+
+
 def test_another_machine_times_itself(unset, monkeypatch):
     calls = unset(speed=1.7)
     machine_speed()

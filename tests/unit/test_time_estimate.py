@@ -11,7 +11,7 @@ fastest one (before the checkpoints were written off the training thread, an epo
 best-model save was 1.59x faster than the estimate on CI). Whole runs on this VM also move in steps
 (on 2026-12-07 a quiet machine's tiny segmentation epochs were 0.10-0.15 s in one run and 0.13-0.32 s
 in another, the code unchanged). A run out of bounds is
-followed by one more (``RUNS``): both must be out for the test to fail.
+followed by one more (``RUNS``), with the machine timed again: both must be out for the test to fail.
 
 The estimate is this machine's: the formula times the speed factor the lab measures once per machine
 (:func:`cv_core.runs.calibration.machine_speed`, a timed Tiny classification run in a child process);
@@ -55,15 +55,17 @@ def test_the_epoch_estimate_is_within_a_factor_of_the_measured_epochs(task, tmp_
     from cv_core.runs.calibration import MACHINE_SPEED_ENV, machine_speed
 
     monkeypatch.delenv(MACHINE_SPEED_ENV, raising=False)
-    speed = machine_speed()
-    estimate = estimate_epoch_seconds(preset_spec("tiny", task=task, epochs=EPOCHS))
     tried = []
     for attempt in range(RUNS):
+        # The factor is a timing too: one that fell into a slow minute is timed again with the second run.
+        speed = machine_speed(retime=attempt > 0)
+        estimate = estimate_epoch_seconds(preset_spec("tiny", task=task, epochs=EPOCHS))
         measured, epochs = _measured_epoch(task, tmp_path / f"run{attempt}")
-        tried.append(f"measured {measured:.3f} s (epochs 2-{EPOCHS}: {[round(e, 3) for e in epochs]})")
+        tried.append(f"estimated {estimate:.3f} s (machine speed {speed:.2f}), measured {measured:.3f} s "
+                     f"(epochs 2-{EPOCHS}: {[round(e, 3) for e in epochs]})")
         if 1 / FACTOR <= estimate / measured <= FACTOR:
             return
-    pytest.fail(f"{task}: estimated {estimate:.3f} s per epoch (machine speed {speed:.2f}); " + "; ".join(tried))
+    pytest.fail(f"{task} per epoch: " + "; ".join(tried))
 
 
 def test_a_tasks_per_epoch_scoring_is_in_its_estimate(monkeypatch):
