@@ -182,7 +182,7 @@ def _estimate(spec) -> float:
     from cv_core.runs.calibration import known_machine_speed
 
     if known_machine_speed() is None:
-        print("timing this machine once for the time estimate (two tiny training runs, about half a minute)...",
+        print("timing this machine once for the time estimate (three short training runs, under a minute)...",
               file=sys.stderr)
     return estimate_seconds(spec)
 

@@ -126,7 +126,7 @@ def start_quick(task: str, prefix: str) -> None:
             timed = True
         # the first time, the estimate builds the model; the very first, it also times this machine
         with st.spinner(_("Estimating how long it takes…") if timed else
-                        _("Timing this machine once for the time estimate: two tiny training runs, about half a "
+                        _("Timing this machine once for the time estimate: three short training runs, under a "
                           "minute…")):
             seconds = _quick_seconds(task)
         if seconds is not None:

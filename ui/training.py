@@ -299,7 +299,7 @@ def my_active_runs(runs_root: str | None) -> int:
 
 def estimate_on_this_machine(spec: TrainSpec) -> float:
     """:func:`~cv_core.runs.estimate_seconds` of ``spec``, under a spinner the first time, while the lab
-    times this machine (:func:`cv_core.runs.calibration.machine_speed`, half a minute, once).
+    times this machine (:func:`cv_core.runs.calibration.machine_speed`, under a minute, once).
 
     Raises:
         SpecError, DatasetError: as :func:`~cv_core.runs.estimate_seconds`.
@@ -308,7 +308,7 @@ def estimate_on_this_machine(spec: TrainSpec) -> float:
 
     if known_machine_speed() is not None:
         return estimate_seconds(spec)
-    with st.spinner(_("Timing this machine once for the time estimate: two tiny training runs, about half a "
+    with st.spinner(_("Timing this machine once for the time estimate: three short training runs, under a "
                       "minute…")):
         return estimate_seconds(spec)
 

@@ -425,58 +425,71 @@ def _batches(images: int, batch_size: int) -> int:
     return -(-images // batch_size)
 
 
-def estimate_epoch_seconds(spec: TrainSpec, *, train_images: int | None = None,
-                           validation_images: int | None = None, speed: float | None = None) -> float:
-    """Expected wall time of one epoch after the first, in seconds, on this machine::
-
-        speed * (epoch_overhead + weight_tensors * t_backup + improving * t_best + batches * t_batch
-        + train * (t_train + t_task) + validation * t_eval + scored * (t_eval + t_score))
-
-    ``speed`` is this machine's speed factor (:func:`~cv_core.runs.calibration.machine_speed`: 1 on
-    the 2-core machine the constants were fitted on, 2 on one that trains half as fast).
-    ``t_train = mult_adds * t_mult_add + activations * t_activation`` of the spec's model
-    (:func:`architecture_cost`; ``t_mult_add`` for separable or regular convolutions), ``t_eval
-    = t_train / 3`` (forward pass only), augmentation adds 25 %; the backup writes every
-    weight tensor each epoch, the best model is saved (``t_best``) on the ``improving`` quarter of
-    the epochs that beat the best so far; ``scored`` are the
-    pictures the task's own callbacks score after the epoch (``Task.epoch_scored_images``:
-    detection's mAP) at ``t_score = Task.seconds_per_scored_image`` each beyond their forward
-    pass; ``t_task = Task.seconds_per_training_image`` (a task's target encoding and losses).
-
-    Args:
-        spec: the run's spec (its fields type-checked).
-        train_images, validation_images: split sizes; :func:`split_sizes` when not given.
-        speed: the speed factor; :func:`~cv_core.runs.calibration.machine_speed` when not given
-            (which times this machine the first time, 10 to 25 s).
-    """
+def _epoch_parts(spec: TrainSpec, train: int, validation: int) -> tuple[float, float]:
+    """One epoch's formula seconds at speed 1, split into (overhead, compute): compute is the model's
+    multiply-adds and activations (``t_train``, ``t_eval``), overhead everything else."""
     from cv_core.runs.tasks import task_of
 
-    speed = _speed(spec, speed)
-    sizes = split_sizes(spec)
-    train = sizes[0] if train_images is None else train_images
-    validation = sizes[1] if validation_images is None else validation_images
     task = task_of(spec)
     t_train, t_eval = _image_seconds(spec)
     scored = task.epoch_scored_images(spec, validation)
     batches = _batches(train, spec.batch_size) + _batches(validation, spec.batch_size)
     checkpoints = _timing_cost(spec).weight_tensors * _WEIGHT_TENSOR_SECONDS + _IMPROVING_SHARE * _BEST_SAVE_SECONDS
-    return float(speed * (_EPOCH_SECONDS + checkpoints + batches * _BATCH_SECONDS
-                          + train * (t_train + task.seconds_per_training_image) + validation * t_eval
-                          + scored * (t_eval + task.seconds_per_scored_image)))
+    overhead = (_EPOCH_SECONDS + checkpoints + batches * _BATCH_SECONDS + train * task.seconds_per_training_image
+                + scored * task.seconds_per_scored_image)
+    compute = train * t_train + validation * t_eval + scored * t_eval
+    return float(overhead), float(compute)
+
+
+def estimate_epoch_seconds(spec: TrainSpec, *, train_images: int | None = None,
+                           validation_images: int | None = None, speed=None) -> float:
+    """Expected wall time of one epoch after the first, in seconds, on this machine::
+
+        speed.overhead * (epoch_overhead + weight_tensors * t_backup + improving * t_best
+                          + batches * t_batch + train * t_task + scored * t_score)
+        + speed.compute * (train * t_train + validation * t_eval + scored * t_eval)
+
+    ``speed`` is this machine's speed (:func:`~cv_core.runs.calibration.machine_speed`: factors of
+    1 on the 2-core machine the constants were fitted on, 2 on one that does that part half as fast;
+    a number applies to both parts). ``t_train = mult_adds * t_mult_add + activations * t_activation``
+    of the spec's model (:func:`architecture_cost`; ``t_mult_add`` for separable or regular
+    convolutions), ``t_eval = t_train / 3`` (forward pass only), augmentation adds 25 %; the backup
+    writes every weight tensor each epoch, the best model is saved (``t_best``) on the ``improving``
+    quarter of the epochs that beat the best so far; ``scored`` are the pictures the task's own
+    callbacks score after the epoch (``Task.epoch_scored_images``: detection's mAP) at ``t_score =
+    Task.seconds_per_scored_image`` each beyond their forward pass; ``t_task =
+    Task.seconds_per_training_image`` (a task's target encoding and losses).
+
+    Args:
+        spec: the run's spec (its fields type-checked).
+        train_images, validation_images: split sizes; :func:`split_sizes` when not given.
+        speed: a number, an ``(overhead, compute)`` pair, or None for
+            :func:`~cv_core.runs.calibration.machine_speed` (which times this machine the first
+            time, 10 to 50 s).
+    """
+    overhead_speed, compute_speed = _speed(spec, speed)
+    sizes = split_sizes(spec)
+    train = sizes[0] if train_images is None else train_images
+    validation = sizes[1] if validation_images is None else validation_images
+    overhead, compute = _epoch_parts(spec, train, validation)
+    return float(overhead_speed * overhead + compute_speed * compute)
 
 
 def estimate_seconds(spec: TrainSpec, *, train_images: int | None = None,
                      validation_images: int | None = None, test_images: int | None = None,
-                     speed: float | None = None) -> float:
+                     speed=None) -> float:
     """Expected wall time of a run on this machine, in seconds.
 
     A simple model fitted on the 2-core CPU this lab was tuned on, times this machine's speed
-    factor (``speed``, as :func:`estimate_epoch_seconds`)::
+    factors (``speed``, as :func:`estimate_epoch_seconds`)::
 
-        speed * (startup + images * decode         # TF import, tracing (Task.startup_seconds); the cache
-                 + epochs * epoch                  # estimate_epoch_seconds at speed 1: its evaluation included
-                 + test * t_eval                   # the best model on the test split
-                 + (validation + test) * (t_eval + t_score))  # the task's final scores, if it has any
+        startup + images * decode                 # TF import, tracing (Task.startup_seconds); the cache
+        + epochs * epoch                          # estimate_epoch_seconds: its evaluation included
+        + test * t_eval                           # the best model on the test split
+        + (validation + test) * (t_eval + t_score)  # the task's final scores, if it has any
+
+    with the model's compute (``t_train``, ``t_eval``) times ``speed.compute`` and the rest times
+    ``speed.overhead``.
 
     A GPU is far faster: treat the estimate as an upper bound there.
 
@@ -484,7 +497,7 @@ def estimate_seconds(spec: TrainSpec, *, train_images: int | None = None,
         spec: the run's spec (its fields type-checked).
         train_images, validation_images, test_images: split sizes; :func:`split_sizes` when
             not given.
-        speed: the speed factor; :func:`~cv_core.runs.calibration.machine_speed` when not given.
+        speed: as :func:`estimate_epoch_seconds`.
 
     Returns:
         Estimated seconds, as a float.
@@ -495,24 +508,29 @@ def estimate_seconds(spec: TrainSpec, *, train_images: int | None = None,
     """
     from cv_core.runs.tasks import task_of
 
-    speed = _speed(spec, speed)
+    overhead_speed, compute_speed = _speed(spec, speed)
     sizes = split_sizes(spec)
     train, validation, test = (size if given is None else given
                                for size, given in zip(sizes, (train_images, validation_images, test_images)))
     task = task_of(spec)
     _, t_eval = _image_seconds(spec)
-    epoch = estimate_epoch_seconds(spec, train_images=train, validation_images=validation, speed=1.0)
-    final = (validation + test) * (t_eval + task.seconds_per_scored_image) if task.final_scores else 0.0
-    return float(speed * (_STARTUP_SECONDS + task.startup_seconds + (train + validation + test) * _DECODE_SECONDS
-                          + spec.epochs * epoch + test * t_eval + final))
+    overhead, compute = _epoch_parts(spec, train, validation)
+    scored = validation + test if task.final_scores else 0
+    overhead = (_STARTUP_SECONDS + task.startup_seconds + (train + validation + test) * _DECODE_SECONDS
+                + spec.epochs * overhead + scored * task.seconds_per_scored_image)
+    compute = spec.epochs * compute + test * t_eval + scored * t_eval
+    return float(overhead_speed * overhead + compute_speed * compute)
 
 
-def _speed(spec: TrainSpec, speed: float | None) -> float:
-    """``speed``, else this machine's factor; the spec's model is measured first, so an absurd spec
-    is refused before the machine is timed."""
-    if speed is not None:
-        return float(speed)
-    from cv_core.runs.calibration import machine_speed
+def _speed(spec: TrainSpec, speed) -> tuple[float, float]:
+    """``(overhead, compute)`` factors: ``speed`` (a number for both, or a pair), else this machine's;
+    the spec's model is measured first, so an absurd spec is refused before the machine is timed."""
+    if speed is None:
+        from cv_core.runs.calibration import machine_speed
 
-    _timing_cost(spec)
-    return machine_speed()
+        _timing_cost(spec)
+        speed = machine_speed()
+    if isinstance(speed, (int, float)):
+        return float(speed), float(speed)
+    overhead, compute = speed
+    return float(overhead), float(compute)

@@ -237,7 +237,7 @@ def test_the_train_tab_times_this_machine_once_and_shows_its_estimate(runs_root,
 
     def child():
         timings.append(1)
-        return subprocess.CompletedProcess([], 0, json.dumps({"speed": 3.0}), "")
+        return subprocess.CompletedProcess([], 0, json.dumps({"overhead": 3.0, "compute": 3.0}), "")
 
     monkeypatch.setattr(calibration, "_child", child)
     try:
