@@ -23,6 +23,7 @@ part would time the machine under its own load; the timing tests time it for rea
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -71,8 +72,10 @@ _lock = threading.Lock()
 _speed: MachineSpeed | None = None  # this process's answer (measured, recalled, or 1.0 after a failure)
 
 
+@functools.cache
 def machine_id() -> dict:
-    """What identifies this machine for the kept factor: host name, processor model and core count."""
+    """What identifies this machine for the kept factor: host name, processor model and core count
+    (read once per process)."""
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -110,12 +113,13 @@ def known_machine_speed() -> MachineSpeed | None:
     """
     from cv_core import measurements
 
+    global _speed
     value = _from_environment()
     if value is not None:
         return value
-    if _speed is not None:
-        return _speed
-    return _kept(measurements.recall(_description()))
+    if _speed is None:  # read from disk once; each estimate after it asks memory
+        _speed = _kept(measurements.recall(_description()))
+    return _speed
 
 
 def _positive(value) -> bool:

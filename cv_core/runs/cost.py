@@ -18,8 +18,8 @@ down with it. :func:`check_resources` refuses such specs against a stated
 So a model's size is written once, in its builder: adding a model adds nothing here.
 
 :func:`estimate_seconds` is the expected wall time on this machine: a formula fitted on the
-2-core CPU this lab was tuned on, times this machine's speed factor
-(:func:`cv_core.runs.calibration.machine_speed`, timed once per machine).
+2-core CPU this lab was tuned on, its overhead and compute parts times this machine's two speed
+factors (:func:`cv_core.runs.calibration.machine_speed`, timed once per machine).
 """
 
 from __future__ import annotations
@@ -465,7 +465,7 @@ def estimate_epoch_seconds(spec: TrainSpec, *, train_images: int | None = None,
         train_images, validation_images: split sizes; :func:`split_sizes` when not given.
         speed: a number, an ``(overhead, compute)`` pair, or None for
             :func:`~cv_core.runs.calibration.machine_speed` (which times this machine the first
-            time, 10 to 50 s).
+            time, 15 to 50 s).
     """
     overhead_speed, compute_speed = _speed(spec, speed)
     sizes = split_sizes(spec)
