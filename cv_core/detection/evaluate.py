@@ -22,6 +22,7 @@ from cv_core.detection.decode import filter_detections, predict_raw
 from cv_core.detection.metrics import COCO_IOU_THRESHOLDS, mean_average_precisions
 from cv_core.detection.model import detector_geometry
 from cv_core.detection.targets import check_detection_dataset
+from cv_core.runs.epoch_scores import SampledScoresCallback
 
 keras = _keras()
 
@@ -112,34 +113,18 @@ def evaluate_detector(
     )
 
 
-class MeanAveragePrecisionCallback(keras.callbacks.Callback):
+class MeanAveragePrecisionCallback(SampledScoresCallback):
     """Adds ``val_map50`` and ``val_map50_95`` to the epoch logs (for curves and checkpoints).
 
-    Args:
-        dataset: a dataset with boxes.
-        split: the split to score ("validation").
-        limit: images scored (the first ones of the split, loaded once: the same pictures every
-            epoch, so the curve follows the model, not the sample); None for all.
-        batch_size: images per forward pass.
-        prefix: log-name prefix.
-
-    Place it before callbacks that read the logs (history, CSV, checkpoints monitoring mAP).
+    ``dataset`` has boxes; the other arguments are :class:`~cv_core.runs.epoch_scores.SampledScoresCallback`'s
+    (the first ``limit`` images of ``split``, the same every epoch). Place it before callbacks that
+    read the logs (history, CSV, checkpoints monitoring mAP).
     """
 
-    def __init__(self, dataset: Dataset, split: str = "validation", limit: int | None = 64,
-                 batch_size: int = 32, prefix: str = "val_"):
-        super().__init__()
-        self.dataset, self.split, self.limit = dataset, split, limit
-        self.batch_size, self.prefix = batch_size, prefix
-        self._data = None
+    def load_sample(self, model):
+        image_size, _, _ = detector_geometry(model)
+        return detection_samples(self.dataset, self.split, image_size, self.limit)
 
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None:
-            return
-        if self._data is None:
-            image_size, _, _ = detector_geometry(self.model)
-            self._data = detection_samples(self.dataset, self.split, image_size, self.limit)
-        images, truths = self._data
-        result = evaluate_detector(self.model, images, truths, batch_size=self.batch_size)
-        logs[f"{self.prefix}map50"] = result.map50
-        logs[f"{self.prefix}map50_95"] = result.map50_95
+    def score(self, model, data) -> dict:
+        result = evaluate_detector(model, *data, batch_size=self.batch_size)
+        return {"map50": result.map50, "map50_95": result.map50_95}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from cv_core.detection.model import build_detector, compile_detector
 from cv_core.i18n import N_, _, TranslatedError
 from cv_core.runs.labels import dataset_id_label, variant_label
-from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
+from cv_core.runs.scoring import json_number, score_row, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, image_class_count, image_class_names, register_task
 
@@ -97,16 +97,12 @@ def _detection_score_rows(scores: Mapping) -> list[dict]:
     if not splits:
         return []
 
-    def row(label: str, value) -> dict:
-        values = {split: value(scores[split]) for split in splits}
-        return {"score": label, **{split: None if v is None else round(v, 3) for split, v in values.items()}}
-
-    rows = [row(_("mAP@0.5, all classes"), lambda s: s.get("map50")),
-            row(_("mAP@0.5:0.95, all classes"), lambda s: s.get("map50_95"))]
+    rows = [score_row(_("mAP@0.5, all classes"), scores, splits, lambda s: s.get("map50")),
+            score_row(_("mAP@0.5:0.95, all classes"), scores, splits, lambda s: s.get("map50_95"))]
     names = scores[splits[0]].get("class_names") or []
     for index, name in enumerate(names):
-        rows.append(row(_("AP@0.5, {index} · {name}").format(index=index, name=name),
-                        lambda s, i=index: (s.get("ap50") or [])[i] if i < len(s.get("ap50") or []) else None))
+        rows.append(score_row(_("AP@0.5, {index} · {name}").format(index=index, name=name), scores, splits,
+                              lambda s, i=index: (s.get("ap50") or [])[i] if i < len(s.get("ap50") or []) else None))
     return rows
 
 

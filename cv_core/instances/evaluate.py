@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cv_core._tf import keras as _keras
 from cv_core.instances.metrics import mask_average_precision
 from cv_core.instances.scores import instance_samples, score_instances
+from cv_core.runs.epoch_scores import SampledScoresCallback
 
 __all__ = ["InstanceScoresCallback", "evaluate_instance_model", "evaluate_semantic_model"]
 
@@ -55,31 +55,30 @@ def evaluate_semantic_model(model, images: np.ndarray, truths: list[list[dict]],
     return score_instances([connected_components(p, background) for p in probabilities], truths)
 
 
-class InstanceScoresCallback(_keras().callbacks.Callback):
+class InstanceScoresCallback(SampledScoresCallback):
     """Adds ``val_mask_ap``, ``val_mask_ap50`` and ``val_mask_ap75`` to every epoch's logs.
 
-    Scores the first ``limit`` pictures of ``split`` (the same every epoch) with the model as it is
-    at the epoch's end, as :func:`evaluate_instance_model` does (instances only).
+    Scores the first ``limit`` pictures of ``split`` (the same every epoch), at ``size`` (the model's
+    input size when None), with the model as it is at the epoch's end, as :func:`evaluate_instance_model`
+    does (instances only); a score of nothing (NaN) is logged as 0.
     """
 
     def __init__(self, dataset, split: str = "validation", size: tuple[int, int] | None = None, limit: int = 64,
                  batch_size: int = 16):
-        super().__init__()
-        self.dataset, self.split, self.size, self.limit, self.batch_size = dataset, split, size, limit, batch_size
-        self._data = None
+        super().__init__(dataset, split, limit, batch_size)
+        self.size = size
 
-    def on_epoch_end(self, epoch, logs=None):
+    def load_sample(self, model):
+        size = self.size or tuple(int(d) for d in model.inputs[0].shape[1:3])
+        return instance_samples(self.dataset, self.split, size, self.limit)
+
+    def score(self, model, data) -> dict:
         from cv_core.instances.decode import decode_instances, predict_raw_instances
 
-        if logs is None:
-            return
-        if self._data is None:
-            size = self.size or tuple(int(d) for d in self.model.inputs[0].shape[1:3])
-            self._data = instance_samples(self.dataset, self.split, size, self.limit)
-        images, truths = self._data
-        raw = predict_raw_instances(self.model, images, self.batch_size)
+        images, truths = data
+        raw = predict_raw_instances(model, images, self.batch_size)
         found = [decode_instances(raw["semantic"][i], raw["centre"][i], raw["offset"][i],
                                   self.dataset.mask_background) for i in range(len(images))]
         ap = mask_average_precision(found, truths)
-        for key, value in (("mask_ap", ap["AP"]), ("mask_ap50", ap["AP50"]), ("mask_ap75", ap["AP75"])):
-            logs[f"val_{key}"] = float(value) if value == value else 0.0
+        return {key: float(value) if value == value else 0.0
+                for key, value in (("mask_ap", ap["AP"]), ("mask_ap50", ap["AP50"]), ("mask_ap75", ap["AP75"]))}

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from cv_core.i18n import N_, _
 from cv_core.runs.labels import variant_label
-from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
+from cv_core.runs.scoring import json_number, score_row, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 from cv_core.segmentation.task import dataset_name
@@ -100,11 +100,7 @@ def _score_rows(scores: Mapping) -> list[dict]:
         return []
 
     def row(label: str, value) -> dict:
-        out = {_("score"): label}
-        for split in splits:
-            v = value(scores[split])
-            out[split] = None if v is None else (round(v, 3) if isinstance(v, float) else v)
-        return out
+        return score_row(label, scores, splits, value)
 
     rows = []
     for route, pick, name in (("instances", lambda s: s, _("Instance model")),

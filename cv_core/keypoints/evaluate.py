@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cv_core._tf import keras as _keras
 from cv_core.datasets.base import Dataset, check_split
 from cv_core.images import resize_image
 from cv_core.keypoints.decode import filter_keypoints, predict_raw_keypoints
@@ -31,8 +30,7 @@ from cv_core.keypoints.metrics import keypoint_average_precision, match_instance
 from cv_core.keypoints.models import keypoint_model_geometry
 from cv_core.keypoints.pose import scale_instances
 from cv_core.keypoints.targets import check_keypoint_dataset
-
-keras = _keras()
+from cv_core.runs.epoch_scores import SampledScoresCallback
 
 __all__ = ["EVALUATION_SCORE_THRESHOLD", "PCK_SCORE_THRESHOLD", "PCK_THRESHOLD", "KeypointEvaluation",
            "KeypointScoresCallback", "evaluate_keypoint_model", "keypoint_samples", "score_keypoints"]
@@ -160,34 +158,17 @@ def evaluate_keypoint_model(model, images, truths, skeleton, batch_size: int = 3
     return score_keypoints(predictions, truths, skeleton, PCK_SCORE_THRESHOLD if kind == "pose" else -1.0)
 
 
-class KeypointScoresCallback(keras.callbacks.Callback):
+class KeypointScoresCallback(SampledScoresCallback):
     """Adds ``val_kp_ap``, ``val_kp_ap50`` and ``val_pck`` to the epoch logs (for curves and checkpoints).
 
-    Args:
-        dataset: a dataset with keypoints.
-        split: the split to score ("validation").
-        limit: pictures scored (the first ones of the split, loaded once: the same every epoch); None for all.
-        batch_size: pictures per forward pass.
-        prefix: log-name prefix.
-
-    Place it before callbacks that read the logs (history, CSV, checkpoints monitoring keypoint AP).
+    ``dataset`` has keypoints; the other arguments are :class:`~cv_core.runs.epoch_scores.SampledScoresCallback`'s
+    (the first ``limit`` pictures of ``split``, the same every epoch). Place it before callbacks that
+    read the logs (history, CSV, checkpoints monitoring keypoint AP).
     """
 
-    def __init__(self, dataset: Dataset, split: str = "validation", limit: int | None = 64, batch_size: int = 32,
-                 prefix: str = "val_"):
-        super().__init__()
-        self.dataset, self.split, self.limit = dataset, split, limit
-        self.batch_size, self.prefix = batch_size, prefix
-        self._data = None
+    def load_sample(self, model):
+        return keypoint_samples(self.dataset, self.split, keypoint_model_geometry(model).image_size, self.limit)
 
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None:
-            return
-        if self._data is None:
-            self._data = keypoint_samples(self.dataset, self.split, keypoint_model_geometry(self.model).image_size,
-                                          self.limit)
-        images, truths = self._data
-        result = evaluate_keypoint_model(self.model, images, truths, self.dataset.skeleton, self.batch_size)
-        logs[f"{self.prefix}kp_ap"] = result.ap
-        logs[f"{self.prefix}kp_ap50"] = result.ap50
-        logs[f"{self.prefix}pck"] = result.pck
+    def score(self, model, data) -> dict:
+        result = evaluate_keypoint_model(model, *data, self.dataset.skeleton, self.batch_size)
+        return {"kp_ap": result.ap, "kp_ap50": result.ap50, "pck": result.pck}

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 from cv_core.i18n import N_, _, TranslatedError
 from cv_core.runs.labels import dataset_id_label, variant_label
-from cv_core.runs.scoring import json_number, scored_splits, splits_with_pictures
+from cv_core.runs.scoring import json_number, score_row, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 
@@ -132,12 +132,8 @@ def _score_rows(scores: Mapping) -> list[dict]:
 
     from cv_core.keypoints.skeletons import joint_label
 
-    columns = {"validation": _("validation"), "test": _("test")}  # (the reader's words; English as before)
-
     def row(label: str, value, digits: int = 3) -> dict:
-        values = {split: value(scores[split]) for split in splits}
-        return {_("score"): label,
-                **{columns[split]: None if v is None else round(v, digits) for split, v in values.items()}}
+        return score_row(label, scores, splits, value, digits)
 
     def joint(key: str, index: int):
         return lambda s: (s.get(key) or [])[index] if index < len(s.get(key) or []) else None

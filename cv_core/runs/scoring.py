@@ -7,9 +7,11 @@ partial); a score that does not exist (no true object to find: NaN) is written a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["SCORED_SPLITS", "json_number", "scored_splits", "splits_with_pictures"]
+from cv_core.i18n import _
+
+__all__ = ["SCORED_SPLITS", "json_number", "score_row", "scored_splits", "splits_with_pictures"]
 
 #: The splits a run's best model is scored on after training, in this order.
 SCORED_SPLITS = ("validation", "test")
@@ -28,3 +30,23 @@ def splits_with_pictures(dataset) -> list[str]:
 def scored_splits(scores: Mapping) -> list[str]:
     """The :data:`SCORED_SPLITS` present in a run's ``scores.json`` (as a mapping each)."""
     return [split for split in SCORED_SPLITS if isinstance(scores.get(split), Mapping)]
+
+
+def score_row(label: str, scores: Mapping, splits: Sequence[str], value: Callable[[Mapping], object],
+              digits: int = 3) -> dict:
+    """One row of a task's final-scores table: ``label`` under "score", then one column per split.
+
+    Args:
+        label: what the row is, for people (already translated).
+        scores: a run's ``scores.json``.
+        splits: the splits to show (:func:`scored_splits`), each a column named by the split, translated.
+        value: reads the row's value from one split's scores; None where there is none.
+        digits: numbers are rounded to this many decimals; anything else (a sentence) is shown as it is.
+    """
+    columns = {"validation": _("validation"), "test": _("test")}
+    row = {_("score"): label}
+    for split in splits:
+        v = value(scores[split])
+        row[columns.get(split, split)] = round(v, digits) if isinstance(v, (int, float)) and not isinstance(v, bool) \
+            else v
+    return row

@@ -20,7 +20,7 @@ from cv_core.classification.models import minimum_input_size
 from cv_core.pipeline import batches, class_balanced_batches
 from cv_core.i18n import N_, _
 from cv_core.runs.labels import dataset_id_label, variant_label
-from cv_core.runs.scoring import scored_splits, splits_with_pictures
+from cv_core.runs.scoring import score_row, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, register_task
 from cv_core.similarity.model import EMBEDDING_DIM, build_embedding_net, compile_embedding_net
@@ -102,13 +102,8 @@ _SCORE_ROWS = (
 def _similarity_score_rows(scores: Mapping) -> list[dict]:
     """One row per score, one column per split scored."""
     splits = scored_splits(scores)
-    columns = {"validation": _("validation"), "test": _("test")}  # (the reader's words; English as before)
-    rows = []
-    for key, label in _SCORE_ROWS if splits else ():
-        values = {split: scores[split].get(key) for split in splits}
-        rows.append({_("score"): _(label), **{columns[split]: None if value is None else round(float(value), 3)
-                                              for split, value in values.items()}})
-    return rows
+    return [score_row(_(label), scores, splits, lambda s, key=key: s.get(key))
+            for key, label in (_SCORE_ROWS if splits else ())]
 
 
 TASK = register_task(Task(

@@ -23,3 +23,19 @@ def test_score_rows_read_the_splits_that_were_scored_in_order():
     assert scored_splits({"test": {"map50": 0.5}, "validation": {}, "class_names": ["a"]}) == list(SCORED_SPLITS)
     assert scored_splits({"validation": None, "test": {"x": 1}}) == ["test"]
     assert scored_splits({}) == []
+
+
+def test_a_score_row_has_the_label_then_each_split_rounded_and_a_sentence_as_it_is():
+    from cv_core.i18n import use_language
+    from cv_core.runs.scoring import score_row
+
+    scores = {"validation": {"ap": 0.123456, "pairs": "3 of 4", "count": 7}, "test": {"ap": None}}
+    assert score_row("AP", scores, ["validation", "test"], lambda s: s.get("ap")) == {
+        "score": "AP", "validation": 0.123, "test": None}
+    assert score_row("AP", scores, ["validation"], lambda s: s.get("ap"), digits=1) == {"score": "AP", "validation": 0.1}
+    assert score_row("pairs", scores, ["validation"], lambda s: s.get("pairs"))["validation"] == "3 of 4"
+    assert score_row("n", scores, ["validation"], lambda s: s.get("count"))["validation"] == 7
+    with use_language("zh-TW"):  # the columns are the reader's words
+        row = score_row("AP", scores, ["validation", "test"], lambda s: s.get("ap"))
+    assert "validation" not in row and "test" not in row and "score" not in row
+    assert list(row.values()) == ["AP", 0.123, None]
