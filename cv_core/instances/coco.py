@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cv_core.coco_files import CocoImage
 from cv_core.instances.data import InstanceDataError
 from cv_core.i18n import N_
 
@@ -56,16 +57,6 @@ class CocoFormatError(InstanceDataError):
 
 class CocoOverlapError(CocoFormatError):
     """Objects of one picture claim the same pixels, and an instance map was asked for without resolving."""
-
-
-@dataclass(frozen=True)
-class CocoImage:
-    """One picture of a COCO file: its id, file name and size."""
-
-    id: int
-    file_name: str
-    width: int
-    height: int
 
 
 @dataclass

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cv_core.coco_files import CocoImage
 from cv_core.i18n import N_, LazyText, TranslatedError
 from cv_core.keypoints.instance import KeypointInstance, check_keypoints
 from cv_core.keypoints.skeletons import Skeleton, custom_skeleton
@@ -60,16 +61,6 @@ _REQUIRED = {
 
 class CocoFormatError(TranslatedError, ValueError):
     """A COCO keypoint file that cannot be read as one; the message says what and where."""
-
-
-@dataclass(frozen=True)
-class CocoImage:
-    """One picture of a COCO file."""
-
-    id: int
-    file_name: str
-    width: int
-    height: int
 
 
 @dataclass

@@ -128,3 +128,12 @@ def test_other_bad_files(tmp_path):
         read_coco_instances(tmp_path / "bad.json")
     with pytest.raises(CocoFormatError, match="no list `images`"):
         read_coco_instances({"annotations": [], "categories": []})
+
+
+def test_instance_and_keypoint_files_describe_a_picture_with_one_record():
+    from cv_core.coco_files import CocoImage
+    from cv_core.instances.coco import CocoImage as InstancePicture
+    from cv_core.keypoints.coco import CocoImage as KeypointPicture
+
+    assert InstancePicture is CocoImage and KeypointPicture is CocoImage
+    assert CocoImage(3, "a.png", 40, 30) == CocoImage(id=3, file_name="a.png", width=40, height=30)
