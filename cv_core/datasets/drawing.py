@@ -118,7 +118,14 @@ class GeneratedDataset(Dataset):
     """What the generated keypoint sets share: seed, picture size, split sizes and difficulty.
 
     Subclasses set ``name``, ``render`` (a function of ``(seed, split, index, image_size,
-    difficulty)`` returning a Sample) and the class attributes of :class:`Dataset`.
+    difficulty)`` returning a Sample), ``CLASS_NAMES`` and ``MASK_CLASS_NAMES`` (each dataset gets
+    its own list of them) and the class attributes of :class:`Dataset`.
+
+    Args:
+        seed: changes every picture; the same seed gives the same dataset everywhere.
+        image_size: side of the square pictures in pixels (32 to 512; 128 by default).
+        train_size, validation_size, test_size: pictures per split (at most 1,000,000 each).
+        difficulty: "easy", "medium" or "hard" (the default): clutter, noise and bars, as shapes.
     """
 
     has_keypoints = True
@@ -128,6 +135,8 @@ class GeneratedDataset(Dataset):
     MIN_SIZE = 32
     #: The difficulties drawn (the shapes' "crowded" is for instance segmentation, not figures).
     DIFFICULTY_LEVELS = ("easy", "medium", "hard")
+    CLASS_NAMES: tuple[str, ...] = ()
+    MASK_CLASS_NAMES: tuple[str, ...] = ()
 
     def __init__(self, seed: int = 0, image_size: int = 128, train_size: int = 2000,
                  validation_size: int = 500, test_size: int = 500, difficulty: str = "hard") -> None:
@@ -139,6 +148,8 @@ class GeneratedDataset(Dataset):
                                         levels=self.DIFFICULTY_LEVELS)
         self.seed, self.image_size, self.difficulty, self.sizes = int(seed), image_size, difficulty, sizes
         self.default_image_size = (image_size, image_size)
+        self.class_names = list(self.CLASS_NAMES)
+        self.mask_class_names = list(self.MASK_CLASS_NAMES)
 
     def _count(self, split: str) -> int:
         return self.sizes[split]

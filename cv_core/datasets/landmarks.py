@@ -175,26 +175,19 @@ def render_landmarks(seed: int, split: str, index: int, image_size: int = 128, d
 class LandmarksDataset(GeneratedDataset):
     """One cartoon face a picture with 6 landmarks, generated from a seed (see the module docstring).
 
-    Args:
-        seed: changes every picture; the same seed gives the same dataset everywhere.
-        image_size: side of the square pictures in pixels (32 to 512; 128 by default).
-        train_size, validation_size, test_size: pictures per split (at most 1,000,000 each).
-        difficulty: "easy", "medium" or "hard" (the default): clutter, noise and bars, as shapes.
+    The arguments are :class:`~cv_core.datasets.drawing.GeneratedDataset`'s: seed, picture size, split
+    sizes and difficulty.
     """
 
     name = "landmarks"
     skeleton = FACE_LANDMARKS
     render = staticmethod(render_landmarks)
-
-    def __init__(self, seed: int = 0, image_size: int = 128, train_size: int = 2000, validation_size: int = 500,
-                 test_size: int = 500, difficulty: str = "hard") -> None:
-        super().__init__(seed, image_size, train_size, validation_size, test_size, difficulty)
-        self.class_names = ["face"]
-        self.mask_class_names = ["background", "face"]
-        self.description = (
-            "Built-in cartoon faces, one a picture, turned up to 55° and tilted up to 35°, with their eye centres, "
-            "nose tip, mouth corners and chin as landmarks, on the shapes' cluttered backgrounds. No files, "
-            "no download.")
+    CLASS_NAMES = ("face",)
+    MASK_CLASS_NAMES = ("background", "face")
+    description = (
+        "Built-in cartoon faces, one a picture, turned up to 55° and tilted up to 35°, with their eye centres, "
+        "nose tip, mouth corners and chin as landmarks, on the shapes' cluttered backgrounds. No files, "
+        "no download.")
 
     def _labels(self, split: str) -> np.ndarray:
         return np.zeros(self._count(split), dtype=np.int64)

@@ -240,26 +240,19 @@ def render_people(seed: int, split: str, index: int, image_size: int = 128, diff
 class PeopleDataset(GeneratedDataset):
     """Stick-figure people with joints, generated from a seed (see the module docstring).
 
-    Args:
-        seed: changes every picture; the same seed gives the same dataset everywhere.
-        image_size: side of the square pictures in pixels (32 to 512; 128 by default).
-        train_size, validation_size, test_size: pictures per split (at most 1,000,000 each).
-        difficulty: "easy", "medium" or "hard" (the default): clutter, noise and bars, as shapes.
+    The arguments are :class:`~cv_core.datasets.drawing.GeneratedDataset`'s: seed, picture size, split
+    sizes and difficulty.
     """
 
     name = "people"
     skeleton = PEOPLE
     render = staticmethod(render_people)
-
-    def __init__(self, seed: int = 0, image_size: int = 128, train_size: int = 2000, validation_size: int = 500,
-                 test_size: int = 500, difficulty: str = "hard") -> None:
-        super().__init__(seed, image_size, train_size, validation_size, test_size, difficulty)
-        self.class_names = list(POSTURES)
-        self.mask_class_names = ["background", "person"]
-        self.description = (
-            "Built-in stick-figure people (one to four a picture) standing, walking, with arms up, sitting or "
-            "lying, on the shapes' cluttered backgrounds, with 14 joints each, a visibility per joint, a box, an "
-            "area and a posture. No files, no download.")
+    CLASS_NAMES = tuple(POSTURES)
+    MASK_CLASS_NAMES = ("background", "person")
+    description = (
+        "Built-in stick-figure people (one to four a picture) standing, walking, with arms up, sitting or "
+        "lying, on the shapes' cluttered backgrounds, with 14 joints each, a visibility per joint, a box, an "
+        "area and a posture. No files, no download.")
 
     def _labels(self, split: str) -> np.ndarray:
         """The tallest person's posture of each picture, read from the cast without drawing."""
