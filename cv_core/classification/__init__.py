@@ -10,18 +10,8 @@ Importing this package does not import TensorFlow.
 
 from __future__ import annotations
 
-from cv_core.classification.models import (
-    build_mini_xception,
-    build_small_convnet,
-    compile_classifier,
-    minimum_input_size,
-    minimum_small_convnet_size,
-)
+from cv_core.classification import models
+from cv_core.classification.models import (build_mini_xception, build_small_convnet, compile_classifier,
+                                           minimum_input_size, minimum_small_convnet_size)
 
-__all__ = [
-    "build_mini_xception",
-    "build_small_convnet",
-    "compile_classifier",
-    "minimum_input_size",
-    "minimum_small_convnet_size",
-]
+__all__ = list(models.__all__)

@@ -262,12 +262,8 @@ def build_small_convnet(
         dropout_rate: dropout before the classifier; 0 leaves the layer out.
         name: the model's name.
 
-    Returns:
-        An uncompiled ``keras.Model`` mapping float32 images ``(batch, H, W, C)`` in [0, 255]
-        to probabilities ``(batch, 1)`` (2 classes) or ``(batch, num_classes)``.
-
-    Raises:
-        ValueError: if an argument is out of range, or the image is too small for the depth.
+    Returns and raises as :func:`build_mini_xception`: an uncompiled ``keras.Model`` from float32
+    images in [0, 255] to class probabilities; ValueError for an argument out of range.
     """
     input_shape, filters = _check_classifier(input_shape, num_classes, filters, augmentation, dropout_rate, name,
                                              minimum_small_convnet_size, LazyText(N_("the small convnet")))

@@ -16,7 +16,8 @@ from cv_core.i18n import N_, _, TranslatedError
 from cv_core.runs.labels import dataset_id_label, variant_label
 from cv_core.runs.scoring import json_number, score_row, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
-from cv_core.runs.tasks import Architecture, Task, image_class_count, image_class_names, register_task
+from cv_core.runs.tasks import (Architecture, Task, first_scored_images, image_class_count, image_class_names,
+                                 register_task)
 
 __all__ = ["DETECTION_EPOCH_IMAGES", "DETECTOR_STRIDES", "TASK", "detector_arguments"]
 
@@ -66,10 +67,6 @@ def _detection_callbacks(dataset, spec: TrainSpec, run_dir) -> list:
 
     return [MeanAveragePrecisionCallback(dataset, "validation", limit=DETECTION_EPOCH_IMAGES,
                                          batch_size=spec.batch_size)]
-
-
-def _detection_epoch_images(spec: TrainSpec, validation_images: int) -> int:
-    return min(DETECTION_EPOCH_IMAGES, validation_images)
 
 
 
@@ -147,7 +144,7 @@ TASK = register_task(Task(
                     "layers, in the data pipeline)."),
     filters_label=N_("Filters (the stem's width, then one block each; the map halves at every block)"),
     callbacks=_detection_callbacks,
-    epoch_scored_images=_detection_epoch_images,
+    epoch_scored_images=first_scored_images(DETECTION_EPOCH_IMAGES),
     seconds_per_scored_image=1.5e-3,  # peaks, NMS and matching at ten IoU thresholds (bench/detection.py)
     seconds_per_training_image=1.2e-3,  # box targets drawn per picture, three losses (tiny and Quick runs)
     startup_seconds=6.0,  # three heads and losses, box targets in the pipeline, the compiled decoding

@@ -19,7 +19,7 @@ from cv_core.i18n import N_, _
 from cv_core.runs.labels import variant_label
 from cv_core.runs.scoring import json_number, score_row, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
-from cv_core.runs.tasks import Architecture, Task, register_task
+from cv_core.runs.tasks import Architecture, Task, first_scored_images, register_task
 from cv_core.segmentation.task import dataset_name
 
 __all__ = ["INSTANCE_EPOCH_IMAGES", "TASK", "instance_model_arguments"]
@@ -58,10 +58,6 @@ def _callbacks(dataset, spec: TrainSpec, run_dir) -> list:
 
     return [InstanceScoresCallback(dataset, "validation", (spec.image_size, spec.image_size),
                                    limit=INSTANCE_EPOCH_IMAGES, batch_size=spec.batch_size)]
-
-
-def _epoch_images(spec: TrainSpec, validation_images: int) -> int:
-    return min(INSTANCE_EPOCH_IMAGES, validation_images)
 
 
 
@@ -151,7 +147,7 @@ TASK = register_task(Task(
                     "pipeline)."),
     filters_label=N_("Filters (one level each: the map halves at every level, then grows back)"),
     callbacks=_callbacks,
-    epoch_scored_images=_epoch_images,
+    epoch_scored_images=first_scored_images(INSTANCE_EPOCH_IMAGES),
     seconds_per_scored_image=3.0e-3,  # decoding and matching beyond the forward pass (quiet Tiny epochs, 32 px)
     seconds_per_training_image=0.0,  # targets are computed once per picture and cached: the model cost is all (quiet Tiny epochs)
     startup_seconds=5.0,

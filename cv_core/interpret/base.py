@@ -80,6 +80,25 @@ def _batch_and_class_signature(taps: TapModel):
     return [_batch_signature(taps), tf.TensorSpec((), tf.int32)]
 
 
+def _compiled_on_batch_and_class(taps: TapModel, key: str, body):
+    """``body(tf, model, x, class_index)`` compiled once per tap model and ``key`` as a ``tf.function``
+    of an image batch (float32) and a class index (int32 scalar)."""
+    from cv_core._tf import tensorflow
+
+    tf = tensorflow()
+
+    def make():
+        model = taps.model
+
+        @tf.function(input_signature=_batch_and_class_signature(taps))
+        def run(x, class_index):
+            return body(tf, model, x, class_index)
+
+        return run
+
+    return _cached_function(taps, key, make)
+
+
 def compiled_forward(taps: TapModel):
     """A compiled forward pass of a tap model: batch in, ``[*taps, scores, probabilities]`` out."""
     from cv_core._tf import tensorflow
@@ -223,31 +242,21 @@ class BaseCAM:
 
     # -- plumbing ------------------------------------------------------------------------------
     def _gradient_function(self):
-        from cv_core._tf import tensorflow
-
-        tf = tensorflow()
-        taps = self.taps
         weight = self.weight_activations
-        height, width = taps.input_shape[:2]
+        height, width = self.taps.input_shape[:2]
 
-        def make():
-            model = taps.model
+        def body(tf, model, x, class_index):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                activations, scores, probabilities = model(x, training=False)
+                chosen = tf.where(class_index < 0, _default_class(tf, scores), class_index)
+                target = _summed_class_score(tf, scores, chosen)
+            gradients = tape.gradient(target, activations)
+            cam = tf.nn.relu(weight(tf, activations, gradients))
+            cam = tf.image.resize(cam[..., None], (height, width), method="bilinear")[..., 0]
+            return cam, probabilities[0], chosen
 
-            @tf.function(input_signature=_batch_and_class_signature(taps))
-            def run(x, class_index):
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    activations, scores, probabilities = model(x, training=False)
-                    chosen = tf.where(class_index < 0, _default_class(tf, scores), class_index)
-                    target = _summed_class_score(tf, scores, chosen)
-                gradients = tape.gradient(target, activations)
-                cam = tf.nn.relu(weight(tf, activations, gradients))
-                cam = tf.image.resize(cam[..., None], (height, width), method="bilinear")[..., 0]
-                return cam, probabilities[0], chosen
-
-            return run
-
-        return _cached_function(taps, f"gradients:{type(self).__name__}", make)
+        return _compiled_on_batch_and_class(self.taps, f"gradients:{type(self).__name__}", body)
 
     def compute(self, batch: np.ndarray, class_index: int) -> tuple[np.ndarray, np.ndarray, int]:
         """Raw maps for a batch (the first image decides the default class).

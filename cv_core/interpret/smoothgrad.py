@@ -9,8 +9,7 @@ import numpy as np
 
 from cv_core.i18n import N_
 
-from cv_core.interpret.base import BaseCAM, _batch_and_class_signature, _cached_function, _summed_class_score, \
-    compiled_forward
+from cv_core.interpret.base import BaseCAM, _compiled_on_batch_and_class, _summed_class_score, compiled_forward
 
 __all__ = ["SmoothGrad", "smoothgrad"]
 
@@ -39,24 +38,13 @@ class SmoothGrad(BaseCAM):
         self.samples, self.noise, self.seed = samples, float(noise), seed
 
     def _input_gradients(self):
-        from cv_core._tf import tensorflow
+        def body(tf, model, x, class_index):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                target = _summed_class_score(tf, model(x, training=False)[-2], class_index)
+            return tape.gradient(target, x)
 
-        tf = tensorflow()
-        taps = self.taps
-
-        def make():
-            model = taps.model
-
-            @tf.function(input_signature=_batch_and_class_signature(taps))
-            def run(x, class_index):
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    target = _summed_class_score(tf, model(x, training=False)[-2], class_index)
-                return tape.gradient(target, x)
-
-            return run
-
-        return _cached_function(taps, "input_gradients", make)
+        return _compiled_on_batch_and_class(self.taps, "input_gradients", body)
 
     def compute(self, batch: np.ndarray, class_index: int) -> tuple[np.ndarray, np.ndarray, int]:
         forward = compiled_forward(self.taps)

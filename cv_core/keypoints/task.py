@@ -22,7 +22,7 @@ from cv_core.i18n import N_, _, TranslatedError
 from cv_core.runs.labels import dataset_id_label, variant_label
 from cv_core.runs.scoring import json_number, score_row, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
-from cv_core.runs.tasks import Architecture, Task, register_task
+from cv_core.runs.tasks import Architecture, Task, first_scored_images, register_task
 
 __all__ = ["KEYPOINT_ARCHITECTURES", "KEYPOINT_EPOCH_IMAGES", "KEYPOINT_STRIDE", "TASK", "keypoint_model_arguments"]
 
@@ -98,10 +98,6 @@ def _callbacks(dataset, spec: TrainSpec, run_dir) -> list:
     from cv_core.keypoints.evaluate import KeypointScoresCallback
 
     return [KeypointScoresCallback(dataset, "validation", limit=KEYPOINT_EPOCH_IMAGES, batch_size=spec.batch_size)]
-
-
-def _epoch_images(spec: TrainSpec, validation_images: int) -> int:
-    return min(KEYPOINT_EPOCH_IMAGES, validation_images)
 
 
 
@@ -202,7 +198,7 @@ TASK = register_task(Task(
                     "picture (in the data pipeline)."),
     filters_label=N_("Filters (the stem's width, then one block each; the map halves at every block)"),
     callbacks=_callbacks,
-    epoch_scored_images=_epoch_images,
+    epoch_scored_images=first_scored_images(KEYPOINT_EPOCH_IMAGES),
     seconds_per_scored_image=2.0e-3,
     seconds_per_training_image=1.5e-3,
     startup_seconds=6.0,

@@ -38,7 +38,8 @@ from cv_core.runs.spec import SpecError, TrainSpec
 
 __all__ = [
     "SPLIT_SIZE_OPTIONS", "TASKS", "TASK_MODULES", "Architecture", "Task", "architecture_of", "dataset_names",
-    "dataset_split_defaults", "image_class_count", "image_class_names", "register_task", "task_of",
+    "dataset_split_defaults", "first_scored_images", "image_class_count", "image_class_names", "register_task",
+    "task_of",
 ]
 
 #: Every task's entry, by ``TrainSpec.task``: the module that registers it, in the order the
@@ -63,6 +64,11 @@ def _no_callbacks(dataset, spec: TrainSpec, run_dir) -> list:
 
 def _no_scored_images(spec: TrainSpec, validation_images: int) -> int:
     return 0
+
+
+def first_scored_images(limit: int) -> Callable[[TrainSpec, int], int]:
+    """A task's ``epoch_scored_images`` when each epoch scores the first ``limit`` validation pictures."""
+    return lambda spec, validation_images: min(limit, validation_images)
 
 
 def _no_classes(dataset) -> None:

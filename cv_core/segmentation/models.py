@@ -138,12 +138,8 @@ def build_unet(
         conv_type: ``"conv2d"`` or ``"separable"``.
         name: the model's name.
 
-    Returns:
-        An uncompiled ``keras.Model`` mapping float32 images ``(batch, H, W, 3)`` in [0, 255]
-        to per-pixel probabilities ``(batch, H, W, num_classes)``.
-
-    Raises:
-        ValueError: if an argument is out of range.
+    Returns and raises as :func:`build_segmentation_model`: an uncompiled ``keras.Model`` from
+    float32 images in [0, 255] to per-pixel probabilities; ValueError for an argument out of range.
     """
     _check_mask_classes(num_classes)
     filters = check_filters(filters)
@@ -196,9 +192,7 @@ def compile_segmenter(model, num_classes, learning_rate=1e-3, optimizer="rmsprop
     Args:
         model: a ``keras.Model`` whose output is ``(batch, H, W, num_classes)``.
         num_classes: classes per pixel, 2 to 256.
-        learning_rate: positive learning rate, or a ``keras.optimizers.schedules``
-            ``LearningRateSchedule``.
-        optimizer: ``"rmsprop"`` (the book's choice), ``"adam"`` or ``"sgd"``.
+        learning_rate, optimizer: as :func:`cv_core.classification.compile_classifier`'s.
 
     Returns:
         The same model, compiled in place.

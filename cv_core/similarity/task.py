@@ -22,7 +22,7 @@ from cv_core.i18n import N_, _
 from cv_core.runs.labels import dataset_id_label, variant_label
 from cv_core.runs.scoring import score_row, scored_splits, splits_with_pictures
 from cv_core.runs.spec import TrainSpec
-from cv_core.runs.tasks import Architecture, Task, register_task
+from cv_core.runs.tasks import Architecture, Task, first_scored_images, register_task
 from cv_core.similarity.model import EMBEDDING_DIM, build_embedding_net, compile_embedding_net
 from cv_core.similarity.snapshots import embedding_snapshots
 
@@ -72,10 +72,6 @@ def _similarity_callbacks(dataset, spec: TrainSpec, run_dir) -> list:
 
     return [RetrievalScoresCallback(dataset, (spec.image_size, spec.image_size), limit=SIMILARITY_EPOCH_IMAGES,
                                     batch_size=max(spec.batch_size, 64), run_dir=run_dir)]
-
-
-def _epoch_images(spec: TrainSpec, validation_images: int) -> int:
-    return min(SIMILARITY_EPOCH_IMAGES, validation_images)
 
 
 def _similarity_scores(model, dataset, spec: TrainSpec) -> dict:
@@ -132,7 +128,7 @@ TASK = register_task(Task(
     augmentation=N_("Random flips, rotations and zooms, as in the book (layers of the model, active in training)."),
     filters_label=N_("Filters (the stem's width, then one block each)"),
     callbacks=_similarity_callbacks,
-    epoch_scored_images=_epoch_images,
+    epoch_scored_images=first_scored_images(SIMILARITY_EPOCH_IMAGES),
     seconds_per_scored_image=3e-4,  # leave-one-out ranking, pair AUC and the map, per picture (300: 0.08 s here)
     # Each balanced batch drawn in numpy (P x K picks) and the pair loss over its B x B similarities.
     # Fitted on quiet Tiny epochs (0.13-0.15 s at 64 pictures, 0.24-0.27 s at 256): 1.5 ms, fitted on
