@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cv_core.detection.model import build_detector, compile_detector
-from cv_core.i18n import N_, _, TranslatedError
+from cv_core.i18n import N_, _
 from cv_core.runs.labels import dataset_id_label, variant_label
-from cv_core.runs.scoring import json_number, score_row, scored_splits, splits_with_pictures
+from cv_core.runs.scoring import json_number, score_each_split, score_row, scored_splits
 from cv_core.runs.spec import TrainSpec
-from cv_core.runs.tasks import (Architecture, Task, first_scored_images, image_class_count, image_class_names,
-                                 register_task)
+from cv_core.runs.tasks import (Architecture, Task, build_in_spec_words, first_scored_images, image_class_count,
+                                 image_class_names, register_task)
 
 __all__ = ["DETECTION_EPOCH_IMAGES", "DETECTOR_STRIDES", "TASK", "detector_arguments"]
 
@@ -38,14 +38,7 @@ def detector_arguments(spec: TrainSpec, num_classes: int) -> dict:
 
 
 def _build_detector(spec: TrainSpec, num_classes: int):
-    try:
-        return build_detector(**detector_arguments(spec, num_classes))
-    except TranslatedError as exc:  # an output stride deeper than the backbone...: say it in the spec's words
-        if "filters_name" not in exc.fields:
-            raise
-        raise type(exc)(exc.message, {**exc.fields, "filters_name": "filters"}) from None
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("backbone_filters", "filters")) from None
+    return build_in_spec_words(build_detector, detector_arguments(spec, num_classes))
 
 
 def _detection_targets(dataset, split: str, spec: TrainSpec, training: bool):
@@ -74,18 +67,16 @@ def _detection_scores(model, dataset, spec: TrainSpec) -> dict:
     """mAP@0.5, mAP@0.5:0.95 and AP@0.5 per class of the best model on the validation and test splits."""
     from cv_core.detection import detection_samples, evaluate_detector, precision_recall_curves
 
-    size = (spec.image_size, spec.image_size)
-    scores = {}
-    for split in splits_with_pictures(dataset):
-        images, truths = detection_samples(dataset, split, size)
+    def score(images, truths) -> dict:
         result = evaluate_detector(model, images, truths, batch_size=spec.batch_size)
         curves = precision_recall_curves(result.predictions, truths, 0.5)
-        scores[split] = {
+        return {
             "map50": json_number(result.map50), "map50_95": json_number(result.map50_95),
             "ap50": [json_number(curves[c][2]) if c in curves else None for c in range(len(dataset.class_names))],
             "class_names": list(dataset.class_names), "images": len(images),
         }
-    return scores
+
+    return score_each_split(dataset, spec.image_size, detection_samples, score)
 
 
 def _detection_score_rows(scores: Mapping) -> list[dict]:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from cv_core.i18n import N_, _
 from cv_core.runs.labels import variant_label
-from cv_core.runs.scoring import json_number, score_row, scored_splits, splits_with_pictures
+from cv_core.runs.scoring import json_number, score_each_split, score_row, scored_splits
 from cv_core.runs.spec import TrainSpec
 from cv_core.runs.tasks import Architecture, Task, first_scored_images, register_task
 from cv_core.segmentation.task import dataset_name
@@ -74,15 +74,12 @@ def _scores(model, dataset, spec: TrainSpec) -> dict:
     from cv_core.instances.evaluate import evaluate_instance_model
     from cv_core.instances.scores import instance_samples
 
-    size = (spec.image_size, spec.image_size)
-    scores = {}
-    for split in splits_with_pictures(dataset):
-        images, truths = instance_samples(dataset, split, size)
+    def score(images, truths) -> dict:
         result = evaluate_instance_model(model, images, truths, dataset.mask_background, batch_size=spec.batch_size)
-        scores[split] = {**_clean(result["instances"]), "components": _clean(result["components"]),
-                         "images": result["images"]}
-    scores["class_names"] = list(dataset.mask_class_names)
-    return scores
+        return {**_clean(result["instances"]), "components": _clean(result["components"]), "images": result["images"]}
+
+    return {**score_each_split(dataset, spec.image_size, instance_samples, score),
+            "class_names": list(dataset.mask_class_names)}
 
 
 #: The architecture's variant names (marked: the pages show them with ``_()``).

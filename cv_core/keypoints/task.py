@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cv_core.i18n import N_, _, TranslatedError
+from cv_core.i18n import N_, _
 from cv_core.runs.labels import dataset_id_label, variant_label
-from cv_core.runs.scoring import json_number, score_row, scored_splits, splits_with_pictures
+from cv_core.runs.scoring import json_number, score_each_split, score_row, scored_splits
 from cv_core.runs.spec import TrainSpec
-from cv_core.runs.tasks import Architecture, Task, first_scored_images, register_task
+from cv_core.runs.tasks import Architecture, Task, build_in_spec_words, first_scored_images, register_task
 
 __all__ = ["KEYPOINT_ARCHITECTURES", "KEYPOINT_EPOCH_IMAGES", "KEYPOINT_STRIDE", "TASK", "keypoint_model_arguments"]
 
@@ -62,14 +62,7 @@ def _build(spec: TrainSpec, num_joints: int):
 
     builder = {"pose": models.build_pose_model, "heatmap": models.build_keypoint_heatmap_model,
                "regression": models.build_keypoint_regression_model}[KEYPOINT_ARCHITECTURES[spec.model]]
-    try:
-        return builder(**keypoint_model_arguments(spec, num_joints))
-    except TranslatedError as exc:  # an output stride deeper than the backbone...: say it in the spec's words
-        if "filters_name" not in exc.fields:
-            raise
-        raise type(exc)(exc.message, {**exc.fields, "filters_name": "filters"}) from None
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("backbone_filters", "filters")) from None
+    return build_in_spec_words(builder, keypoint_model_arguments(spec, num_joints))
 
 
 def _compile(model, num_joints, learning_rate, optimizer):
@@ -105,19 +98,17 @@ def _scores(model, dataset, spec: TrainSpec) -> dict:
     """Keypoint AP, AP50, AP75, PCK@0.2, and each joint's PCK and mean error of the best model, per split."""
     from cv_core.keypoints.evaluate import evaluate_keypoint_model, keypoint_samples
 
-    size = (spec.image_size, spec.image_size)
-    scores = {}
-    for split in splits_with_pictures(dataset):
-        images, truths = keypoint_samples(dataset, split, size)
+    def score(images, truths) -> dict:
         result = evaluate_keypoint_model(model, images, truths, dataset.skeleton, batch_size=spec.batch_size)
-        scores[split] = {
+        return {
             "kp_ap": json_number(result.ap), "kp_ap50": json_number(result.ap50), "kp_ap75": json_number(result.ap75),
             "pck": json_number(result.pck), "joint_pck": [json_number(v) for v in result.joint_pck],
             "joint_error": [json_number(v) for v in result.joint_error], "joint_names": _joint_names(dataset),
             "images": len(images),
         }
-    scores["skeleton"] = dataset.skeleton.to_dict()
-    return scores
+
+    return {**score_each_split(dataset, spec.image_size, keypoint_samples, score),
+            "skeleton": dataset.skeleton.to_dict()}
 
 
 def _score_rows(scores: Mapping) -> list[dict]:

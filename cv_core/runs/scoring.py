@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from cv_core.i18n import _
 
-__all__ = ["SCORED_SPLITS", "json_number", "score_row", "scored_splits", "splits_with_pictures"]
+__all__ = ["SCORED_SPLITS", "json_number", "score_each_split", "score_row", "scored_splits", "splits_with_pictures"]
 
 #: The splits a run's best model is scored on after training, in this order.
 SCORED_SPLITS = ("validation", "test")
@@ -25,6 +25,16 @@ def json_number(value) -> float | None:
 def splits_with_pictures(dataset) -> list[str]:
     """The :data:`SCORED_SPLITS` of ``dataset`` that have at least one picture."""
     return [split for split in SCORED_SPLITS if dataset.count(split)]
+
+
+def score_each_split(dataset, image_size: int, samples: Callable, score: Callable[..., dict]) -> dict:
+    """A task's final scores: ``{split: score(images, truths)}`` for each split of ``dataset`` with pictures.
+
+    ``samples(dataset, split, (image_size, image_size))`` reads a split's pictures at the model's
+    input size and their truths (e.g. :func:`cv_core.detection.detection_samples`).
+    """
+    size = (image_size, image_size)
+    return {split: score(*samples(dataset, split, size)) for split in splits_with_pictures(dataset)}
 
 
 def scored_splits(scores: Mapping) -> list[str]:

@@ -37,9 +37,9 @@ from cv_core.i18n import N_
 from cv_core.runs.spec import SpecError, TrainSpec
 
 __all__ = [
-    "SPLIT_SIZE_OPTIONS", "TASKS", "TASK_MODULES", "Architecture", "Task", "architecture_of", "dataset_names",
-    "dataset_split_defaults", "first_scored_images", "image_class_count", "image_class_names", "register_task",
-    "task_of",
+    "SPLIT_SIZE_OPTIONS", "TASKS", "TASK_MODULES", "Architecture", "Task", "architecture_of", "build_in_spec_words",
+    "dataset_names", "dataset_split_defaults", "first_scored_images", "image_class_count", "image_class_names",
+    "register_task", "task_of",
 ]
 
 #: Every task's entry, by ``TrainSpec.task``: the module that registers it, in the order the
@@ -64,6 +64,23 @@ def _no_callbacks(dataset, spec: TrainSpec, run_dir) -> list:
 
 def _no_scored_images(spec: TrainSpec, validation_images: int) -> int:
     return 0
+
+
+def build_in_spec_words(builder: Callable, arguments: Mapping):
+    """``builder(**arguments)`` of a model on a backbone, its argument errors said in the spec's words.
+
+    The builders name the backbone's widths ``backbone_filters``; a run's spec calls them ``filters``.
+    """
+    from cv_core.i18n import TranslatedError
+
+    try:
+        return builder(**arguments)
+    except TranslatedError as exc:  # an output stride deeper than the backbone...: say it in the spec's words
+        if "filters_name" not in exc.fields:
+            raise
+        raise type(exc)(exc.message, {**exc.fields, "filters_name": "filters"}) from None
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("backbone_filters", "filters")) from None
 
 
 def first_scored_images(limit: int) -> Callable[[TrainSpec, int], int]:

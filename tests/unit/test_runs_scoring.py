@@ -39,3 +39,21 @@ def test_a_score_row_has_the_label_then_each_split_rounded_and_a_sentence_as_it_
         row = score_row("AP", scores, ["validation", "test"], lambda s: s.get("ap"))
     assert "validation" not in row and "test" not in row and "score" not in row
     assert list(row.values()) == ["AP", 0.123, None]
+
+
+def test_each_split_with_pictures_is_read_at_the_model_size_and_scored():
+    from cv_core.runs.scoring import score_each_split
+
+    class Dataset:
+        def count(self, split):
+            return {"validation": 3, "test": 0}[split]
+
+    read = []
+
+    def samples(dataset, split, size):
+        read.append((split, size))
+        return [1, 2, 3], ["a", "b", "c"]
+
+    scores = score_each_split(Dataset(), 32, samples, lambda images, truths: {"n": len(images), "t": truths[0]})
+    assert scores == {"validation": {"n": 3, "t": "a"}}
+    assert read == [("validation", (32, 32))]  # the test split has no pictures: not read
