@@ -71,6 +71,45 @@ def check_name(name) -> None:
         raise ModelArgumentError(N_("Expected `name` to be a non-empty string. Received: name={value!r}"), value=name)
 
 
+def check_positive_int(name: str, value) -> int:
+    if not is_int(value) or value < 1:
+        raise ModelArgumentError(N_("Expected `{name}` to be a positive integer. Received: {name}={value!r}"),
+                                 name=name, value=value)
+    return value
+
+
+def check_backbone_filters(backbone_filters) -> tuple[int, ...]:
+    """The widths of a :func:`pyramid_backbone`'s blocks: a non-empty sequence of positive ints."""
+    if not is_positive_int_sequence(backbone_filters):
+        raise ModelArgumentError(N_("Expected `{filters_name}` to be a non-empty sequence of positive integers. "
+                                    "Received: {filters_name}={value!r}"), value=backbone_filters,
+                                 filters_name="backbone_filters")
+    return tuple(backbone_filters)
+
+
+def check_backbone_img_size(img_size, divisor: int) -> tuple[int, int]:
+    """``(height, width)`` of a :func:`pyramid_backbone` model: each a positive multiple of
+    ``divisor``, ``2 ** len(backbone_filters)``, so every block halves the map exactly."""
+    if (isinstance(img_size, (str, bytes)) or not isinstance(img_size, Sequence) or len(img_size) != 2
+            or not all(is_int(d) and d > 0 and d % divisor == 0 for d in img_size)):
+        raise ModelArgumentError(N_("Expected `img_size` to be (height, width), each a positive multiple of {divisor} "
+                                    "(2 ** len({filters_name}), so every block halves the map exactly). Received: "
+                                    "img_size={value!r}"), divisor=divisor, value=img_size,
+                                 filters_name="backbone_filters")
+    return tuple(img_size)
+
+
+def check_output_stride(output_stride, num_blocks: int) -> int:
+    """An output stride of a :func:`pyramid_backbone` of ``num_blocks`` blocks: a power of two from 2 to
+    ``2 ** num_blocks``."""
+    allowed = tuple(2 ** i for i in range(1, num_blocks + 1))
+    if not is_int(output_stride) or output_stride not in allowed:
+        raise ModelArgumentError(N_("Expected `output_stride` to be one of {allowed} (a power of two no larger than the "
+                                    "backbone's stride, 2 ** len({filters_name})). Received: output_stride={value!r}"),
+                                 allowed=allowed, value=output_stride, filters_name="backbone_filters")
+    return output_stride
+
+
 def check_learning_rate(learning_rate) -> None:
     """A positive finite number, or a ``keras.optimizers.schedules.LearningRateSchedule``."""
     if type(learning_rate).__module__.startswith("keras") and callable(learning_rate):

@@ -14,23 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cv_core.blocks import (
-    BATCHNORM_PLACEMENTS,
-    CONV_TYPES,
-    OPTIMIZERS,
-    STEM_KERNEL,
-    ModelArgumentError,
-    augmentation_layers,
-    check_bool,
-    check_choice,
-    check_filters,
-    check_learning_rate,
-    check_name,
-    classifier_head,
-    is_int,
-    make_optimizer,
-    xception_blocks,
-)
+from cv_core.blocks import (BATCHNORM_PLACEMENTS, CONV_TYPES, OPTIMIZERS, STEM_KERNEL, ModelArgumentError,
+                            augmentation_layers, check_bool, check_choice, check_filters, check_learning_rate,
+                            check_name, classifier_head, is_int, make_optimizer, xception_blocks)
 from cv_core.i18n import N_, LazyText
 
 __all__ = [

@@ -45,17 +45,8 @@ from PIL import Image
 
 from cv_core.datasets.base import Dataset, DatasetError, Sample
 from cv_core.datasets.user_masks.dataset import split_items
-from cv_core.datasets.user_masks.files import (
-    _fsync_dir,
-    _now,
-    _write_temp,
-    check_plain_name,
-    create_dataset_folder,
-    dataset_lock,
-    dataset_names,
-    default_data_root,
-    unpacked_zip,
-)
+from cv_core.datasets.user_masks.files import (_fsync_dir, _now, _write_temp, check_plain_name, create_dataset_folder,
+                                               dataset_lock, dataset_names, default_data_root, unpacked_zip)
 from cv_core.i18n import TranslatedError, _
 from cv_core.images import ImageInputError, decode_image
 from cv_core.keypoints.instance import KeypointInstance, check_keypoints

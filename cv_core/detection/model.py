@@ -20,19 +20,9 @@ over; a small U-Net-like neck climbs back from the last block to the output stri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from cv_core.blocks import (
-    ModelArgumentError,
-    check_choice,
-    check_filters,
-    check_learning_rate,
-    check_name,
-    is_int,
-    make_optimizer,
-    pyramid_backbone,
-)
-from cv_core.i18n import N_
+from cv_core.blocks import (check_backbone_filters, check_backbone_img_size, check_choice, check_learning_rate,
+                            check_name, check_output_stride, check_positive_int, is_int, make_optimizer,
+                            pyramid_backbone)
 
 __all__ = [
     "DETECTOR_CONV_TYPES",
@@ -64,37 +54,6 @@ def _check_detector_classes(num_classes) -> None:
         raise ValueError(
             f"Expected `num_classes` to be an integer >= 1. Received: num_classes={num_classes!r}"
         )
-
-
-def _check_positive_int(name: str, value) -> int:
-    if not is_int(value) or value < 1:
-        raise ModelArgumentError(N_("Expected `{name}` to be a positive integer. Received: {name}={value!r}"),
-                                 name=name, value=value)
-    return value
-
-
-def _check_detector_img_size(img_size, divisor: int) -> tuple[int, int]:
-    if (
-        isinstance(img_size, (str, bytes))
-        or not isinstance(img_size, Sequence)
-        or len(img_size) != 2
-        or not all(is_int(d) and d > 0 for d in img_size)
-        or any(d % divisor for d in img_size)
-    ):
-        raise ModelArgumentError(N_("Expected `img_size` to be (height, width), each a positive multiple of {divisor} "
-                                    "(2 ** len({filters_name}), so every block halves the map exactly). Received: "
-                                    "img_size={value!r}"), divisor=divisor, value=img_size,
-                                 filters_name="backbone_filters")
-    return tuple(img_size)
-
-
-def _check_output_stride(output_stride, num_blocks: int) -> int:
-    allowed = tuple(2**i for i in range(1, num_blocks + 1))
-    if not is_int(output_stride) or output_stride not in allowed:
-        raise ModelArgumentError(N_("Expected `output_stride` to be one of {allowed} (a power of two no larger than the "
-                                    "backbone's stride, 2 ** len({filters_name})). Received: output_stride={value!r}"),
-                                 allowed=allowed, value=output_stride, filters_name="backbone_filters")
-    return output_stride
 
 
 def build_detector(
@@ -150,17 +109,12 @@ def build_detector(
         ValueError: if an argument is out of range.
     """
     _check_detector_classes(num_classes)
-    try:
-        filters = check_filters(backbone_filters)
-    except ValueError:
-        raise ModelArgumentError(N_("Expected `{filters_name}` to be a non-empty sequence of positive integers. "
-                                    "Received: {filters_name}={value!r}"), value=backbone_filters,
-                                 filters_name="backbone_filters") from None
-    stride = _check_output_stride(output_stride, len(filters))
+    filters = check_backbone_filters(backbone_filters)
+    stride = check_output_stride(output_stride, len(filters))
     check_choice("conv_type", conv_type, DETECTOR_CONV_TYPES)
-    _check_positive_int("head_width", head_width)
+    check_positive_int("head_width", head_width)
     check_name(name)
-    img_size = _check_detector_img_size(img_size, 2 ** len(filters))
+    img_size = check_backbone_img_size(img_size, 2 ** len(filters))
 
     from cv_core._tf import keras as _keras
 

@@ -27,20 +27,10 @@ custom layers: every model saves and loads with ``safe_mode=True``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
-from cv_core.blocks import (
-    ModelArgumentError,
-    check_choice,
-    check_filters,
-    check_learning_rate,
-    check_name,
-    is_int,
-    make_optimizer,
-    pyramid_backbone,
-)
-from cv_core.i18n import N_
+from cv_core.blocks import (check_backbone_filters, check_backbone_img_size, check_choice, check_learning_rate,
+                            check_name, check_output_stride, check_positive_int, make_optimizer, pyramid_backbone)
 
 __all__ = [
     "HEATMAP_OUTPUTS", "KEYPOINT_CONV_TYPES", "KEYPOINT_KINDS", "KEYPOINT_OPTIMIZERS", "POSE_OUTPUTS",
@@ -62,41 +52,13 @@ _HEATMAP_PRIOR_BIAS = -2.19
 _BATCHNORM_MOMENTUM = 0.9
 
 
-def _positive(name: str, value) -> int:
-    if not is_int(value) or value < 1:
-        raise ModelArgumentError(N_("Expected `{name}` to be a positive integer. Received: {name}={value!r}"),
-                                 name=name, value=value)
-    return value
-
-
 def _check_common(img_size, num_joints, backbone_filters, conv_type, head_width, name):
-    _positive("num_joints", num_joints)
-    try:
-        filters = check_filters(backbone_filters)
-    except ValueError:
-        raise ModelArgumentError(N_("Expected `{filters_name}` to be a non-empty sequence of positive integers. "
-                                    "Received: {filters_name}={value!r}"), value=backbone_filters,
-                                 filters_name="backbone_filters") from None
+    check_positive_int("num_joints", num_joints)
+    filters = check_backbone_filters(backbone_filters)
     check_choice("conv_type", conv_type, KEYPOINT_CONV_TYPES)
-    _positive("head_width", head_width)
+    check_positive_int("head_width", head_width)
     check_name(name)
-    divisor = 2 ** len(filters)
-    if (isinstance(img_size, (str, bytes)) or not isinstance(img_size, Sequence) or len(img_size) != 2
-            or not all(is_int(d) and d > 0 and d % divisor == 0 for d in img_size)):
-        raise ModelArgumentError(N_("Expected `img_size` to be (height, width), each a positive multiple of {divisor} "
-                                    "(2 ** len({filters_name}), so every block halves the map exactly). Received: "
-                                    "img_size={value!r}"), divisor=divisor, value=img_size,
-                                 filters_name="backbone_filters")
-    return tuple(img_size), filters
-
-
-def _check_stride(output_stride, num_blocks: int) -> int:
-    allowed = tuple(2 ** i for i in range(1, num_blocks + 1))
-    if not is_int(output_stride) or output_stride not in allowed:
-        raise ModelArgumentError(N_("Expected `output_stride` to be one of {allowed} (a power of two no larger than the "
-                                    "backbone's stride, 2 ** len({filters_name})). Received: output_stride={value!r}"),
-                                 allowed=allowed, value=output_stride, filters_name="backbone_filters")
-    return output_stride
+    return check_backbone_img_size(img_size, 2 ** len(filters)), filters
 
 
 def _head(keras, x, head: str, units: int, head_width: int, heatmap: bool):
@@ -138,7 +100,7 @@ def build_pose_model(img_size=(128, 128), num_joints=14, backbone_filters=(16, 3
         ValueError: an argument out of range.
     """
     img_size, filters = _check_common(img_size, num_joints, backbone_filters, conv_type, head_width, name)
-    stride = _check_stride(output_stride, len(filters))
+    stride = check_output_stride(output_stride, len(filters))
     from cv_core._tf import keras as _keras
 
     keras = _keras()
@@ -163,7 +125,7 @@ def build_keypoint_heatmap_model(img_size=(128, 128), num_joints=6, backbone_fil
         ValueError: an argument out of range (as :func:`build_pose_model`).
     """
     img_size, filters = _check_common(img_size, num_joints, backbone_filters, conv_type, head_width, name)
-    stride = _check_stride(output_stride, len(filters))
+    stride = check_output_stride(output_stride, len(filters))
     from cv_core._tf import keras as _keras
 
     keras = _keras()
@@ -254,7 +216,7 @@ def compile_keypoint_model(model, num_joints, learning_rate=1e-3, optimizer="ada
     Raises:
         ValueError: a bad argument, or a model of another number of joints.
     """
-    _positive("num_joints", num_joints)
+    check_positive_int("num_joints", num_joints)
     check_choice("optimizer", optimizer, KEYPOINT_OPTIMIZERS)
     check_learning_rate(learning_rate)
     from cv_core._tf import keras as _keras

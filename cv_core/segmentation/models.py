@@ -10,16 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cv_core.blocks import (
-    OPTIMIZERS,
-    ModelArgumentError,
-    check_choice,
-    check_filters,
-    check_learning_rate,
-    check_name,
-    is_int,
-    make_optimizer,
-)
+from cv_core.blocks import (OPTIMIZERS, ModelArgumentError, check_choice, check_filters, check_learning_rate,
+                            check_name, is_int, make_optimizer)
 from cv_core.i18n import N_, LazyText
 
 __all__ = ["SEGMENTATION_CONV_TYPES", "build_segmentation_model", "build_unet", "compile_segmenter"]

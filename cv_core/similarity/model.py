@@ -10,21 +10,9 @@ Keras is imported inside the builders, so importing this module does not import 
 
 from __future__ import annotations
 
-from cv_core.blocks import (
-    BATCHNORM_PLACEMENTS,
-    CONV_TYPES,
-    OPTIMIZERS,
-    ModelArgumentError,
-    augmentation_layers,
-    check_bool,
-    check_choice,
-    check_filters,
-    check_learning_rate,
-    check_name,
-    is_int,
-    make_optimizer,
-    xception_blocks,
-)
+from cv_core.blocks import (BATCHNORM_PLACEMENTS, CONV_TYPES, OPTIMIZERS, ModelArgumentError, augmentation_layers,
+                            check_bool, check_choice, check_filters, check_learning_rate, check_name, is_int,
+                            make_optimizer, xception_blocks)
 from cv_core.classification.models import minimum_input_size
 from cv_core.i18n import N_, LazyText
 

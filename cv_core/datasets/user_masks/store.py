@@ -16,26 +16,10 @@ from PIL import Image, PngImagePlugin
 from cv_core.datasets.base import DatasetError
 from cv_core.datasets.user_masks.coco import CocoMixin
 from cv_core.datasets.user_masks.drafts import DraftsMixin
-from cv_core.datasets.user_masks.files import (
-    DATASET_FILE,
-    IMAGE_HASH_KEY,
-    INSTANCES_DIR,
-    MASK_HASH_KEY,
-    MAX_CLASSES,
-    MAX_NAME_LENGTH,
-    _PLAIN_NAME,
-    _fsync_dir,
-    _mask_image_hash,
-    _now,
-    _read,
-    _sha256,
-    _write_temp,
-    check_plain_name,
-    create_dataset_folder,
-    dataset_lock,
-    dataset_names,
-    default_data_root,
-)
+from cv_core.datasets.user_masks.files import (DATASET_FILE, IMAGE_HASH_KEY, INSTANCES_DIR, MASK_HASH_KEY,
+                                               MAX_CLASSES, MAX_NAME_LENGTH, _PLAIN_NAME, _fsync_dir,
+                                               _mask_image_hash, _now, _read, _sha256, _write_temp, check_plain_name,
+                                               create_dataset_folder, dataset_lock, dataset_names, default_data_root)
 from cv_core.images import MAX_SIDE, MIN_SIDE, decode_image, decode_label_map
 from cv_core.i18n import N_
 
