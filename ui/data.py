@@ -278,3 +278,37 @@ def oxford_download_panel(prefix: str) -> None:
                 bar.progress(1.0, text=_("Done"))
                 st.success(_("Oxford-IIIT Pets is ready in {folder}. Type that folder above to open it.").format(
                     folder=target))
+
+
+#: The option of a user-dataset chooser that opens the form for a new dataset.
+NEW_DATASET = "__new__"
+
+
+def choose_user_dataset(store, key: str, label: str, help_text: str, new_dataset_form) -> tuple[str, dict] | None:
+    """A studio's "save into" choice among the user datasets of ``store``, or a new one.
+
+    ``label`` and ``help_text`` are already translated; the choice is kept under ``key`` (and in the
+    URL). Choosing the new dataset shows ``new_dataset_form(store)``. Returns ``(name, info)`` of the
+    chosen dataset (``store.dataset_info``), or None (a new one, or an unreadable folder or dataset,
+    said on the page).
+    """
+    try:
+        names = store.list_datasets()
+    except OSError as exc:
+        st.error(_("The data folder {folder} cannot be read: {reason}.").format(folder=store.root,
+                                                                                reason=exc.strerror or exc),
+                 icon=":material/folder_off:")
+        return None
+    options = [*names, NEW_DATASET]
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    choice = st.selectbox(label, options, key=key, bind="query-params", help=help_text,
+                          format_func=lambda n: _("+ New dataset…") if n == NEW_DATASET else n)
+    if choice == NEW_DATASET:
+        new_dataset_form(store)
+        return None
+    try:
+        return choice, store.dataset_info(choice)
+    except DatasetError as exc:
+        st.error(str(exc), icon=":material/folder_off:")
+        return None

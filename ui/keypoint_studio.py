@@ -21,10 +21,10 @@ from cv_core.datasets.user_keypoints import KeypointAnnotation, parse_skeleton_t
 from cv_core.i18n import N_, _, ngettext
 from cv_core.images import ImageInputError
 from cv_core.keypoints import FACE_LANDMARKS, PEOPLE, Skeleton, joint_label
+from ui.data import choose_user_dataset
 from ui.uploads import image_upload, shrink
 
 PREFIX = "keypoint_studio"
-NEW_DATASET = "__new__"
 #: The skeletons a new dataset can start from; "custom" is typed in.
 SKELETON_LABELS = {"people": N_("People (14 joints)"), "landmarks": N_("Face landmarks (6 points)"),
                    "custom": N_("Your own points and edges")}
@@ -122,27 +122,12 @@ def new_dataset_form(store: UserKeypointStore) -> None:
 
 def dataset_chooser(store: UserKeypointStore) -> dict | None:
     """Choose (or create) the keypoint dataset to save into; returns its info, or None."""
-    try:
-        names = store.list_datasets()
-    except OSError as exc:
-        st.error(_("The data folder {folder} cannot be read: {error}.").format(folder=store.root,
-                                                                               error=exc.strerror or exc), icon=":material/folder_off:")
+    chosen = choose_user_dataset(store, key("dataset"), _("Save points into"),
+                                 _("Your keypoint datasets, stored in {folder}. Each opens for training as "
+                                   "`userkp:<name>`.").format(folder=store.root), new_dataset_form)
+    if chosen is None:
         return None
-    options = [*names, NEW_DATASET]
-    if st.session_state.get(key("dataset")) not in options:
-        st.session_state.pop(key("dataset"), None)
-    choice = st.selectbox(_("Save points into"), options, key=key("dataset"), bind="query-params",
-                          format_func=lambda n: _("+ New dataset…") if n == NEW_DATASET else n,
-                          help=_("Your keypoint datasets, stored in {folder}. Each opens for training as "
-                                 "`userkp:<name>`.").format(folder=store.root))
-    if choice == NEW_DATASET:
-        new_dataset_form(store)
-        return None
-    try:
-        info = store.dataset_info(choice)
-    except DatasetError as exc:
-        st.error(str(exc), icon=":material/folder_off:")
-        return None
+    choice, info = chosen
     skeleton = info["skeleton"]
     st.caption(_("{count} annotated picture(s) · {points} points per object · opens for training as "
                  "userkp:{name}").format(count=info["pictures"], points=skeleton.num_joints, name=choice))

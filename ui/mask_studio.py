@@ -29,14 +29,13 @@ from cv_core.mask_drawing import (
     validate_mask,
 )
 from cv_core.overlays import mask_legend
-from ui.data import dataset_key, dataset_picker
+from ui.data import NEW_DATASET, choose_user_dataset, dataset_key, dataset_picker
 from ui.i18n import widget_key
 from ui.memory import remember, remembered
 from ui.uploads import image_upload
 
 
 PREFIX = "mask_studio"
-NEW_DATASET = "__new__"
 SOURCES = {"sample": N_("Built-in sample"), "upload": N_("Upload"), "saved": N_("Saved mask")}
 SPLITS = {"train": N_("train"), "validation": N_("validation"), "test": N_("test")}
 CLASS_PRESETS = {
@@ -138,27 +137,12 @@ def new_dataset_form(store: UserMaskStore) -> None:
 
 def dataset_chooser(store: UserMaskStore) -> dict | None:
     """Choose (or create) the user dataset masks are saved into; returns its info or None."""
-    try:
-        names = store.list_datasets()
-    except OSError as exc:
-        st.error(_("The data folder {folder} cannot be read: {reason}.").format(folder=store.root, reason=exc.strerror or exc),
-                 icon=":material/folder_off:")
+    chosen = choose_user_dataset(store, studio_key("dataset"), _("Save masks into"),
+                                 _("Your mask datasets, stored in {folder}. Each opens for training as "
+                                   "`user:<name>`.").format(folder=store.root), new_dataset_form)
+    if chosen is None:
         return None
-    options = [*names, NEW_DATASET]
-    if st.session_state.get(studio_key("dataset")) not in options:
-        st.session_state.pop(studio_key("dataset"), None)
-    choice = st.selectbox(_("Save masks into"), options, key=studio_key("dataset"), bind="query-params",
-                          format_func=lambda n: _("+ New dataset…") if n == NEW_DATASET else n,
-                          help=_("Your mask datasets, stored in {folder}. Each opens for training as "
-                                 "`user:<name>`.").format(folder=store.root))
-    if choice == NEW_DATASET:
-        new_dataset_form(store)
-        return None
-    try:
-        info = store.dataset_info(choice)
-    except DatasetError as exc:
-        st.error(str(exc), icon=":material/folder_off:")
-        return None
+    choice, info = chosen
     palette = drawing_palette(len(info["class_names"]), info["background"])
     st.image(mask_legend(info["class_names"], palette, LEGEND_WIDTH), output_format="PNG",
              caption=ngettext("{n} saved mask · open it for training as user:{name}",
