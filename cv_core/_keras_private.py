@@ -94,17 +94,25 @@ def _keras():
     return keras()
 
 
-def version_problem(version: str | None = None) -> str | None:
-    """A sentence if ``version`` (default: the installed Keras) is outside :data:`CHECKED_VERSIONS`."""
+def version_inside(version: str, specifiers: str) -> bool:
+    """Whether ``version`` is inside ``specifiers`` (PEP 440, e.g. ``">=3.10,<3.14"``); False if it is not a version.
+
+    Each adapter of private APIs (this one for Keras, ``ui._streamlit_patches`` for Streamlit) checks
+    the installed version against the range it was checked with.
+    """
     from packaging.specifiers import SpecifierSet
     from packaging.version import InvalidVersion, Version
 
-    version = version if version is not None else _keras().__version__
     try:
-        inside = Version(version) in SpecifierSet(CHECKED_VERSIONS)
+        return Version(version) in SpecifierSet(specifiers)
     except InvalidVersion:
-        inside = False
-    if inside:
+        return False
+
+
+def version_problem(version: str | None = None) -> str | None:
+    """A sentence if ``version`` (default: the installed Keras) is outside :data:`CHECKED_VERSIONS`."""
+    version = version if version is not None else _keras().__version__
+    if version_inside(version, CHECKED_VERSIONS):
         return None
     return (f"Keras {version} is outside the versions whose private APIs Convnet Lab was checked against "
             f"({CHECKED_VERSIONS}); if one of them moved, the feature that needs it will say so.")

@@ -60,18 +60,13 @@ class StreamlitPrivateApiWarning(UserWarning):
 
 def version_problem(version: str | None = None) -> str | None:
     """A sentence if ``version`` (default: the installed Streamlit) is outside :data:`CHECKED_VERSIONS`."""
-    from packaging.specifiers import SpecifierSet
-    from packaging.version import InvalidVersion, Version
+    from cv_core._keras_private import version_inside
 
     if version is None:
         import streamlit
 
         version = streamlit.__version__
-    try:
-        inside = Version(version) in SpecifierSet(CHECKED_VERSIONS)
-    except InvalidVersion:
-        inside = False
-    if inside:
+    if version_inside(version, CHECKED_VERSIONS):
         return None
     return (f"Streamlit {version} is outside the versions whose private names Convnet Lab patches were checked "
             f"against ({CHECKED_VERSIONS}); each patch is still applied where its name is found.")

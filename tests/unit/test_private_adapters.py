@@ -185,6 +185,8 @@ def test_a_keras_outside_the_checked_versions_is_said_once(keras_private):
     assert keras_private.version_problem(keras().__version__) is None
     message = keras_private.version_problem("3.99.0")
     assert "Keras 3.99.0" in message and keras_private.CHECKED_VERSIONS in message
+    assert "Keras nightly" in keras_private.version_problem("nightly")  # not a version: outside, said so
+    assert keras_private.version_inside("3.10.1", ">=3.10,<3.14") and not keras_private.version_inside("3.14", "<3.14")
 
 
 # --------------------------------------------------------------------------------------
