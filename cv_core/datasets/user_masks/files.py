@@ -170,14 +170,19 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _mask_image_hash(data: bytes) -> str | None:
-    """The image hash a mask PNG records (header chunks only), or None."""
+def _png_text(data: bytes, key: str) -> str | None:
+    """The text a PNG records under ``key`` (header chunks only), or None (no such text, or not a PNG)."""
     try:
         with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
-            value = image.info.get(IMAGE_HASH_KEY)
+            value = image.info.get(key)
     except Exception:
         return None
     return value if isinstance(value, str) else None
+
+
+def _mask_image_hash(data: bytes) -> str | None:
+    """The image hash a mask PNG records, or None."""
+    return _png_text(data, IMAGE_HASH_KEY)
 
 
 #: The most an imported zip may unpack to (pictures and one COCO file).

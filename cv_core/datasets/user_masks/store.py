@@ -18,8 +18,9 @@ from cv_core.datasets.user_masks.coco import CocoMixin
 from cv_core.datasets.user_masks.drafts import DraftsMixin
 from cv_core.datasets.user_masks.files import (DATASET_FILE, IMAGE_HASH_KEY, INSTANCES_DIR, MASK_HASH_KEY,
                                                MAX_CLASSES, MAX_NAME_LENGTH, _PLAIN_NAME, _fsync_dir,
-                                               _mask_image_hash, _now, _read, _sha256, _write_temp, check_plain_name,
-                                               create_dataset_folder, dataset_lock, dataset_names, default_data_root)
+                                               _mask_image_hash, _now, _png_text, _read, _sha256, _write_temp,
+                                               check_plain_name, create_dataset_folder, dataset_lock, dataset_names,
+                                               default_data_root)
 from cv_core.images import MAX_SIDE, MIN_SIDE, decode_image, decode_label_map
 from cv_core.i18n import N_
 
@@ -39,12 +40,7 @@ def _instance_png(instance_map: np.ndarray, mask_bytes: bytes) -> bytes:
 
 def _instance_mask_hash(data: bytes) -> str | None:
     """The mask hash an instance map PNG records, or None."""
-    try:
-        with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
-            value = image.info.get(MASK_HASH_KEY)
-    except Exception:
-        return None
-    return value if isinstance(value, str) else None
+    return _png_text(data, MASK_HASH_KEY)
 
 
 class UserMaskStore(CocoMixin, DraftsMixin):
