@@ -33,7 +33,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from cv_core.i18n import N_
+from cv_core.i18n import N_, TranslatedError
 from cv_core.runs.spec import SpecError, TrainSpec
 
 __all__ = [
@@ -71,8 +71,6 @@ def build_in_spec_words(builder: Callable, arguments: Mapping):
 
     The builders name the backbone's widths ``backbone_filters``; a run's spec calls them ``filters``.
     """
-    from cv_core.i18n import TranslatedError
-
     try:
         return builder(**arguments)
     except TranslatedError as exc:  # an output stride deeper than the backbone...: say it in the spec's words
