@@ -11,6 +11,10 @@ folder (older folders beyond the newest :data:`KEEP_VERSIONS` are deleted), so a
 never read. Files are plain JSON, written to a temporary file then renamed into place; one that
 cannot be read or does not match its description is ignored and measured again. Only successful
 measurements are kept: a refusal is the builder's to give each time.
+
+Results that are arrays (a pretrained model's filter patterns, half a minute of gradient ascent)
+are kept the same way, as ``.npz`` files beside the JSON ones (:func:`recall_arrays`,
+:func:`remember_arrays`), read without pickle.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from pathlib import Path
 
 from cv_core.pretrained.cache import cache_root, write_atomically
 
-__all__ = ["KEEP_VERSIONS", "code_fingerprint", "measurements_dir", "recall", "remember"]
+__all__ = ["KEEP_VERSIONS", "code_fingerprint", "measurements_dir", "recall", "recall_arrays", "remember",
+           "remember_arrays"]
 
 _log = logging.getLogger(__name__)
 
@@ -58,9 +63,15 @@ def measurements_dir() -> Path:
     return cache_root() / "measurements" / code_fingerprint()[:20]
 
 
-def _file(description: dict) -> Path:
+def _file(description: dict, suffix: str = ".json") -> Path:
     key = hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
-    return measurements_dir() / f"{key[:32]}.json"
+    return measurements_dir() / f"{key[:32]}{suffix}"
+
+
+def _new_folder(folder: Path) -> None:
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        _prune(folder)
 
 
 def recall(description: dict) -> dict | None:
@@ -80,13 +91,45 @@ def remember(description: dict, measurement: dict) -> None:
     (read-only home, full disk) is logged and skipped."""
     path = _file(description)
     try:
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _prune(path.parent)
+        _new_folder(path.parent)
         record = json.dumps({"description": description, "measurement": measurement})
         write_atomically(path, ".json", lambda temp: Path(temp).write_text(record))
     except OSError as exc:
         _log.warning("Could not keep the model's measurement at %s: %s", path, exc)
+
+
+#: The name under which an ``.npz`` file keeps its description (JSON text).
+_DESCRIPTION = "__description__"
+
+
+def recall_arrays(description: dict) -> dict | None:
+    """The arrays kept for ``description`` by this code version (name -> ``numpy.ndarray``), or None."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(_file(description, ".npz"), allow_pickle=False) as kept:
+            if _DESCRIPTION not in kept.files or \
+                    json.loads(str(kept[_DESCRIPTION])) != json.loads(json.dumps(description)):
+                return None
+            return {name: kept[name] for name in kept.files if name != _DESCRIPTION}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # missing, truncated, not an npz, a pickle
+        return None
+
+
+def remember_arrays(description: dict, arrays: dict) -> None:
+    """Keep ``arrays`` (name -> numeric ``numpy.ndarray``) for ``description``; a cache that cannot be
+    written is logged and skipped, as for :func:`remember`."""
+    import numpy as np
+
+    path = _file(description, ".npz")
+    try:
+        _new_folder(path.parent)
+        record = {**arrays, _DESCRIPTION: np.array(json.dumps(description, sort_keys=True))}
+        write_atomically(path, ".npz", lambda temp: np.savez(Path(temp), **record))
+    except OSError as exc:
+        _log.warning("Could not keep the arrays at %s: %s", path, exc)
 
 
 def _prune(current: Path) -> None:

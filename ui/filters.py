@@ -112,10 +112,16 @@ STORE_BYTES = 64 * 2**20
 
 def _patterns(subject: Subject, layer: str, filters: tuple[int, ...], settings: dict,
               progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """(patterns (n, h, w, 3) uint8, activations (n, 2): own and grey noise's) of one chunk, computed once."""
+    """(patterns (n, h, w, 3) uint8, activations (n, 2): own and grey noise's) of one chunk, computed once.
+
+    Kept in memory for every session; a pretrained model's patterns are also kept on disk
+    (:func:`cv_core.measurements.remember_arrays`, per code version), so a restarted server, or
+    another one on this machine, shows them at once.
+    """
+    from cv_core import measurements
     from cv_core.interpret.filters import filter_patterns
 
-    from ui.interpret import version
+    from ui.interpret import _file_version, version
 
     store = _pattern_store()
     key = (version(subject), layer, filters, tuple(sorted(settings.items())))
@@ -126,8 +132,18 @@ def _patterns(subject: Subject, layer: str, filters: tuple[int, ...], settings: 
     options = dict(settings)
     options.pop("count", None)
     steps = options.pop("steps")
-    patterns = filter_patterns(subject.model, layer, list(filters), steps=steps, progress=progress,
-                               preprocess=subject.preprocess_tensor, **options)
+    # Only a pretrained model's (no file of its own): a run's best model changes with every better epoch.
+    description = {"kind": "filter_patterns", "model": subject.key, "layer": layer, "filters": list(filters),
+                   "settings": dict(sorted(options.items())), "steps": steps} if _file_version(subject.key) == "" \
+        else None
+    kept = measurements.recall_arrays(description) if description else None
+    if kept is not None and kept.get("patterns", np.empty(0)).shape[:1] == (len(filters),):
+        patterns = kept["patterns"]
+    else:
+        patterns = filter_patterns(subject.model, layer, list(filters), steps=steps, progress=progress,
+                                   preprocess=subject.preprocess_tensor, **options)
+        if description:
+            measurements.remember_arrays(description, {"patterns": patterns})
     result = (patterns, _gains(subject, layer, filters, patterns))
     with store["lock"]:
         store["results"][key] = result

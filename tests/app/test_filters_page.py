@@ -97,3 +97,37 @@ def test_filters_of_squeezenet_offline(runs_root):
     assert not at.exception
     assert layer_slider(at).value == "fire2_squeeze1x1"
     assert len(pattern_captions(at)) >= 8
+
+
+@pytest.mark.slow
+def test_a_pretrained_models_patterns_are_kept_on_disk_for_the_next_server(runs_root, monkeypatch, tmp_path):
+    """Computed once per machine and code version: a restarted server (here: the in-memory store
+    emptied, and gradient ascent made to fail) shows the same patterns from the cache folder."""
+    from cv_core import measurements
+    from ui import filters
+
+    kept = tmp_path / "kept"  # this test's own: nothing kept from before (the converted model stays shared)
+    monkeypatch.setattr(measurements, "measurements_dir", lambda: kept)
+
+    def open_squeezenet():
+        at = AppTest.from_file(APP, default_timeout=300)
+        at.run()
+        at.switch_page("pages/filters.py")
+        at.session_state["_keep_interpret_model"] = "pretrained:squeezenet"
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    filters._pattern_store()["results"].clear()
+    first = open_squeezenet()
+    shown = [img.proto.imgs[0].url for img in first.get("image")]
+    assert len(list(kept.glob("*.npz"))) >= 1
+    filters._pattern_store()["results"].clear()
+
+    def no_ascent(*args, **kwargs):
+        raise AssertionError("the patterns were computed again")
+
+    monkeypatch.setattr("cv_core.interpret.filters.filter_patterns", no_ascent)
+    again = open_squeezenet()
+    assert pattern_captions(again) == pattern_captions(first) and len(pattern_captions(again)) >= 8
+    assert [img.proto.imgs[0].url for img in again.get("image")] == shown

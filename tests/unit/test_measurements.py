@@ -120,3 +120,28 @@ def test_a_cache_that_cannot_be_written_is_skipped_with_a_warning(monkeypatch, t
 def test_the_suite_shares_one_cache_folder(suite_cache):
     assert os.environ["CONVNET_LAB_CACHE"] == str(suite_cache)
     assert measurements.measurements_dir().parent == suite_cache / "measurements"
+
+
+def test_arrays_are_kept_per_description_and_read_back_without_pickle(cache):
+    import numpy as np
+
+    description = {"kind": "filter_patterns", "model": "squeezenet", "layer": "conv1", "filters": [0, 1]}
+    patterns = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    assert measurements.recall_arrays(description) is None
+    measurements.remember_arrays(description, {"patterns": patterns})
+    kept = measurements.recall_arrays(description)
+    assert set(kept) == {"patterns"} and kept["patterns"].dtype == np.uint8
+    np.testing.assert_array_equal(kept["patterns"], patterns)
+    assert measurements.recall_arrays({**description, "filters": [0, 2]}) is None  # another description
+    (file,) = cache.glob("measurements/*/*.npz")
+    assert file.parent.name == measurements.code_fingerprint()[:20]
+    file.write_bytes(file.read_bytes()[:40])  # truncated: ignored, computed again
+    assert measurements.recall_arrays(description) is None
+    import json
+
+    with open(file, "wb") as hostile:  # the right description, and a pickle inside: never unpickled
+        np.savez(hostile, __description__=np.array(json.dumps(description, sort_keys=True)),
+                 patterns=np.array([{"a": 1}], dtype=object))
+    assert measurements.recall_arrays(description) is None
+    measurements.remember_arrays(description, {"patterns": patterns})  # written again over it
+    np.testing.assert_array_equal(measurements.recall_arrays(description)["patterns"], patterns)
