@@ -72,6 +72,7 @@ def _release_memory(keras) -> None:
 
 def _measure(description: dict) -> dict:
     """The anatomy of a described model, refusing first what would not fit the budget."""
+    from cv_core import measurements
     from cv_core.anatomy import build_described, summarise, summarise_in_subprocess
 
     if description["kind"] == "spec":
@@ -88,16 +89,21 @@ def _measure(description: dict) -> dict:
     try:
         if not in_process:
             return summarise_in_subprocess(description)
+        kept = measurements.recall(description)  # measured before by this code (any process): no TensorFlow
+        if kept is not None:
+            return kept
         from cv_core._tf import keras as _keras
 
         keras = _keras()
         model = None
         try:
             model = build_described(description)
-            return summarise(model)
+            summary = summarise(model)
         finally:
             del model
             _release_memory(keras)
+        measurements.remember(description, summary)
+        return summary
     except ValueError as exc:  # the builder's own argument checks, or the child's message
         raise AnatomyError(str(exc)) from None
     except Exception as exc:  # ResourceExhaustedError, MemoryError, a timeout...: never take the page down

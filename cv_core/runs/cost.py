@@ -122,14 +122,14 @@ def _measure_in_process(spec: TrainSpec, num_classes: int | None) -> dict:
     import numpy as np
 
     from cv_core._tf import tensorflow
-    from cv_core.anatomy import model_size
+    from cv_core.anatomy import summarise
     from cv_core.runs.model import build_model
 
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
         with tensorflow().device("/CPU:0"):
             model = build_model(spec, num_classes)
-            return model_size(model)
+            return summarise(model)
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
@@ -145,18 +145,27 @@ def _measured(key: tuple, num_classes: int | None, keep_tensorflow_out: bool) ->
         return _MEASURED[key, num_classes]
     from cv_core.runs.tasks import TASK_MODULES
 
+    from cv_core import measurements
+
     spec = TrainSpec.from_architecture_key(key)
-    # A task registered from elsewhere (a notebook, a test) is unknown to a child process.
-    in_process = spec.task not in TASK_MODULES or coarse_cost(spec).params <= IN_PROCESS_PARAMS and (
+    # A task registered from elsewhere (a notebook, a test) is unknown to a child process, and its
+    # code is not the code measurements are kept for.
+    known = spec.task in TASK_MODULES
+    in_process = not known or coarse_cost(spec).params <= IN_PROCESS_PARAMS and (
         not keep_tensorflow_out or "tensorflow" in sys.modules)
+    description = {"kind": "spec", "num_classes": num_classes,
+                   "spec": {name: list(value) if name == "filters" else value for name, value in key}}
     try:
-        if in_process:
+        size = measurements.recall(description) if known else None  # measured before, by this code: no TensorFlow
+        if size is not None:
+            pass
+        elif in_process:
             size = _measure_in_process(spec, num_classes)
+            if known:
+                measurements.remember(description, size)
         else:  # keep this process free of TensorFlow, or of a big model's memory
             from cv_core.anatomy import summarise_in_subprocess
 
-            description = {"kind": "spec", "num_classes": num_classes,
-                           "spec": {name: list(value) if name == "filters" else value for name, value in key}}
             size = summarise_in_subprocess(description, cpu_only=True)
     except TranslatedError as exc:  # the builder's own checks (an output stride deeper than the backbone...)
         raise SpecError(exc.message, exc.fields) from None  # still read in the reader's language

@@ -152,13 +152,16 @@ def test_a_builder_refusal_is_a_spec_error():
         architecture_cost(spec, 5)
 
 
-def test_measuring_leaves_the_random_state_as_it_was():
+def test_measuring_leaves_the_random_state_as_it_was(monkeypatch, tmp_path):
     """A worker seeds the generators, then checks the budget, then builds its model: the check
     must not change the model's initial weights."""
     import random
 
     import numpy as np
 
+    from cv_core import measurements
+
+    monkeypatch.setattr(measurements, "measurements_dir", lambda: tmp_path)  # nothing kept: it is built here
     cost_module.clear_measurements()
     random.seed(7)
     np.random.seed(7)
@@ -211,3 +214,25 @@ def test_the_cli_refuses_a_huge_width_at_once(tmp_path):
     assert result.returncode == 2
     assert "the lab's limit is 100,000,000" in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_model_measured_once_is_read_from_disk_by_the_next_process(monkeypatch, tmp_path):
+    """Measured in this process and kept (cv_core.measurements): a new server process (here: the
+    in-memory table emptied and building refused) answers from disk, without TensorFlow."""
+    from cv_core import measurements
+
+    monkeypatch.setattr(measurements, "measurements_dir", lambda: tmp_path)
+    spec = QUICK.replace(filters=(8, 16))
+    cost_module.clear_measurements()
+    first = architecture_cost(spec, 5)
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    cost_module.clear_measurements()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was built")
+
+    monkeypatch.setattr("cv_core.runs.model.build_model", refuse)
+    monkeypatch.setattr("cv_core.anatomy.summarise_in_subprocess", refuse)
+    assert architecture_cost(spec, 5) == first
+    assert architecture_cost(spec, 5).params == first.params > 0
+    cost_module.clear_measurements()
