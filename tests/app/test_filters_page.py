@@ -114,8 +114,10 @@ def test_a_pretrained_models_patterns_are_kept_on_disk_for_the_next_server(runs_
         at.run()
         at.switch_page("pages/filters.py")
         at.session_state["_keep_interpret_model"] = "pretrained:squeezenet"
+        at.query_params["steps"] = "10"  # a short search: what is kept matters here, not how good it is
         at.run()
         assert not at.exception, at.exception
+        assert at.query_params["steps"] == "10"
         return at
 
     filters._pattern_store()["results"].clear()
