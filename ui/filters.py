@@ -137,8 +137,9 @@ def _patterns(subject: Subject, layer: str, filters: tuple[int, ...], settings: 
                    "settings": dict(sorted(options.items())), "steps": steps} if _file_version(subject.key) == "" \
         else None
     kept = measurements.recall_arrays(description) if description else None
-    if kept is not None and kept.get("patterns", np.empty(0)).shape[:1] == (len(filters),):
-        patterns = kept["patterns"]
+    found = (kept or {}).get("patterns")
+    if found is not None and found.dtype == np.uint8 and found.ndim == 4 and len(found) == len(filters):
+        patterns = found
     else:
         patterns = filter_patterns(subject.model, layer, list(filters), steps=steps, progress=progress,
                                    preprocess=subject.preprocess_tensor, **options)
