@@ -164,18 +164,30 @@ def dataset_picker(prefix: str, segmentation_only: bool = False, user_datasets: 
     if not root:
         st.info(_("Type the path of the folder on this machine. {hint}.").format(hint=hint), icon=":material/folder_open:")
         return None
+    if not usable_folder(name, root):
+        return None
+    return load_dataset(name, root)
+
+
+def usable_folder(name: str, root: str, problem_stops: bool = True) -> bool:
+    """Whether the folder a person typed for dataset ``name`` may be used, saying on the page why not.
+
+    A folder the class's access policy refuses is an error; a folder that does not hold the dataset
+    (:func:`folder_problem`) is an error too, or only a warning where ``problem_stops`` is False
+    (the Train form: the run checks it again when it starts).
+    """
     from ui.access import AccessError, is_operator, policy
 
     try:
         policy().check_folder(root, operator=is_operator())
     except AccessError as exc:
         st.error(str(exc), icon=":material/folder_off:")
-        return None
+        return False
     problem = folder_problem(name, root)
     if problem:
-        st.error(problem, icon=":material/folder_off:")
-        return None
-    return load_dataset(name, root)
+        (st.error if problem_stops else st.warning)(problem, icon=":material/folder_off:")
+        return not problem_stops
+    return True
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -41,7 +41,7 @@ from cv_core.serving import AccessError
 from cv_core.formatting import format_duration
 from cv_core.i18n import N_, _
 from ui.access import browser_id, is_operator, policy
-from ui.data import DATASET_LABELS, FOLDER_HINTS, folder_problem, load_dataset
+from ui.data import DATASET_LABELS, FOLDER_HINTS, load_dataset, usable_folder
 from ui.i18n import widget_key
 
 # Labels are marked here (N_) and translated where shown (``_(BN_LABELS[key])``): proper names stay.
@@ -245,15 +245,8 @@ def variant_form(prefix: str, task: str = "classification") -> TrainSpec | None:
         root = st.text_input(_("Folder"), key=f"{k}_root", placeholder=_(FOLDER_HINTS[dataset]) if dataset in FOLDER_HINTS
                              else "", max_chars=MAX_TEXT,
                              **bound).strip() or None
-        if root is not None:
-            try:
-                policy().check_folder(root, operator=is_operator())
-            except AccessError as exc:
-                st.error(str(exc), icon=":material/folder_off:")
-                return None
-            problem = folder_problem(dataset, root)
-            if problem:
-                st.warning(problem, icon=":material/folder_off:")
+        if root is not None and not usable_folder(dataset, root, problem_stops=False):
+            return None
     try:
         filters = parse_filters(filters_text)
     except SpecError as exc:
