@@ -143,9 +143,8 @@ _MEASURED_MAX = 256
 def _measured(key: tuple, num_classes: int | None, keep_tensorflow_out: bool) -> ArchitectureCost:
     if (key, num_classes) in _MEASURED:
         return _MEASURED[key, num_classes]
-    from cv_core.runs.tasks import TASK_MODULES
-
     from cv_core import measurements
+    from cv_core.runs.tasks import TASK_MODULES
 
     spec = TrainSpec.from_architecture_key(key)
     # A task registered from elsewhere (a notebook, a test) is unknown to a child process, and its
@@ -157,13 +156,11 @@ def _measured(key: tuple, num_classes: int | None, keep_tensorflow_out: bool) ->
                    "spec": {name: list(value) if name == "filters" else value for name, value in key}}
     try:
         size = measurements.recall(description) if known else None  # measured before, by this code: no TensorFlow
-        if size is not None:
-            pass
-        elif in_process:
+        if size is None and in_process:
             size = _measure_in_process(spec, num_classes)
             if known:
                 measurements.remember(description, size)
-        else:  # keep this process free of TensorFlow, or of a big model's memory
+        elif size is None:  # keep this process free of TensorFlow, or of a big model's memory
             from cv_core.anatomy import summarise_in_subprocess
 
             size = summarise_in_subprocess(description, cpu_only=True)
